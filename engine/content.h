@@ -1,0 +1,204 @@
+// The curated content the engine is compiled from, as plain data.
+//
+// knowledge/ and dialogs/ parse the curators' files into a ContentSpec (with the source
+// location of every item, for error messages); Engine::Compile (engine/engine.h) turns it into
+// an immutable, shareable snapshot. Nothing here does I/O.
+#ifndef BACKLINE_ENGINE_CONTENT_H_
+#define BACKLINE_ENGINE_CONTENT_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/status.h"
+
+namespace backline::engine {
+
+// How soon the person must get help. Ordered: a higher value is more urgent.
+enum class Urgency { kNone = 0, kUrgent = 1, kEmergency = 2 };
+
+// "none", "urgent", "emergency".
+const char* UrgencyName(Urgency u);
+// Parses the names above; false for anything else.
+bool ParseUrgency(std::string_view name, Urgency* out);
+
+// The topic ids of the outside contract (shared/docs/topics.md).
+const std::vector<std::string>& FaqTopicIds();           // the 18 FAQ topics
+const std::vector<std::string>& ConversationTopicIds();  // greeting ... red-flag
+bool IsKnownTopic(std::string_view id);
+
+struct Source {
+  std::string title;
+  std::string url;
+};
+
+struct FaqEntry {
+  std::string id;
+  std::string topic;
+  std::vector<std::string> questions;  // paraphrases, as patients type them
+  std::vector<std::string> keywords;
+  std::string answer;                  // may hold {placeholders} filled from the clinic
+  std::vector<Source> sources;
+  std::string reviewed;                // YYYY-MM-DD
+  SourceLocation where;
+  std::vector<SourceLocation> question_where;  // parallel to questions (may be shorter)
+};
+
+// Words that mean the same thing to the matcher: every term is rewritten to canonical.
+// A term may be several words ("pass urine"); the longest term wins.
+struct SynonymGroup {
+  std::string canonical;
+  std::vector<std::string> terms;
+  SourceLocation where;
+};
+
+// The language resources the normaliser and the red-flag scope rules use.
+struct LanguageSpec {
+  std::map<std::string, std::string> contractions;  // "can't" -> "cannot" (apostrophe optional)
+  std::vector<std::string> stopwords;               // ignored by retrieval
+  std::vector<std::string> negation_cues;           // "no", "not", "never", "without", ...
+  std::vector<std::string> pseudo_negations;        // "not sure", "no better": not negations
+  std::vector<std::string> post_negation_cues;      // "is fine", "are ok": negate what precedes
+  std::vector<std::string> hypothetical_cues;       // "if", "what if", "signs of", ...
+  std::vector<std::string> current_cues;            // "since", "today", "still": a report
+  std::vector<std::string> resolved_cues;           // "recovered", "went away": in the past
+  std::vector<std::string> clause_breaks;           // "but", "however", "although", ...
+  std::vector<std::string> negation_breaks;         // "and", "then": end a negation's reach
+  int negation_window = 6;                          // words between a cue and the symptom
+  SourceLocation where;
+};
+
+struct RedFlagKind {
+  std::string id;          // "E1" ... "U7"
+  std::string name;
+  Urgency urgency = Urgency::kEmergency;
+  std::string reply;       // with {placeholders}
+  std::string tell_them;   // what to say on the phone (emergency kinds)
+  // The FAQ entry that answers a general question about this kind ("what are the signs of
+  // ...?"): used when a message names this red flag only hypothetically and no FAQ answer is
+  // confident. May be empty.
+  std::string general_entry;
+  SourceLocation where;
+};
+
+// One red-flag rule: any pattern matching an affirmed, current report triggers its kind.
+struct RedFlagRule {
+  std::string id;
+  std::string kind;                       // a RedFlagKind id
+  std::vector<std::string> patterns;      // re2, matched against the canonical text
+  std::vector<std::string> unless;        // re2: any match anywhere in the message cancels
+  bool general_questions_escalate = false;  // true: a hypothetical frame does not cancel it
+  SourceLocation where;
+  std::vector<SourceLocation> pattern_where;  // parallel to patterns
+  std::vector<SourceLocation> unless_where;   // parallel to unless
+};
+
+// A global intent: small talk, requests for a person, refusals, or the start of a flow.
+struct IntentSpec {
+  enum class Kind {
+    kSmallTalk,  // greeting, thanks, goodbye: loses to a confident FAQ answer
+    kRequest,    // capabilities, a human: wins over FAQ retrieval
+    kRefusal,    // diagnosis, dose changes: wins over everything but a red flag
+    kFlow,       // starts a dialog state when no FAQ answer is confident
+  };
+  std::string id;
+  std::string topic;
+  Kind kind = Kind::kSmallTalk;
+  std::vector<std::string> patterns;  // re2, matched against the canonical text
+  std::vector<std::string> unless;    // re2: any match cancels this intent
+  std::string reply;
+  std::vector<std::string> quick_replies;
+  std::string next_state;  // empty: stay in / return to the start state
+  SourceLocation where;
+  std::vector<SourceLocation> pattern_where;
+};
+
+// What a state does when it is entered through a transition.
+struct Action {
+  std::string escalate;  // a red-flag kind id to escalate to, or empty
+  std::string answer;    // an FAQ entry id to answer with, or empty
+  std::string reply;     // text to say before the next state's prompt, or empty
+};
+
+// An expected answer in a state and where it leads.
+struct Transition {
+  std::string on;               // "yes", "no", or a choice label the person can type or tap
+  std::vector<std::string> patterns;  // extra re2 patterns that count as this answer
+  std::string set_slot;         // slot to set, or empty
+  std::string slot_value;
+  std::string next;             // state id; empty means the start state
+  Action action;
+  SourceLocation where;
+};
+
+struct DialogStateSpec {
+  std::string id;
+  std::string prompt;                    // said on entry (after any action text)
+  std::string topic;                     // the topic of the prompt reply
+  std::vector<Transition> transitions;   // the expected answers
+  // When this slot already has a value, entering the state takes the transition whose `on`
+  // equals that value at once, without asking again.
+  std::string skip_if_slot;
+  bool terminal = false;                 // a state that is meant to have no way out
+  SourceLocation where;
+};
+
+struct SlotSpec {
+  std::string id;
+  std::string question;
+  std::vector<std::string> values;
+  SourceLocation where;
+};
+
+struct DialogSpec {
+  std::string start_state = "idle";
+  std::string escalated_state;  // entered after any red-flag reply; empty: start state
+  std::vector<DialogStateSpec> states;
+  std::vector<SlotSpec> slots;
+  std::vector<std::string> yes_patterns;
+  std::vector<std::string> no_patterns;
+  std::map<std::string, std::string> messages;  // welcome, fallback, clarify, ...
+  SourceLocation where;
+};
+
+// A clinic's details, filled into replies.
+struct Clinic {
+  std::string id = "default";
+  std::string name = "your cancer centre";
+  std::string care_team_phone;
+  std::string after_hours_phone;
+  std::string emergency_number = "911";
+  std::string crisis_line = "988";
+  std::vector<std::string> allowed_origins;
+  int retention_days = 30;
+  SourceLocation where;
+};
+
+// Thresholds for answer / clarify / fallback.
+struct RetrievalSpec {
+  double answer_coverage = 0.5;    // share of the question's weight the top entry must cover
+  double clarify_coverage = 0.3;   // below this: fallback
+  double clarify_margin = 0.08;    // top two within this (relative) and different: clarify
+  int clarify_options = 3;
+  // The least IDF weight an answer must match: one distinctive word is not enough to answer
+  // ("good morning" must not answer an entry that mentions mornings); it clarifies instead.
+  double min_evidence = 3.5;
+  // Messages with more content words than this are also ranked clause by clause, and the
+  // clause that asks a question is preferred: long messages bury the question.
+  int long_message_terms = 8;
+};
+
+struct ContentSpec {
+  std::vector<FaqEntry> entries;
+  std::vector<SynonymGroup> synonyms;
+  LanguageSpec language;
+  std::vector<RedFlagKind> red_flag_kinds;
+  std::vector<RedFlagRule> red_flag_rules;
+  std::vector<IntentSpec> intents;
+  DialogSpec dialog;
+  RetrievalSpec retrieval;
+};
+
+}  // namespace backline::engine
+
+#endif  // BACKLINE_ENGINE_CONTENT_H_

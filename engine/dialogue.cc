@@ -1,0 +1,151 @@
+#include "engine/dialogue.h"
+
+#include <algorithm>
+#include <deque>
+#include <set>
+
+namespace backline::engine {
+
+std::unique_ptr<DialogGraph> DialogGraph::Build(
+    const DialogSpec& spec, const Analyzer& analyzer,
+    const std::vector<std::string>& reachable_from_outside,
+    const std::vector<std::string>& known_entries, const std::vector<std::string>& known_kinds,
+    std::vector<Diagnostic>* diags) {
+  std::unique_ptr<DialogGraph> g(new DialogGraph());
+  g->spec_ = spec;
+  bool failed = false;
+  auto error = [&](const SourceLocation& where, std::string msg) {
+    diags->push_back(Diagnostic{Diagnostic::Severity::kError, where, std::move(msg)});
+    failed = true;
+  };
+  auto warn = [&](const SourceLocation& where, std::string msg) {
+    diags->push_back(Diagnostic{Diagnostic::Severity::kWarning, where, std::move(msg)});
+  };
+
+  std::set<std::string> ids;
+  for (const auto& s : g->spec_.states) {
+    if (!ids.insert(s.id).second) error(s.where, "duplicate state id '" + s.id + "'");
+  }
+  if (!ids.count(g->spec_.start_state)) {
+    error(g->spec_.where, "start state '" + g->spec_.start_state + "' is not defined");
+  }
+  if (!g->spec_.escalated_state.empty() && !ids.count(g->spec_.escalated_state)) {
+    error(g->spec_.where, "escalated_state '" + g->spec_.escalated_state + "' is not defined");
+  }
+  std::set<std::string> slot_ids;
+  for (const auto& sl : g->spec_.slots) slot_ids.insert(sl.id);
+  const std::set<std::string> entries(known_entries.begin(), known_entries.end());
+  const std::set<std::string> kinds(known_kinds.begin(), known_kinds.end());
+
+  if (!g->spec_.yes_patterns.empty()) {
+    auto p = Pattern::CompileAny(g->spec_.yes_patterns);
+    if (p.ok()) g->yes_ = std::move(p).value();
+    else error(g->spec_.where, "a yes pattern does not compile: " + p.status().message());
+  }
+  if (!g->spec_.no_patterns.empty()) {
+    auto p = Pattern::CompileAny(g->spec_.no_patterns);
+    if (p.ok()) g->no_ = std::move(p).value();
+    else error(g->spec_.where, "a no pattern does not compile: " + p.status().message());
+  }
+
+  for (const auto& s : g->spec_.states) {
+    State st;
+    st.spec = &s;
+    if (!s.skip_if_slot.empty() && !slot_ids.count(s.skip_if_slot)) {
+      error(s.where, "state '" + s.id + "' skips on unknown slot '" + s.skip_if_slot + "'");
+    }
+    if (s.transitions.empty() && !s.terminal && s.id != g->spec_.start_state) {
+      error(s.where, "state '" + s.id +
+                         "' has no way out: give it transitions or mark it \"terminal\": true");
+    }
+    for (const auto& t : s.transitions) {
+      if (!t.next.empty() && !ids.count(t.next)) {
+        error(t.where, "transition '" + t.on + "' of state '" + s.id + "' leads to unknown state '" +
+                           t.next + "'");
+      }
+      if (!t.set_slot.empty() && !slot_ids.count(t.set_slot)) {
+        error(t.where, "transition '" + t.on + "' sets unknown slot '" + t.set_slot + "'");
+      }
+      if (!t.action.answer.empty() && !entries.count(t.action.answer)) {
+        error(t.where, "transition '" + t.on + "' answers with unknown entry '" +
+                           t.action.answer + "'");
+      }
+      if (!t.action.escalate.empty() && !kinds.count(t.action.escalate)) {
+        error(t.where, "transition '" + t.on + "' escalates to unknown red-flag kind '" +
+                           t.action.escalate + "'");
+      }
+      if (t.on.empty()) error(t.where, "a transition of state '" + s.id + "' has no \"on\"");
+      std::unique_ptr<Pattern> extra;
+      if (!t.patterns.empty()) {
+        auto p = Pattern::CompileAny(t.patterns);
+        if (p.ok()) extra = std::move(p).value();
+        else error(t.where, "a pattern of transition '" + t.on + "' does not compile: " +
+                                p.status().message());
+      }
+      st.extra.push_back(std::move(extra));
+      st.label_canonical.push_back(analyzer.Analyze(t.on).canonical);
+    }
+    g->states_.emplace(s.id, std::move(st));
+  }
+
+  // Reachability from the start state, the escalated state and states entered by intents.
+  std::set<std::string> seen;
+  std::deque<std::string> queue;
+  auto push = [&](const std::string& id) {
+    if (!id.empty() && ids.count(id) && seen.insert(id).second) queue.push_back(id);
+  };
+  push(g->spec_.start_state);
+  push(g->spec_.escalated_state);
+  for (const auto& id : reachable_from_outside) push(id);
+  while (!queue.empty()) {
+    const std::string id = queue.front();
+    queue.pop_front();
+    for (const auto& s : g->spec_.states) {
+      if (s.id != id) continue;
+      for (const auto& t : s.transitions) push(t.next.empty() ? g->spec_.start_state : t.next);
+    }
+  }
+  for (const auto& s : g->spec_.states) {
+    if (!seen.count(s.id)) {
+      error(s.where, "state '" + s.id + "' is unreachable: no transition or intent leads to it");
+    }
+  }
+  for (const auto& sl : g->spec_.slots) {
+    bool used = false;
+    for (const auto& s : g->spec_.states) {
+      for (const auto& t : s.transitions) used |= t.set_slot == sl.id;
+    }
+    if (!used) warn(sl.where, "slot '" + sl.id + "' is never filled by any transition");
+  }
+  if (failed) return nullptr;
+  return g;
+}
+
+const DialogGraph::State* DialogGraph::Find(const std::string& id) const {
+  auto it = states_.find(id.empty() ? spec_.start_state : id);
+  return it == states_.end() ? nullptr : &it->second;
+}
+
+int DialogGraph::MatchAnswer(const State& state, const Analysis& a) const {
+  const auto& ts = state.spec->transitions;
+  // An exact label first ("Pain medicines"), then extra patterns, then yes / no.
+  for (size_t i = 0; i < ts.size(); ++i) {
+    if (!state.label_canonical[i].empty() && a.canonical == state.label_canonical[i]) {
+      return static_cast<int>(i);
+    }
+  }
+  for (size_t i = 0; i < ts.size(); ++i) {
+    if (state.extra[i] && state.extra[i]->Matches(a.canonical)) return static_cast<int>(i);
+  }
+  const bool yes = yes_ && yes_->Matches(a.canonical);
+  const bool no = no_ && no_->Matches(a.canonical);
+  if (yes != no) {
+    const char* want = yes ? "yes" : "no";
+    for (size_t i = 0; i < ts.size(); ++i) {
+      if (ts[i].on == want) return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+}  // namespace backline::engine

@@ -1,0 +1,718 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+namespace backline::engine {
+namespace {
+
+constexpr size_t kCandidates = 5;
+constexpr int kMaxSkips = 8;
+
+void AddWordsOf(std::string_view text, std::vector<std::string>* out) {
+  for (auto& w : SplitWords(FoldToAscii(text))) out->push_back(std::move(w));
+}
+
+// Literal words inside a regular expression ("cannot (pee|wee)" -> cannot, pee, wee), so the
+// speller knows the words rules look for and never "repairs" them away.
+void AddPatternWords(std::string_view pattern, std::vector<std::string>* out) {
+  std::string cur;
+  bool escaped = false;
+  for (char c : pattern) {
+    if (escaped) {
+      escaped = false;
+      if (!cur.empty()) {
+        out->push_back(cur);
+        cur.clear();
+      }
+      continue;
+    }
+    if (c == '\\') {
+      escaped = true;
+      continue;
+    }
+    if (c >= 'a' && c <= 'z') {
+      cur.push_back(c);
+    } else {
+      if (cur.size() >= 3) out->push_back(cur);
+      cur.clear();
+    }
+  }
+  if (cur.size() >= 3) out->push_back(cur);
+}
+
+std::string Format(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+}  // namespace
+
+const char* UrgencyName(Urgency u) {
+  switch (u) {
+    case Urgency::kNone: return "none";
+    case Urgency::kUrgent: return "urgent";
+    case Urgency::kEmergency: return "emergency";
+  }
+  return "none";
+}
+
+bool ParseUrgency(std::string_view name, Urgency* out) {
+  if (name == "none") *out = Urgency::kNone;
+  else if (name == "urgent") *out = Urgency::kUrgent;
+  else if (name == "emergency") *out = Urgency::kEmergency;
+  else return false;
+  return true;
+}
+
+const std::vector<std::string>& FaqTopicIds() {
+  static const std::vector<std::string> kIds = {
+      "causes", "treatment-side-effects", "opioids", "nsaids", "other-medications",
+      "procedures", "physical-therapy", "massage", "acupuncture", "mind-body", "lifestyle",
+      "sleep", "only-symptom", "risk-factors", "cancer-vs-ordinary", "complementary-evidence",
+      "care-team", "emotional-support"};
+  return kIds;
+}
+
+const std::vector<std::string>& ConversationTopicIds() {
+  static const std::vector<std::string> kIds = {"greeting", "goodbye", "thanks", "capabilities",
+                                                "human", "out-of-scope", "red-flag"};
+  return kIds;
+}
+
+bool IsKnownTopic(std::string_view id) {
+  for (const auto& t : FaqTopicIds()) {
+    if (t == id) return true;
+  }
+  for (const auto& t : ConversationTopicIds()) {
+    if (t == id) return true;
+  }
+  return false;
+}
+
+std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diagnostic>* diags) {
+  std::shared_ptr<Engine> e(new Engine());
+  e->spec_ = std::move(spec);
+  const ContentSpec& s = e->spec_;
+  bool failed = false;
+  auto error = [&](const SourceLocation& where, std::string msg) {
+    diags->push_back(Diagnostic{Diagnostic::Severity::kError, where, std::move(msg)});
+    failed = true;
+  };
+  auto warn = [&](const SourceLocation& where, std::string msg) {
+    diags->push_back(Diagnostic{Diagnostic::Severity::kWarning, where, std::move(msg)});
+  };
+
+  // FAQ entries: ids, topics, paraphrases.
+  std::map<std::string, const FaqEntry*> by_id;
+  std::map<std::string, std::pair<const FaqEntry*, SourceLocation>> by_question;
+  std::vector<std::string> vocabulary;
+  for (const auto& entry : s.entries) {
+    if (entry.id.empty()) error(entry.where, "entry has no id");
+    auto [it, fresh] = by_id.emplace(entry.id, &entry);
+    if (!fresh) {
+      error(entry.where, "duplicate entry id '" + entry.id + "' (first defined at " +
+                             it->second->where.ToString() + ")");
+    }
+    if (std::find(FaqTopicIds().begin(), FaqTopicIds().end(), entry.topic) ==
+        FaqTopicIds().end()) {
+      error(entry.where, "entry '" + entry.id + "' has unknown topic '" + entry.topic + "'");
+    }
+    if (entry.answer.empty()) error(entry.where, "entry '" + entry.id + "' has no answer");
+    if (entry.questions.empty()) error(entry.where, "entry '" + entry.id + "' has no questions");
+    else if (entry.questions.size() < 5) {
+      warn(entry.where, "entry '" + entry.id + "' has " + std::to_string(entry.questions.size()) +
+                            " questions; 5 or more match patients' wording better");
+    }
+    if (entry.sources.empty()) warn(entry.where, "entry '" + entry.id + "' has no sources");
+    for (size_t i = 0; i < entry.questions.size(); ++i) {
+      const SourceLocation& where =
+          i < entry.question_where.size() ? entry.question_where[i] : entry.where;
+      std::string key = JoinTokens(TextNormalizer(s.language).Normalize(entry.questions[i]));
+      auto [qit, qfresh] = by_question.emplace(key, std::make_pair(&entry, where));
+      if (!qfresh && qit->second.first != &entry) {
+        error(where, "question \"" + entry.questions[i] + "\" of entry '" + entry.id +
+                         "' also belongs to entry '" + qit->second.first->id + "' (" +
+                         qit->second.second.ToString() + ")");
+      }
+      AddWordsOf(entry.questions[i], &vocabulary);
+    }
+    for (const auto& k : entry.keywords) AddWordsOf(k, &vocabulary);
+    AddWordsOf(entry.answer, &vocabulary);
+  }
+  for (const auto& r : s.red_flag_rules) {
+    for (const auto& p : r.patterns) AddPatternWords(p, &vocabulary);
+  }
+  for (const auto& i : s.intents) {
+    for (const auto& p : i.patterns) AddPatternWords(p, &vocabulary);
+  }
+  for (const auto& st : s.dialog.states) {
+    AddWordsOf(st.prompt, &vocabulary);
+    for (const auto& t : st.transitions) AddWordsOf(t.on, &vocabulary);
+  }
+  for (const auto& p : s.dialog.yes_patterns) AddPatternWords(p, &vocabulary);
+  for (const auto& p : s.dialog.no_patterns) AddPatternWords(p, &vocabulary);
+
+  e->analyzer_ = std::make_unique<Analyzer>(s.language, s.synonyms, vocabulary);
+
+  // Synonym groups: a term under two canonicals is ambiguous.
+  {
+    std::map<std::string, std::pair<std::string, SourceLocation>> term_owner;
+    for (const auto& g : s.synonyms) {
+      if (g.canonical.empty()) error(g.where, "synonym group has no canonical word");
+      for (const auto& t : g.terms) {
+        std::string key = JoinTokens(TextNormalizer(s.language).Normalize(t));
+        auto [it, fresh] = term_owner.emplace(key, std::make_pair(g.canonical, g.where));
+        if (!fresh && it->second.first != g.canonical) {
+          error(g.where, "synonym \"" + t + "\" maps to both '" + it->second.first + "' (" +
+                             it->second.second.ToString() + ") and '" + g.canonical + "'");
+        }
+      }
+    }
+  }
+
+  // Red flags.
+  std::set<std::string> kind_ids;
+  for (const auto& k : s.red_flag_kinds) {
+    if (!kind_ids.insert(k.id).second) error(k.where, "duplicate red-flag kind '" + k.id + "'");
+    if (k.urgency == Urgency::kNone) {
+      error(k.where, "red-flag kind '" + k.id + "' must be \"urgent\" or \"emergency\"");
+    }
+    if (k.reply.empty()) error(k.where, "red-flag kind '" + k.id + "' has no reply");
+    if (!k.general_entry.empty() && !by_id.count(k.general_entry)) {
+      error(k.where, "red-flag kind '" + k.id + "' names unknown general_entry '" +
+                         k.general_entry + "'");
+    }
+  }
+  {
+    std::set<std::string> rule_ids;
+    for (const auto& r : s.red_flag_rules) {
+      if (!rule_ids.insert(r.id).second) error(r.where, "duplicate red-flag rule id '" + r.id + "'");
+    }
+    for (const auto& k : s.red_flag_kinds) {
+      bool used = std::any_of(s.red_flag_rules.begin(), s.red_flag_rules.end(),
+                              [&](const RedFlagRule& r) { return r.kind == k.id; });
+      if (!used) warn(k.where, "red-flag kind '" + k.id + "' has no rule that triggers it");
+    }
+  }
+  e->red_flags_ = RedFlagDetector::Build(s.red_flag_kinds, s.red_flag_rules, s.language, diags);
+  if (!e->red_flags_) failed = true;
+
+  // Intents.
+  std::vector<std::string> intent_states;
+  {
+    std::set<std::string> intent_ids;
+    for (const auto& i : s.intents) {
+      if (!intent_ids.insert(i.id).second) error(i.where, "duplicate intent id '" + i.id + "'");
+      if (!IsKnownTopic(i.topic) || i.topic == "red-flag") {
+        error(i.where, "intent '" + i.id + "' has unknown topic '" + i.topic + "'");
+      }
+      if (i.reply.empty() && i.next_state.empty()) {
+        error(i.where, "intent '" + i.id + "' has neither a reply nor a next state");
+      }
+      CompiledIntent ci{&i, nullptr, nullptr};
+      bool ok = true;
+      for (size_t k = 0; k < i.patterns.size(); ++k) {
+        auto p = Pattern::Compile(i.patterns[k]);
+        if (!p.ok()) {
+          error(k < i.pattern_where.size() ? i.pattern_where[k] : i.where,
+                "pattern of intent '" + i.id + "' does not compile: " + p.status().message());
+          ok = false;
+        }
+      }
+      if (i.patterns.empty()) {
+        error(i.where, "intent '" + i.id + "' has no patterns");
+        ok = false;
+      }
+      if (ok) {
+        auto p = Pattern::CompileAny(i.patterns);
+        if (p.ok()) ci.pattern = std::move(p).value();
+      }
+      if (!i.unless.empty()) {
+        auto u = Pattern::CompileAny(i.unless);
+        if (u.ok()) ci.unless = std::move(u).value();
+        else error(i.where, "'unless' of intent '" + i.id + "' does not compile: " +
+                                u.status().message());
+      }
+      if (!i.next_state.empty()) intent_states.push_back(i.next_state);
+      if (ci.pattern) e->intents_.push_back(std::move(ci));
+    }
+  }
+
+  // Dialog.
+  std::vector<std::string> entry_ids;
+  for (const auto& entry : s.entries) entry_ids.push_back(entry.id);
+  e->dialog_ = DialogGraph::Build(s.dialog, *e->analyzer_, intent_states, entry_ids,
+                                  std::vector<std::string>(kind_ids.begin(), kind_ids.end()),
+                                  diags);
+  if (!e->dialog_) failed = true;
+  for (const auto& i : s.intents) {
+    if (!i.next_state.empty() && e->dialog_ && !e->dialog_->Find(i.next_state)) {
+      error(i.where, "intent '" + i.id + "' leads to unknown state '" + i.next_state + "'");
+    }
+  }
+  for (const char* key : {"welcome", "fallback", "clarify", "empty"}) {
+    if (!s.dialog.messages.count(key)) {
+      error(s.dialog.where, std::string("dialog messages lack \"") + key + "\"");
+    }
+  }
+
+  // Retrieval index.
+  std::vector<Bm25Index::Document> docs;
+  docs.reserve(s.entries.size());
+  for (const auto& entry : s.entries) {
+    Bm25Index::Document d;
+    for (const auto& q : entry.questions) {
+      auto t = e->analyzer_->ContentTerms(q);
+      d.terms.insert(d.terms.end(), t.begin(), t.end());
+    }
+    for (const auto& k : entry.keywords) {
+      auto t = e->analyzer_->ContentTerms(k);
+      d.keywords.insert(d.keywords.end(), t.begin(), t.end());
+    }
+    docs.push_back(std::move(d));
+  }
+  e->index_ = std::make_unique<Bm25Index>(docs);
+
+  if (failed) return nullptr;
+  return e;
+}
+
+bool Engine::Confident(const Candidate& c) const {
+  return c.coverage >= spec_.retrieval.answer_coverage &&
+         c.evidence >= spec_.retrieval.min_evidence;
+}
+
+bool Engine::OnlyIntent(const CompiledIntent& intent, const Analysis& a,
+                        const std::vector<bool>& skip) const {
+  std::vector<bool> covered = skip;
+  covered.resize(a.tokens.size(), false);
+  for (const auto& [b, e] : intent.pattern->FindAll(a.canonical)) {
+    if (e <= b) continue;
+    for (size_t i = a.TokenAt(b); i <= a.TokenAt(e - 1) && i < covered.size(); ++i) {
+      covered[i] = true;
+    }
+  }
+  return analyzer_->TermsOfRange(a.tokens, 0, a.tokens.size(), covered).empty();
+}
+
+namespace {
+
+bool IsQuestionWord(const std::string& w) {
+  static const std::set<std::string> kWords = {
+      "what", "how", "why", "when", "where", "which", "who", "can", "could", "is", "are", "does",
+      "do", "did", "should", "will", "would", "any", "anything", "has", "have", "am", "may",
+      "shall", "whats", "hows", "tips", "advice"};
+  return kWords.count(w) > 0;
+}
+
+bool IsFiller(const std::string& w) {
+  static const std::set<std::string> kWords = {"so", "and", "but", "anyway", "also", "ok", "okay",
+                                               "well", "oh", "just", "then", "plus", "i"};
+  return kWords.count(w) > 0;
+}
+
+// Tokens [b, e) ask a question: they end with "?" or start with a question word.
+bool AsksQuestion(const std::vector<Token>& t, size_t b, size_t e) {
+  if (e < t.size() && t[e].is_break && t[e].text == "?") return true;
+  if (e > b && t[e - 1].is_break && t[e - 1].text == "?") return true;
+  size_t i = b;
+  while (i < e && (t[i].is_break || IsFiller(t[i].text))) ++i;
+  if (i < e && IsQuestionWord(t[i].text)) return true;
+  // "... , is there any food that helps" : a question word right after a filler clause.
+  return false;
+}
+
+}  // namespace
+
+Engine::Ranking Engine::Rank(const Analysis& a, const std::vector<bool>& skip) const {
+  constexpr double kQuestionBonus = 0.2;
+  const RetrievalSpec& rs = spec_.retrieval;
+  const auto& t = a.tokens;
+  Ranking best;
+  const std::vector<std::string> all = analyzer_->TermsOfRange(t, 0, t.size(), skip);
+  best.candidates = index_->Rank(all, kCandidates);
+  if (static_cast<int>(all.size()) <= rs.long_message_terms) return best;
+
+  bool any_question = false;
+  for (const auto& tok : t) any_question |= tok.is_break && tok.text == "?";
+  double best_priority = -1;
+  if (!best.candidates.empty() && Confident(best.candidates.front())) {
+    best_priority = best.candidates.front().coverage + (any_question ? kQuestionBonus : 0);
+  }
+  // Clauses (split at every break) and sentences (split at . ? ! ;).
+  std::vector<std::pair<size_t, size_t>> segments;
+  for (bool sentences : {false, true}) {
+    size_t start = 0;
+    for (size_t i = 0; i <= t.size(); ++i) {
+      const bool end = i == t.size() ||
+                       (t[i].is_break && (!sentences || t[i].text != ","));
+      if (!end) continue;
+      if (i > start && !(start == 0 && i == t.size())) segments.emplace_back(start, i);
+      start = i + 1;
+    }
+  }
+  for (const auto& [b, e] : segments) {
+    const auto terms = analyzer_->TermsOfRange(t, b, e, skip);
+    if (terms.size() < 2) continue;
+    auto cands = index_->Rank(terms, kCandidates);
+    if (cands.empty() || !Confident(cands.front())) continue;
+    const double priority =
+        cands.front().coverage + (AsksQuestion(t, b, e) ? kQuestionBonus : 0);
+    if (priority > best_priority) {
+      best_priority = priority;
+      best.candidates = std::move(cands);
+      std::string text;
+      for (size_t i = b; i < e; ++i) text += (text.empty() ? "" : " ") + t[i].text;
+      best.segment = std::move(text);
+    }
+  }
+  return best;
+}
+
+const FaqEntry* Engine::FindEntry(std::string_view id) const {
+  for (const auto& entry : spec_.entries) {
+    if (entry.id == id) return &entry;
+  }
+  return nullptr;
+}
+
+std::string Engine::Message(const std::string& key) const {
+  auto it = spec_.dialog.messages.find(key);
+  return it == spec_.dialog.messages.end() ? std::string() : it->second;
+}
+
+std::string Engine::Render(std::string_view text, const Clinic& clinic) {
+  const std::string care = clinic.care_team_phone.empty()
+                               ? "the phone number your care team gave you"
+                               : clinic.care_team_phone;
+  const std::string after = clinic.after_hours_phone.empty()
+                                ? "the 24-hour number your care team gave you"
+                                : clinic.after_hours_phone;
+  const std::string emergency = clinic.emergency_number.empty() ? "911" : clinic.emergency_number;
+  const std::string crisis = clinic.crisis_line.empty() ? "988" : clinic.crisis_line;
+  const std::string name = clinic.name.empty() ? "your cancer centre" : clinic.name;
+  std::string out;
+  out.reserve(text.size() + 32);
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == '{') {
+      const size_t close = text.find('}', i);
+      if (close != std::string_view::npos) {
+        const std::string_view key = text.substr(i + 1, close - i - 1);
+        const std::string* value = nullptr;
+        if (key == "clinic_name") value = &name;
+        else if (key == "care_team_phone") value = &care;
+        else if (key == "after_hours_phone") value = &after;
+        else if (key == "emergency_number") value = &emergency;
+        else if (key == "crisis_line") value = &crisis;
+        if (value) {
+          out += *value;
+          i = close + 1;
+          continue;
+        }
+      }
+    }
+    out.push_back(text[i++]);
+  }
+  return out;
+}
+
+Reply Engine::Welcome(const Clinic& clinic) const {
+  Reply r;
+  r.kind = "welcome";
+  r.topic = "greeting";
+  r.text = Render(Message("welcome"), clinic);
+  auto it = spec_.dialog.messages.find("welcome_quick_replies");
+  if (it != spec_.dialog.messages.end()) {
+    std::string cur;
+    for (char c : it->second + "|") {
+      if (c == '|') {
+        if (!cur.empty()) r.quick_replies.push_back(cur);
+        cur.clear();
+      } else {
+        cur.push_back(c);
+      }
+    }
+  }
+  return r;
+}
+
+const Engine::CompiledIntent* Engine::MatchIntent(IntentSpec::Kind kind, const Analysis& a) const {
+  for (const auto& ci : intents_) {
+    if (ci.spec->kind != kind) continue;
+    if (!ci.pattern->Matches(a.canonical)) continue;
+    if (ci.unless && ci.unless->Matches(a.canonical)) continue;
+    return &ci;
+  }
+  return nullptr;
+}
+
+Reply Engine::Escalate(const RedFlagKind& kind, const Clinic& clinic) const {
+  Reply r;
+  r.kind = "escalation";
+  r.topic = "red-flag";
+  r.urgency = kind.urgency;
+  r.red_flag_kind = kind.id;
+  r.text = Render(kind.reply, clinic);
+  r.tell_them = Render(kind.tell_them, clinic);
+  return r;
+}
+
+Reply Engine::AnswerWith(size_t entry, const std::vector<Candidate>& related,
+                         const Clinic& clinic) const {
+  const FaqEntry& e = spec_.entries[entry];
+  Reply r;
+  r.kind = "answer";
+  r.topic = e.topic;
+  r.entry_id = e.id;
+  r.text = Render(e.answer, clinic);
+  r.sources = e.sources;
+  for (const auto& c : related) {
+    if (c.entry == entry || r.quick_replies.size() >= 2) continue;
+    r.quick_replies.push_back(spec_.entries[c.entry].questions.front());
+  }
+  return r;
+}
+
+void Engine::Enter(const std::string& id, SessionState* state, Reply* reply,
+                   const Clinic& clinic) const {
+  std::string next = id.empty() ? dialog_->start() : id;
+  for (int guard = 0; guard < kMaxSkips; ++guard) {
+    const DialogGraph::State* st = dialog_->Find(next);
+    if (!st) break;
+    const DialogStateSpec& spec = *st->spec;
+    state->state = spec.id;
+    if (!spec.skip_if_slot.empty()) {
+      auto slot = state->slots.find(spec.skip_if_slot);
+      if (slot != state->slots.end()) {
+        auto t = std::find_if(spec.transitions.begin(), spec.transitions.end(),
+                              [&](const Transition& tr) { return tr.on == slot->second; });
+        if (t != spec.transitions.end()) {
+          if (!t->action.reply.empty()) {
+            if (!reply->text.empty()) reply->text += "\n\n";
+            reply->text += Render(t->action.reply, clinic);
+          }
+          next = t->next.empty() ? dialog_->start() : t->next;
+          continue;
+        }
+      }
+    }
+    if (!spec.prompt.empty()) {
+      if (!reply->text.empty()) reply->text += "\n\n";
+      reply->text += Render(spec.prompt, clinic);
+      if (reply->kind.empty() || reply->kind == "intent") reply->kind = "prompt";
+      if (reply->topic.empty() && !spec.topic.empty()) reply->topic = spec.topic;
+    }
+    for (const auto& t : spec.transitions) {
+      reply->quick_replies.push_back(t.on);
+      state->offers.push_back(Offer{t.on, ""});
+    }
+    return;
+  }
+}
+
+TurnResult Engine::Turn(const SessionState& before, std::string_view text,
+                        const Clinic& clinic) const {
+  TurnResult out;
+  Explanation& ex = out.explanation;
+  SessionState& state = out.state;
+  state = before;
+  state.turns = before.turns + 1;
+  state.offers.clear();
+  if (state.state.empty()) state.state = dialog_->start();
+  ex.state_before = state.state;
+  Reply& reply = out.reply;
+
+  const Analysis a = analyzer_->Analyze(text);
+  ex.folded = a.folded;
+  ex.canonical = a.canonical;
+  ex.repairs = a.repairs;
+  ex.synonyms = a.synonyms;
+  ex.terms = a.terms;
+
+  auto finish = [&](std::string decision) {
+    ex.decision = std::move(decision);
+    ex.state_after = state.state;
+    return out;
+  };
+
+  // 1. Red flags, in every state, before anything else.
+  RedFlagResult rf = red_flags_->Detect(a);
+  ex.red_flags = rf.matches;
+  if (rf.kind) {
+    reply = Escalate(*rf.kind, clinic);
+    state.state = spec_.dialog.escalated_state.empty() ? dialog_->start()
+                                                       : spec_.dialog.escalated_state;
+    if (const auto* st = dialog_->Find(state.state)) {
+      for (const auto& t : st->spec->transitions) {
+        reply.quick_replies.push_back(t.on);
+        state.offers.push_back(Offer{t.on, ""});
+      }
+    }
+    return finish(std::string("escalation: red flag ") + rf.kind->id + " affirmed");
+  }
+
+  if (a.terms.empty() && a.canonical.empty()) {
+    reply.kind = "fallback";
+    reply.topic = "out-of-scope";
+    reply.text = Render(Message("empty"), clinic);
+    return finish("empty message");
+  }
+
+  // 2. The current state's expected answers, then the quick replies offered last turn.
+  if (const DialogGraph::State* st = dialog_->Find(before.state)) {
+    const int idx = dialog_->MatchAnswer(*st, a);
+    if (idx >= 0) {
+      const Transition& t = st->spec->transitions[static_cast<size_t>(idx)];
+      if (!t.set_slot.empty()) state.slots[t.set_slot] = t.slot_value.empty() ? t.on : t.slot_value;
+      if (!t.action.escalate.empty()) {
+        if (const RedFlagKind* k = red_flags_->FindKind(t.action.escalate)) {
+          reply = Escalate(*k, clinic);
+          state.state = spec_.dialog.escalated_state.empty() ? dialog_->start()
+                                                             : spec_.dialog.escalated_state;
+          if (const auto* es = dialog_->Find(state.state)) {
+            for (const auto& tr : es->spec->transitions) {
+              reply.quick_replies.push_back(tr.on);
+              state.offers.push_back(Offer{tr.on, ""});
+            }
+          }
+          return finish("escalation: answer '" + t.on + "' in state '" + st->spec->id + "'");
+        }
+      }
+      reply.kind = "prompt";
+      if (!t.action.answer.empty()) {
+        for (size_t i = 0; i < spec_.entries.size(); ++i) {
+          if (spec_.entries[i].id == t.action.answer) reply = AnswerWith(i, {}, clinic);
+        }
+      }
+      if (!t.action.reply.empty()) {
+        if (!reply.text.empty()) reply.text += "\n\n";
+        reply.text += Render(t.action.reply, clinic);
+      }
+      if (reply.topic.empty()) reply.topic = st->spec->topic;
+      Enter(t.next, &state, &reply, clinic);
+      if (reply.topic.empty()) reply.topic = "capabilities";
+      return finish("transition '" + t.on + "' of state '" + st->spec->id + "'");
+    }
+  }
+  for (const Offer& o : before.offers) {
+    if (o.entry_id.empty()) continue;
+    if (a.canonical == analyzer_->Analyze(o.label).canonical) {
+      for (size_t i = 0; i < spec_.entries.size(); ++i) {
+        if (spec_.entries[i].id == o.entry_id) {
+          reply = AnswerWith(i, {}, clinic);
+          reply.score = 1.0;
+          state.state = dialog_->start();
+          return finish("quick reply chosen: entry '" + o.entry_id + "'");
+        }
+      }
+    }
+  }
+
+  auto intent_reply = [&](const CompiledIntent& ci, const char* kind) {
+    reply.kind = kind;
+    reply.topic = ci.spec->topic;
+    reply.intent_id = ci.spec->id;
+    reply.text = Render(ci.spec->reply, clinic);
+    reply.quick_replies = ci.spec->quick_replies;
+    state.state = dialog_->start();
+    if (!ci.spec->next_state.empty()) Enter(ci.spec->next_state, &state, &reply, clinic);
+    return finish(std::string(kind) + ": intent '" + ci.spec->id + "'");
+  };
+
+  // 3. Refusals, 4. requests.
+  if (const auto* ci = MatchIntent(IntentSpec::Kind::kRefusal, a)) return intent_reply(*ci, "refusal");
+  if (const auto* ci = MatchIntent(IntentSpec::Kind::kRequest, a)) return intent_reply(*ci, "intent");
+
+  // Words of a negated red-flag mention say what the person does not have: they are no
+  // evidence for an FAQ entry ("no fever, is a massage ok in my chemo week?").
+  std::vector<bool> skip(a.tokens.size(), false);
+  for (const auto& m : rf.matches) {
+    if (!m.negated) continue;
+    for (size_t i = m.first_token; i <= m.last_token && i < skip.size(); ++i) skip[i] = true;
+  }
+
+  // Small talk that is the whole message ("good morning!") is answered as small talk.
+  if (const auto* ci = MatchIntent(IntentSpec::Kind::kSmallTalk, a); ci && OnlyIntent(*ci, a, skip)) {
+    return intent_reply(*ci, "intent");
+  }
+
+  // 5. FAQ retrieval.
+  const Ranking ranking = Rank(a, skip);
+  const std::vector<Candidate>& cands = ranking.candidates;
+  for (const auto& c : cands) ex.candidates.emplace_back(spec_.entries[c.entry].id, c);
+  const RetrievalSpec& rs = spec_.retrieval;
+  const Candidate* top = cands.empty() ? nullptr : &cands.front();
+  const std::string seg = ranking.segment.empty() ? "" : " (in \"" + ranking.segment + "\")";
+  if (top && Confident(*top)) {
+    reply = AnswerWith(top->entry, cands, clinic);
+    reply.score = top->coverage;
+    state.state = dialog_->start();
+    for (const auto& q : reply.quick_replies) {
+      for (const auto& c : cands) {
+        if (spec_.entries[c.entry].questions.front() == q) {
+          state.offers.push_back(Offer{q, spec_.entries[c.entry].id});
+        }
+      }
+    }
+    return finish("answer: coverage " + Format("%.2f", top->coverage) + " >= " +
+                  Format("%.2f", rs.answer_coverage) + ", evidence " +
+                  Format("%.1f", top->evidence) + seg);
+  }
+
+  // A red flag named only as a possibility is a general question about its warning signs.
+  for (const auto& m : rf.matches) {
+    if (!m.hypothetical || m.negated) continue;
+    const RedFlagKind* k = red_flags_->FindKind(m.kind);
+    if (!k || k->general_entry.empty()) continue;
+    for (size_t i = 0; i < spec_.entries.size(); ++i) {
+      if (spec_.entries[i].id != k->general_entry) continue;
+      reply = AnswerWith(i, cands, clinic);
+      reply.score = top ? top->coverage : 0;
+      state.state = dialog_->start();
+      return finish("answer: a general question about red flag " + k->id +
+                    " (hypothetical), no confident FAQ match");
+    }
+  }
+
+  // 6. Small talk and flows.
+  if (const auto* ci = MatchIntent(IntentSpec::Kind::kSmallTalk, a)) return intent_reply(*ci, "intent");
+  if (const auto* ci = MatchIntent(IntentSpec::Kind::kFlow, a)) return intent_reply(*ci, "intent");
+
+  // 7. Clarify or fall back.
+  if (top && top->coverage >= rs.clarify_coverage) {
+    reply.kind = "clarify";
+    reply.topic = spec_.entries[top->entry].topic;
+    reply.text = Render(Message("clarify"), clinic);
+    reply.score = top->coverage;
+    reply.unanswered = true;
+    std::set<std::string> seen;
+    for (const auto& c : cands) {
+      if (static_cast<int>(reply.quick_replies.size()) >= rs.clarify_options) break;
+      if (c.coverage < rs.clarify_coverage / 2) continue;
+      const std::string& q = spec_.entries[c.entry].questions.front();
+      if (!seen.insert(q).second) continue;
+      reply.quick_replies.push_back(q);
+      state.offers.push_back(Offer{q, spec_.entries[c.entry].id});
+    }
+    state.state = dialog_->start();
+    return finish("clarify: coverage " + Format("%.2f", top->coverage) + " between " +
+                  Format("%.2f", rs.clarify_coverage) + " and " +
+                  Format("%.2f", rs.answer_coverage));
+  }
+  reply.kind = "fallback";
+  reply.topic = "out-of-scope";
+  reply.text = Render(Message("fallback"), clinic);
+  reply.score = top ? top->coverage : 0;
+  reply.unanswered = true;
+  state.state = dialog_->start();
+  return finish("fallback: best coverage " + Format("%.2f", top ? top->coverage : 0.0) + " < " +
+                Format("%.2f", rs.clarify_coverage));
+}
+
+}  // namespace backline::engine

@@ -1,0 +1,58 @@
+#include "engine/pattern.h"
+
+#include <re2/re2.h>
+
+namespace backline::engine {
+
+Pattern::~Pattern() = default;
+
+StatusOr<std::unique_ptr<Pattern>> Pattern::Compile(std::string_view source, bool raw) {
+  RE2::Options opts;
+  opts.set_log_errors(false);
+  opts.set_max_mem(8 << 20);
+  opts.set_case_sensitive(false);
+  std::string wrapped = raw ? std::string(source) : "\\b(?:" + std::string(source) + ")\\b";
+  auto re = std::make_unique<RE2>(wrapped, opts);
+  if (!re->ok()) {
+    std::string msg = re->error();
+    if (!re->error_arg().empty()) msg += " (at \"" + re->error_arg() + "\")";
+    return Status::InvalidArgument(msg);
+  }
+  std::unique_ptr<Pattern> p(new Pattern());
+  p->re_ = std::move(re);
+  p->source_ = std::string(source);
+  return p;
+}
+
+StatusOr<std::unique_ptr<Pattern>> Pattern::CompileAny(const std::vector<std::string>& sources) {
+  std::string joined;
+  for (const auto& s : sources) {
+    auto one = Compile(s);
+    if (!one.ok()) return one.status();
+    if (!joined.empty()) joined += "|";
+    joined += "(?:" + s + ")";
+  }
+  if (joined.empty()) return Status::InvalidArgument("no patterns");
+  return Compile(joined);
+}
+
+bool Pattern::Matches(std::string_view text) const {
+  return RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *re_);
+}
+
+std::vector<std::pair<size_t, size_t>> Pattern::FindAll(std::string_view text) const {
+  std::vector<std::pair<size_t, size_t>> out;
+  re2::StringPiece input(text.data(), text.size());
+  re2::StringPiece match;
+  size_t pos = 0;
+  while (pos <= text.size() &&
+         re_->Match(input, pos, text.size(), RE2::UNANCHORED, &match, 1)) {
+    const size_t begin = static_cast<size_t>(match.data() - text.data());
+    const size_t end = begin + match.size();
+    out.emplace_back(begin, end);
+    pos = end > begin ? end : end + 1;
+  }
+  return out;
+}
+
+}  // namespace backline::engine

@@ -1,0 +1,49 @@
+// Pattern: one compiled re2 regular expression, matched against canonical text.
+//
+// Debian's RE2 (2022-06-01) is neither copyable nor movable, so a Pattern holds it by
+// unique_ptr. Patterns are compiled once at load time, never per message. A pattern is
+// wrapped in word boundaries (\b...\b) unless `raw` is set, so "numb" does not match inside
+// "number".
+//
+// Thread safety: a const Pattern may be shared by any number of threads.
+#ifndef BACKLINE_ENGINE_PATTERN_H_
+#define BACKLINE_ENGINE_PATTERN_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/status.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace backline::engine {
+
+class Pattern {
+ public:
+  ~Pattern();
+
+  // Compiles `source`. On failure the status carries re2's error and the offending fragment.
+  static StatusOr<std::unique_ptr<Pattern>> Compile(std::string_view source, bool raw = false);
+  // Compiles several sources as one alternation (each must compile on its own first).
+  static StatusOr<std::unique_ptr<Pattern>> CompileAny(const std::vector<std::string>& sources);
+
+  bool Matches(std::string_view text) const;
+  // Every non-overlapping match as [begin, end) byte offsets, left to right.
+  std::vector<std::pair<size_t, size_t>> FindAll(std::string_view text) const;
+
+  const std::string& source() const { return source_; }
+
+ private:
+  Pattern() = default;
+  std::unique_ptr<re2::RE2> re_;
+  std::string source_;
+};
+
+}  // namespace backline::engine
+
+#endif  // BACKLINE_ENGINE_PATTERN_H_

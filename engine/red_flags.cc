@@ -1,0 +1,224 @@
+#include "engine/red_flags.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace backline::engine {
+namespace {
+
+std::vector<std::vector<std::string>> ToPhrases(const std::vector<std::string>& cues) {
+  std::vector<std::vector<std::string>> out;
+  for (const auto& c : cues) {
+    auto words = SplitWords(FoldToAscii(c));
+    if (!words.empty()) out.push_back(std::move(words));
+  }
+  return out;
+}
+
+// True if phrase occurs starting at token p (no break tokens inside).
+bool PhraseAt(const std::vector<Token>& t, size_t p, const std::vector<std::string>& phrase) {
+  if (p + phrase.size() > t.size()) return false;
+  for (size_t k = 0; k < phrase.size(); ++k) {
+    if (t[p + k].is_break || t[p + k].text != phrase[k]) return false;
+  }
+  return true;
+}
+
+// The length of the longest phrase starting at p, or 0.
+size_t AnyPhraseAt(const std::vector<Token>& t, size_t p,
+                   const std::vector<std::vector<std::string>>& phrases) {
+  size_t best = 0;
+  for (const auto& ph : phrases) {
+    if (ph.size() > best && PhraseAt(t, p, ph)) best = ph.size();
+  }
+  return best;
+}
+
+}  // namespace
+
+std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(const std::vector<RedFlagKind>& kinds,
+                                                        const std::vector<RedFlagRule>& rules,
+                                                        const LanguageSpec& language,
+                                                        std::vector<Diagnostic>* diags) {
+  std::unique_ptr<RedFlagDetector> d(new RedFlagDetector());
+  d->kinds_ = kinds;
+  bool failed = false;
+  auto error = [&](const SourceLocation& where, std::string msg) {
+    diags->push_back(Diagnostic{Diagnostic::Severity::kError, where, std::move(msg)});
+    failed = true;
+  };
+  for (const auto& r : rules) {
+    CompiledRule cr;
+    cr.id = r.id;
+    cr.general_questions_escalate = r.general_questions_escalate;
+    auto kit = std::find_if(kinds.begin(), kinds.end(),
+                            [&](const RedFlagKind& k) { return k.id == r.kind; });
+    if (kit == kinds.end()) {
+      error(r.where, "red-flag rule '" + r.id + "' names unknown kind '" + r.kind + "'");
+      continue;
+    }
+    cr.kind = static_cast<size_t>(kit - kinds.begin());
+    if (r.patterns.empty()) error(r.where, "red-flag rule '" + r.id + "' has no patterns");
+    for (size_t i = 0; i < r.patterns.size(); ++i) {
+      auto p = Pattern::Compile(r.patterns[i]);
+      if (!p.ok()) {
+        error(i < r.pattern_where.size() ? r.pattern_where[i] : r.where,
+              "pattern of rule '" + r.id + "' does not compile: " + p.status().message());
+        continue;
+      }
+      cr.patterns.push_back(std::move(p).value());
+    }
+    std::vector<std::string> unless_ok;
+    for (size_t i = 0; i < r.unless.size(); ++i) {
+      auto p = Pattern::Compile(r.unless[i]);
+      if (!p.ok()) {
+        error(i < r.unless_where.size() ? r.unless_where[i] : r.where,
+              "'unless' pattern of rule '" + r.id + "' does not compile: " + p.status().message());
+        continue;
+      }
+      unless_ok.push_back(r.unless[i]);
+    }
+    if (!unless_ok.empty()) {
+      auto any = Pattern::CompileAny(unless_ok);
+      if (any.ok()) cr.unless = std::move(any).value();
+    }
+    d->rules_.push_back(std::move(cr));
+  }
+  d->negation_ = ToPhrases(language.negation_cues);
+  d->pseudo_ = ToPhrases(language.pseudo_negations);
+  d->post_negation_ = ToPhrases(language.post_negation_cues);
+  d->hypothetical_ = ToPhrases(language.hypothetical_cues);
+  d->current_ = ToPhrases(language.current_cues);
+  d->resolved_ = ToPhrases(language.resolved_cues);
+  d->clause_breaks_ = ToPhrases(language.clause_breaks);
+  d->negation_breaks_ = ToPhrases(language.negation_breaks);
+  d->window_ = language.negation_window;
+  if (failed) return nullptr;
+  return d;
+}
+
+const RedFlagKind* RedFlagDetector::FindKind(const std::string& id) const {
+  for (const auto& k : kinds_) {
+    if (k.id == id) return &k;
+  }
+  return nullptr;
+}
+
+void RedFlagDetector::Classify(const Analysis& a, size_t ts, size_t te,
+                               const std::vector<int>& clause, const std::vector<int>& neg_scope,
+                               bool general_ok, RedFlagMatch* m) const {
+  const auto& t = a.tokens;
+  const int c = clause[ts];
+  size_t cs = ts;
+  while (cs > 0 && clause[cs - 1] == c) --cs;
+  size_t ce = te;
+  while (ce + 1 < t.size() && clause[ce + 1] == c) ++ce;
+
+  // Negation: a cue before the match, in the same negation scope, within the window, that is
+  // not part of a pseudo-negation ("not sure").
+  const size_t window = static_cast<size_t>(std::max(1, window_));
+  size_t from = ts > window ? ts - window : 0;
+  from = std::max(from, cs);
+  for (size_t p = from; p < ts && !m->negated; ++p) {
+    if (neg_scope[p] != neg_scope[ts]) continue;
+    const size_t len = AnyPhraseAt(t, p, negation_);
+    if (len == 0 || p + len > ts) continue;
+    bool pseudo = false;
+    for (size_t q = (p >= 3 ? p - 3 : 0); q <= p && !pseudo; ++q) {
+      const size_t pl = AnyPhraseAt(t, q, pseudo_);
+      pseudo = pl > 0 && q + pl > p;
+    }
+    if (!pseudo) m->negated = true;
+  }
+  // Post-negation: "my legs are fine".
+  for (size_t p = te + 1; p <= std::min(ce, te + 2) && !m->negated; ++p) {
+    if (AnyPhraseAt(t, p, post_negation_) > 0) m->negated = true;
+  }
+  bool current = false;
+  bool hypothetical = false;
+  for (size_t p = cs; p <= ce; ++p) {
+    if (AnyPhraseAt(t, p, current_) > 0) current = true;
+    if (AnyPhraseAt(t, p, resolved_) > 0) m->resolved = true;
+    if (p < ts && AnyPhraseAt(t, p, hypothetical_) > 0) hypothetical = true;
+  }
+  m->hypothetical = hypothetical && !current && !general_ok;
+}
+
+RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
+  RedFlagResult result;
+  const auto& t = a.tokens;
+  if (t.empty()) return result;
+  // Clause and negation-scope ids per token.
+  std::vector<int> clause(t.size(), 0), neg_scope(t.size(), 0);
+  int c = 0, n = 0;
+  for (size_t i = 0; i < t.size();) {
+    if (t[i].is_break) {
+      ++c;
+      ++n;
+      clause[i] = -1;
+      neg_scope[i] = -1;
+      ++i;
+      continue;
+    }
+    if (size_t len = AnyPhraseAt(t, i, clause_breaks_); len > 0) {
+      ++c;
+      ++n;
+      for (size_t k = 0; k < len; ++k) clause[i + k] = neg_scope[i + k] = -1;
+      i += len;
+      continue;
+    }
+    if (size_t len = AnyPhraseAt(t, i, negation_breaks_); len > 0) {
+      ++n;
+      for (size_t k = 0; k < len; ++k) {
+        clause[i + k] = c;
+        neg_scope[i + k] = -1;
+      }
+      i += len;
+      continue;
+    }
+    clause[i] = c;
+    neg_scope[i] = n;
+    ++i;
+  }
+
+  std::vector<bool> excepted(rules_.size(), false);
+  for (size_t r = 0; r < rules_.size(); ++r) {
+    const CompiledRule& rule = rules_[r];
+    for (const auto& p : rule.patterns) {
+      for (const auto& [b, e] : p->FindAll(a.canonical)) {
+        RedFlagMatch m;
+        m.rule = rule.id;
+        m.kind = kinds_[rule.kind].id;
+        m.urgency = kinds_[rule.kind].urgency;
+        m.text = a.canonical.substr(b, e - b);
+        size_t ts = a.TokenAt(b);
+        size_t te = e > b ? a.TokenAt(e - 1) : ts;
+        // A match that starts on a break token is moved to the next word.
+        while (ts < te && clause[ts] < 0) ++ts;
+        if (clause[ts] < 0 || neg_scope[ts] < 0) {
+          // Starts on a clause-break word ("but ..."): scope it from the next token.
+          size_t k = ts;
+          while (k < te && (clause[k] < 0 || neg_scope[k] < 0)) ++k;
+          ts = k;
+        }
+        m.first_token = ts;
+        m.last_token = te;
+        if (clause[ts] >= 0) {
+          Classify(a, ts, te, clause, neg_scope, rule.general_questions_escalate, &m);
+        }
+        if (rule.unless) {
+          if (!excepted[r]) excepted[r] = rule.unless->Matches(a.canonical);
+          m.excepted = excepted[r];
+        }
+        if (m.affirmed() && m.urgency > result.urgency) {
+          result.urgency = m.urgency;
+          result.kind = &kinds_[rule.kind];
+        }
+        result.matches.push_back(std::move(m));
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace backline::engine

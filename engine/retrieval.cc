@@ -1,0 +1,75 @@
+#include "engine/retrieval.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+namespace backline::engine {
+
+Bm25Index::Bm25Index(const std::vector<Document>& docs) : num_docs_(docs.size()) {
+  doc_length_.resize(docs.size(), 0);
+  double total = 0;
+  for (uint32_t d = 0; d < docs.size(); ++d) {
+    std::unordered_map<std::string, float> tf;
+    for (const auto& t : docs[d].terms) tf[t] += 1.0f;
+    for (const auto& t : docs[d].keywords) tf[t] += static_cast<float>(kKeywordWeight);
+    float len = 0;
+    for (const auto& [t, f] : tf) {
+      postings_[t].push_back(Posting{d, f});
+      len += f;
+    }
+    doc_length_[d] = len;
+    total += len;
+  }
+  avg_length_ = docs.empty() ? 1.0 : std::max(1.0, total / static_cast<double>(docs.size()));
+  max_idf_ = std::log(1.0 + (static_cast<double>(num_docs_) + 0.5) / 0.5);
+}
+
+double Bm25Index::Idf(const std::string& term) const {
+  auto it = postings_.find(term);
+  if (it == postings_.end()) return max_idf_;
+  const double df = static_cast<double>(it->second.size());
+  return std::log(1.0 + (static_cast<double>(num_docs_) - df + 0.5) / (df + 0.5));
+}
+
+std::vector<Candidate> Bm25Index::Rank(const std::vector<std::string>& terms,
+                                       size_t limit) const {
+  std::vector<std::string> unique;
+  {
+    std::unordered_set<std::string> seen;
+    for (const auto& t : terms) {
+      if (seen.insert(t).second) unique.push_back(t);
+    }
+  }
+  double total_idf = 0;
+  for (const auto& t : unique) total_idf += Idf(t);
+  std::unordered_map<uint32_t, Candidate> scores;
+  for (const auto& t : unique) {
+    auto it = postings_.find(t);
+    if (it == postings_.end()) continue;
+    const double idf = Idf(t);
+    for (const Posting& p : it->second) {
+      const double tf = p.tf;
+      const double norm = kK1 * (1.0 - kB + kB * doc_length_[p.doc] / avg_length_);
+      Candidate& c = scores[p.doc];
+      c.entry = p.doc;
+      c.score += idf * tf * (kK1 + 1.0) / (tf + norm);
+      c.coverage += idf;
+      c.evidence += idf;
+    }
+  }
+  std::vector<Candidate> out;
+  out.reserve(scores.size());
+  for (auto& [doc, c] : scores) {
+    c.coverage = total_idf > 0 ? c.coverage / total_idf : 0;
+    out.push_back(c);
+  }
+  std::sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return a.entry < b.entry;
+  });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+}  // namespace backline::engine
