@@ -1,0 +1,266 @@
+#include "knowledge/json_file.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace backline::knowledge {
+namespace {
+
+std::string EscapePointerToken(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out.push_back(c);
+  }
+  return out;
+}
+
+// A forgiving scanner over JSON-with-comments that records where each value starts. It runs
+// only on text nlohmann already accepted, so it need not report errors.
+class Scanner {
+ public:
+  Scanner(const std::string& text, std::unordered_map<std::string, std::pair<int, int>>* out)
+      : t_(text), out_(out) {}
+
+  void Run() {
+    SkipSpace();
+    Value("");
+  }
+
+ private:
+  void Advance() {
+    if (i_ < t_.size()) {
+      if (t_[i_] == '\n') {
+        ++line_;
+        col_ = 1;
+      } else if ((static_cast<unsigned char>(t_[i_]) & 0xC0) != 0x80) {
+        ++col_;
+      }
+      ++i_;
+    }
+  }
+  void SkipSpace() {
+    while (i_ < t_.size()) {
+      const char c = t_[i_];
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        Advance();
+      } else if (c == '/' && i_ + 1 < t_.size() && t_[i_ + 1] == '/') {
+        while (i_ < t_.size() && t_[i_] != '\n') Advance();
+      } else if (c == '/' && i_ + 1 < t_.size() && t_[i_ + 1] == '*') {
+        Advance();
+        Advance();
+        while (i_ + 1 < t_.size() && !(t_[i_] == '*' && t_[i_ + 1] == '/')) Advance();
+        Advance();
+        Advance();
+      } else {
+        break;
+      }
+    }
+  }
+  std::string String() {
+    std::string s;
+    Advance();  // opening quote
+    while (i_ < t_.size() && t_[i_] != '"') {
+      if (t_[i_] == '\\') {
+        Advance();
+        if (i_ < t_.size()) {
+          const char e = t_[i_];
+          if (e == 'n') s.push_back('\n');
+          else if (e == 't') s.push_back('\t');
+          else if (e == 'u') s += "?";  // keys with \u escapes are not used in our files
+          else s.push_back(e);
+          Advance();
+          if (e == 'u') for (int k = 0; k < 4; ++k) Advance();
+        }
+        continue;
+      }
+      s.push_back(t_[i_]);
+      Advance();
+    }
+    Advance();  // closing quote
+    return s;
+  }
+  void Value(const std::string& ptr) {
+    SkipSpace();
+    if (i_ >= t_.size()) return;
+    (*out_)[ptr] = {line_, col_};
+    const char c = t_[i_];
+    if (c == '{') {
+      Advance();
+      SkipSpace();
+      while (i_ < t_.size() && t_[i_] != '}') {
+        if (t_[i_] != '"') {
+          Advance();
+          continue;
+        }
+        const int kl = line_, kc = col_;
+        std::string key = String();
+        SkipSpace();
+        if (i_ < t_.size() && t_[i_] == ':') Advance();
+        const std::string child = ptr + "/" + EscapePointerToken(key);
+        Value(child);
+        (*out_)[child + "#key"] = {kl, kc};
+        SkipSpace();
+        if (i_ < t_.size() && t_[i_] == ',') Advance();
+        SkipSpace();
+      }
+      Advance();
+    } else if (c == '[') {
+      Advance();
+      SkipSpace();
+      int idx = 0;
+      while (i_ < t_.size() && t_[i_] != ']') {
+        Value(ptr + "/" + std::to_string(idx++));
+        SkipSpace();
+        if (i_ < t_.size() && t_[i_] == ',') Advance();
+        SkipSpace();
+      }
+      Advance();
+    } else if (c == '"') {
+      String();
+    } else {
+      while (i_ < t_.size() && t_[i_] != ',' && t_[i_] != '}' && t_[i_] != ']' &&
+             t_[i_] != ' ' && t_[i_] != '\n' && t_[i_] != '\t' && t_[i_] != '\r' && t_[i_] != '/') {
+        Advance();
+      }
+    }
+  }
+
+  const std::string& t_;
+  std::unordered_map<std::string, std::pair<int, int>>* out_;
+  size_t i_ = 0;
+  int line_ = 1;
+  int col_ = 1;
+};
+
+// Line and column of a byte offset.
+std::pair<int, int> LineCol(const std::string& text, size_t offset) {
+  int line = 1, col = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      ++col;
+    }
+  }
+  return {line, col};
+}
+
+}  // namespace
+
+void Error(std::vector<engine::Diagnostic>* diags, engine::SourceLocation where, std::string msg) {
+  diags->push_back(engine::Diagnostic{engine::Diagnostic::Severity::kError, std::move(where),
+                                      std::move(msg)});
+}
+
+bool JsonFile::Load(const std::string& path, const std::string& display, JsonFile* out,
+                    std::vector<engine::Diagnostic>* diags) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    Error(diags, engine::SourceLocation{display, 0, 0}, "cannot open file");
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return Parse(ss.str(), display, out, diags);
+}
+
+bool JsonFile::Parse(std::string text, const std::string& display, JsonFile* out,
+                     std::vector<engine::Diagnostic>* diags) {
+  out->name_ = display;
+  out->text_ = std::move(text);
+  try {
+    out->root_ = nlohmann::json::parse(out->text_, nullptr, /*allow_exceptions=*/true,
+                                       /*ignore_comments=*/true);
+  } catch (const nlohmann::json::parse_error& e) {
+    auto [line, col] = LineCol(out->text_, e.byte > 0 ? e.byte - 1 : 0);
+    std::string msg = e.what();
+    // "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error ..."
+    if (auto p = msg.find("syntax error"); p != std::string::npos) msg = msg.substr(p);
+    Error(diags, engine::SourceLocation{display, line, col}, "invalid JSON: " + msg);
+    return false;
+  }
+  out->Index();
+  return true;
+}
+
+void JsonFile::Index() {
+  positions_.clear();
+  Scanner(text_, &positions_).Run();
+}
+
+engine::SourceLocation JsonFile::At(const std::string& pointer) const {
+  std::string p = pointer;
+  while (true) {
+    if (auto it = positions_.find(p); it != positions_.end()) {
+      return engine::SourceLocation{name_, it->second.first, it->second.second};
+    }
+    if (p.empty()) break;
+    const size_t slash = p.rfind('/');
+    p = slash == std::string::npos ? std::string() : p.substr(0, slash);
+  }
+  return engine::SourceLocation{name_, 1, 1};
+}
+
+bool GetString(const JsonFile& f, const nlohmann::json& obj, const std::string& pointer,
+               const char* key, bool required, std::string* out,
+               std::vector<engine::Diagnostic>* diags) {
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    if (required) Error(diags, f.At(pointer), std::string("missing field \"") + key + "\"");
+    return !required;
+  }
+  if (!it->is_string()) {
+    Error(diags, f.At(pointer + "/" + key), std::string("\"") + key + "\" must be a string");
+    return false;
+  }
+  *out = it->get<std::string>();
+  return true;
+}
+
+bool GetStrings(const JsonFile& f, const nlohmann::json& obj, const std::string& pointer,
+                const char* key, bool required, std::vector<std::string>* out,
+                std::vector<engine::SourceLocation>* where,
+                std::vector<engine::Diagnostic>* diags) {
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    if (required) Error(diags, f.At(pointer), std::string("missing field \"") + key + "\"");
+    return !required;
+  }
+  if (!it->is_array()) {
+    Error(diags, f.At(pointer + "/" + key),
+          std::string("\"") + key + "\" must be a list of strings");
+    return false;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < it->size(); ++i) {
+    const std::string p = pointer + "/" + key + "/" + std::to_string(i);
+    if (!(*it)[i].is_string()) {
+      Error(diags, f.At(p), std::string("items of \"") + key + "\" must be strings");
+      ok = false;
+      continue;
+    }
+    out->push_back((*it)[i].get<std::string>());
+    if (where) where->push_back(f.At(p));
+  }
+  return ok;
+}
+
+void CheckKeys(const JsonFile& f, const nlohmann::json& obj, const std::string& pointer,
+               std::initializer_list<const char*> known, std::vector<engine::Diagnostic>* diags) {
+  if (!obj.is_object()) return;
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (it.key() == "$schema" || it.key() == "$comment") continue;
+    bool found = false;
+    for (const char* k : known) found |= it.key() == k;
+    if (!found) {
+      diags->push_back(engine::Diagnostic{
+          engine::Diagnostic::Severity::kWarning, f.At(pointer + "/" + it.key() + "#key"),
+          "unknown field \"" + it.key() + "\" (ignored)"});
+    }
+  }
+}
+
+}  // namespace backline::knowledge

@@ -1,0 +1,366 @@
+#include "knowledge/loader.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "knowledge/json_file.h"
+
+namespace backline::knowledge {
+namespace fs = std::filesystem;
+using engine::Diagnostic;
+using json = nlohmann::json;
+
+namespace {
+
+std::string Display(const std::string& dir, const std::string& rel) {
+  return (fs::path(dir) / rel).lexically_normal().string();
+}
+
+bool IsValidId(const std::string& id) {
+  if (id.empty()) return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
+  }
+  return true;
+}
+
+bool IsDate(const std::string& s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (s[i] < '0' || s[i] > '9') return false;
+  }
+  const int month = (s[5] - '0') * 10 + (s[6] - '0');
+  const int day = (s[8] - '0') * 10 + (s[9] - '0');
+  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+bool ReadFaq(const JsonFile& f, std::vector<engine::FaqEntry>* out,
+             std::vector<Diagnostic>* diags) {
+  const json& root = f.root();
+  if (!root.is_object() || !root.contains("entries") || !root["entries"].is_array()) {
+    Error(diags, f.At(""), "an FAQ file is an object with an \"entries\" list");
+    return false;
+  }
+  CheckKeys(f, root, "", {"topic", "entries"}, diags);
+  std::string file_topic;
+  GetString(f, root, "", "topic", false, &file_topic, diags);
+  bool ok = true;
+  const json& entries = root["entries"];
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const std::string ptr = "/entries/" + std::to_string(i);
+    const json& e = entries[i];
+    if (!e.is_object()) {
+      Error(diags, f.At(ptr), "an entry must be an object");
+      ok = false;
+      continue;
+    }
+    CheckKeys(f, e, ptr, {"id", "topic", "questions", "keywords", "answer", "sources", "reviewed"},
+              diags);
+    engine::FaqEntry entry;
+    entry.where = f.At(ptr);
+    bool good = GetString(f, e, ptr, "id", true, &entry.id, diags);
+    good &= GetString(f, e, ptr, "topic", true, &entry.topic, diags);
+    good &= GetStrings(f, e, ptr, "questions", true, &entry.questions, &entry.question_where, diags);
+    good &= GetStrings(f, e, ptr, "keywords", false, &entry.keywords, nullptr, diags);
+    good &= GetString(f, e, ptr, "answer", true, &entry.answer, diags);
+    good &= GetString(f, e, ptr, "reviewed", true, &entry.reviewed, diags);
+    if (!entry.id.empty() && !IsValidId(entry.id)) {
+      Error(diags, f.At(ptr + "/id"),
+            "entry id '" + entry.id + "' may hold only lowercase letters, digits, '-' and '_'");
+      good = false;
+    }
+    if (!entry.reviewed.empty() && !IsDate(entry.reviewed)) {
+      Error(diags, f.At(ptr + "/reviewed"), "\"reviewed\" must be a date like 2026-11-26");
+      good = false;
+    }
+    if (!file_topic.empty() && !entry.topic.empty() && entry.topic != file_topic) {
+      diags->push_back(Diagnostic{Diagnostic::Severity::kWarning, f.At(ptr + "/topic"),
+                                  "entry '" + entry.id + "' has topic '" + entry.topic +
+                                      "' in a file for topic '" + file_topic + "'"});
+    }
+    if (auto s = e.find("sources"); s != e.end()) {
+      if (!s->is_array()) {
+        Error(diags, f.At(ptr + "/sources"), "\"sources\" must be a list");
+        good = false;
+      } else {
+        for (size_t k = 0; k < s->size(); ++k) {
+          const std::string sp = ptr + "/sources/" + std::to_string(k);
+          const json& src = (*s)[k];
+          if (!src.is_object()) {
+            Error(diags, f.At(sp), "a source is an object with \"title\" and \"url\"");
+            good = false;
+            continue;
+          }
+          engine::Source source;
+          good &= GetString(f, src, sp, "title", true, &source.title, diags);
+          good &= GetString(f, src, sp, "url", false, &source.url, diags);
+          if (!source.url.empty() && source.url.rfind("https://", 0) != 0 &&
+              source.url.rfind("http://", 0) != 0) {
+            Error(diags, f.At(sp + "/url"), "a source url must start with https:// or http://");
+            good = false;
+          }
+          entry.sources.push_back(std::move(source));
+        }
+      }
+    }
+    if (good) out->push_back(std::move(entry));
+    ok &= good;
+  }
+  return ok;
+}
+
+bool ReadSynonyms(const JsonFile& f, std::vector<engine::SynonymGroup>* out,
+                  std::vector<Diagnostic>* diags) {
+  const json& root = f.root();
+  if (!root.is_object() || !root.contains("groups") || !root["groups"].is_array()) {
+    Error(diags, f.At(""), "synonyms.json is an object with a \"groups\" list");
+    return false;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < root["groups"].size(); ++i) {
+    const std::string ptr = "/groups/" + std::to_string(i);
+    const json& g = root["groups"][i];
+    if (!g.is_object()) {
+      Error(diags, f.At(ptr), "a synonym group is an object with \"canonical\" and \"terms\"");
+      ok = false;
+      continue;
+    }
+    CheckKeys(f, g, ptr, {"canonical", "terms"}, diags);
+    engine::SynonymGroup group;
+    group.where = f.At(ptr);
+    bool good = GetString(f, g, ptr, "canonical", true, &group.canonical, diags);
+    good &= GetStrings(f, g, ptr, "terms", true, &group.terms, nullptr, diags);
+    if (good) out->push_back(std::move(group));
+    ok &= good;
+  }
+  return ok;
+}
+
+bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang, engine::RetrievalSpec* retrieval,
+                  std::vector<Diagnostic>* diags) {
+  const json& root = f.root();
+  if (!root.is_object()) {
+    Error(diags, f.At(""), "language.json is an object");
+    return false;
+  }
+  CheckKeys(f, root, "",
+            {"contractions", "stopwords", "negation_cues", "pseudo_negations",
+             "post_negation_cues", "hypothetical_cues", "current_cues", "resolved_cues",
+             "clause_breaks", "negation_breaks", "negation_window", "retrieval"},
+            diags);
+  lang->where = f.At("");
+  bool ok = true;
+  if (auto c = root.find("contractions"); c != root.end()) {
+    if (!c->is_object()) {
+      Error(diags, f.At("/contractions"), "\"contractions\" maps a word to its expansion");
+      ok = false;
+    } else {
+      for (auto it = c->begin(); it != c->end(); ++it) {
+        if (!it.value().is_string()) {
+          Error(diags, f.At("/contractions/" + it.key()), "an expansion must be a string");
+          ok = false;
+          continue;
+        }
+        lang->contractions[it.key()] = it.value().get<std::string>();
+      }
+    }
+  }
+  ok &= GetStrings(f, root, "", "stopwords", true, &lang->stopwords, nullptr, diags);
+  ok &= GetStrings(f, root, "", "negation_cues", true, &lang->negation_cues, nullptr, diags);
+  ok &= GetStrings(f, root, "", "pseudo_negations", false, &lang->pseudo_negations, nullptr, diags);
+  ok &= GetStrings(f, root, "", "post_negation_cues", false, &lang->post_negation_cues, nullptr,
+                   diags);
+  ok &= GetStrings(f, root, "", "hypothetical_cues", true, &lang->hypothetical_cues, nullptr,
+                   diags);
+  ok &= GetStrings(f, root, "", "current_cues", false, &lang->current_cues, nullptr, diags);
+  ok &= GetStrings(f, root, "", "resolved_cues", false, &lang->resolved_cues, nullptr, diags);
+  ok &= GetStrings(f, root, "", "clause_breaks", false, &lang->clause_breaks, nullptr, diags);
+  ok &= GetStrings(f, root, "", "negation_breaks", false, &lang->negation_breaks, nullptr, diags);
+  if (auto w = root.find("negation_window"); w != root.end()) {
+    if (!w->is_number_integer() || w->get<int>() < 1 || w->get<int>() > 20) {
+      Error(diags, f.At("/negation_window"), "\"negation_window\" must be a whole number 1-20");
+      ok = false;
+    } else {
+      lang->negation_window = w->get<int>();
+    }
+  }
+  if (auto r = root.find("retrieval"); r != root.end()) {
+    if (!r->is_object()) {
+      Error(diags, f.At("/retrieval"), "\"retrieval\" is an object of thresholds");
+      return false;
+    }
+    CheckKeys(f, *r, "/retrieval",
+              {"answer_coverage", "clarify_coverage", "clarify_margin", "clarify_options", "min_evidence",
+               "long_message_terms"},
+              diags);
+    auto num = [&](const char* key, double lo, double hi, double* out) {
+      auto it = r->find(key);
+      if (it == r->end()) return;
+      if (!it->is_number() || it->get<double>() < lo || it->get<double>() > hi) {
+        Error(diags, f.At(std::string("/retrieval/") + key),
+              std::string("\"") + key + "\" must be a number from " + std::to_string(lo) +
+                  " to " + std::to_string(hi));
+        ok = false;
+        return;
+      }
+      *out = it->get<double>();
+    };
+    num("answer_coverage", 0, 1, &retrieval->answer_coverage);
+    num("clarify_coverage", 0, 1, &retrieval->clarify_coverage);
+    num("clarify_margin", 0, 1, &retrieval->clarify_margin);
+    num("min_evidence", 0, 20, &retrieval->min_evidence);
+    double long_terms = retrieval->long_message_terms;
+    num("long_message_terms", 2, 100, &long_terms);
+    retrieval->long_message_terms = static_cast<int>(long_terms);
+    double options = retrieval->clarify_options;
+    num("clarify_options", 1, 6, &options);
+    retrieval->clarify_options = static_cast<int>(options);
+    if (retrieval->clarify_coverage > retrieval->answer_coverage) {
+      Error(diags, f.At("/retrieval"), "\"clarify_coverage\" must not exceed \"answer_coverage\"");
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+bool ReadEscalations(const JsonFile& f, std::vector<engine::RedFlagKind>* out,
+                     std::vector<Diagnostic>* diags) {
+  const json& root = f.root();
+  if (!root.is_object() || !root.contains("kinds") || !root["kinds"].is_array()) {
+    Error(diags, f.At(""), "escalations.json is an object with a \"kinds\" list");
+    return false;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < root["kinds"].size(); ++i) {
+    const std::string ptr = "/kinds/" + std::to_string(i);
+    const json& k = root["kinds"][i];
+    if (!k.is_object()) {
+      Error(diags, f.At(ptr), "a red-flag kind is an object");
+      ok = false;
+      continue;
+    }
+    CheckKeys(f, k, ptr, {"id", "name", "urgency", "reply", "tell_them", "general_entry"}, diags);
+    engine::RedFlagKind kind;
+    kind.where = f.At(ptr);
+    std::string urgency;
+    bool good = GetString(f, k, ptr, "id", true, &kind.id, diags);
+    good &= GetString(f, k, ptr, "name", true, &kind.name, diags);
+    good &= GetString(f, k, ptr, "urgency", true, &urgency, diags);
+    good &= GetString(f, k, ptr, "reply", true, &kind.reply, diags);
+    good &= GetString(f, k, ptr, "tell_them", false, &kind.tell_them, diags);
+    good &= GetString(f, k, ptr, "general_entry", false, &kind.general_entry, diags);
+    if (!urgency.empty() && !engine::ParseUrgency(urgency, &kind.urgency)) {
+      Error(diags, f.At(ptr + "/urgency"), "\"urgency\" must be \"urgent\" or \"emergency\"");
+      good = false;
+    }
+    if (good) out->push_back(std::move(kind));
+    ok &= good;
+  }
+  return ok;
+}
+
+bool ReadRules(const JsonFile& f, std::vector<engine::RedFlagRule>* out,
+               std::vector<Diagnostic>* diags) {
+  const json& root = f.root();
+  if (!root.is_object() || !root.contains("rules") || !root["rules"].is_array()) {
+    Error(diags, f.At(""), "red_flags.json is an object with a \"rules\" list");
+    return false;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < root["rules"].size(); ++i) {
+    const std::string ptr = "/rules/" + std::to_string(i);
+    const json& r = root["rules"][i];
+    if (!r.is_object()) {
+      Error(diags, f.At(ptr), "a rule is an object");
+      ok = false;
+      continue;
+    }
+    CheckKeys(f, r, ptr, {"id", "kind", "patterns", "unless", "general_questions_escalate", "note"},
+              diags);
+    engine::RedFlagRule rule;
+    rule.where = f.At(ptr);
+    bool good = GetString(f, r, ptr, "id", true, &rule.id, diags);
+    good &= GetString(f, r, ptr, "kind", true, &rule.kind, diags);
+    good &= GetStrings(f, r, ptr, "patterns", true, &rule.patterns, &rule.pattern_where, diags);
+    good &= GetStrings(f, r, ptr, "unless", false, &rule.unless, &rule.unless_where, diags);
+    if (auto g = r.find("general_questions_escalate"); g != r.end()) {
+      if (!g->is_boolean()) {
+        Error(diags, f.At(ptr + "/general_questions_escalate"), "must be true or false");
+        good = false;
+      } else {
+        rule.general_questions_escalate = g->get<bool>();
+      }
+    }
+    if (good) out->push_back(std::move(rule));
+    ok &= good;
+  }
+  return ok;
+}
+
+template <typename Fn>
+bool WithFile(const std::string& dir, const std::string& rel, bool required,
+              std::vector<Diagnostic>* diags, Fn&& fn) {
+  const fs::path path = fs::path(dir) / rel;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    if (required) Error(diags, engine::SourceLocation{Display(dir, rel), 0, 0}, "file is missing");
+    return !required;
+  }
+  JsonFile f;
+  if (!JsonFile::Load(path.string(), Display(dir, rel), &f, diags)) return false;
+  return fn(f);
+}
+
+}  // namespace
+
+bool LoadFaqText(std::string text, const std::string& display, std::vector<engine::FaqEntry>* out,
+                 std::vector<Diagnostic>* diags) {
+  JsonFile f;
+  if (!JsonFile::Parse(std::move(text), display, &f, diags)) return false;
+  return ReadFaq(f, out, diags);
+}
+
+bool LoadFaqFile(const std::string& path, const std::string& display,
+                 std::vector<engine::FaqEntry>* out, std::vector<Diagnostic>* diags) {
+  JsonFile f;
+  if (!JsonFile::Load(path, display, &f, diags)) return false;
+  return ReadFaq(f, out, diags);
+}
+
+bool LoadKnowledge(const std::string& dir, engine::ContentSpec* spec,
+                   std::vector<Diagnostic>* diags) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    Error(diags, engine::SourceLocation{dir, 0, 0}, "knowledge folder not found");
+    return false;
+  }
+  bool ok = true;
+  std::vector<fs::path> faq_files;
+  const fs::path faq_dir = fs::path(dir) / "faq";
+  if (fs::is_directory(faq_dir, ec)) {
+    for (const auto& e : fs::directory_iterator(faq_dir, ec)) {
+      if (e.is_regular_file() && e.path().extension() == ".json") faq_files.push_back(e.path());
+    }
+  }
+  std::sort(faq_files.begin(), faq_files.end());
+  if (faq_files.empty()) {
+    Error(diags, engine::SourceLocation{Display(dir, "faq"), 0, 0}, "no FAQ files (*.json)");
+    ok = false;
+  }
+  for (const auto& p : faq_files) {
+    ok &= LoadFaqFile(p.string(), Display(dir, "faq/" + p.filename().string()), &spec->entries,
+                      diags);
+  }
+  ok &= WithFile(dir, "synonyms.json", true, diags,
+                 [&](const JsonFile& f) { return ReadSynonyms(f, &spec->synonyms, diags); });
+  ok &= WithFile(dir, "language.json", true, diags, [&](const JsonFile& f) {
+    return ReadLanguage(f, &spec->language, &spec->retrieval, diags);
+  });
+  ok &= WithFile(dir, "escalations.json", true, diags,
+                 [&](const JsonFile& f) { return ReadEscalations(f, &spec->red_flag_kinds, diags); });
+  ok &= WithFile(dir, "red_flags.json", true, diags,
+                 [&](const JsonFile& f) { return ReadRules(f, &spec->red_flag_rules, diags); });
+  return ok;
+}
+
+}  // namespace backline::knowledge
