@@ -1,0 +1,46 @@
+// backline: the one executable. `backline help` lists the subcommands.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "server/commands.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: backline <command> [options]
+
+commands:
+  chat     a conversation in the terminal
+  ask      JSON Lines in, JSON Lines out: {"id": "1", "text": "..."} per line
+  check    validate the knowledge base and dialog scripts; exit 1 on any error
+
+options (all commands):
+  --kb DIR         knowledge base folder (default: the shipped knowledge/)
+  --dialogs DIR    dialog scripts folder (default: the shipped dialogs/)
+options (ask, chat):
+  --clinic ID      the clinic whose phone numbers replies use (default: default)
+  --explain        add why each reply was chosen
+options (check):
+  --strict         warnings fail too
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::ios::sync_with_stdio(false);
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "ask") return backline::server::RunAsk(args, std::cin, std::cout, std::cerr);
+  if (command == "chat") return backline::server::RunChat(args, std::cin, std::cout, std::cerr);
+  if (command == "check") return backline::server::RunCheck(args, std::cout, std::cerr);
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << "backline: unknown command '" << command << "'\n\n" << kUsage;
+  return 2;
+}
