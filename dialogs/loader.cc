@@ -126,6 +126,11 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>*
       Error(diags, f.At(ptr + "/topic"), "unknown topic '" + state.topic + "'");
       good = false;
     }
+    if (state.topic == "red-flag") {
+      Error(diags, f.At(ptr + "/topic"),
+            "a state's topic cannot be 'red-flag': only escalations carry it (use \"escalate\")");
+      good = false;
+    }
     if (auto term = s.find("terminal"); term != s.end()) {
       if (!term->is_boolean()) {
         Error(diags, f.At(ptr + "/terminal"), "\"terminal\" must be true or false");

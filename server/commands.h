@@ -25,6 +25,13 @@ int RunChat(const std::vector<std::string>& args, std::istream& in, std::ostream
 // Prints every problem as file:line:column; exit 1 on any error (or warning with --strict).
 int RunCheck(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
+// backline eval FILE.jsonl [--kb DIR] [--dialogs DIR] [--misses] [--min-topic PCT]
+//              [--min-recall PCT] [--max-false-alarm PCT]
+// Scores the content on a labelled set ({"id","text","topic","urgency"} per line): topic
+// accuracy, red-flag recall, exact tier, under-triage and false alarms. Exit 1 when a
+// threshold is not met or any red flag is under-triaged, 2 when the file cannot be read.
+int RunEval(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
 }  // namespace backline::server
 
 #endif  // BACKLINE_SERVER_COMMANDS_H_

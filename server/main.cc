@@ -13,6 +13,9 @@ commands:
   chat     a conversation in the terminal
   ask      JSON Lines in, JSON Lines out: {"id": "1", "text": "..."} per line
   check    validate the knowledge base and dialog scripts; exit 1 on any error
+  eval     score the content on a labelled JSON Lines set (topic accuracy, red-flag recall,
+           false alarms); --misses lists what it got wrong; --min-topic, --min-recall,
+           --max-false-alarm set thresholds (percent) that make it exit 1
 
 options (all commands):
   --kb DIR         knowledge base folder (default: the shipped knowledge/)
@@ -37,6 +40,7 @@ int main(int argc, char** argv) {
   if (command == "ask") return backline::server::RunAsk(args, std::cin, std::cout, std::cerr);
   if (command == "chat") return backline::server::RunChat(args, std::cin, std::cout, std::cerr);
   if (command == "check") return backline::server::RunCheck(args, std::cout, std::cerr);
+  if (command == "eval") return backline::server::RunEval(args, std::cout, std::cerr);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
     return 0;

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Backline needs to build and test, and nothing when they are
+# all present. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config            # toolchain
+  libboost-dev                          # Boost.Beast / Boost.Asio (1.74, header-only)
+  nlohmann-json3-dev                    # JSON
+  libre2-dev                            # regular expressions for rules
+  libsqlite3-dev                        # the embedded store
+  libgtest-dev                          # unit tests
+  libbenchmark-dev                      # micro-benchmarks
+  python3                               # helper scripts (eval scoring, tooling)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+  else
+    echo "install-deps: these packages are missing and this needs root: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
