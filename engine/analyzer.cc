@@ -18,7 +18,10 @@ size_t Analysis::TokenAt(size_t pos) const {
 void SynonymMap::Add(std::string_view term, std::string_view canonical) {
   Entry e;
   e.term = std::string(term);
-  for (const auto& w : SplitWords(FoldToAscii(term))) e.stems.push_back(Stem(w));
+  for (const auto& w : SplitWords(FoldToAscii(term))) {
+    e.stems.push_back(Stem(w));
+    e.words.push_back(w);
+  }
   for (const auto& w : SplitWords(FoldToAscii(canonical))) e.canonical.push_back(w);
   if (e.stems.empty() || e.canonical.empty()) return;
   by_first_[e.stems.front()].push_back(terms_.size());
@@ -47,7 +50,14 @@ void SynonymMap::Apply(std::vector<Token>* tokens,
         if (i + e.stems.size() > in.size()) continue;
         bool match = true;
         for (size_t k = 0; k < e.stems.size() && match; ++k) {
-          match = !in[i + k].is_break && stems[i + k] == e.stems[k];
+          // The same word, or an inflection of it ("stools" for "stool", "peeing" for "pee"),
+          // or two inflections of one stem; never a bare word against an inflected term
+          // ("scar" is not "scared").
+          const std::string& tok = in[i + k].text;
+          const std::string& w = e.words[k];
+          match = !in[i + k].is_break &&
+                  (tok == w || stems[i + k] == w ||
+                   (stems[i + k] == e.stems[k] && tok != stems[i + k] && w != e.stems[k]));
         }
         if (match && (!best || e.stems.size() > best->stems.size())) best = &e;
       }
@@ -74,8 +84,10 @@ void SynonymMap::Apply(std::vector<Token>* tokens,
 }
 
 Analyzer::Analyzer(const LanguageSpec& language, const std::vector<SynonymGroup>& synonyms,
-                   const std::vector<std::string>& vocabulary)
+                   const std::vector<std::string>& vocabulary,
+                   const std::vector<std::string>& known_words)
     : normalizer_(language) {
+  for (const auto& w : known_words) speller_.AddKnown(w);
   for (const auto& w : language.stopwords) {
     for (const auto& part : SplitWords(FoldToAscii(w))) stopwords_.insert(part);
   }
@@ -102,6 +114,7 @@ Analyzer::Analyzer(const LanguageSpec& language, const std::vector<SynonymGroup>
   add_known(language.post_negation_cues);
   add_known(language.hypothetical_cues);
   add_known(language.current_cues);
+  add_known(language.future_cues);
   add_known(language.resolved_cues);
   add_known(language.clause_breaks);
   for (const auto& [from, to] : language.contractions) {

@@ -44,6 +44,7 @@ class SynonymMap {
 
  private:
   struct Entry {
+    std::vector<std::string> words;
     std::vector<std::string> stems;
     std::vector<std::string> canonical;
     std::string term;
@@ -55,8 +56,10 @@ class SynonymMap {
 class Analyzer {
  public:
   // Builds the analyser. Vocabulary words (from the content) become spelling-repair targets.
+  // `known_words` are real words that are never repaired but never a repair target either.
   Analyzer(const LanguageSpec& language, const std::vector<SynonymGroup>& synonyms,
-           const std::vector<std::string>& vocabulary);
+           const std::vector<std::string>& vocabulary,
+           const std::vector<std::string>& known_words = {});
 
   Analysis Analyze(std::string_view utf8) const;
 

@@ -62,9 +62,12 @@ struct LanguageSpec {
   std::vector<std::string> hypothetical_cues;       // "if", "what if", "signs of", ...
   std::vector<std::string> current_cues;            // "since", "today", "still": a report
   std::vector<std::string> resolved_cues;           // "recovered", "went away": in the past
+  std::vector<std::string> future_cues;             // "one day", "eventually": anywhere in
+                                                    // the clause, the symptom is a possibility
   std::vector<std::string> clause_breaks;           // "but", "however", "although", ...
   std::vector<std::string> negation_breaks;         // "and", "then": end a negation's reach
   int negation_window = 6;                          // words between a cue and the symptom
+  std::vector<std::string> dictionaries;            // word-list files (paths), for the loader
   SourceLocation where;
 };
 
@@ -87,10 +90,12 @@ struct RedFlagRule {
   std::string kind;                       // a RedFlagKind id
   std::vector<std::string> patterns;      // re2, matched against the canonical text
   std::vector<std::string> unless;        // re2: any match anywhere in the message cancels
+  std::vector<std::string> requires_any;  // re2: when set, one must match somewhere too
   bool general_questions_escalate = false;  // true: a hypothetical frame does not cancel it
   SourceLocation where;
   std::vector<SourceLocation> pattern_where;  // parallel to patterns
   std::vector<SourceLocation> unless_where;   // parallel to unless
+  std::vector<SourceLocation> requires_where;  // parallel to requires_any
 };
 
 // A global intent: small talk, requests for a person, refusals, or the start of a flow.
@@ -186,9 +191,19 @@ struct RetrievalSpec {
   // Messages with more content words than this are also ranked clause by clause, and the
   // clause that asks a question is preferred: long messages bury the question.
   int long_message_terms = 8;
+  // Or: at least this coverage, twice min_evidence, and a BM25 score this many times the next
+  // candidate's (one entry clearly stands out in a long, chatty message).
+  double dominant_coverage = 0.25;
+  double dominant_ratio = 1.3;
+  // A candidate with this BM25 score is worth offering (clarify) even at low coverage: a long
+  // message that names several of an entry's words is not "out of scope".
+  double clarify_score = 7.0;
 };
 
 struct ContentSpec {
+  // Real English words (from the dictionaries named in LanguageSpec): spelling repair never
+  // changes them ("folding" is not a misspelling of "holding").
+  std::vector<std::string> known_words;
   std::vector<FaqEntry> entries;
   std::vector<SynonymGroup> synonyms;
   LanguageSpec language;

@@ -146,6 +146,8 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
   }
   for (const auto& r : s.red_flag_rules) {
     for (const auto& p : r.patterns) AddPatternWords(p, &vocabulary);
+    for (const auto& p : r.unless) AddPatternWords(p, &vocabulary);
+    for (const auto& p : r.requires_any) AddPatternWords(p, &vocabulary);
   }
   for (const auto& i : s.intents) {
     for (const auto& p : i.patterns) AddPatternWords(p, &vocabulary);
@@ -157,7 +159,7 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
   for (const auto& p : s.dialog.yes_patterns) AddPatternWords(p, &vocabulary);
   for (const auto& p : s.dialog.no_patterns) AddPatternWords(p, &vocabulary);
 
-  e->analyzer_ = std::make_unique<Analyzer>(s.language, s.synonyms, vocabulary);
+  e->analyzer_ = std::make_unique<Analyzer>(s.language, s.synonyms, vocabulary, s.known_words);
 
   // Synonym groups: a term under two canonicals is ambiguous.
   {
@@ -274,6 +276,7 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
       auto t = e->analyzer_->ContentTerms(k);
       d.keywords.insert(d.keywords.end(), t.begin(), t.end());
     }
+    d.answer = e->analyzer_->ContentTerms(entry.answer);
     docs.push_back(std::move(d));
   }
   e->index_ = std::make_unique<Bm25Index>(docs);
@@ -282,9 +285,12 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
   return e;
 }
 
-bool Engine::Confident(const Candidate& c) const {
-  return c.coverage >= spec_.retrieval.answer_coverage &&
-         c.evidence >= spec_.retrieval.min_evidence;
+bool Engine::Confident(const Candidate& c, double second_score) const {
+  const RetrievalSpec& rs = spec_.retrieval;
+  if (c.coverage >= rs.answer_coverage && c.evidence >= rs.min_evidence) return true;
+  // A long message covers little of any entry, but one entry can still stand out clearly.
+  return c.coverage >= rs.dominant_coverage && c.evidence >= 2 * rs.min_evidence &&
+         c.score >= rs.dominant_ratio * second_score;
 }
 
 bool Engine::OnlyIntent(const CompiledIntent& intent, const Analysis& a,
@@ -330,27 +336,38 @@ bool AsksQuestion(const std::vector<Token>& t, size_t b, size_t e) {
 }  // namespace
 
 Engine::Ranking Engine::Rank(const Analysis& a, const std::vector<bool>& skip) const {
-  constexpr double kQuestionBonus = 0.2;
+  constexpr double kQuestionBonus = 0.2;  // prefer the clause that asks
+  constexpr double kContextWeight = 0.5;  // and the entry the whole message is about
   const RetrievalSpec& rs = spec_.retrieval;
   const auto& t = a.tokens;
+  auto by_score = [](std::vector<Candidate>* v) {
+    std::sort(v->begin(), v->end(), [](const Candidate& x, const Candidate& y) {
+      if (x.score != y.score) return x.score > y.score;
+      return x.entry < y.entry;
+    });
+  };
   Ranking best;
   const std::vector<std::string> all = analyzer_->TermsOfRange(t, 0, t.size(), skip);
-  best.candidates = index_->Rank(all, kCandidates);
+  std::vector<Candidate> whole = index_->ScoreAll(all);
+  by_score(&whole);
+  std::vector<double> whole_coverage(spec_.entries.size(), 0);
+  for (const auto& c : whole) whole_coverage[c.entry] = c.coverage;
+  best.candidates.assign(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(
+                                                          std::min(whole.size(), kCandidates + 1)));
   if (static_cast<int>(all.size()) <= rs.long_message_terms) return best;
 
   bool any_question = false;
   for (const auto& tok : t) any_question |= tok.is_break && tok.text == "?";
   double best_priority = -1;
-  if (!best.candidates.empty() && Confident(best.candidates.front())) {
-    best_priority = best.candidates.front().coverage + (any_question ? kQuestionBonus : 0);
+  if (!whole.empty() && Confident(whole[0], whole.size() > 1 ? whole[1].score : 0)) {
+    best_priority = whole[0].coverage * (1 + kContextWeight) + (any_question ? kQuestionBonus : 0);
   }
   // Clauses (split at every break) and sentences (split at . ? ! ;).
   std::vector<std::pair<size_t, size_t>> segments;
   for (bool sentences : {false, true}) {
     size_t start = 0;
     for (size_t i = 0; i <= t.size(); ++i) {
-      const bool end = i == t.size() ||
-                       (t[i].is_break && (!sentences || t[i].text != ","));
+      const bool end = i == t.size() || (t[i].is_break && (!sentences || t[i].text != ","));
       if (!end) continue;
       if (i > start && !(start == 0 && i == t.size())) segments.emplace_back(start, i);
       start = i + 1;
@@ -359,17 +376,31 @@ Engine::Ranking Engine::Rank(const Analysis& a, const std::vector<bool>& skip) c
   for (const auto& [b, e] : segments) {
     const auto terms = analyzer_->TermsOfRange(t, b, e, skip);
     if (terms.size() < 2) continue;
-    auto cands = index_->Rank(terms, kCandidates);
-    if (cands.empty() || !Confident(cands.front())) continue;
-    const double priority =
-        cands.front().coverage + (AsksQuestion(t, b, e) ? kQuestionBonus : 0);
-    if (priority > best_priority) {
-      best_priority = priority;
-      best.candidates = std::move(cands);
-      std::string text;
-      for (size_t i = b; i < e; ++i) text += (text.empty() ? "" : " ") + t[i].text;
-      best.segment = std::move(text);
+    std::vector<Candidate> cands = index_->ScoreAll(terms);
+    if (cands.empty()) continue;
+    by_score(&cands);
+    const double bonus = AsksQuestion(t, b, e) ? kQuestionBonus : 0;
+    const double second = cands.size() > 1 ? cands[1].score : 0;
+    size_t chosen = cands.size();
+    double chosen_priority = best_priority;
+    for (size_t k = 0; k < cands.size() && k < kCandidates; ++k) {
+      const Candidate& c = cands[k];
+      if (!Confident(c, k == 0 ? second : cands[0].score)) continue;
+      const double priority = c.coverage + kContextWeight * whole_coverage[c.entry] + bonus;
+      if (priority > chosen_priority) {
+        chosen_priority = priority;
+        chosen = k;
+      }
     }
+    if (chosen == cands.size()) continue;
+    best_priority = chosen_priority;
+    std::rotate(cands.begin(), cands.begin() + static_cast<std::ptrdiff_t>(chosen),
+                cands.begin() + static_cast<std::ptrdiff_t>(chosen) + 1);
+    if (cands.size() > kCandidates + 1) cands.resize(kCandidates + 1);
+    best.candidates = std::move(cands);
+    std::string text;
+    for (size_t i = b; i < e; ++i) text += (text.empty() ? "" : " ") + t[i].text;
+    best.segment = std::move(text);
   }
   return best;
 }
@@ -644,12 +675,14 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
 
   // 5. FAQ retrieval.
   const Ranking ranking = Rank(a, skip);
-  const std::vector<Candidate>& cands = ranking.candidates;
+  std::vector<Candidate> cands = ranking.candidates;
+  const double second_score = cands.size() > 1 ? cands[1].score : 0;
+  if (cands.size() > kCandidates) cands.resize(kCandidates);
   for (const auto& c : cands) ex.candidates.emplace_back(spec_.entries[c.entry].id, c);
   const RetrievalSpec& rs = spec_.retrieval;
   const Candidate* top = cands.empty() ? nullptr : &cands.front();
   const std::string seg = ranking.segment.empty() ? "" : " (in \"" + ranking.segment + "\")";
-  if (top && Confident(*top)) {
+  if (top && Confident(*top, second_score)) {
     reply = AnswerWith(top->entry, cands, clinic);
     reply.score = top->coverage;
     state.state = dialog_->start();
@@ -685,7 +718,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   if (const auto* ci = MatchIntent(IntentSpec::Kind::kFlow, a)) return intent_reply(*ci, "intent");
 
   // 7. Clarify or fall back.
-  if (top && top->coverage >= rs.clarify_coverage) {
+  if (top && (top->coverage >= rs.clarify_coverage || top->score >= rs.clarify_score)) {
     reply.kind = "clarify";
     reply.topic = spec_.entries[top->entry].topic;
     reply.text = Render(Message("clarify"), clinic);
@@ -694,16 +727,16 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     std::set<std::string> seen;
     for (const auto& c : cands) {
       if (static_cast<int>(reply.quick_replies.size()) >= rs.clarify_options) break;
-      if (c.coverage < rs.clarify_coverage / 2) continue;
+      if (c.coverage < rs.clarify_coverage / 2 && c.score < rs.clarify_score / 2) continue;
       const std::string& q = spec_.entries[c.entry].questions.front();
       if (!seen.insert(q).second) continue;
       reply.quick_replies.push_back(q);
       state.offers.push_back(Offer{q, spec_.entries[c.entry].id});
     }
     state.state = dialog_->start();
-    return finish("clarify: coverage " + Format("%.2f", top->coverage) + " between " +
-                  Format("%.2f", rs.clarify_coverage) + " and " +
-                  Format("%.2f", rs.answer_coverage));
+    return finish("clarify: coverage " + Format("%.2f", top->coverage) + ", score " +
+                  Format("%.1f", top->score) + ": not confident enough to answer, " +
+                  "enough to offer candidates");
   }
   reply.kind = "fallback";
   reply.topic = "out-of-scope";

@@ -110,7 +110,9 @@ class Engine {
   // Ranks FAQ entries for the message; a long message is also ranked clause by clause and
   // sentence by sentence, preferring the part that asks a question.
   Ranking Rank(const Analysis& a, const std::vector<bool>& skip) const;
-  bool Confident(const Candidate& c) const;
+  // An answer is confident when it covers enough of the question with enough evidence, or
+  // when, in a long message, it stands out clearly from the next candidate.
+  bool Confident(const Candidate& c, double second_score) const;
   Reply AnswerWith(size_t entry, const std::vector<Candidate>& related,
                    const Clinic& clinic) const;
   Reply Escalate(const RedFlagKind& kind, const Clinic& clinic) const;

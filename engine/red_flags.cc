@@ -82,6 +82,21 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(const std::vector<RedFla
       auto any = Pattern::CompileAny(unless_ok);
       if (any.ok()) cr.unless = std::move(any).value();
     }
+    std::vector<std::string> requires_ok;
+    for (size_t i = 0; i < r.requires_any.size(); ++i) {
+      auto p = Pattern::Compile(r.requires_any[i]);
+      if (!p.ok()) {
+        error(i < r.requires_where.size() ? r.requires_where[i] : r.where,
+              "'requires' pattern of rule '" + r.id + "' does not compile: " +
+                  p.status().message());
+        continue;
+      }
+      requires_ok.push_back(r.requires_any[i]);
+    }
+    if (!requires_ok.empty()) {
+      auto any = Pattern::CompileAny(requires_ok);
+      if (any.ok()) cr.requires_any = std::move(any).value();
+    }
     d->rules_.push_back(std::move(cr));
   }
   d->negation_ = ToPhrases(language.negation_cues);
@@ -90,6 +105,7 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(const std::vector<RedFla
   d->hypothetical_ = ToPhrases(language.hypothetical_cues);
   d->current_ = ToPhrases(language.current_cues);
   d->resolved_ = ToPhrases(language.resolved_cues);
+  d->future_ = ToPhrases(language.future_cues);
   d->clause_breaks_ = ToPhrases(language.clause_breaks);
   d->negation_breaks_ = ToPhrases(language.negation_breaks);
   d->window_ = language.negation_window;
@@ -136,12 +152,16 @@ void RedFlagDetector::Classify(const Analysis& a, size_t ts, size_t te,
   }
   bool current = false;
   bool hypothetical = false;
+  bool resolved = false;
   for (size_t p = cs; p <= ce; ++p) {
     if (AnyPhraseAt(t, p, current_) > 0) current = true;
-    if (AnyPhraseAt(t, p, resolved_) > 0) m->resolved = true;
+    if (AnyPhraseAt(t, p, resolved_) > 0) resolved = true;
     if (p < ts && AnyPhraseAt(t, p, hypothetical_) > 0) hypothetical = true;
+    if (AnyPhraseAt(t, p, future_) > 0) hypothetical = true;
   }
+  // "since", "still", "again" say it is happening now: that beats both frames.
   m->hypothetical = hypothetical && !current && !general_ok;
+  m->resolved = resolved && !current;
 }
 
 RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
@@ -181,7 +201,7 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
     ++i;
   }
 
-  std::vector<bool> excepted(rules_.size(), false);
+  std::vector<int> excepted(rules_.size(), -1);  // -1 unknown, 0 no, 1 yes
   for (size_t r = 0; r < rules_.size(); ++r) {
     const CompiledRule& rule = rules_[r];
     for (const auto& p : rule.patterns) {
@@ -206,10 +226,12 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
         if (clause[ts] >= 0) {
           Classify(a, ts, te, clause, neg_scope, rule.general_questions_escalate, &m);
         }
-        if (rule.unless) {
-          if (!excepted[r]) excepted[r] = rule.unless->Matches(a.canonical);
-          m.excepted = excepted[r];
+        if (excepted[r] < 0) {
+          const bool unless = rule.unless && rule.unless->Matches(a.canonical);
+          const bool lacks = rule.requires_any && !rule.requires_any->Matches(a.canonical);
+          excepted[r] = unless || lacks ? 1 : 0;
         }
+        m.excepted = excepted[r] == 1;
         if (m.affirmed() && m.urgency > result.urgency) {
           result.urgency = m.urgency;
           result.kind = &kinds_[rule.kind];

@@ -10,7 +10,9 @@
 //     unless the clause also has a current cue ("since", "today", "still") or the rule says
 //     general questions escalate too (self-harm);
 //   - resolved: a cue such as "recovered", "went away" in the clause;
-//   - excepted: one of the rule's `unless` patterns matches anywhere in the message.
+//   - excepted: one of the rule's `unless` patterns matches anywhere in the message, or the
+//     rule has `requires` patterns and none matches (a context the symptom needs, such as a
+//     recent dose increase for new muddled thinking).
 // "cannot", "will not" and "unable" are never negations: patterns include them ("cannot pee").
 // The most urgent affirmed kind wins; among equals, the first rule in file order.
 //
@@ -68,6 +70,7 @@ class RedFlagDetector {
     size_t kind;  // index into kinds_
     std::vector<std::unique_ptr<Pattern>> patterns;
     std::unique_ptr<Pattern> unless;  // alternation of all `unless` patterns, may be null
+    std::unique_ptr<Pattern> requires_any;  // alternation of all `requires` patterns, may be null
     bool general_questions_escalate;
   };
   using Phrase = std::vector<std::string>;
@@ -79,7 +82,7 @@ class RedFlagDetector {
   std::vector<RedFlagKind> kinds_;
   std::vector<CompiledRule> rules_;
   std::vector<Phrase> negation_, pseudo_, post_negation_, hypothetical_, current_, resolved_,
-      clause_breaks_, negation_breaks_;
+      future_, clause_breaks_, negation_breaks_;
   int window_ = 6;
 };
 

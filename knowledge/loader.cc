@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "knowledge/json_file.h"
 
@@ -146,7 +147,8 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang, engine::Retriev
   CheckKeys(f, root, "",
             {"contractions", "stopwords", "negation_cues", "pseudo_negations",
              "post_negation_cues", "hypothetical_cues", "current_cues", "resolved_cues",
-             "clause_breaks", "negation_breaks", "negation_window", "retrieval"},
+             "future_cues", "clause_breaks", "negation_breaks", "negation_window", "retrieval",
+             "dictionaries"},
             diags);
   lang->where = f.At("");
   bool ok = true;
@@ -174,6 +176,8 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang, engine::Retriev
                    diags);
   ok &= GetStrings(f, root, "", "current_cues", false, &lang->current_cues, nullptr, diags);
   ok &= GetStrings(f, root, "", "resolved_cues", false, &lang->resolved_cues, nullptr, diags);
+  ok &= GetStrings(f, root, "", "future_cues", false, &lang->future_cues, nullptr, diags);
+  ok &= GetStrings(f, root, "", "dictionaries", false, &lang->dictionaries, nullptr, diags);
   ok &= GetStrings(f, root, "", "clause_breaks", false, &lang->clause_breaks, nullptr, diags);
   ok &= GetStrings(f, root, "", "negation_breaks", false, &lang->negation_breaks, nullptr, diags);
   if (auto w = root.find("negation_window"); w != root.end()) {
@@ -191,7 +195,7 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang, engine::Retriev
     }
     CheckKeys(f, *r, "/retrieval",
               {"answer_coverage", "clarify_coverage", "clarify_margin", "clarify_options", "min_evidence",
-               "long_message_terms"},
+               "long_message_terms", "dominant_coverage", "dominant_ratio", "clarify_score"},
               diags);
     auto num = [&](const char* key, double lo, double hi, double* out) {
       auto it = r->find(key);
@@ -209,6 +213,9 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang, engine::Retriev
     num("clarify_coverage", 0, 1, &retrieval->clarify_coverage);
     num("clarify_margin", 0, 1, &retrieval->clarify_margin);
     num("min_evidence", 0, 20, &retrieval->min_evidence);
+    num("dominant_coverage", 0, 1, &retrieval->dominant_coverage);
+    num("dominant_ratio", 1, 10, &retrieval->dominant_ratio);
+    num("clarify_score", 0, 100, &retrieval->clarify_score);
     double long_terms = retrieval->long_message_terms;
     num("long_message_terms", 2, 100, &long_terms);
     retrieval->long_message_terms = static_cast<int>(long_terms);
@@ -275,7 +282,8 @@ bool ReadRules(const JsonFile& f, std::vector<engine::RedFlagRule>* out,
       ok = false;
       continue;
     }
-    CheckKeys(f, r, ptr, {"id", "kind", "patterns", "unless", "general_questions_escalate", "note"},
+    CheckKeys(f, r, ptr, {"id", "kind", "patterns", "unless", "requires", "general_questions_escalate",
+                        "note"},
               diags);
     engine::RedFlagRule rule;
     rule.where = f.At(ptr);
@@ -283,6 +291,8 @@ bool ReadRules(const JsonFile& f, std::vector<engine::RedFlagRule>* out,
     good &= GetString(f, r, ptr, "kind", true, &rule.kind, diags);
     good &= GetStrings(f, r, ptr, "patterns", true, &rule.patterns, &rule.pattern_where, diags);
     good &= GetStrings(f, r, ptr, "unless", false, &rule.unless, &rule.unless_where, diags);
+    good &= GetStrings(f, r, ptr, "requires", false, &rule.requires_any, &rule.requires_where,
+                       diags);
     if (auto g = r.find("general_questions_escalate"); g != r.end()) {
       if (!g->is_boolean()) {
         Error(diags, f.At(ptr + "/general_questions_escalate"), "must be true or false");
@@ -356,6 +366,28 @@ bool LoadKnowledge(const std::string& dir, engine::ContentSpec* spec,
   ok &= WithFile(dir, "language.json", true, diags, [&](const JsonFile& f) {
     return ReadLanguage(f, &spec->language, &spec->retrieval, diags);
   });
+  // Word lists: real words are never "repaired". A missing list is a warning, not an error:
+  // the assistant still works, but spelling repair may then change real words.
+  for (size_t i = 0; i < spec->language.dictionaries.size(); ++i) {
+    const std::string& path = spec->language.dictionaries[i];
+    std::ifstream words(path);
+    if (!words) {
+      diags->push_back(Diagnostic{Diagnostic::Severity::kWarning,
+                                  engine::SourceLocation{Display(dir, "language.json"), 0, 0},
+                                  "dictionary '" + path +
+                                      "' not found (Debian packages wamerican, wbritish): "
+                                      "spelling repair may change real words"});
+      continue;
+    }
+    std::string w;
+    while (std::getline(words, w)) {
+      if (w.empty() || w.find('\'') != std::string::npos) continue;
+      for (char& c : w) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      }
+      spec->known_words.push_back(std::move(w));
+    }
+  }
   ok &= WithFile(dir, "escalations.json", true, diags,
                  [&](const JsonFile& f) { return ReadEscalations(f, &spec->red_flag_kinds, diags); });
   ok &= WithFile(dir, "red_flags.json", true, diags,

@@ -48,7 +48,7 @@ json ExplanationToJson(const engine::Explanation& ex) {
     if (m.negated) f["cancelled_by"] = "negation";
     else if (m.hypothetical) f["cancelled_by"] = "hypothetical or general question";
     else if (m.resolved) f["cancelled_by"] = "resolved in the past";
-    else if (m.excepted) f["cancelled_by"] = "an 'unless' pattern";
+    else if (m.excepted) f["cancelled_by"] = "an 'unless' pattern, or no 'requires' pattern";
     flags.push_back(std::move(f));
   }
   j["red_flags"] = std::move(flags);

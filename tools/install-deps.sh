@@ -12,6 +12,7 @@ packages=(
   libgtest-dev                          # unit tests
   libbenchmark-dev                      # micro-benchmarks
   python3                               # helper scripts (eval scoring, tooling)
+  wamerican wbritish                    # word lists: spelling repair never changes real words
 )
 
 missing=()
