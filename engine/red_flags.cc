@@ -1,5 +1,8 @@
 #include "engine/red_flags.h"
 
+#include <re2/re2.h>
+#include <re2/set.h>
+
 #include <algorithm>
 #include <unordered_set>
 
@@ -35,6 +38,16 @@ size_t AnyPhraseAt(const std::vector<Token>& t, size_t p,
 }
 
 }  // namespace
+
+struct RedFlagDetector::Prefilter {
+  explicit Prefilter(const RE2::Options& o) : set(o, RE2::UNANCHORED) {}
+  RE2::Set set;
+  std::vector<std::pair<size_t, size_t>> owner;  // set index -> (rule, pattern)
+  bool ok = false;
+};
+
+RedFlagDetector::RedFlagDetector() = default;
+RedFlagDetector::~RedFlagDetector() = default;
 
 std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(const std::vector<RedFlagKind>& kinds,
                                                         const std::vector<RedFlagRule>& rules,
@@ -110,6 +123,22 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(const std::vector<RedFla
   d->negation_breaks_ = ToPhrases(language.negation_breaks);
   d->window_ = language.negation_window;
   if (failed) return nullptr;
+  RE2::Options opts;
+  opts.set_log_errors(false);
+  opts.set_max_mem(64 << 20);
+  opts.set_case_sensitive(false);
+  d->prefilter_ = std::make_unique<Prefilter>(opts);
+  bool added = true;
+  for (size_t r = 0; r < d->rules_.size() && added; ++r) {
+    for (size_t p = 0; p < d->rules_[r].patterns.size() && added; ++p) {
+      std::string err;
+      added = d->prefilter_->set.Add("\\b(?:" + d->rules_[r].patterns[p]->source() + ")\\b",
+                                     &err) >= 0;
+      d->prefilter_->owner.emplace_back(r, p);
+    }
+  }
+  // Without a working set every pattern is simply run on its own.
+  d->prefilter_->ok = added && d->prefilter_->set.Compile();
   return d;
 }
 
@@ -202,9 +231,23 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
   }
 
   std::vector<int> excepted(rules_.size(), -1);  // -1 unknown, 0 no, 1 yes
+  std::vector<std::vector<bool>> hit(rules_.size());
+  if (prefilter_ && prefilter_->ok) {
+    for (size_t r = 0; r < rules_.size(); ++r) hit[r].assign(rules_[r].patterns.size(), false);
+    std::vector<int> matched;
+    prefilter_->set.Match(re2::StringPiece(a.canonical.data(), a.canonical.size()), &matched);
+    for (int i : matched) {
+      const auto& [r, p] = prefilter_->owner[static_cast<size_t>(i)];
+      hit[r][p] = true;
+    }
+  } else {
+    for (size_t r = 0; r < rules_.size(); ++r) hit[r].assign(rules_[r].patterns.size(), true);
+  }
   for (size_t r = 0; r < rules_.size(); ++r) {
     const CompiledRule& rule = rules_[r];
-    for (const auto& p : rule.patterns) {
+    for (size_t pi = 0; pi < rule.patterns.size(); ++pi) {
+      if (!hit[r][pi]) continue;
+      const auto& p = rule.patterns[pi];
       for (const auto& [b, e] : p->FindAll(a.canonical)) {
         RedFlagMatch m;
         m.rule = rule.id;

@@ -52,6 +52,8 @@ struct RedFlagResult {
 
 class RedFlagDetector {
  public:
+  ~RedFlagDetector();
+
   // Compiles the rules. Every problem (bad pattern, unknown kind) is appended to diags as an
   // error with the rule's source location; returns nullptr if there was any.
   static std::unique_ptr<RedFlagDetector> Build(const std::vector<RedFlagKind>& kinds,
@@ -75,7 +77,11 @@ class RedFlagDetector {
   };
   using Phrase = std::vector<std::string>;
 
-  RedFlagDetector() = default;
+  // One RE2::Set over every rule pattern: a single pass over the text says which patterns
+  // match at all, so only those are run on their own to find where.
+  struct Prefilter;
+
+  RedFlagDetector();
   void Classify(const Analysis& a, size_t ts, size_t te, const std::vector<int>& clause,
                 const std::vector<int>& neg_scope, bool general_ok, RedFlagMatch* m) const;
 
@@ -84,6 +90,7 @@ class RedFlagDetector {
   std::vector<Phrase> negation_, pseudo_, post_negation_, hypothetical_, current_, resolved_,
       future_, clause_breaks_, negation_breaks_;
   int window_ = 6;
+  std::unique_ptr<Prefilter> prefilter_;
 };
 
 }  // namespace backline::engine
