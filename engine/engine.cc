@@ -660,9 +660,9 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   if (const auto* ci = MatchIntent(IntentSpec::Kind::kRefusal, a)) return intent_reply(*ci, "refusal");
   if (const auto* ci = MatchIntent(IntentSpec::Kind::kRequest, a)) return intent_reply(*ci, "intent");
 
-  // Words of a negated red-flag mention say what the person does not have: they are no
-  // evidence for an FAQ entry ("no fever, is a massage ok in my chemo week?").
-  std::vector<bool> skip(a.tokens.size(), false);
+  // Symptoms the person says they do not have are no evidence for an FAQ entry ("no fever,
+  // is a massage ok in my chemo week?", "no numbness, how do I know when pain is serious?").
+  std::vector<bool> skip = red_flags_->NegatedSymptoms(a);
   for (const auto& m : rf.matches) {
     if (!m.negated) continue;
     for (size_t i = m.first_token; i <= m.last_token && i < skip.size(); ++i) skip[i] = true;

@@ -122,6 +122,19 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(const std::vector<RedFla
   d->clause_breaks_ = ToPhrases(language.clause_breaks);
   d->negation_breaks_ = ToPhrases(language.negation_breaks);
   d->window_ = language.negation_window;
+  for (const auto& r : rules) {
+    for (const auto& p : r.patterns) {
+      std::string word;
+      for (char c : p + " ") {
+        if (c >= 'a' && c <= 'z') {
+          word.push_back(c);
+        } else {
+          if (word.size() >= 3) d->symptom_words_.insert(word);
+          word.clear();
+        }
+      }
+    }
+  }
   if (failed) return nullptr;
   RE2::Options opts;
   opts.set_log_errors(false);
@@ -166,14 +179,8 @@ void RedFlagDetector::Classify(const Analysis& a, size_t ts, size_t te,
   from = std::max(from, cs);
   for (size_t p = from; p < ts && !m->negated; ++p) {
     if (neg_scope[p] != neg_scope[ts]) continue;
-    const size_t len = AnyPhraseAt(t, p, negation_);
-    if (len == 0 || p + len > ts) continue;
-    bool pseudo = false;
-    for (size_t q = (p >= 3 ? p - 3 : 0); q <= p && !pseudo; ++q) {
-      const size_t pl = AnyPhraseAt(t, q, pseudo_);
-      pseudo = pl > 0 && q + pl > p;
-    }
-    if (!pseudo) m->negated = true;
+    const size_t len = NegationAt(t, p);
+    if (len > 0 && p + len <= ts) m->negated = true;
   }
   // Post-negation: "my legs are fine".
   for (size_t p = te + 1; p <= std::min(ce, te + 2) && !m->negated; ++p) {
@@ -193,12 +200,41 @@ void RedFlagDetector::Classify(const Analysis& a, size_t ts, size_t te,
   m->resolved = resolved && !current;
 }
 
-RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
-  RedFlagResult result;
+size_t RedFlagDetector::NegationAt(const std::vector<Token>& t, size_t p) const {
+  const size_t len = AnyPhraseAt(t, p, negation_);
+  if (len == 0) return 0;
+  for (size_t q = (p >= 3 ? p - 3 : 0); q <= p; ++q) {
+    const size_t pl = AnyPhraseAt(t, q, pseudo_);
+    if (pl > 0 && q + pl > p) return 0;
+  }
+  return len;
+}
+
+std::vector<bool> RedFlagDetector::NegatedSymptoms(const Analysis& a) const {
   const auto& t = a.tokens;
-  if (t.empty()) return result;
-  // Clause and negation-scope ids per token.
-  std::vector<int> clause(t.size(), 0), neg_scope(t.size(), 0);
+  std::vector<bool> out(t.size(), false);
+  if (t.empty()) return out;
+  std::vector<int> clause, neg_scope;
+  Scopes(a, &clause, &neg_scope);
+  const size_t window = static_cast<size_t>(std::max(1, window_));
+  for (size_t p = 0; p < t.size(); ++p) {
+    const size_t len = neg_scope[p] < 0 ? 0 : NegationAt(t, p);
+    if (len == 0) continue;
+    for (size_t i = p + len; i < t.size() && i <= p + len + window; ++i) {
+      if (neg_scope[i] != neg_scope[p]) break;
+      if (symptom_words_.count(t[i].text)) out[i] = true;
+    }
+  }
+  return out;
+}
+
+void RedFlagDetector::Scopes(const Analysis& a, std::vector<int>* clause_out,
+                             std::vector<int>* neg_out) const {
+  const auto& t = a.tokens;
+  std::vector<int>& clause = *clause_out;
+  std::vector<int>& neg_scope = *neg_out;
+  clause.assign(t.size(), 0);
+  neg_scope.assign(t.size(), 0);
   int c = 0, n = 0;
   for (size_t i = 0; i < t.size();) {
     if (t[i].is_break) {
@@ -229,6 +265,14 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
     neg_scope[i] = n;
     ++i;
   }
+}
+
+RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
+  RedFlagResult result;
+  const auto& t = a.tokens;
+  if (t.empty()) return result;
+  std::vector<int> clause, neg_scope;
+  Scopes(a, &clause, &neg_scope);
 
   std::vector<int> excepted(rules_.size(), -1);  // -1 unknown, 0 no, 1 yes
   std::vector<std::vector<bool>> hit(rules_.size());

@@ -21,6 +21,7 @@
 #define BACKLINE_ENGINE_RED_FLAGS_H_
 
 #include <memory>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,11 @@ class RedFlagDetector {
 
   RedFlagResult Detect(const Analysis& a) const;
 
+  // Marks the symptom words (words the rules look for) that a negation cue covers: "I don't
+  // have any numbness or weakness, how do I know when pain is serious?" marks "numb" and
+  // "weak", which are then no evidence for an FAQ entry about numbness.
+  std::vector<bool> NegatedSymptoms(const Analysis& a) const;
+
   const std::vector<RedFlagKind>& kinds() const { return kinds_; }
   const RedFlagKind* FindKind(const std::string& id) const;
 
@@ -82,6 +88,10 @@ class RedFlagDetector {
   struct Prefilter;
 
   RedFlagDetector();
+  // Clause and negation-scope ids per token (-1 for break tokens and break words).
+  void Scopes(const Analysis& a, std::vector<int>* clause, std::vector<int>* neg_scope) const;
+  // The length of a negation cue at token p that is not part of a pseudo-negation, or 0.
+  size_t NegationAt(const std::vector<Token>& t, size_t p) const;
   void Classify(const Analysis& a, size_t ts, size_t te, const std::vector<int>& clause,
                 const std::vector<int>& neg_scope, bool general_ok, RedFlagMatch* m) const;
 
@@ -91,6 +101,7 @@ class RedFlagDetector {
       future_, clause_breaks_, negation_breaks_;
   int window_ = 6;
   std::unique_ptr<Prefilter> prefilter_;
+  std::unordered_set<std::string> symptom_words_;
 };
 
 }  // namespace backline::engine
