@@ -1,0 +1,217 @@
+#include "dialogs/loader.h"
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "engine/analyzer.h"
+#include "engine/dialogue.h"
+
+namespace backline::dialogs {
+namespace {
+
+using engine::ContentSpec;
+using engine::Diagnostic;
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+
+std::string Fixture(const std::string& rel) {
+  return std::string(BACKLINE_SOURCE_DIR) + "/tests/dialogs/fixtures/" + rel;
+}
+
+std::string Join(const std::vector<Diagnostic>& diags) {
+  std::string s;
+  for (const auto& d : diags) s += "  " + d.ToString() + "\n";
+  return s;
+}
+
+std::vector<Diagnostic> OfSeverity(const std::vector<Diagnostic>& diags,
+                                   Diagnostic::Severity severity) {
+  std::vector<Diagnostic> out;
+  for (const auto& d : diags) {
+    if (d.severity == severity) out.push_back(d);
+  }
+  return out;
+}
+
+std::vector<Diagnostic> Errors(const std::vector<Diagnostic>& diags) {
+  return OfSeverity(diags, Diagnostic::Severity::kError);
+}
+
+// The graph checks of Engine::Compile, run on a loaded flow (no knowledge base needed).
+std::vector<Diagnostic> BuildGraph(const ContentSpec& spec, bool* ok) {
+  const engine::Analyzer analyzer(engine::LanguageSpec{}, {}, {});
+  std::vector<std::string> entered;
+  for (const auto& i : spec.intents) {
+    if (!i.next_state.empty()) entered.push_back(i.next_state);
+  }
+  std::vector<Diagnostic> diags;
+  *ok = engine::DialogGraph::Build(spec.dialog, analyzer, entered, {}, {}, &diags) != nullptr;
+  return diags;
+}
+
+// ---- The shipped dialogs -----------------------------------------------------------------
+
+TEST(ShippedDialogsTest, LoadWithNoProblems) {
+  const std::string dir = std::string(BACKLINE_SOURCE_DIR) + "/dialogs";
+  ContentSpec spec;
+  std::vector<Diagnostic> diags;
+  ASSERT_TRUE(LoadDialogs(dir, &spec, &diags)) << Join(diags);
+  std::vector<engine::Clinic> clinics;
+  ASSERT_TRUE(LoadClinics(dir, &clinics, &diags)) << Join(diags);
+  EXPECT_TRUE(diags.empty()) << Join(diags);
+  EXPECT_EQ(spec.dialog.start_state, "idle");
+  EXPECT_EQ(spec.dialog.escalated_state, "escalated");
+  EXPECT_FALSE(spec.dialog.yes_patterns.empty());
+  EXPECT_FALSE(spec.dialog.no_patterns.empty());
+  for (const char* key : {"welcome", "fallback", "clarify", "empty"}) {
+    EXPECT_TRUE(spec.dialog.messages.count(key)) << key;
+  }
+  // A list of quick replies is kept as "a|b|c".
+  EXPECT_EQ(std::count(spec.dialog.messages["welcome_quick_replies"].begin(),
+                       spec.dialog.messages["welcome_quick_replies"].end(), '|'),
+            2);
+  std::set<std::string> ids;
+  for (const auto& c : clinics) ids.insert(c.id);
+  EXPECT_TRUE(ids.count("default"));
+  for (const auto& c : clinics) {
+    EXPECT_FALSE(c.emergency_number.empty()) << c.id;
+    EXPECT_GE(c.retention_days, 1) << c.id;
+  }
+  // The graph checks need the knowledge base (entries, red-flag kinds): they run on the whole
+  // shipped content in tests/knowledge/loader_test.cc and tests/engine/.
+}
+
+// ---- flow.json and intents.json ------------------------------------------------------------
+
+TEST(DialogsLoaderTest, UnknownIntentKindIsAnErrorAtTheKind) {
+  ContentSpec spec;
+  std::vector<Diagnostic> diags;
+  EXPECT_FALSE(LoadDialogs(Fixture("bad-intent-kind"), &spec, &diags));
+  const auto errors = Errors(diags);
+  ASSERT_EQ(errors.size(), 1u) << Join(diags);
+  EXPECT_THAT(errors[0].where.file, EndsWith("bad-intent-kind/intents.json"));
+  EXPECT_EQ(errors[0].where.line, 6);
+  EXPECT_EQ(errors[0].where.column, 56);
+  EXPECT_THAT(errors[0].message, HasSubstr("chitchat"));
+  // The good intents are still loaded.
+  EXPECT_EQ(spec.intents.size(), 2u);
+  EXPECT_EQ(spec.intents[1].kind, engine::IntentSpec::Kind::kFlow);
+  EXPECT_EQ(spec.intents[1].next_state, "ask");
+}
+
+TEST(DialogsLoaderTest, LoaderLevelFlowProblemsHaveLocations) {
+  ContentSpec spec;
+  std::vector<Diagnostic> diags;
+  EXPECT_FALSE(LoadDialogs(Fixture("bad-flow"), &spec, &diags));
+  const auto errors = Errors(diags);
+  const auto warnings = OfSeverity(diags, Diagnostic::Severity::kWarning);
+  auto find = [&](const std::vector<Diagnostic>& list, const std::string& text) {
+    for (const auto& d : list) {
+      if (d.message.find(text) != std::string::npos) return d.where.ToString();
+    }
+    return std::string("<not reported>");
+  };
+  EXPECT_THAT(find(errors, "astrology"), EndsWith("bad-flow/flow.json:11:16")) << Join(diags);
+  EXPECT_THAT(find(errors, "\"terminal\""), EndsWith("bad-flow/flow.json:15:19")) << Join(diags);
+  EXPECT_THAT(find(errors, "messages"), HasSubstr("bad-flow/flow.json")) << Join(diags);
+  EXPECT_THAT(find(warnings, "nxt"), EndsWith("bad-flow/flow.json:13:39")) << Join(diags);
+}
+
+TEST(DialogsLoaderTest, MissingFilesAndFolders) {
+  ContentSpec spec;
+  std::vector<Diagnostic> diags;
+  EXPECT_FALSE(LoadDialogs(Fixture("no-such-folder"), &spec, &diags));
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_THAT(diags[0].where.file, HasSubstr("no-such-folder"));
+  diags.clear();
+  // A folder with clinics but no flow.json or intents.json.
+  EXPECT_FALSE(LoadDialogs(Fixture("bad-retention"), &spec, &diags));
+  EXPECT_EQ(Errors(diags).size(), 2u) << Join(diags);
+}
+
+TEST(DialogsLoaderTest, StateWithNoWayOutIsAnErrorAtTheState) {
+  ContentSpec spec;
+  std::vector<Diagnostic> diags;
+  ASSERT_TRUE(LoadDialogs(Fixture("no-way-out"), &spec, &diags)) << Join(diags);
+  bool ok = true;
+  const auto errors = Errors(BuildGraph(spec, &ok));
+  EXPECT_FALSE(ok);
+  ASSERT_EQ(errors.size(), 1u) << Join(errors);
+  EXPECT_THAT(errors[0].message, HasSubstr("'stuck'"));
+  EXPECT_THAT(errors[0].message, HasSubstr("no way out"));
+  EXPECT_THAT(errors[0].where.ToString(), EndsWith("no-way-out/flow.json:20:5"));
+}
+
+TEST(DialogsLoaderTest, UnreachableStateAndUnknownTargetAreErrorsWithLocations) {
+  ContentSpec spec;
+  std::vector<Diagnostic> diags;
+  ASSERT_TRUE(LoadDialogs(Fixture("unreachable"), &spec, &diags)) << Join(diags);
+  bool ok = true;
+  const auto errors = Errors(BuildGraph(spec, &ok));
+  EXPECT_FALSE(ok);
+  ASSERT_EQ(errors.size(), 2u) << Join(errors);
+  std::set<std::string> got;
+  for (const auto& e : errors) {
+    if (e.message.find("'orphan'") != std::string::npos &&
+        e.message.find("unreachable") != std::string::npos) {
+      got.insert("orphan@" + e.where.ToString().substr(e.where.ToString().rfind('/') + 1));
+    }
+    if (e.message.find("'nowhere'") != std::string::npos) {
+      got.insert("nowhere@" + e.where.ToString().substr(e.where.ToString().rfind('/') + 1));
+    }
+  }
+  EXPECT_EQ(got, (std::set<std::string>{"orphan@flow.json:18:5", "nowhere@flow.json:14:9"}))
+      << Join(errors);
+}
+
+// ---- clinics/*.json -------------------------------------------------------------------------
+
+TEST(ClinicsLoaderTest, MissingDefaultClinicIsAnError) {
+  std::vector<engine::Clinic> clinics;
+  std::vector<Diagnostic> diags;
+  EXPECT_FALSE(LoadClinics(Fixture("no-default-clinic"), &clinics, &diags));
+  const auto errors = Errors(diags);
+  ASSERT_EQ(errors.size(), 1u) << Join(diags);
+  EXPECT_THAT(errors[0].message, HasSubstr("\"default\""));
+  EXPECT_THAT(errors[0].where.file, EndsWith("no-default-clinic/clinics"));
+  ASSERT_EQ(clinics.size(), 1u);
+  EXPECT_EQ(clinics[0].id, "demo");
+}
+
+TEST(ClinicsLoaderTest, BadRetentionIsAnErrorAtTheValue) {
+  std::vector<engine::Clinic> clinics;
+  std::vector<Diagnostic> diags;
+  EXPECT_FALSE(LoadClinics(Fixture("bad-retention"), &clinics, &diags));
+  const auto errors = Errors(diags);
+  ASSERT_GE(errors.size(), 1u) << Join(diags);
+  EXPECT_THAT(errors[0].message, HasSubstr("retention_days"));
+  EXPECT_THAT(errors[0].where.ToString(), EndsWith("bad-retention/clinics/default.json:6:21"));
+}
+
+TEST(ClinicsLoaderTest, DuplicateClinicIdIsAnErrorAtTheSecondId) {
+  std::vector<engine::Clinic> clinics;
+  std::vector<Diagnostic> diags;
+  EXPECT_FALSE(LoadClinics(Fixture("duplicate-clinic"), &clinics, &diags));
+  const auto errors = Errors(diags);
+  ASSERT_EQ(errors.size(), 1u) << Join(diags);
+  EXPECT_THAT(errors[0].message, HasSubstr("duplicate clinic id 'default'"));
+  EXPECT_THAT(errors[0].where.ToString(), EndsWith("duplicate-clinic/clinics/b.json:3:9"));
+  ASSERT_EQ(clinics.size(), 1u);
+  EXPECT_EQ(clinics[0].name, "A");
+}
+
+TEST(ClinicsLoaderTest, FolderWithoutClinicsHasNoDefault) {
+  std::vector<engine::Clinic> clinics;
+  std::vector<Diagnostic> diags;
+  EXPECT_FALSE(LoadClinics(Fixture("no-way-out"), &clinics, &diags));
+  EXPECT_TRUE(clinics.empty());
+  ASSERT_EQ(Errors(diags).size(), 1u) << Join(diags);
+}
+
+}  // namespace
+}  // namespace backline::dialogs

@@ -1,0 +1,455 @@
+#include "engine/engine.h"
+
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/engine/shipped_content.h"
+
+namespace backline::engine {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// =======================================================================================
+// Part 1: Engine::Render, and Engine::Compile on a small hand-made ContentSpec (no I/O).
+// =======================================================================================
+
+Clinic DemoClinic() {
+  Clinic c;
+  c.id = "demo";
+  c.name = "Riverside Cancer Centre";
+  c.care_team_phone = "555-0142";
+  c.after_hours_phone = "555-0199";
+  c.emergency_number = "999";
+  c.crisis_line = "116 123";
+  return c;
+}
+
+TEST(RenderTest, FillsEveryPlaceholderFromTheClinic) {
+  EXPECT_EQ(Engine::Render("Call {care_team_phone}; nights {after_hours_phone}; "
+                           "emergency {emergency_number}; crisis {crisis_line}; "
+                           "{clinic_name}.",
+                           DemoClinic()),
+            "Call 555-0142; nights 555-0199; emergency 999; crisis 116 123; "
+            "Riverside Cancer Centre.");
+}
+
+TEST(RenderTest, UnconfiguredPhonesBecomeDescriptions) {
+  const Clinic none;  // the built-in default: no phones
+  const std::string care = Engine::Render("{care_team_phone}", none);
+  const std::string after = Engine::Render("{after_hours_phone}", none);
+  EXPECT_THAT(care, HasSubstr("care team"));
+  EXPECT_THAT(after, HasSubstr("24-hour"));
+  EXPECT_NE(care, after);
+  EXPECT_EQ(Engine::Render("Call {care_team_phone} or {after_hours_phone}.", none),
+            "Call " + care + " or " + after + ".");
+}
+
+TEST(RenderTest, EmptyClinicFieldsFallBackToSafeDefaults) {
+  Clinic c;
+  c.name.clear();
+  c.emergency_number.clear();
+  c.crisis_line.clear();
+  EXPECT_EQ(Engine::Render("{clinic_name}: {emergency_number}, {crisis_line}", c),
+            "your cancer centre: 911, 988");
+}
+
+TEST(RenderTest, RepeatedPlaceholdersAreAllFilled) {
+  EXPECT_EQ(Engine::Render("{emergency_number} {emergency_number}", DemoClinic()), "999 999");
+}
+
+TEST(RenderTest, UnknownOrUnclosedBracesAreLeftAlone) {
+  EXPECT_EQ(Engine::Render("{unknown} {care_team_phone", DemoClinic()),
+            "{unknown} {care_team_phone");
+  EXPECT_EQ(Engine::Render("a {} b { c", DemoClinic()), "a {} b { c");
+  EXPECT_EQ(Engine::Render("", DemoClinic()), "");
+  EXPECT_EQ(Engine::Render("{{care_team_phone}}", DemoClinic()), "{555-0142}");
+}
+
+FaqEntry Entry(std::string id, std::string topic, std::vector<std::string> questions,
+               std::string answer) {
+  FaqEntry e;
+  e.id = std::move(id);
+  e.topic = std::move(topic);
+  e.questions = std::move(questions);
+  e.answer = std::move(answer);
+  e.sources = {Source{"NCI", "https://www.cancer.gov/"}};
+  e.reviewed = "2026-01-15";
+  return e;
+}
+
+ContentSpec MinimalSpec() {
+  ContentSpec s;
+  s.entries = {
+      Entry("causes-why", "causes",
+            {"Why does cancer cause back pain?", "how can a tumour make my back hurt",
+             "what makes cancer hurt in the spine", "why does cancer in the bones hurt",
+             "reason cancer causes back pain"},
+            "Cancer can press on bones and nerves. Call {care_team_phone}."),
+      Entry("sleep-positions", "sleep",
+            {"What is the best sleeping position for back pain?", "how should I lie in bed",
+             "which pillows help me sleep", "can a pillow between my knees help",
+             "best way to sleep with a sore back"},
+            "Try a pillow between your knees. Ask your team on {care_team_phone}."),
+  };
+  s.synonyms = {SynonymGroup{"pain", {"ache", "hurt", "sore"}, {}}};
+  s.language.stopwords = {"i", "my", "the", "a", "is", "what", "why", "how", "does", "can",
+                          "for", "with", "in", "me", "should", "which", "to", "of"};
+  s.language.negation_cues = {"no", "not"};
+  s.language.hypothetical_cues = {"if", "what if"};
+  RedFlagKind e1;
+  e1.id = "E1";
+  e1.name = "Nerve compression";
+  e1.urgency = Urgency::kEmergency;
+  e1.reply = "Call {emergency_number} now.";
+  s.red_flag_kinds = {e1};
+  RedFlagRule legs;
+  legs.id = "e1-legs";
+  legs.kind = "E1";
+  legs.patterns = {"legs? (?:\\S+ ){0,2}weak"};
+  s.red_flag_rules = {legs};
+  IntentSpec hello;
+  hello.id = "greeting";
+  hello.topic = "greeting";
+  hello.kind = IntentSpec::Kind::kSmallTalk;
+  hello.patterns = {"^(?:hi|hello)"};
+  hello.reply = "Hello.";
+  s.intents = {hello};
+  // Two entries make every word rare or common: lower the evidence bar to fit.
+  s.retrieval.min_evidence = 0.5;
+  s.dialog.start_state = "idle";
+  s.dialog.states = {DialogStateSpec{}};
+  s.dialog.states[0].id = "idle";
+  s.dialog.messages = {{"welcome", "Welcome to {clinic_name}."},
+                       {"fallback", "Sorry, I cannot help with that."},
+                       {"clarify", "Did you mean one of these?"},
+                       {"empty", "I didn't catch that."}};
+  return s;
+}
+
+std::string Join(const std::vector<Diagnostic>& diags) {
+  std::string s;
+  for (const auto& d : diags) s += d.ToString() + "\n";
+  return s;
+}
+
+TEST(EngineCompileTest, MinimalSpecCompilesAndAnswers) {
+  std::vector<Diagnostic> diags;
+  auto e = Engine::Compile(MinimalSpec(), &diags);
+  ASSERT_NE(e, nullptr) << Join(diags);
+  EXPECT_TRUE(diags.empty()) << Join(diags);
+  const Clinic clinic = DemoClinic();
+
+  TurnResult r = e->Turn(SessionState{}, "why does cancer cause back pain?", clinic);
+  EXPECT_EQ(r.reply.kind, "answer");
+  EXPECT_EQ(r.reply.entry_id, "causes-why");
+  EXPECT_EQ(r.reply.text, "Cancer can press on bones and nerves. Call 555-0142.");
+  EXPECT_EQ(r.reply.sources.size(), 1u);
+
+  r = e->Turn(SessionState{}, "my legs are weak", clinic);
+  EXPECT_EQ(r.reply.kind, "escalation");
+  EXPECT_EQ(r.reply.urgency, Urgency::kEmergency);
+  EXPECT_EQ(r.reply.text, "Call 999 now.");
+
+  r = e->Turn(SessionState{}, "hello", clinic);
+  EXPECT_EQ(r.reply.topic, "greeting");
+
+  r = e->Turn(SessionState{}, "who won the football", clinic);
+  EXPECT_EQ(r.reply.kind, "fallback");
+  EXPECT_EQ(r.reply.topic, "out-of-scope");
+  EXPECT_TRUE(r.reply.unanswered);
+
+  EXPECT_NE(e->FindEntry("sleep-positions"), nullptr);
+  EXPECT_EQ(e->FindEntry("nope"), nullptr);
+  EXPECT_EQ(e->Welcome(clinic).text, "Welcome to Riverside Cancer Centre.");
+}
+
+struct CompileCase {
+  const char* what;
+  std::function<void(ContentSpec*)> mutate;
+  const char* message;  // a substring of the expected error
+};
+
+TEST(EngineCompileTest, ContentErrorsAreReportedWithTheirLocation) {
+  const CompileCase cases[] = {
+      {"duplicate entry id",
+       [](ContentSpec* s) {
+         s->entries[0].where = {"faq/a.json", 4, 5};
+         s->entries[1].id = s->entries[0].id;
+         s->entries[1].where = {"faq/b.json", 9, 5};
+       },
+       "first defined at faq/a.json:4:5"},
+      {"unknown topic", [](ContentSpec* s) { s->entries[0].topic = "astrology"; }, "'astrology'"},
+      {"no answer", [](ContentSpec* s) { s->entries[0].answer.clear(); }, "no answer"},
+      {"no questions", [](ContentSpec* s) { s->entries[0].questions.clear(); }, "no questions"},
+      {"same question twice",
+       [](ContentSpec* s) { s->entries[1].questions.push_back("Why does cancer cause back pain?"); },
+       "also belongs to entry 'causes-why'"},
+      {"kind urgency none",
+       [](ContentSpec* s) { s->red_flag_kinds[0].urgency = Urgency::kNone; }, "\"urgent\""},
+      {"unknown general entry",
+       [](ContentSpec* s) { s->red_flag_kinds[0].general_entry = "nope"; }, "'nope'"},
+      {"duplicate kind",
+       [](ContentSpec* s) { s->red_flag_kinds.push_back(s->red_flag_kinds[0]); },
+       "duplicate red-flag kind"},
+      {"duplicate rule",
+       [](ContentSpec* s) { s->red_flag_rules.push_back(s->red_flag_rules[0]); },
+       "duplicate red-flag rule"},
+      {"rule of unknown kind", [](ContentSpec* s) { s->red_flag_rules[0].kind = "Z9"; }, "'Z9'"},
+      {"bad rule pattern",
+       [](ContentSpec* s) { s->red_flag_rules[0].patterns = {"legs (weak"}; }, "missing )"},
+      {"intent unknown topic", [](ContentSpec* s) { s->intents[0].topic = "weather"; },
+       "'weather'"},
+      {"intent topic red-flag", [](ContentSpec* s) { s->intents[0].topic = "red-flag"; },
+       "'red-flag'"},
+      {"intent without reply or state", [](ContentSpec* s) { s->intents[0].reply.clear(); },
+       "neither a reply nor a next state"},
+      {"intent to unknown state", [](ContentSpec* s) { s->intents[0].next_state = "nowhere"; },
+       "'nowhere'"},
+      {"bad intent pattern", [](ContentSpec* s) { s->intents[0].patterns = {"(hi"}; },
+       "does not compile"},
+      {"duplicate intent", [](ContentSpec* s) { s->intents.push_back(s->intents[0]); },
+       "duplicate intent"},
+      {"missing message", [](ContentSpec* s) { s->dialog.messages.erase("empty"); },
+       "\"empty\""},
+      {"synonym in two groups",
+       [](ContentSpec* s) { s->synonyms.push_back(SynonymGroup{"tired", {"sore"}, {}}); },
+       "maps to both"},
+  };
+  for (const auto& c : cases) {
+    ContentSpec spec = MinimalSpec();
+    c.mutate(&spec);
+    std::vector<Diagnostic> diags;
+    EXPECT_EQ(Engine::Compile(std::move(spec), &diags), nullptr) << c.what;
+    bool found = false;
+    for (const auto& d : diags) {
+      found |= d.severity == Diagnostic::Severity::kError &&
+               d.message.find(c.message) != std::string::npos;
+    }
+    EXPECT_TRUE(found) << c.what << ": no error containing \"" << c.message << "\" in\n"
+                       << Join(diags);
+  }
+}
+
+TEST(EngineCompileTest, DuplicateEntryIdNamesBothPlaces) {
+  ContentSpec spec = MinimalSpec();
+  spec.entries[0].where = {"faq/a.json", 4, 5};
+  spec.entries[1].id = spec.entries[0].id;
+  spec.entries[1].where = {"faq/b.json", 9, 5};
+  std::vector<Diagnostic> diags;
+  EXPECT_EQ(Engine::Compile(std::move(spec), &diags), nullptr);
+  ASSERT_FALSE(diags.empty());
+  EXPECT_EQ(diags[0].where.ToString(), "faq/b.json:9:5");
+  EXPECT_THAT(diags[0].message, HasSubstr("faq/a.json:4:5"));
+}
+
+TEST(EngineCompileTest, WeakContentIsOnlyWarnedAbout) {
+  ContentSpec spec = MinimalSpec();
+  spec.entries[0].questions.resize(3);
+  spec.entries[1].sources.clear();
+  RedFlagKind unused = spec.red_flag_kinds[0];
+  unused.id = "U9";
+  unused.urgency = Urgency::kUrgent;
+  spec.red_flag_kinds.push_back(unused);
+  std::vector<Diagnostic> diags;
+  ASSERT_NE(Engine::Compile(std::move(spec), &diags), nullptr) << Join(diags);
+  ASSERT_EQ(diags.size(), 3u) << Join(diags);
+  for (const auto& d : diags) EXPECT_EQ(d.severity, Diagnostic::Severity::kWarning);
+  const std::string all = Join(diags);
+  EXPECT_THAT(all, HasSubstr("3 questions"));
+  EXPECT_THAT(all, HasSubstr("no sources"));
+  EXPECT_THAT(all, HasSubstr("'U9' has no rule"));
+}
+
+// =======================================================================================
+// Part 2: the shipped content, turn by turn.
+// =======================================================================================
+
+using testing::Converse;
+using testing::LoadShipped;
+
+TurnResult Ask(const char* text, const Clinic* clinic = nullptr) {
+  const auto& s = LoadShipped();
+  return s.engine().Turn(SessionState{}, text, clinic ? *clinic : s.clinic());
+}
+
+// The shipped-content checks are grouped into a few tests: loading the content costs most of
+// a second per test process (see shipped_content.h).
+TEST(ShippedEngine, ConversationTopicsDeterminismAndBuriedQuestions) {
+  const auto& s = LoadShipped();
+  ASSERT_SHIPPED(s);
+  // Welcome.
+  const Reply def = s.engine().Welcome(s.clinic());
+  EXPECT_EQ(def.topic, "greeting");
+  EXPECT_EQ(def.urgency, Urgency::kNone);
+  EXPECT_THAT(def.text, HasSubstr(s.clinic().emergency_number));
+  EXPECT_THAT(def.text, Not(HasSubstr("{")));
+  EXPECT_EQ(def.quick_replies.size(), 3u);
+  EXPECT_THAT(def.quick_replies, Contains("I have back pain"));
+  EXPECT_THAT(s.engine().Welcome(s.clinic("demo")).text, HasSubstr(s.clinic("demo").name));
+
+  const struct {
+    const char* text;
+    const char* topic;
+    const char* kind;  // reply kind
+  } cases[] = {
+      // Small talk alone, and next to a real question.
+      {"hello", "greeting", "intent"},
+      {"Good morning!", "greeting", "intent"},
+      {"hi there, anyone around?", "greeting", "intent"},
+      {"Hello, can I take ibuprofen with chemo?", "nsaids", "answer"},
+      {"thanks", "thanks", "intent"},
+      {"thank you so much, that was helpful", "thanks", "intent"},
+      {"thanks! is it safe to have a massage during chemo?", "massage", "answer"},
+      {"bye", "goodbye", "intent"},
+      {"that's all, goodbye", "goodbye", "intent"},
+      {"hi, what's the best sleeping position with back pain?", "sleep", "answer"},
+      // Requests.
+      {"I want to talk to a real person", "human", "intent"},
+      {"can I speak to a nurse please", "human", "intent"},
+      {"what can you do", "capabilities", "intent"},
+      {"are you a real doctor?", "capabilities", "intent"},
+      // Refusals win over FAQ words.
+      {"I'm on morphine for my back pain, can I double my dose tonight?", "out-of-scope",
+       "refusal"},
+      {"should I stop taking ibuprofen because of my stomach", "out-of-scope", "refusal"},
+      {"can I increase my oxycodone dose for my back pain", "out-of-scope", "refusal"},
+      {"how do I come off morphine", "out-of-scope", "refusal"},
+      {"can you tell me if my cancer has spread to my spine?", "out-of-scope", "refusal"},
+      {"what does my MRI report mean?", "out-of-scope", "refusal"},
+      // Unrelated text: an honest fallback.
+      {"what's the weather tomorrow", "out-of-scope", "fallback"},
+      {"who won the football last night", "out-of-scope", "fallback"},
+      {"what is the capital of France", "out-of-scope", "fallback"},
+      {"recommend a good pizza place", "out-of-scope", "fallback"},
+      // Nothing to read.
+      {"", "out-of-scope", "fallback"},
+      {"   ", "out-of-scope", "fallback"},
+      {"\U0001F622", "out-of-scope", "fallback"},
+  };
+  for (const auto& c : cases) {
+    const TurnResult r = Ask(c.text);
+    EXPECT_EQ(r.reply.topic + " " + r.reply.kind, std::string(c.topic) + " " + c.kind)
+        << "input: \"" << c.text << "\"\ndecision: " << r.explanation.decision;
+    EXPECT_EQ(r.reply.urgency, Urgency::kNone) << c.text;
+    EXPECT_FALSE(r.reply.text.empty()) << c.text;
+    EXPECT_THAT(r.reply.text, Not(HasSubstr("{"))) << c.text;
+    if (std::string(c.kind) == "fallback" && !Ask(c.text).explanation.terms.empty()) {
+      EXPECT_TRUE(r.reply.unanswered) << c.text;
+      EXPECT_EQ(r.state.state, "idle") << c.text;
+    }
+  }
+  EXPECT_THAT(Ask("").reply.text, HasSubstr("didn't catch"));
+
+  // A turn is a pure function of (content, state, text, clinic).
+  SessionState before;
+  before.turns = 4;
+  const SessionState copy = before;
+  const TurnResult a = s.engine().Turn(before, "is massage safe during chemo?", s.clinic());
+  const TurnResult b = s.engine().Turn(before, "is massage safe during chemo?", s.clinic());
+  // Field by field: SessionState's operator== does not compile (see dialogue_test.cc).
+  EXPECT_EQ(before.state, copy.state);
+  EXPECT_EQ(before.turns, copy.turns);
+  EXPECT_EQ(a.state.state, b.state.state);
+  EXPECT_EQ(a.state.slots, b.state.slots);
+  ASSERT_EQ(a.state.offers.size(), b.state.offers.size());
+  for (size_t i = 0; i < a.state.offers.size(); ++i) {
+    EXPECT_EQ(a.state.offers[i].label, b.state.offers[i].label);
+    EXPECT_EQ(a.state.offers[i].entry_id, b.state.offers[i].entry_id);
+  }
+  EXPECT_EQ(a.reply.text, b.reply.text);
+  EXPECT_EQ(a.reply.entry_id, b.reply.entry_id);
+  EXPECT_EQ(a.state.turns, 5);
+  EXPECT_EQ(a.explanation.decision, b.explanation.decision);
+  EXPECT_NE(s.engine().FindEntry("opioids-addiction"), nullptr);
+  EXPECT_EQ(s.engine().FindEntry("no-such-entry"), nullptr);
+
+  // A long message buries its question; the question is answered.
+  const TurnResult r = Ask(
+      "Hi, I've been on chemo for three months and my back has been aching on and off, my "
+      "partner keeps telling me to ask someone. Is it safe to have a massage during chemo?");
+  EXPECT_EQ(r.reply.topic, "massage") << r.explanation.decision;
+  // The words of a negated red flag are no evidence for an FAQ entry.
+  const TurnResult n = Ask("no fever, is a massage ok in my chemo week?");
+  EXPECT_EQ(n.reply.urgency, Urgency::kNone);
+  EXPECT_EQ(n.reply.topic, "massage") << n.explanation.decision;
+}
+
+// BUGS: replies that should be out-of-scope.
+// 1. dialogs/intents.json, refuse-diagnosis: asking whether one's own scan shows spread asks
+//    to read a scan (red-flags.md 6.1; topics.md: a request the assistant must refuse), but
+//    no refusal pattern covers "does my scan show": "Does my scan show the cancer has
+//    spread?" is answered with an FAQ entry. Expected refusal, topic out-of-scope.
+// 2. Retrieval thresholds: an unrelated message can match general words of an FAQ entry well
+//    enough to clarify, so it gets FAQ suggestions and an FAQ topic instead of the honest
+//    fallback (topics.md: unrelated -> out-of-scope): "what time is it" clarifies (coverage
+//    1.00 on the word "time"). Expected fallback, topic out-of-scope.
+TEST(ShippedEngine, KnownOutOfScopeGaps) {
+  const auto& s = LoadShipped();
+  ASSERT_SHIPPED(s);
+  const struct {
+    const char* text;
+    const char* want;
+  } cases[] = {
+      {"Does my scan show the cancer has spread?", "out-of-scope refusal"},
+      {"what time is it", "out-of-scope fallback"},
+  };
+  for (const auto& c : cases) {
+    const TurnResult r = Ask(c.text);
+    EXPECT_EQ(r.reply.topic + " " + r.reply.kind, c.want)
+        << "input: \"" << c.text << "\"\ndecision: " << r.explanation.decision;
+  }
+}
+
+TEST(ShippedEngine, QuickRepliesAnswerTheChosenEntry) {
+  const auto& s = LoadShipped();
+  ASSERT_SHIPPED(s);
+  // A clarify reply: vague messages that should clarify; the first that does is used.
+  const char* vague[] = {"ibuprofen gives me a mildly upset stomach", "my legs are fine",
+                         "pillows", "morphine", "exercise"};
+  bool clarified = false;
+  for (const char* text : vague) {
+    const TurnResult first = Ask(text);
+    if (first.reply.kind != "clarify") continue;
+    clarified = true;
+    SCOPED_TRACE(text);
+    ASSERT_FALSE(first.reply.quick_replies.empty());
+    ASSERT_EQ(first.state.offers.size(), first.reply.quick_replies.size());
+    EXPECT_TRUE(first.reply.unanswered);
+    for (size_t i = 0; i < first.state.offers.size(); ++i) {
+      const Offer& o = first.state.offers[i];
+      EXPECT_EQ(o.label, first.reply.quick_replies[i]);
+      ASSERT_FALSE(o.entry_id.empty());
+      const TurnResult chosen = s.engine().Turn(first.state, o.label, s.clinic());
+      EXPECT_EQ(chosen.reply.kind + " " + chosen.reply.entry_id, "answer " + o.entry_id)
+          << "typed back: " << o.label;
+      ASSERT_NE(s.engine().FindEntry(o.entry_id), nullptr);
+      EXPECT_EQ(chosen.reply.topic, s.engine().FindEntry(o.entry_id)->topic);
+    }
+    break;
+  }
+  EXPECT_TRUE(clarified) << "none of the vague messages clarified";
+
+  // An answer reply: its related questions answer their own entries.
+  const TurnResult first = Ask("can I take ibuprofen with chemo?");
+  ASSERT_EQ(first.reply.kind, "answer") << first.explanation.decision;
+  ASSERT_FALSE(first.reply.quick_replies.empty());
+  ASSERT_EQ(first.state.offers.size(), first.reply.quick_replies.size());
+  for (const Offer& o : first.state.offers) {
+    EXPECT_NE(o.entry_id, first.reply.entry_id) << "a related question, not the same entry";
+    const TurnResult chosen = s.engine().Turn(first.state, o.label, s.clinic());
+    EXPECT_EQ(chosen.reply.entry_id, o.entry_id) << "typed back: " << o.label;
+  }
+  // Offers last one turn only.
+  EXPECT_TRUE(s.engine().Turn(first.state, "thanks", s.clinic()).state.offers.empty());
+}
+
+}  // namespace
+}  // namespace backline::engine

@@ -1,0 +1,712 @@
+#include "engine/red_flags.h"
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "engine/engine.h"
+#include "tests/engine/shipped_content.h"
+
+namespace backline::engine {
+namespace {
+
+using ::testing::HasSubstr;
+
+// =======================================================================================
+// Part 1: the detector on a tiny, hand-made spec (like the shipped one, but small enough
+// that every cue in a test is visible here).
+// =======================================================================================
+
+LanguageSpec TinyLanguage() {
+  LanguageSpec l;
+  l.contractions = {{"can't", "cannot"}, {"don't", "do not"}, {"won't", "will not"}};
+  l.stopwords = {"i", "my", "the", "a", "and", "is", "are"};
+  l.negation_cues = {"no", "not", "never", "without", "no sign of"};
+  l.pseudo_negations = {"not sure", "no better"};
+  l.post_negation_cues = {"is fine", "are fine", "is ok"};
+  l.hypothetical_cues = {"if", "what if", "signs of"};
+  l.current_cues = {"since", "still", "today"};
+  l.resolved_cues = {"recovered", "went away"};
+  l.clause_breaks = {"but", "however"};
+  l.negation_breaks = {"and", "then"};
+  l.negation_window = 4;
+  return l;
+}
+
+RedFlagKind Kind(std::string id, Urgency u) {
+  RedFlagKind k;
+  k.id = std::move(id);
+  k.name = k.id;
+  k.urgency = u;
+  k.reply = "reply " + k.id;
+  return k;
+}
+
+RedFlagRule Rule(std::string id, std::string kind, std::vector<std::string> patterns,
+                 std::vector<std::string> unless = {}, bool general = false) {
+  RedFlagRule r;
+  r.id = std::move(id);
+  r.kind = std::move(kind);
+  r.patterns = std::move(patterns);
+  r.unless = std::move(unless);
+  r.general_questions_escalate = general;
+  return r;
+}
+
+std::vector<RedFlagKind> TinyKinds() {
+  return {Kind("E1", Urgency::kEmergency), Kind("E6", Urgency::kEmergency),
+          Kind("U1", Urgency::kUrgent)};
+}
+
+std::vector<RedFlagRule> TinyRules() {
+  return {
+      Rule("e1-legs", "E1",
+           {"legs? (?:\\S+ ){0,2}(?:weak|numb)", "(?:weak|numb) legs?",
+            "cannot (?:\\S+ ){0,1}walk"}),
+      Rule("e1-bladder", "E1", {"bladder (?:\\S+ ){0,1}control"}),
+      Rule("e1-feet", "E1", {"(?:feet|toes) (?:\\S+ ){0,2}numb"}, {"chemo", "fingers?"}),
+      Rule("e6-self", "E6", {"kill myself"}, {"not suicidal"}, /*general=*/true),
+      Rule("u1-new-pain", "U1", {"new (?:\\S+ ){0,1}pain"}),
+  };
+}
+
+class RedFlagDetectorTest : public ::testing::Test {
+ protected:
+  RedFlagDetectorTest() : analyzer_(TinyLanguage(), {}, {}) {
+    detector_ = RedFlagDetector::Build(TinyKinds(), TinyRules(), TinyLanguage(), &diags_);
+  }
+
+  RedFlagResult Detect(const std::string& text) const {
+    return detector_->Detect(analyzer_.Analyze(text));
+  }
+  // The winning kind id, or "none".
+  std::string Winner(const std::string& text) const {
+    const RedFlagResult r = Detect(text);
+    return r.kind ? r.kind->id : "none";
+  }
+
+  void SetUp() override {
+    ASSERT_NE(detector_, nullptr);
+    ASSERT_TRUE(diags_.empty()) << diags_.front().ToString();
+  }
+
+  Analyzer analyzer_;
+  std::vector<Diagnostic> diags_;
+  std::unique_ptr<RedFlagDetector> detector_;
+};
+
+TEST_F(RedFlagDetectorTest, AffirmedReportEscalates) {
+  const RedFlagResult r = Detect("my legs are weak");
+  ASSERT_NE(r.kind, nullptr);
+  EXPECT_EQ(r.kind->id, "E1");
+  EXPECT_EQ(r.urgency, Urgency::kEmergency);
+  ASSERT_EQ(r.matches.size(), 1u);
+  EXPECT_EQ(r.matches[0].rule, "e1-legs");
+  EXPECT_EQ(r.matches[0].text, "legs are weak");
+  EXPECT_TRUE(r.matches[0].affirmed());
+}
+
+TEST_F(RedFlagDetectorTest, CaregiverVoiceEscalates) {
+  EXPECT_EQ(Winner("my dad's legs are numb"), "E1");
+  EXPECT_EQ(Winner("Her legs went numb"), "E1");
+}
+
+TEST_F(RedFlagDetectorTest, CannotAndWillNotAreSymptomsNotNegations) {
+  EXPECT_EQ(Winner("I can't walk"), "E1");
+  EXPECT_EQ(Winner("I cannot really walk"), "E1");
+}
+
+TEST_F(RedFlagDetectorTest, NegationCueBeforeTheSymptomCancelsIt) {
+  for (const char* text : {"no weak legs", "I don't have weak legs", "never had numb legs",
+                           "no sign of numb legs", "without weak legs"}) {
+    const RedFlagResult r = Detect(text);
+    EXPECT_EQ(r.kind, nullptr) << text;
+    ASSERT_FALSE(r.matches.empty()) << text;
+    EXPECT_TRUE(r.matches[0].negated) << text;
+  }
+}
+
+TEST_F(RedFlagDetectorTest, NegationReachesOnlyTheWindow) {
+  // window 4: "not" four words before "weak" negates, six words before does not.
+  EXPECT_EQ(Winner("not in my life weak legs"), "none");
+  EXPECT_EQ(Winner("not once in my whole life weak legs"), "E1");
+}
+
+TEST_F(RedFlagDetectorTest, PseudoNegationIsNotANegation) {
+  EXPECT_EQ(Winner("not sure my legs are weak"), "E1");
+  EXPECT_EQ(Winner("no better , my legs are weak"), "E1");
+}
+
+TEST_F(RedFlagDetectorTest, PostNegationCancelsWhatPrecedes) {
+  const RedFlagResult r = Detect("my bladder control is fine");
+  EXPECT_EQ(r.kind, nullptr);
+  ASSERT_EQ(r.matches.size(), 1u);
+  EXPECT_TRUE(r.matches[0].negated);
+  EXPECT_EQ(Winner("my bladder control is gone"), "E1");
+}
+
+TEST_F(RedFlagDetectorTest, NegationEndsAtAClauseBreak) {
+  EXPECT_EQ(Winner("no pain but my legs are weak"), "E1");
+  EXPECT_EQ(Winner("no pain however my legs are weak"), "E1");
+  EXPECT_EQ(Winner("no pain. legs weak"), "E1");
+  EXPECT_EQ(Winner("no pain, legs weak"), "E1");
+  // Post-negation does not reach back over a break either.
+  EXPECT_EQ(Winner("my legs are numb but my bladder control is fine"), "E1");
+}
+
+TEST_F(RedFlagDetectorTest, NegationEndsAtANegationBreak) {
+  EXPECT_EQ(Winner("no fever and weak legs"), "E1");
+  EXPECT_EQ(Winner("no fever then weak legs"), "E1");
+  // Control: without the break, the same words are within the window and negated.
+  EXPECT_EQ(Winner("no fever weak legs"), "none");
+}
+
+TEST_F(RedFlagDetectorTest, HypotheticalFramesCancel) {
+  for (const char* text : {"what if my legs are weak", "if my legs went numb",
+                           "what are the signs of weak legs"}) {
+    const RedFlagResult r = Detect(text);
+    EXPECT_EQ(r.kind, nullptr) << text;
+    ASSERT_FALSE(r.matches.empty()) << text;
+    EXPECT_TRUE(r.matches[0].hypothetical) << text;
+    EXPECT_FALSE(r.matches[0].negated) << text;
+  }
+}
+
+TEST_F(RedFlagDetectorTest, CurrentCueOverridesAHypotheticalFrame) {
+  EXPECT_EQ(Winner("what if my legs are still weak"), "E1");
+  EXPECT_EQ(Winner("if my legs are numb since today"), "E1");
+}
+
+TEST_F(RedFlagDetectorTest, HypotheticalFrameEndsAtItsClause) {
+  EXPECT_EQ(Winner("what if it spreads ? my legs are weak"), "E1");
+  EXPECT_EQ(Winner("I wonder if it matters but my legs are weak"), "E1");
+}
+
+TEST_F(RedFlagDetectorTest, GeneralQuestionsEscalateWhenTheRuleSaysSo) {
+  const RedFlagResult r = Detect("what if I wanted to kill myself");
+  ASSERT_NE(r.kind, nullptr);
+  EXPECT_EQ(r.kind->id, "E6");
+}
+
+TEST_F(RedFlagDetectorTest, ResolvedSymptomsDoNotEscalate) {
+  const RedFlagResult r = Detect("the weak legs I had fully recovered");
+  EXPECT_EQ(r.kind, nullptr);
+  ASSERT_EQ(r.matches.size(), 1u);
+  EXPECT_TRUE(r.matches[0].resolved);
+  EXPECT_EQ(Winner("my numb legs went away"), "none");
+}
+
+TEST_F(RedFlagDetectorTest, UnlessPatternAnywhereCancelsItsRuleOnly) {
+  EXPECT_EQ(Winner("my feet are numb"), "E1");
+  const RedFlagResult r = Detect("my feet are numb since chemo");
+  EXPECT_EQ(r.kind, nullptr);
+  ASSERT_EQ(r.matches.size(), 1u);
+  EXPECT_TRUE(r.matches[0].excepted);
+  // Anywhere in the message, even in another sentence.
+  EXPECT_EQ(Winner("my toes are numb. I had chemo in 2020"), "none");
+  // Another rule in the same message still escalates.
+  EXPECT_EQ(Winner("my toes are numb from chemo but my legs are weak"), "E1");
+  EXPECT_EQ(Winner("I am not suicidal"), "none");
+}
+
+TEST_F(RedFlagDetectorTest, MostUrgentKindWins) {
+  EXPECT_EQ(Winner("new pain and my legs are weak"), "E1");
+  EXPECT_EQ(Winner("my legs are weak and new pain"), "E1");
+  EXPECT_EQ(Winner("new back pain"), "U1");
+  EXPECT_EQ(Detect("new back pain").urgency, Urgency::kUrgent);
+}
+
+TEST_F(RedFlagDetectorTest, AmongEqualsTheFirstRuleInFileOrderWins) {
+  EXPECT_EQ(Winner("I want to kill myself and my legs are weak"), "E1");
+  std::vector<RedFlagRule> rules = TinyRules();
+  std::swap(rules[0], rules[3]);  // e6-self before e1-legs
+  std::vector<Diagnostic> diags;
+  auto d = RedFlagDetector::Build(TinyKinds(), rules, TinyLanguage(), &diags);
+  ASSERT_NE(d, nullptr);
+  const RedFlagResult r = d->Detect(analyzer_.Analyze("my legs are weak and I want to kill myself"));
+  ASSERT_NE(r.kind, nullptr);
+  EXPECT_EQ(r.kind->id, "E6");
+}
+
+TEST_F(RedFlagDetectorTest, CancelledMatchesAreStillReported) {
+  const RedFlagResult r = Detect("no weak legs but new pain");
+  EXPECT_EQ(r.urgency, Urgency::kUrgent);
+  ASSERT_EQ(r.matches.size(), 2u);
+  int negated = 0, affirmed = 0;
+  for (const auto& m : r.matches) {
+    negated += m.negated;
+    affirmed += m.affirmed();
+  }
+  EXPECT_EQ(negated, 1);
+  EXPECT_EQ(affirmed, 1);
+}
+
+TEST_F(RedFlagDetectorTest, NothingToFindInEmptyOrUnrelatedText) {
+  for (const char* text : {"", "  ", "?", "hello there", "can I have a massage"}) {
+    const RedFlagResult r = Detect(text);
+    EXPECT_EQ(r.kind, nullptr) << text;
+    EXPECT_EQ(r.urgency, Urgency::kNone) << text;
+    EXPECT_TRUE(r.matches.empty()) << text;
+  }
+}
+
+TEST_F(RedFlagDetectorTest, FindKind) {
+  ASSERT_NE(detector_->FindKind("U1"), nullptr);
+  EXPECT_EQ(detector_->FindKind("U1")->urgency, Urgency::kUrgent);
+  EXPECT_EQ(detector_->FindKind("X9"), nullptr);
+  EXPECT_EQ(detector_->kinds().size(), 3u);
+}
+
+TEST(RedFlagDetectorRequiresTest, RequiresAContextSomewhereInTheMessage) {
+  const Analyzer analyzer(TinyLanguage(), {}, {});
+  RedFlagRule r = Rule("u4-dose", "U1", {"drowsy"});
+  r.requires_any = {"dose (?:\\S+ ){0,1}(?:increased|upped)"};
+  std::vector<Diagnostic> diags;
+  auto d = RedFlagDetector::Build(TinyKinds(), {r}, TinyLanguage(), &diags);
+  ASSERT_NE(d, nullptr) << (diags.empty() ? "" : diags[0].ToString());
+  const RedFlagResult without = d->Detect(analyzer.Analyze("she is drowsy"));
+  EXPECT_EQ(without.kind, nullptr);
+  ASSERT_EQ(without.matches.size(), 1u);
+  EXPECT_TRUE(without.matches[0].excepted);
+  const RedFlagResult with = d->Detect(analyzer.Analyze("she is drowsy. her dose was increased"));
+  ASSERT_NE(with.kind, nullptr);
+  EXPECT_EQ(with.kind->id, "U1");
+}
+
+TEST(RedFlagDetectorBuildTest, BadRequiresPatternIsAnErrorAtItsLocation) {
+  RedFlagRule r = Rule("bad-requires", "E1", {"legs weak"});
+  r.requires_any = {"dose("};
+  r.requires_where = {SourceLocation{"red_flags.json", 31, 13}};
+  std::vector<Diagnostic> diags;
+  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(), {r}, TinyLanguage(), &diags), nullptr);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags[0].where.line, 31);
+  EXPECT_EQ(diags[0].where.column, 13);
+}
+
+TEST(RedFlagDetectorBuildTest, BadPatternIsAnErrorAtThePatternsLocation) {
+  RedFlagRule r = Rule("bad", "E1", {"fine", "legs (?:weak"});
+  r.where = SourceLocation{"red_flags.json", 10, 5};
+  r.pattern_where = {SourceLocation{"red_flags.json", 14, 9},
+                     SourceLocation{"red_flags.json", 15, 9}};
+  std::vector<Diagnostic> diags;
+  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(), {r}, TinyLanguage(), &diags), nullptr);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags[0].severity, Diagnostic::Severity::kError);
+  EXPECT_EQ(diags[0].where.line, 15);
+  EXPECT_EQ(diags[0].where.column, 9);
+  EXPECT_THAT(diags[0].message, HasSubstr("bad"));
+  EXPECT_THAT(diags[0].message, HasSubstr("missing )"));
+}
+
+TEST(RedFlagDetectorBuildTest, BadUnlessPatternIsAnErrorAtItsLocation) {
+  RedFlagRule r = Rule("bad-unless", "E1", {"legs weak"}, {"chemo (?:since"});
+  r.unless_where = {SourceLocation{"red_flags.json", 20, 11}};
+  std::vector<Diagnostic> diags;
+  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(), {r}, TinyLanguage(), &diags), nullptr);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags[0].where.line, 20);
+  EXPECT_THAT(diags[0].message, HasSubstr("bad-unless"));
+  EXPECT_THAT(diags[0].message, HasSubstr("missing )"));
+}
+
+TEST(RedFlagDetectorBuildTest, UnknownKindIsAnError) {
+  RedFlagRule r = Rule("orphan", "Z9", {"legs weak"});
+  r.where = SourceLocation{"red_flags.json", 7, 5};
+  std::vector<Diagnostic> diags;
+  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(), {r}, TinyLanguage(), &diags), nullptr);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags[0].where.line, 7);
+  EXPECT_THAT(diags[0].message, HasSubstr("Z9"));
+}
+
+TEST(RedFlagDetectorBuildTest, RuleWithoutPatternsIsAnError) {
+  std::vector<Diagnostic> diags;
+  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(), {Rule("empty", "E1", {})}, TinyLanguage(), &diags),
+            nullptr);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_THAT(diags[0].message, HasSubstr("no patterns"));
+}
+
+TEST(RedFlagDetectorBuildTest, EveryProblemIsReportedInOneRun) {
+  std::vector<Diagnostic> diags;
+  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(),
+                                   {Rule("a", "Z1", {"x"}), Rule("b", "E1", {"(("}),
+                                    Rule("c", "E1", {"ok"}, {"[["})},
+                                   TinyLanguage(), &diags),
+            nullptr);
+  EXPECT_EQ(diags.size(), 3u);
+}
+
+// =======================================================================================
+// Part 2: the shipped content (knowledge/red_flags.json, escalations.json, language.json)
+// through Engine::Turn, the way a patient reaches it. Phrasings are written from
+// shared/clinical/red-flags.md: first person and caregiver voice, hedged, buried in long
+// text, next to a greeting, with "can't"/"won't".
+// =======================================================================================
+
+using testing::LoadShipped;
+
+enum class Frame { kAffirmed, kNegated, kHypothetical, kLookAlike };
+
+const char* FrameName(Frame f) {
+  switch (f) {
+    case Frame::kAffirmed: return "affirmed";
+    case Frame::kNegated: return "negated";
+    case Frame::kHypothetical: return "hypothetical";
+    case Frame::kLookAlike: return "look-alike";
+  }
+  return "?";
+}
+
+struct Case {
+  const char* kind;  // the red-flag kind the message is about
+  Frame frame;
+  const char* text;
+  // For affirmed rows: the urgency and kind expected. For the others: none, unless `also`
+  // names the kind the rule deliberately escalates anyway (general_questions_escalate).
+  const char* expect_kind = nullptr;
+};
+
+Urgency UrgencyOfKind(const std::string& kind) {
+  return kind.empty() ? Urgency::kNone
+                      : kind[0] == 'E' ? Urgency::kEmergency : Urgency::kUrgent;
+}
+
+// clang-format off
+const std::vector<Case>& Table() {
+  static const std::vector<Case> kTable = {
+      // ---- E1: spinal cord / cauda equina compression ----
+      {"E1", Frame::kAffirmed, "my legs feel like jelly and keep giving way since this morning", "E1"},
+      {"E1", Frame::kAffirmed, "My dad can't feel his legs properly and he's struggling to walk", "E1"},
+      {"E1", Frame::kAffirmed, "hi there, hope you're well. I've had back pain for a while, but tonight I wet myself and didn't feel it", "E1"},
+      {"E1", Frame::kAffirmed, "I might be imagining it but my legs seem weaker", "E1"},
+      {"E1", Frame::kAffirmed, "my legs won't hold me up", "E1"},
+      {"E1", Frame::kAffirmed, "is it normal that my legs are numb?", "E1"},
+      {"E1", Frame::kAffirmed, "I don't think I can walk", "E1"},
+      {"E1", Frame::kAffirmed, "should I go to A&E? I haven't peed since last night", "E1"},
+      {"E1", Frame::kAffirmed, "probably nothing but I keep missing the toilet", "E1"},
+      {"E1", Frame::kAffirmed, "Hello! Quick question about my exercises, but first, my legs have gone numb since yesterday and I can't feel the toilet paper when I wipe", "E1"},
+      {"E1", Frame::kNegated, "I don't have any numbness in my legs, just back pain"},
+      {"E1", Frame::kNegated, "no bladder problems, just a sore back"},
+      {"E1", Frame::kHypothetical, "what if I lost control of my bladder?"},
+      {"E1", Frame::kHypothetical, "if I ever lost feeling in my feet what would happen"},
+      // ---- E2: opioid overdose ----
+      {"E2", Frame::kAffirmed, "I can't wake my husband properly and his breathing is really slow", "E2"},
+      {"E2", Frame::kAffirmed, "she took way too many oxys and her lips look blue", "E2"},
+      {"E2", Frame::kAffirmed, "Sorry to bother you, he's making loud gurgly breaths and he won't respond", "E2"},
+      {"E2", Frame::kAffirmed, "my mum is very hard to wake and her pupils are pinpoint", "E2"},
+      {"E2", Frame::kAffirmed, "hi, thanks for the help yesterday. my dad has gone really floppy and we can't rouse him", "E2"},
+      {"E2", Frame::kNegated, "no blue lips or slow breathing, she is just a bit sleepy"},
+      {"E2", Frame::kHypothetical, "How would I know if my dad had taken too much morphine?"},
+      // ---- E3: bleeding from the stomach or gut ----
+      {"E3", Frame::kAffirmed, "I threw up blood this morning", "E3"},
+      {"E3", Frame::kAffirmed, "my poo is black like tar and I feel faint", "E3"},
+      {"E3", Frame::kAffirmed, "my wife's sick looks like coffee grounds", "E3"},
+      {"E3", Frame::kAffirmed, "been on naproxen and now there's blood in my vomit", "E3"},
+      {"E3", Frame::kNegated, "no blood in my vomit, just feeling a bit queasy on ibuprofen"},
+      {"E3", Frame::kHypothetical, "what should I do if I vomit blood on naproxen?"},
+      // ---- E4: fever or infection during treatment / sepsis ----
+      {"E4", Frame::kAffirmed, "temp 38.4 and I had chemo last week", "E4"},
+      {"E4", Frame::kAffirmed, "I'm having shivering fits since my chemo on Monday", "E4"},
+      {"E4", Frame::kAffirmed, "my son feels really ill since his chemo and has hot and cold sweats", "E4"},
+      {"E4", Frame::kAffirmed, "I've got a fever of 101F and I'm on chemo", "E4"},
+      {"E4", Frame::kNegated, "no fever or chills, can I still have a massage this week"},
+      {"E4", Frame::kHypothetical, "what should I do if I get a temperature during chemo?"},
+      // ---- E5: sudden collapse of a weakened bone ----
+      {"E5", Frame::kAffirmed, "I heard a crack in my back when I coughed", "E5"},
+      {"E5", Frame::kAffirmed, "I felt my back go when I twisted and I can't put any weight on my leg", "E5"},
+      {"E5", Frame::kAffirmed, "my mum slipped in the bathroom and now she can't stand"},  // E1 or E5: both emergencies
+      {"E5", Frame::kNegated, "I didn't feel any crack in my back when I slipped, it's just sore"},
+      {"E5", Frame::kHypothetical, "Is it possible to hear a crack in your spine just from coughing?"},
+      // ---- E6: suicide or self-harm, intent, plan or act ----
+      {"E6", Frame::kAffirmed, "I want to kill myself", "E6"},
+      {"E6", Frame::kAffirmed, "my partner keeps talking about killing herself", "E6"},
+      {"E6", Frame::kAffirmed, "I've got my pills lined up for tonight", "E6"},
+      {"E6", Frame::kAffirmed, "I've taken all my tablets at once", "E6"},
+      {"E6", Frame::kNegated, "I'm not suicidal, just really fed up with this pain"},
+      // The rule sets general_questions_escalate: a question about suicide is answered with
+      // the crisis reply too (red-flags.md section 6.6: err towards escalating).
+      {"E6", Frame::kHypothetical, "what should I do if my husband ever talks about suicide?", "E6"},
+      // ---- E7: other emergencies ----
+      {"E7", Frame::kAffirmed, "I've got sudden chest pain and I can't catch my breath", "E7"},
+      {"E7", Frame::kAffirmed, "my wife just had a fit", "E7"},
+      {"E7", Frame::kAffirmed, "my lips and tongue are swollen since I started the new tablets", "E7"},
+      {"E7", Frame::kAffirmed, "my calf is swollen and hot and I'm short of breath", "E7"},
+      {"E7", Frame::kNegated, "no chest pain or breathlessness, just a sore back"},
+      {"E7", Frame::kHypothetical, "what are the signs of a blood clot such as a swollen calf?"},
+      // ---- U1: back pain suggesting spread to the spine ----
+      {"U1", Frame::kAffirmed, "I have new pain between my shoulder blades", "U1"},
+      {"U1", Frame::kAffirmed, "my back pain is getting worse every week", "U1"},
+      {"U1", Frame::kAffirmed, "the pain in my back wakes me up in the early hours", "U1"},
+      {"U1", Frame::kAffirmed, "it's agony when I sneeze", "U1"},
+      {"U1", Frame::kAffirmed, "I can't lie flat in bed any more", "U1"},
+      {"U1", Frame::kNegated, "I don't have any new pain, my usual ache is the same"},
+      {"U1", Frame::kHypothetical, "should I worry if my back pain gets worse when I cough?"},
+      // ---- U2: pain not controlled by the prescribed plan ----
+      {"U2", Frame::kAffirmed, "my pain is still severe even after my oramorph", "U2"},
+      {"U2", Frame::kAffirmed, "I'm crying with it, the tablets aren't touching it", "U2"},
+      {"U2", Frame::kAffirmed, "Nothing touches the pain, it's 9 out of 10", "U2"},
+      {"U2", Frame::kAffirmed, "my dad's breakthrough morphine isn't helping at all", "U2"},
+      {"U2", Frame::kNegated, "it's not 8 out of 10 or anything, more like a 3"},
+      {"U2", Frame::kHypothetical, "what should I do if the morphine is not working anymore?"},
+      // ---- U3: high calcium (or high blood sugar on steroids) ----
+      {"U3", Frame::kAffirmed, "I'm drinking loads and peeing loads", "U3"},
+      {"U3", Frame::kAffirmed, "my mum is so thirsty all the time and constipated", "U3"},
+      {"U3", Frame::kAffirmed, "I'm on dexamethasone and I'm really thirsty and peeing all the time", "U3"},
+      {"U3", Frame::kNegated, "I'm not thirsty or constipated, but my back is stiff"},
+      {"U3", Frame::kHypothetical, "what are the signs of high calcium such as being thirsty and constipated?"},
+      // ---- U4: opioid problems short of overdose ----
+      {"U4", Frame::kAffirmed, "I haven't had a poo for four days even with laxatives", "U4"},
+      {"U4", Frame::kAffirmed, "I accidentally took my morphine twice this morning", "U4"},
+      {"U4", Frame::kAffirmed, "my husband is much more drowsy since they upped his oxycodone", "U4"},
+      {"U4", Frame::kAffirmed, "I think I'm in withdrawal after missing my doses", "U4"},
+      {"U4", Frame::kNegated, "no withdrawal symptoms at all after finishing my codeine course"},
+      {"U4", Frame::kHypothetical, "what should I do if I accidentally took two doses?"},
+      // ---- U5: passive suicidal thoughts, hopelessness ----
+      {"U5", Frame::kAffirmed, "everyone would be better off without me", "U5"},
+      {"U5", Frame::kAffirmed, "what's the point of going on like this", "U5"},
+      {"U5", Frame::kAffirmed, "I'd rather not be here anymore", "U5"},
+      {"U5", Frame::kAffirmed, "my dad says he doesn't want to live anymore", "U5"},
+      {"U5", Frame::kNegated, "I'm scared but I don't feel hopeless"},
+      // general_questions_escalate, as for E6.
+      {"U5", Frame::kHypothetical, "is it normal to feel like everyone would be better off without me?", "U5"},
+      // ---- U6: problems after a procedure ----
+      {"U6", Frame::kAffirmed, "my wound from the kyphoplasty is red and oozing", "U6"},
+      {"U6", Frame::kAffirmed, "since my vertebroplasty last week the pain is much worse"},  // U1 or U6: both urgent
+      {"U6", Frame::kAffirmed, "the site where they put my pain pump is hot and swollen", "U6"},
+      {"U6", Frame::kAffirmed, "my husband's stitches are weeping since his spinal surgery", "U6"},
+      {"U6", Frame::kNegated, "no oozing from my wound and it looks clean"},
+      {"U6", Frame::kHypothetical, "what should I do if my wound gets red and hot after surgery?"},
+      // ---- U7: less pee or new swelling on NSAIDs ----
+      {"U7", Frame::kAffirmed, "I'm on naproxen and I'm hardly peeing", "U7"},
+      {"U7", Frame::kAffirmed, "since starting ibuprofen my ankles are swollen", "U7"},
+      {"U7", Frame::kAffirmed, "my dad's feet have swelled up on the anti-inflammatories", "U7"},
+      {"U7", Frame::kAffirmed, "I've been peeing much less since taking diclofenac", "U7"},
+      {"U7", Frame::kNegated, "no swollen ankles and I'm peeing normally on ibuprofen"},
+      {"U7", Frame::kHypothetical, "is it possible for naproxen to make your ankles swollen?"},
+      // ---- Look-alikes that are not red flags (red-flags.md section 5) ----
+      {"E1", Frame::kLookAlike, "I've had tingling in my fingers and toes since my paclitaxel, my team knows about it"},
+      {"U1", Frame::kLookAlike, "my bones ache after the filgrastim injections"},
+      {"U4", Frame::kLookAlike, "I feel a bit drowsy and constipated in the first few days on morphine"},
+      {"E3", Frame::kLookAlike, "ibuprofen gives me a mildly upset stomach"},
+      {"U5", Frame::kLookAlike, "I'm scared I'll end up in a wheelchair"},
+      {"U5", Frame::kLookAlike, "I feel like a burden to my family and I cry a lot"},
+      {"U2", Frame::kLookAlike, "can I double my morphine dose?"},
+      {"E1", Frame::kLookAlike, "the leaflet says the bladder can be affected, why?"},
+      {"E1", Frame::kLookAlike, "the weakness I had in 2022 fully recovered"},
+      {"E1", Frame::kLookAlike, "what are the signs of cord compression?"},
+      {"E2", Frame::kLookAlike, "what are the warning signs of opioid overdose"},
+  };
+  return kTable;
+}
+// clang-format on
+
+const char* const kAllKinds[] = {"E1", "E2", "E3", "E4", "E5", "E6", "E7",
+                                 "U1", "U2", "U3", "U4", "U5", "U6", "U7"};
+
+// Not a behaviour test: keeps the table honest (the brief's minimum for every kind).
+TEST(ShippedRedFlagTable, CoversEveryKind) {
+  std::map<std::string, std::map<Frame, int>> count;
+  for (const Case& c : Table()) ++count[c.kind][c.frame];
+  for (const char* kind : kAllKinds) {
+    EXPECT_GE(count[kind][Frame::kAffirmed], 3) << kind;
+    EXPECT_GE(count[kind][Frame::kNegated], 1) << kind;
+    EXPECT_GE(count[kind][Frame::kHypothetical], 1) << kind;
+  }
+}
+
+// One line per reply, so a row that fails shows as one readable mismatch:
+// "emergency E1 red-flag", "urgent U1 red-flag", or "none <topic>".
+std::string Summary(const Reply& r, bool with_kind = true) {
+  std::string s = UrgencyName(r.urgency);
+  if (with_kind && !r.red_flag_kind.empty()) s += " " + r.red_flag_kind;
+  return s + " " + r.topic;
+}
+
+std::string Expected(Urgency u, const std::string& kind, const std::string& topic_if_none) {
+  if (u == Urgency::kNone) return std::string("none ") + topic_if_none;
+  return std::string(UrgencyName(u)) + (kind.empty() ? "" : " " + kind) + " red-flag";
+}
+
+void CheckRows(Frame frame) {
+  const auto& s = LoadShipped();
+  ASSERT_SHIPPED(s);
+  for (const Case& c : Table()) {
+    if (c.frame != frame) continue;
+    const TurnResult r = s.engine().Turn(SessionState{}, c.text, s.clinic());
+    const std::string want_kind = c.expect_kind ? c.expect_kind : "";
+    const Urgency want = frame == Frame::kAffirmed ? UrgencyOfKind(c.kind)
+                                                   : UrgencyOfKind(want_kind);
+    // A non-escalating reply may have any topic but red-flag: report the actual one.
+    const std::string got = Summary(r.reply, want == Urgency::kNone || !want_kind.empty());
+    const std::string expected =
+        Expected(want, want_kind, r.reply.topic == "red-flag" ? "<not red-flag>" : r.reply.topic);
+    EXPECT_EQ(got, expected) << FrameName(frame) << " " << c.kind << ": \"" << c.text << "\"\n"
+                             << "decision: " << r.explanation.decision
+                             << "\ncanonical: " << r.explanation.canonical;
+    if (want != Urgency::kNone) {
+      EXPECT_EQ(r.state.state, "escalated") << c.text;
+    }
+    // A negated or hypothetical row must name a symptom a rule matches, or it tests nothing.
+    if (frame == Frame::kNegated || (frame == Frame::kHypothetical && want == Urgency::kNone)) {
+      bool cancelled_as_expected = false;
+      for (const auto& m : r.explanation.red_flags) {
+        cancelled_as_expected |= frame == Frame::kNegated ? m.negated : m.hypothetical;
+      }
+      EXPECT_TRUE(cancelled_as_expected)
+          << "no rule matched the symptom of \"" << c.text << "\" (rewrite it so it can fail)";
+    }
+  }
+}
+
+// Loading the shipped content costs most of a second in a Debug build and CTest runs every
+// test in its own process, so the shipped-content checks are grouped into a few tests: the
+// passing behaviour in some, each family of known bugs in others.
+// Affirmed reports escalate with their kind's urgency; negated, hypothetical and look-alike
+// messages do not. Every row that fails is reported with its input, expected and actual.
+TEST(ShippedRedFlagTable, EveryKindEscalatesOnlyWhenReported) {
+  CheckRows(Frame::kAffirmed);
+  CheckRows(Frame::kNegated);
+  CheckRows(Frame::kHypothetical);
+  CheckRows(Frame::kLookAlike);
+}
+
+// ---- Scope rules on the shipped language resources ----------------------------------
+
+struct Expect {
+  const char* text;
+  Urgency urgency;
+  const char* kind;  // "" when urgency is none
+};
+
+void CheckAll(const std::vector<Expect>& rows) {
+  const auto& s = LoadShipped();
+  ASSERT_SHIPPED(s);
+  for (const Expect& e : rows) {
+    const TurnResult r = s.engine().Turn(SessionState{}, e.text, s.clinic());
+    const std::string expected =
+        Expected(e.urgency, e.kind, r.reply.topic == "red-flag" ? "<not red-flag>" : r.reply.topic);
+    EXPECT_EQ(Summary(r.reply), expected)
+        << "input: \"" << e.text << "\"\ndecision: " << r.explanation.decision
+        << "\ncanonical: " << r.explanation.canonical;
+  }
+}
+
+TEST(ShippedRedFlags, ScopeRulesPrecedenceAndReplies) {
+  CheckAll({
+      // Negation scope ends at "but" and at "and".
+      {"no pain today but my wee keeps leaking", Urgency::kEmergency, "E1"},
+      {"my legs are fine but I can't pee", Urgency::kEmergency, "E1"},
+      {"no fever and my legs are weak", Urgency::kEmergency, "E1"},
+      // Post-negation.
+      {"my legs are fine", Urgency::kNone, ""},
+      // Pseudo-negation is a hedged report.
+      {"not sure my legs are weaker, but they might be", Urgency::kEmergency, "E1"},
+      // Resolved in the same clause.
+      {"the weakness I had in 2022 fully recovered", Urgency::kNone, ""},
+      {"the numbness in my legs went away after radiotherapy years ago", Urgency::kNone, ""},
+      // Current cues make it a report, even after "what if".
+      {"what if my legs are still numb tomorrow", Urgency::kEmergency, "E1"},
+      {"my legs gave way last night and I'm scared", Urgency::kEmergency, "E1"},
+      // The most urgent kind wins.
+      {"my back pain is getting worse every week and now my legs keep giving way",
+       Urgency::kEmergency, "E1"},
+      {"I'm drinking loads and peeing loads and now I've had a fit", Urgency::kEmergency, "E7"},
+      {"the tablets aren't touching the pain and I threw up blood", Urgency::kEmergency, "E3"},
+      // A red flag beats a greeting, thanks and a dose-change request.
+      {"good morning, my dad took too many oxys and he is floppy", Urgency::kEmergency, "E2"},
+      {"Thanks so much for the info earlier! Also my legs have gone numb since lunch",
+       Urgency::kEmergency, "E1"},
+      {"can I double my morphine? my legs keep giving way", Urgency::kEmergency, "E1"},
+  });
+
+  // Escalation replies put the action first, with the clinic's numbers.
+  const auto& s = LoadShipped();
+  ASSERT_SHIPPED(s);
+  const Clinic& demo = s.clinic("demo");
+  ASSERT_EQ(demo.id, "demo");
+  const TurnResult e = s.engine().Turn(SessionState{}, "my legs keep giving way", demo);
+  EXPECT_EQ(e.reply.urgency, Urgency::kEmergency);
+  EXPECT_EQ(e.reply.text.rfind("Call " + demo.emergency_number + " now", 0), 0u)
+      << "emergency replies put the action first: " << e.reply.text;
+  EXPECT_THAT(e.reply.text, HasSubstr(demo.after_hours_phone));
+  EXPECT_THAT(e.reply.text, ::testing::Not(HasSubstr("{")));
+  EXPECT_FALSE(e.reply.tell_them.empty());
+  const TurnResult u =
+      s.engine().Turn(SessionState{}, "my back pain is getting worse every week", demo);
+  EXPECT_EQ(u.reply.urgency, Urgency::kUrgent);
+  EXPECT_THAT(u.reply.text, HasSubstr(demo.care_team_phone));
+  const TurnResult self = s.engine().Turn(SessionState{}, "I want to kill myself", demo);
+  EXPECT_THAT(self.reply.text, HasSubstr(demo.crisis_line));
+}
+
+// BUGS in the scope rules (engine/red_flags.cc), one row each; red-flags.md section 4.
+//
+// 1. A negation between the symptom's subject and its predicate is inside the matched span,
+//    and only cues before the match are checked, so clear negations escalate:
+//    "his lips are not blue" -> emergency E2; "his breathing is not slow" -> emergency E2;
+//    "my legs are not weak" -> emergency E1; "there was no crack when I fell" -> emergency
+//    E5; "my back pain is not getting any worse" -> urgent U1. Expected none for all.
+// 2. A hypothetical frame ends at a comma, so the example after it is read as a report:
+//    "what bleeding signs should I watch for on naproxen, like black poo?" -> emergency E3;
+//    "what are the signs of a blood clot, like a swollen calf?" -> emergency E7;
+//    "what are the signs of high calcium, like being thirsty and constipated?" -> urgent
+//    U3. Expected none (section 4: questions about danger signs are information).
+// 3. "not sure" is a pseudo-negation, but the "if" after it is a hypothetical cue, so a
+//    hedged report does not escalate: "not sure if my legs are weaker" -> none (answered
+//    with an FAQ entry). Expected emergency E1 (section 4: hedged reports still count).
+// 4. A resolved cue in the next clause does not reach back:
+//    "I had weak legs in 2022 but they fully recovered after surgery" -> emergency E1.
+//    Expected none (past and resolved).
+TEST(ShippedRedFlags, KnownScopeGaps) {
+  CheckAll({
+      {"his lips are not blue", Urgency::kNone, ""},
+      {"his breathing is not slow", Urgency::kNone, ""},
+      {"my legs are not weak", Urgency::kNone, ""},
+      {"there was no crack when I fell", Urgency::kNone, ""},
+      {"my back pain is not getting any worse", Urgency::kNone, ""},
+      {"what bleeding signs should I watch for on naproxen, like black poo?", Urgency::kNone,
+       ""},
+      {"what are the signs of a blood clot, like a swollen calf?", Urgency::kNone, ""},
+      {"what are the signs of high calcium, like being thirsty and constipated?",
+       Urgency::kNone, ""},
+      {"not sure if my legs are weaker", Urgency::kEmergency, "E1"},
+      {"I had weak legs in 2022 but they fully recovered after surgery", Urgency::kNone, ""},
+  });
+}
+
+// BUGS in the shipped language resources and rules (knowledge/*.json), one row each.
+//
+// 1. language.json lists the contraction "can not" -> "cannot", but the normaliser looks
+//    contractions up one word at a time, so a spaced "can not" is never joined and rules
+//    written with "cannot" miss it: "I can not pee" -> none (clarify); "my mum can not feel
+//    her legs" -> none (clarify). Expected emergency E1.
+// 2. Rule e6-suicide's "(?:kill|killing|killed) (?:...|me)" matches the idiom "killing me",
+//    which intents.json's pain-report flow lists as a pain report: "my back is killing me"
+//    -> emergency E6 (the suicide crisis reply). Expected no E6 (the pain-report flow; see
+//    ShippedDialogue.PainReportFlowAndSlot for the flow itself).
+// 3. Rule u4-dose-increase-effects escalates "drowsy" with "new ... morphine" anywhere,
+//    which is section 5's look-alike "mild drowsiness in the first days of a new opioid":
+//    "she is just a bit drowsy on her new morphine" -> urgent U4. Expected none.
+TEST(ShippedRedFlags, KnownContentGaps) {
+  CheckAll({
+      {"I can not pee", Urgency::kEmergency, "E1"},
+      {"my mum can not feel her legs", Urgency::kEmergency, "E1"},
+      {"she is just a bit drowsy on her new morphine", Urgency::kNone, ""},
+  });
+  const auto& s = LoadShipped();
+  ASSERT_SHIPPED(s);
+  for (const char* text : {"my back is killing me", "the pain is killing me"}) {
+    const TurnResult r = s.engine().Turn(SessionState{}, text, s.clinic());
+    EXPECT_NE(r.reply.red_flag_kind, "E6")
+        << "input: \"" << text << "\" got the suicide crisis reply: " << r.explanation.decision;
+  }
+}
+
+}  // namespace
+}  // namespace backline::engine

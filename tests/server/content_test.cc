@@ -1,0 +1,83 @@
+#include "server/content.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace backline::server {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+
+std::string KnowledgeFixture(const std::string& rel) {
+  return std::string(BACKLINE_SOURCE_DIR) + "/tests/knowledge/fixtures/" + rel;
+}
+
+std::string Join(const std::vector<engine::Diagnostic>& diags) {
+  std::string s;
+  for (const auto& d : diags) s += "  " + d.ToString() + "\n";
+  return s;
+}
+
+// LoadContent(DefaultContentPaths()) on the shipped content is exercised by every shipped-content
+// test in tests/engine/ and by RunCheckTest.ShippedContentPasses.
+TEST(ContentTest, DefaultPathsFindTheShippedFolders) {
+  // Tests run from the build tree, so this is $BACKLINE_HOME or the source tree.
+  const ContentPaths p = DefaultContentPaths();
+  EXPECT_TRUE(fs::is_directory(p.knowledge)) << p.knowledge;
+  EXPECT_TRUE(fs::is_directory(p.dialogs)) << p.dialogs;
+  EXPECT_TRUE(fs::exists(fs::path(p.knowledge) / "red_flags.json")) << p.knowledge;
+  EXPECT_TRUE(fs::exists(fs::path(p.dialogs) / "flow.json")) << p.dialogs;
+}
+
+TEST(ContentTest, LoadsTheMinimalFixture) {
+  std::vector<engine::Diagnostic> diags;
+  const auto content = LoadContent(
+      ContentPaths{KnowledgeFixture("minimal/knowledge"), KnowledgeFixture("minimal/dialogs")},
+      &diags);
+  ASSERT_NE(content, nullptr) << Join(diags);
+  EXPECT_TRUE(diags.empty()) << Join(diags);
+  ASSERT_EQ(content->clinics.size(), 2u);
+  EXPECT_EQ(content->ClinicOrDefault("demo").name, "Demo Clinic");
+  EXPECT_EQ(content->ClinicOrDefault("default").name, "Test Clinic");
+  EXPECT_EQ(content->ClinicOrDefault("no-such-clinic").id, "default");
+  EXPECT_EQ(content->ClinicOrDefault("").id, "default");
+  const auto r = content->engine->Turn(engine::SessionState{}, "my legs are weak",
+                                       content->ClinicOrDefault("default"));
+  EXPECT_EQ(r.reply.urgency, engine::Urgency::kEmergency);
+}
+
+TEST(ContentTest, BrokenContentIsNeverReturned) {
+  std::vector<engine::Diagnostic> diags;
+  EXPECT_EQ(LoadContent(ContentPaths{KnowledgeFixture("broken-json/knowledge"),
+                                     KnowledgeFixture("minimal/dialogs")},
+                        &diags),
+            nullptr);
+  ASSERT_FALSE(diags.empty());
+  EXPECT_THAT(diags[0].where.ToString(), EndsWith("faq/causes.json:11:45"));
+  diags.clear();
+  EXPECT_EQ(LoadContent(ContentPaths{KnowledgeFixture("bad-pattern/knowledge"),
+                                     KnowledgeFixture("minimal/dialogs")},
+                        &diags),
+            nullptr);
+  ASSERT_FALSE(diags.empty());
+  EXPECT_THAT(Join(diags), HasSubstr("red_flags.json:10:9"));
+  diags.clear();
+  EXPECT_EQ(LoadContent(ContentPaths{"/nonexistent/k", "/nonexistent/d"}, &diags), nullptr);
+  EXPECT_FALSE(diags.empty());
+}
+
+TEST(ContentTest, ClinicOrDefaultWithoutClinicsIsTheBuiltIn) {
+  const Content c;
+  EXPECT_EQ(c.ClinicOrDefault("x").id, "default");
+  EXPECT_EQ(c.ClinicOrDefault("x").emergency_number, "911");
+}
+
+}  // namespace
+}  // namespace backline::server
