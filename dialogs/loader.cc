@@ -167,6 +167,7 @@ bool ReadIntents(const JsonFile& f, std::vector<engine::IntentSpec>* out,
     Error(diags, f.At(""), "intents.json is an object with an \"intents\" list");
     return false;
   }
+  CheckKeys(f, root, "", {"intents"}, diags);
   bool ok = true;
   for (size_t i = 0; i < root["intents"].size(); ++i) {
     const std::string ptr = "/intents/" + std::to_string(i);

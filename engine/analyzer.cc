@@ -115,6 +115,8 @@ Analyzer::Analyzer(const LanguageSpec& language, const std::vector<SynonymGroup>
   add_known(language.hypothetical_cues);
   add_known(language.current_cues);
   add_known(language.future_cues);
+  add_known(language.example_joiners);
+  add_known(language.hedges);
   add_known(language.resolved_cues);
   add_known(language.clause_breaks);
   for (const auto& [from, to] : language.contractions) {

@@ -65,6 +65,12 @@ struct LanguageSpec {
   std::vector<std::string> future_cues;             // "one day", "eventually": anywhere in
                                                     // the clause, the symptom is a possibility
   std::vector<std::string> clause_breaks;           // "but", "however", "although", ...
+  // A clause starting with one of these continues the one before for hypothetical cues:
+  // "what signs should I watch for, like black poo?" is still a general question.
+  std::vector<std::string> example_joiners;         // "like", "such as", "for example"
+  // These contain a hypothetical cue but frame a hedged report: "not sure if my legs are
+  // weaker" still escalates.
+  std::vector<std::string> hedges;                  // "not sure if", "wonder if"
   std::vector<std::string> negation_breaks;         // "and", "then": end a negation's reach
   int negation_window = 6;                          // words between a cue and the symptom
   std::vector<std::string> dictionaries;            // word-list files (paths), for the loader
@@ -198,6 +204,10 @@ struct RetrievalSpec {
   // A candidate with this BM25 score is worth offering (clarify) even at low coverage: a long
   // message that names several of an entry's words is not "out of scope".
   double clarify_score = 7.0;
+  // ...but never on less evidence than this unless the message names something the content
+  // is about (a keyword or synonym target): "what time is it" matches one common word,
+  // "morphine" one word that many entries share.
+  double clarify_evidence = 2.5;
 };
 
 struct ContentSpec {

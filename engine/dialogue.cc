@@ -134,9 +134,20 @@ int DialogGraph::MatchAnswer(const State& state, const Analysis& a) const {
       return static_cast<int>(i);
     }
   }
+  // Of the transitions whose patterns match, the longest match wins: "not new" is the
+  // answer "no" even though "new" alone would mean "yes".
+  int best = -1;
+  size_t best_len = 0;
   for (size_t i = 0; i < ts.size(); ++i) {
-    if (state.extra[i] && state.extra[i]->Matches(a.canonical)) return static_cast<int>(i);
+    if (!state.extra[i]) continue;
+    for (const auto& [b, e] : state.extra[i]->FindAll(a.canonical)) {
+      if (e - b > best_len) {
+        best_len = e - b;
+        best = static_cast<int>(i);
+      }
+    }
   }
+  if (best >= 0) return best;
   const bool yes = yes_ && yes_->Matches(a.canonical);
   const bool no = no_ && no_->Matches(a.canonical);
   if (yes != no) {

@@ -24,6 +24,8 @@ namespace backline::engine {
 struct Offer {
   std::string label;     // the text shown on the button and sent back when tapped
   std::string entry_id;  // an FAQ entry to answer with, or empty
+
+  bool operator==(const Offer&) const = default;
 };
 
 // One conversation's state. Plain data: copy it, store it, compare it.

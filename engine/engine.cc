@@ -108,6 +108,7 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
   };
 
   // FAQ entries: ids, topics, paraphrases.
+  const TextNormalizer normalizer(s.language);
   std::map<std::string, const FaqEntry*> by_id;
   std::map<std::string, std::pair<const FaqEntry*, SourceLocation>> by_question;
   std::vector<std::string> vocabulary;
@@ -132,7 +133,13 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
     for (size_t i = 0; i < entry.questions.size(); ++i) {
       const SourceLocation& where =
           i < entry.question_where.size() ? entry.question_where[i] : entry.where;
-      std::string key = JoinTokens(TextNormalizer(s.language).Normalize(entry.questions[i]));
+      // Compared as words: case and punctuation do not make two paraphrases different.
+      std::string key;
+      for (const auto& tok : normalizer.Normalize(entry.questions[i])) {
+        if (tok.is_break) continue;
+        if (!key.empty()) key.push_back(' ');
+        key += tok.text;
+      }
       auto [qit, qfresh] = by_question.emplace(key, std::make_pair(&entry, where));
       if (!qfresh && qit->second.first != &entry) {
         error(where, "question \"" + entry.questions[i] + "\" of entry '" + entry.id +
@@ -167,7 +174,7 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
     for (const auto& g : s.synonyms) {
       if (g.canonical.empty()) error(g.where, "synonym group has no canonical word");
       for (const auto& t : g.terms) {
-        std::string key = JoinTokens(TextNormalizer(s.language).Normalize(t));
+        std::string key = JoinTokens(normalizer.Normalize(t));
         auto [it, fresh] = term_owner.emplace(key, std::make_pair(g.canonical, g.where));
         if (!fresh && it->second.first != g.canonical) {
           error(g.where, "synonym \"" + t + "\" maps to both '" + it->second.first + "' (" +
@@ -277,9 +284,13 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
       d.keywords.insert(d.keywords.end(), t.begin(), t.end());
     }
     d.answer = e->analyzer_->ContentTerms(entry.answer);
+    e->domain_terms_.insert(d.keywords.begin(), d.keywords.end());
     docs.push_back(std::move(d));
   }
   e->index_ = std::make_unique<Bm25Index>(docs);
+  for (const auto& g : s.synonyms) {
+    for (const auto& t : e->analyzer_->ContentTerms(g.canonical)) e->domain_terms_.insert(t);
+  }
 
   if (failed) return nullptr;
   return e;
@@ -718,7 +729,11 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   if (const auto* ci = MatchIntent(IntentSpec::Kind::kFlow, a)) return intent_reply(*ci, "intent");
 
   // 7. Clarify or fall back.
-  if (top && (top->coverage >= rs.clarify_coverage || top->score >= rs.clarify_score)) {
+  const bool names_domain = std::any_of(a.terms.begin(), a.terms.end(), [&](const std::string& t) {
+    return domain_terms_.count(t) > 0;
+  });
+  if (top && (top->evidence >= rs.clarify_evidence || names_domain) &&
+      (top->coverage >= rs.clarify_coverage || top->score >= rs.clarify_score)) {
     reply.kind = "clarify";
     reply.topic = spec_.entries[top->entry].topic;
     reply.text = Render(Message("clarify"), clinic);

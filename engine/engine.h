@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/analyzer.h"
@@ -126,6 +127,9 @@ class Engine {
   std::unique_ptr<Bm25Index> index_;
   std::unique_ptr<DialogGraph> dialog_;
   std::vector<CompiledIntent> intents_;
+  // Terms of keywords and synonym targets: words that name something this content is about
+  // ("morphine"), as opposed to general words ("time").
+  std::unordered_set<std::string> domain_terms_;
 };
 
 }  // namespace backline::engine

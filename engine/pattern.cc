@@ -11,6 +11,16 @@ StatusOr<std::unique_ptr<Pattern>> Pattern::Compile(std::string_view source, boo
   opts.set_log_errors(false);
   opts.set_max_mem(8 << 20);
   opts.set_case_sensitive(false);
+  if (!raw) {
+    // Check the curator's own text first: an error must describe what they wrote, and a
+    // fragment like "numb)|(?:x" must not become valid by being wrapped.
+    RE2 alone(re2::StringPiece(source.data(), source.size()), opts);
+    if (!alone.ok()) {
+      std::string msg = alone.error();
+      if (!alone.error_arg().empty()) msg += " (at \"" + alone.error_arg() + "\")";
+      return Status::InvalidArgument(msg);
+    }
+  }
   std::string wrapped = raw ? std::string(source) : "\\b(?:" + std::string(source) + ")\\b";
   auto re = std::make_unique<RE2>(wrapped, opts);
   if (!re->ok()) {
@@ -34,6 +44,28 @@ StatusOr<std::unique_ptr<Pattern>> Pattern::CompileAny(const std::vector<std::st
   }
   if (joined.empty()) return Status::InvalidArgument("no patterns");
   return Compile(joined);
+}
+
+std::vector<Pattern::Match> Pattern::FindAllWithGroups(std::string_view text) const {
+  std::vector<Match> out;
+  const int n = 1 + re_->NumberOfCapturingGroups();
+  std::vector<re2::StringPiece> sub(static_cast<size_t>(n));
+  re2::StringPiece input(text.data(), text.size());
+  size_t pos = 0;
+  while (pos <= text.size() &&
+         re_->Match(input, pos, text.size(), RE2::UNANCHORED, sub.data(), n)) {
+    Match m;
+    m.begin = static_cast<size_t>(sub[0].data() - text.data());
+    m.end = m.begin + sub[0].size();
+    for (size_t g = 1; g < sub.size(); ++g) {
+      if (sub[g].data() == nullptr || sub[g].empty()) continue;
+      const size_t b = static_cast<size_t>(sub[g].data() - text.data());
+      m.groups.emplace_back(b, b + sub[g].size());
+    }
+    pos = m.end > m.begin ? m.end : m.end + 1;
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
 bool Pattern::Matches(std::string_view text) const {

@@ -36,6 +36,14 @@ class Pattern {
   // Every non-overlapping match as [begin, end) byte offsets, left to right.
   std::vector<std::pair<size_t, size_t>> FindAll(std::string_view text) const;
 
+  struct Match {
+    size_t begin = 0, end = 0;
+    std::vector<std::pair<size_t, size_t>> groups;  // capturing groups that took part
+  };
+  // Like FindAll, with the spans of the pattern's capturing groups. Red-flag patterns use
+  // capturing groups for their word gaps, so a negation inside a gap can be found.
+  std::vector<Match> FindAllWithGroups(std::string_view text) const;
+
   const std::string& source() const { return source_; }
 
  private:

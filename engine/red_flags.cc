@@ -119,6 +119,8 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(const std::vector<RedFla
   d->current_ = ToPhrases(language.current_cues);
   d->resolved_ = ToPhrases(language.resolved_cues);
   d->future_ = ToPhrases(language.future_cues);
+  d->example_joiners_ = ToPhrases(language.example_joiners);
+  d->hedges_ = ToPhrases(language.hedges);
   d->clause_breaks_ = ToPhrases(language.clause_breaks);
   d->negation_breaks_ = ToPhrases(language.negation_breaks);
   d->window_ = language.negation_window;
@@ -164,7 +166,9 @@ const RedFlagKind* RedFlagDetector::FindKind(const std::string& id) const {
 
 void RedFlagDetector::Classify(const Analysis& a, size_t ts, size_t te,
                                const std::vector<int>& clause, const std::vector<int>& neg_scope,
-                               bool general_ok, RedFlagMatch* m) const {
+                               bool general_ok,
+                               const std::vector<std::pair<size_t, size_t>>& gaps,
+                               RedFlagMatch* m) const {
   const auto& t = a.tokens;
   const int c = clause[ts];
   size_t cs = ts;
@@ -182,18 +186,61 @@ void RedFlagDetector::Classify(const Analysis& a, size_t ts, size_t te,
     const size_t len = NegationAt(t, p);
     if (len > 0 && p + len <= ts) m->negated = true;
   }
+  // Inside a word gap of the pattern: "his lips are not blue", "no crack when I fell".
+  for (const auto& [gb, ge] : gaps) {
+    for (size_t p = gb; p < ge && !m->negated; ++p) {
+      const size_t len = NegationAt(t, p);
+      if (len > 0 && p + len <= ge) m->negated = true;
+    }
+  }
   // Post-negation: "my legs are fine".
   for (size_t p = te + 1; p <= std::min(ce, te + 2) && !m->negated; ++p) {
     if (AnyPhraseAt(t, p, post_negation_) > 0) m->negated = true;
   }
+  // A hedge ("not sure if") contains a hypothetical cue but frames a report.
+  auto hedged = [&](size_t p) {
+    for (size_t q = (p >= 4 ? p - 4 : 0); q <= p; ++q) {
+      const size_t len = AnyPhraseAt(t, q, hedges_);
+      if (len > 0 && q + len > p) return true;
+    }
+    return false;
+  };
   bool current = false;
   bool hypothetical = false;
   bool resolved = false;
   for (size_t p = cs; p <= ce; ++p) {
     if (AnyPhraseAt(t, p, current_) > 0) current = true;
     if (AnyPhraseAt(t, p, resolved_) > 0) resolved = true;
-    if (p < ts && AnyPhraseAt(t, p, hypothetical_) > 0) hypothetical = true;
+    if (p < ts && AnyPhraseAt(t, p, hypothetical_) > 0 && !hedged(p)) hypothetical = true;
     if (AnyPhraseAt(t, p, future_) > 0) hypothetical = true;
+  }
+  // "what signs should I watch for, like black poo?": an example continues the question.
+  size_t start = cs;
+  while (!hypothetical && start >= 2 && AnyPhraseAt(t, start, example_joiners_) > 0) {
+    size_t prev_end = start - 1;  // the break token before this clause
+    while (prev_end > 0 && clause[prev_end] < 0) --prev_end;
+    if (clause[prev_end] < 0) break;
+    size_t prev_start = prev_end;
+    while (prev_start > 0 && clause[prev_start - 1] == clause[prev_end]) --prev_start;
+    for (size_t p = prev_start; p <= prev_end; ++p) {
+      if (AnyPhraseAt(t, p, hypothetical_) > 0 && !hedged(p)) hypothetical = true;
+    }
+    start = prev_start;
+  }
+  // "I had weak legs in 2022 but they fully recovered": the next clause, when it starts with
+  // a pronoun for the symptom, can say it is over.
+  if (!resolved) {
+    size_t q = ce + 1;
+    while (q < t.size() && clause[q] < 0) ++q;  // skip the break and break words
+    static const std::unordered_set<std::string> kBackReference = {"it", "they", "that",
+                                                                   "this", "both", "those"};
+    if (q < t.size() && q > ce + 1 && kBackReference.count(t[q].text)) {
+      const int next = clause[q];
+      for (size_t p = q; p < t.size() && clause[p] == next; ++p) {
+        if (AnyPhraseAt(t, p, resolved_) > 0) resolved = true;
+        if (AnyPhraseAt(t, p, current_) > 0) current = true;
+      }
+    }
   }
   // "since", "still", "again" say it is happening now: that beats both frames.
   m->hypothetical = hypothetical && !current && !general_ok;
@@ -292,7 +339,8 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
     for (size_t pi = 0; pi < rule.patterns.size(); ++pi) {
       if (!hit[r][pi]) continue;
       const auto& p = rule.patterns[pi];
-      for (const auto& [b, e] : p->FindAll(a.canonical)) {
+      for (const auto& match : p->FindAllWithGroups(a.canonical)) {
+        const size_t b = match.begin, e = match.end;
         RedFlagMatch m;
         m.rule = rule.id;
         m.kind = kinds_[rule.kind].id;
@@ -310,8 +358,14 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
         }
         m.first_token = ts;
         m.last_token = te;
+        std::vector<std::pair<size_t, size_t>> gaps;
+        for (const auto& [gb, ge] : match.groups) {
+          size_t last = ge;  // the gap's last non-space byte + 1 (a gap ends with a space)
+          while (last > gb && a.canonical[last - 1] == ' ') --last;
+          if (last > gb) gaps.emplace_back(a.TokenAt(gb), a.TokenAt(last - 1) + 1);
+        }
         if (clause[ts] >= 0) {
-          Classify(a, ts, te, clause, neg_scope, rule.general_questions_escalate, &m);
+          Classify(a, ts, te, clause, neg_scope, rule.general_questions_escalate, gaps, &m);
         }
         if (excepted[r] < 0) {
           const bool unless = rule.unless && rule.unless->Matches(a.canonical);

@@ -92,13 +92,15 @@ class RedFlagDetector {
   void Scopes(const Analysis& a, std::vector<int>* clause, std::vector<int>* neg_scope) const;
   // The length of a negation cue at token p that is not part of a pseudo-negation, or 0.
   size_t NegationAt(const std::vector<Token>& t, size_t p) const;
+  // `gaps` are the token ranges of the match's word gaps (its capturing groups).
   void Classify(const Analysis& a, size_t ts, size_t te, const std::vector<int>& clause,
-                const std::vector<int>& neg_scope, bool general_ok, RedFlagMatch* m) const;
+                const std::vector<int>& neg_scope, bool general_ok,
+                const std::vector<std::pair<size_t, size_t>>& gaps, RedFlagMatch* m) const;
 
   std::vector<RedFlagKind> kinds_;
   std::vector<CompiledRule> rules_;
   std::vector<Phrase> negation_, pseudo_, post_negation_, hypothetical_, current_, resolved_,
-      future_, clause_breaks_, negation_breaks_;
+      future_, clause_breaks_, negation_breaks_, example_joiners_, hedges_;
   int window_ = 6;
   std::unique_ptr<Prefilter> prefilter_;
   std::unordered_set<std::string> symptom_words_;

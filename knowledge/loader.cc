@@ -25,14 +25,20 @@ bool IsValidId(const std::string& id) {
   return true;
 }
 
+// A real calendar date written YYYY-MM-DD (leap years included).
 bool IsDate(const std::string& s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
   for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
     if (s[i] < '0' || s[i] > '9') return false;
   }
+  const int year = std::stoi(s.substr(0, 4));
   const int month = (s[5] - '0') * 10 + (s[6] - '0');
   const int day = (s[8] - '0') * 10 + (s[9] - '0');
-  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+  if (month < 1 || month > 12 || day < 1) return false;
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  const int days = month == 2 && leap ? 29 : kDays[month - 1];
+  return day <= days;
 }
 
 bool ReadFaq(const JsonFile& f, std::vector<engine::FaqEntry>* out,
@@ -70,7 +76,7 @@ bool ReadFaq(const JsonFile& f, std::vector<engine::FaqEntry>* out,
             "entry id '" + entry.id + "' may hold only lowercase letters, digits, '-' and '_'");
       good = false;
     }
-    if (!entry.reviewed.empty() && !IsDate(entry.reviewed)) {
+    if (!IsDate(entry.reviewed) && e.contains("reviewed") && e["reviewed"].is_string()) {
       Error(diags, f.At(ptr + "/reviewed"), "\"reviewed\" must be a date like 2026-11-26");
       good = false;
     }
@@ -117,6 +123,7 @@ bool ReadSynonyms(const JsonFile& f, std::vector<engine::SynonymGroup>* out,
     Error(diags, f.At(""), "synonyms.json is an object with a \"groups\" list");
     return false;
   }
+  CheckKeys(f, root, "", {"groups"}, diags);
   bool ok = true;
   for (size_t i = 0; i < root["groups"].size(); ++i) {
     const std::string ptr = "/groups/" + std::to_string(i);
@@ -148,7 +155,7 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang, engine::Retriev
             {"contractions", "stopwords", "negation_cues", "pseudo_negations",
              "post_negation_cues", "hypothetical_cues", "current_cues", "resolved_cues",
              "future_cues", "clause_breaks", "negation_breaks", "negation_window", "retrieval",
-             "dictionaries"},
+             "dictionaries", "example_joiners", "hedges"},
             diags);
   lang->where = f.At("");
   bool ok = true;
@@ -177,6 +184,8 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang, engine::Retriev
   ok &= GetStrings(f, root, "", "current_cues", false, &lang->current_cues, nullptr, diags);
   ok &= GetStrings(f, root, "", "resolved_cues", false, &lang->resolved_cues, nullptr, diags);
   ok &= GetStrings(f, root, "", "future_cues", false, &lang->future_cues, nullptr, diags);
+  ok &= GetStrings(f, root, "", "example_joiners", false, &lang->example_joiners, nullptr, diags);
+  ok &= GetStrings(f, root, "", "hedges", false, &lang->hedges, nullptr, diags);
   ok &= GetStrings(f, root, "", "dictionaries", false, &lang->dictionaries, nullptr, diags);
   ok &= GetStrings(f, root, "", "clause_breaks", false, &lang->clause_breaks, nullptr, diags);
   ok &= GetStrings(f, root, "", "negation_breaks", false, &lang->negation_breaks, nullptr, diags);
@@ -195,7 +204,8 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang, engine::Retriev
     }
     CheckKeys(f, *r, "/retrieval",
               {"answer_coverage", "clarify_coverage", "clarify_margin", "clarify_options", "min_evidence",
-               "long_message_terms", "dominant_coverage", "dominant_ratio", "clarify_score"},
+               "long_message_terms", "dominant_coverage", "dominant_ratio", "clarify_score",
+               "clarify_evidence"},
               diags);
     auto num = [&](const char* key, double lo, double hi, double* out) {
       auto it = r->find(key);
@@ -216,6 +226,7 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang, engine::Retriev
     num("dominant_coverage", 0, 1, &retrieval->dominant_coverage);
     num("dominant_ratio", 1, 10, &retrieval->dominant_ratio);
     num("clarify_score", 0, 100, &retrieval->clarify_score);
+    num("clarify_evidence", 0, 20, &retrieval->clarify_evidence);
     double long_terms = retrieval->long_message_terms;
     num("long_message_terms", 2, 100, &long_terms);
     retrieval->long_message_terms = static_cast<int>(long_terms);
@@ -237,6 +248,7 @@ bool ReadEscalations(const JsonFile& f, std::vector<engine::RedFlagKind>* out,
     Error(diags, f.At(""), "escalations.json is an object with a \"kinds\" list");
     return false;
   }
+  CheckKeys(f, root, "", {"kinds"}, diags);
   bool ok = true;
   for (size_t i = 0; i < root["kinds"].size(); ++i) {
     const std::string ptr = "/kinds/" + std::to_string(i);
@@ -273,6 +285,7 @@ bool ReadRules(const JsonFile& f, std::vector<engine::RedFlagRule>* out,
     Error(diags, f.At(""), "red_flags.json is an object with a \"rules\" list");
     return false;
   }
+  CheckKeys(f, root, "", {"rules"}, diags);
   bool ok = true;
   for (size_t i = 0; i < root["rules"].size(); ++i) {
     const std::string ptr = "/rules/" + std::to_string(i);

@@ -389,11 +389,8 @@ TEST(ShippedDialogue, PainReportFlowSlotAndRedFlagInterrupts) {
   EXPECT_EQ(r.state.state, "idle");
 }
 
-// BUG (dialogs/flow.json + DialogGraph::MatchAnswer): extra patterns are tried in transition
-// order, so the "yes" patterns "new" and "worse" match inside "not new" and "not worse" before
-// the "no" transition's own patterns "not new" / "not worse" are tried. Inputs (answering
-// check-new): "it's not new", "it is not worse": expected state check-treatment; actual
-// check-nerve, after which answering "no" escalates a stable pain as urgent U1.
+// Answering check-new with "it's not new" or "it is not worse" means "no": of the expected
+// answers whose patterns match, the longest match wins, so "not new" beats "new".
 TEST(ShippedDialogue, CheckNewNegatedWordedAnswersMeanNo) {
   const auto& s = LoadShipped();
   ASSERT_SHIPPED(s);

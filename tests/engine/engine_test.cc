@@ -382,16 +382,10 @@ TEST(ShippedEngine, ConversationTopicsDeterminismAndBuriedQuestions) {
   EXPECT_EQ(n.reply.topic, "massage") << n.explanation.decision;
 }
 
-// BUGS: replies that should be out-of-scope.
-// 1. dialogs/intents.json, refuse-diagnosis: asking whether one's own scan shows spread asks
-//    to read a scan (red-flags.md 6.1; topics.md: a request the assistant must refuse), but
-//    no refusal pattern covers "does my scan show": "Does my scan show the cancer has
-//    spread?" is answered with an FAQ entry. Expected refusal, topic out-of-scope.
-// 2. Retrieval thresholds: an unrelated message can match general words of an FAQ entry well
-//    enough to clarify, so it gets FAQ suggestions and an FAQ topic instead of the honest
-//    fallback (topics.md: unrelated -> out-of-scope): "what time is it" clarifies (coverage
-//    1.00 on the word "time"). Expected fallback, topic out-of-scope.
-TEST(ShippedEngine, KnownOutOfScopeGaps) {
+// Replies that must be out-of-scope: asking whether one's own scan shows spread is a request
+// to read a scan (a refusal), and an unrelated message that shares one general word with an
+// entry ("what time is it") gets the honest fallback, not FAQ suggestions.
+TEST(ShippedEngine, OutOfScopeAtTheEdges) {
   const auto& s = LoadShipped();
   ASSERT_SHIPPED(s);
   const struct {

@@ -74,12 +74,9 @@ TEST(PatternTest, BadPatternReportsRe2Error) {
   EXPECT_FALSE(Pattern::Compile("weak[").ok());
 }
 
-// BUG (engine/pattern.cc): the source is wrapped as "\b(?:" + source + ")\b" before it is
-// compiled, and never compiled on its own. (1) A pattern with a stray ")" then "(" - invalid
-// on its own - compiles, and the word boundaries no longer cover the whole pattern. Input
-// "numb)|(?:x": expected Compile to fail; actual: ok. (2) re2's error is about the wrapper,
-// not the curator's text. Input "weak[": expected an error naming the unclosed "[" ("missing
-// ]"); actual: "invalid escape sequence: \b (at "\b")", a fragment the curator never wrote.
+// A curator's pattern is compiled on its own before it is wrapped in word boundaries, so a
+// fragment that only the wrapper would make valid ("numb)|(?:x") is rejected, and re2's error
+// describes what the curator wrote ("weak[": missing ]).
 TEST(PatternTest, SourceThatIsInvalidOnItsOwnIsRejected) {
   auto p = Pattern::Compile("numb)|(?:x");
   EXPECT_FALSE(p.ok()) << "an unbalanced pattern compiled because of the \\b(?:...)\\b wrapper";

@@ -565,8 +565,8 @@ void CheckRows(Frame frame) {
 }
 
 // Loading the shipped content costs most of a second in a Debug build and CTest runs every
-// test in its own process, so the shipped-content checks are grouped into a few tests: the
-// passing behaviour in some, each family of known bugs in others.
+// test in its own process, so the shipped-content checks are grouped into a few tests, one
+// per behaviour.
 // Affirmed reports escalate with their kind's urgency; negated, hypothetical and look-alike
 // messages do not. Every row that fails is reported with its input, expected and actual.
 TEST(ShippedRedFlagTable, EveryKindEscalatesOnlyWhenReported) {
@@ -645,25 +645,11 @@ TEST(ShippedRedFlags, ScopeRulesPrecedenceAndReplies) {
   EXPECT_THAT(self.reply.text, HasSubstr(demo.crisis_line));
 }
 
-// BUGS in the scope rules (engine/red_flags.cc), one row each; red-flags.md section 4.
-//
-// 1. A negation between the symptom's subject and its predicate is inside the matched span,
-//    and only cues before the match are checked, so clear negations escalate:
-//    "his lips are not blue" -> emergency E2; "his breathing is not slow" -> emergency E2;
-//    "my legs are not weak" -> emergency E1; "there was no crack when I fell" -> emergency
-//    E5; "my back pain is not getting any worse" -> urgent U1. Expected none for all.
-// 2. A hypothetical frame ends at a comma, so the example after it is read as a report:
-//    "what bleeding signs should I watch for on naproxen, like black poo?" -> emergency E3;
-//    "what are the signs of a blood clot, like a swollen calf?" -> emergency E7;
-//    "what are the signs of high calcium, like being thirsty and constipated?" -> urgent
-//    U3. Expected none (section 4: questions about danger signs are information).
-// 3. "not sure" is a pseudo-negation, but the "if" after it is a hypothetical cue, so a
-//    hedged report does not escalate: "not sure if my legs are weaker" -> none (answered
-//    with an FAQ entry). Expected emergency E1 (section 4: hedged reports still count).
-// 4. A resolved cue in the next clause does not reach back:
-//    "I had weak legs in 2022 but they fully recovered after surgery" -> emergency E1.
-//    Expected none (past and resolved).
-TEST(ShippedRedFlags, KnownScopeGaps) {
+// Scope rules at their edges (engine/red_flags.cc; red-flags.md section 4): a negation inside
+// the symptom's phrase ("his lips are not blue"), a general question that goes on after a
+// comma ("..., like black poo?"), a hedge that contains "if" ("not sure if my legs are
+// weaker" still escalates), and a symptom said to be over in the next clause.
+TEST(ShippedRedFlags, ScopeRulesAtTheEdges) {
   CheckAll({
       {"his lips are not blue", Urgency::kNone, ""},
       {"his breathing is not slow", Urgency::kNone, ""},
@@ -680,20 +666,9 @@ TEST(ShippedRedFlags, KnownScopeGaps) {
   });
 }
 
-// BUGS in the shipped language resources and rules (knowledge/*.json), one row each.
-//
-// 1. language.json lists the contraction "can not" -> "cannot", but the normaliser looks
-//    contractions up one word at a time, so a spaced "can not" is never joined and rules
-//    written with "cannot" miss it: "I can not pee" -> none (clarify); "my mum can not feel
-//    her legs" -> none (clarify). Expected emergency E1.
-// 2. Rule e6-suicide's "(?:kill|killing|killed) (?:...|me)" matches the idiom "killing me",
-//    which intents.json's pain-report flow lists as a pain report: "my back is killing me"
-//    -> emergency E6 (the suicide crisis reply). Expected no E6 (the pain-report flow; see
-//    ShippedDialogue.PainReportFlowAndSlot for the flow itself).
-// 3. Rule u4-dose-increase-effects escalates "drowsy" with "new ... morphine" anywhere,
-//    which is section 5's look-alike "mild drowsiness in the first days of a new opioid":
-//    "she is just a bit drowsy on her new morphine" -> urgent U4. Expected none.
-TEST(ShippedRedFlags, KnownContentGaps) {
+// The shipped language resources and rules at their edges: the spaced "can not", the pain
+// idiom "killing me" (not self-harm), and mild drowsiness on a new opioid (a look-alike).
+TEST(ShippedRedFlags, ShippedResourcesAtTheEdges) {
   CheckAll({
       {"I can not pee", Urgency::kEmergency, "E1"},
       {"my mum can not feel her legs", Urgency::kEmergency, "E1"},

@@ -278,10 +278,7 @@ TEST(FaqTextTest, BadDateIsAnErrorAtTheValue) {
   }
 }
 
-// BUG (knowledge/loader.cc, ReadFaq/IsDate): a day is checked against 31 whatever the month,
-// so impossible dates pass, and an empty "reviewed" skips the date check altogether. Inputs
-// "2026-02-30", "2026-04-31", "2025-02-29" and "": expected a "reviewed" error; actual:
-// accepted.
+// "reviewed" must be a real calendar date (month lengths, leap years) and not empty.
 TEST(FaqTextTest, ImpossibleOrEmptyReviewDateIsRejected) {
   for (const char* date : {"2026-02-30", "2026-04-31", "2025-02-29", ""}) {
     const Loaded l = Load(Replace(kGoodFields, "2026-01-15", date));
@@ -388,11 +385,8 @@ TEST(KnowledgeCompileTest, SameParaphraseUnderTwoEntriesNamesBoth) {
   EXPECT_THAT(errors[0].message, HasSubstr("faq/massage.json:8:44"));
 }
 
-// BUG (engine/engine.cc, Compile): paraphrases are compared after normalising but with clause
-// breaks kept, so the same paraphrase with different punctuation is not caught, although the
-// matcher cannot tell the two apart. Input: entry A has "Is massage safe during chemo?",
-// entry B has "is massage safe during chemo"; expected a duplicate-question error; actual:
-// none.
+// Paraphrases are compared as words: the same question with other case or punctuation under
+// two entries is a duplicate (the matcher cannot tell them apart).
 TEST(KnowledgeCompileTest, SameParaphraseWithOtherPunctuationIsADuplicate) {
   ContentSpec spec = MinimalSpec();
   std::vector<Diagnostic> diags;
