@@ -429,12 +429,12 @@ std::string Engine::Message(const std::string& key) const {
 }
 
 std::string Engine::Render(std::string_view text, const Clinic& clinic) {
-  const std::string care = clinic.care_team_phone.empty()
-                               ? "the phone number your care team gave you"
-                               : clinic.care_team_phone;
-  const std::string after = clinic.after_hours_phone.empty()
-                                ? "the 24-hour number your care team gave you"
-                                : clinic.after_hours_phone;
+  // A clinic that has not set a number still gets a sentence that reads and tells the person
+  // where to find it ("... call your care team on the number on your clinic card").
+  const std::string care = clinic.care_team_phone.empty() ? "the number on your clinic card"
+                                                          : clinic.care_team_phone;
+  const std::string after = clinic.after_hours_phone.empty() ? "the number on your clinic card"
+                                                             : clinic.after_hours_phone;
   const std::string emergency = clinic.emergency_number.empty() ? "911" : clinic.emergency_number;
   const std::string crisis = clinic.crisis_line.empty() ? "988" : clinic.crisis_line;
   const std::string name = clinic.name.empty() ? "your cancer centre" : clinic.name;

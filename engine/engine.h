@@ -82,7 +82,7 @@ class Engine {
   Reply Welcome(const Clinic& clinic) const;
 
   // Fills {clinic_name}, {care_team_phone}, {after_hours_phone}, {emergency_number} and
-  // {crisis_line}; a phone the clinic did not configure becomes a plain description.
+  // {crisis_line}; a phone the clinic did not configure reads "the number on your clinic card".
   static std::string Render(std::string_view text, const Clinic& clinic);
 
   const ContentSpec& content() const { return spec_; }
