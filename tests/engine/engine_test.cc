@@ -45,11 +45,17 @@ TEST(RenderTest, UnconfiguredPhonesBecomeDescriptions) {
   const Clinic none;  // the built-in default: no phones
   const std::string care = Engine::Render("{care_team_phone}", none);
   const std::string after = Engine::Render("{after_hours_phone}", none);
-  EXPECT_THAT(care, HasSubstr("care team"));
-  EXPECT_THAT(after, HasSubstr("24-hour"));
-  EXPECT_NE(care, after);
-  EXPECT_EQ(Engine::Render("Call {care_team_phone} or {after_hours_phone}.", none),
-            "Call " + care + " or " + after + ".");
+  // Both read inside "call ... on {phone}" and say where the number is found.
+  EXPECT_EQ(care, "the number on your clinic card");
+  EXPECT_EQ(after, "the number on your clinic card");
+  EXPECT_EQ(Engine::Render("Call your team on {care_team_phone}; out of hours, {after_hours_phone}.",
+                           none),
+            "Call your team on the number on your clinic card; out of hours, the number on your "
+            "clinic card.");
+  Clinic set;
+  set.care_team_phone = "555-0142";
+  set.after_hours_phone = "555-0199";
+  EXPECT_EQ(Engine::Render("{care_team_phone} / {after_hours_phone}", set), "555-0142 / 555-0199");
 }
 
 TEST(RenderTest, EmptyClinicFieldsFallBackToSafeDefaults) {
