@@ -1,11 +1,12 @@
-// Engine micro-benchmarks: one turn for each kind of message, normalisation and retrieval
-// alone, content loading, and, as the baseline for the retrieval design, the same ranking
-// done by SQLite FTS5 (MATCH + bm25()) over the same paraphrases.
-#include <benchmark/benchmark.h>
-#include <sqlite3.h>
-
+// Engine micro-benchmarks: one turn for each kind of message, normalisation and
+// retrieval alone, content loading, and, as the baseline for the retrieval
+// design, the same ranking done by SQLite FTS5 (MATCH + bm25()) over the same
+// paraphrases.
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
+#include <sqlite3.h>
 
 #include "engine/engine.h"
 #include "server/content.h"
@@ -18,7 +19,8 @@ using backline::engine::SessionState;
 const backline::server::Content& Shared() {
   static const auto content = [] {
     std::vector<backline::engine::Diagnostic> diags;
-    auto c = backline::server::LoadContent(backline::server::DefaultContentPaths(), &diags);
+    auto c = backline::server::LoadContent(
+        backline::server::DefaultContentPaths(), &diags);
     if (!c) std::abort();
     return c;
   }();
@@ -43,18 +45,21 @@ void Turn(benchmark::State& state, const std::vector<std::string>& messages) {
   const Clinic& clinic = c.ClinicOrDefault("default");
   size_t i = 0;
   for (auto _ : state) {
-    auto r = c.engine->Turn(SessionState{}, messages[i++ % messages.size()], clinic);
+    auto r =
+        c.engine->Turn(SessionState{}, messages[i++ % messages.size()], clinic);
     benchmark::DoNotOptimize(r);
   }
 }
 
 void BM_TurnFaq(benchmark::State& s) { Turn(s, MixedQuestions()); }
 void BM_TurnMisspelt(benchmark::State& s) {
-  Turn(s, {"is ibuprofin safe with kemo", "will i get adicted to morphene", "what is a kyfoplasty"});
+  Turn(s, {"is ibuprofin safe with kemo", "will i get adicted to morphene",
+           "what is a kyfoplasty"});
 }
 void BM_TurnRedFlag(benchmark::State& s) {
   Turn(s, {"I can't pee since last night and my back is killing me",
-           "my legs feel like jelly and I nearly fell", "temp is 38.4 and I had chemo last week"});
+           "my legs feel like jelly and I nearly fell",
+           "temp is 38.4 and I had chemo last week"});
 }
 void BM_TurnNegatedRedFlag(benchmark::State& s) {
   Turn(s, {"no numbness or weakness, just an ache, is heat or ice better?",
@@ -66,7 +71,9 @@ void BM_TurnUnanswerable(benchmark::State& s) {
 void BM_TurnRambling4KiB(benchmark::State& s) {
   std::string text;
   while (text.size() < 4096) {
-    text += "so my friend from church told me about turmeric and i have been thinking, ";
+    text +=
+        "so my friend from church told me about turmeric and i have been "
+        "thinking, ";
   }
   Turn(s, {text});
 }
@@ -75,7 +82,8 @@ void BM_Normalize(benchmark::State& state) {
   const auto& a = Shared().engine->analyzer();
   size_t i = 0;
   for (auto _ : state) {
-    auto t = a.normalizer().Normalize(MixedQuestions()[i++ % MixedQuestions().size()]);
+    auto t = a.normalizer().Normalize(
+        MixedQuestions()[i++ % MixedQuestions().size()]);
     benchmark::DoNotOptimize(t);
   }
 }
@@ -92,21 +100,24 @@ void BM_Analyze(benchmark::State& state) {
 void BM_LoadAndCompile(benchmark::State& state) {
   for (auto _ : state) {
     std::vector<backline::engine::Diagnostic> diags;
-    auto c = backline::server::LoadContent(backline::server::DefaultContentPaths(), &diags);
+    auto c = backline::server::LoadContent(
+        backline::server::DefaultContentPaths(), &diags);
     benchmark::DoNotOptimize(c);
   }
 }
 
-// The FTS5 baseline: one row per paraphrase, ranked per entry with bm25(), the statement
-// prepared once. Terms are quoted, as any patient text passed to MATCH must be.
+// The FTS5 baseline: one row per paraphrase, ranked per entry with bm25(), the
+// statement prepared once. Terms are quoted, as any patient text passed to
+// MATCH must be.
 void BM_RetrievalFts5(benchmark::State& state) {
   const auto& c = Shared();
   sqlite3* db = nullptr;
   sqlite3_open(":memory:", &db);
-  sqlite3_exec(db, "CREATE VIRTUAL TABLE q USING fts5(entry UNINDEXED, text)", nullptr, nullptr,
-               nullptr);
+  sqlite3_exec(db, "CREATE VIRTUAL TABLE q USING fts5(entry UNINDEXED, text)",
+               nullptr, nullptr, nullptr);
   sqlite3_stmt* ins = nullptr;
-  sqlite3_prepare_v2(db, "INSERT INTO q(entry, text) VALUES(?, ?)", -1, &ins, nullptr);
+  sqlite3_prepare_v2(db, "INSERT INTO q(entry, text) VALUES(?, ?)", -1, &ins,
+                     nullptr);
   for (const auto& e : c.engine->content().entries) {
     for (const auto& text : e.questions) {
       sqlite3_bind_text(ins, 1, e.id.c_str(), -1, SQLITE_TRANSIENT);
@@ -117,10 +128,11 @@ void BM_RetrievalFts5(benchmark::State& state) {
   }
   sqlite3_finalize(ins);
   sqlite3_stmt* q = nullptr;
-  sqlite3_prepare_v3(db,
-                     "SELECT entry, min(bm25(q)) AS s FROM q WHERE q MATCH ? GROUP BY entry "
-                     "ORDER BY s LIMIT 5",
-                     -1, SQLITE_PREPARE_PERSISTENT, &q, nullptr);
+  sqlite3_prepare_v3(
+      db,
+      "SELECT entry, min(bm25(q)) AS s FROM q WHERE q MATCH ? GROUP BY entry "
+      "ORDER BY s LIMIT 5",
+      -1, SQLITE_PREPARE_PERSISTENT, &q, nullptr);
   std::vector<std::string> queries;
   for (const auto& m : MixedQuestions()) {
     std::string match;
@@ -132,7 +144,8 @@ void BM_RetrievalFts5(benchmark::State& state) {
   }
   size_t i = 0;
   for (auto _ : state) {
-    sqlite3_bind_text(q, 1, queries[i++ % queries.size()].c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 1, queries[i++ % queries.size()].c_str(), -1,
+                      SQLITE_STATIC);
     int rows = 0;
     while (sqlite3_step(q) == SQLITE_ROW) ++rows;
     sqlite3_reset(q);
@@ -142,11 +155,13 @@ void BM_RetrievalFts5(benchmark::State& state) {
   sqlite3_close(db);
 }
 
-// The in-memory index on the same queries (terms already analysed, like the FTS5 case).
+// The in-memory index on the same queries (terms already analysed, like the
+// FTS5 case).
 void BM_RetrievalInMemory(benchmark::State& state) {
   const auto& c = Shared();
   std::vector<std::vector<std::string>> queries;
-  for (const auto& m : MixedQuestions()) queries.push_back(c.engine->analyzer().Analyze(m).terms);
+  for (const auto& m : MixedQuestions())
+    queries.push_back(c.engine->analyzer().Analyze(m).terms);
   // Rebuild an index from the content the same way the engine does.
   std::vector<backline::engine::Bm25Index::Document> docs;
   for (const auto& e : c.engine->content().entries) {

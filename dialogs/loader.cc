@@ -14,7 +14,9 @@ using knowledge::CheckKeys;
 using knowledge::Error;
 using knowledge::GetString;
 using knowledge::GetStrings;
+using knowledge::IsObjectItem;
 using knowledge::JsonFile;
+using knowledge::ListUnder;
 
 namespace {
 
@@ -25,15 +27,18 @@ std::string Display(const std::string& dir, const std::string& rel) {
 bool ReadTransition(const JsonFile& f, const json& t, const std::string& ptr,
                     engine::Transition* out, std::vector<Diagnostic>* diags) {
   if (!t.is_object()) {
-    Error(diags, f.At(ptr), "a transition is an object with \"on\" and \"next\"");
+    Error(diags, f.At(ptr),
+          "a transition is an object with \"on\" and \"next\"");
     return false;
   }
-  CheckKeys(f, t, ptr, {"on", "patterns", "set_slot", "slot_value", "next", "escalate", "answer",
-                        "reply"},
+  CheckKeys(f, t, ptr,
+            {"on", "patterns", "set_slot", "slot_value", "next", "escalate",
+             "answer", "reply"},
             diags);
   out->where = f.At(ptr);
   bool ok = GetString(f, t, ptr, "on", true, &out->on, diags);
-  ok &= GetStrings(f, t, ptr, "patterns", false, &out->patterns, nullptr, diags);
+  ok &=
+      GetStrings(f, t, ptr, "patterns", false, &out->patterns, nullptr, diags);
   ok &= GetString(f, t, ptr, "set_slot", false, &out->set_slot, diags);
   ok &= GetString(f, t, ptr, "slot_value", false, &out->slot_value, diags);
   ok &= GetString(f, t, ptr, "next", false, &out->next, diags);
@@ -43,17 +48,21 @@ bool ReadTransition(const JsonFile& f, const json& t, const std::string& ptr,
   return ok;
 }
 
-bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>* diags) {
+bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
+              std::vector<Diagnostic>* diags) {
   const json& root = f.root();
   if (!root.is_object()) {
     Error(diags, f.At(""), "flow.json is an object");
     return false;
   }
-  CheckKeys(f, root, "", {"start", "escalated_state", "messages", "answers", "slots", "states"},
-            diags);
+  CheckKeys(
+      f, root, "",
+      {"start", "escalated_state", "messages", "answers", "slots", "states"},
+      diags);
   d->where = f.At("");
   bool ok = GetString(f, root, "", "start", true, &d->start_state, diags);
-  ok &= GetString(f, root, "", "escalated_state", false, &d->escalated_state, diags);
+  ok &= GetString(f, root, "", "escalated_state", false, &d->escalated_state,
+                  diags);
   if (auto m = root.find("messages"); m != root.end() && m->is_object()) {
     for (auto it = m->begin(); it != m->end(); ++it) {
       if (it.value().is_string()) {
@@ -61,11 +70,13 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>*
       } else if (it.value().is_array()) {
         std::string joined;  // a list of quick replies is kept as "a|b|c"
         for (const auto& v : it.value()) {
-          if (v.is_string()) joined += (joined.empty() ? "" : "|") + v.get<std::string>();
+          if (v.is_string())
+            joined += (joined.empty() ? "" : "|") + v.get<std::string>();
         }
         d->messages[it.key()] = joined;
       } else {
-        Error(diags, f.At("/messages/" + it.key()), "a message must be a string or a list");
+        Error(diags, f.At("/messages/" + it.key()),
+              "a message must be a string or a list");
         ok = false;
       }
     }
@@ -75,12 +86,15 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>*
   }
   if (auto a = root.find("answers"); a != root.end()) {
     if (!a->is_object()) {
-      Error(diags, f.At("/answers"), "\"answers\" holds \"yes\" and \"no\" pattern lists");
+      Error(diags, f.At("/answers"),
+            "\"answers\" holds \"yes\" and \"no\" pattern lists");
       ok = false;
     } else {
       CheckKeys(f, *a, "/answers", {"yes", "no"}, diags);
-      ok &= GetStrings(f, *a, "/answers", "yes", true, &d->yes_patterns, nullptr, diags);
-      ok &= GetStrings(f, *a, "/answers", "no", true, &d->no_patterns, nullptr, diags);
+      ok &= GetStrings(f, *a, "/answers", "yes", true, &d->yes_patterns,
+                       nullptr, diags);
+      ok &= GetStrings(f, *a, "/answers", "no", true, &d->no_patterns, nullptr,
+                       diags);
     }
   }
   if (auto s = root.find("slots"); s != root.end() && s->is_array()) {
@@ -88,7 +102,8 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>*
       const std::string ptr = "/slots/" + std::to_string(i);
       const json& sl = (*s)[i];
       if (!sl.is_object()) {
-        Error(diags, f.At(ptr), "a slot is an object with \"id\" and \"values\"");
+        Error(diags, f.At(ptr),
+              "a slot is an object with \"id\" and \"values\"");
         ok = false;
         continue;
       }
@@ -97,7 +112,8 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>*
       slot.where = f.At(ptr);
       ok &= GetString(f, sl, ptr, "id", true, &slot.id, diags);
       ok &= GetString(f, sl, ptr, "question", false, &slot.question, diags);
-      ok &= GetStrings(f, sl, ptr, "values", false, &slot.values, nullptr, diags);
+      ok &=
+          GetStrings(f, sl, ptr, "values", false, &slot.values, nullptr, diags);
       d->slots.push_back(std::move(slot));
     }
   }
@@ -114,26 +130,31 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>*
       ok = false;
       continue;
     }
-    CheckKeys(f, s, ptr, {"id", "prompt", "topic", "transitions", "skip_if_slot", "terminal", "note"},
+    CheckKeys(f, s, ptr,
+              {"id", "prompt", "topic", "transitions", "skip_if_slot",
+               "terminal", "note"},
               diags);
     engine::DialogStateSpec state;
     state.where = f.At(ptr);
     bool good = GetString(f, s, ptr, "id", true, &state.id, diags);
     good &= GetString(f, s, ptr, "prompt", false, &state.prompt, diags);
     good &= GetString(f, s, ptr, "topic", false, &state.topic, diags);
-    good &= GetString(f, s, ptr, "skip_if_slot", false, &state.skip_if_slot, diags);
+    good &=
+        GetString(f, s, ptr, "skip_if_slot", false, &state.skip_if_slot, diags);
     if (!state.topic.empty() && !engine::IsKnownTopic(state.topic)) {
       Error(diags, f.At(ptr + "/topic"), "unknown topic '" + state.topic + "'");
       good = false;
     }
     if (state.topic == "red-flag") {
       Error(diags, f.At(ptr + "/topic"),
-            "a state's topic cannot be 'red-flag': only escalations carry it (use \"escalate\")");
+            "a state's topic cannot be 'red-flag': only escalations carry it "
+            "(use \"escalate\")");
       good = false;
     }
     if (auto term = s.find("terminal"); term != s.end()) {
       if (!term->is_boolean()) {
-        Error(diags, f.At(ptr + "/terminal"), "\"terminal\" must be true or false");
+        Error(diags, f.At(ptr + "/terminal"),
+              "\"terminal\" must be true or false");
         good = false;
       } else {
         state.terminal = term->get<bool>();
@@ -141,12 +162,15 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>*
     }
     if (auto ts = s.find("transitions"); ts != s.end()) {
       if (!ts->is_array()) {
-        Error(diags, f.At(ptr + "/transitions"), "\"transitions\" must be a list");
+        Error(diags, f.At(ptr + "/transitions"),
+              "\"transitions\" must be a list");
         good = false;
       } else {
         for (size_t k = 0; k < ts->size(); ++k) {
           engine::Transition t;
-          if (ReadTransition(f, (*ts)[k], ptr + "/transitions/" + std::to_string(k), &t, diags)) {
+          if (ReadTransition(f, (*ts)[k],
+                             ptr + "/transitions/" + std::to_string(k), &t,
+                             diags)) {
             state.transitions.push_back(std::move(t));
           } else {
             good = false;
@@ -162,23 +186,21 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>*
 
 bool ReadIntents(const JsonFile& f, std::vector<engine::IntentSpec>* out,
                  std::vector<Diagnostic>* diags) {
-  const json& root = f.root();
-  if (!root.is_object() || !root.contains("intents") || !root["intents"].is_array()) {
-    Error(diags, f.At(""), "intents.json is an object with an \"intents\" list");
-    return false;
-  }
-  CheckKeys(f, root, "", {"intents"}, diags);
+  const json* intents = ListUnder(
+      f, "intents", "intents.json is an object with an \"intents\" list",
+      {"intents"}, diags);
+  if (!intents) return false;
   bool ok = true;
-  for (size_t i = 0; i < root["intents"].size(); ++i) {
+  for (size_t i = 0; i < intents->size(); ++i) {
     const std::string ptr = "/intents/" + std::to_string(i);
-    const json& it = root["intents"][i];
-    if (!it.is_object()) {
-      Error(diags, f.At(ptr), "an intent is an object");
+    const json& it = (*intents)[i];
+    if (!IsObjectItem(f, it, ptr, "an intent", diags)) {
       ok = false;
       continue;
     }
-    CheckKeys(f, it, ptr, {"id", "topic", "kind", "patterns", "unless", "reply", "quick_replies",
-                           "next", "note"},
+    CheckKeys(f, it, ptr,
+              {"id", "topic", "kind", "patterns", "unless", "reply",
+               "quick_replies", "next", "note"},
               diags);
     engine::IntentSpec intent;
     intent.where = f.At(ptr);
@@ -186,19 +208,27 @@ bool ReadIntents(const JsonFile& f, std::vector<engine::IntentSpec>* out,
     bool good = GetString(f, it, ptr, "id", true, &intent.id, diags);
     good &= GetString(f, it, ptr, "topic", true, &intent.topic, diags);
     good &= GetString(f, it, ptr, "kind", true, &kind, diags);
-    good &= GetStrings(f, it, ptr, "patterns", true, &intent.patterns, &intent.pattern_where, diags);
-    good &= GetStrings(f, it, ptr, "unless", false, &intent.unless, nullptr, diags);
+    good &= GetStrings(f, it, ptr, "patterns", true, &intent.patterns,
+                       &intent.pattern_where, diags);
+    good &=
+        GetStrings(f, it, ptr, "unless", false, &intent.unless, nullptr, diags);
     good &= GetString(f, it, ptr, "reply", false, &intent.reply, diags);
-    good &= GetStrings(f, it, ptr, "quick_replies", false, &intent.quick_replies, nullptr, diags);
+    good &= GetStrings(f, it, ptr, "quick_replies", false,
+                       &intent.quick_replies, nullptr, diags);
     good &= GetString(f, it, ptr, "next", false, &intent.next_state, diags);
-    if (kind == "smalltalk") intent.kind = engine::IntentSpec::Kind::kSmallTalk;
-    else if (kind == "request") intent.kind = engine::IntentSpec::Kind::kRequest;
-    else if (kind == "refusal") intent.kind = engine::IntentSpec::Kind::kRefusal;
-    else if (kind == "flow") intent.kind = engine::IntentSpec::Kind::kFlow;
+    if (kind == "smalltalk")
+      intent.kind = engine::IntentSpec::Kind::kSmallTalk;
+    else if (kind == "request")
+      intent.kind = engine::IntentSpec::Kind::kRequest;
+    else if (kind == "refusal")
+      intent.kind = engine::IntentSpec::Kind::kRefusal;
+    else if (kind == "flow")
+      intent.kind = engine::IntentSpec::Kind::kFlow;
     else if (!kind.empty()) {
       Error(diags, f.At(ptr + "/kind"),
-            "\"kind\" must be \"smalltalk\", \"request\", \"refusal\" or \"flow\", not \"" + kind +
-                "\"");
+            "\"kind\" must be \"smalltalk\", \"request\", \"refusal\" or "
+            "\"flow\", not \"" +
+                kind + "\"");
       good = false;
     }
     if (good) out->push_back(std::move(intent));
@@ -207,26 +237,35 @@ bool ReadIntents(const JsonFile& f, std::vector<engine::IntentSpec>* out,
   return ok;
 }
 
-bool ReadClinic(const JsonFile& f, engine::Clinic* c, std::vector<Diagnostic>* diags) {
+bool ReadClinic(const JsonFile& f, engine::Clinic* c,
+                std::vector<Diagnostic>* diags) {
   const json& root = f.root();
   if (!root.is_object()) {
     Error(diags, f.At(""), "a clinic file is an object");
     return false;
   }
-  CheckKeys(f, root, "", {"id", "name", "care_team_phone", "after_hours_phone", "emergency_number",
-                          "crisis_line", "allowed_origins", "retention_days"},
-            diags);
+  CheckKeys(
+      f, root, "",
+      {"id", "name", "care_team_phone", "after_hours_phone", "emergency_number",
+       "crisis_line", "allowed_origins", "retention_days"},
+      diags);
   c->where = f.At("");
   bool ok = GetString(f, root, "", "id", true, &c->id, diags);
   ok &= GetString(f, root, "", "name", true, &c->name, diags);
-  ok &= GetString(f, root, "", "care_team_phone", false, &c->care_team_phone, diags);
-  ok &= GetString(f, root, "", "after_hours_phone", false, &c->after_hours_phone, diags);
-  ok &= GetString(f, root, "", "emergency_number", true, &c->emergency_number, diags);
+  ok &= GetString(f, root, "", "care_team_phone", false, &c->care_team_phone,
+                  diags);
+  ok &= GetString(f, root, "", "after_hours_phone", false,
+                  &c->after_hours_phone, diags);
+  ok &= GetString(f, root, "", "emergency_number", true, &c->emergency_number,
+                  diags);
   ok &= GetString(f, root, "", "crisis_line", false, &c->crisis_line, diags);
-  ok &= GetStrings(f, root, "", "allowed_origins", false, &c->allowed_origins, nullptr, diags);
+  ok &= GetStrings(f, root, "", "allowed_origins", false, &c->allowed_origins,
+                   nullptr, diags);
   if (auto r = root.find("retention_days"); r != root.end()) {
-    if (!r->is_number_integer() || r->get<long long>() < 1 || r->get<long long>() > 3650) {
-      Error(diags, f.At("/retention_days"), "\"retention_days\" must be a whole number 1-3650");
+    if (!r->is_number_integer() || r->get<long long>() < 1 ||
+        r->get<long long>() > 3650) {
+      Error(diags, f.At("/retention_days"),
+            "\"retention_days\" must be a whole number 1-3650");
       ok = false;
     } else {
       c->retention_days = r->get<int>();
@@ -246,15 +285,15 @@ bool LoadDialogs(const std::string& dir, engine::ContentSpec* spec,
   }
   bool ok = true;
   JsonFile flow;
-  if (JsonFile::Load((fs::path(dir) / "flow.json").string(), Display(dir, "flow.json"), &flow,
-                     diags)) {
+  if (JsonFile::Load((fs::path(dir) / "flow.json").string(),
+                     Display(dir, "flow.json"), &flow, diags)) {
     ok &= ReadFlow(flow, &spec->dialog, diags);
   } else {
     ok = false;
   }
   JsonFile intents;
-  if (JsonFile::Load((fs::path(dir) / "intents.json").string(), Display(dir, "intents.json"),
-                     &intents, diags)) {
+  if (JsonFile::Load((fs::path(dir) / "intents.json").string(),
+                     Display(dir, "intents.json"), &intents, diags)) {
     ok &= ReadIntents(intents, &spec->intents, diags);
   } else {
     ok = false;
@@ -269,7 +308,8 @@ bool LoadClinics(const std::string& dir, std::vector<engine::Clinic>* clinics,
   std::vector<fs::path> files;
   if (fs::is_directory(cdir, ec)) {
     for (const auto& e : fs::directory_iterator(cdir, ec)) {
-      if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
+      if (e.is_regular_file() && e.path().extension() == ".json")
+        files.push_back(e.path());
     }
   }
   std::sort(files.begin(), files.end());
@@ -277,7 +317,8 @@ bool LoadClinics(const std::string& dir, std::vector<engine::Clinic>* clinics,
   std::set<std::string> ids;
   for (const auto& p : files) {
     JsonFile f;
-    const std::string display = Display(dir, "clinics/" + p.filename().string());
+    const std::string display =
+        Display(dir, "clinics/" + p.filename().string());
     if (!JsonFile::Load(p.string(), display, &f, diags)) {
       ok = false;
       continue;

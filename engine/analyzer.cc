@@ -8,8 +8,10 @@ size_t Analysis::TokenAt(size_t pos) const {
   auto it = std::upper_bound(token_offset.begin(), token_offset.end(), pos);
   if (it == token_offset.begin()) return 0;
   const size_t idx = static_cast<size_t>(it - token_offset.begin()) - 1;
-  // pos inside token idx, or in the space after it: the next token starts after the space.
-  if (pos >= token_offset[idx] + tokens[idx].text.size() && idx + 1 < tokens.size()) {
+  // pos inside token idx, or in the space after it: the next token starts after
+  // the space.
+  if (pos >= token_offset[idx] + tokens[idx].text.size() &&
+      idx + 1 < tokens.size()) {
     return idx + 1;
   }
   return idx;
@@ -22,14 +24,16 @@ void SynonymMap::Add(std::string_view term, std::string_view canonical) {
     e.stems.push_back(Stem(w));
     e.words.push_back(w);
   }
-  for (const auto& w : SplitWords(FoldToAscii(canonical))) e.canonical.push_back(w);
+  for (const auto& w : SplitWords(FoldToAscii(canonical)))
+    e.canonical.push_back(w);
   if (e.stems.empty() || e.canonical.empty()) return;
   by_first_[e.stems.front()].push_back(terms_.size());
   terms_.push_back(std::move(e));
 }
 
-void SynonymMap::Apply(std::vector<Token>* tokens,
-                       std::vector<std::pair<std::string, std::string>>* applied) const {
+void SynonymMap::Apply(
+    std::vector<Token>* tokens,
+    std::vector<std::pair<std::string, std::string>>* applied) const {
   std::vector<Token> out;
   out.reserve(tokens->size());
   const auto& in = *tokens;
@@ -50,14 +54,16 @@ void SynonymMap::Apply(std::vector<Token>* tokens,
         if (i + e.stems.size() > in.size()) continue;
         bool match = true;
         for (size_t k = 0; k < e.stems.size() && match; ++k) {
-          // The same word, or an inflection of it ("stools" for "stool", "peeing" for "pee"),
-          // or two inflections of one stem; never a bare word against an inflected term
+          // The same word, or an inflection of it ("stools" for "stool",
+          // "peeing" for "pee"), or two inflections of one stem; never a bare
+          // word against an inflected term
           // ("scar" is not "scared").
           const std::string& tok = in[i + k].text;
           const std::string& w = e.words[k];
-          match = !in[i + k].is_break &&
-                  (tok == w || stems[i + k] == w ||
-                   (stems[i + k] == e.stems[k] && tok != stems[i + k] && w != e.stems[k]));
+          match =
+              !in[i + k].is_break && (tok == w || stems[i + k] == w ||
+                                      (stems[i + k] == e.stems[k] &&
+                                       tok != stems[i + k] && w != e.stems[k]));
         }
         if (match && (!best || e.stems.size() > best->stems.size())) best = &e;
       }
@@ -77,13 +83,15 @@ void SynonymMap::Apply(std::vector<Token>* tokens,
       replacement += w;
       out.push_back(Token{w, false});
     }
-    if (applied && original != replacement) applied->emplace_back(original, replacement);
+    if (applied && original != replacement)
+      applied->emplace_back(original, replacement);
     i += best->stems.size();
   }
   *tokens = std::move(out);
 }
 
-Analyzer::Analyzer(const LanguageSpec& language, const std::vector<SynonymGroup>& synonyms,
+Analyzer::Analyzer(const LanguageSpec& language,
+                   const std::vector<SynonymGroup>& synonyms,
                    const std::vector<std::string>& vocabulary,
                    const std::vector<std::string>& known_words)
     : normalizer_(language) {
@@ -95,10 +103,12 @@ Analyzer::Analyzer(const LanguageSpec& language, const std::vector<SynonymGroup>
     for (const auto& t : g.terms) synonyms_.Add(t, g.canonical);
     synonyms_.Add(g.canonical, g.canonical);
   }
-  // Everything the content says is known; words that stand for something are repair targets.
+  // Everything the content says is known; words that stand for something are
+  // repair targets.
   for (const auto& w : vocabulary) speller_.AddWord(w);
   for (const auto& g : synonyms) {
-    for (const auto& w : SplitWords(FoldToAscii(g.canonical))) speller_.AddWord(w, 3);
+    for (const auto& w : SplitWords(FoldToAscii(g.canonical)))
+      speller_.AddWord(w, 3);
     for (const auto& t : g.terms) {
       for (const auto& w : SplitWords(FoldToAscii(t))) speller_.AddWord(w, 3);
     }
@@ -149,7 +159,8 @@ Analysis Analyzer::Analyze(std::string_view utf8) const {
   return a;
 }
 
-std::vector<std::string> Analyzer::TermsOf(const std::vector<Token>& tokens) const {
+std::vector<std::string> Analyzer::TermsOf(
+    const std::vector<Token>& tokens) const {
   std::vector<std::string> terms;
   for (const auto& t : tokens) {
     if (t.is_break || IsStopword(t.text)) continue;
@@ -160,12 +171,14 @@ std::vector<std::string> Analyzer::TermsOf(const std::vector<Token>& tokens) con
   return terms;
 }
 
-std::vector<std::string> Analyzer::TermsOfRange(const std::vector<Token>& tokens, size_t begin,
-                                                size_t end, const std::vector<bool>& skip) const {
+std::vector<std::string> Analyzer::TermsOfRange(
+    const std::vector<Token>& tokens, size_t begin, size_t end,
+    const std::vector<bool>& skip) const {
   std::vector<std::string> terms;
   for (size_t i = begin; i < end && i < tokens.size(); ++i) {
     const Token& t = tokens[i];
-    if (t.is_break || (i < skip.size() && skip[i]) || IsStopword(t.text)) continue;
+    if (t.is_break || (i < skip.size() && skip[i]) || IsStopword(t.text))
+      continue;
     std::string s = Stem(t.text);
     if (IsStopword(s)) continue;
     terms.push_back(std::move(s));

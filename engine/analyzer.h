@@ -1,5 +1,6 @@
-// The text half of a turn: normalise, repair spelling, map synonyms, and produce both the
-// canonical text that rules match and the terms that retrieval ranks.
+// The text half of a turn: normalise, repair spelling, map synonyms, and
+// produce both the canonical text that rules match and the terms that retrieval
+// ranks.
 //
 // Thread safety: a const Analyzer may be shared by any number of threads.
 #ifndef BACKLINE_ENGINE_ANALYZER_H_
@@ -20,20 +21,23 @@
 namespace backline::engine {
 
 struct Analysis {
-  std::string folded;                // the message folded to lowercase ASCII words
-  std::vector<Token> tokens;         // after spelling repair and synonyms
-  std::string canonical;             // tokens joined with single spaces: what rules match
+  std::string folded;         // the message folded to lowercase ASCII words
+  std::vector<Token> tokens;  // after spelling repair and synonyms
+  std::string canonical;  // tokens joined with single spaces: what rules match
   std::vector<size_t> token_offset;  // byte offset of each token in canonical
-  std::vector<std::pair<std::string, std::string>> repairs;   // misspelt -> repaired
-  std::vector<std::pair<std::string, std::string>> synonyms;  // term -> canonical
-  std::vector<std::string> terms;    // stemmed content words, for retrieval
+  std::vector<std::pair<std::string, std::string>>
+      repairs;  // misspelt -> repaired
+  std::vector<std::pair<std::string, std::string>>
+      synonyms;                    // term -> canonical
+  std::vector<std::string> terms;  // stemmed content words, for retrieval
 
-  // The token index holding byte offset `pos` of canonical (the next token if pos is a space).
+  // The token index holding byte offset `pos` of canonical (the next token if
+  // pos is a space).
   size_t TokenAt(size_t pos) const;
 };
 
-// Maps synonym terms (one or more words) to canonical words, longest match first, comparing
-// stems so that "stools" matches the term "stool".
+// Maps synonym terms (one or more words) to canonical words, longest match
+// first, comparing stems so that "stools" matches the term "stool".
 class SynonymMap {
  public:
   void Add(std::string_view term, std::string_view canonical);
@@ -50,27 +54,33 @@ class SynonymMap {
     std::string term;
   };
   std::vector<Entry> terms_;
-  std::unordered_map<std::string, std::vector<size_t>> by_first_;  // first stem -> entries
+  std::unordered_map<std::string, std::vector<size_t>>
+      by_first_;  // first stem -> entries
 };
 
 class Analyzer {
  public:
-  // Builds the analyser. Vocabulary words (from the content) become spelling-repair targets.
-  // `known_words` are real words that are never repaired but never a repair target either.
-  Analyzer(const LanguageSpec& language, const std::vector<SynonymGroup>& synonyms,
+  // Builds the analyser. Vocabulary words (from the content) become
+  // spelling-repair targets. `known_words` are real words that are never
+  // repaired but never a repair target either.
+  Analyzer(const LanguageSpec& language,
+           const std::vector<SynonymGroup>& synonyms,
            const std::vector<std::string>& vocabulary,
            const std::vector<std::string>& known_words = {});
 
   Analysis Analyze(std::string_view utf8) const;
 
-  bool IsStopword(std::string_view word) const { return stopwords_.count(std::string(word)) > 0; }
-  // Content words of a curated text (paraphrase, keyword): folded, synonyms, stemmed, no stop
-  // words, no spelling repair.
+  bool IsStopword(std::string_view word) const {
+    return stopwords_.count(std::string(word)) > 0;
+  }
+  // Content words of a curated text (paraphrase, keyword): folded, synonyms,
+  // stemmed, no stop words, no spelling repair.
   std::vector<std::string> ContentTerms(std::string_view text) const;
-  // Retrieval terms of tokens [begin, end), skipping tokens whose `skip` flag is set (skip may
-  // be empty).
-  std::vector<std::string> TermsOfRange(const std::vector<Token>& tokens, size_t begin,
-                                        size_t end, const std::vector<bool>& skip) const;
+  // Retrieval terms of tokens [begin, end), skipping tokens whose `skip` flag
+  // is set (skip may be empty).
+  std::vector<std::string> TermsOfRange(const std::vector<Token>& tokens,
+                                        size_t begin, size_t end,
+                                        const std::vector<bool>& skip) const;
   const TextNormalizer& normalizer() const { return normalizer_; }
   const SpellingCorrector& speller() const { return speller_; }
 

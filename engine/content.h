@@ -1,8 +1,9 @@
 // The curated content the engine is compiled from, as plain data.
 //
-// knowledge/ and dialogs/ parse the curators' files into a ContentSpec (with the source
-// location of every item, for error messages); Engine::Compile (engine/engine.h) turns it into
-// an immutable, shareable snapshot. Nothing here does I/O.
+// knowledge/ and dialogs/ parse the curators' files into a ContentSpec (with
+// the source location of every item, for error messages); Engine::Compile
+// (engine/engine.h) turns it into an immutable, shareable snapshot. Nothing
+// here does I/O.
 #ifndef BACKLINE_ENGINE_CONTENT_H_
 #define BACKLINE_ENGINE_CONTENT_H_
 
@@ -23,8 +24,9 @@ const char* UrgencyName(Urgency u);
 bool ParseUrgency(std::string_view name, Urgency* out);
 
 // The topic ids of the outside contract (shared/docs/topics.md).
-const std::vector<std::string>& FaqTopicIds();           // the 18 FAQ topics
-const std::vector<std::string>& ConversationTopicIds();  // greeting ... red-flag
+const std::vector<std::string>& FaqTopicIds();  // the 18 FAQ topics
+const std::vector<std::string>&
+ConversationTopicIds();  // greeting ... red-flag
 bool IsKnownTopic(std::string_view id);
 
 struct Source {
@@ -37,15 +39,16 @@ struct FaqEntry {
   std::string topic;
   std::vector<std::string> questions;  // paraphrases, as patients type them
   std::vector<std::string> keywords;
-  std::string answer;                  // may hold {placeholders} filled from the clinic
+  std::string answer;  // may hold {placeholders} filled from the clinic
   std::vector<Source> sources;
-  std::string reviewed;                // YYYY-MM-DD
+  std::string reviewed;  // YYYY-MM-DD
   SourceLocation where;
-  std::vector<SourceLocation> question_where;  // parallel to questions (may be shorter)
+  std::vector<SourceLocation>
+      question_where;  // parallel to questions (may be shorter)
 };
 
-// Words that mean the same thing to the matcher: every term is rewritten to canonical.
-// A term may be several words ("pass urine"); the longest term wins.
+// Words that mean the same thing to the matcher: every term is rewritten to
+// canonical. A term may be several words ("pass urine"); the longest term wins.
 struct SynonymGroup {
   std::string canonical;
   std::vector<std::string> terms;
@@ -54,57 +57,73 @@ struct SynonymGroup {
 
 // The language resources the normaliser and the red-flag scope rules use.
 struct LanguageSpec {
-  std::map<std::string, std::string> contractions;  // "can't" -> "cannot" (apostrophe optional)
-  std::vector<std::string> stopwords;               // ignored by retrieval
-  std::vector<std::string> negation_cues;           // "no", "not", "never", "without", ...
-  std::vector<std::string> pseudo_negations;        // "not sure", "no better": not negations
-  std::vector<std::string> post_negation_cues;      // "is fine", "are ok": negate what precedes
-  std::vector<std::string> hypothetical_cues;       // "if", "what if", "signs of", ...
-  std::vector<std::string> current_cues;            // "since", "today", "still": a report
-  std::vector<std::string> resolved_cues;           // "recovered", "went away": in the past
-  std::vector<std::string> future_cues;             // "one day", "eventually": anywhere in
-                                                    // the clause, the symptom is a possibility
-  std::vector<std::string> clause_breaks;           // "but", "however", "although", ...
-  // A clause starting with one of these continues the one before for hypothetical cues:
-  // "what signs should I watch for, like black poo?" is still a general question.
-  std::vector<std::string> example_joiners;         // "like", "such as", "for example"
-  // These contain a hypothetical cue but frame a hedged report: "not sure if my legs are
-  // weaker" still escalates.
-  std::vector<std::string> hedges;                  // "not sure if", "wonder if"
-  std::vector<std::string> negation_breaks;         // "and", "then": end a negation's reach
-  int negation_window = 6;                          // words between a cue and the symptom
-  std::vector<std::string> dictionaries;            // word-list files (paths), for the loader
+  std::map<std::string, std::string>
+      contractions;  // "can't" -> "cannot" (apostrophe optional)
+  std::vector<std::string> stopwords;  // ignored by retrieval
+  std::vector<std::string>
+      negation_cues;  // "no", "not", "never", "without", ...
+  std::vector<std::string>
+      pseudo_negations;  // "not sure", "no better": not negations
+  std::vector<std::string>
+      post_negation_cues;  // "is fine", "are ok": negate what precedes
+  std::vector<std::string>
+      hypothetical_cues;                  // "if", "what if", "signs of", ...
+  std::vector<std::string> current_cues;  // "since", "today", "still": a report
+  std::vector<std::string>
+      resolved_cues;  // "recovered", "went away": in the past
+  std::vector<std::string>
+      future_cues;  // "one day", "eventually": anywhere in
+                    // the clause, the symptom is a possibility
+  std::vector<std::string> clause_breaks;  // "but", "however", "although", ...
+  // A clause starting with one of these continues the one before for
+  // hypothetical cues: "what signs should I watch for, like black poo?" is
+  // still a general question.
+  std::vector<std::string> example_joiners;  // "like", "such as", "for example"
+  // These contain a hypothetical cue but frame a hedged report: "not sure if my
+  // legs are weaker" still escalates.
+  std::vector<std::string> hedges;  // "not sure if", "wonder if"
+  std::vector<std::string>
+      negation_breaks;      // "and", "then": end a negation's reach
+  int negation_window = 6;  // words between a cue and the symptom
+  std::vector<std::string>
+      dictionaries;  // word-list files (paths), for the loader
   SourceLocation where;
 };
 
 struct RedFlagKind {
-  std::string id;          // "E1" ... "U7"
+  std::string id;  // "E1" ... "U7"
   std::string name;
   Urgency urgency = Urgency::kEmergency;
-  std::string reply;       // with {placeholders}
-  std::string tell_them;   // what to say on the phone (emergency kinds)
-  // The FAQ entry that answers a general question about this kind ("what are the signs of
-  // ...?"): used when a message names this red flag only hypothetically and no FAQ answer is
-  // confident. May be empty.
+  std::string reply;      // with {placeholders}
+  std::string tell_them;  // what to say on the phone (emergency kinds)
+  // The FAQ entry that answers a general question about this kind ("what are
+  // the signs of
+  // ...?"): used when a message names this red flag only hypothetically and no
+  // FAQ answer is confident. May be empty.
   std::string general_entry;
   SourceLocation where;
 };
 
-// One red-flag rule: any pattern matching an affirmed, current report triggers its kind.
+// One red-flag rule: any pattern matching an affirmed, current report triggers
+// its kind.
 struct RedFlagRule {
   std::string id;
-  std::string kind;                       // a RedFlagKind id
-  std::vector<std::string> patterns;      // re2, matched against the canonical text
-  std::vector<std::string> unless;        // re2: any match anywhere in the message cancels
-  std::vector<std::string> requires_any;  // re2: when set, one must match somewhere too
-  bool general_questions_escalate = false;  // true: a hypothetical frame does not cancel it
+  std::string kind;                   // a RedFlagKind id
+  std::vector<std::string> patterns;  // re2, matched against the canonical text
+  std::vector<std::string>
+      unless;  // re2: any match anywhere in the message cancels
+  std::vector<std::string>
+      requires_any;  // re2: when set, one must match somewhere too
+  bool general_questions_escalate =
+      false;  // true: a hypothetical frame does not cancel it
   SourceLocation where;
-  std::vector<SourceLocation> pattern_where;  // parallel to patterns
-  std::vector<SourceLocation> unless_where;   // parallel to unless
+  std::vector<SourceLocation> pattern_where;   // parallel to patterns
+  std::vector<SourceLocation> unless_where;    // parallel to unless
   std::vector<SourceLocation> requires_where;  // parallel to requires_any
 };
 
-// A global intent: small talk, requests for a person, refusals, or the start of a flow.
+// A global intent: small talk, requests for a person, refusals, or the start of
+// a flow.
 struct IntentSpec {
   enum class Kind {
     kSmallTalk,  // greeting, thanks, goodbye: loses to a confident FAQ answer
@@ -133,24 +152,25 @@ struct Action {
 
 // An expected answer in a state and where it leads.
 struct Transition {
-  std::string on;               // "yes", "no", or a choice label the person can type or tap
-  std::vector<std::string> patterns;  // extra re2 patterns that count as this answer
-  std::string set_slot;         // slot to set, or empty
+  std::string on;  // "yes", "no", or a choice label the person can type or tap
+  std::vector<std::string>
+      patterns;          // extra re2 patterns that count as this answer
+  std::string set_slot;  // slot to set, or empty
   std::string slot_value;
-  std::string next;             // state id; empty means the start state
+  std::string next;  // state id; empty means the start state
   Action action;
   SourceLocation where;
 };
 
 struct DialogStateSpec {
   std::string id;
-  std::string prompt;                    // said on entry (after any action text)
-  std::string topic;                     // the topic of the prompt reply
-  std::vector<Transition> transitions;   // the expected answers
-  // When this slot already has a value, entering the state takes the transition whose `on`
-  // equals that value at once, without asking again.
+  std::string prompt;                   // said on entry (after any action text)
+  std::string topic;                    // the topic of the prompt reply
+  std::vector<Transition> transitions;  // the expected answers
+  // When this slot already has a value, entering the state takes the transition
+  // whose `on` equals that value at once, without asking again.
   std::string skip_if_slot;
-  bool terminal = false;                 // a state that is meant to have no way out
+  bool terminal = false;  // a state that is meant to have no way out
   SourceLocation where;
 };
 
@@ -163,12 +183,14 @@ struct SlotSpec {
 
 struct DialogSpec {
   std::string start_state = "idle";
-  std::string escalated_state;  // entered after any red-flag reply; empty: start state
+  std::string
+      escalated_state;  // entered after any red-flag reply; empty: start state
   std::vector<DialogStateSpec> states;
   std::vector<SlotSpec> slots;
   std::vector<std::string> yes_patterns;
   std::vector<std::string> no_patterns;
-  std::map<std::string, std::string> messages;  // welcome, fallback, clarify, ...
+  std::map<std::string, std::string>
+      messages;  // welcome, fallback, clarify, ...
   SourceLocation where;
 };
 
@@ -187,32 +209,39 @@ struct Clinic {
 
 // Thresholds for answer / clarify / fallback.
 struct RetrievalSpec {
-  double answer_coverage = 0.5;    // share of the question's weight the top entry must cover
-  double clarify_coverage = 0.3;   // below this: fallback
-  double clarify_margin = 0.08;    // top two within this (relative) and different: clarify
+  double answer_coverage =
+      0.5;  // share of the question's weight the top entry must cover
+  double clarify_coverage = 0.3;  // below this: fallback
+  double clarify_margin =
+      0.08;  // top two within this (relative) and different: clarify
   int clarify_options = 3;
-  // The least IDF weight an answer must match: one distinctive word is not enough to answer
-  // ("good morning" must not answer an entry that mentions mornings); it clarifies instead.
+  // The least IDF weight an answer must match: one distinctive word is not
+  // enough to answer
+  // ("good morning" must not answer an entry that mentions mornings); it
+  // clarifies instead.
   double min_evidence = 3.5;
-  // Messages with more content words than this are also ranked clause by clause, and the
-  // clause that asks a question is preferred: long messages bury the question.
+  // Messages with more content words than this are also ranked clause by
+  // clause, and the clause that asks a question is preferred: long messages
+  // bury the question.
   int long_message_terms = 8;
-  // Or: at least this coverage, twice min_evidence, and a BM25 score this many times the next
-  // candidate's (one entry clearly stands out in a long, chatty message).
+  // Or: at least this coverage, twice min_evidence, and a BM25 score this many
+  // times the next candidate's (one entry clearly stands out in a long, chatty
+  // message).
   double dominant_coverage = 0.25;
   double dominant_ratio = 1.3;
-  // A candidate with this BM25 score is worth offering (clarify) even at low coverage: a long
-  // message that names several of an entry's words is not "out of scope".
+  // A candidate with this BM25 score is worth offering (clarify) even at low
+  // coverage: a long message that names several of an entry's words is not "out
+  // of scope".
   double clarify_score = 7.0;
-  // ...but never on less evidence than this unless the message names something the content
-  // is about (a keyword or synonym target): "what time is it" matches one common word,
-  // "morphine" one word that many entries share.
+  // ...but never on less evidence than this unless the message names something
+  // the content is about (a keyword or synonym target): "what time is it"
+  // matches one common word, "morphine" one word that many entries share.
   double clarify_evidence = 2.5;
 };
 
 struct ContentSpec {
-  // Real English words (from the dictionaries named in LanguageSpec): spelling repair never
-  // changes them ("folding" is not a misspelling of "holding").
+  // Real English words (from the dictionaries named in LanguageSpec): spelling
+  // repair never changes them ("folding" is not a misspelling of "holding").
   std::vector<std::string> known_words;
   std::vector<FaqEntry> entries;
   std::vector<SynonymGroup> synonyms;

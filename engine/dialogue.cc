@@ -9,78 +9,93 @@ namespace backline::engine {
 std::unique_ptr<DialogGraph> DialogGraph::Build(
     const DialogSpec& spec, const Analyzer& analyzer,
     const std::vector<std::string>& reachable_from_outside,
-    const std::vector<std::string>& known_entries, const std::vector<std::string>& known_kinds,
+    const std::vector<std::string>& known_entries,
+    const std::vector<std::string>& known_kinds,
     std::vector<Diagnostic>* diags) {
   std::unique_ptr<DialogGraph> g(new DialogGraph());
   g->spec_ = spec;
-  bool failed = false;
-  auto error = [&](const SourceLocation& where, std::string msg) {
-    diags->push_back(Diagnostic{Diagnostic::Severity::kError, where, std::move(msg)});
-    failed = true;
-  };
-  auto warn = [&](const SourceLocation& where, std::string msg) {
-    diags->push_back(Diagnostic{Diagnostic::Severity::kWarning, where, std::move(msg)});
-  };
+  DiagnosticSink sink(diags);
 
   std::set<std::string> ids;
   for (const auto& s : g->spec_.states) {
-    if (!ids.insert(s.id).second) error(s.where, "duplicate state id '" + s.id + "'");
+    if (!ids.insert(s.id).second)
+      sink.Error(s.where, "duplicate state id '" + s.id + "'");
   }
   if (!ids.count(g->spec_.start_state)) {
-    error(g->spec_.where, "start state '" + g->spec_.start_state + "' is not defined");
+    sink.Error(g->spec_.where,
+               "start state '" + g->spec_.start_state + "' is not defined");
   }
-  if (!g->spec_.escalated_state.empty() && !ids.count(g->spec_.escalated_state)) {
-    error(g->spec_.where, "escalated_state '" + g->spec_.escalated_state + "' is not defined");
+  if (!g->spec_.escalated_state.empty() &&
+      !ids.count(g->spec_.escalated_state)) {
+    sink.Error(g->spec_.where, "escalated_state '" + g->spec_.escalated_state +
+                                   "' is not defined");
   }
   std::set<std::string> slot_ids;
   for (const auto& sl : g->spec_.slots) slot_ids.insert(sl.id);
-  const std::set<std::string> entries(known_entries.begin(), known_entries.end());
+  const std::set<std::string> entries(known_entries.begin(),
+                                      known_entries.end());
   const std::set<std::string> kinds(known_kinds.begin(), known_kinds.end());
 
   if (!g->spec_.yes_patterns.empty()) {
     auto p = Pattern::CompileAny(g->spec_.yes_patterns);
-    if (p.ok()) g->yes_ = std::move(p).value();
-    else error(g->spec_.where, "a yes pattern does not compile: " + p.status().message());
+    if (p.ok())
+      g->yes_ = std::move(p).value();
+    else
+      sink.Error(g->spec_.where,
+                 "a yes pattern does not compile: " + p.status().message());
   }
   if (!g->spec_.no_patterns.empty()) {
     auto p = Pattern::CompileAny(g->spec_.no_patterns);
-    if (p.ok()) g->no_ = std::move(p).value();
-    else error(g->spec_.where, "a no pattern does not compile: " + p.status().message());
+    if (p.ok())
+      g->no_ = std::move(p).value();
+    else
+      sink.Error(g->spec_.where,
+                 "a no pattern does not compile: " + p.status().message());
   }
 
   for (const auto& s : g->spec_.states) {
     State st;
     st.spec = &s;
     if (!s.skip_if_slot.empty() && !slot_ids.count(s.skip_if_slot)) {
-      error(s.where, "state '" + s.id + "' skips on unknown slot '" + s.skip_if_slot + "'");
+      sink.Error(s.where, "state '" + s.id + "' skips on unknown slot '" +
+                              s.skip_if_slot + "'");
     }
     if (s.transitions.empty() && !s.terminal && s.id != g->spec_.start_state) {
-      error(s.where, "state '" + s.id +
-                         "' has no way out: give it transitions or mark it \"terminal\": true");
+      sink.Error(s.where, "state '" + s.id +
+                              "' has no way out: give it transitions or mark "
+                              "it \"terminal\": true");
     }
     for (const auto& t : s.transitions) {
       if (!t.next.empty() && !ids.count(t.next)) {
-        error(t.where, "transition '" + t.on + "' of state '" + s.id + "' leads to unknown state '" +
-                           t.next + "'");
+        sink.Error(t.where, "transition '" + t.on + "' of state '" + s.id +
+                                "' leads to unknown state '" + t.next + "'");
       }
       if (!t.set_slot.empty() && !slot_ids.count(t.set_slot)) {
-        error(t.where, "transition '" + t.on + "' sets unknown slot '" + t.set_slot + "'");
+        sink.Error(t.where, "transition '" + t.on + "' sets unknown slot '" +
+                                t.set_slot + "'");
       }
       if (!t.action.answer.empty() && !entries.count(t.action.answer)) {
-        error(t.where, "transition '" + t.on + "' answers with unknown entry '" +
-                           t.action.answer + "'");
+        sink.Error(t.where, "transition '" + t.on +
+                                "' answers with unknown entry '" +
+                                t.action.answer + "'");
       }
       if (!t.action.escalate.empty() && !kinds.count(t.action.escalate)) {
-        error(t.where, "transition '" + t.on + "' escalates to unknown red-flag kind '" +
-                           t.action.escalate + "'");
+        sink.Error(t.where, "transition '" + t.on +
+                                "' escalates to unknown red-flag kind '" +
+                                t.action.escalate + "'");
       }
-      if (t.on.empty()) error(t.where, "a transition of state '" + s.id + "' has no \"on\"");
+      if (t.on.empty())
+        sink.Error(t.where,
+                   "a transition of state '" + s.id + "' has no \"on\"");
       std::unique_ptr<Pattern> extra;
       if (!t.patterns.empty()) {
         auto p = Pattern::CompileAny(t.patterns);
-        if (p.ok()) extra = std::move(p).value();
-        else error(t.where, "a pattern of transition '" + t.on + "' does not compile: " +
-                                p.status().message());
+        if (p.ok())
+          extra = std::move(p).value();
+        else
+          sink.Error(t.where,
+                     "a pattern of transition '" + t.on +
+                         "' does not compile: " + p.status().message());
       }
       st.extra.push_back(std::move(extra));
       st.label_canonical.push_back(analyzer.Analyze(t.on).canonical);
@@ -88,11 +103,13 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
     g->states_.emplace(s.id, std::move(st));
   }
 
-  // Reachability from the start state, the escalated state and states entered by intents.
+  // Reachability from the start state, the escalated state and states entered
+  // by intents.
   std::set<std::string> seen;
   std::deque<std::string> queue;
   auto push = [&](const std::string& id) {
-    if (!id.empty() && ids.count(id) && seen.insert(id).second) queue.push_back(id);
+    if (!id.empty() && ids.count(id) && seen.insert(id).second)
+      queue.push_back(id);
   };
   push(g->spec_.start_state);
   push(g->spec_.escalated_state);
@@ -102,12 +119,15 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
     queue.pop_front();
     for (const auto& s : g->spec_.states) {
       if (s.id != id) continue;
-      for (const auto& t : s.transitions) push(t.next.empty() ? g->spec_.start_state : t.next);
+      for (const auto& t : s.transitions)
+        push(t.next.empty() ? g->spec_.start_state : t.next);
     }
   }
   for (const auto& s : g->spec_.states) {
     if (!seen.count(s.id)) {
-      error(s.where, "state '" + s.id + "' is unreachable: no transition or intent leads to it");
+      sink.Error(s.where,
+                 "state '" + s.id +
+                     "' is unreachable: no transition or intent leads to it");
     }
   }
   for (const auto& sl : g->spec_.slots) {
@@ -115,9 +135,11 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
     for (const auto& s : g->spec_.states) {
       for (const auto& t : s.transitions) used |= t.set_slot == sl.id;
     }
-    if (!used) warn(sl.where, "slot '" + sl.id + "' is never filled by any transition");
+    if (!used)
+      sink.Warning(sl.where,
+                   "slot '" + sl.id + "' is never filled by any transition");
   }
-  if (failed) return nullptr;
+  if (sink.failed()) return nullptr;
   return g;
 }
 
@@ -128,14 +150,16 @@ const DialogGraph::State* DialogGraph::Find(const std::string& id) const {
 
 int DialogGraph::MatchAnswer(const State& state, const Analysis& a) const {
   const auto& ts = state.spec->transitions;
-  // An exact label first ("Pain medicines"), then extra patterns, then yes / no.
+  // An exact label first ("Pain medicines"), then extra patterns, then yes /
+  // no.
   for (size_t i = 0; i < ts.size(); ++i) {
-    if (!state.label_canonical[i].empty() && a.canonical == state.label_canonical[i]) {
+    if (!state.label_canonical[i].empty() &&
+        a.canonical == state.label_canonical[i]) {
       return static_cast<int>(i);
     }
   }
-  // Of the transitions whose patterns match, the longest match wins: "not new" is the
-  // answer "no" even though "new" alone would mean "yes".
+  // Of the transitions whose patterns match, the longest match wins: "not new"
+  // is the answer "no" even though "new" alone would mean "yes".
   int best = -1;
   size_t best_len = 0;
   for (size_t i = 0; i < ts.size(); ++i) {

@@ -16,8 +16,9 @@ void AddWordsOf(std::string_view text, std::vector<std::string>* out) {
   for (auto& w : SplitWords(FoldToAscii(text))) out->push_back(std::move(w));
 }
 
-// Literal words inside a regular expression ("cannot (pee|wee)" -> cannot, pee, wee), so the
-// speller knows the words rules look for and never "repairs" them away.
+// Literal words inside a regular expression ("cannot (pee|wee)" -> cannot, pee,
+// wee), so the speller knows the words rules look for and never "repairs" them
+// away.
 void AddPatternWords(std::string_view pattern, std::vector<std::string>* out) {
   std::string cur;
   bool escaped = false;
@@ -54,33 +55,54 @@ std::string Format(const char* fmt, double v) {
 
 const char* UrgencyName(Urgency u) {
   switch (u) {
-    case Urgency::kNone: return "none";
-    case Urgency::kUrgent: return "urgent";
-    case Urgency::kEmergency: return "emergency";
+    case Urgency::kNone:
+      return "none";
+    case Urgency::kUrgent:
+      return "urgent";
+    case Urgency::kEmergency:
+      return "emergency";
   }
   return "none";
 }
 
 bool ParseUrgency(std::string_view name, Urgency* out) {
-  if (name == "none") *out = Urgency::kNone;
-  else if (name == "urgent") *out = Urgency::kUrgent;
-  else if (name == "emergency") *out = Urgency::kEmergency;
-  else return false;
+  if (name == "none")
+    *out = Urgency::kNone;
+  else if (name == "urgent")
+    *out = Urgency::kUrgent;
+  else if (name == "emergency")
+    *out = Urgency::kEmergency;
+  else
+    return false;
   return true;
 }
 
 const std::vector<std::string>& FaqTopicIds() {
-  static const std::vector<std::string> kIds = {
-      "causes", "treatment-side-effects", "opioids", "nsaids", "other-medications",
-      "procedures", "physical-therapy", "massage", "acupuncture", "mind-body", "lifestyle",
-      "sleep", "only-symptom", "risk-factors", "cancer-vs-ordinary", "complementary-evidence",
-      "care-team", "emotional-support"};
+  static const std::vector<std::string> kIds = {"causes",
+                                                "treatment-side-effects",
+                                                "opioids",
+                                                "nsaids",
+                                                "other-medications",
+                                                "procedures",
+                                                "physical-therapy",
+                                                "massage",
+                                                "acupuncture",
+                                                "mind-body",
+                                                "lifestyle",
+                                                "sleep",
+                                                "only-symptom",
+                                                "risk-factors",
+                                                "cancer-vs-ordinary",
+                                                "complementary-evidence",
+                                                "care-team",
+                                                "emotional-support"};
   return kIds;
 }
 
 const std::vector<std::string>& ConversationTopicIds() {
-  static const std::vector<std::string> kIds = {"greeting", "goodbye", "thanks", "capabilities",
-                                                "human", "out-of-scope", "red-flag"};
+  static const std::vector<std::string> kIds = {
+      "greeting", "goodbye",      "thanks",  "capabilities",
+      "human",    "out-of-scope", "red-flag"};
   return kIds;
 }
 
@@ -94,18 +116,12 @@ bool IsKnownTopic(std::string_view id) {
   return false;
 }
 
-std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diagnostic>* diags) {
+std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
+                                              std::vector<Diagnostic>* diags) {
   std::shared_ptr<Engine> e(new Engine());
   e->spec_ = std::move(spec);
   const ContentSpec& s = e->spec_;
-  bool failed = false;
-  auto error = [&](const SourceLocation& where, std::string msg) {
-    diags->push_back(Diagnostic{Diagnostic::Severity::kError, where, std::move(msg)});
-    failed = true;
-  };
-  auto warn = [&](const SourceLocation& where, std::string msg) {
-    diags->push_back(Diagnostic{Diagnostic::Severity::kWarning, where, std::move(msg)});
-  };
+  DiagnosticSink sink(diags);
 
   // FAQ entries: ids, topics, paraphrases.
   const TextNormalizer normalizer(s.language);
@@ -113,38 +129,49 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
   std::map<std::string, std::pair<const FaqEntry*, SourceLocation>> by_question;
   std::vector<std::string> vocabulary;
   for (const auto& entry : s.entries) {
-    if (entry.id.empty()) error(entry.where, "entry has no id");
+    if (entry.id.empty()) sink.Error(entry.where, "entry has no id");
     auto [it, fresh] = by_id.emplace(entry.id, &entry);
     if (!fresh) {
-      error(entry.where, "duplicate entry id '" + entry.id + "' (first defined at " +
-                             it->second->where.ToString() + ")");
+      sink.Error(entry.where, "duplicate entry id '" + entry.id +
+                                  "' (first defined at " +
+                                  it->second->where.ToString() + ")");
     }
     if (std::find(FaqTopicIds().begin(), FaqTopicIds().end(), entry.topic) ==
         FaqTopicIds().end()) {
-      error(entry.where, "entry '" + entry.id + "' has unknown topic '" + entry.topic + "'");
+      sink.Error(entry.where, "entry '" + entry.id + "' has unknown topic '" +
+                                  entry.topic + "'");
     }
-    if (entry.answer.empty()) error(entry.where, "entry '" + entry.id + "' has no answer");
-    if (entry.questions.empty()) error(entry.where, "entry '" + entry.id + "' has no questions");
+    if (entry.answer.empty())
+      sink.Error(entry.where, "entry '" + entry.id + "' has no answer");
+    if (entry.questions.empty())
+      sink.Error(entry.where, "entry '" + entry.id + "' has no questions");
     else if (entry.questions.size() < 5) {
-      warn(entry.where, "entry '" + entry.id + "' has " + std::to_string(entry.questions.size()) +
-                            " questions; 5 or more match patients' wording better");
+      sink.Warning(entry.where,
+                   "entry '" + entry.id + "' has " +
+                       std::to_string(entry.questions.size()) +
+                       " questions; 5 or more match patients' wording better");
     }
-    if (entry.sources.empty()) warn(entry.where, "entry '" + entry.id + "' has no sources");
+    if (entry.sources.empty())
+      sink.Warning(entry.where, "entry '" + entry.id + "' has no sources");
     for (size_t i = 0; i < entry.questions.size(); ++i) {
-      const SourceLocation& where =
-          i < entry.question_where.size() ? entry.question_where[i] : entry.where;
-      // Compared as words: case and punctuation do not make two paraphrases different.
+      const SourceLocation& where = i < entry.question_where.size()
+                                        ? entry.question_where[i]
+                                        : entry.where;
+      // Compared as words: case and punctuation do not make two paraphrases
+      // different.
       std::string key;
       for (const auto& tok : normalizer.Normalize(entry.questions[i])) {
         if (tok.is_break) continue;
         if (!key.empty()) key.push_back(' ');
         key += tok.text;
       }
-      auto [qit, qfresh] = by_question.emplace(key, std::make_pair(&entry, where));
+      auto [qit, qfresh] =
+          by_question.emplace(key, std::make_pair(&entry, where));
       if (!qfresh && qit->second.first != &entry) {
-        error(where, "question \"" + entry.questions[i] + "\" of entry '" + entry.id +
-                         "' also belongs to entry '" + qit->second.first->id + "' (" +
-                         qit->second.second.ToString() + ")");
+        sink.Error(where, "question \"" + entry.questions[i] + "\" of entry '" +
+                              entry.id + "' also belongs to entry '" +
+                              qit->second.first->id + "' (" +
+                              qit->second.second.ToString() + ")");
       }
       AddWordsOf(entry.questions[i], &vocabulary);
     }
@@ -166,19 +193,24 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
   for (const auto& p : s.dialog.yes_patterns) AddPatternWords(p, &vocabulary);
   for (const auto& p : s.dialog.no_patterns) AddPatternWords(p, &vocabulary);
 
-  e->analyzer_ = std::make_unique<Analyzer>(s.language, s.synonyms, vocabulary, s.known_words);
+  e->analyzer_ = std::make_unique<Analyzer>(s.language, s.synonyms, vocabulary,
+                                            s.known_words);
 
   // Synonym groups: a term under two canonicals is ambiguous.
   {
     std::map<std::string, std::pair<std::string, SourceLocation>> term_owner;
     for (const auto& g : s.synonyms) {
-      if (g.canonical.empty()) error(g.where, "synonym group has no canonical word");
+      if (g.canonical.empty())
+        sink.Error(g.where, "synonym group has no canonical word");
       for (const auto& t : g.terms) {
         std::string key = JoinTokens(normalizer.Normalize(t));
-        auto [it, fresh] = term_owner.emplace(key, std::make_pair(g.canonical, g.where));
+        auto [it, fresh] =
+            term_owner.emplace(key, std::make_pair(g.canonical, g.where));
         if (!fresh && it->second.first != g.canonical) {
-          error(g.where, "synonym \"" + t + "\" maps to both '" + it->second.first + "' (" +
-                             it->second.second.ToString() + ") and '" + g.canonical + "'");
+          sink.Error(g.where, "synonym \"" + t + "\" maps to both '" +
+                                  it->second.first + "' (" +
+                                  it->second.second.ToString() + ") and '" +
+                                  g.canonical + "'");
         }
       }
     }
@@ -187,54 +219,67 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
   // Red flags.
   std::set<std::string> kind_ids;
   for (const auto& k : s.red_flag_kinds) {
-    if (!kind_ids.insert(k.id).second) error(k.where, "duplicate red-flag kind '" + k.id + "'");
+    if (!kind_ids.insert(k.id).second)
+      sink.Error(k.where, "duplicate red-flag kind '" + k.id + "'");
     if (k.urgency == Urgency::kNone) {
-      error(k.where, "red-flag kind '" + k.id + "' must be \"urgent\" or \"emergency\"");
+      sink.Error(k.where, "red-flag kind '" + k.id +
+                              "' must be \"urgent\" or \"emergency\"");
     }
-    if (k.reply.empty()) error(k.where, "red-flag kind '" + k.id + "' has no reply");
+    if (k.reply.empty())
+      sink.Error(k.where, "red-flag kind '" + k.id + "' has no reply");
     if (!k.general_entry.empty() && !by_id.count(k.general_entry)) {
-      error(k.where, "red-flag kind '" + k.id + "' names unknown general_entry '" +
-                         k.general_entry + "'");
+      sink.Error(k.where, "red-flag kind '" + k.id +
+                              "' names unknown general_entry '" +
+                              k.general_entry + "'");
     }
   }
   {
     std::set<std::string> rule_ids;
     for (const auto& r : s.red_flag_rules) {
-      if (!rule_ids.insert(r.id).second) error(r.where, "duplicate red-flag rule id '" + r.id + "'");
+      if (!rule_ids.insert(r.id).second)
+        sink.Error(r.where, "duplicate red-flag rule id '" + r.id + "'");
     }
     for (const auto& k : s.red_flag_kinds) {
-      bool used = std::any_of(s.red_flag_rules.begin(), s.red_flag_rules.end(),
-                              [&](const RedFlagRule& r) { return r.kind == k.id; });
-      if (!used) warn(k.where, "red-flag kind '" + k.id + "' has no rule that triggers it");
+      bool used =
+          std::any_of(s.red_flag_rules.begin(), s.red_flag_rules.end(),
+                      [&](const RedFlagRule& r) { return r.kind == k.id; });
+      if (!used)
+        sink.Warning(k.where, "red-flag kind '" + k.id +
+                                  "' has no rule that triggers it");
     }
   }
-  e->red_flags_ = RedFlagDetector::Build(s.red_flag_kinds, s.red_flag_rules, s.language, diags);
-  if (!e->red_flags_) failed = true;
+  e->red_flags_ = RedFlagDetector::Build(s.red_flag_kinds, s.red_flag_rules,
+                                         s.language, diags);
+  const bool red_flags_failed = !e->red_flags_;
 
   // Intents.
   std::vector<std::string> intent_states;
   {
     std::set<std::string> intent_ids;
     for (const auto& i : s.intents) {
-      if (!intent_ids.insert(i.id).second) error(i.where, "duplicate intent id '" + i.id + "'");
+      if (!intent_ids.insert(i.id).second)
+        sink.Error(i.where, "duplicate intent id '" + i.id + "'");
       if (!IsKnownTopic(i.topic) || i.topic == "red-flag") {
-        error(i.where, "intent '" + i.id + "' has unknown topic '" + i.topic + "'");
+        sink.Error(i.where,
+                   "intent '" + i.id + "' has unknown topic '" + i.topic + "'");
       }
       if (i.reply.empty() && i.next_state.empty()) {
-        error(i.where, "intent '" + i.id + "' has neither a reply nor a next state");
+        sink.Error(i.where, "intent '" + i.id +
+                                "' has neither a reply nor a next state");
       }
       CompiledIntent ci{&i, nullptr, nullptr};
       bool ok = true;
       for (size_t k = 0; k < i.patterns.size(); ++k) {
         auto p = Pattern::Compile(i.patterns[k]);
         if (!p.ok()) {
-          error(k < i.pattern_where.size() ? i.pattern_where[k] : i.where,
-                "pattern of intent '" + i.id + "' does not compile: " + p.status().message());
+          sink.Error(k < i.pattern_where.size() ? i.pattern_where[k] : i.where,
+                     "pattern of intent '" + i.id +
+                         "' does not compile: " + p.status().message());
           ok = false;
         }
       }
       if (i.patterns.empty()) {
-        error(i.where, "intent '" + i.id + "' has no patterns");
+        sink.Error(i.where, "intent '" + i.id + "' has no patterns");
         ok = false;
       }
       if (ok) {
@@ -243,9 +288,12 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
       }
       if (!i.unless.empty()) {
         auto u = Pattern::CompileAny(i.unless);
-        if (u.ok()) ci.unless = std::move(u).value();
-        else error(i.where, "'unless' of intent '" + i.id + "' does not compile: " +
-                                u.status().message());
+        if (u.ok())
+          ci.unless = std::move(u).value();
+        else
+          sink.Error(i.where,
+                     "'unless' of intent '" + i.id +
+                         "' does not compile: " + u.status().message());
       }
       if (!i.next_state.empty()) intent_states.push_back(i.next_state);
       if (ci.pattern) e->intents_.push_back(std::move(ci));
@@ -255,18 +303,21 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
   // Dialog.
   std::vector<std::string> entry_ids;
   for (const auto& entry : s.entries) entry_ids.push_back(entry.id);
-  e->dialog_ = DialogGraph::Build(s.dialog, *e->analyzer_, intent_states, entry_ids,
-                                  std::vector<std::string>(kind_ids.begin(), kind_ids.end()),
-                                  diags);
-  if (!e->dialog_) failed = true;
+  e->dialog_ = DialogGraph::Build(
+      s.dialog, *e->analyzer_, intent_states, entry_ids,
+      std::vector<std::string>(kind_ids.begin(), kind_ids.end()), diags);
+  const bool dialog_failed = !e->dialog_;
   for (const auto& i : s.intents) {
-    if (!i.next_state.empty() && e->dialog_ && !e->dialog_->Find(i.next_state)) {
-      error(i.where, "intent '" + i.id + "' leads to unknown state '" + i.next_state + "'");
+    if (!i.next_state.empty() && e->dialog_ &&
+        !e->dialog_->Find(i.next_state)) {
+      sink.Error(i.where, "intent '" + i.id + "' leads to unknown state '" +
+                              i.next_state + "'");
     }
   }
   for (const char* key : {"welcome", "fallback", "clarify", "empty"}) {
     if (!s.dialog.messages.count(key)) {
-      error(s.dialog.where, std::string("dialog messages lack \"") + key + "\"");
+      sink.Error(s.dialog.where,
+                 std::string("dialog messages lack \"") + key + "\"");
     }
   }
 
@@ -289,18 +340,22 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
   }
   e->index_ = std::make_unique<Bm25Index>(docs);
   for (const auto& g : s.synonyms) {
-    for (const auto& t : e->analyzer_->ContentTerms(g.canonical)) e->domain_terms_.insert(t);
+    for (const auto& t : e->analyzer_->ContentTerms(g.canonical))
+      e->domain_terms_.insert(t);
   }
 
-  if (failed) return nullptr;
+  if (sink.failed() || red_flags_failed || dialog_failed) return nullptr;
   return e;
 }
 
 bool Engine::Confident(const Candidate& c, double second_score) const {
   const RetrievalSpec& rs = spec_.retrieval;
-  if (c.coverage >= rs.answer_coverage && c.evidence >= rs.min_evidence) return true;
-  // A long message covers little of any entry, but one entry can still stand out clearly.
-  return c.coverage >= rs.dominant_coverage && c.evidence >= 2 * rs.min_evidence &&
+  if (c.coverage >= rs.answer_coverage && c.evidence >= rs.min_evidence)
+    return true;
+  // A long message covers little of any entry, but one entry can still stand
+  // out clearly.
+  return c.coverage >= rs.dominant_coverage &&
+         c.evidence >= 2 * rs.min_evidence &&
          c.score >= rs.dominant_ratio * second_score;
 }
 
@@ -310,7 +365,8 @@ bool Engine::OnlyIntent(const CompiledIntent& intent, const Analysis& a,
   covered.resize(a.tokens.size(), false);
   for (const auto& [b, e] : intent.pattern->FindAll(a.canonical)) {
     if (e <= b) continue;
-    for (size_t i = a.TokenAt(b); i <= a.TokenAt(e - 1) && i < covered.size(); ++i) {
+    for (size_t i = a.TokenAt(b); i <= a.TokenAt(e - 1) && i < covered.size();
+         ++i) {
       covered[i] = true;
     }
   }
@@ -321,34 +377,40 @@ namespace {
 
 bool IsQuestionWord(const std::string& w) {
   static const std::set<std::string> kWords = {
-      "what", "how", "why", "when", "where", "which", "who", "can", "could", "is", "are", "does",
-      "do", "did", "should", "will", "would", "any", "anything", "has", "have", "am", "may",
-      "shall", "whats", "hows", "tips", "advice"};
+      "what",   "how",   "why",   "when",  "where",    "which", "who",
+      "can",    "could", "is",    "are",   "does",     "do",    "did",
+      "should", "will",  "would", "any",   "anything", "has",   "have",
+      "am",     "may",   "shall", "whats", "hows",     "tips",  "advice"};
   return kWords.count(w) > 0;
 }
 
 bool IsFiller(const std::string& w) {
-  static const std::set<std::string> kWords = {"so", "and", "but", "anyway", "also", "ok", "okay",
-                                               "well", "oh", "just", "then", "plus", "i"};
+  static const std::set<std::string> kWords = {
+      "so",   "and", "but",  "anyway", "also", "ok", "okay",
+      "well", "oh",  "just", "then",   "plus", "i"};
   return kWords.count(w) > 0;
 }
 
-// Tokens [b, e) ask a question: they end with "?" or start with a question word.
+// Tokens [b, e) ask a question: they end with "?" or start with a question
+// word.
 bool AsksQuestion(const std::vector<Token>& t, size_t b, size_t e) {
   if (e < t.size() && t[e].is_break && t[e].text == "?") return true;
   if (e > b && t[e - 1].is_break && t[e - 1].text == "?") return true;
   size_t i = b;
   while (i < e && (t[i].is_break || IsFiller(t[i].text))) ++i;
   if (i < e && IsQuestionWord(t[i].text)) return true;
-  // "... , is there any food that helps" : a question word right after a filler clause.
+  // "... , is there any food that helps" : a question word right after a filler
+  // clause.
   return false;
 }
 
 }  // namespace
 
-Engine::Ranking Engine::Rank(const Analysis& a, const std::vector<bool>& skip) const {
+Engine::Ranking Engine::Rank(const Analysis& a,
+                             const std::vector<bool>& skip) const {
   constexpr double kQuestionBonus = 0.2;  // prefer the clause that asks
-  constexpr double kContextWeight = 0.5;  // and the entry the whole message is about
+  constexpr double kContextWeight =
+      0.5;  // and the entry the whole message is about
   const RetrievalSpec& rs = spec_.retrieval;
   const auto& t = a.tokens;
   auto by_score = [](std::vector<Candidate>* v) {
@@ -358,29 +420,35 @@ Engine::Ranking Engine::Rank(const Analysis& a, const std::vector<bool>& skip) c
     });
   };
   Ranking best;
-  const std::vector<std::string> all = analyzer_->TermsOfRange(t, 0, t.size(), skip);
+  const std::vector<std::string> all =
+      analyzer_->TermsOfRange(t, 0, t.size(), skip);
   std::vector<Candidate> whole = index_->ScoreAll(all);
   by_score(&whole);
   std::vector<double> whole_coverage(spec_.entries.size(), 0);
   for (const auto& c : whole) whole_coverage[c.entry] = c.coverage;
-  best.candidates.assign(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(
-                                                          std::min(whole.size(), kCandidates + 1)));
+  best.candidates.assign(whole.begin(),
+                         whole.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                             whole.size(), kCandidates + 1)));
   if (static_cast<int>(all.size()) <= rs.long_message_terms) return best;
 
   bool any_question = false;
   for (const auto& tok : t) any_question |= tok.is_break && tok.text == "?";
   double best_priority = -1;
-  if (!whole.empty() && Confident(whole[0], whole.size() > 1 ? whole[1].score : 0)) {
-    best_priority = whole[0].coverage * (1 + kContextWeight) + (any_question ? kQuestionBonus : 0);
+  if (!whole.empty() &&
+      Confident(whole[0], whole.size() > 1 ? whole[1].score : 0)) {
+    best_priority = whole[0].coverage * (1 + kContextWeight) +
+                    (any_question ? kQuestionBonus : 0);
   }
   // Clauses (split at every break) and sentences (split at . ? ! ;).
   std::vector<std::pair<size_t, size_t>> segments;
   for (bool sentences : {false, true}) {
     size_t start = 0;
     for (size_t i = 0; i <= t.size(); ++i) {
-      const bool end = i == t.size() || (t[i].is_break && (!sentences || t[i].text != ","));
+      const bool end =
+          i == t.size() || (t[i].is_break && (!sentences || t[i].text != ","));
       if (!end) continue;
-      if (i > start && !(start == 0 && i == t.size())) segments.emplace_back(start, i);
+      if (i > start && !(start == 0 && i == t.size()))
+        segments.emplace_back(start, i);
       start = i + 1;
     }
   }
@@ -397,7 +465,8 @@ Engine::Ranking Engine::Rank(const Analysis& a, const std::vector<bool>& skip) c
     for (size_t k = 0; k < cands.size() && k < kCandidates; ++k) {
       const Candidate& c = cands[k];
       if (!Confident(c, k == 0 ? second : cands[0].score)) continue;
-      const double priority = c.coverage + kContextWeight * whole_coverage[c.entry] + bonus;
+      const double priority =
+          c.coverage + kContextWeight * whole_coverage[c.entry] + bonus;
       if (priority > chosen_priority) {
         chosen_priority = priority;
         chosen = k;
@@ -405,12 +474,14 @@ Engine::Ranking Engine::Rank(const Analysis& a, const std::vector<bool>& skip) c
     }
     if (chosen == cands.size()) continue;
     best_priority = chosen_priority;
-    std::rotate(cands.begin(), cands.begin() + static_cast<std::ptrdiff_t>(chosen),
+    std::rotate(cands.begin(),
+                cands.begin() + static_cast<std::ptrdiff_t>(chosen),
                 cands.begin() + static_cast<std::ptrdiff_t>(chosen) + 1);
     if (cands.size() > kCandidates + 1) cands.resize(kCandidates + 1);
     best.candidates = std::move(cands);
     std::string text;
-    for (size_t i = b; i < e; ++i) text += (text.empty() ? "" : " ") + t[i].text;
+    for (size_t i = b; i < e; ++i)
+      text += (text.empty() ? "" : " ") + t[i].text;
     best.segment = std::move(text);
   }
   return best;
@@ -429,15 +500,21 @@ std::string Engine::Message(const std::string& key) const {
 }
 
 std::string Engine::Render(std::string_view text, const Clinic& clinic) {
-  // A clinic that has not set a number still gets a sentence that reads and tells the person
-  // where to find it ("... call your care team on the number on your clinic card").
-  const std::string care = clinic.care_team_phone.empty() ? "the number on your clinic card"
-                                                          : clinic.care_team_phone;
-  const std::string after = clinic.after_hours_phone.empty() ? "the number on your clinic card"
-                                                             : clinic.after_hours_phone;
-  const std::string emergency = clinic.emergency_number.empty() ? "911" : clinic.emergency_number;
-  const std::string crisis = clinic.crisis_line.empty() ? "988" : clinic.crisis_line;
-  const std::string name = clinic.name.empty() ? "your cancer centre" : clinic.name;
+  // A clinic that has not set a number still gets a sentence that reads and
+  // tells the person where to find it ("... call your care team on the number
+  // on your clinic card").
+  const std::string care = clinic.care_team_phone.empty()
+                               ? "the number on your clinic card"
+                               : clinic.care_team_phone;
+  const std::string after = clinic.after_hours_phone.empty()
+                                ? "the number on your clinic card"
+                                : clinic.after_hours_phone;
+  const std::string emergency =
+      clinic.emergency_number.empty() ? "911" : clinic.emergency_number;
+  const std::string crisis =
+      clinic.crisis_line.empty() ? "988" : clinic.crisis_line;
+  const std::string name =
+      clinic.name.empty() ? "your cancer centre" : clinic.name;
   std::string out;
   out.reserve(text.size() + 32);
   size_t i = 0;
@@ -447,11 +524,16 @@ std::string Engine::Render(std::string_view text, const Clinic& clinic) {
       if (close != std::string_view::npos) {
         const std::string_view key = text.substr(i + 1, close - i - 1);
         const std::string* value = nullptr;
-        if (key == "clinic_name") value = &name;
-        else if (key == "care_team_phone") value = &care;
-        else if (key == "after_hours_phone") value = &after;
-        else if (key == "emergency_number") value = &emergency;
-        else if (key == "crisis_line") value = &crisis;
+        if (key == "clinic_name")
+          value = &name;
+        else if (key == "care_team_phone")
+          value = &care;
+        else if (key == "after_hours_phone")
+          value = &after;
+        else if (key == "emergency_number")
+          value = &emergency;
+        else if (key == "crisis_line")
+          value = &crisis;
         if (value) {
           out += *value;
           i = close + 1;
@@ -484,7 +566,8 @@ Reply Engine::Welcome(const Clinic& clinic) const {
   return r;
 }
 
-const Engine::CompiledIntent* Engine::MatchIntent(IntentSpec::Kind kind, const Analysis& a) const {
+const Engine::CompiledIntent* Engine::MatchIntent(IntentSpec::Kind kind,
+                                                  const Analysis& a) const {
   for (const auto& ci : intents_) {
     if (ci.spec->kind != kind) continue;
     if (!ci.pattern->Matches(a.canonical)) continue;
@@ -532,8 +615,9 @@ void Engine::Enter(const std::string& id, SessionState* state, Reply* reply,
     if (!spec.skip_if_slot.empty()) {
       auto slot = state->slots.find(spec.skip_if_slot);
       if (slot != state->slots.end()) {
-        auto t = std::find_if(spec.transitions.begin(), spec.transitions.end(),
-                              [&](const Transition& tr) { return tr.on == slot->second; });
+        auto t = std::find_if(
+            spec.transitions.begin(), spec.transitions.end(),
+            [&](const Transition& tr) { return tr.on == slot->second; });
         if (t != spec.transitions.end()) {
           if (!t->action.reply.empty()) {
             if (!reply->text.empty()) reply->text += "\n\n";
@@ -547,8 +631,10 @@ void Engine::Enter(const std::string& id, SessionState* state, Reply* reply,
     if (!spec.prompt.empty()) {
       if (!reply->text.empty()) reply->text += "\n\n";
       reply->text += Render(spec.prompt, clinic);
-      if (reply->kind.empty() || reply->kind == "intent") reply->kind = "prompt";
-      if (reply->topic.empty() && !spec.topic.empty()) reply->topic = spec.topic;
+      if (reply->kind.empty() || reply->kind == "intent")
+        reply->kind = "prompt";
+      if (reply->topic.empty() && !spec.topic.empty())
+        reply->topic = spec.topic;
     }
     for (const auto& t : spec.transitions) {
       reply->quick_replies.push_back(t.on);
@@ -588,15 +674,17 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   ex.red_flags = rf.matches;
   if (rf.kind) {
     reply = Escalate(*rf.kind, clinic);
-    state.state = spec_.dialog.escalated_state.empty() ? dialog_->start()
-                                                       : spec_.dialog.escalated_state;
+    state.state = spec_.dialog.escalated_state.empty()
+                      ? dialog_->start()
+                      : spec_.dialog.escalated_state;
     if (const auto* st = dialog_->Find(state.state)) {
       for (const auto& t : st->spec->transitions) {
         reply.quick_replies.push_back(t.on);
         state.offers.push_back(Offer{t.on, ""});
       }
     }
-    return finish(std::string("escalation: red flag ") + rf.kind->id + " affirmed");
+    return finish(std::string("escalation: red flag ") + rf.kind->id +
+                  " affirmed");
   }
 
   if (a.terms.empty() && a.canonical.empty()) {
@@ -606,30 +694,35 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     return finish("empty message");
   }
 
-  // 2. The current state's expected answers, then the quick replies offered last turn.
+  // 2. The current state's expected answers, then the quick replies offered
+  // last turn.
   if (const DialogGraph::State* st = dialog_->Find(before.state)) {
     const int idx = dialog_->MatchAnswer(*st, a);
     if (idx >= 0) {
       const Transition& t = st->spec->transitions[static_cast<size_t>(idx)];
-      if (!t.set_slot.empty()) state.slots[t.set_slot] = t.slot_value.empty() ? t.on : t.slot_value;
+      if (!t.set_slot.empty())
+        state.slots[t.set_slot] = t.slot_value.empty() ? t.on : t.slot_value;
       if (!t.action.escalate.empty()) {
         if (const RedFlagKind* k = red_flags_->FindKind(t.action.escalate)) {
           reply = Escalate(*k, clinic);
-          state.state = spec_.dialog.escalated_state.empty() ? dialog_->start()
-                                                             : spec_.dialog.escalated_state;
+          state.state = spec_.dialog.escalated_state.empty()
+                            ? dialog_->start()
+                            : spec_.dialog.escalated_state;
           if (const auto* es = dialog_->Find(state.state)) {
             for (const auto& tr : es->spec->transitions) {
               reply.quick_replies.push_back(tr.on);
               state.offers.push_back(Offer{tr.on, ""});
             }
           }
-          return finish("escalation: answer '" + t.on + "' in state '" + st->spec->id + "'");
+          return finish("escalation: answer '" + t.on + "' in state '" +
+                        st->spec->id + "'");
         }
       }
       reply.kind = "prompt";
       if (!t.action.answer.empty()) {
         for (size_t i = 0; i < spec_.entries.size(); ++i) {
-          if (spec_.entries[i].id == t.action.answer) reply = AnswerWith(i, {}, clinic);
+          if (spec_.entries[i].id == t.action.answer)
+            reply = AnswerWith(i, {}, clinic);
         }
       }
       if (!t.action.reply.empty()) {
@@ -639,7 +732,8 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
       if (reply.topic.empty()) reply.topic = st->spec->topic;
       Enter(t.next, &state, &reply, clinic);
       if (reply.topic.empty()) reply.topic = "capabilities";
-      return finish("transition '" + t.on + "' of state '" + st->spec->id + "'");
+      return finish("transition '" + t.on + "' of state '" + st->spec->id +
+                    "'");
     }
   }
   for (const Offer& o : before.offers) {
@@ -663,24 +757,31 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     reply.text = Render(ci.spec->reply, clinic);
     reply.quick_replies = ci.spec->quick_replies;
     state.state = dialog_->start();
-    if (!ci.spec->next_state.empty()) Enter(ci.spec->next_state, &state, &reply, clinic);
+    if (!ci.spec->next_state.empty())
+      Enter(ci.spec->next_state, &state, &reply, clinic);
     return finish(std::string(kind) + ": intent '" + ci.spec->id + "'");
   };
 
   // 3. Refusals, 4. requests.
-  if (const auto* ci = MatchIntent(IntentSpec::Kind::kRefusal, a)) return intent_reply(*ci, "refusal");
-  if (const auto* ci = MatchIntent(IntentSpec::Kind::kRequest, a)) return intent_reply(*ci, "intent");
+  if (const auto* ci = MatchIntent(IntentSpec::Kind::kRefusal, a))
+    return intent_reply(*ci, "refusal");
+  if (const auto* ci = MatchIntent(IntentSpec::Kind::kRequest, a))
+    return intent_reply(*ci, "intent");
 
-  // Symptoms the person says they do not have are no evidence for an FAQ entry ("no fever,
-  // is a massage ok in my chemo week?", "no numbness, how do I know when pain is serious?").
+  // Symptoms the person says they do not have are no evidence for an FAQ entry
+  // ("no fever, is a massage ok in my chemo week?", "no numbness, how do I know
+  // when pain is serious?").
   std::vector<bool> skip = red_flags_->NegatedSymptoms(a);
   for (const auto& m : rf.matches) {
     if (!m.negated) continue;
-    for (size_t i = m.first_token; i <= m.last_token && i < skip.size(); ++i) skip[i] = true;
+    for (size_t i = m.first_token; i <= m.last_token && i < skip.size(); ++i)
+      skip[i] = true;
   }
 
-  // Small talk that is the whole message ("good morning!") is answered as small talk.
-  if (const auto* ci = MatchIntent(IntentSpec::Kind::kSmallTalk, a); ci && OnlyIntent(*ci, a, skip)) {
+  // Small talk that is the whole message ("good morning!") is answered as small
+  // talk.
+  if (const auto* ci = MatchIntent(IntentSpec::Kind::kSmallTalk, a);
+      ci && OnlyIntent(*ci, a, skip)) {
     return intent_reply(*ci, "intent");
   }
 
@@ -689,10 +790,12 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   std::vector<Candidate> cands = ranking.candidates;
   const double second_score = cands.size() > 1 ? cands[1].score : 0;
   if (cands.size() > kCandidates) cands.resize(kCandidates);
-  for (const auto& c : cands) ex.candidates.emplace_back(spec_.entries[c.entry].id, c);
+  for (const auto& c : cands)
+    ex.candidates.emplace_back(spec_.entries[c.entry].id, c);
   const RetrievalSpec& rs = spec_.retrieval;
   const Candidate* top = cands.empty() ? nullptr : &cands.front();
-  const std::string seg = ranking.segment.empty() ? "" : " (in \"" + ranking.segment + "\")";
+  const std::string seg =
+      ranking.segment.empty() ? "" : " (in \"" + ranking.segment + "\")";
   if (top && Confident(*top, second_score)) {
     reply = AnswerWith(top->entry, cands, clinic);
     reply.score = top->coverage;
@@ -704,12 +807,13 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
         }
       }
     }
-    return finish("answer: coverage " + Format("%.2f", top->coverage) + " >= " +
-                  Format("%.2f", rs.answer_coverage) + ", evidence " +
+    return finish("answer: coverage " + Format("%.2f", top->coverage) +
+                  " >= " + Format("%.2f", rs.answer_coverage) + ", evidence " +
                   Format("%.1f", top->evidence) + seg);
   }
 
-  // A red flag named only as a possibility is a general question about its warning signs.
+  // A red flag named only as a possibility is a general question about its
+  // warning signs.
   for (const auto& m : rf.matches) {
     if (!m.hypothetical || m.negated) continue;
     const RedFlagKind* k = red_flags_->FindKind(m.kind);
@@ -725,15 +829,18 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   }
 
   // 6. Small talk and flows.
-  if (const auto* ci = MatchIntent(IntentSpec::Kind::kSmallTalk, a)) return intent_reply(*ci, "intent");
-  if (const auto* ci = MatchIntent(IntentSpec::Kind::kFlow, a)) return intent_reply(*ci, "intent");
+  if (const auto* ci = MatchIntent(IntentSpec::Kind::kSmallTalk, a))
+    return intent_reply(*ci, "intent");
+  if (const auto* ci = MatchIntent(IntentSpec::Kind::kFlow, a))
+    return intent_reply(*ci, "intent");
 
   // 7. Clarify or fall back.
-  const bool names_domain = std::any_of(a.terms.begin(), a.terms.end(), [&](const std::string& t) {
-    return domain_terms_.count(t) > 0;
-  });
+  const bool names_domain = std::any_of(
+      a.terms.begin(), a.terms.end(),
+      [&](const std::string& t) { return domain_terms_.count(t) > 0; });
   if (top && (top->evidence >= rs.clarify_evidence || names_domain) &&
-      (top->coverage >= rs.clarify_coverage || top->score >= rs.clarify_score)) {
+      (top->coverage >= rs.clarify_coverage ||
+       top->score >= rs.clarify_score)) {
     reply.kind = "clarify";
     reply.topic = spec_.entries[top->entry].topic;
     reply.text = Render(Message("clarify"), clinic);
@@ -741,16 +848,20 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     reply.unanswered = true;
     std::set<std::string> seen;
     for (const auto& c : cands) {
-      if (static_cast<int>(reply.quick_replies.size()) >= rs.clarify_options) break;
-      if (c.coverage < rs.clarify_coverage / 2 && c.score < rs.clarify_score / 2) continue;
+      if (static_cast<int>(reply.quick_replies.size()) >= rs.clarify_options)
+        break;
+      if (c.coverage < rs.clarify_coverage / 2 &&
+          c.score < rs.clarify_score / 2)
+        continue;
       const std::string& q = spec_.entries[c.entry].questions.front();
       if (!seen.insert(q).second) continue;
       reply.quick_replies.push_back(q);
       state.offers.push_back(Offer{q, spec_.entries[c.entry].id});
     }
     state.state = dialog_->start();
-    return finish("clarify: coverage " + Format("%.2f", top->coverage) + ", score " +
-                  Format("%.1f", top->score) + ": not confident enough to answer, " +
+    return finish("clarify: coverage " + Format("%.2f", top->coverage) +
+                  ", score " + Format("%.1f", top->score) +
+                  ": not confident enough to answer, " +
                   "enough to offer candidates");
   }
   reply.kind = "fallback";
@@ -759,7 +870,8 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   reply.score = top ? top->coverage : 0;
   reply.unanswered = true;
   state.state = dialog_->start();
-  return finish("fallback: best coverage " + Format("%.2f", top ? top->coverage : 0.0) + " < " +
+  return finish("fallback: best coverage " +
+                Format("%.2f", top ? top->coverage : 0.0) + " < " +
                 Format("%.2f", rs.clarify_coverage));
 }
 

@@ -1,11 +1,14 @@
-// Engine: the compiled, immutable snapshot of all content, and one conversation turn.
+// Engine: the compiled, immutable snapshot of all content, and one conversation
+// turn.
 //
-//   auto engine = Engine::Compile(spec, &diags);   // nullptr when diags holds an error
-//   TurnResult r = engine->Turn(state, "can i take ibuprofen with chemo", clinic);
-//   state = r.state;                                // the caller keeps the session state
+//   auto engine = Engine::Compile(spec, &diags);   // nullptr when diags holds
+//   an error TurnResult r = engine->Turn(state, "can i take ibuprofen with
+//   chemo", clinic); state = r.state;                                // the
+//   caller keeps the session state
 //
-// A turn is a pure function of (snapshot, session state, text, clinic): the order of checks
-// is fixed and documented in README.md ("How a reply is chosen"):
+// A turn is a pure function of (snapshot, session state, text, clinic): the
+// order of checks is fixed and documented in README.md ("How a reply is
+// chosen"):
 //   1. red flags (every state; cannot be overridden)        -> escalation
 //   2. the current state's expected answers and offered quick replies
 //   3. refusals (diagnosis, dose changes)                   -> out-of-scope
@@ -14,8 +17,9 @@
 //   6. small talk (greeting, thanks, goodbye), flows ("my back hurts")
 //   7. clarify with the top candidates, or an honest fallback
 //
-// Thread safety: a const Engine is safe to share across threads (std::shared_ptr<const
-// Engine>); Turn holds no locks and touches no shared mutable state.
+// Thread safety: a const Engine is safe to share across threads
+// (std::shared_ptr<const Engine>); Turn holds no locks and touches no shared
+// mutable state.
 #ifndef BACKLINE_ENGINE_ENGINE_H_
 #define BACKLINE_ENGINE_ENGINE_H_
 
@@ -37,8 +41,8 @@ struct Reply {
   std::string text;
   std::string topic;
   Urgency urgency = Urgency::kNone;
-  // How the reply was chosen: "escalation", "answer", "clarify", "fallback", "intent",
-  // "prompt" (a dialog state asking something), "refusal".
+  // How the reply was chosen: "escalation", "answer", "clarify", "fallback",
+  // "intent", "prompt" (a dialog state asking something), "refusal".
   std::string kind;
   std::string entry_id;       // the FAQ entry answered with, if any
   std::string intent_id;      // the intent that answered, if any
@@ -47,7 +51,8 @@ struct Reply {
   double score = 0;           // the top candidate's coverage (0..1)
   std::vector<std::string> quick_replies;
   std::vector<Source> sources;
-  bool unanswered = false;    // a fallback or a low-confidence reply: for the curators' list
+  bool unanswered =
+      false;  // a fallback or a low-confidence reply: for the curators' list
 };
 
 // Why the reply was chosen: for `backline ask --explain` and curators' tools.
@@ -58,7 +63,8 @@ struct Explanation {
   std::vector<std::pair<std::string, std::string>> synonyms;
   std::vector<std::string> terms;
   std::vector<RedFlagMatch> red_flags;
-  std::vector<std::pair<std::string, Candidate>> candidates;  // entry id, candidate
+  std::vector<std::pair<std::string, Candidate>>
+      candidates;  // entry id, candidate
   std::string state_before;
   std::string state_after;
   std::string decision;  // one line, e.g. "answer: coverage 0.72 >= 0.50"
@@ -72,23 +78,29 @@ struct TurnResult {
 
 class Engine {
  public:
-  // Compiles content into a snapshot. Every problem found is appended to diags (errors and
-  // warnings, with source locations); returns nullptr if any is an error.
-  static std::shared_ptr<const Engine> Compile(ContentSpec spec, std::vector<Diagnostic>* diags);
+  // Compiles content into a snapshot. Every problem found is appended to diags
+  // (errors and warnings, with source locations); returns nullptr if any is an
+  // error.
+  static std::shared_ptr<const Engine> Compile(ContentSpec spec,
+                                               std::vector<Diagnostic>* diags);
 
-  TurnResult Turn(const SessionState& state, std::string_view text, const Clinic& clinic) const;
+  TurnResult Turn(const SessionState& state, std::string_view text,
+                  const Clinic& clinic) const;
 
   // The first message of a conversation, with the clinic's details filled in.
   Reply Welcome(const Clinic& clinic) const;
 
-  // Fills {clinic_name}, {care_team_phone}, {after_hours_phone}, {emergency_number} and
-  // {crisis_line}; a phone the clinic did not configure reads "the number on your clinic card".
+  // Fills {clinic_name}, {care_team_phone}, {after_hours_phone},
+  // {emergency_number} and {crisis_line}; a phone the clinic did not configure
+  // reads "the number on your clinic card".
   static std::string Render(std::string_view text, const Clinic& clinic);
 
   const ContentSpec& content() const { return spec_; }
   const Analyzer& analyzer() const { return *analyzer_; }
   const FaqEntry* FindEntry(std::string_view id) const;
-  size_t vocabulary_size() const { return analyzer_->speller().vocabulary_size(); }
+  size_t vocabulary_size() const {
+    return analyzer_->speller().vocabulary_size();
+  }
 
  private:
   struct CompiledIntent {
@@ -103,23 +115,27 @@ class Engine {
   };
 
   Engine() = default;
-  const CompiledIntent* MatchIntent(IntentSpec::Kind kind, const Analysis& a) const;
-  // True when the intent's matches cover every content word of the message (ignoring
-  // `skip`): "hello there, anyone around?" is only a greeting; "hi, is ibuprofen safe?" is not.
+  const CompiledIntent* MatchIntent(IntentSpec::Kind kind,
+                                    const Analysis& a) const;
+  // True when the intent's matches cover every content word of the message
+  // (ignoring `skip`): "hello there, anyone around?" is only a greeting; "hi,
+  // is ibuprofen safe?" is not.
   bool OnlyIntent(const CompiledIntent& intent, const Analysis& a,
                   const std::vector<bool>& skip) const;
-  // Ranks FAQ entries for the message; a long message is also ranked clause by clause and
-  // sentence by sentence, preferring the part that asks a question.
+  // Ranks FAQ entries for the message; a long message is also ranked clause by
+  // clause and sentence by sentence, preferring the part that asks a question.
   Ranking Rank(const Analysis& a, const std::vector<bool>& skip) const;
-  // An answer is confident when it covers enough of the question with enough evidence, or
-  // when, in a long message, it stands out clearly from the next candidate.
+  // An answer is confident when it covers enough of the question with enough
+  // evidence, or when, in a long message, it stands out clearly from the next
+  // candidate.
   bool Confident(const Candidate& c, double second_score) const;
   Reply AnswerWith(size_t entry, const std::vector<Candidate>& related,
                    const Clinic& clinic) const;
   Reply Escalate(const RedFlagKind& kind, const Clinic& clinic) const;
   std::string Message(const std::string& key) const;
   // Enters state `id` (following skip_if_slot), appending its prompt to reply.
-  void Enter(const std::string& id, SessionState* state, Reply* reply, const Clinic& clinic) const;
+  void Enter(const std::string& id, SessionState* state, Reply* reply,
+             const Clinic& clinic) const;
 
   ContentSpec spec_;
   std::unique_ptr<Analyzer> analyzer_;
@@ -127,7 +143,8 @@ class Engine {
   std::unique_ptr<Bm25Index> index_;
   std::unique_ptr<DialogGraph> dialog_;
   std::vector<CompiledIntent> intents_;
-  // Terms of keywords and synonym targets: words that name something this content is about
+  // Terms of keywords and synonym targets: words that name something this
+  // content is about
   // ("morphine"), as opposed to general words ("time").
   std::unordered_set<std::string> domain_terms_;
 };

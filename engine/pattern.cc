@@ -6,22 +6,26 @@ namespace backline::engine {
 
 Pattern::~Pattern() = default;
 
-StatusOr<std::unique_ptr<Pattern>> Pattern::Compile(std::string_view source, bool raw) {
+StatusOr<std::unique_ptr<Pattern>> Pattern::Compile(std::string_view source,
+                                                    bool raw) {
   RE2::Options opts;
   opts.set_log_errors(false);
   opts.set_max_mem(8 << 20);
   opts.set_case_sensitive(false);
   if (!raw) {
-    // Check the curator's own text first: an error must describe what they wrote, and a
-    // fragment like "numb)|(?:x" must not become valid by being wrapped.
+    // Check the curator's own text first: an error must describe what they
+    // wrote, and a fragment like "numb)|(?:x" must not become valid by being
+    // wrapped.
     RE2 alone(re2::StringPiece(source.data(), source.size()), opts);
     if (!alone.ok()) {
       std::string msg = alone.error();
-      if (!alone.error_arg().empty()) msg += " (at \"" + alone.error_arg() + "\")";
+      if (!alone.error_arg().empty())
+        msg += " (at \"" + alone.error_arg() + "\")";
       return Status::InvalidArgument(msg);
     }
   }
-  std::string wrapped = raw ? std::string(source) : "\\b(?:" + std::string(source) + ")\\b";
+  std::string wrapped =
+      raw ? std::string(source) : "\\b(?:" + std::string(source) + ")\\b";
   auto re = std::make_unique<RE2>(wrapped, opts);
   if (!re->ok()) {
     std::string msg = re->error();
@@ -34,7 +38,8 @@ StatusOr<std::unique_ptr<Pattern>> Pattern::Compile(std::string_view source, boo
   return p;
 }
 
-StatusOr<std::unique_ptr<Pattern>> Pattern::CompileAny(const std::vector<std::string>& sources) {
+StatusOr<std::unique_ptr<Pattern>> Pattern::CompileAny(
+    const std::vector<std::string>& sources) {
   std::string joined;
   for (const auto& s : sources) {
     auto one = Compile(s);
@@ -46,7 +51,8 @@ StatusOr<std::unique_ptr<Pattern>> Pattern::CompileAny(const std::vector<std::st
   return Compile(joined);
 }
 
-std::vector<Pattern::Match> Pattern::FindAllWithGroups(std::string_view text) const {
+std::vector<Pattern::Match> Pattern::FindAllWithGroups(
+    std::string_view text) const {
   std::vector<Match> out;
   const int n = 1 + re_->NumberOfCapturingGroups();
   std::vector<re2::StringPiece> sub(static_cast<size_t>(n));
@@ -72,7 +78,8 @@ bool Pattern::Matches(std::string_view text) const {
   return RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *re_);
 }
 
-std::vector<std::pair<size_t, size_t>> Pattern::FindAll(std::string_view text) const {
+std::vector<std::pair<size_t, size_t>> Pattern::FindAll(
+    std::string_view text) const {
   std::vector<std::pair<size_t, size_t>> out;
   re2::StringPiece input(text.data(), text.size());
   re2::StringPiece match;

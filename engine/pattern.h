@@ -1,9 +1,9 @@
 // Pattern: one compiled re2 regular expression, matched against canonical text.
 //
-// Debian's RE2 (2022-06-01) is neither copyable nor movable, so a Pattern holds it by
-// unique_ptr. Patterns are compiled once at load time, never per message. A pattern is
-// wrapped in word boundaries (\b...\b) unless `raw` is set, so "numb" does not match inside
-// "number".
+// Debian's RE2 (2022-06-01) is neither copyable nor movable, so a Pattern holds
+// it by unique_ptr. Patterns are compiled once at load time, never per message.
+// A pattern is wrapped in word boundaries (\b...\b) unless `raw` is set, so
+// "numb" does not match inside "number".
 //
 // Thread safety: a const Pattern may be shared by any number of threads.
 #ifndef BACKLINE_ENGINE_PATTERN_H_
@@ -27,10 +27,14 @@ class Pattern {
  public:
   ~Pattern();
 
-  // Compiles `source`. On failure the status carries re2's error and the offending fragment.
-  static StatusOr<std::unique_ptr<Pattern>> Compile(std::string_view source, bool raw = false);
-  // Compiles several sources as one alternation (each must compile on its own first).
-  static StatusOr<std::unique_ptr<Pattern>> CompileAny(const std::vector<std::string>& sources);
+  // Compiles `source`. On failure the status carries re2's error and the
+  // offending fragment.
+  static StatusOr<std::unique_ptr<Pattern>> Compile(std::string_view source,
+                                                    bool raw = false);
+  // Compiles several sources as one alternation (each must compile on its own
+  // first).
+  static StatusOr<std::unique_ptr<Pattern>> CompileAny(
+      const std::vector<std::string>& sources);
 
   bool Matches(std::string_view text) const;
   // Every non-overlapping match as [begin, end) byte offsets, left to right.
@@ -38,10 +42,12 @@ class Pattern {
 
   struct Match {
     size_t begin = 0, end = 0;
-    std::vector<std::pair<size_t, size_t>> groups;  // capturing groups that took part
+    std::vector<std::pair<size_t, size_t>>
+        groups;  // capturing groups that took part
   };
-  // Like FindAll, with the spans of the pattern's capturing groups. Red-flag patterns use
-  // capturing groups for their word gaps, so a negation inside a gap can be found.
+  // Like FindAll, with the spans of the pattern's capturing groups. Red-flag
+  // patterns use capturing groups for their word gaps, so a negation inside a
+  // gap can be found.
   std::vector<Match> FindAllWithGroups(std::string_view text) const;
 
   const std::string& source() const { return source_; }

@@ -1,15 +1,16 @@
 #include "engine/red_flags.h"
 
-#include <re2/re2.h>
-#include <re2/set.h>
-
 #include <algorithm>
 #include <unordered_set>
+
+#include <re2/re2.h>
+#include <re2/set.h>
 
 namespace backline::engine {
 namespace {
 
-std::vector<std::vector<std::string>> ToPhrases(const std::vector<std::string>& cues) {
+std::vector<std::vector<std::string>> ToPhrases(
+    const std::vector<std::string>& cues) {
   std::vector<std::vector<std::string>> out;
   for (const auto& c : cues) {
     auto words = SplitWords(FoldToAscii(c));
@@ -19,7 +20,8 @@ std::vector<std::vector<std::string>> ToPhrases(const std::vector<std::string>& 
 }
 
 // True if phrase occurs starting at token p (no break tokens inside).
-bool PhraseAt(const std::vector<Token>& t, size_t p, const std::vector<std::string>& phrase) {
+bool PhraseAt(const std::vector<Token>& t, size_t p,
+              const std::vector<std::string>& phrase) {
   if (p + phrase.size() > t.size()) return false;
   for (size_t k = 0; k < phrase.size(); ++k) {
     if (t[p + k].is_break || t[p + k].text != phrase[k]) return false;
@@ -49,34 +51,34 @@ struct RedFlagDetector::Prefilter {
 RedFlagDetector::RedFlagDetector() = default;
 RedFlagDetector::~RedFlagDetector() = default;
 
-std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(const std::vector<RedFlagKind>& kinds,
-                                                        const std::vector<RedFlagRule>& rules,
-                                                        const LanguageSpec& language,
-                                                        std::vector<Diagnostic>* diags) {
+std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
+    const std::vector<RedFlagKind>& kinds,
+    const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
+    std::vector<Diagnostic>* diags) {
   std::unique_ptr<RedFlagDetector> d(new RedFlagDetector());
   d->kinds_ = kinds;
-  bool failed = false;
-  auto error = [&](const SourceLocation& where, std::string msg) {
-    diags->push_back(Diagnostic{Diagnostic::Severity::kError, where, std::move(msg)});
-    failed = true;
-  };
+  DiagnosticSink sink(diags);
   for (const auto& r : rules) {
     CompiledRule cr;
     cr.id = r.id;
     cr.general_questions_escalate = r.general_questions_escalate;
-    auto kit = std::find_if(kinds.begin(), kinds.end(),
-                            [&](const RedFlagKind& k) { return k.id == r.kind; });
+    auto kit =
+        std::find_if(kinds.begin(), kinds.end(),
+                     [&](const RedFlagKind& k) { return k.id == r.kind; });
     if (kit == kinds.end()) {
-      error(r.where, "red-flag rule '" + r.id + "' names unknown kind '" + r.kind + "'");
+      sink.Error(r.where, "red-flag rule '" + r.id + "' names unknown kind '" +
+                              r.kind + "'");
       continue;
     }
     cr.kind = static_cast<size_t>(kit - kinds.begin());
-    if (r.patterns.empty()) error(r.where, "red-flag rule '" + r.id + "' has no patterns");
+    if (r.patterns.empty())
+      sink.Error(r.where, "red-flag rule '" + r.id + "' has no patterns");
     for (size_t i = 0; i < r.patterns.size(); ++i) {
       auto p = Pattern::Compile(r.patterns[i]);
       if (!p.ok()) {
-        error(i < r.pattern_where.size() ? r.pattern_where[i] : r.where,
-              "pattern of rule '" + r.id + "' does not compile: " + p.status().message());
+        sink.Error(i < r.pattern_where.size() ? r.pattern_where[i] : r.where,
+                   "pattern of rule '" + r.id +
+                       "' does not compile: " + p.status().message());
         continue;
       }
       cr.patterns.push_back(std::move(p).value());
@@ -85,8 +87,9 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(const std::vector<RedFla
     for (size_t i = 0; i < r.unless.size(); ++i) {
       auto p = Pattern::Compile(r.unless[i]);
       if (!p.ok()) {
-        error(i < r.unless_where.size() ? r.unless_where[i] : r.where,
-              "'unless' pattern of rule '" + r.id + "' does not compile: " + p.status().message());
+        sink.Error(i < r.unless_where.size() ? r.unless_where[i] : r.where,
+                   "'unless' pattern of rule '" + r.id +
+                       "' does not compile: " + p.status().message());
         continue;
       }
       unless_ok.push_back(r.unless[i]);
@@ -99,9 +102,9 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(const std::vector<RedFla
     for (size_t i = 0; i < r.requires_any.size(); ++i) {
       auto p = Pattern::Compile(r.requires_any[i]);
       if (!p.ok()) {
-        error(i < r.requires_where.size() ? r.requires_where[i] : r.where,
-              "'requires' pattern of rule '" + r.id + "' does not compile: " +
-                  p.status().message());
+        sink.Error(i < r.requires_where.size() ? r.requires_where[i] : r.where,
+                   "'requires' pattern of rule '" + r.id +
+                       "' does not compile: " + p.status().message());
         continue;
       }
       requires_ok.push_back(r.requires_any[i]);
@@ -137,7 +140,7 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(const std::vector<RedFla
       }
     }
   }
-  if (failed) return nullptr;
+  if (sink.failed()) return nullptr;
   RE2::Options opts;
   opts.set_log_errors(false);
   opts.set_max_mem(64 << 20);
@@ -147,8 +150,9 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(const std::vector<RedFla
   for (size_t r = 0; r < d->rules_.size() && added; ++r) {
     for (size_t p = 0; p < d->rules_[r].patterns.size() && added; ++p) {
       std::string err;
-      added = d->prefilter_->set.Add("\\b(?:" + d->rules_[r].patterns[p]->source() + ")\\b",
-                                     &err) >= 0;
+      added = d->prefilter_->set.Add(
+                  "\\b(?:" + d->rules_[r].patterns[p]->source() + ")\\b",
+                  &err) >= 0;
       d->prefilter_->owner.emplace_back(r, p);
     }
   }
@@ -164,11 +168,10 @@ const RedFlagKind* RedFlagDetector::FindKind(const std::string& id) const {
   return nullptr;
 }
 
-void RedFlagDetector::Classify(const Analysis& a, size_t ts, size_t te,
-                               const std::vector<int>& clause, const std::vector<int>& neg_scope,
-                               bool general_ok,
-                               const std::vector<std::pair<size_t, size_t>>& gaps,
-                               RedFlagMatch* m) const {
+void RedFlagDetector::Classify(
+    const Analysis& a, size_t ts, size_t te, const std::vector<int>& clause,
+    const std::vector<int>& neg_scope, bool general_ok,
+    const std::vector<std::pair<size_t, size_t>>& gaps, RedFlagMatch* m) const {
   const auto& t = a.tokens;
   const int c = clause[ts];
   size_t cs = ts;
@@ -176,8 +179,8 @@ void RedFlagDetector::Classify(const Analysis& a, size_t ts, size_t te,
   size_t ce = te;
   while (ce + 1 < t.size() && clause[ce + 1] == c) ++ce;
 
-  // Negation: a cue before the match, in the same negation scope, within the window, that is
-  // not part of a pseudo-negation ("not sure").
+  // Negation: a cue before the match, in the same negation scope, within the
+  // window, that is not part of a pseudo-negation ("not sure").
   const size_t window = static_cast<size_t>(std::max(1, window_));
   size_t from = ts > window ? ts - window : 0;
   from = std::max(from, cs);
@@ -186,7 +189,8 @@ void RedFlagDetector::Classify(const Analysis& a, size_t ts, size_t te,
     const size_t len = NegationAt(t, p);
     if (len > 0 && p + len <= ts) m->negated = true;
   }
-  // Inside a word gap of the pattern: "his lips are not blue", "no crack when I fell".
+  // Inside a word gap of the pattern: "his lips are not blue", "no crack when I
+  // fell".
   for (const auto& [gb, ge] : gaps) {
     for (size_t p = gb; p < ge && !m->negated; ++p) {
       const size_t len = NegationAt(t, p);
@@ -211,29 +215,35 @@ void RedFlagDetector::Classify(const Analysis& a, size_t ts, size_t te,
   for (size_t p = cs; p <= ce; ++p) {
     if (AnyPhraseAt(t, p, current_) > 0) current = true;
     if (AnyPhraseAt(t, p, resolved_) > 0) resolved = true;
-    if (p < ts && AnyPhraseAt(t, p, hypothetical_) > 0 && !hedged(p)) hypothetical = true;
+    if (p < ts && AnyPhraseAt(t, p, hypothetical_) > 0 && !hedged(p))
+      hypothetical = true;
     if (AnyPhraseAt(t, p, future_) > 0) hypothetical = true;
   }
-  // "what signs should I watch for, like black poo?": an example continues the question.
+  // "what signs should I watch for, like black poo?": an example continues the
+  // question.
   size_t start = cs;
-  while (!hypothetical && start >= 2 && AnyPhraseAt(t, start, example_joiners_) > 0) {
+  while (!hypothetical && start >= 2 &&
+         AnyPhraseAt(t, start, example_joiners_) > 0) {
     size_t prev_end = start - 1;  // the break token before this clause
     while (prev_end > 0 && clause[prev_end] < 0) --prev_end;
     if (clause[prev_end] < 0) break;
     size_t prev_start = prev_end;
-    while (prev_start > 0 && clause[prev_start - 1] == clause[prev_end]) --prev_start;
+    while (prev_start > 0 && clause[prev_start - 1] == clause[prev_end])
+      --prev_start;
     for (size_t p = prev_start; p <= prev_end; ++p) {
-      if (AnyPhraseAt(t, p, hypothetical_) > 0 && !hedged(p)) hypothetical = true;
+      if (AnyPhraseAt(t, p, hypothetical_) > 0 && !hedged(p))
+        hypothetical = true;
     }
     start = prev_start;
   }
-  // "I had weak legs in 2022 but they fully recovered": the next clause, when it starts with
-  // a pronoun for the symptom, can say it is over.
+  // "I had weak legs in 2022 but they fully recovered": the next clause, when
+  // it starts with a pronoun for the symptom, can say it is over.
   if (!resolved) {
     size_t q = ce + 1;
-    while (q < t.size() && clause[q] < 0) ++q;  // skip the break and break words
-    static const std::unordered_set<std::string> kBackReference = {"it", "they", "that",
-                                                                   "this", "both", "those"};
+    while (q < t.size() && clause[q] < 0)
+      ++q;  // skip the break and break words
+    static const std::unordered_set<std::string> kBackReference = {
+        "it", "they", "that", "this", "both", "those"};
     if (q < t.size() && q > ce + 1 && kBackReference.count(t[q].text)) {
       const int next = clause[q];
       for (size_t p = q; p < t.size() && clause[p] == next; ++p) {
@@ -247,7 +257,8 @@ void RedFlagDetector::Classify(const Analysis& a, size_t ts, size_t te,
   m->resolved = resolved && !current;
 }
 
-size_t RedFlagDetector::NegationAt(const std::vector<Token>& t, size_t p) const {
+size_t RedFlagDetector::NegationAt(const std::vector<Token>& t,
+                                   size_t p) const {
   const size_t len = AnyPhraseAt(t, p, negation_);
   if (len == 0) return 0;
   for (size_t q = (p >= 3 ? p - 3 : 0); q <= p; ++q) {
@@ -324,15 +335,18 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
   std::vector<int> excepted(rules_.size(), -1);  // -1 unknown, 0 no, 1 yes
   std::vector<std::vector<bool>> hit(rules_.size());
   if (prefilter_ && prefilter_->ok) {
-    for (size_t r = 0; r < rules_.size(); ++r) hit[r].assign(rules_[r].patterns.size(), false);
+    for (size_t r = 0; r < rules_.size(); ++r)
+      hit[r].assign(rules_[r].patterns.size(), false);
     std::vector<int> matched;
-    prefilter_->set.Match(re2::StringPiece(a.canonical.data(), a.canonical.size()), &matched);
+    prefilter_->set.Match(
+        re2::StringPiece(a.canonical.data(), a.canonical.size()), &matched);
     for (int i : matched) {
       const auto& [r, p] = prefilter_->owner[static_cast<size_t>(i)];
       hit[r][p] = true;
     }
   } else {
-    for (size_t r = 0; r < rules_.size(); ++r) hit[r].assign(rules_[r].patterns.size(), true);
+    for (size_t r = 0; r < rules_.size(); ++r)
+      hit[r].assign(rules_[r].patterns.size(), true);
   }
   for (size_t r = 0; r < rules_.size(); ++r) {
     const CompiledRule& rule = rules_[r];
@@ -351,7 +365,8 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
         // A match that starts on a break token is moved to the next word.
         while (ts < te && clause[ts] < 0) ++ts;
         if (clause[ts] < 0 || neg_scope[ts] < 0) {
-          // Starts on a clause-break word ("but ..."): scope it from the next token.
+          // Starts on a clause-break word ("but ..."): scope it from the next
+          // token.
           size_t k = ts;
           while (k < te && (clause[k] < 0 || neg_scope[k] < 0)) ++k;
           ts = k;
@@ -360,16 +375,20 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
         m.last_token = te;
         std::vector<std::pair<size_t, size_t>> gaps;
         for (const auto& [gb, ge] : match.groups) {
-          size_t last = ge;  // the gap's last non-space byte + 1 (a gap ends with a space)
+          size_t last = ge;  // the gap's last non-space byte + 1 (a gap ends
+                             // with a space)
           while (last > gb && a.canonical[last - 1] == ' ') --last;
-          if (last > gb) gaps.emplace_back(a.TokenAt(gb), a.TokenAt(last - 1) + 1);
+          if (last > gb)
+            gaps.emplace_back(a.TokenAt(gb), a.TokenAt(last - 1) + 1);
         }
         if (clause[ts] >= 0) {
-          Classify(a, ts, te, clause, neg_scope, rule.general_questions_escalate, gaps, &m);
+          Classify(a, ts, te, clause, neg_scope,
+                   rule.general_questions_escalate, gaps, &m);
         }
         if (excepted[r] < 0) {
           const bool unless = rule.unless && rule.unless->Matches(a.canonical);
-          const bool lacks = rule.requires_any && !rule.requires_any->Matches(a.canonical);
+          const bool lacks =
+              rule.requires_any && !rule.requires_any->Matches(a.canonical);
           excepted[r] = unless || lacks ? 1 : 0;
         }
         m.excepted = excepted[r] == 1;

@@ -1,28 +1,34 @@
 // Red-flag detection: the first check of every turn, in every dialog state.
 //
-// Each rule's re2 patterns are matched against the canonical text (engine/analyzer.h). A
-// match is escalated only when it reports a current symptom; it is cancelled when, within its
-// clause (engine/content.h LanguageSpec), it is
-//   - negated: a negation cue shortly before it ("no numbness", "I have not lost control of
-//     my bladder") that is not a pseudo-negation ("not sure"), or a post-negation cue right
-//     after it ("legs are fine");
-//   - hypothetical or general: a cue such as "what if", "if I ever", "signs of" before it,
-//     unless the clause also has a current cue ("since", "today", "still") or the rule says
-//     general questions escalate too (self-harm);
+// Each rule's re2 patterns are matched against the canonical text
+// (engine/analyzer.h). A match is escalated only when it reports a current
+// symptom; it is cancelled when, within its clause (engine/content.h
+// LanguageSpec), it is
+//   - negated: a negation cue shortly before it ("no numbness", "I have not
+//   lost control of
+//     my bladder") that is not a pseudo-negation ("not sure"), or a
+//     post-negation cue right after it ("legs are fine");
+//   - hypothetical or general: a cue such as "what if", "if I ever", "signs of"
+//   before it,
+//     unless the clause also has a current cue ("since", "today", "still") or
+//     the rule says general questions escalate too (self-harm);
 //   - resolved: a cue such as "recovered", "went away" in the clause;
-//   - excepted: one of the rule's `unless` patterns matches anywhere in the message, or the
-//     rule has `requires` patterns and none matches (a context the symptom needs, such as a
-//     recent dose increase for new muddled thinking).
-// "cannot", "will not" and "unable" are never negations: patterns include them ("cannot pee").
-// The most urgent affirmed kind wins; among equals, the first rule in file order.
+//   - excepted: one of the rule's `unless` patterns matches anywhere in the
+//   message, or the
+//     rule has `requires` patterns and none matches (a context the symptom
+//     needs, such as a recent dose increase for new muddled thinking).
+// "cannot", "will not" and "unable" are never negations: patterns include them
+// ("cannot pee"). The most urgent affirmed kind wins; among equals, the first
+// rule in file order.
 //
-// Thread safety: a const RedFlagDetector may be shared by any number of threads.
+// Thread safety: a const RedFlagDetector may be shared by any number of
+// threads.
 #ifndef BACKLINE_ENGINE_RED_FLAGS_H_
 #define BACKLINE_ENGINE_RED_FLAGS_H_
 
 #include <memory>
-#include <unordered_set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/analyzer.h"
@@ -32,41 +38,47 @@
 namespace backline::engine {
 
 struct RedFlagMatch {
-  std::string rule;      // rule id
-  std::string kind;      // kind id
+  std::string rule;  // rule id
+  std::string kind;  // kind id
   Urgency urgency = Urgency::kNone;
-  std::string text;      // the matched canonical text
+  std::string text;        // the matched canonical text
   size_t first_token = 0;  // the tokens of the match (inclusive)
   size_t last_token = 0;
   bool negated = false;
   bool hypothetical = false;
   bool resolved = false;
   bool excepted = false;
-  bool affirmed() const { return !negated && !hypothetical && !resolved && !excepted; }
+  bool affirmed() const {
+    return !negated && !hypothetical && !resolved && !excepted;
+  }
 };
 
 struct RedFlagResult {
   Urgency urgency = Urgency::kNone;
-  const RedFlagKind* kind = nullptr;  // the winning kind, or nullptr when nothing is affirmed
-  std::vector<RedFlagMatch> matches;  // every match, affirmed or cancelled (for explanations)
+  const RedFlagKind* kind =
+      nullptr;  // the winning kind, or nullptr when nothing is affirmed
+  std::vector<RedFlagMatch>
+      matches;  // every match, affirmed or cancelled (for explanations)
 };
 
 class RedFlagDetector {
  public:
   ~RedFlagDetector();
 
-  // Compiles the rules. Every problem (bad pattern, unknown kind) is appended to diags as an
-  // error with the rule's source location; returns nullptr if there was any.
-  static std::unique_ptr<RedFlagDetector> Build(const std::vector<RedFlagKind>& kinds,
-                                                const std::vector<RedFlagRule>& rules,
-                                                const LanguageSpec& language,
-                                                std::vector<Diagnostic>* diags);
+  // Compiles the rules. Every problem (bad pattern, unknown kind) is appended
+  // to diags as an error with the rule's source location; returns nullptr if
+  // there was any.
+  static std::unique_ptr<RedFlagDetector> Build(
+      const std::vector<RedFlagKind>& kinds,
+      const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
+      std::vector<Diagnostic>* diags);
 
   RedFlagResult Detect(const Analysis& a) const;
 
-  // Marks the symptom words (words the rules look for) that a negation cue covers: "I don't
-  // have any numbness or weakness, how do I know when pain is serious?" marks "numb" and
-  // "weak", which are then no evidence for an FAQ entry about numbness.
+  // Marks the symptom words (words the rules look for) that a negation cue
+  // covers: "I don't have any numbness or weakness, how do I know when pain is
+  // serious?" marks "numb" and "weak", which are then no evidence for an FAQ
+  // entry about numbness.
   std::vector<bool> NegatedSymptoms(const Analysis& a) const;
 
   const std::vector<RedFlagKind>& kinds() const { return kinds_; }
@@ -77,30 +89,40 @@ class RedFlagDetector {
     std::string id;
     size_t kind;  // index into kinds_
     std::vector<std::unique_ptr<Pattern>> patterns;
-    std::unique_ptr<Pattern> unless;  // alternation of all `unless` patterns, may be null
-    std::unique_ptr<Pattern> requires_any;  // alternation of all `requires` patterns, may be null
+    std::unique_ptr<Pattern>
+        unless;  // alternation of all `unless` patterns, may be null
+    std::unique_ptr<Pattern>
+        requires_any;  // alternation of all `requires` patterns, may be null
     bool general_questions_escalate;
   };
   using Phrase = std::vector<std::string>;
 
-  // One RE2::Set over every rule pattern: a single pass over the text says which patterns
-  // match at all, so only those are run on their own to find where.
+  // One RE2::Set over every rule pattern: a single pass over the text says
+  // which patterns match at all, so only those are run on their own to find
+  // where.
   struct Prefilter;
 
   RedFlagDetector();
-  // Clause and negation-scope ids per token (-1 for break tokens and break words).
-  void Scopes(const Analysis& a, std::vector<int>* clause, std::vector<int>* neg_scope) const;
-  // The length of a negation cue at token p that is not part of a pseudo-negation, or 0.
+  // Clause and negation-scope ids per token (-1 for break tokens and break
+  // words).
+  void Scopes(const Analysis& a, std::vector<int>* clause,
+              std::vector<int>* neg_scope) const;
+  // The length of a negation cue at token p that is not part of a
+  // pseudo-negation, or 0.
   size_t NegationAt(const std::vector<Token>& t, size_t p) const;
-  // `gaps` are the token ranges of the match's word gaps (its capturing groups).
-  void Classify(const Analysis& a, size_t ts, size_t te, const std::vector<int>& clause,
+  // `gaps` are the token ranges of the match's word gaps (its capturing
+  // groups).
+  void Classify(const Analysis& a, size_t ts, size_t te,
+                const std::vector<int>& clause,
                 const std::vector<int>& neg_scope, bool general_ok,
-                const std::vector<std::pair<size_t, size_t>>& gaps, RedFlagMatch* m) const;
+                const std::vector<std::pair<size_t, size_t>>& gaps,
+                RedFlagMatch* m) const;
 
   std::vector<RedFlagKind> kinds_;
   std::vector<CompiledRule> rules_;
-  std::vector<Phrase> negation_, pseudo_, post_negation_, hypothetical_, current_, resolved_,
-      future_, clause_breaks_, negation_breaks_, example_joiners_, hedges_;
+  std::vector<Phrase> negation_, pseudo_, post_negation_, hypothetical_,
+      current_, resolved_, future_, clause_breaks_, negation_breaks_,
+      example_joiners_, hedges_;
   int window_ = 6;
   std::unique_ptr<Prefilter> prefilter_;
   std::unordered_set<std::string> symptom_words_;

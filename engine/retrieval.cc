@@ -17,11 +17,13 @@ std::vector<Candidate> Retriever::Rank(const std::vector<std::string>& terms,
   return out;
 }
 
-Bm25Index::Bm25Index(const std::vector<Document>& docs) : num_docs_(docs.size()) {
+Bm25Index::Bm25Index(const std::vector<Document>& docs)
+    : num_docs_(docs.size()) {
   doc_length_.resize(docs.size(), 0);
   double total = 0;
   for (uint32_t d = 0; d < docs.size(); ++d) {
-    std::unordered_map<std::string, std::pair<float, bool>> tf;  // weight, answer only
+    std::unordered_map<std::string, std::pair<float, bool>>
+        tf;  // weight, answer only
     for (const auto& t : docs[d].answer) {
       auto& v = tf.try_emplace(t, 0.0f, true).first->second;
       v.first += static_cast<float>(kAnswerWeight);
@@ -44,7 +46,9 @@ Bm25Index::Bm25Index(const std::vector<Document>& docs) : num_docs_(docs.size())
     doc_length_[d] = len;
     total += len;
   }
-  avg_length_ = docs.empty() ? 1.0 : std::max(1.0, total / static_cast<double>(docs.size()));
+  avg_length_ = docs.empty()
+                    ? 1.0
+                    : std::max(1.0, total / static_cast<double>(docs.size()));
   max_idf_ = std::log(1.0 + (static_cast<double>(num_docs_) + 0.5) / 0.5);
 }
 
@@ -52,10 +56,12 @@ double Bm25Index::Idf(const std::string& term) const {
   auto it = postings_.find(term);
   if (it == postings_.end()) return max_idf_;
   const double df = static_cast<double>(it->second.size());
-  return std::log(1.0 + (static_cast<double>(num_docs_) - df + 0.5) / (df + 0.5));
+  return std::log(1.0 +
+                  (static_cast<double>(num_docs_) - df + 0.5) / (df + 0.5));
 }
 
-std::vector<Candidate> Bm25Index::ScoreAll(const std::vector<std::string>& terms) const {
+std::vector<Candidate> Bm25Index::ScoreAll(
+    const std::vector<std::string>& terms) const {
   std::vector<std::string> unique;
   {
     std::unordered_set<std::string> seen;
@@ -73,7 +79,8 @@ std::vector<Candidate> Bm25Index::ScoreAll(const std::vector<std::string>& terms
     const double idf = Idf(t);
     for (const Posting& p : it->second) {
       const double tf = p.tf;
-      const double norm = kK1 * (1.0 - kB + kB * doc_length_[p.doc] / avg_length_);
+      const double norm =
+          kK1 * (1.0 - kB + kB * doc_length_[p.doc] / avg_length_);
       Candidate& c = dense[p.doc];
       c.entry = p.doc;
       c.score += idf * tf * (kK1 + 1.0) / (tf + norm);

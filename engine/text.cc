@@ -5,8 +5,8 @@
 namespace backline::engine {
 namespace {
 
-// Decodes one UTF-8 sequence at s[*i]; returns the code point, or 0xFFFD for invalid input
-// (and advances past exactly one byte in that case).
+// Decodes one UTF-8 sequence at s[*i]; returns the code point, or 0xFFFD for
+// invalid input (and advances past exactly one byte in that case).
 char32_t DecodeOne(std::string_view s, size_t* i) {
   const auto b0 = static_cast<unsigned char>(s[*i]);
   if (b0 < 0x80) {
@@ -41,8 +41,9 @@ char32_t DecodeOne(std::string_view s, size_t* i) {
     cp = (cp << 6) | (b & 0x3Fu);
   }
   // Reject overlong forms and surrogates.
-  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-      (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+      (len == 4 && cp < 0x10000) || (cp >= 0xD800 && cp <= 0xDFFF) ||
+      cp > 0x10FFFF) {
     ++*i;
     return 0xFFFD;
   }
@@ -50,28 +51,32 @@ char32_t DecodeOne(std::string_view s, size_t* i) {
   return cp;
 }
 
-// Latin-1 Supplement and Latin Extended-A letters folded to ASCII; nullptr when not a letter.
+// Latin-1 Supplement and Latin Extended-A letters folded to ASCII; nullptr when
+// not a letter.
 const char* FoldLatin(char32_t cp) {
   static const char* const kLatin1[64] = {
       // U+00C0 .. U+00FF
-      "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-      "d", "n", "o", "o", "o", "o", "o", nullptr, "o", "u", "u", "u", "u", "y", "th", "ss",
-      "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-      "d", "n", "o", "o", "o", "o", "o", nullptr, "o", "u", "u", "u", "u", "y", "th", "y"};
+      "a",     "a",     "a", "a", "a", "a",  "ae", "c",  "e",  "e",  "e",
+      "e",     "i",     "i", "i", "i", "d",  "n",  "o",  "o",  "o",  "o",
+      "o",     nullptr, "o", "u", "u", "u",  "u",  "y",  "th", "ss", "a",
+      "a",     "a",     "a", "a", "a", "ae", "c",  "e",  "e",  "e",  "e",
+      "i",     "i",     "i", "i", "d", "n",  "o",  "o",  "o",  "o",  "o",
+      nullptr, "o",     "u", "u", "u", "u",  "y",  "th", "y"};
   if (cp >= 0xC0 && cp <= 0xFF) return kLatin1[cp - 0xC0];
   if (cp >= 0x100 && cp <= 0x17F) {
     // Latin Extended-A comes in case pairs; map by ranges of the base letter.
     static const struct {
       char32_t from, to;
       const char* letter;
-    } kRanges[] = {{0x100, 0x105, "a"}, {0x106, 0x10D, "c"}, {0x10E, 0x111, "d"},
-                   {0x112, 0x11B, "e"}, {0x11C, 0x123, "g"}, {0x124, 0x127, "h"},
-                   {0x128, 0x131, "i"}, {0x132, 0x133, "ij"}, {0x134, 0x135, "j"},
-                   {0x136, 0x138, "k"}, {0x139, 0x142, "l"}, {0x143, 0x14B, "n"},
-                   {0x14C, 0x151, "o"}, {0x152, 0x153, "oe"}, {0x154, 0x159, "r"},
-                   {0x15A, 0x161, "s"}, {0x162, 0x167, "t"}, {0x168, 0x173, "u"},
-                   {0x174, 0x175, "w"}, {0x176, 0x178, "y"}, {0x179, 0x17E, "z"},
-                   {0x17F, 0x17F, "s"}};
+    } kRanges[] = {
+        {0x100, 0x105, "a"}, {0x106, 0x10D, "c"},  {0x10E, 0x111, "d"},
+        {0x112, 0x11B, "e"}, {0x11C, 0x123, "g"},  {0x124, 0x127, "h"},
+        {0x128, 0x131, "i"}, {0x132, 0x133, "ij"}, {0x134, 0x135, "j"},
+        {0x136, 0x138, "k"}, {0x139, 0x142, "l"},  {0x143, 0x14B, "n"},
+        {0x14C, 0x151, "o"}, {0x152, 0x153, "oe"}, {0x154, 0x159, "r"},
+        {0x15A, 0x161, "s"}, {0x162, 0x167, "t"},  {0x168, 0x173, "u"},
+        {0x174, 0x175, "w"}, {0x176, 0x178, "y"},  {0x179, 0x17E, "z"},
+        {0x17F, 0x17F, "s"}};
     for (const auto& r : kRanges) {
       if (cp >= r.from && cp <= r.to) return r.letter;
     }
@@ -101,7 +106,8 @@ bool HasVowel(std::string_view s) {
 }
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+  return s.size() >= suffix.size() &&
+         s.substr(s.size() - suffix.size()) == suffix;
 }
 
 std::string CollapseRepeats(std::string_view word) {
@@ -144,13 +150,29 @@ std::string FoldToAscii(std::string_view utf8) {
       continue;
     }
     switch (cp) {
-      case 0x2018: case 0x2019: case 0x201B: case 0x2032: case 0x02BC: case 0x00B4:
+      case 0x2018:
+      case 0x2019:
+      case 0x201B:
+      case 0x2032:
+      case 0x02BC:
+      case 0x00B4:
         out.push_back('\'');
         break;
-      case 0x201C: case 0x201D: case 0x201E: case 0x2033: case 0x00AB: case 0x00BB:
+      case 0x201C:
+      case 0x201D:
+      case 0x201E:
+      case 0x2033:
+      case 0x00AB:
+      case 0x00BB:
         out.push_back('"');
         break;
-      case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014: case 0x2015: case 0x2212:
+      case 0x2010:
+      case 0x2011:
+      case 0x2012:
+      case 0x2013:
+      case 0x2014:
+      case 0x2015:
+      case 0x2212:
         out.push_back('-');
         break;
       case 0x2026:
@@ -163,10 +185,12 @@ std::string FoldToAscii(std::string_view utf8) {
       case 0xFF01:
         out.push_back('!');
         break;
-      case 0x3002: case 0xFF0E:
+      case 0x3002:
+      case 0xFF0E:
         out.push_back('.');
         break;
-      case 0xFF0C: case 0x3001:
+      case 0xFF0C:
+      case 0x3001:
         out.push_back(',');
         break;
       default:
@@ -189,20 +213,22 @@ std::string Stem(std::string_view w) {
     s.resize(s.size() - 2);
     return s;
   }
-  if (EndsWith(s, "ing") && s.size() >= 6 && HasVowel(s.substr(0, s.size() - 3))) {
+  if (EndsWith(s, "ing") && s.size() >= 6 &&
+      HasVowel(s.substr(0, s.size() - 3))) {
     s.resize(s.size() - 3);
     const size_t n = s.size();
-    if (n >= 3 && s[n - 1] == s[n - 2] && !IsVowel(s[n - 1]) && s[n - 1] != 'l' &&
-        s[n - 1] != 's' && s[n - 1] != 'z') {
+    if (n >= 3 && s[n - 1] == s[n - 2] && !IsVowel(s[n - 1]) &&
+        s[n - 1] != 'l' && s[n - 1] != 's' && s[n - 1] != 'z') {
       s.pop_back();  // "swimming" -> "swim"
     }
     return s;
   }
-  if (EndsWith(s, "ed") && s.size() >= 6 && HasVowel(s.substr(0, s.size() - 2))) {
+  if (EndsWith(s, "ed") && s.size() >= 6 &&
+      HasVowel(s.substr(0, s.size() - 2))) {
     s.resize(s.size() - 2);
     const size_t n = s.size();
-    if (n >= 3 && s[n - 1] == s[n - 2] && !IsVowel(s[n - 1]) && s[n - 1] != 'l' &&
-        s[n - 1] != 's' && s[n - 1] != 'z') {
+    if (n >= 3 && s[n - 1] == s[n - 2] && !IsVowel(s[n - 1]) &&
+        s[n - 1] != 'l' && s[n - 1] != 's' && s[n - 1] != 'z') {
       s.pop_back();  // "stopped" -> "stop"
     }
     return s;
@@ -212,11 +238,13 @@ std::string Stem(std::string_view w) {
     return s;
   }
   if (EndsWith(s, "es") && s.size() >= 5 &&
-      (EndsWith(s, "ches") || EndsWith(s, "shes") || EndsWith(s, "xes") || EndsWith(s, "zzes"))) {
+      (EndsWith(s, "ches") || EndsWith(s, "shes") || EndsWith(s, "xes") ||
+       EndsWith(s, "zzes"))) {
     s.resize(s.size() - 2);
     return s;
   }
-  if (s.back() == 's' && !EndsWith(s, "ss") && !EndsWith(s, "us") && !EndsWith(s, "is")) {
+  if (s.back() == 's' && !EndsWith(s, "ss") && !EndsWith(s, "us") &&
+      !EndsWith(s, "is")) {
     s.pop_back();
   }
   return s;
@@ -230,7 +258,8 @@ std::vector<std::string> SplitWords(std::string_view folded) {
     if ((c >= 'a' && c <= 'z') || IsDigit(c)) {
       cur.push_back(c);
     } else if (c == '\'') {
-      // kept inside a word only when the caller wants apostrophes: content words drop them
+      // kept inside a word only when the caller wants apostrophes: content
+      // words drop them
     } else if (!cur.empty()) {
       out.push_back(std::move(cur));
       cur.clear();
@@ -247,8 +276,10 @@ TextNormalizer::TextNormalizer(const LanguageSpec& spec) {
   }
 }
 
-void TextNormalizer::AppendWord(std::string word, std::vector<Token>* out) const {
-  // Strip leading and trailing apostrophes (quotes), then try the contraction table.
+void TextNormalizer::AppendWord(std::string word,
+                                std::vector<Token>* out) const {
+  // Strip leading and trailing apostrophes (quotes), then try the contraction
+  // table.
   while (!word.empty() && word.front() == '\'') word.erase(word.begin());
   while (!word.empty() && word.back() == '\'') word.pop_back();
   if (word.empty()) return;
@@ -259,7 +290,8 @@ void TextNormalizer::AppendWord(std::string word, std::vector<Token>* out) const
   }
   if (word.find('\'') != std::string::npos) {
     if (EndsWith(word, "'s")) {
-      word.resize(word.size() - 2);  // possessive ("dad's") or "is" (handled by the table)
+      word.resize(word.size() -
+                  2);  // possessive ("dad's") or "is" (handled by the table)
     }
     word = StripApostrophes(word);
     if (auto it = contractions_.find(word); it != contractions_.end()) {
@@ -277,9 +309,10 @@ std::vector<Token> TextNormalizer::Normalize(std::string_view utf8) const {
   const size_t n = folded.size();
   for (size_t i = 0; i < n; ++i) {
     const char c = folded[i];
-    // A decimal point or comma inside a number stays in the number ("38.4", "1,000").
-    if ((c == '.' || c == ',') && !word.empty() && IsDigit(word.back()) && i + 1 < n &&
-        IsDigit(folded[i + 1])) {
+    // A decimal point or comma inside a number stays in the number ("38.4",
+    // "1,000").
+    if ((c == '.' || c == ',') && !word.empty() && IsDigit(word.back()) &&
+        i + 1 < n && IsDigit(folded[i + 1])) {
       if (c == '.') word.push_back('.');
       continue;
     }
@@ -301,7 +334,8 @@ std::vector<Token> TextNormalizer::Normalize(std::string_view utf8) const {
   // Drop breaks at the very start.
   size_t first = 0;
   while (first < out.size() && out[first].is_break) ++first;
-  if (first > 0) out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(first));
+  if (first > 0)
+    out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(first));
   return out;
 }
 

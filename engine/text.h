@@ -1,10 +1,12 @@
 // Text normalisation and tokenisation: the first step of every turn.
 //
-// Normalize folds UTF-8 to lowercase ASCII (accents dropped, curly quotes and dashes made
-// plain, anything else non-ASCII treated as a space), splits it into word tokens and
-// clause-break tokens (". , ; : ! ?"), expands contractions ("can't" -> "cannot", "dont" ->
-// "do not"), drops possessive 's, and collapses letters repeated three or more times
-// ("sooo" -> "soo"). Invalid UTF-8 is treated as spaces; the function never fails.
+// Normalize folds UTF-8 to lowercase ASCII (accents dropped, curly quotes and
+// dashes made plain, anything else non-ASCII treated as a space), splits it
+// into word tokens and clause-break tokens (". , ; : ! ?"), expands
+// contractions ("can't" -> "cannot", "dont" -> "do not"), drops possessive 's,
+// and collapses letters repeated three or more times
+// ("sooo" -> "soo"). Invalid UTF-8 is treated as spaces; the function never
+// fails.
 //
 // Thread safety: a const TextNormalizer may be shared by any number of threads.
 #ifndef BACKLINE_ENGINE_TEXT_H_
@@ -28,12 +30,13 @@ struct Token {
 // Folds one UTF-8 string to lowercase ASCII as described above (no tokenising).
 std::string FoldToAscii(std::string_view utf8);
 
-// A light English suffix stripper ("legs" -> "leg", "peeing" -> "pee", "slowly" -> "slow").
-// Applied to both the content and the question, so it need only be consistent.
+// A light English suffix stripper ("legs" -> "leg", "peeing" -> "pee", "slowly"
+// -> "slow"). Applied to both the content and the question, so it need only be
+// consistent.
 std::string Stem(std::string_view word);
 
-// Splits a string into words on anything that is not [a-z0-9'], with no contraction
-// handling; used for content (paraphrases, keywords, cue phrases).
+// Splits a string into words on anything that is not [a-z0-9'], with no
+// contraction handling; used for content (paraphrases, keywords, cue phrases).
 std::vector<std::string> SplitWords(std::string_view folded);
 
 class TextNormalizer {

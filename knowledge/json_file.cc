@@ -9,18 +9,23 @@ namespace {
 std::string EscapePointerToken(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out.push_back(c);
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out.push_back(c);
   }
   return out;
 }
 
-// A forgiving scanner over JSON-with-comments that records where each value starts. It runs
-// only on text nlohmann already accepted, so it need not report errors.
+// A forgiving scanner over JSON-with-comments that records where each value
+// starts. It runs only on text nlohmann already accepted, so it need not report
+// errors.
 class Scanner {
  public:
-  Scanner(const std::string& text, std::unordered_map<std::string, std::pair<int, int>>* out)
+  Scanner(const std::string& text,
+          std::unordered_map<std::string, std::pair<int, int>>* out)
       : t_(text), out_(out) {}
 
   void Run() {
@@ -50,7 +55,8 @@ class Scanner {
       } else if (c == '/' && i_ + 1 < t_.size() && t_[i_ + 1] == '*') {
         Advance();
         Advance();
-        while (i_ + 1 < t_.size() && !(t_[i_] == '*' && t_[i_ + 1] == '/')) Advance();
+        while (i_ + 1 < t_.size() && !(t_[i_] == '*' && t_[i_ + 1] == '/'))
+          Advance();
         Advance();
         Advance();
       } else {
@@ -66,12 +72,17 @@ class Scanner {
         Advance();
         if (i_ < t_.size()) {
           const char e = t_[i_];
-          if (e == 'n') s.push_back('\n');
-          else if (e == 't') s.push_back('\t');
-          else if (e == 'u') s += "?";  // keys with \u escapes are not used in our files
-          else s.push_back(e);
+          if (e == 'n')
+            s.push_back('\n');
+          else if (e == 't')
+            s.push_back('\t');
+          else if (e == 'u')
+            s += "?";  // keys with \u escapes are not used in our files
+          else
+            s.push_back(e);
           Advance();
-          if (e == 'u') for (int k = 0; k < 4; ++k) Advance();
+          if (e == 'u')
+            for (int k = 0; k < 4; ++k) Advance();
         }
         continue;
       }
@@ -120,8 +131,9 @@ class Scanner {
     } else if (c == '"') {
       String();
     } else {
-      while (i_ < t_.size() && t_[i_] != ',' && t_[i_] != '}' && t_[i_] != ']' &&
-             t_[i_] != ' ' && t_[i_] != '\n' && t_[i_] != '\t' && t_[i_] != '\r' && t_[i_] != '/') {
+      while (i_ < t_.size() && t_[i_] != ',' && t_[i_] != '}' &&
+             t_[i_] != ']' && t_[i_] != ' ' && t_[i_] != '\n' &&
+             t_[i_] != '\t' && t_[i_] != '\r' && t_[i_] != '/') {
         Advance();
       }
     }
@@ -150,13 +162,14 @@ std::pair<int, int> LineCol(const std::string& text, size_t offset) {
 
 }  // namespace
 
-void Error(std::vector<engine::Diagnostic>* diags, engine::SourceLocation where, std::string msg) {
-  diags->push_back(engine::Diagnostic{engine::Diagnostic::Severity::kError, std::move(where),
-                                      std::move(msg)});
+void Error(std::vector<engine::Diagnostic>* diags, engine::SourceLocation where,
+           std::string msg) {
+  diags->push_back(engine::Diagnostic{engine::Diagnostic::Severity::kError,
+                                      std::move(where), std::move(msg)});
 }
 
-bool JsonFile::Load(const std::string& path, const std::string& display, JsonFile* out,
-                    std::vector<engine::Diagnostic>* diags) {
+bool JsonFile::Load(const std::string& path, const std::string& display,
+                    JsonFile* out, std::vector<engine::Diagnostic>* diags) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     Error(diags, engine::SourceLocation{display, 0, 0}, "cannot open file");
@@ -167,19 +180,23 @@ bool JsonFile::Load(const std::string& path, const std::string& display, JsonFil
   return Parse(ss.str(), display, out, diags);
 }
 
-bool JsonFile::Parse(std::string text, const std::string& display, JsonFile* out,
-                     std::vector<engine::Diagnostic>* diags) {
+bool JsonFile::Parse(std::string text, const std::string& display,
+                     JsonFile* out, std::vector<engine::Diagnostic>* diags) {
   out->name_ = display;
   out->text_ = std::move(text);
   try {
-    out->root_ = nlohmann::json::parse(out->text_, nullptr, /*allow_exceptions=*/true,
-                                       /*ignore_comments=*/true);
+    out->root_ =
+        nlohmann::json::parse(out->text_, nullptr, /*allow_exceptions=*/true,
+                              /*ignore_comments=*/true);
   } catch (const nlohmann::json::parse_error& e) {
     auto [line, col] = LineCol(out->text_, e.byte > 0 ? e.byte - 1 : 0);
     std::string msg = e.what();
-    // "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error ..."
-    if (auto p = msg.find("syntax error"); p != std::string::npos) msg = msg.substr(p);
-    Error(diags, engine::SourceLocation{display, line, col}, "invalid JSON: " + msg);
+    // "[json.exception.parse_error.101] parse error at line 3, column 5: syntax
+    // error ..."
+    if (auto p = msg.find("syntax error"); p != std::string::npos)
+      msg = msg.substr(p);
+    Error(diags, engine::SourceLocation{display, line, col},
+          "invalid JSON: " + msg);
     return false;
   }
   out->Index();
@@ -204,29 +221,54 @@ engine::SourceLocation JsonFile::At(const std::string& pointer) const {
   return engine::SourceLocation{name_, 1, 1};
 }
 
-bool GetString(const JsonFile& f, const nlohmann::json& obj, const std::string& pointer,
-               const char* key, bool required, std::string* out,
-               std::vector<engine::Diagnostic>* diags) {
+const nlohmann::json* ListUnder(const JsonFile& f, const char* key,
+                                const char* shape,
+                                std::initializer_list<const char*> root_keys,
+                                std::vector<engine::Diagnostic>* diags) {
+  const nlohmann::json& root = f.root();
+  if (!root.is_object() || !root.contains(key) || !root[key].is_array()) {
+    Error(diags, f.At(""), shape);
+    return nullptr;
+  }
+  CheckKeys(f, root, "", root_keys, diags);
+  return &root[key];
+}
+
+bool IsObjectItem(const JsonFile& f, const nlohmann::json& item,
+                  const std::string& pointer, const char* what,
+                  std::vector<engine::Diagnostic>* diags) {
+  if (item.is_object()) return true;
+  Error(diags, f.At(pointer), std::string(what) + " must be an object");
+  return false;
+}
+
+bool GetString(const JsonFile& f, const nlohmann::json& obj,
+               const std::string& pointer, const char* key, bool required,
+               std::string* out, std::vector<engine::Diagnostic>* diags) {
   auto it = obj.find(key);
   if (it == obj.end()) {
-    if (required) Error(diags, f.At(pointer), std::string("missing field \"") + key + "\"");
+    if (required)
+      Error(diags, f.At(pointer), std::string("missing field \"") + key + "\"");
     return !required;
   }
   if (!it->is_string()) {
-    Error(diags, f.At(pointer + "/" + key), std::string("\"") + key + "\" must be a string");
+    Error(diags, f.At(pointer + "/" + key),
+          std::string("\"") + key + "\" must be a string");
     return false;
   }
   *out = it->get<std::string>();
   return true;
 }
 
-bool GetStrings(const JsonFile& f, const nlohmann::json& obj, const std::string& pointer,
-                const char* key, bool required, std::vector<std::string>* out,
+bool GetStrings(const JsonFile& f, const nlohmann::json& obj,
+                const std::string& pointer, const char* key, bool required,
+                std::vector<std::string>* out,
                 std::vector<engine::SourceLocation>* where,
                 std::vector<engine::Diagnostic>* diags) {
   auto it = obj.find(key);
   if (it == obj.end()) {
-    if (required) Error(diags, f.At(pointer), std::string("missing field \"") + key + "\"");
+    if (required)
+      Error(diags, f.At(pointer), std::string("missing field \"") + key + "\"");
     return !required;
   }
   if (!it->is_array()) {
@@ -238,7 +280,8 @@ bool GetStrings(const JsonFile& f, const nlohmann::json& obj, const std::string&
   for (size_t i = 0; i < it->size(); ++i) {
     const std::string p = pointer + "/" + key + "/" + std::to_string(i);
     if (!(*it)[i].is_string()) {
-      Error(diags, f.At(p), std::string("items of \"") + key + "\" must be strings");
+      Error(diags, f.At(p),
+            std::string("items of \"") + key + "\" must be strings");
       ok = false;
       continue;
     }
@@ -248,17 +291,20 @@ bool GetStrings(const JsonFile& f, const nlohmann::json& obj, const std::string&
   return ok;
 }
 
-void CheckKeys(const JsonFile& f, const nlohmann::json& obj, const std::string& pointer,
-               std::initializer_list<const char*> known, std::vector<engine::Diagnostic>* diags) {
+void CheckKeys(const JsonFile& f, const nlohmann::json& obj,
+               const std::string& pointer,
+               std::initializer_list<const char*> known,
+               std::vector<engine::Diagnostic>* diags) {
   if (!obj.is_object()) return;
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     if (it.key() == "$schema" || it.key() == "$comment") continue;
     bool found = false;
     for (const char* k : known) found |= it.key() == k;
     if (!found) {
-      diags->push_back(engine::Diagnostic{
-          engine::Diagnostic::Severity::kWarning, f.At(pointer + "/" + it.key() + "#key"),
-          "unknown field \"" + it.key() + "\" (ignored)"});
+      diags->push_back(
+          engine::Diagnostic{engine::Diagnostic::Severity::kWarning,
+                             f.At(pointer + "/" + it.key() + "#key"),
+                             "unknown field \"" + it.key() + "\" (ignored)"});
     }
   }
 }

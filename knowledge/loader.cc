@@ -20,7 +20,9 @@ std::string Display(const std::string& dir, const std::string& rel) {
 bool IsValidId(const std::string& id) {
   if (id.empty()) return false;
   for (char c : id) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_'))
+      return false;
   }
   return true;
 }
@@ -43,47 +45,52 @@ bool IsDate(const std::string& s) {
 
 bool ReadFaq(const JsonFile& f, std::vector<engine::FaqEntry>* out,
              std::vector<Diagnostic>* diags) {
-  const json& root = f.root();
-  if (!root.is_object() || !root.contains("entries") || !root["entries"].is_array()) {
-    Error(diags, f.At(""), "an FAQ file is an object with an \"entries\" list");
-    return false;
-  }
-  CheckKeys(f, root, "", {"topic", "entries"}, diags);
+  const json* entries = ListUnder(
+      f, "entries", "an FAQ file is an object with an \"entries\" list",
+      {"topic", "entries"}, diags);
+  if (!entries) return false;
   std::string file_topic;
-  GetString(f, root, "", "topic", false, &file_topic, diags);
+  GetString(f, f.root(), "", "topic", false, &file_topic, diags);
   bool ok = true;
-  const json& entries = root["entries"];
-  for (size_t i = 0; i < entries.size(); ++i) {
+  for (size_t i = 0; i < entries->size(); ++i) {
     const std::string ptr = "/entries/" + std::to_string(i);
-    const json& e = entries[i];
-    if (!e.is_object()) {
-      Error(diags, f.At(ptr), "an entry must be an object");
+    const json& e = (*entries)[i];
+    if (!IsObjectItem(f, e, ptr, "an entry", diags)) {
       ok = false;
       continue;
     }
-    CheckKeys(f, e, ptr, {"id", "topic", "questions", "keywords", "answer", "sources", "reviewed"},
+    CheckKeys(f, e, ptr,
+              {"id", "topic", "questions", "keywords", "answer", "sources",
+               "reviewed"},
               diags);
     engine::FaqEntry entry;
     entry.where = f.At(ptr);
     bool good = GetString(f, e, ptr, "id", true, &entry.id, diags);
     good &= GetString(f, e, ptr, "topic", true, &entry.topic, diags);
-    good &= GetStrings(f, e, ptr, "questions", true, &entry.questions, &entry.question_where, diags);
-    good &= GetStrings(f, e, ptr, "keywords", false, &entry.keywords, nullptr, diags);
+    good &= GetStrings(f, e, ptr, "questions", true, &entry.questions,
+                       &entry.question_where, diags);
+    good &= GetStrings(f, e, ptr, "keywords", false, &entry.keywords, nullptr,
+                       diags);
     good &= GetString(f, e, ptr, "answer", true, &entry.answer, diags);
     good &= GetString(f, e, ptr, "reviewed", true, &entry.reviewed, diags);
     if (!entry.id.empty() && !IsValidId(entry.id)) {
       Error(diags, f.At(ptr + "/id"),
-            "entry id '" + entry.id + "' may hold only lowercase letters, digits, '-' and '_'");
+            "entry id '" + entry.id +
+                "' may hold only lowercase letters, digits, '-' and '_'");
       good = false;
     }
-    if (!IsDate(entry.reviewed) && e.contains("reviewed") && e["reviewed"].is_string()) {
-      Error(diags, f.At(ptr + "/reviewed"), "\"reviewed\" must be a date like 2026-11-26");
+    if (!IsDate(entry.reviewed) && e.contains("reviewed") &&
+        e["reviewed"].is_string()) {
+      Error(diags, f.At(ptr + "/reviewed"),
+            "\"reviewed\" must be a date like 2026-11-26");
       good = false;
     }
-    if (!file_topic.empty() && !entry.topic.empty() && entry.topic != file_topic) {
-      diags->push_back(Diagnostic{Diagnostic::Severity::kWarning, f.At(ptr + "/topic"),
-                                  "entry '" + entry.id + "' has topic '" + entry.topic +
-                                      "' in a file for topic '" + file_topic + "'"});
+    if (!file_topic.empty() && !entry.topic.empty() &&
+        entry.topic != file_topic) {
+      diags->push_back(
+          Diagnostic{Diagnostic::Severity::kWarning, f.At(ptr + "/topic"),
+                     "entry '" + entry.id + "' has topic '" + entry.topic +
+                         "' in a file for topic '" + file_topic + "'"});
     }
     if (auto s = e.find("sources"); s != e.end()) {
       if (!s->is_array()) {
@@ -94,7 +101,8 @@ bool ReadFaq(const JsonFile& f, std::vector<engine::FaqEntry>* out,
           const std::string sp = ptr + "/sources/" + std::to_string(k);
           const json& src = (*s)[k];
           if (!src.is_object()) {
-            Error(diags, f.At(sp), "a source is an object with \"title\" and \"url\"");
+            Error(diags, f.At(sp),
+                  "a source is an object with \"title\" and \"url\"");
             good = false;
             continue;
           }
@@ -103,7 +111,8 @@ bool ReadFaq(const JsonFile& f, std::vector<engine::FaqEntry>* out,
           good &= GetString(f, src, sp, "url", false, &source.url, diags);
           if (!source.url.empty() && source.url.rfind("https://", 0) != 0 &&
               source.url.rfind("http://", 0) != 0) {
-            Error(diags, f.At(sp + "/url"), "a source url must start with https:// or http://");
+            Error(diags, f.At(sp + "/url"),
+                  "a source url must start with https:// or http://");
             good = false;
           }
           entry.sources.push_back(std::move(source));
@@ -118,25 +127,24 @@ bool ReadFaq(const JsonFile& f, std::vector<engine::FaqEntry>* out,
 
 bool ReadSynonyms(const JsonFile& f, std::vector<engine::SynonymGroup>* out,
                   std::vector<Diagnostic>* diags) {
-  const json& root = f.root();
-  if (!root.is_object() || !root.contains("groups") || !root["groups"].is_array()) {
-    Error(diags, f.At(""), "synonyms.json is an object with a \"groups\" list");
-    return false;
-  }
-  CheckKeys(f, root, "", {"groups"}, diags);
+  const json* groups = ListUnder(
+      f, "groups", "synonyms.json is an object with a \"groups\" list",
+      {"groups"}, diags);
+  if (!groups) return false;
   bool ok = true;
-  for (size_t i = 0; i < root["groups"].size(); ++i) {
+  for (size_t i = 0; i < groups->size(); ++i) {
     const std::string ptr = "/groups/" + std::to_string(i);
-    const json& g = root["groups"][i];
-    if (!g.is_object()) {
-      Error(diags, f.At(ptr), "a synonym group is an object with \"canonical\" and \"terms\"");
+    const json& g = (*groups)[i];
+    if (!IsObjectItem(f, g, ptr,
+                      "a synonym group (\"canonical\" and \"terms\")", diags)) {
       ok = false;
       continue;
     }
     CheckKeys(f, g, ptr, {"canonical", "terms"}, diags);
     engine::SynonymGroup group;
     group.where = f.At(ptr);
-    bool good = GetString(f, g, ptr, "canonical", true, &group.canonical, diags);
+    bool good =
+        GetString(f, g, ptr, "canonical", true, &group.canonical, diags);
     good &= GetStrings(f, g, ptr, "terms", true, &group.terms, nullptr, diags);
     if (good) out->push_back(std::move(group));
     ok &= good;
@@ -144,7 +152,8 @@ bool ReadSynonyms(const JsonFile& f, std::vector<engine::SynonymGroup>* out,
   return ok;
 }
 
-bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang, engine::RetrievalSpec* retrieval,
+bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
+                  engine::RetrievalSpec* retrieval,
                   std::vector<Diagnostic>* diags) {
   const json& root = f.root();
   if (!root.is_object()) {
@@ -153,20 +162,23 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang, engine::Retriev
   }
   CheckKeys(f, root, "",
             {"contractions", "stopwords", "negation_cues", "pseudo_negations",
-             "post_negation_cues", "hypothetical_cues", "current_cues", "resolved_cues",
-             "future_cues", "clause_breaks", "negation_breaks", "negation_window", "retrieval",
-             "dictionaries", "example_joiners", "hedges"},
+             "post_negation_cues", "hypothetical_cues", "current_cues",
+             "resolved_cues", "future_cues", "clause_breaks", "negation_breaks",
+             "negation_window", "retrieval", "dictionaries", "example_joiners",
+             "hedges"},
             diags);
   lang->where = f.At("");
   bool ok = true;
   if (auto c = root.find("contractions"); c != root.end()) {
     if (!c->is_object()) {
-      Error(diags, f.At("/contractions"), "\"contractions\" maps a word to its expansion");
+      Error(diags, f.At("/contractions"),
+            "\"contractions\" maps a word to its expansion");
       ok = false;
     } else {
       for (auto it = c->begin(); it != c->end(); ++it) {
         if (!it.value().is_string()) {
-          Error(diags, f.At("/contractions/" + it.key()), "an expansion must be a string");
+          Error(diags, f.At("/contractions/" + it.key()),
+                "an expansion must be a string");
           ok = false;
           continue;
         }
@@ -174,24 +186,35 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang, engine::Retriev
       }
     }
   }
-  ok &= GetStrings(f, root, "", "stopwords", true, &lang->stopwords, nullptr, diags);
-  ok &= GetStrings(f, root, "", "negation_cues", true, &lang->negation_cues, nullptr, diags);
-  ok &= GetStrings(f, root, "", "pseudo_negations", false, &lang->pseudo_negations, nullptr, diags);
-  ok &= GetStrings(f, root, "", "post_negation_cues", false, &lang->post_negation_cues, nullptr,
+  ok &= GetStrings(f, root, "", "stopwords", true, &lang->stopwords, nullptr,
                    diags);
-  ok &= GetStrings(f, root, "", "hypothetical_cues", true, &lang->hypothetical_cues, nullptr,
-                   diags);
-  ok &= GetStrings(f, root, "", "current_cues", false, &lang->current_cues, nullptr, diags);
-  ok &= GetStrings(f, root, "", "resolved_cues", false, &lang->resolved_cues, nullptr, diags);
-  ok &= GetStrings(f, root, "", "future_cues", false, &lang->future_cues, nullptr, diags);
-  ok &= GetStrings(f, root, "", "example_joiners", false, &lang->example_joiners, nullptr, diags);
+  ok &= GetStrings(f, root, "", "negation_cues", true, &lang->negation_cues,
+                   nullptr, diags);
+  ok &= GetStrings(f, root, "", "pseudo_negations", false,
+                   &lang->pseudo_negations, nullptr, diags);
+  ok &= GetStrings(f, root, "", "post_negation_cues", false,
+                   &lang->post_negation_cues, nullptr, diags);
+  ok &= GetStrings(f, root, "", "hypothetical_cues", true,
+                   &lang->hypothetical_cues, nullptr, diags);
+  ok &= GetStrings(f, root, "", "current_cues", false, &lang->current_cues,
+                   nullptr, diags);
+  ok &= GetStrings(f, root, "", "resolved_cues", false, &lang->resolved_cues,
+                   nullptr, diags);
+  ok &= GetStrings(f, root, "", "future_cues", false, &lang->future_cues,
+                   nullptr, diags);
+  ok &= GetStrings(f, root, "", "example_joiners", false,
+                   &lang->example_joiners, nullptr, diags);
   ok &= GetStrings(f, root, "", "hedges", false, &lang->hedges, nullptr, diags);
-  ok &= GetStrings(f, root, "", "dictionaries", false, &lang->dictionaries, nullptr, diags);
-  ok &= GetStrings(f, root, "", "clause_breaks", false, &lang->clause_breaks, nullptr, diags);
-  ok &= GetStrings(f, root, "", "negation_breaks", false, &lang->negation_breaks, nullptr, diags);
+  ok &= GetStrings(f, root, "", "dictionaries", false, &lang->dictionaries,
+                   nullptr, diags);
+  ok &= GetStrings(f, root, "", "clause_breaks", false, &lang->clause_breaks,
+                   nullptr, diags);
+  ok &= GetStrings(f, root, "", "negation_breaks", false,
+                   &lang->negation_breaks, nullptr, diags);
   if (auto w = root.find("negation_window"); w != root.end()) {
     if (!w->is_number_integer() || w->get<int>() < 1 || w->get<int>() > 20) {
-      Error(diags, f.At("/negation_window"), "\"negation_window\" must be a whole number 1-20");
+      Error(diags, f.At("/negation_window"),
+            "\"negation_window\" must be a whole number 1-20");
       ok = false;
     } else {
       lang->negation_window = w->get<int>();
@@ -199,21 +222,24 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang, engine::Retriev
   }
   if (auto r = root.find("retrieval"); r != root.end()) {
     if (!r->is_object()) {
-      Error(diags, f.At("/retrieval"), "\"retrieval\" is an object of thresholds");
+      Error(diags, f.At("/retrieval"),
+            "\"retrieval\" is an object of thresholds");
       return false;
     }
     CheckKeys(f, *r, "/retrieval",
-              {"answer_coverage", "clarify_coverage", "clarify_margin", "clarify_options", "min_evidence",
-               "long_message_terms", "dominant_coverage", "dominant_ratio", "clarify_score",
+              {"answer_coverage", "clarify_coverage", "clarify_margin",
+               "clarify_options", "min_evidence", "long_message_terms",
+               "dominant_coverage", "dominant_ratio", "clarify_score",
                "clarify_evidence"},
               diags);
     auto num = [&](const char* key, double lo, double hi, double* out) {
       auto it = r->find(key);
       if (it == r->end()) return;
-      if (!it->is_number() || it->get<double>() < lo || it->get<double>() > hi) {
+      if (!it->is_number() || it->get<double>() < lo ||
+          it->get<double>() > hi) {
         Error(diags, f.At(std::string("/retrieval/") + key),
-              std::string("\"") + key + "\" must be a number from " + std::to_string(lo) +
-                  " to " + std::to_string(hi));
+              std::string("\"") + key + "\" must be a number from " +
+                  std::to_string(lo) + " to " + std::to_string(hi));
         ok = false;
         return;
       }
@@ -234,7 +260,8 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang, engine::Retriev
     num("clarify_options", 1, 6, &options);
     retrieval->clarify_options = static_cast<int>(options);
     if (retrieval->clarify_coverage > retrieval->answer_coverage) {
-      Error(diags, f.At("/retrieval"), "\"clarify_coverage\" must not exceed \"answer_coverage\"");
+      Error(diags, f.At("/retrieval"),
+            "\"clarify_coverage\" must not exceed \"answer_coverage\"");
       ok = false;
     }
   }
@@ -243,22 +270,21 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang, engine::Retriev
 
 bool ReadEscalations(const JsonFile& f, std::vector<engine::RedFlagKind>* out,
                      std::vector<Diagnostic>* diags) {
-  const json& root = f.root();
-  if (!root.is_object() || !root.contains("kinds") || !root["kinds"].is_array()) {
-    Error(diags, f.At(""), "escalations.json is an object with a \"kinds\" list");
-    return false;
-  }
-  CheckKeys(f, root, "", {"kinds"}, diags);
+  const json* kinds = ListUnder(
+      f, "kinds", "escalations.json is an object with a \"kinds\" list",
+      {"kinds"}, diags);
+  if (!kinds) return false;
   bool ok = true;
-  for (size_t i = 0; i < root["kinds"].size(); ++i) {
+  for (size_t i = 0; i < kinds->size(); ++i) {
     const std::string ptr = "/kinds/" + std::to_string(i);
-    const json& k = root["kinds"][i];
-    if (!k.is_object()) {
-      Error(diags, f.At(ptr), "a red-flag kind is an object");
+    const json& k = (*kinds)[i];
+    if (!IsObjectItem(f, k, ptr, "a red-flag kind", diags)) {
       ok = false;
       continue;
     }
-    CheckKeys(f, k, ptr, {"id", "name", "urgency", "reply", "tell_them", "general_entry"}, diags);
+    CheckKeys(f, k, ptr,
+              {"id", "name", "urgency", "reply", "tell_them", "general_entry"},
+              diags);
     engine::RedFlagKind kind;
     kind.where = f.At(ptr);
     std::string urgency;
@@ -267,9 +293,11 @@ bool ReadEscalations(const JsonFile& f, std::vector<engine::RedFlagKind>* out,
     good &= GetString(f, k, ptr, "urgency", true, &urgency, diags);
     good &= GetString(f, k, ptr, "reply", true, &kind.reply, diags);
     good &= GetString(f, k, ptr, "tell_them", false, &kind.tell_them, diags);
-    good &= GetString(f, k, ptr, "general_entry", false, &kind.general_entry, diags);
+    good &= GetString(f, k, ptr, "general_entry", false, &kind.general_entry,
+                      diags);
     if (!urgency.empty() && !engine::ParseUrgency(urgency, &kind.urgency)) {
-      Error(diags, f.At(ptr + "/urgency"), "\"urgency\" must be \"urgent\" or \"emergency\"");
+      Error(diags, f.At(ptr + "/urgency"),
+            "\"urgency\" must be \"urgent\" or \"emergency\"");
       good = false;
     }
     if (good) out->push_back(std::move(kind));
@@ -280,35 +308,36 @@ bool ReadEscalations(const JsonFile& f, std::vector<engine::RedFlagKind>* out,
 
 bool ReadRules(const JsonFile& f, std::vector<engine::RedFlagRule>* out,
                std::vector<Diagnostic>* diags) {
-  const json& root = f.root();
-  if (!root.is_object() || !root.contains("rules") || !root["rules"].is_array()) {
-    Error(diags, f.At(""), "red_flags.json is an object with a \"rules\" list");
-    return false;
-  }
-  CheckKeys(f, root, "", {"rules"}, diags);
+  const json* rules =
+      ListUnder(f, "rules", "red_flags.json is an object with a \"rules\" list",
+                {"rules"}, diags);
+  if (!rules) return false;
   bool ok = true;
-  for (size_t i = 0; i < root["rules"].size(); ++i) {
+  for (size_t i = 0; i < rules->size(); ++i) {
     const std::string ptr = "/rules/" + std::to_string(i);
-    const json& r = root["rules"][i];
-    if (!r.is_object()) {
-      Error(diags, f.At(ptr), "a rule is an object");
+    const json& r = (*rules)[i];
+    if (!IsObjectItem(f, r, ptr, "a rule", diags)) {
       ok = false;
       continue;
     }
-    CheckKeys(f, r, ptr, {"id", "kind", "patterns", "unless", "requires", "general_questions_escalate",
-                        "note"},
+    CheckKeys(f, r, ptr,
+              {"id", "kind", "patterns", "unless", "requires",
+               "general_questions_escalate", "note"},
               diags);
     engine::RedFlagRule rule;
     rule.where = f.At(ptr);
     bool good = GetString(f, r, ptr, "id", true, &rule.id, diags);
     good &= GetString(f, r, ptr, "kind", true, &rule.kind, diags);
-    good &= GetStrings(f, r, ptr, "patterns", true, &rule.patterns, &rule.pattern_where, diags);
-    good &= GetStrings(f, r, ptr, "unless", false, &rule.unless, &rule.unless_where, diags);
-    good &= GetStrings(f, r, ptr, "requires", false, &rule.requires_any, &rule.requires_where,
-                       diags);
+    good &= GetStrings(f, r, ptr, "patterns", true, &rule.patterns,
+                       &rule.pattern_where, diags);
+    good &= GetStrings(f, r, ptr, "unless", false, &rule.unless,
+                       &rule.unless_where, diags);
+    good &= GetStrings(f, r, ptr, "requires", false, &rule.requires_any,
+                       &rule.requires_where, diags);
     if (auto g = r.find("general_questions_escalate"); g != r.end()) {
       if (!g->is_boolean()) {
-        Error(diags, f.At(ptr + "/general_questions_escalate"), "must be true or false");
+        Error(diags, f.At(ptr + "/general_questions_escalate"),
+              "must be true or false");
         good = false;
       } else {
         rule.general_questions_escalate = g->get<bool>();
@@ -326,17 +355,21 @@ bool WithFile(const std::string& dir, const std::string& rel, bool required,
   const fs::path path = fs::path(dir) / rel;
   std::error_code ec;
   if (!fs::exists(path, ec)) {
-    if (required) Error(diags, engine::SourceLocation{Display(dir, rel), 0, 0}, "file is missing");
+    if (required)
+      Error(diags, engine::SourceLocation{Display(dir, rel), 0, 0},
+            "file is missing");
     return !required;
   }
   JsonFile f;
-  if (!JsonFile::Load(path.string(), Display(dir, rel), &f, diags)) return false;
+  if (!JsonFile::Load(path.string(), Display(dir, rel), &f, diags))
+    return false;
   return fn(f);
 }
 
 }  // namespace
 
-bool LoadFaqText(std::string text, const std::string& display, std::vector<engine::FaqEntry>* out,
+bool LoadFaqText(std::string text, const std::string& display,
+                 std::vector<engine::FaqEntry>* out,
                  std::vector<Diagnostic>* diags) {
   JsonFile f;
   if (!JsonFile::Parse(std::move(text), display, &f, diags)) return false;
@@ -344,7 +377,8 @@ bool LoadFaqText(std::string text, const std::string& display, std::vector<engin
 }
 
 bool LoadFaqFile(const std::string& path, const std::string& display,
-                 std::vector<engine::FaqEntry>* out, std::vector<Diagnostic>* diags) {
+                 std::vector<engine::FaqEntry>* out,
+                 std::vector<Diagnostic>* diags) {
   JsonFile f;
   if (!JsonFile::Load(path, display, &f, diags)) return false;
   return ReadFaq(f, out, diags);
@@ -354,7 +388,8 @@ bool LoadKnowledge(const std::string& dir, engine::ContentSpec* spec,
                    std::vector<Diagnostic>* diags) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    Error(diags, engine::SourceLocation{dir, 0, 0}, "knowledge folder not found");
+    Error(diags, engine::SourceLocation{dir, 0, 0},
+          "knowledge folder not found");
     return false;
   }
   bool ok = true;
@@ -362,34 +397,39 @@ bool LoadKnowledge(const std::string& dir, engine::ContentSpec* spec,
   const fs::path faq_dir = fs::path(dir) / "faq";
   if (fs::is_directory(faq_dir, ec)) {
     for (const auto& e : fs::directory_iterator(faq_dir, ec)) {
-      if (e.is_regular_file() && e.path().extension() == ".json") faq_files.push_back(e.path());
+      if (e.is_regular_file() && e.path().extension() == ".json")
+        faq_files.push_back(e.path());
     }
   }
   std::sort(faq_files.begin(), faq_files.end());
   if (faq_files.empty()) {
-    Error(diags, engine::SourceLocation{Display(dir, "faq"), 0, 0}, "no FAQ files (*.json)");
+    Error(diags, engine::SourceLocation{Display(dir, "faq"), 0, 0},
+          "no FAQ files (*.json)");
     ok = false;
   }
   for (const auto& p : faq_files) {
-    ok &= LoadFaqFile(p.string(), Display(dir, "faq/" + p.filename().string()), &spec->entries,
-                      diags);
+    ok &= LoadFaqFile(p.string(), Display(dir, "faq/" + p.filename().string()),
+                      &spec->entries, diags);
   }
-  ok &= WithFile(dir, "synonyms.json", true, diags,
-                 [&](const JsonFile& f) { return ReadSynonyms(f, &spec->synonyms, diags); });
+  ok &= WithFile(dir, "synonyms.json", true, diags, [&](const JsonFile& f) {
+    return ReadSynonyms(f, &spec->synonyms, diags);
+  });
   ok &= WithFile(dir, "language.json", true, diags, [&](const JsonFile& f) {
     return ReadLanguage(f, &spec->language, &spec->retrieval, diags);
   });
-  // Word lists: real words are never "repaired". A missing list is a warning, not an error:
-  // the assistant still works, but spelling repair may then change real words.
+  // Word lists: real words are never "repaired". A missing list is a warning,
+  // not an error: the assistant still works, but spelling repair may then
+  // change real words.
   for (size_t i = 0; i < spec->language.dictionaries.size(); ++i) {
     const std::string& path = spec->language.dictionaries[i];
     std::ifstream words(path);
     if (!words) {
-      diags->push_back(Diagnostic{Diagnostic::Severity::kWarning,
-                                  engine::SourceLocation{Display(dir, "language.json"), 0, 0},
-                                  "dictionary '" + path +
-                                      "' not found (Debian packages wamerican, wbritish): "
-                                      "spelling repair may change real words"});
+      diags->push_back(Diagnostic{
+          Diagnostic::Severity::kWarning,
+          engine::SourceLocation{Display(dir, "language.json"), 0, 0},
+          "dictionary '" + path +
+              "' not found (Debian packages wamerican, wbritish): "
+              "spelling repair may change real words"});
       continue;
     }
     std::string w;
@@ -401,10 +441,12 @@ bool LoadKnowledge(const std::string& dir, engine::ContentSpec* spec,
       spec->known_words.push_back(std::move(w));
     }
   }
-  ok &= WithFile(dir, "escalations.json", true, diags,
-                 [&](const JsonFile& f) { return ReadEscalations(f, &spec->red_flag_kinds, diags); });
-  ok &= WithFile(dir, "red_flags.json", true, diags,
-                 [&](const JsonFile& f) { return ReadRules(f, &spec->red_flag_rules, diags); });
+  ok &= WithFile(dir, "escalations.json", true, diags, [&](const JsonFile& f) {
+    return ReadEscalations(f, &spec->red_flag_kinds, diags);
+  });
+  ok &= WithFile(dir, "red_flags.json", true, diags, [&](const JsonFile& f) {
+    return ReadRules(f, &spec->red_flag_rules, diags);
+  });
   return ok;
 }
 

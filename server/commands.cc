@@ -4,8 +4,9 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
+
+#include <nlohmann/json.hpp>
 
 #include "server/content.h"
 #include "server/reply_json.h"
@@ -22,9 +23,11 @@ struct CommonOptions {
   bool strict = false;
 };
 
-// Parses the options every subcommand shares; false (with a message on err) on a bad one.
-bool ParseOptions(const std::vector<std::string>& args, const char* command, bool allow_explain,
-                  bool allow_strict, CommonOptions* o, std::ostream& err) {
+// Parses the options every subcommand shares; false (with a message on err) on
+// a bad one.
+bool ParseOptions(const std::vector<std::string>& args, const char* command,
+                  bool allow_explain, bool allow_strict, CommonOptions* o,
+                  std::ostream& err) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string* out) {
@@ -58,9 +61,11 @@ std::shared_ptr<const Content> Load(const CommonOptions& o, const char* command,
   std::vector<engine::Diagnostic> diags;
   auto content = LoadContent(o.paths, &diags);
   if (!content) {
-    err << "backline " << command << ": the content has errors (run `backline check`):\n";
+    err << "backline " << command
+        << ": the content has errors (run `backline check`):\n";
     for (const auto& d : diags) {
-      if (d.severity == engine::Diagnostic::Severity::kError) err << "  " << d.ToString() << "\n";
+      if (d.severity == engine::Diagnostic::Severity::kError)
+        err << "  " << d.ToString() << "\n";
     }
   }
   return content;
@@ -68,8 +73,8 @@ std::shared_ptr<const Content> Load(const CommonOptions& o, const char* command,
 
 }  // namespace
 
-int RunAsk(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
-           std::ostream& err) {
+int RunAsk(const std::vector<std::string>& args, std::istream& in,
+           std::ostream& out, std::ostream& err) {
   CommonOptions o;
   if (!ParseOptions(args, "ask", true, false, &o, err)) return 2;
   auto content = Load(o, "ask", err);
@@ -81,7 +86,9 @@ int RunAsk(const std::vector<std::string>& args, std::istream& in, std::ostream&
     json result;
     json req = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (req.is_discarded()) {
-      result["error"] = "invalid JSON: each line must be one object like {\"id\": \"1\", \"text\": \"...\"}";
+      result["error"] =
+          "invalid JSON: each line must be one object like {\"id\": \"1\", "
+          "\"text\": \"...\"}";
     } else if (!req.is_object()) {
       result["error"] = "each line must be a JSON object";
     } else {
@@ -92,10 +99,11 @@ int RunAsk(const std::vector<std::string>& args, std::istream& in, std::ostream&
       } else if (!text->is_string()) {
         result["error"] = "field \"text\" must be a string";
       } else {
-        const engine::TurnResult turn =
-            content->engine->Turn(engine::SessionState{}, text->get<std::string>(), clinic);
+        const engine::TurnResult turn = content->engine->Turn(
+            engine::SessionState{}, text->get<std::string>(), clinic);
         json reply = ReplyToJson(turn.reply);
-        for (auto it = reply.begin(); it != reply.end(); ++it) result[it.key()] = it.value();
+        for (auto it = reply.begin(); it != reply.end(); ++it)
+          result[it.key()] = it.value();
         result["state"] = turn.state.state;
         if (o.explain) result["explain"] = ExplanationToJson(turn.explanation);
       }
@@ -106,8 +114,8 @@ int RunAsk(const std::vector<std::string>& args, std::istream& in, std::ostream&
   return 0;
 }
 
-int RunChat(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
-            std::ostream& err) {
+int RunChat(const std::vector<std::string>& args, std::istream& in,
+            std::ostream& out, std::ostream& err) {
   CommonOptions o;
   if (!ParseOptions(args, "chat", true, false, &o, err)) return 2;
   auto content = Load(o, "chat", err);
@@ -119,17 +127,22 @@ int RunChat(const std::vector<std::string>& args, std::istream& in, std::ostream
 
   auto show = [&](const engine::Reply& r) {
     if (r.urgency != engine::Urgency::kNone) {
-      out << "\n!!! " << (r.urgency == engine::Urgency::kEmergency ? "EMERGENCY" : "URGENT")
+      out << "\n!!! "
+          << (r.urgency == engine::Urgency::kEmergency ? "EMERGENCY" : "URGENT")
           << " !!!\n";
     }
     out << "\nBackline: " << r.text << "\n";
-    for (const auto& s : r.sources) out << "  source: " << s.title << " <" << s.url << ">\n";
+    for (const auto& s : r.sources)
+      out << "  source: " << s.title << " <" << s.url << ">\n";
     quick = r.quick_replies;
-    for (size_t i = 0; i < quick.size(); ++i) out << "  [" << (i + 1) << "] " << quick[i] << "\n";
-    out << "  (" << r.topic << ", urgency " << engine::UrgencyName(r.urgency) << ")\n";
+    for (size_t i = 0; i < quick.size(); ++i)
+      out << "  [" << (i + 1) << "] " << quick[i] << "\n";
+    out << "  (" << r.topic << ", urgency " << engine::UrgencyName(r.urgency)
+        << ")\n";
   };
 
-  out << "Backline chat. Type a question; a number picks a suggested reply; /quit leaves.\n";
+  out << "Backline chat. Type a question; a number picks a suggested reply; "
+         "/quit leaves.\n";
   show(eng.Welcome(clinic));
   std::string line;
   while (true) {
@@ -139,7 +152,8 @@ int RunChat(const std::vector<std::string>& args, std::istream& in, std::ostream
     if (line.empty()) continue;
     if (line == "/state") {
       out << "state: " << state.state << "\n";
-      for (const auto& [k, v] : state.slots) out << "  slot " << k << " = " << v << "\n";
+      for (const auto& [k, v] : state.slots)
+        out << "  slot " << k << " = " << v << "\n";
       continue;
     }
     if (line == "/explain") {
@@ -148,7 +162,8 @@ int RunChat(const std::vector<std::string>& args, std::istream& in, std::ostream
       continue;
     }
     // A bare number picks a quick reply.
-    if (line.find_first_not_of("0123456789") == std::string::npos && line.size() < 3) {
+    if (line.find_first_not_of("0123456789") == std::string::npos &&
+        line.size() < 3) {
       const size_t n = static_cast<size_t>(std::stoi(line));
       if (n >= 1 && n <= quick.size()) {
         line = quick[n - 1];
@@ -164,7 +179,8 @@ int RunChat(const std::vector<std::string>& args, std::istream& in, std::ostream
   return 0;
 }
 
-int RunCheck(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int RunCheck(const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err) {
   CommonOptions o;
   if (!ParseOptions(args, "check", false, true, &o, err)) return 2;
   std::vector<engine::Diagnostic> diags;
@@ -176,28 +192,32 @@ int RunCheck(const std::vector<std::string>& args, std::ostream& out, std::ostre
   if (errors) {
     out << "errors:\n";
     for (const auto& d : diags) {
-      if (d.severity == engine::Diagnostic::Severity::kError) out << "  " << d.ToString() << "\n";
+      if (d.severity == engine::Diagnostic::Severity::kError)
+        out << "  " << d.ToString() << "\n";
     }
   }
   if (warnings) {
     out << "warnings:\n";
     for (const auto& d : diags) {
-      if (d.severity == engine::Diagnostic::Severity::kWarning) out << "  " << d.ToString() << "\n";
+      if (d.severity == engine::Diagnostic::Severity::kWarning)
+        out << "  " << d.ToString() << "\n";
     }
   }
   if (content) {
     const auto& spec = content->engine->content();
     out << "checked " << o.paths.knowledge << " and " << o.paths.dialogs << ": "
         << spec.entries.size() << " FAQ entries, " << spec.red_flag_rules.size()
-        << " red-flag rules, " << spec.intents.size() << " intents, " << spec.dialog.states.size()
-        << " dialog states, " << content->clinics.size() << " clinics\n";
+        << " red-flag rules, " << spec.intents.size() << " intents, "
+        << spec.dialog.states.size() << " dialog states, "
+        << content->clinics.size() << " clinics\n";
   }
   out << errors << " error(s), " << warnings << " warning(s)\n";
   if (errors || !content) return 1;
   return o.strict && warnings ? 1 : 0;
 }
 
-int RunEval(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int RunEval(const std::vector<std::string>& args, std::ostream& out,
+            std::ostream& err) {
   CommonOptions o;
   std::vector<std::string> rest;
   std::string file;
@@ -216,15 +236,19 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     };
     if (a == "--misses") {
       misses = true;
-    } else if (a == "--min-topic" || a == "--min-recall" || a == "--max-false-alarm") {
-      double* v = a == "--min-topic" ? &min_topic : a == "--min-recall" ? &min_recall : &max_false_alarm;
+    } else if (a == "--min-topic" || a == "--min-recall" ||
+               a == "--max-false-alarm") {
+      double* v = a == "--min-topic"    ? &min_topic
+                  : a == "--min-recall" ? &min_recall
+                                        : &max_false_alarm;
       if (!number(v)) {
         err << "backline eval: " << a << " needs a number (percent)\n";
         return 2;
       }
     } else if (a.rfind("--", 0) == 0) {
       rest.push_back(a);
-      if (i + 1 < args.size() && (a == "--kb" || a == "--dialogs")) rest.push_back(args[++i]);
+      if (i + 1 < args.size() && (a == "--kb" || a == "--dialogs"))
+        rest.push_back(args[++i]);
     } else if (file.empty()) {
       file = a;
     } else {
@@ -233,7 +257,8 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     }
   }
   if (file.empty()) {
-    err << "usage: backline eval FILE.jsonl [--misses] [--min-topic PCT] [--min-recall PCT] "
+    err << "usage: backline eval FILE.jsonl [--misses] [--min-topic PCT] "
+           "[--min-recall PCT] "
            "[--max-false-alarm PCT]\n";
     return 2;
   }
@@ -248,7 +273,8 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   const engine::Clinic& clinic = content->ClinicOrDefault("default");
 
   std::map<std::string, std::pair<int, int>> per_topic;  // right, all
-  int n = 0, flagged = 0, caught = 0, exact = 0, under = 0, benign = 0, false_alarm = 0;
+  int n = 0, flagged = 0, caught = 0, exact = 0, under = 0, benign = 0,
+      false_alarm = 0;
   int topic_right = 0;
   std::vector<std::string> missed;
   std::string line;
@@ -258,15 +284,18 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (line.empty()) continue;
     json c = json::parse(line, nullptr, false);
     engine::Urgency want_u;
-    if (c.is_discarded() || !c.is_object() || !c.contains("text") || !c["text"].is_string() ||
-        !c.contains("topic") || !c["topic"].is_string() || !c.contains("urgency") ||
-        !c["urgency"].is_string() || !engine::ParseUrgency(c["urgency"].get<std::string>(), &want_u)) {
-      err << file << ":" << line_no << ": not a labelled case {id, text, topic, urgency}\n";
+    if (c.is_discarded() || !c.is_object() || !c.contains("text") ||
+        !c["text"].is_string() || !c.contains("topic") ||
+        !c["topic"].is_string() || !c.contains("urgency") ||
+        !c["urgency"].is_string() ||
+        !engine::ParseUrgency(c["urgency"].get<std::string>(), &want_u)) {
+      err << file << ":" << line_no
+          << ": not a labelled case {id, text, topic, urgency}\n";
       return 2;
     }
     const std::string want_t = c["topic"].get<std::string>();
-    const engine::TurnResult r =
-        content->engine->Turn(engine::SessionState{}, c["text"].get<std::string>(), clinic);
+    const engine::TurnResult r = content->engine->Turn(
+        engine::SessionState{}, c["text"].get<std::string>(), clinic);
     ++n;
     const bool ok_topic = r.reply.topic == want_t;
     topic_right += ok_topic;
@@ -282,9 +311,13 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       false_alarm += r.reply.urgency != engine::Urgency::kNone;
     }
     if (!ok_topic || r.reply.urgency != want_u) {
-      std::string id = c.contains("id") ? (c["id"].is_string() ? c["id"].get<std::string>() : c["id"].dump()) : "";
-      missed.push_back(id + ": want " + want_t + "/" + engine::UrgencyName(want_u) + ", got " +
-                       r.reply.topic + "/" + engine::UrgencyName(r.reply.urgency) + ": " +
+      std::string id = c.contains("id")
+                           ? (c["id"].is_string() ? c["id"].get<std::string>()
+                                                  : c["id"].dump())
+                           : "";
+      missed.push_back(id + ": want " + want_t + "/" +
+                       engine::UrgencyName(want_u) + ", got " + r.reply.topic +
+                       "/" + engine::UrgencyName(r.reply.urgency) + ": " +
                        c["text"].get<std::string>().substr(0, 110));
     }
   }
@@ -292,7 +325,8 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     err << "backline eval: " << file << " has no cases\n";
     return 2;
   }
-  for (const auto& [t, rk] : per_topic) out << t << " " << rk.first << "/" << rk.second << "\n";
+  for (const auto& [t, rk] : per_topic)
+    out << t << " " << rk.first << "/" << rk.second << "\n";
   if (misses) {
     out << "misses:\n";
     for (const auto& m : missed) out << "  " << m << "\n";
@@ -301,10 +335,12 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   const double recall = flagged ? 100.0 * caught / flagged : 100.0;
   const double fa = benign ? 100.0 * false_alarm / benign : 0.0;
   char buf[256];
-  std::snprintf(buf, sizeof buf,
-                "topic %.1f%% | red-flag recall %.1f%% (%d/%d) | exact tier %d/%d | "
-                "under-triage %d | false alarms %.1f%% (%d/%d)",
-                topic_pct, recall, caught, flagged, exact, flagged, under, fa, false_alarm, benign);
+  std::snprintf(
+      buf, sizeof buf,
+      "topic %.1f%% | red-flag recall %.1f%% (%d/%d) | exact tier %d/%d | "
+      "under-triage %d | false alarms %.1f%% (%d/%d)",
+      topic_pct, recall, caught, flagged, exact, flagged, under, fa,
+      false_alarm, benign);
   out << n << " cases from " << file << "\n" << buf << "\n";
   bool failed = false;
   if (topic_pct < min_topic) {
@@ -320,7 +356,8 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     failed = true;
   }
   if (under > 0) {
-    out << "FAIL: " << under << " red flag(s) answered less urgently than labelled\n";
+    out << "FAIL: " << under
+        << " red flag(s) answered less urgently than labelled\n";
     failed = true;
   }
   return failed ? 1 : 0;

@@ -1,7 +1,7 @@
 // The `backline` subcommands that need no network: ask, chat, check.
 //
-// Each takes its arguments (after the subcommand name) and the streams to use, and returns
-// the process exit code, so tests can run them in-process.
+// Each takes its arguments (after the subcommand name) and the streams to use,
+// and returns the process exit code, so tests can run them in-process.
 #ifndef BACKLINE_SERVER_COMMANDS_H_
 #define BACKLINE_SERVER_COMMANDS_H_
 
@@ -12,25 +12,30 @@
 namespace backline::server {
 
 // backline ask [--kb DIR] [--dialogs DIR] [--clinic ID] [--explain]
-// JSON Lines in, JSON Lines out, one line per line; exit 0 (2 when content fails to load or
-// an option is wrong).
-int RunAsk(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
-           std::ostream& err);
+// JSON Lines in, JSON Lines out, one line per line; exit 0 (2 when content
+// fails to load or an option is wrong).
+int RunAsk(const std::vector<std::string>& args, std::istream& in,
+           std::ostream& out, std::ostream& err);
 
 // backline chat [--kb DIR] [--dialogs DIR] [--clinic ID] [--explain]
-int RunChat(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
-            std::ostream& err);
+int RunChat(const std::vector<std::string>& args, std::istream& in,
+            std::ostream& out, std::ostream& err);
 
 // backline check [--kb DIR] [--dialogs DIR] [--strict]
-// Prints every problem as file:line:column; exit 1 on any error (or warning with --strict).
-int RunCheck(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// Prints every problem as file:line:column; exit 1 on any error (or warning
+// with --strict).
+int RunCheck(const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err);
 
-// backline eval FILE.jsonl [--kb DIR] [--dialogs DIR] [--misses] [--min-topic PCT]
+// backline eval FILE.jsonl [--kb DIR] [--dialogs DIR] [--misses] [--min-topic
+// PCT]
 //              [--min-recall PCT] [--max-false-alarm PCT]
-// Scores the content on a labelled set ({"id","text","topic","urgency"} per line): topic
-// accuracy, red-flag recall, exact tier, under-triage and false alarms. Exit 1 when a
-// threshold is not met or any red flag is under-triaged, 2 when the file cannot be read.
-int RunEval(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// Scores the content on a labelled set ({"id","text","topic","urgency"} per
+// line): topic accuracy, red-flag recall, exact tier, under-triage and false
+// alarms. Exit 1 when a threshold is not met or any red flag is under-triaged,
+// 2 when the file cannot be read.
+int RunEval(const std::vector<std::string>& args, std::ostream& out,
+            std::ostream& err);
 
 }  // namespace backline::server
 

@@ -22,7 +22,8 @@ const engine::Clinic& Content::ClinicOrDefault(const std::string& id) const {
 ContentPaths DefaultContentPaths() {
   std::error_code ec;
   auto both = [&](const fs::path& root) {
-    return fs::is_directory(root / "knowledge", ec) && fs::is_directory(root / "dialogs", ec);
+    return fs::is_directory(root / "knowledge", ec) &&
+           fs::is_directory(root / "dialogs", ec);
   };
   fs::path root = ".";
   if (!both(root)) {
@@ -38,8 +39,8 @@ ContentPaths DefaultContentPaths() {
                       (root / "dialogs").lexically_normal().string()};
 }
 
-std::shared_ptr<const Content> LoadContent(const ContentPaths& paths,
-                                           std::vector<engine::Diagnostic>* diags) {
+std::shared_ptr<const Content> LoadContent(
+    const ContentPaths& paths, std::vector<engine::Diagnostic>* diags) {
   engine::ContentSpec spec;
   auto content = std::make_shared<Content>();
   bool ok = knowledge::LoadKnowledge(paths.knowledge, &spec, diags);

@@ -37,10 +37,14 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
-  if (command == "ask") return backline::server::RunAsk(args, std::cin, std::cout, std::cerr);
-  if (command == "chat") return backline::server::RunChat(args, std::cin, std::cout, std::cerr);
-  if (command == "check") return backline::server::RunCheck(args, std::cout, std::cerr);
-  if (command == "eval") return backline::server::RunEval(args, std::cout, std::cerr);
+  if (command == "ask")
+    return backline::server::RunAsk(args, std::cin, std::cout, std::cerr);
+  if (command == "chat")
+    return backline::server::RunChat(args, std::cin, std::cout, std::cerr);
+  if (command == "check")
+    return backline::server::RunCheck(args, std::cout, std::cerr);
+  if (command == "eval")
+    return backline::server::RunEval(args, std::cout, std::cerr);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
     return 0;

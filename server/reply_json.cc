@@ -24,7 +24,8 @@ json ReplyToJson(const engine::Reply& r) {
   if (!r.quick_replies.empty()) j["quick_replies"] = r.quick_replies;
   if (!r.sources.empty()) {
     json sources = json::array();
-    for (const auto& s : r.sources) sources.push_back({{"title", s.title}, {"url", s.url}});
+    for (const auto& s : r.sources)
+      sources.push_back({{"title", s.title}, {"url", s.url}});
     j["sources"] = std::move(sources);
   }
   return j;
@@ -35,26 +36,37 @@ json ExplanationToJson(const engine::Explanation& ex) {
   j["normalized"] = ex.folded;
   j["canonical"] = ex.canonical;
   json repairs = json::array();
-  for (const auto& [from, to] : ex.repairs) repairs.push_back({{"from", from}, {"to", to}});
+  for (const auto& [from, to] : ex.repairs)
+    repairs.push_back({{"from", from}, {"to", to}});
   j["spelling"] = std::move(repairs);
   json syn = json::array();
-  for (const auto& [from, to] : ex.synonyms) syn.push_back({{"from", from}, {"to", to}});
+  for (const auto& [from, to] : ex.synonyms)
+    syn.push_back({{"from", from}, {"to", to}});
   j["synonyms"] = std::move(syn);
   j["terms"] = ex.terms;
   json flags = json::array();
   for (const auto& m : ex.red_flags) {
-    json f = {{"rule", m.rule}, {"kind", m.kind}, {"urgency", engine::UrgencyName(m.urgency)},
-              {"matched", m.text}, {"affirmed", m.affirmed()}};
-    if (m.negated) f["cancelled_by"] = "negation";
-    else if (m.hypothetical) f["cancelled_by"] = "hypothetical or general question";
-    else if (m.resolved) f["cancelled_by"] = "resolved in the past";
-    else if (m.excepted) f["cancelled_by"] = "an 'unless' pattern, or no 'requires' pattern";
+    json f = {{"rule", m.rule},
+              {"kind", m.kind},
+              {"urgency", engine::UrgencyName(m.urgency)},
+              {"matched", m.text},
+              {"affirmed", m.affirmed()}};
+    if (m.negated)
+      f["cancelled_by"] = "negation";
+    else if (m.hypothetical)
+      f["cancelled_by"] = "hypothetical or general question";
+    else if (m.resolved)
+      f["cancelled_by"] = "resolved in the past";
+    else if (m.excepted)
+      f["cancelled_by"] = "an 'unless' pattern, or no 'requires' pattern";
     flags.push_back(std::move(f));
   }
   j["red_flags"] = std::move(flags);
   json cands = json::array();
   for (const auto& [id, c] : ex.candidates) {
-    cands.push_back({{"entry", id}, {"score", Round3(c.score)}, {"coverage", Round3(c.coverage)}});
+    cands.push_back({{"entry", id},
+                     {"score", Round3(c.score)},
+                     {"coverage", Round3(c.coverage)}});
   }
   j["candidates"] = std::move(cands);
   j["state_before"] = ex.state_before;

@@ -1,4 +1,5 @@
-// The JSON form of a reply, shared by `backline ask` and the WebSocket protocol.
+// The JSON form of a reply, shared by `backline ask` and the WebSocket
+// protocol.
 #ifndef BACKLINE_SERVER_REPLY_JSON_H_
 #define BACKLINE_SERVER_REPLY_JSON_H_
 
@@ -8,8 +9,9 @@
 
 namespace backline::server {
 
-// {"topic", "urgency", "text", "kind", ...}: the contract's fields and the optional extras
-// (entry, intent, red_flag, tell_them, score, quick_replies, sources) when they have a value.
+// {"topic", "urgency", "text", "kind", ...}: the contract's fields and the
+// optional extras (entry, intent, red_flag, tell_them, score, quick_replies,
+// sources) when they have a value.
 nlohmann::json ReplyToJson(const engine::Reply& reply);
 
 // The explanation of a turn, for --explain.
