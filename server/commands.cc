@@ -8,7 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/config.h"
 #include "server/content.h"
+#include "server/server.h"
+#include "server/sqlite_store.h"
 #include "server/reply_json.h"
 
 namespace backline::server {
@@ -214,6 +217,37 @@ int RunCheck(const std::vector<std::string>& args, std::ostream& out,
   out << errors << " error(s), " << warnings << " warning(s)\n";
   if (errors || !content) return 1;
   return o.strict && warnings ? 1 : 0;
+}
+
+int RunServe(const std::vector<std::string>& args, std::ostream& err) {
+  Config config;
+  std::string config_file;
+  // A --config file is read first, then the other options override it.
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--config") config_file = args[i + 1];
+  }
+  if (!config_file.empty()) {
+    if (engine::Status s = Config::LoadFile(config_file, &config); !s.ok()) {
+      err << "backline serve: " << s.message() << "\n";
+      return 2;
+    }
+  }
+  if (engine::Status s = Config::ApplyArgs(args, &config_file, &config); !s.ok()) {
+    err << "backline serve: " << s.message() << "\n";
+    return 2;
+  }
+  auto store = SqliteStore::Open(config.database);
+  if (!store.ok()) {
+    err << "backline serve: cannot open the database " << config.database << ": "
+        << store.status().message() << "\n";
+    return 2;
+  }
+  auto server = Server::Create(config, std::move(store).value());
+  if (!server.ok()) {
+    err << "backline serve: " << server.status().message() << "\n";
+    return 2;
+  }
+  return server.value()->Run();
 }
 
 int RunEval(const std::vector<std::string>& args, std::ostream& out,

@@ -27,6 +27,12 @@ int RunChat(const std::vector<std::string>& args, std::istream& in,
 int RunCheck(const std::vector<std::string>& args, std::ostream& out,
              std::ostream& err);
 
+// backline serve [--config FILE] [--port N] [--address A] [--threads N] [--db PATH]
+//                [--kb DIR] [--dialogs DIR] [--web DIR] [limits...]
+// Serves HTTP and the WebSocket chat until SIGINT/SIGTERM; exit 0 after a clean shutdown,
+// 2 when the configuration or content is wrong or the port cannot be bound.
+int RunServe(const std::vector<std::string>& args, std::ostream& err);
+
 // backline eval FILE.jsonl [--kb DIR] [--dialogs DIR] [--misses] [--min-topic
 // PCT]
 //              [--min-recall PCT] [--max-false-alarm PCT]

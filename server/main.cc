@@ -10,6 +10,7 @@ namespace {
 constexpr const char* kUsage = R"(usage: backline <command> [options]
 
 commands:
+  serve    the chat server: HTTP and WebSocket on one port (README, "Running the server")
   chat     a conversation in the terminal
   ask      JSON Lines in, JSON Lines out: {"id": "1", "text": "..."} per line
   check    validate the knowledge base and dialog scripts; exit 1 on any error
@@ -17,6 +18,14 @@ commands:
            false alarms); --misses lists what it got wrong; --min-topic, --min-recall,
            --max-false-alarm set thresholds (percent) that make it exit 1
 
+options (serve):
+  --config FILE    a JSON configuration file (README, "Configuration"); options below override it
+  --port N         port (default 8080; 0 picks a free one)      --address A   (default 127.0.0.1)
+  --threads N      network threads (default: one per core)      --db PATH     (default backline.db)
+  --web DIR        the widget and demo files (default: the shipped web/)
+  --max-message-bytes N  --messages-per-minute N  --connections-per-address N
+  --max-connections N    --idle-timeout SECONDS   --handshake-timeout SECONDS
+  --log-patient-text     put what people type in the log (off by default: it is sensitive)
 options (all commands):
   --kb DIR         knowledge base folder (default: the shipped knowledge/)
   --dialogs DIR    dialog scripts folder (default: the shipped dialogs/)
@@ -37,6 +46,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "serve") return backline::server::RunServe(args, std::cerr);
   if (command == "ask")
     return backline::server::RunAsk(args, std::cin, std::cout, std::cerr);
   if (command == "chat")

@@ -1,0 +1,62 @@
+// The server's configuration: a JSON file (`backline serve --config FILE`) with command-line
+// overrides. Every limit has a default that protects a small server; see limits below.
+#ifndef BACKLINE_SERVER_CONFIG_H_
+#define BACKLINE_SERVER_CONFIG_H_
+
+#include <string>
+#include <vector>
+
+#include "engine/status.h"
+
+namespace backline::server {
+
+struct Limits {
+  // A chat line is short; 4 KiB holds a long, rambling message. Larger frames are refused
+  // by the WebSocket layer and the connection is closed with code 1009 (message too big).
+  size_t max_message_bytes = 4096;
+  // A person types a few messages a minute; a script floods. Past this, messages get a
+  // "rate_limited" error; past three times this, the connection is closed (policy).
+  int messages_per_minute = 30;
+  // One household or ward behind one address may open several tabs; a flood opens hundreds.
+  int connections_per_address = 20;
+  // All connections at once: the server refuses more (503) instead of running out of memory.
+  int max_connections = 10000;
+  // A conversation with no message for this long is closed (the person can resume it).
+  int idle_timeout_seconds = 600;
+  // The HTTP request and WebSocket upgrade must complete within this.
+  int handshake_timeout_seconds = 10;
+  // Replies waiting to be written to one connection: past the soft limit the server stops
+  // reading from it (TCP pushes back); past the hard limit it closes it (try again later).
+  size_t write_queue_soft = 8;
+  size_t write_queue_hard = 32;
+  // HTTP requests (not WebSocket): header and body size.
+  size_t max_http_request_bytes = 16 * 1024;
+  // How long a session can be resumed after its last message.
+  int session_resume_hours = 24;
+  // How many turns a client can ask for with {"type": "history"}.
+  size_t history_turns = 50;
+};
+
+struct Config {
+  std::string address = "127.0.0.1";
+  unsigned short port = 8080;
+  int threads = 0;                     // 0: one per core
+  std::string database = "backline.db";
+  std::string knowledge;               // empty: the shipped folder
+  std::string dialogs;                 // empty: the shipped folder
+  std::string web;                     // empty: the shipped web/ folder
+  bool log_patient_text = false;       // never on by default: patient text is sensitive
+  int retention_check_minutes = 60;    // how often old turns are deleted
+  Limits limits;
+
+  // Reads a JSON config file over the defaults; unknown keys are errors (a typo must not
+  // silently leave a limit at its default).
+  static engine::Status LoadFile(const std::string& path, Config* config);
+  // Applies "--port N"-style overrides; unknown options are errors.
+  static engine::Status ApplyArgs(const std::vector<std::string>& args, std::string* config_file,
+                                  Config* config);
+};
+
+}  // namespace backline::server
+
+#endif  // BACKLINE_SERVER_CONFIG_H_

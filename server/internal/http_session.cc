@@ -1,0 +1,290 @@
+// HTTP on the shared port: /healthz, /metrics, the web/ files, and the upgrade to /ws.
+// Server-private. One request at a time per connection; every response has a size-limited
+// request before it and a timeout around it.
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "server/internal/state.h"
+
+namespace backline::server::internal {
+namespace {
+
+// Decodes %XX escapes; false on a malformed escape or a decoded NUL.
+bool PercentDecode(std::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out->push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    const int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return false;
+    out->push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return true;
+}
+
+std::map<std::string, std::string> ParseQuery(std::string_view query) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start <= query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string_view::npos) end = query.size();
+    const std::string_view pair = query.substr(start, end - start);
+    const size_t eq = pair.find('=');
+    std::string key, value;
+    if (PercentDecode(pair.substr(0, eq), &key) &&
+        (eq == std::string_view::npos || PercentDecode(pair.substr(eq + 1), &value))) {
+      if (!key.empty()) out[key] = value;
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string_view MimeType(std::string_view path) {
+  const size_t dot = path.rfind('.');
+  const std::string_view ext = dot == std::string_view::npos ? "" : path.substr(dot);
+  if (ext == ".html" || ext == ".htm") return "text/html; charset=utf-8";
+  if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
+  if (ext == ".css") return "text/css; charset=utf-8";
+  if (ext == ".json") return "application/json";
+  if (ext == ".svg") return "image/svg+xml";
+  if (ext == ".png") return "image/png";
+  if (ext == ".ico") return "image/x-icon";
+  if (ext == ".txt") return "text/plain; charset=utf-8";
+  if (ext == ".woff2") return "font/woff2";
+  return "application/octet-stream";
+}
+
+// The file under `root` for a URL path, or empty when the path is not acceptable: encoded or
+// plain "..", backslashes, NULs and hidden files are refused, so nothing outside web/ and
+// nothing unlisted can be reached.
+std::string FileFor(const std::string& root, std::string_view target) {
+  std::string path;
+  if (!PercentDecode(target, &path) || path.empty() || path[0] != '/') return {};
+  if (path.find('\\') != std::string::npos) return {};
+  size_t start = 1;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string_view seg = std::string_view(path).substr(start, end - start);
+    if (seg == ".." || seg == "." || (!seg.empty() && seg[0] == '.')) return {};
+    start = end + 1;
+  }
+  if (path.back() == '/') path += "index.html";
+  return root + path;
+}
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(std::shared_ptr<ServerState> state, tcp::socket&& socket)
+      : state_(std::move(state)), stream_(std::move(socket)) {}
+
+  void Run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&HttpSession::DoRead, shared_from_this()));
+  }
+
+ private:
+  void DoRead() {
+    parser_.emplace();
+    parser_->header_limit(8 * 1024);
+    parser_->body_limit(state_->config.limits.max_http_request_bytes);
+    stream_.expires_after(std::chrono::seconds(state_->config.limits.handshake_timeout_seconds));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) return Shutdown();
+    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+      return Respond(ErrorV(http::status::payload_too_large, "Request too large.\n", 11), true);
+    }
+    if (ec) return;  // timeouts, resets, malformed requests: drop the connection
+    http::request<http::string_body> req = parser_->release();
+    const std::string target(req.target());
+    const size_t q = target.find('?');
+    const std::string path = target.substr(0, q);
+    const auto query =
+        q == std::string::npos ? std::map<std::string, std::string>{} : ParseQuery(target.substr(q + 1));
+
+    if (websocket::is_upgrade(req)) {
+      if (path != "/ws") return Respond(Error(http::status::not_found, "Not found.\n", req), true);
+      return Upgrade(std::move(req), query);
+    }
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      auto res = Error(http::status::method_not_allowed, "Only GET and HEAD are served here.\n", req);
+      res.set(http::field::allow, "GET, HEAD");
+      return Respond(std::move(res), false);
+    }
+    if (path == "/healthz") return Health(req);
+    if (path == "/metrics") return Metrics(req);
+    return Static(req, target.substr(0, q));
+  }
+
+  void Upgrade(http::request<http::string_body> req,
+               const std::map<std::string, std::string>& query) {
+    auto content = state_->content();
+    if (state_->stopping || !content) {
+      return Respond(Error(http::status::service_unavailable, "Shutting down.\n", req), true);
+    }
+    const std::string clinic_id = query.count("clinic") ? query.at("clinic") : "default";
+    const engine::Clinic* clinic = nullptr;
+    for (const auto& c : content->clinics) {
+      if (c.id == clinic_id) clinic = &c;
+    }
+    if (!clinic) {
+      state_->metrics.connections_refused.fetch_add(1);
+      return Respond(Error(http::status::bad_request, "Unknown clinic.\n", req), true);
+    }
+    // Browsers send Origin; other clients (curl, the load generator) do not and are let in.
+    if (auto origin = req.find(http::field::origin); origin != req.end()) {
+      if (!OriginAllowed(std::string(origin->value()), *clinic, req)) {
+        state_->metrics.connections_refused.fetch_add(1);
+        return Respond(Error(http::status::forbidden, "Origin not allowed.\n", req), true);
+      }
+    }
+    beast::error_code ec;
+    const auto endpoint = stream_.socket().remote_endpoint(ec);
+    const std::string address = ec ? std::string("?") : endpoint.address().to_string();
+    if (!state_->AdmitConnection(address)) {
+      state_->metrics.connections_refused.fetch_add(1);
+      return Respond(Error(http::status::too_many_requests, "Too many connections.\n", req), true);
+    }
+    const std::string resume = query.count("session") ? query.at("session") : "";
+    StartWebSocketSession(state_, std::move(stream_), std::move(req), address, clinic_id, resume);
+  }
+
+  // An allowed origin without a port allows any port ("http://localhost"); the server's own
+  // origin (its Host header) is always allowed.
+  bool OriginAllowed(const std::string& origin, const engine::Clinic& clinic,
+                     const http::request<http::string_body>& req) const {
+    if (auto host = req.find(http::field::host); host != req.end()) {
+      const std::string own = std::string(host->value());
+      if (origin == "http://" + own || origin == "https://" + own) return true;
+    }
+    for (const auto& allowed : clinic.allowed_origins) {
+      if (origin == allowed) return true;
+      const size_t scheme = allowed.find("://");
+      const bool has_port =
+          scheme != std::string::npos && allowed.find(':', scheme + 3) != std::string::npos;
+      if (!has_port && origin.size() > allowed.size() && origin.compare(0, allowed.size(), allowed) == 0 &&
+          origin[allowed.size()] == ':') {
+        const std::string port = origin.substr(allowed.size() + 1);
+        if (!port.empty() && port.find_first_not_of("0123456789") == std::string::npos) return true;
+      }
+    }
+    return false;
+  }
+
+  void Health(const http::request<http::string_body>& req) {
+    const bool ready = state_->ready && state_->content() && !state_->stopping;
+    nlohmann::json j = {{"status", ready ? "ok" : "starting"},
+                        {"ready", ready},
+                        {"stopping", state_->stopping.load()}};
+    if (auto c = state_->content()) {
+      j["faq_entries"] = c->engine->content().entries.size();
+      j["clinics"] = c->clinics.size();
+    }
+    http::response<http::string_body> res{ready ? http::status::ok : http::status::service_unavailable,
+                                          req.version()};
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+    res.body() = j.dump() + "\n";
+    res.keep_alive(req.keep_alive());
+    Respond(std::move(res), false);
+  }
+
+  void Metrics(const http::request<http::string_body>& req) {
+    http::response<http::string_body> res{http::status::ok, req.version()};
+    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.set(http::field::cache_control, "no-store");
+    res.body() = state_->metrics.Render(state_->store->QueueDepth(), state_->ready.load());
+    res.keep_alive(req.keep_alive());
+    Respond(std::move(res), false);
+  }
+
+  void Static(const http::request<http::string_body>& req, const std::string& path) {
+    const std::string file = FileFor(state_->web_root, path);
+    if (file.empty()) return Respond(Error(http::status::not_found, "Not found.\n", req), false);
+    std::ifstream in(file, std::ios::binary);
+    std::error_code fec;
+    if (!in || std::filesystem::is_directory(file, fec)) {
+      return Respond(Error(http::status::not_found, "Not found.\n", req), false);
+    }
+    std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    http::response<http::string_body> res{http::status::ok, req.version()};
+    res.set(http::field::content_type, std::string(MimeType(file)));
+    res.set(http::field::cache_control, "public, max-age=300");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.keep_alive(req.keep_alive());
+    if (req.method() == http::verb::head) {
+      res.content_length(body.size());
+    } else {
+      res.body() = std::move(body);
+    }
+    Respond(std::move(res), false);
+  }
+
+  template <typename Request>
+  http::response<http::string_body> Error(http::status status, std::string body,
+                                          const Request& req) {
+    http::response<http::string_body> res{status, req.version()};
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(body);
+    return res;
+  }
+  http::response<http::string_body> ErrorV(http::status status, std::string body,
+                                           unsigned version) {
+    http::response<http::string_body> res{status, version};
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.keep_alive(false);
+    res.body() = std::move(body);
+    return res;
+  }
+
+  void Respond(http::response<http::string_body>&& res, bool close) {
+    res.set(http::field::server, "backline");
+    if (close) res.keep_alive(false);
+    res.prepare_payload();
+    auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
+    response_ = sp;
+    http::async_write(stream_, *sp,
+                      [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
+                        if (ec) return;
+                        if (!sp->keep_alive()) return self->Shutdown();
+                        self->DoRead();
+                      });
+  }
+
+  void Shutdown() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  std::shared_ptr<ServerState> state_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<void> response_;
+};
+
+}  // namespace
+
+void StartHttpSession(std::shared_ptr<ServerState> state, tcp::socket socket) {
+  std::make_shared<HttpSession>(std::move(state), std::move(socket))->Run();
+}
+
+}  // namespace backline::server::internal

@@ -1,0 +1,104 @@
+// What the listener, HTTP sessions and WebSocket sessions share. Server-private.
+#ifndef BACKLINE_SERVER_INTERNAL_STATE_H_
+#define BACKLINE_SERVER_INTERNAL_STATE_H_
+
+#include <utility>  // Boost 1.74's asio uses std::exchange without including it
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/dialogue.h"
+#include "server/config.h"
+#include "server/content.h"
+#include "server/metrics.h"
+#include "server/store.h"
+
+namespace backline::server::internal {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+
+int64_t NowMs();
+
+// Logs one line to stderr ("2026-11-26T21:00:00Z warn: ..."). Never pass patient text unless
+// the configuration allows it (ServerState::log_patient_text).
+void Log(const char* level, const std::string& message);
+
+class WebSocketSession;
+class Listener;
+
+// A conversation's live state, shared by the connections that resume it.
+struct LiveSession {
+  engine::SessionState state;
+  std::string clinic;
+  int64_t updated_ms = 0;
+};
+
+struct ServerState {
+  Config config;
+  net::io_context ioc;
+  std::unique_ptr<Store> store;
+  Metrics metrics;
+  std::string web_root;
+
+  std::shared_ptr<const Content> content() const {
+    std::lock_guard<std::mutex> lock(content_mutex);
+    return content_;
+  }
+  void set_content(std::shared_ptr<const Content> c) {
+    std::lock_guard<std::mutex> lock(content_mutex);
+    content_ = std::move(c);
+  }
+
+  // Live conversations by session id (resume after a dropped connection).
+  std::optional<LiveSession> FindSession(const std::string& id);
+  void SaveSession(const std::string& id, const LiveSession& s);
+  void ForgetSession(const std::string& id);
+  void ForgetIdleSessions(int64_t before_ms);
+
+  // Connections: per-address counts and the registry used to close them all at shutdown.
+  bool AdmitConnection(const std::string& address);  // false: over a limit
+  void ReleaseConnection(const std::string& address);
+  void Register(const std::shared_ptr<WebSocketSession>& s);
+  std::vector<std::shared_ptr<WebSocketSession>> Sessions();
+
+  std::shared_ptr<Listener> listener;  // reset by ~Server (it holds this state)
+  unsigned short port = 0;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> ready{false};
+
+ private:
+  mutable std::mutex content_mutex;
+  std::shared_ptr<const Content> content_;
+
+  std::mutex sessions_mutex_;
+  std::unordered_map<std::string, LiveSession> sessions_;
+
+  std::mutex connections_mutex_;
+  std::unordered_map<std::string, int> per_address_;
+  int connections_ = 0;
+  std::vector<std::weak_ptr<WebSocketSession>> registry_;
+};
+
+// Starts an HTTP session on an accepted socket.
+void StartHttpSession(std::shared_ptr<ServerState> state, tcp::socket socket);
+
+// Starts a WebSocket session for an upgrade request on a stream already read by HTTP.
+void StartWebSocketSession(std::shared_ptr<ServerState> state, beast::tcp_stream stream,
+                           http::request<http::string_body> request, std::string address,
+                           std::string clinic, std::string resume_id);
+
+}  // namespace backline::server::internal
+
+#endif  // BACKLINE_SERVER_INTERNAL_STATE_H_

@@ -1,0 +1,354 @@
+#include "server/internal/websocket_session.h"
+
+#include "server/reply_json.h"
+
+namespace backline::server::internal {
+
+namespace {
+constexpr int kRateStrikesBeforeClose = 3;  // times the per-minute limit, then close
+}  // namespace
+
+WebSocketSession::WebSocketSession(std::shared_ptr<ServerState> state, beast::tcp_stream&& stream,
+                                   std::string address, std::string clinic,
+                                   std::string resume_id)
+    : state_(std::move(state)),
+      ws_(std::move(stream)),
+      idle_timer_(ws_.get_executor()),
+      address_(std::move(address)),
+      clinic_id_(std::move(clinic)),
+      resume_id_(std::move(resume_id)) {
+  state_->metrics.connections_open.fetch_add(1);
+  state_->metrics.connections_total.fetch_add(1);
+}
+
+WebSocketSession::~WebSocketSession() {
+  state_->metrics.connections_open.fetch_sub(1);
+  state_->ReleaseConnection(address_);
+}
+
+void WebSocketSession::Run(http::request<http::string_body> request) {
+  const Limits& limits = state_->config.limits;
+  beast::get_lowest_layer(ws_).expires_never();
+  websocket::stream_base::timeout timeout = websocket::stream_base::timeout::suggested(
+      beast::role_type::server);
+  timeout.handshake_timeout = std::chrono::seconds(limits.handshake_timeout_seconds);
+  // Beast pings a silent peer and closes it if the ping goes unanswered: dead connections.
+  timeout.idle_timeout = std::chrono::seconds(60);
+  timeout.keep_alive_pings = true;
+  ws_.set_option(timeout);
+  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+    res.set(http::field::server, "backline");
+  }));
+  ws_.read_message_max(limits.max_message_bytes);
+  ws_.async_accept(request,
+                   beast::bind_front_handler(&WebSocketSession::OnAccept, shared_from_this()));
+}
+
+void WebSocketSession::OnAccept(beast::error_code ec) {
+  if (ec) return Fail(ec, "accept");
+  state_->Register(shared_from_this());
+  content_ = state_->content();
+  live_.clinic = clinic_id_;
+  if (!resume_id_.empty() && IsSessionIdShaped(resume_id_)) {
+    if (auto live = state_->FindSession(resume_id_)) {
+      live_ = *live;
+      session_id_ = resume_id_;
+      return Begin(true);
+    }
+    // Not in memory (the server restarted): ask the store, off this thread.
+    const int64_t not_before =
+        NowMs() - int64_t{state_->config.limits.session_resume_hours} * 3600 * 1000;
+    auto self = shared_from_this();
+    state_->store->LoadSession(
+        resume_id_, not_before,
+        [self](engine::StatusOr<std::optional<SessionRecord>> loaded) {
+          net::post(self->ws_.get_executor(), [self, loaded = std::move(loaded)]() mutable {
+            self->OnSessionLoaded(std::move(loaded));
+          });
+        });
+    return;
+  }
+  Begin(false);
+}
+
+void WebSocketSession::OnSessionLoaded(engine::StatusOr<std::optional<SessionRecord>> loaded) {
+  if (!loaded.ok()) {
+    state_->metrics.store_errors.fetch_add(1);
+    Log("error", "loading a session failed: " + loaded.status().ToString());
+  } else if (loaded.value()) {
+    const SessionRecord& rec = *loaded.value();
+    nlohmann::json j = nlohmann::json::parse(rec.state, nullptr, false);
+    engine::SessionState s;
+    if (!j.is_discarded() && StateFromJson(j, &s)) {
+      live_.state = std::move(s);
+      live_.clinic = rec.clinic;
+      live_.updated_ms = rec.updated_ms;
+      session_id_ = rec.id;
+      return Begin(true);
+    }
+  }
+  Begin(false);
+}
+
+void WebSocketSession::Begin(bool resumed) {
+  if (closing_) return;
+  if (!resumed) {
+    session_id_ = NewSessionId();
+    live_ = LiveSession{};
+    live_.clinic = clinic_id_;
+  }
+  live_.updated_ms = NowMs();
+  state_->SaveSession(session_id_, live_);
+  begun_ = true;
+  const engine::Clinic& clinic = content_->ClinicOrDefault(live_.clinic);
+  Send(WelcomeFrame(session_id_, resumed, clinic, content_->engine->Welcome(clinic),
+                    live_.state.turns));
+  ArmIdleTimer();
+  DoRead();
+}
+
+void WebSocketSession::DoRead() {
+  if (reading_ || closing_) return;
+  reading_ = true;
+  ws_.async_read(buffer_,
+                 beast::bind_front_handler(&WebSocketSession::OnRead, shared_from_this()));
+}
+
+void WebSocketSession::OnRead(beast::error_code ec, std::size_t) {
+  reading_ = false;
+  if (ec) return Fail(ec, "read");
+  std::string payload = beast::buffers_to_string(buffer_.data());
+  buffer_.consume(buffer_.size());
+  ArmIdleTimer();
+  Handle(std::move(payload));
+  if (queue_.size() < state_->config.limits.write_queue_soft) DoRead();
+}
+
+bool WebSocketSession::RateLimited() {
+  const int64_t now = NowMs();
+  while (!recent_messages_ms_.empty() && recent_messages_ms_.front() <= now - 60000) {
+    recent_messages_ms_.pop_front();
+  }
+  if (static_cast<int>(recent_messages_ms_.size()) < state_->config.limits.messages_per_minute) {
+    recent_messages_ms_.push_back(now);
+    return false;
+  }
+  ++rate_strikes_;
+  state_->metrics.rate_limited.fetch_add(1);
+  return true;
+}
+
+void WebSocketSession::Handle(std::string payload) {
+  ClientFrame frame = ParseClientFrame(payload);
+  if (!frame.error_code.empty()) {
+    state_->metrics.protocol_errors.fetch_add(1);
+    Send(ErrorFrame(frame.error_code, frame.error_message));
+    return;
+  }
+  if (frame.type == "ping") {
+    Send(nlohmann::json{{"type", "pong"}}.dump());
+    return;
+  }
+  if (frame.type == "message") {
+    if (RateLimited()) {
+      if (rate_strikes_ > kRateStrikesBeforeClose * state_->config.limits.messages_per_minute) {
+        DoClose(websocket::close_code::policy_error, "too many messages");
+        return;
+      }
+      Send(ErrorFrame("rate_limited",
+                      "You are sending messages very fast. Please wait a moment. In an "
+                      "emergency, call your emergency number now."));
+      return;
+    }
+    if (frame.text.size() > state_->config.limits.max_message_bytes) {
+      Send(ErrorFrame("too_long", "The message is too long."));
+      return;
+    }
+    return HandleMessage(frame.text);
+  }
+  if (frame.type == "history") return HandleHistory();
+  if (frame.type == "feedback") return HandleFeedback(frame);
+  if (frame.type == "delete") return HandleDelete();
+}
+
+void WebSocketSession::HandleMessage(const std::string& text) {
+  const auto started = std::chrono::steady_clock::now();
+  const int64_t received_ms = NowMs();
+  const engine::Clinic& clinic = content_->ClinicOrDefault(live_.clinic);
+  engine::TurnResult turn = content_->engine->Turn(live_.state, text, clinic);
+  live_.state = turn.state;
+  live_.updated_ms = received_ms;
+  state_->SaveSession(session_id_, live_);
+  const int64_t seq = live_.state.turns;
+
+  TurnRecord record;
+  record.session_id = session_id_;
+  record.seq = seq;
+  record.user_text = text;
+  record.reply_text = turn.reply.text;
+  record.topic = turn.reply.topic;
+  record.urgency = engine::UrgencyName(turn.reply.urgency);
+  record.kind = turn.reply.kind;
+  record.entry_id = turn.reply.entry_id;
+  record.unanswered = turn.reply.unanswered;
+  record.received_ms = received_ms;
+  record.replied_ms = NowMs();
+  SessionRecord session;
+  session.id = session_id_;
+  session.clinic = live_.clinic;
+  session.state = StateToJson(live_.state).dump();
+  session.created_ms = received_ms;
+  session.updated_ms = received_ms;
+
+  auto& m = state_->metrics;
+  if (turn.reply.urgency == engine::Urgency::kEmergency) m.escalations_emergency.fetch_add(1);
+  if (turn.reply.urgency == engine::Urgency::kUrgent) m.escalations_urgent.fetch_add(1);
+  if (turn.reply.unanswered) m.unanswered.fetch_add(1);
+  if (state_->config.log_patient_text) {
+    Log("info", "session " + session_id_.substr(0, 8) + " turn " + std::to_string(seq) + ": \"" +
+                    text + "\" -> " + turn.reply.topic);
+  }
+
+  // The reply goes out once its turn is committed (group commit), so every reply a person
+  // saw is on record. If the store fails, the reply still goes out -- a red-flag escalation
+  // must never be held back -- and the failure is counted and logged.
+  ++pending_turns_;
+  auto self = shared_from_this();
+  auto frame = std::make_shared<std::string>(ReplyFrame(turn.reply, seq));
+  state_->store->AppendTurn(
+      std::move(record), std::move(session), [self, frame, started](engine::Status s) {
+        net::post(self->ws_.get_executor(), [self, frame, started, s]() {
+          --self->pending_turns_;
+          auto& metrics = self->state_->metrics;
+          if (!s.ok()) {
+            metrics.store_errors.fetch_add(1);
+            Log("error", "a turn was not saved: " + s.ToString());
+          }
+          metrics.turns.fetch_add(1);
+          metrics.ObserveLatency(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+          self->Send(std::move(*frame));
+        });
+      });
+}
+
+void WebSocketSession::HandleHistory() {
+  auto self = shared_from_this();
+  state_->store->RecentTurns(
+      session_id_, state_->config.limits.history_turns,
+      [self](engine::StatusOr<std::vector<TurnRecord>> turns) {
+        net::post(self->ws_.get_executor(), [self, turns = std::move(turns)]() {
+          if (!turns.ok()) {
+            self->state_->metrics.store_errors.fetch_add(1);
+            self->Send(ErrorFrame("unavailable", "The history could not be read. Try again."));
+            return;
+          }
+          self->Send(HistoryFrame(turns.value()));
+        });
+      });
+}
+
+void WebSocketSession::HandleFeedback(const ClientFrame& frame) {
+  if (frame.seq < 1 || frame.seq > live_.state.turns) {
+    Send(ErrorFrame("bad_field", "\"seq\" must name a turn of this conversation."));
+    return;
+  }
+  FeedbackRecord fb;
+  fb.session_id = session_id_;
+  fb.seq = frame.seq;
+  fb.rating = frame.rating;
+  fb.comment = frame.comment;
+  fb.created_ms = NowMs();
+  auto self = shared_from_this();
+  state_->store->AddFeedback(std::move(fb), [self](engine::Status s) {
+    net::post(self->ws_.get_executor(), [self, s]() {
+      if (!s.ok()) {
+        self->state_->metrics.store_errors.fetch_add(1);
+        self->Send(ErrorFrame("unavailable", "The feedback could not be saved."));
+        return;
+      }
+      self->Send(nlohmann::json{{"type", "feedback_saved"}}.dump());
+    });
+  });
+}
+
+void WebSocketSession::HandleDelete() {
+  auto self = shared_from_this();
+  const std::string id = session_id_;
+  state_->ForgetSession(id);
+  state_->store->DeleteSession(id, [self](engine::Status s) {
+    net::post(self->ws_.get_executor(), [self, s]() {
+      if (!s.ok()) {
+        self->state_->metrics.store_errors.fetch_add(1);
+        self->Send(ErrorFrame("unavailable", "The conversation could not be deleted. Try again."));
+        return;
+      }
+      // The conversation is gone; a new one starts on this connection.
+      self->Send(nlohmann::json{{"type", "deleted"}, {"session", self->session_id_}}.dump());
+      self->Begin(false);
+    });
+  });
+}
+
+void WebSocketSession::Send(std::string frame) {
+  if (closing_) return;
+  if (queue_.size() >= state_->config.limits.write_queue_hard) {
+    // A reader this slow would make the server buffer without bound.
+    DoClose(websocket::close_code::try_again_later, "reader too slow");
+    return;
+  }
+  queue_.push_back(std::make_shared<const std::string>(std::move(frame)));
+  if (queue_.size() == 1) DoWrite();
+}
+
+void WebSocketSession::DoWrite() {
+  ws_.text(true);
+  ws_.async_write(net::buffer(*queue_.front()),
+                  beast::bind_front_handler(&WebSocketSession::OnWrite, shared_from_this()));
+}
+
+void WebSocketSession::OnWrite(beast::error_code ec, std::size_t) {
+  if (ec) return Fail(ec, "write");
+  queue_.pop_front();
+  if (!queue_.empty()) return DoWrite();
+  if (!reading_ && !closing_ && begun_) DoRead();
+}
+
+void WebSocketSession::ArmIdleTimer() {
+  idle_timer_.expires_after(std::chrono::seconds(state_->config.limits.idle_timeout_seconds));
+  idle_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    if (ec) return;  // re-armed or cancelled
+    if (auto self = weak.lock()) self->DoClose(websocket::close_code::going_away, "idle");
+  });
+}
+
+void WebSocketSession::Close(websocket::close_code code, std::string reason) {
+  net::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() {
+    self->DoClose(code, reason);
+  });
+}
+
+void WebSocketSession::DoClose(websocket::close_code code, std::string reason) {
+  if (closing_) return;
+  closing_ = true;
+  idle_timer_.cancel();
+  // The front frame may be being written: its buffer must live until OnWrite.
+  if (queue_.size() > 1) queue_.erase(queue_.begin() + 1, queue_.end());
+  websocket::close_reason cr(code);
+  cr.reason = reason;
+  ws_.async_close(cr, [self = shared_from_this()](beast::error_code ec) {
+    if (ec && ec != net::error::operation_aborted) self->Fail(ec, "close");
+  });
+}
+
+void WebSocketSession::Fail(beast::error_code ec, const char* what) {
+  idle_timer_.cancel();
+  if (ec == net::error::operation_aborted || ec == websocket::error::closed ||
+      ec == net::error::eof || ec == net::error::connection_reset ||
+      ec == beast::error::timeout) {
+    return;
+  }
+  Log("warn", std::string("websocket ") + what + ": " + ec.message());
+}
+
+}  // namespace backline::server::internal

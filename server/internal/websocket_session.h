@@ -1,0 +1,71 @@
+// One WebSocket connection speaking the chat protocol. Server-private.
+//
+// Everything a session does runs on its strand (the executor of its socket); other threads
+// reach it only by posting (Close, store callbacks). Writes go through a bounded queue: past
+// the soft limit the session stops reading (TCP pushes back on the client), past the hard
+// limit it closes the connection with "try again later" (Beast chat-multi's send queue plus
+// advanced_server's limit).
+#ifndef BACKLINE_SERVER_INTERNAL_WEBSOCKET_SESSION_H_
+#define BACKLINE_SERVER_INTERNAL_WEBSOCKET_SESSION_H_
+
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "server/internal/state.h"
+#include "server/protocol.h"
+
+namespace backline::server::internal {
+
+class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
+ public:
+  WebSocketSession(std::shared_ptr<ServerState> state, beast::tcp_stream&& stream,
+                   std::string address, std::string clinic, std::string resume_id);
+  ~WebSocketSession();
+
+  void Run(http::request<http::string_body> request);
+  // Closes the connection with a close frame; safe from any thread.
+  void Close(websocket::close_code code, std::string reason);
+
+ private:
+  void OnAccept(beast::error_code ec);
+  void Begin(bool resumed);
+  void OnSessionLoaded(engine::StatusOr<std::optional<SessionRecord>> loaded);
+  void DoRead();
+  void OnRead(beast::error_code ec, std::size_t bytes);
+  void Handle(std::string payload);
+  void HandleMessage(const std::string& text);
+  void HandleHistory();
+  void HandleFeedback(const ClientFrame& frame);
+  void HandleDelete();
+  bool RateLimited();
+  void Send(std::string frame);
+  void DoWrite();
+  void OnWrite(beast::error_code ec, std::size_t bytes);
+  void ArmIdleTimer();
+  void DoClose(websocket::close_code code, std::string reason);
+  void Fail(beast::error_code ec, const char* what);
+
+  std::shared_ptr<ServerState> state_;
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  net::steady_timer idle_timer_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::deque<int64_t> recent_messages_ms_;  // arrival times within the last minute
+  int rate_strikes_ = 0;
+  bool reading_ = false;
+  bool closing_ = false;
+  bool begun_ = false;
+
+  std::string address_;
+  std::string clinic_id_;
+  std::string resume_id_;
+  std::string session_id_;
+  std::shared_ptr<const Content> content_;  // the snapshot this conversation runs on
+  LiveSession live_;
+  int64_t pending_turns_ = 0;  // turns waiting for their commit
+};
+
+}  // namespace backline::server::internal
+
+#endif  // BACKLINE_SERVER_INTERNAL_WEBSOCKET_SESSION_H_

@@ -1,0 +1,45 @@
+// Counters and a latency histogram, rendered in the Prometheus text format at /metrics.
+// Thread safety: every member may be updated from any thread (atomics).
+#ifndef BACKLINE_SERVER_METRICS_H_
+#define BACKLINE_SERVER_METRICS_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace backline::server {
+
+class Metrics {
+ public:
+  // Reply latency buckets (seconds): a turn plus its commit is usually a few milliseconds.
+  static constexpr std::array<double, 10> kBuckets = {0.0005, 0.001, 0.002, 0.005, 0.01,
+                                                      0.025,  0.05,  0.1,   0.25,  1.0};
+
+  std::atomic<int64_t> connections_open{0};
+  std::atomic<int64_t> connections_total{0};
+  std::atomic<int64_t> connections_refused{0};
+  std::atomic<int64_t> turns{0};
+  std::atomic<int64_t> escalations_urgent{0};
+  std::atomic<int64_t> escalations_emergency{0};
+  std::atomic<int64_t> unanswered{0};
+  std::atomic<int64_t> protocol_errors{0};
+  std::atomic<int64_t> rate_limited{0};
+  std::atomic<int64_t> store_errors{0};
+  std::atomic<int64_t> reloads_ok{0};
+  std::atomic<int64_t> reloads_failed{0};
+
+  void ObserveLatency(double seconds);
+
+  // The exposition text; `store_queue_depth` and `ready` are read by the caller.
+  std::string Render(size_t store_queue_depth, bool ready) const;
+
+ private:
+  std::array<std::atomic<int64_t>, kBuckets.size()> buckets_{};
+  std::atomic<int64_t> count_{0};
+  std::atomic<int64_t> sum_micros_{0};
+};
+
+}  // namespace backline::server
+
+#endif  // BACKLINE_SERVER_METRICS_H_

@@ -1,0 +1,183 @@
+#include "server/protocol.h"
+
+#include <random>
+
+#include "server/reply_json.h"
+
+namespace backline::server {
+
+using json = nlohmann::json;
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1Fu;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0Fu;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07u;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (b & 0x3Fu);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+std::string NewSessionId() {
+  // std::random_device reads the kernel's generator (getrandom / /dev/urandom) on Linux.
+  static thread_local std::random_device rd;
+  static const char* kHex = "0123456789abcdef";
+  std::string id;
+  id.reserve(32);
+  for (int i = 0; i < 4; ++i) {
+    uint32_t v = rd();
+    for (int k = 0; k < 8; ++k) {
+      id.push_back(kHex[v & 0xF]);
+      v >>= 4;
+    }
+  }
+  return id;
+}
+
+bool IsSessionIdShaped(std::string_view id) {
+  if (id.size() != 32) return false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+json StateToJson(const engine::SessionState& s) {
+  json offers = json::array();
+  for (const auto& o : s.offers) offers.push_back({{"label", o.label}, {"entry", o.entry_id}});
+  return {{"v", 1}, {"state", s.state}, {"slots", s.slots}, {"offers", offers}, {"turns", s.turns}};
+}
+
+bool StateFromJson(const json& j, engine::SessionState* out) {
+  if (!j.is_object() || j.value("v", 0) != 1) return false;
+  engine::SessionState s;
+  try {
+    s.state = j.at("state").get<std::string>();
+    s.slots = j.at("slots").get<std::map<std::string, std::string>>();
+    for (const auto& o : j.at("offers")) {
+      s.offers.push_back(engine::Offer{o.at("label").get<std::string>(),
+                                       o.at("entry").get<std::string>()});
+    }
+    s.turns = j.at("turns").get<int>();
+  } catch (const json::exception&) {
+    return false;
+  }
+  *out = std::move(s);
+  return true;
+}
+
+ClientFrame ParseClientFrame(std::string_view payload) {
+  ClientFrame f;
+  auto fail = [&](const char* code, std::string message) {
+    f.type.clear();
+    f.error_code = code;
+    f.error_message = std::move(message);
+    return f;
+  };
+  if (!IsValidUtf8(payload)) return fail("invalid_utf8", "The message is not valid UTF-8 text.");
+  json j = json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return fail("invalid_json", "The message is not valid JSON. Send {\"type\": \"message\", \"text\": \"...\"}.");
+  }
+  if (!j.is_object()) return fail("invalid_json", "A message must be a JSON object.");
+  auto type = j.find("type");
+  if (type == j.end() || !type->is_string()) {
+    return fail("missing_type", "Every message needs a \"type\" field.");
+  }
+  f.type = type->get<std::string>();
+  if (f.type == "message") {
+    auto text = j.find("text");
+    if (text == j.end() || !text->is_string()) {
+      return fail("bad_field", "A \"message\" needs a \"text\" string.");
+    }
+    f.text = text->get<std::string>();
+    if (f.text.find_first_not_of(" \t\r\n") == std::string::npos) {
+      return fail("empty_message", "The message is empty.");
+    }
+  } else if (f.type == "feedback") {
+    auto seq = j.find("seq");
+    auto rating = j.find("rating");
+    if (seq == j.end() || !seq->is_number_integer() || rating == j.end() ||
+        !rating->is_number_integer() || (rating->get<int>() != 1 && rating->get<int>() != -1)) {
+      return fail("bad_field", "\"feedback\" needs \"seq\" (a turn number) and \"rating\" (1 or -1).");
+    }
+    f.seq = seq->get<int64_t>();
+    f.rating = rating->get<int>();
+    if (auto c = j.find("comment"); c != j.end() && c->is_string()) {
+      f.comment = c->get<std::string>().substr(0, 1000);
+    }
+  } else if (f.type != "history" && f.type != "delete" && f.type != "ping") {
+    const std::string t = f.type.substr(0, 40);
+    return fail("unknown_type", "Unknown message type \"" + t + "\".");
+  }
+  return f;
+}
+
+std::string ErrorFrame(std::string_view code, std::string_view message) {
+  return json{{"type", "error"}, {"code", code}, {"message", message}}.dump();
+}
+
+std::string WelcomeFrame(const std::string& session, bool resumed, const engine::Clinic& clinic,
+                         const engine::Reply& welcome, int64_t turns) {
+  json j = ReplyToJson(welcome);
+  j["type"] = "welcome";
+  j["session"] = session;
+  j["resumed"] = resumed;
+  j["protocol"] = kProtocolVersion;
+  j["clinic"] = {{"id", clinic.id},
+                 {"name", clinic.name},
+                 {"emergency_number", clinic.emergency_number}};
+  j["turns"] = turns;
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
+  json j = ReplyToJson(reply);
+  j["type"] = "reply";
+  j["seq"] = seq;
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string HistoryFrame(const std::vector<TurnRecord>& turns) {
+  json list = json::array();
+  for (const auto& t : turns) {
+    list.push_back({{"seq", t.seq},
+                    {"text", t.user_text},
+                    {"reply", t.reply_text},
+                    {"topic", t.topic},
+                    {"urgency", t.urgency},
+                    {"at", t.replied_ms}});
+  }
+  return json{{"type", "history"}, {"turns", list}}.dump(-1, ' ', false,
+                                                         json::error_handler_t::replace);
+}
+
+}  // namespace backline::server

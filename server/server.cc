@@ -1,0 +1,308 @@
+#include "server/server.h"
+
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "server/internal/state.h"
+#include "server/internal/websocket_session.h"
+
+namespace backline::server {
+namespace internal {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Log(const char* level, const std::string& message) {
+  static std::mutex mu;
+  const std::time_t t = std::time(nullptr);
+  char when[32];
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  std::lock_guard<std::mutex> lock(mu);
+  std::cerr << when << " " << level << ": " << message << std::endl;
+}
+
+std::optional<LiveSession> ServerState::FindSession(const std::string& id) {
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return std::nullopt;
+  return it->second;
+}
+
+void ServerState::SaveSession(const std::string& id, const LiveSession& s) {
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  sessions_[id] = s;
+}
+
+void ServerState::ForgetSession(const std::string& id) {
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  sessions_.erase(id);
+}
+
+void ServerState::ForgetIdleSessions(int64_t before_ms) {
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    it = it->second.updated_ms < before_ms ? sessions_.erase(it) : std::next(it);
+  }
+}
+
+bool ServerState::AdmitConnection(const std::string& address) {
+  std::lock_guard<std::mutex> lock(connections_mutex_);
+  if (connections_ >= config.limits.max_connections) return false;
+  int& n = per_address_[address];
+  if (n >= config.limits.connections_per_address) return false;
+  ++n;
+  ++connections_;
+  return true;
+}
+
+void ServerState::ReleaseConnection(const std::string& address) {
+  std::lock_guard<std::mutex> lock(connections_mutex_);
+  auto it = per_address_.find(address);
+  if (it != per_address_.end() && --it->second <= 0) per_address_.erase(it);
+  if (connections_ > 0) --connections_;
+}
+
+void ServerState::Register(const std::shared_ptr<WebSocketSession>& s) {
+  std::lock_guard<std::mutex> lock(connections_mutex_);
+  // Drop the entries of sessions that are gone while we are here.
+  std::erase_if(registry_, [](const std::weak_ptr<WebSocketSession>& w) { return w.expired(); });
+  registry_.push_back(s);
+}
+
+std::vector<std::shared_ptr<WebSocketSession>> ServerState::Sessions() {
+  std::lock_guard<std::mutex> lock(connections_mutex_);
+  std::vector<std::shared_ptr<WebSocketSession>> out;
+  for (const auto& w : registry_) {
+    if (auto s = w.lock()) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+void StartWebSocketSession(std::shared_ptr<ServerState> state, beast::tcp_stream stream,
+                           http::request<http::string_body> request, std::string address,
+                           std::string clinic, std::string resume_id) {
+  std::make_shared<WebSocketSession>(std::move(state), std::move(stream), std::move(address),
+                                     std::move(clinic), std::move(resume_id))
+      ->Run(std::move(request));
+}
+
+// Accepts connections, each on its own strand, and hands them to an HTTP session.
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(std::shared_ptr<ServerState> state, tcp::acceptor acceptor)
+      : state_(std::move(state)), acceptor_(std::move(acceptor)) {}
+
+  void Run() { DoAccept(); }
+  void Stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()]() {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+
+ private:
+  void DoAccept() {
+    acceptor_.async_accept(net::make_strand(state_->ioc),
+                           beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
+  }
+  void OnAccept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) StartHttpSession(state_, std::move(socket));
+    DoAccept();
+  }
+
+  std::shared_ptr<ServerState> state_;
+  tcp::acceptor acceptor_;
+};
+
+}  // namespace internal
+
+using internal::Log;
+using internal::ServerState;
+
+namespace {
+
+std::string FirstExisting(const std::vector<std::string>& candidates) {
+  std::error_code ec;
+  for (const auto& c : candidates) {
+    if (!c.empty() && std::filesystem::is_directory(c, ec)) return c;
+  }
+  return candidates.empty() ? std::string() : candidates.back();
+}
+
+}  // namespace
+
+Server::Server(std::shared_ptr<internal::ServerState> state) : state_(std::move(state)) {}
+
+Server::~Server() {
+  // The listener holds the state; break the cycle.
+  state_->listener.reset();
+}
+
+engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
+                                                         std::unique_ptr<Store> store) {
+  auto state = std::make_shared<ServerState>();
+  state->config = std::move(config);
+  state->store = std::move(store);
+  const ContentPaths shipped = DefaultContentPaths();
+  ContentPaths paths{state->config.knowledge.empty() ? shipped.knowledge : state->config.knowledge,
+                     state->config.dialogs.empty() ? shipped.dialogs : state->config.dialogs};
+  if (state->config.web.empty()) {
+    const std::string beside = (std::filesystem::path(shipped.knowledge).parent_path() / "web").string();
+    state->web_root = FirstExisting({beside, "web"});
+  } else {
+    state->web_root = state->config.web;
+  }
+  std::vector<engine::Diagnostic> diags;
+  auto content = LoadContent(paths, &diags);
+  if (!content) {
+    std::string msg = "the content has errors (run `backline check`):";
+    for (const auto& d : diags) {
+      if (d.severity == engine::Diagnostic::Severity::kError) msg += "\n  " + d.ToString();
+    }
+    return engine::Status::DataError(msg);
+  }
+  state->set_content(content);
+  state->config.knowledge = paths.knowledge;
+  state->config.dialogs = paths.dialogs;
+
+  namespace net = internal::net;
+  using internal::tcp;
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(state->config.address, ec);
+  if (ec) return engine::Status::InvalidArgument("bad address '" + state->config.address + "'");
+  tcp::acceptor acceptor(state->ioc);
+  const tcp::endpoint endpoint(address, state->config.port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return engine::Status::IOError("cannot listen on " + state->config.address + ":" +
+                                   std::to_string(state->config.port) + ": " + ec.message());
+  }
+  const unsigned short port = acceptor.local_endpoint().port();
+  state->listener = std::make_shared<internal::Listener>(state, std::move(acceptor));
+  state->port = port;
+  state->ready = true;
+  return std::unique_ptr<Server>(new Server(state));
+}
+
+unsigned short Server::port() const { return state_->port; }
+
+void Server::Stop() {
+  auto state = state_;
+  if (state->stopping.exchange(true)) return;
+  internal::net::post(state->ioc, [state]() {
+    if (state->listener) state->listener->Stop();
+    for (auto& s : state->Sessions()) {
+      s->Close(internal::websocket::close_code::going_away, "server shutting down");
+    }
+    // Wait for the close handshakes and the replies still being committed, at most 5 s.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    auto timer = std::make_shared<internal::net::steady_timer>(state->ioc);
+    auto check = std::make_shared<std::function<void()>>();
+    *check = [state, timer, deadline, check]() {
+      if ((state->Sessions().empty() && state->store->QueueDepth() == 0) ||
+          std::chrono::steady_clock::now() >= deadline) {
+        state->ioc.stop();
+        *check = nullptr;  // break the self-reference
+        return;
+      }
+      timer->expires_after(std::chrono::milliseconds(20));
+      timer->async_wait([check](boost::system::error_code) {
+        if (*check) (*check)();
+      });
+    };
+    (*check)();
+  });
+}
+
+engine::Status Server::Reload() {
+  std::vector<engine::Diagnostic> diags;
+  auto content = LoadContent(ContentPaths{state_->config.knowledge, state_->config.dialogs}, &diags);
+  if (!content) {
+    state_->metrics.reloads_failed.fetch_add(1);
+    std::string msg = "reload refused, still serving the previous content:";
+    for (const auto& d : diags) {
+      if (d.severity == engine::Diagnostic::Severity::kError) msg += "\n  " + d.ToString();
+    }
+    Log("error", msg);
+    return engine::Status::DataError(msg);
+  }
+  state_->set_content(content);
+  state_->metrics.reloads_ok.fetch_add(1);
+  Log("info", "content reloaded: " + std::to_string(content->engine->content().entries.size()) +
+                  " FAQ entries");
+  return engine::Status::Ok();
+}
+
+int Server::Run() {
+  namespace net = internal::net;
+  auto state = state_;
+  state->listener->Run();
+
+  net::signal_set signals(state->ioc, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal;
+  on_signal = [this, &signals, &on_signal](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      // Compile off the network threads; the swap itself is a pointer under a mutex.
+      std::thread([this]() { Reload(); }).detach();
+      signals.async_wait(on_signal);
+      return;
+    }
+    Log("info", "shutting down");
+    Stop();
+  };
+  signals.async_wait(on_signal);
+
+  // Retention: delete old turns per clinic, and forget idle sessions held in memory.
+  auto retention = std::make_shared<net::steady_timer>(state->ioc);
+  std::function<void()> schedule;
+  schedule = [state, retention, &schedule]() {
+    retention->expires_after(std::chrono::minutes(std::max(1, state->config.retention_check_minutes)));
+    retention->async_wait([state, &schedule](const boost::system::error_code& ec) {
+      if (ec || state->stopping) return;
+      const int64_t now = internal::NowMs();
+      if (auto c = state->content()) {
+        for (const auto& clinic : c->clinics) {
+          state->store->Purge(clinic.id, now - int64_t{clinic.retention_days} * 86400000,
+                              [](engine::StatusOr<int64_t> deleted) {
+                                if (!deleted.ok()) {
+                                  Log("error", "retention purge failed: " +
+                                                   deleted.status().ToString());
+                                }
+                              });
+        }
+      }
+      state->ForgetIdleSessions(now - int64_t{state->config.limits.session_resume_hours} * 3600000);
+      schedule();
+    });
+  };
+  schedule();
+
+  int threads = state->config.threads > 0 ? state->config.threads
+                                          : static_cast<int>(std::thread::hardware_concurrency());
+  if (threads < 1) threads = 1;
+  Log("info", "listening on http://" + state->config.address + ":" + std::to_string(port()) +
+                  " with " + std::to_string(threads) + " thread(s)");
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back([state]() { state->ioc.run(); });
+  state->ioc.run();
+  for (auto& t : pool) t.join();
+  retention->cancel();
+  state->store->Flush();
+  Log("info", "stopped; every acknowledged turn is stored");
+  return 0;
+}
+
+}  // namespace backline::server
