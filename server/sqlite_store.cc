@@ -1,0 +1,668 @@
+#include "server/sqlite_store.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <sqlite3.h>
+
+#include "server/sqlite.h"
+
+namespace backline::server {
+namespace {
+
+using engine::Status;
+using engine::StatusOr;
+using sqlite::Database;
+using sqlite::Statement;
+using sqlite::WithContext;
+
+// kMigrations[v] takes the schema from user_version v to v + 1. Append a new
+// step for every change; never edit a step that has shipped.
+//
+// Deleting a session cascades to its turns, and deleting a turn cascades to
+// its feedback and unanswered entry. UNIQUE(session_id, seq) on turns is the
+// index for RecentTurns, for the cascade from sessions and for the children's
+// foreign keys.
+constexpr const char* kMigrations[] = {
+    // 0 -> 1
+    R"sql(
+CREATE TABLE sessions (
+  id          TEXT PRIMARY KEY NOT NULL,
+  clinic      TEXT NOT NULL,
+  state       TEXT NOT NULL,
+  created_ms  INTEGER NOT NULL,
+  updated_ms  INTEGER NOT NULL
+);
+CREATE INDEX sessions_by_clinic_updated ON sessions (clinic, updated_ms);
+
+CREATE TABLE turns (
+  id          INTEGER PRIMARY KEY,
+  session_id  TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+  seq         INTEGER NOT NULL CHECK (seq > 0),
+  user_text   TEXT NOT NULL,
+  reply_text  TEXT NOT NULL,
+  topic       TEXT NOT NULL,
+  urgency     TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  entry_id    TEXT NOT NULL,
+  unanswered  INTEGER NOT NULL CHECK (unanswered IN (0, 1)),
+  received_ms INTEGER NOT NULL,
+  replied_ms  INTEGER NOT NULL,
+  UNIQUE (session_id, seq)
+);
+
+CREATE TABLE feedback (
+  id          INTEGER PRIMARY KEY,
+  session_id  TEXT NOT NULL,
+  seq         INTEGER NOT NULL,
+  rating      INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+  comment     TEXT NOT NULL,
+  created_ms  INTEGER NOT NULL,
+  FOREIGN KEY (session_id, seq) REFERENCES turns (session_id, seq)
+    ON DELETE CASCADE
+);
+CREATE INDEX feedback_by_turn ON feedback (session_id, seq);
+
+CREATE TABLE unanswered (
+  session_id  TEXT NOT NULL,
+  seq         INTEGER NOT NULL,
+  text        TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  created_ms  INTEGER NOT NULL,
+  PRIMARY KEY (session_id, seq),
+  FOREIGN KEY (session_id, seq) REFERENCES turns (session_id, seq)
+    ON DELETE CASCADE
+);
+CREATE INDEX unanswered_by_created ON unanswered (created_ms);
+)sql",
+};
+static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
+
+// ON CONFLICT DO UPDATE, not INSERT OR REPLACE: REPLACE deletes the old row,
+// which would cascade to the session's turns, and would reset created_ms.
+constexpr std::string_view kUpsertSession = R"sql(
+INSERT INTO sessions (id, clinic, state, created_ms, updated_ms)
+VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (id) DO UPDATE SET state = excluded.state,
+                               updated_ms = excluded.updated_ms)sql";
+
+constexpr std::string_view kInsertTurn = R"sql(
+INSERT INTO turns (session_id, seq, user_text, reply_text, topic, urgency, kind,
+                   entry_id, unanswered, received_ms, replied_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11))sql";
+
+constexpr std::string_view kInsertUnanswered = R"sql(
+INSERT INTO unanswered (session_id, seq, text, kind, created_ms)
+VALUES (?1, ?2, ?3, ?4, ?5))sql";
+
+constexpr std::string_view kInsertFeedback = R"sql(
+INSERT INTO feedback (session_id, seq, rating, comment, created_ms)
+VALUES (?1, ?2, ?3, ?4, ?5))sql";
+
+constexpr std::string_view kDeleteSession =
+    "DELETE FROM sessions WHERE id = ?1";
+
+// Purge: ?1 clinic, ?2 before_ms. Old sessions go first (with everything they
+// hold), then old rows of the sessions that stay.
+constexpr std::string_view kPurgeSessions =
+    "DELETE FROM sessions WHERE clinic = ?1 AND updated_ms < ?2";
+constexpr std::string_view kPurgeTurns = R"sql(
+DELETE FROM turns WHERE received_ms < ?2
+  AND session_id IN (SELECT id FROM sessions WHERE clinic = ?1))sql";
+constexpr std::string_view kPurgeFeedback = R"sql(
+DELETE FROM feedback WHERE created_ms < ?2
+  AND session_id IN (SELECT id FROM sessions WHERE clinic = ?1))sql";
+constexpr std::string_view kPurgeUnanswered = R"sql(
+DELETE FROM unanswered WHERE created_ms < ?2
+  AND session_id IN (SELECT id FROM sessions WHERE clinic = ?1))sql";
+
+constexpr std::string_view kLoadSession = R"sql(
+SELECT clinic, state, created_ms, updated_ms FROM sessions
+WHERE id = ?1 AND updated_ms >= ?2)sql";
+
+constexpr std::string_view kRecentTurns = R"sql(
+SELECT seq, user_text, reply_text, topic, urgency, kind, entry_id, unanswered,
+       received_ms, replied_ms
+FROM turns WHERE session_id = ?1 ORDER BY seq DESC LIMIT ?2)sql";
+
+constexpr std::string_view kUnanswered = R"sql(
+SELECT session_id, seq, text, kind, created_ms FROM unanswered
+WHERE created_ms >= ?1 ORDER BY created_ms, session_id, seq LIMIT ?2)sql";
+
+// Runs one cached statement with these parameters to completion.
+template <typename... Args>
+Status RunCached(Database& db, std::string_view sql, const Args&... args) {
+  StatusOr<Database::Lease> stmt = db.Cached(sql);
+  if (!stmt.ok()) return stmt.status();
+  Status s = stmt.value()->BindAll(args...);
+  if (!s.ok()) return s;
+  return stmt.value()->Run();
+}
+
+int64_t ClampLimit(size_t limit) {
+  constexpr auto kMax =
+      static_cast<size_t>(std::numeric_limits<int64_t>::max());
+  return static_cast<int64_t>(std::min(limit, kMax));
+}
+
+bool IsMemory(const std::string& path) {
+  return path.empty() || path == ":memory:";
+}
+
+// Creates or upgrades the schema, each step in its own transaction.
+Status Migrate(Database& db) {
+  for (;;) {
+    Status s = db.Exec("BEGIN IMMEDIATE");
+    if (!s.ok()) return WithContext("schema", s);
+    // Read inside the transaction: another process may have migrated first.
+    StatusOr<int64_t> version = db.QueryInt64("PRAGMA user_version");
+    if (!version.ok()) {
+      db.Exec("ROLLBACK");
+      return WithContext("schema", version.status());
+    }
+    const int64_t v = version.value();
+    if (v > SqliteStore::kSchemaVersion || v < 0) {
+      db.Exec("ROLLBACK");
+      return Status::DataError("schema: the database has schema version " +
+                               std::to_string(v) +
+                               ", newer than this binary's " +
+                               std::to_string(SqliteStore::kSchemaVersion));
+    }
+    if (v == SqliteStore::kSchemaVersion) return db.Exec("COMMIT");
+    s = db.Exec(kMigrations[v]);
+    if (s.ok()) {
+      s = db.Exec("PRAGMA user_version = " + std::to_string(v + 1));
+    }
+    if (s.ok()) s = db.Exec("COMMIT");
+    if (!s.ok()) {
+      if (db.InTransaction()) db.Exec("ROLLBACK");
+      return WithContext("schema: migrating from version " + std::to_string(v),
+                         s);
+    }
+  }
+}
+
+// The pragmas of the read-write connection.
+Status Configure(Database& db, bool memory, int busy_timeout_ms) {
+  Status s = db.SetBusyTimeout(busy_timeout_ms);
+  if (!s.ok()) return s;
+  // Per connection, and off by default: without it ON DELETE CASCADE is inert.
+  s = db.Exec("PRAGMA foreign_keys = ON");
+  if (!s.ok()) return s;
+  StatusOr<int64_t> fk = db.QueryInt64("PRAGMA foreign_keys");
+  if (!fk.ok()) return fk.status();
+  if (fk.value() != 1) {
+    return Status::DataError("this SQLite has no foreign key support");
+  }
+  if (!memory) {
+    // WAL: readers see the last commit while the writer works, and a commit
+    // appends to one file instead of rewriting pages twice.
+    StatusOr<std::string> mode = db.QueryText("PRAGMA journal_mode = WAL");
+    if (!mode.ok()) return mode.status();
+    if (mode.value() != "wal") {
+      return Status::IOError("cannot use WAL (journal_mode stays \"" +
+                             mode.value() +
+                             "\"); the file system must support shared memory");
+    }
+  }
+  // FULL, not NORMAL: in WAL mode NORMAL fsyncs only at checkpoints, so a
+  // transaction committed (and acknowledged to the patient) just before a power
+  // cut can be lost. FULL fsyncs the WAL at every COMMIT, and group commit
+  // shares that one fsync among all the writes of a group.
+  return db.Exec("PRAGMA synchronous = FULL");
+}
+
+StatusOr<std::unique_ptr<Database>> OpenConnection(const std::string& path,
+                                                   int flags) {
+  StatusOr<Database> db = Database::Open(path, flags);
+  if (!db.ok()) return db.status();
+  return std::make_unique<Database>(std::move(db).value());
+}
+
+Status ApplyAppendTurn(Database& db, const TurnRecord& t,
+                       const SessionRecord& s) {
+  if (t.session_id != s.id) {
+    return Status::InvalidArgument(
+        "append turn: turn.session_id differs from session.id");
+  }
+  Status st = RunCached(db, kUpsertSession, s.id, s.clinic, s.state,
+                        s.created_ms, s.updated_ms);
+  if (!st.ok()) return WithContext("append turn: session", st);
+  st = RunCached(db, kInsertTurn, t.session_id, t.seq, t.user_text,
+                 t.reply_text, t.topic, t.urgency, t.kind, t.entry_id,
+                 t.unanswered, t.received_ms, t.replied_ms);
+  if (!st.ok()) return WithContext("append turn", st);
+  if (t.unanswered) {
+    st = RunCached(db, kInsertUnanswered, t.session_id, t.seq, t.user_text,
+                   t.kind, t.received_ms);
+    if (!st.ok()) return WithContext("append turn: unanswered", st);
+  }
+  return Status::Ok();
+}
+
+Status ApplyPurge(Database& db, const std::string& clinic, int64_t before_ms,
+                  int64_t* deleted) {
+  Status s = RunCached(db, kPurgeSessions, clinic, before_ms);
+  if (!s.ok()) return WithContext("purge: sessions", s);
+  *deleted = db.Changes();  // cascaded rows are not counted
+  for (std::string_view sql : {kPurgeTurns, kPurgeFeedback, kPurgeUnanswered}) {
+    s = RunCached(db, sql, clinic, before_ms);
+    if (!s.ok()) return WithContext("purge", s);
+  }
+  return Status::Ok();
+}
+
+Status ApplyLoadSession(Database& db, const std::string& id,
+                        int64_t not_before_ms,
+                        std::optional<SessionRecord>* out) {
+  StatusOr<Database::Lease> stmt = db.Cached(kLoadSession);
+  if (!stmt.ok()) return WithContext("load session", stmt.status());
+  Statement& q = *stmt.value();
+  Status s = q.BindAll(id, not_before_ms);
+  if (!s.ok()) return WithContext("load session", s);
+  StatusOr<bool> row = q.Step();
+  if (!row.ok()) return WithContext("load session", row.status());
+  if (!row.value()) return Status::Ok();  // unknown or expired
+  SessionRecord r;
+  r.id = id;
+  r.clinic = q.ColumnText(0);
+  r.state = q.ColumnText(1);
+  r.created_ms = q.ColumnInt64(2);
+  r.updated_ms = q.ColumnInt64(3);
+  *out = std::move(r);
+  return Status::Ok();
+}
+
+Status ApplyRecentTurns(Database& db, const std::string& session_id,
+                        size_t limit, std::vector<TurnRecord>* out) {
+  StatusOr<Database::Lease> stmt = db.Cached(kRecentTurns);
+  if (!stmt.ok()) return WithContext("recent turns", stmt.status());
+  Statement& q = *stmt.value();
+  Status s = q.BindAll(session_id, ClampLimit(limit));
+  if (!s.ok()) return WithContext("recent turns", s);
+  for (;;) {
+    StatusOr<bool> row = q.Step();
+    if (!row.ok()) return WithContext("recent turns", row.status());
+    if (!row.value()) break;
+    TurnRecord t;
+    t.session_id = session_id;
+    t.seq = q.ColumnInt64(0);
+    t.user_text = q.ColumnText(1);
+    t.reply_text = q.ColumnText(2);
+    t.topic = q.ColumnText(3);
+    t.urgency = q.ColumnText(4);
+    t.kind = q.ColumnText(5);
+    t.entry_id = q.ColumnText(6);
+    t.unanswered = q.ColumnInt64(7) != 0;
+    t.received_ms = q.ColumnInt64(8);
+    t.replied_ms = q.ColumnInt64(9);
+    out->push_back(std::move(t));
+  }
+  std::reverse(out->begin(), out->end());  // newest first -> oldest first
+  return Status::Ok();
+}
+
+Status ApplyUnanswered(Database& db, int64_t since_ms, size_t limit,
+                       std::vector<UnansweredRecord>* out) {
+  StatusOr<Database::Lease> stmt = db.Cached(kUnanswered);
+  if (!stmt.ok()) return WithContext("unanswered", stmt.status());
+  Statement& q = *stmt.value();
+  Status s = q.BindAll(since_ms, ClampLimit(limit));
+  if (!s.ok()) return WithContext("unanswered", s);
+  for (;;) {
+    StatusOr<bool> row = q.Step();
+    if (!row.ok()) return WithContext("unanswered", row.status());
+    if (!row.value()) break;
+    UnansweredRecord u;
+    u.session_id = q.ColumnText(0);
+    u.seq = q.ColumnInt64(1);
+    u.text = q.ColumnText(2);
+    u.kind = q.ColumnText(3);
+    u.created_ms = q.ColumnInt64(4);
+    out->push_back(std::move(u));
+  }
+  return Status::Ok();
+}
+
+// A read's `finish`: hands the result (or the error) to `done`.
+template <typename T>
+std::function<void(Status)> Deliver(std::shared_ptr<T> result,
+                                    std::function<void(StatusOr<T>)> done) {
+  return [result = std::move(result), done = std::move(done)](Status s) {
+    if (!s.ok()) {
+      done(std::move(s));
+    } else {
+      done(std::move(*result));
+    }
+  };
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
+    const std::string& path, Options options) {
+  if (options.max_batch == 0) {
+    return Status::InvalidArgument("SqliteStore: max_batch must be > 0");
+  }
+  if (options.busy_timeout_ms < 0) {
+    return Status::InvalidArgument("SqliteStore: busy_timeout_ms must be >= 0");
+  }
+  options.max_batch_delay =
+      std::max(options.max_batch_delay, std::chrono::microseconds::zero());
+
+  const bool memory = IsMemory(path);
+  // NOMUTEX: each connection is used by one thread at a time (ours).
+  StatusOr<std::unique_ptr<Database>> writer = OpenConnection(
+      path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  if (!writer.ok()) return writer.status();
+  Status s = Configure(*writer.value(), memory, options.busy_timeout_ms);
+  if (s.ok()) s = Migrate(*writer.value());
+  if (!s.ok()) {
+    return WithContext("cannot open store \"" + path + "\"", s);
+  }
+
+  std::unique_ptr<Database> reader;
+  if (!memory) {
+    StatusOr<std::unique_ptr<Database>> r =
+        OpenConnection(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+    if (!r.ok()) return WithContext("cannot open store", r.status());
+    s = r.value()->SetBusyTimeout(options.busy_timeout_ms);
+    if (!s.ok()) return WithContext("cannot open store \"" + path + "\"", s);
+    reader = std::move(r).value();
+  }
+  std::unique_ptr<SqliteStore> store(
+      new SqliteStore(options, std::move(writer).value(), std::move(reader)));
+  s = store->Start();
+  if (!s.ok()) return s;  // ~SqliteStore stops whatever did start
+  return store;
+}
+
+SqliteStore::SqliteStore(Options options, std::unique_ptr<Database> writer_db,
+                         std::unique_ptr<Database> reader_db)
+    : options_(options),
+      writer_db_(std::move(writer_db)),
+      reader_db_(std::move(reader_db)) {}
+
+Status SqliteStore::Start() {
+  // std::thread reports failure by throwing; it must not cross our API.
+  try {
+    writer_ = std::thread(&SqliteStore::WriterLoop, this);
+    if (reader_db_ != nullptr) {
+      reader_ = std::thread(&SqliteStore::ReaderLoop, this);
+    }
+  } catch (const std::system_error& e) {
+    return Status::Unavailable(std::string("cannot start store thread: ") +
+                               e.what());
+  }
+  return Status::Ok();
+}
+
+SqliteStore::~SqliteStore() {
+  // The writer first: it commits everything queued, and its callbacks may
+  // still queue reads, which the reader then answers. Whatever is queued after
+  // a thread has ended is failed at once (see EnqueueWrite / EnqueueRead).
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    read_stopping_ = true;
+  }
+  read_cv_.notify_all();
+  if (reader_.joinable()) reader_.join();
+  // Members: reader_db_ closes before writer_db_ (reverse declaration order),
+  // so the read-write connection is the last one and checkpoints the WAL.
+}
+
+bool SqliteStore::OnStoreThread() const {
+  const std::thread::id me = std::this_thread::get_id();
+  return me == writer_.get_id() ||
+         (reader_.joinable() && me == reader_.get_id());
+}
+
+void SqliteStore::EnqueueWrite(Op op) {
+  op.queued = Clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (writer_running_) {
+      if (op.write) ++queued_writes_;
+      ++next_ticket_;
+      queue_.push_back(std::move(op));
+      // The writer sleeps until the queue is non-empty or, while it gathers a
+      // group, until the queue holds max_batch ops.
+      if (queue_.size() == 1 || queue_.size() == options_.max_batch) {
+        work_cv_.notify_one();
+      }
+      return;
+    }
+  }
+  // Only a callback that runs late in destruction gets here: fail the op
+  // rather than leave its callback uncalled.
+  op.finish(Status::Unavailable("store is closed"));
+}
+
+void SqliteStore::EnqueueRead(Op op) {
+  op.write = false;
+  if (reader_db_ == nullptr) {  // ":memory:": one connection, the writer's
+    EnqueueWrite(std::move(op));
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    if (reader_running_) {
+      read_queue_.push_back(std::move(op));
+      if (read_queue_.size() == 1) read_cv_.notify_one();
+      return;
+    }
+  }
+  op.finish(Status::Unavailable("store is closed"));
+}
+
+void SqliteStore::WriterLoop() {
+  std::vector<Op> batch;
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) break;  // stopping, and everything is done
+    if (!stopping_ && flush_waiters_ == 0 && queue_.front().write &&
+        options_.max_batch_delay.count() > 0 &&
+        queue_.size() < options_.max_batch) {
+      // Give the group a moment to gather, counted from the oldest op, so ops
+      // that queued up during the last commit go at once.
+      work_cv_.wait_until(
+          lock, queue_.front().queued + options_.max_batch_delay, [this] {
+            return stopping_ || flush_waiters_ > 0 ||
+                   queue_.size() >= options_.max_batch;
+          });
+    }
+    const size_t n = std::min(queue_.size(), options_.max_batch);
+    batch.clear();
+    for (size_t i = 0; i < n; ++i) {
+      if (queue_.front().write) --queued_writes_;
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    lock.unlock();
+    RunBatch(batch);
+    batch.clear();  // drop the callbacks (and what they hold) outside the lock
+    lock.lock();
+    done_ticket_ += n;
+    flush_cv_.notify_all();
+  }
+  writer_running_ = false;
+}
+
+void SqliteStore::ReaderLoop() {
+  for (;;) {
+    Op op;
+    {
+      std::unique_lock<std::mutex> lock(read_mu_);
+      read_cv_.wait(lock,
+                    [this] { return read_stopping_ || !read_queue_.empty(); });
+      if (read_queue_.empty()) {
+        reader_running_ = false;
+        return;
+      }
+      op = std::move(read_queue_.front());
+      read_queue_.pop_front();
+    }
+    op.finish(op.apply(*reader_db_));
+  }
+}
+
+void SqliteStore::RunBatch(std::vector<Op>& batch) {
+  auto it = batch.begin();
+  while (it != batch.end()) {
+    if (!it->write) {  // ":memory:" only: a read between groups
+      it->finish(it->apply(*writer_db_));
+      ++it;
+      continue;
+    }
+    auto end =
+        std::find_if(it, batch.end(), [](const Op& op) { return !op.write; });
+    RunGroup(it, end);
+    it = end;
+  }
+}
+
+void SqliteStore::RunGroup(std::vector<Op>::iterator begin,
+                           std::vector<Op>::iterator end) {
+  Database& db = *writer_db_;
+  std::vector<Status> results(static_cast<size_t>(end - begin));
+  // `group` is the transaction's fate: when it fails, every op of the group
+  // gets it, since nothing of the group is kept.
+  Status group = RunCached(db, "BEGIN IMMEDIATE");
+  if (!group.ok()) group = WithContext("begin", group);
+  for (size_t i = 0; group.ok() && i < results.size(); ++i) {
+    // A savepoint per op, so that a failing op is undone alone.
+    Status s = RunCached(db, "SAVEPOINT op");
+    if (!s.ok()) {
+      group = WithContext("savepoint", s);
+      break;
+    }
+    s = begin[i].apply(db);
+    if (s.ok()) {
+      Status r = RunCached(db, "RELEASE op");
+      if (!r.ok()) group = WithContext("release savepoint", r);
+    } else if (!db.InTransaction()) {
+      group = s;  // SQLite rolled the whole transaction back (I/O error, ...)
+    } else {
+      Status r = RunCached(db, "ROLLBACK TO op");
+      if (r.ok()) r = RunCached(db, "RELEASE op");
+      if (!r.ok()) group = WithContext("rollback to savepoint", r);
+    }
+    results[i] = std::move(s);
+  }
+  if (group.ok()) {
+    group = RunCached(db, "COMMIT");
+    if (!group.ok()) group = WithContext("commit", group);
+  }
+  if (group.ok()) {
+    commits_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    if (db.InTransaction()) RunCached(db, "ROLLBACK");
+    const Status failed = WithContext("write group not committed", group);
+    for (Status& r : results) r = failed;
+  }
+  for (size_t i = 0; i < results.size(); ++i) begin[i].finish(results[i]);
+}
+
+void SqliteStore::AppendTurn(TurnRecord turn, SessionRecord session,
+                             Done done) {
+  Op op;
+  op.apply = [turn = std::move(turn), session = std::move(session)](
+                 Database& db) { return ApplyAppendTurn(db, turn, session); };
+  op.finish = std::move(done);
+  EnqueueWrite(std::move(op));
+}
+
+void SqliteStore::AddFeedback(FeedbackRecord feedback, Done done) {
+  Op op;
+  op.apply = [f = std::move(feedback)](Database& db) {
+    return WithContext("add feedback",
+                       RunCached(db, kInsertFeedback, f.session_id, f.seq,
+                                 f.rating, f.comment, f.created_ms));
+  };
+  op.finish = std::move(done);
+  EnqueueWrite(std::move(op));
+}
+
+void SqliteStore::DeleteSession(std::string id, Done done) {
+  Op op;
+  op.apply = [id = std::move(id)](Database& db) {
+    return WithContext("delete session", RunCached(db, kDeleteSession, id));
+  };
+  op.finish = std::move(done);
+  EnqueueWrite(std::move(op));
+}
+
+void SqliteStore::Purge(std::string clinic, int64_t before_ms,
+                        std::function<void(StatusOr<int64_t>)> done) {
+  auto deleted = std::make_shared<int64_t>(0);
+  Op op;
+  op.apply = [clinic = std::move(clinic), before_ms, deleted](Database& db) {
+    return ApplyPurge(db, clinic, before_ms, deleted.get());
+  };
+  op.finish = Deliver(deleted, std::move(done));
+  EnqueueWrite(std::move(op));
+}
+
+void SqliteStore::LoadSession(
+    std::string id, int64_t not_before_ms,
+    std::function<void(StatusOr<std::optional<SessionRecord>>)> done) {
+  auto result = std::make_shared<std::optional<SessionRecord>>();
+  Op op;
+  op.apply = [id = std::move(id), not_before_ms, result](Database& db) {
+    return ApplyLoadSession(db, id, not_before_ms, result.get());
+  };
+  op.finish = Deliver(result, std::move(done));
+  EnqueueRead(std::move(op));
+}
+
+void SqliteStore::RecentTurns(
+    std::string session_id, size_t limit,
+    std::function<void(StatusOr<std::vector<TurnRecord>>)> done) {
+  auto result = std::make_shared<std::vector<TurnRecord>>();
+  Op op;
+  op.apply = [session_id = std::move(session_id), limit, result](Database& db) {
+    return ApplyRecentTurns(db, session_id, limit, result.get());
+  };
+  op.finish = Deliver(result, std::move(done));
+  EnqueueRead(std::move(op));
+}
+
+void SqliteStore::Unanswered(
+    int64_t since_ms, size_t limit,
+    std::function<void(StatusOr<std::vector<UnansweredRecord>>)> done) {
+  auto result = std::make_shared<std::vector<UnansweredRecord>>();
+  Op op;
+  op.apply = [since_ms, limit, result](Database& db) {
+    return ApplyUnanswered(db, since_ms, limit, result.get());
+  };
+  op.finish = Deliver(result, std::move(done));
+  EnqueueRead(std::move(op));
+}
+
+void SqliteStore::Flush() {
+  if (OnStoreThread()) return;  // waiting for ourselves would never end
+  std::unique_lock<std::mutex> lock(mu_);
+  const uint64_t target = next_ticket_;
+  ++flush_waiters_;  // the writer stops gathering and commits at once
+  work_cv_.notify_one();
+  flush_cv_.wait(lock, [&] { return done_ticket_ >= target; });
+  --flush_waiters_;
+}
+
+size_t SqliteStore::QueueDepth() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queued_writes_;
+}
+
+}  // namespace backline::server

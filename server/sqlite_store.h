@@ -1,0 +1,179 @@
+// SqliteStore: the Store kept in one SQLite file (WAL mode), for a single
+// server process.
+//
+// Threads: one writer thread owns the read-write connection. Writes wait in a
+// FIFO queue; the writer takes everything queued (up to max_batch, after
+// waiting at most max_batch_delay for a group to gather) and runs it in one
+// BEGIN IMMEDIATE transaction, so a single fsync covers the whole group. Each
+// write runs inside its own SAVEPOINT: a write that fails (a duplicate seq, a
+// foreign key) is rolled back alone and only its callback gets the error. If
+// the transaction itself fails (BEGIN, COMMIT, an I/O error), every write of
+// the group gets that error and nothing of the group is kept; the store goes on
+// with the next group. Write callbacks run on the writer thread after COMMIT,
+// in queue order.
+//
+// Reads (LoadSession, RecentTurns, Unanswered) run on a second thread with its
+// own read-only connection, so a resume never waits behind a group commit or a
+// lock held by another process. A read sees every write whose callback has
+// already run. For ":memory:" (tests) there is only one connection, and reads
+// are queued with the writes (in order, outside any write transaction).
+//
+// Durability: synchronous=FULL. Once AppendTurn's callback reports OK, the turn
+// survives a crash or a power cut (on a disk that honours fsync).
+//
+// Errors: Open returns the failure (cannot open, not WAL-capable, a schema
+// newer than this binary). Op failures reach the op's callback as a Status with
+// sqlite3_errmsg and the extended code; see server/sqlite.h for the codes.
+// Nothing is logged, and no message contains patient text.
+//
+// Thread safety: every method may be called from any thread, including from a
+// store callback (except Flush, see there). Callbacks must not throw.
+// Destruction drains the queues: everything queued before the destructor runs
+// is committed (or failed) and its callback called. REQUIRES: no call races
+// with the destructor.
+#ifndef BACKLINE_SERVER_SQLITE_STORE_H_
+#define BACKLINE_SERVER_SQLITE_STORE_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/status.h"
+#include "server/store.h"
+
+namespace backline::server {
+
+namespace sqlite {
+class Database;
+}  // namespace sqlite
+
+struct SqliteStoreOptions {
+  // Most writes committed in one transaction. REQUIRES: > 0.
+  size_t max_batch = 256;
+  // How long the writer waits, counted from when the oldest queued write was
+  // queued, for more writes to share its transaction. Zero commits whatever is
+  // queued at once. Writes queued during a commit never wait again.
+  std::chrono::microseconds max_batch_delay = std::chrono::milliseconds(2);
+  // How long a statement waits for a lock held by another connection.
+  int busy_timeout_ms = 5000;
+};
+
+class SqliteStore : public Store {
+ public:
+  using Options = SqliteStoreOptions;
+
+  // The layout written by this binary (PRAGMA user_version).
+  static constexpr int64_t kSchemaVersion = 1;
+
+  // Opens or creates the database at `path` (":memory:" for a private
+  // in-memory one), creates or migrates the schema, and starts the threads.
+  static engine::StatusOr<std::unique_ptr<SqliteStore>> Open(
+      const std::string& path, Options options = Options());
+
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+  // Commits everything still queued, calls every callback, then stops.
+  ~SqliteStore() override;
+
+  // REQUIRES: turn.session_id == session.id. The session's id, clinic and
+  // created_ms are those of its first insert; later turns update its state
+  // and updated_ms. Fails with kInvalidArgument for a seq the session already
+  // has (the rest of its group still commits).
+  void AppendTurn(TurnRecord turn, SessionRecord session, Done done) override;
+  void LoadSession(
+      std::string id, int64_t not_before_ms,
+      std::function<void(engine::StatusOr<std::optional<SessionRecord>>)> done)
+      override;
+  void RecentTurns(
+      std::string session_id, size_t limit,
+      std::function<void(engine::StatusOr<std::vector<TurnRecord>>)> done)
+      override;
+  // Fails with kInvalidArgument when the turn (session_id, seq) is unknown or
+  // the rating is not +1 or -1.
+  void AddFeedback(FeedbackRecord feedback, Done done) override;
+  // OK (and no change) when the session is unknown.
+  void DeleteSession(std::string id, Done done) override;
+  void Purge(std::string clinic, int64_t before_ms,
+             std::function<void(engine::StatusOr<int64_t>)> done) override;
+  // Entries created at or after `since_ms`, oldest first, at most `limit`.
+  void Unanswered(
+      int64_t since_ms, size_t limit,
+      std::function<void(engine::StatusOr<std::vector<UnansweredRecord>>)> done)
+      override;
+
+  // Blocks until every write queued before the call is committed (or failed)
+  // and its callback has returned. The writer stops gathering (no
+  // max_batch_delay) while someone waits here. Called from a store callback
+  // it returns at once, since waiting there would deadlock.
+  void Flush() override;
+  size_t QueueDepth() const override;
+
+  // Write transactions committed so far (each holds one group), for tests and
+  // /metrics.
+  uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  // One queued operation. `apply` runs on the store's thread with the
+  // connection (inside the group's transaction for a write); `finish` then
+  // delivers its status (and result) to the caller's callback.
+  struct Op {
+    bool write = true;
+    std::function<engine::Status(sqlite::Database&)> apply;
+    std::function<void(engine::Status)> finish;
+    Clock::time_point queued;
+  };
+
+  SqliteStore(Options options, std::unique_ptr<sqlite::Database> writer_db,
+              std::unique_ptr<sqlite::Database> reader_db);
+
+  // Starts the threads (once, from Open).
+  engine::Status Start();
+  void EnqueueWrite(Op op);
+  void EnqueueRead(Op op);
+  void WriterLoop();
+  void ReaderLoop();
+  // Runs a batch taken from the write queue: consecutive writes as one
+  // transaction each, reads (":memory:" only) in between.
+  void RunBatch(std::vector<Op>& batch);
+  void RunGroup(std::vector<Op>::iterator begin, std::vector<Op>::iterator end);
+  bool OnStoreThread() const;
+
+  const Options options_;
+  const std::unique_ptr<sqlite::Database> writer_db_;
+  const std::unique_ptr<sqlite::Database> reader_db_;  // null for ":memory:"
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;   // writer: something queued, or stop
+  std::condition_variable flush_cv_;  // Flush: a batch finished
+  std::deque<Op> queue_;              // guarded by mu_
+  size_t queued_writes_ = 0;          // guarded by mu_
+  uint64_t next_ticket_ = 0;          // guarded by mu_: ops ever queued
+  uint64_t done_ticket_ = 0;          // guarded by mu_: ops finished
+  size_t flush_waiters_ = 0;          // guarded by mu_
+  bool stopping_ = false;             // guarded by mu_
+  bool writer_running_ = true;        // guarded by mu_
+
+  std::mutex read_mu_;
+  std::condition_variable read_cv_;
+  std::deque<Op> read_queue_;   // guarded by read_mu_
+  bool read_stopping_ = false;  // guarded by read_mu_
+  bool reader_running_ = true;  // guarded by read_mu_
+
+  std::atomic<uint64_t> commits_{0};
+  std::thread writer_;
+  std::thread reader_;  // not started for ":memory:"
+};
+
+}  // namespace backline::server
+
+#endif  // BACKLINE_SERVER_SQLITE_STORE_H_

@@ -1,0 +1,774 @@
+#include "server/sqlite_store.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <future>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "server/sqlite.h"
+
+namespace backline::server {
+namespace {
+
+namespace fs = std::filesystem;
+using engine::Status;
+using engine::StatusOr;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// A database path under the temp directory, unique per test, removed (with
+// its -wal and -shm files) at the end.
+class TempDbPath {
+ public:
+  TempDbPath() {
+    static std::atomic<int> counter{0};
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = (fs::temp_directory_path() /
+             ("backline_store_" + std::to_string(::getpid()) + "_" +
+              std::to_string(counter++) + "_" + info->name() + ".db"))
+                .string();
+    Remove();
+  }
+  ~TempDbPath() { Remove(); }
+  const std::string& str() const { return path_; }
+
+ private:
+  void Remove() {
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      fs::remove(path_ + suffix, ec);
+    }
+  }
+  std::string path_;
+};
+
+std::unique_ptr<SqliteStore> OpenOrDie(const std::string& path,
+                                       SqliteStore::Options options = {}) {
+  auto store = SqliteStore::Open(path, options);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+SessionRecord Session(const std::string& id, const std::string& clinic,
+                      int64_t ms, const std::string& state = "{}") {
+  SessionRecord s;
+  s.id = id;
+  s.clinic = clinic;
+  s.state = state;
+  s.created_ms = ms;
+  s.updated_ms = ms;
+  return s;
+}
+
+TurnRecord Turn(const std::string& session_id, int64_t seq, int64_t ms,
+                bool unanswered = false) {
+  TurnRecord t;
+  t.session_id = session_id;
+  t.seq = seq;
+  t.user_text = "my back hurts " + std::to_string(seq);
+  t.reply_text = "reply " + std::to_string(seq);
+  t.topic = "pain";
+  t.urgency = "none";
+  t.kind = unanswered ? "fallback" : "answer";
+  t.entry_id = unanswered ? "" : "faq.pain";
+  t.unanswered = unanswered;
+  t.received_ms = ms;
+  t.replied_ms = ms + 5;
+  return t;
+}
+
+// Synchronous wrappers: start the op and wait for its callback.
+Status Append(Store& store, TurnRecord turn, SessionRecord session) {
+  std::promise<Status> p;
+  store.AppendTurn(std::move(turn), std::move(session),
+                   [&p](Status s) { p.set_value(std::move(s)); });
+  return p.get_future().get();
+}
+
+Status Feedback(Store& store, const std::string& session_id, int64_t seq,
+                int rating, int64_t ms) {
+  FeedbackRecord f;
+  f.session_id = session_id;
+  f.seq = seq;
+  f.rating = rating;
+  f.comment = "thanks";
+  f.created_ms = ms;
+  std::promise<Status> p;
+  store.AddFeedback(f, [&p](Status s) { p.set_value(std::move(s)); });
+  return p.get_future().get();
+}
+
+Status Delete(Store& store, const std::string& id) {
+  std::promise<Status> p;
+  store.DeleteSession(id, [&p](Status s) { p.set_value(std::move(s)); });
+  return p.get_future().get();
+}
+
+StatusOr<int64_t> Purge(Store& store, const std::string& clinic,
+                        int64_t before_ms) {
+  std::promise<StatusOr<int64_t>> p;
+  store.Purge(clinic, before_ms,
+              [&p](StatusOr<int64_t> n) { p.set_value(std::move(n)); });
+  return p.get_future().get();
+}
+
+StatusOr<std::optional<SessionRecord>> Load(Store& store, const std::string& id,
+                                            int64_t not_before_ms = 0) {
+  std::promise<StatusOr<std::optional<SessionRecord>>> p;
+  store.LoadSession(id, not_before_ms,
+                    [&p](StatusOr<std::optional<SessionRecord>> r) {
+                      p.set_value(std::move(r));
+                    });
+  return p.get_future().get();
+}
+
+StatusOr<std::vector<TurnRecord>> Recent(Store& store, const std::string& id,
+                                         size_t limit) {
+  std::promise<StatusOr<std::vector<TurnRecord>>> p;
+  store.RecentTurns(id, limit, [&p](StatusOr<std::vector<TurnRecord>> r) {
+    p.set_value(std::move(r));
+  });
+  return p.get_future().get();
+}
+
+StatusOr<std::vector<UnansweredRecord>> ListUnanswered(Store& store,
+                                                       int64_t since_ms,
+                                                       size_t limit) {
+  std::promise<StatusOr<std::vector<UnansweredRecord>>> p;
+  store.Unanswered(since_ms, limit,
+                   [&p](StatusOr<std::vector<UnansweredRecord>> r) {
+                     p.set_value(std::move(r));
+                   });
+  return p.get_future().get();
+}
+
+// Reads the file directly, with a connection of our own.
+int64_t Count(const std::string& path, const std::string& sql) {
+  auto db = sqlite::Database::Open(path, SQLITE_OPEN_READONLY);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  if (!db.ok()) return -1;
+  auto n = db->QueryInt64(sql);
+  EXPECT_TRUE(n.ok()) << n.status().ToString();
+  return n.ok() ? n.value() : -1;
+}
+
+std::string Text(const std::string& path, const std::string& sql) {
+  auto db = sqlite::Database::Open(path, SQLITE_OPEN_READONLY);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  if (!db.ok()) return "<error>";
+  auto text = db->QueryText(sql);
+  EXPECT_TRUE(text.ok()) << text.status().ToString();
+  return text.ok() ? text.value() : "<error>";
+}
+
+std::vector<int64_t> Seqs(const std::vector<TurnRecord>& turns) {
+  std::vector<int64_t> seqs;
+  for (const auto& t : turns) seqs.push_back(t.seq);
+  return seqs;
+}
+
+TEST(SqliteStoreTest, RoundTripsASessionAndItsTurns) {
+  TempDbPath path;
+  auto store = OpenOrDie(path.str());
+  ASSERT_NE(store, nullptr);
+
+  SessionRecord s = Session("s1", "north", 1000, R"({"node":"start"})");
+  ASSERT_TRUE(Append(*store, Turn("s1", 1, 1000), s).ok());
+  s.state = R"({"node":"pain.where"})";
+  s.updated_ms = 2000;
+  const TurnRecord t2 = Turn("s1", 2, 2000, /*unanswered=*/true);
+  ASSERT_TRUE(Append(*store, t2, s).ok());
+
+  auto loaded = Load(*store, "s1");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_TRUE(loaded.value().has_value());
+  EXPECT_EQ(loaded.value()->id, "s1");
+  EXPECT_EQ(loaded.value()->clinic, "north");
+  EXPECT_EQ(loaded.value()->state, R"({"node":"pain.where"})");
+  EXPECT_EQ(loaded.value()->created_ms, 1000);
+  EXPECT_EQ(loaded.value()->updated_ms, 2000);
+
+  auto turns = Recent(*store, "s1", 10);
+  ASSERT_TRUE(turns.ok()) << turns.status().ToString();
+  ASSERT_EQ(turns.value().size(), 2u);
+  const TurnRecord& got = turns.value()[1];
+  EXPECT_EQ(got.session_id, t2.session_id);
+  EXPECT_EQ(got.seq, t2.seq);
+  EXPECT_EQ(got.user_text, t2.user_text);
+  EXPECT_EQ(got.reply_text, t2.reply_text);
+  EXPECT_EQ(got.topic, t2.topic);
+  EXPECT_EQ(got.urgency, t2.urgency);
+  EXPECT_EQ(got.kind, t2.kind);
+  EXPECT_EQ(got.entry_id, t2.entry_id);
+  EXPECT_TRUE(got.unanswered);
+  EXPECT_EQ(got.received_ms, t2.received_ms);
+  EXPECT_EQ(got.replied_ms, t2.replied_ms);
+  EXPECT_EQ(turns.value()[0].entry_id, "faq.pain");
+  EXPECT_FALSE(turns.value()[0].unanswered);
+
+  auto open = ListUnanswered(*store, 0, 10);
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  ASSERT_EQ(open.value().size(), 1u);
+  EXPECT_EQ(open.value()[0].session_id, "s1");
+  EXPECT_EQ(open.value()[0].seq, 2);
+  EXPECT_EQ(open.value()[0].text, t2.user_text);
+  EXPECT_EQ(open.value()[0].kind, "fallback");
+  EXPECT_EQ(open.value()[0].created_ms, 2000);
+  EXPECT_EQ(store->QueueDepth(), 0u);
+}
+
+TEST(SqliteStoreTest, WorksInMemory) {
+  auto store = OpenOrDie(":memory:");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(Append(*store, Turn("m", 1, 10), Session("m", "c", 10)).ok());
+  auto loaded = Load(*store, "m");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_TRUE(loaded.value().has_value());
+  auto turns = Recent(*store, "m", 5);
+  ASSERT_TRUE(turns.ok());
+  EXPECT_EQ(Seqs(turns.value()), std::vector<int64_t>{1});
+}
+
+TEST(SqliteStoreTest, CallbacksRunOnTheStoreThread) {
+  TempDbPath path;
+  auto store = OpenOrDie(path.str());
+  ASSERT_NE(store, nullptr);
+  std::promise<std::thread::id> write_thread, read_thread;
+  store->AppendTurn(Turn("t", 1, 1), Session("t", "c", 1), [&](Status s) {
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    write_thread.set_value(std::this_thread::get_id());
+  });
+  store->LoadSession("t", 0, [&](StatusOr<std::optional<SessionRecord>>) {
+    read_thread.set_value(std::this_thread::get_id());
+  });
+  EXPECT_NE(write_thread.get_future().get(), std::this_thread::get_id());
+  EXPECT_NE(read_thread.get_future().get(), std::this_thread::get_id());
+}
+
+TEST(SqliteStoreTest, GroupCommitSharesTransactions) {
+  TempDbPath path;
+  SqliteStore::Options options;
+  options.max_batch = 256;
+  options.max_batch_delay = std::chrono::milliseconds(2);
+  auto store = OpenOrDie(path.str(), options);
+  ASSERT_NE(store, nullptr);
+
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50;
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string id = "g" + std::to_string(t);
+      for (int i = 1; i <= kPerThread; ++i) {
+        SessionRecord s = Session(id, "c", 100);
+        s.updated_ms = 100 + i;
+        store->AppendTurn(Turn(id, i, 100 + i), s, [&](Status st) {
+          (st.ok() ? ok : failed).fetch_add(1);
+        });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  store->Flush();
+
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(store->QueueDepth(), 0u);
+  EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM turns"),
+            kThreads * kPerThread);
+  EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM sessions"), kThreads);
+  // 200 writes queued without waiting: a handful of groups, not 200 commits.
+  EXPECT_GE(store->commits(), 1u);
+  EXPECT_LT(store->commits(), 40u) << "commits: " << store->commits();
+}
+
+TEST(SqliteStoreTest, GroupsAreCappedAtMaxBatch) {
+  TempDbPath path;
+  SqliteStore::Options options;
+  options.max_batch = 10;
+  options.max_batch_delay = std::chrono::milliseconds(50);
+  auto store = OpenOrDie(path.str(), options);
+  ASSERT_NE(store, nullptr);
+  std::atomic<int> ok{0};
+  for (int i = 1; i <= 100; ++i) {
+    store->AppendTurn(Turn("cap", i, i), Session("cap", "c", i),
+                      [&](Status s) { ok += s.ok() ? 1 : 0; });
+  }
+  store->Flush();
+  EXPECT_EQ(ok.load(), 100);
+  EXPECT_GE(store->commits(), 10u);
+}
+
+TEST(SqliteStoreTest, QueueDepthCountsWaitingWrites) {
+  TempDbPath path;
+  SqliteStore::Options options;
+  options.max_batch = 100;
+  options.max_batch_delay = std::chrono::seconds(30);  // gathers until 100
+  auto store = OpenOrDie(path.str(), options);
+  ASSERT_NE(store, nullptr);
+  for (int i = 1; i <= 5; ++i) {
+    store->AppendTurn(Turn("q", i, i), Session("q", "c", i), [](Status) {});
+  }
+  EXPECT_EQ(store->QueueDepth(), 5u);
+  // The destructor does not wait for the delay: it commits at once.
+}
+
+TEST(SqliteStoreTest, UnknownSessionLoadsAsNullopt) {
+  auto store = OpenOrDie(":memory:");
+  ASSERT_NE(store, nullptr);
+  auto loaded = Load(*store, "nobody");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_FALSE(loaded.value().has_value());
+  auto turns = Recent(*store, "nobody", 10);
+  ASSERT_TRUE(turns.ok());
+  EXPECT_TRUE(turns.value().empty());
+}
+
+TEST(SqliteStoreTest, ExpiredSessionLoadsAsNullopt) {
+  TempDbPath path;
+  auto store = OpenOrDie(path.str());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(Append(*store, Turn("e", 1, 5000), Session("e", "c", 5000)).ok());
+  auto fresh = Load(*store, "e", /*not_before_ms=*/5000);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_TRUE(fresh.value().has_value());
+  auto expired = Load(*store, "e", /*not_before_ms=*/5001);
+  ASSERT_TRUE(expired.ok()) << expired.status().ToString();
+  EXPECT_FALSE(expired.value().has_value());
+}
+
+TEST(SqliteStoreTest, UpsertKeepsTheFirstCreatedMs) {
+  auto store = OpenOrDie(":memory:");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(Append(*store, Turn("u", 1, 1000), Session("u", "c", 1000)).ok());
+  SessionRecord later = Session("u", "c", 9000, R"({"n":2})");  // created 9000
+  ASSERT_TRUE(Append(*store, Turn("u", 2, 9000), later).ok());
+  auto loaded = Load(*store, "u");
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_TRUE(loaded.value().has_value());
+  EXPECT_EQ(loaded.value()->created_ms, 1000);
+  EXPECT_EQ(loaded.value()->updated_ms, 9000);
+  EXPECT_EQ(loaded.value()->state, R"({"n":2})");
+  // The upsert must not have deleted (cascaded) the first turn.
+  auto turns = Recent(*store, "u", 10);
+  ASSERT_TRUE(turns.ok());
+  EXPECT_EQ(Seqs(turns.value()), (std::vector<int64_t>{1, 2}));
+}
+
+TEST(SqliteStoreTest, RecentTurnsAreTheLastOnesOldestFirst) {
+  TempDbPath path;
+  auto store = OpenOrDie(path.str());
+  ASSERT_NE(store, nullptr);
+  for (int i = 1; i <= 7; ++i) {
+    ASSERT_TRUE(
+        Append(*store, Turn("r", i, i * 10), Session("r", "c", i * 10)).ok());
+  }
+  ASSERT_TRUE(
+      Append(*store, Turn("other", 1, 1), Session("other", "c", 1)).ok());
+  auto last3 = Recent(*store, "r", 3);
+  ASSERT_TRUE(last3.ok()) << last3.status().ToString();
+  EXPECT_EQ(Seqs(last3.value()), (std::vector<int64_t>{5, 6, 7}));
+  auto all = Recent(*store, "r", 100);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(Seqs(all.value()), (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7}));
+  auto none = Recent(*store, "r", 0);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none.value().empty());
+}
+
+TEST(SqliteStoreTest, UnansweredSinceAndLimit) {
+  auto store = OpenOrDie(":memory:");
+  ASSERT_NE(store, nullptr);
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(Append(*store, Turn("a", i, i * 100, /*unanswered=*/i % 2 == 1),
+                       Session("a", "c", i * 100))
+                    .ok());
+  }
+  auto since = ListUnanswered(*store, 200, 10);  // seq 3 and 5
+  ASSERT_TRUE(since.ok()) << since.status().ToString();
+  ASSERT_EQ(since.value().size(), 2u);
+  EXPECT_EQ(since.value()[0].seq, 3);
+  EXPECT_EQ(since.value()[1].seq, 5);
+  auto limited = ListUnanswered(*store, 0, 1);
+  ASSERT_TRUE(limited.ok());
+  ASSERT_EQ(limited.value().size(), 1u);
+  EXPECT_EQ(limited.value()[0].seq, 1);
+}
+
+TEST(SqliteStoreTest, DeleteSessionCascades) {
+  TempDbPath path;
+  auto store = OpenOrDie(path.str());
+  ASSERT_NE(store, nullptr);
+  for (const std::string id : {"gone", "kept"}) {
+    ASSERT_TRUE(Append(*store, Turn(id, 1, 10), Session(id, "c", 10)).ok());
+    ASSERT_TRUE(
+        Append(*store, Turn(id, 2, 20, true), Session(id, "c", 20)).ok());
+    ASSERT_TRUE(Feedback(*store, id, 1, +1, 30).ok());
+  }
+  ASSERT_TRUE(Delete(*store, "gone").ok());
+  EXPECT_TRUE(Delete(*store, "never-existed").ok());
+
+  const std::string& p = path.str();
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM sessions WHERE id = 'gone'"), 0);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE session_id = 'gone'"),
+            0);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM feedback WHERE session_id = 'gone'"),
+            0);
+  EXPECT_EQ(
+      Count(p, "SELECT count(*) FROM unanswered WHERE session_id = 'gone'"), 0);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE session_id = 'kept'"),
+            2);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM feedback WHERE session_id = 'kept'"),
+            1);
+  EXPECT_EQ(
+      Count(p, "SELECT count(*) FROM unanswered WHERE session_id = 'kept'"), 1);
+  auto loaded = Load(*store, "gone");
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_FALSE(loaded.value().has_value());
+}
+
+TEST(SqliteStoreTest, PurgeByClinicAndTime) {
+  TempDbPath path;
+  auto store = OpenOrDie(path.str());
+  ASSERT_NE(store, nullptr);
+  // north/old: idle since 100, goes whole.
+  ASSERT_TRUE(
+      Append(*store, Turn("old", 1, 100, true), Session("old", "north", 100))
+          .ok());
+  // north/live: an old turn (purged with its feedback and unanswered entry)
+  // and a new one (kept).
+  ASSERT_TRUE(
+      Append(*store, Turn("live", 1, 100, true), Session("live", "north", 100))
+          .ok());
+  ASSERT_TRUE(Feedback(*store, "live", 1, -1, 150).ok());
+  SessionRecord live = Session("live", "north", 100);
+  live.updated_ms = 5000;
+  ASSERT_TRUE(Append(*store, Turn("live", 2, 5000, true), live).ok());
+  ASSERT_TRUE(Feedback(*store, "live", 2, +1, 5001).ok());
+  // south/old: another clinic, untouched.
+  ASSERT_TRUE(
+      Append(*store, Turn("south", 1, 100), Session("south", "south", 100))
+          .ok());
+
+  auto deleted = Purge(*store, "north", 1000);
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(deleted.value(), 1);
+
+  const std::string& p = path.str();
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM sessions WHERE id = 'old'"), 0);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE session_id = 'old'"), 0);
+  EXPECT_EQ(
+      Text(p, "SELECT group_concat(seq) FROM turns WHERE session_id = 'live'"),
+      "2");
+  EXPECT_EQ(
+      Text(p,
+           "SELECT group_concat(seq) FROM feedback WHERE session_id = 'live'"),
+      "2");
+  EXPECT_EQ(
+      Text(
+          p,
+          "SELECT group_concat(seq) FROM unanswered WHERE session_id = 'live'"),
+      "2");
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE session_id = 'south'"),
+            1);
+
+  auto again = Purge(*store, "north", 1000);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.value(), 0);
+}
+
+TEST(SqliteStoreTest, DuplicateSeqFailsAloneAndTheStoreGoesOn) {
+  TempDbPath path;
+  SqliteStore::Options options;
+  options.max_batch = 3;  // the three writes below form exactly one group
+  options.max_batch_delay = std::chrono::seconds(30);
+  auto store = OpenOrDie(path.str(), options);
+  ASSERT_NE(store, nullptr);
+
+  std::promise<Status> first, dup, other;
+  store->AppendTurn(Turn("d", 1, 10), Session("d", "c", 10),
+                    [&](Status s) { first.set_value(s); });
+  store->AppendTurn(Turn("d", 1, 20), Session("d", "c", 20),
+                    [&](Status s) { dup.set_value(s); });
+  store->AppendTurn(Turn("x", 1, 30), Session("x", "c", 30),
+                    [&](Status s) { other.set_value(s); });
+  store->Flush();
+  EXPECT_TRUE(first.get_future().get().ok());
+  const Status d = dup.get_future().get();
+  EXPECT_EQ(d.code(), Status::Code::kInvalidArgument) << d.ToString();
+  EXPECT_THAT(d.message(), HasSubstr("UNIQUE constraint failed"));
+  EXPECT_THAT(d.message(), HasSubstr("turns.seq"));
+  EXPECT_THAT(d.message(), HasSubstr("SQLITE_CONSTRAINT"));
+  EXPECT_THAT(d.message(), Not(HasSubstr("my back hurts")));  // no patient text
+  EXPECT_TRUE(other.get_future().get().ok());
+  EXPECT_EQ(store->commits(), 1u);
+
+  // The failed turn's session update was rolled back with it.
+  auto loaded = Load(*store, "d");
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_TRUE(loaded.value().has_value());
+  EXPECT_EQ(loaded.value()->updated_ms, 10);
+
+  // Later writes still work.
+  std::promise<Status> later;
+  store->AppendTurn(Turn("d", 2, 40), Session("d", "c", 40),
+                    [&](Status s) { later.set_value(s); });
+  store->Flush();
+  EXPECT_TRUE(later.get_future().get().ok());
+  EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM turns"), 3);
+}
+
+TEST(SqliteStoreTest, BadFeedbackAndMismatchedIdsFail) {
+  auto store = OpenOrDie(":memory:");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(Append(*store, Turn("f", 1, 10), Session("f", "c", 10)).ok());
+  const Status unknown_turn = Feedback(*store, "f", 9, +1, 20);
+  EXPECT_EQ(unknown_turn.code(), Status::Code::kInvalidArgument);
+  EXPECT_THAT(unknown_turn.message(), HasSubstr("FOREIGN KEY"));
+  const Status bad_rating = Feedback(*store, "f", 1, 5, 20);
+  EXPECT_EQ(bad_rating.code(), Status::Code::kInvalidArgument);
+  EXPECT_THAT(bad_rating.message(), HasSubstr("CHECK constraint failed"));
+  const Status mismatch =
+      Append(*store, Turn("f", 2, 30), Session("g", "c", 30));
+  EXPECT_EQ(mismatch.code(), Status::Code::kInvalidArgument);
+  EXPECT_TRUE(Feedback(*store, "f", 1, -1, 40).ok());
+}
+
+TEST(SqliteStoreTest, ReopeningKeepsTheDataIntact) {
+  TempDbPath path;
+  {
+    auto store = OpenOrDie(path.str());
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(Append(*store, Turn("p", 1, 10), Session("p", "c", 10)).ok());
+    ASSERT_TRUE(
+        Append(*store, Turn("p", 2, 20, true), Session("p", "c", 20)).ok());
+    ASSERT_TRUE(Feedback(*store, "p", 2, +1, 30).ok());
+  }
+  {
+    auto store = OpenOrDie(path.str());
+    ASSERT_NE(store, nullptr);
+    auto loaded = Load(*store, "p");
+    ASSERT_TRUE(loaded.ok());
+    ASSERT_TRUE(loaded.value().has_value());
+    EXPECT_EQ(loaded.value()->updated_ms, 20);
+    auto turns = Recent(*store, "p", 10);
+    ASSERT_TRUE(turns.ok());
+    EXPECT_EQ(Seqs(turns.value()), (std::vector<int64_t>{1, 2}));
+    ASSERT_TRUE(Append(*store, Turn("p", 3, 40), Session("p", "c", 40)).ok());
+  }
+  auto db = sqlite::Database::Open(path.str(), SQLITE_OPEN_READONLY);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto check = db->QueryText("PRAGMA integrity_check");
+  ASSERT_TRUE(check.ok()) << check.status().ToString();
+  EXPECT_EQ(check.value(), "ok");
+  auto fk = db->Prepare("PRAGMA foreign_key_check");
+  ASSERT_TRUE(fk.ok());
+  auto fk_row = fk->Step();
+  ASSERT_TRUE(fk_row.ok());
+  EXPECT_FALSE(fk_row.value()) << "foreign key violations";
+  EXPECT_EQ(db->QueryInt64("PRAGMA user_version").value(),
+            SqliteStore::kSchemaVersion);
+  EXPECT_EQ(db->QueryText("PRAGMA journal_mode").value(), "wal");
+  EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM turns"), 3);
+}
+
+TEST(SqliteStoreTest, DestructorDrainsTheQueue) {
+  TempDbPath path;
+  std::atomic<int> called{0}, ok{0};
+  constexpr int kWrites = 150;
+  {
+    SqliteStore::Options options;
+    options.max_batch = 16;
+    auto store = OpenOrDie(path.str(), options);
+    ASSERT_NE(store, nullptr);
+    for (int i = 1; i <= kWrites; ++i) {
+      store->AppendTurn(Turn("z", i, i), Session("z", "c", i), [&](Status s) {
+        ++called;
+        ok += s.ok() ? 1 : 0;
+      });
+    }
+    // No Flush: the destructor must commit all of it.
+  }
+  EXPECT_EQ(called.load(), kWrites);
+  EXPECT_EQ(ok.load(), kWrites);
+  auto store = OpenOrDie(path.str());
+  ASSERT_NE(store, nullptr);
+  auto turns = Recent(*store, "z", 1000);
+  ASSERT_TRUE(turns.ok());
+  EXPECT_EQ(turns.value().size(), static_cast<size_t>(kWrites));
+}
+
+TEST(SqliteStoreTest, ReadsDoNotWaitForABlockedWriter) {
+  TempDbPath path;
+  SqliteStore::Options options;
+  options.busy_timeout_ms = 20000;
+  auto store = OpenOrDie(path.str(), options);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(Append(*store, Turn("w", 1, 10), Session("w", "c", 10)).ok());
+
+  // Another connection takes the write lock, so the store's writer waits.
+  auto other = sqlite::Database::Open(path.str(), SQLITE_OPEN_READWRITE);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  ASSERT_TRUE(other->Exec("BEGIN IMMEDIATE").ok());
+  std::promise<Status> write;
+  store->AppendTurn(Turn("w", 2, 20), Session("w", "c", 20),
+                    [&](Status s) { write.set_value(s); });
+  auto write_done = write.get_future();
+
+  std::promise<StatusOr<std::optional<SessionRecord>>> read;
+  store->LoadSession("w", 0, [&](StatusOr<std::optional<SessionRecord>> r) {
+    read.set_value(std::move(r));
+  });
+  auto read_done = read.get_future();
+  ASSERT_EQ(read_done.wait_for(std::chrono::seconds(5)),
+            std::future_status::ready)
+      << "the read waited for the writer";
+  auto loaded = read_done.get();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_TRUE(loaded.value().has_value());
+  EXPECT_EQ(loaded.value()->updated_ms, 10);
+  EXPECT_EQ(write_done.wait_for(std::chrono::milliseconds(0)),
+            std::future_status::timeout);
+
+  ASSERT_TRUE(other->Exec("ROLLBACK").ok());
+  EXPECT_TRUE(write_done.get().ok());
+}
+
+TEST(SqliteStoreTest, BusyTransactionFailsTheGroupThenRecovers) {
+  TempDbPath path;
+  SqliteStore::Options options;
+  options.busy_timeout_ms = 50;
+  auto store = OpenOrDie(path.str(), options);
+  ASSERT_NE(store, nullptr);
+  auto other = sqlite::Database::Open(path.str(), SQLITE_OPEN_READWRITE);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(other->Exec("BEGIN IMMEDIATE").ok());
+  const Status busy = Append(*store, Turn("b", 1, 10), Session("b", "c", 10));
+  EXPECT_EQ(busy.code(), Status::Code::kUnavailable) << busy.ToString();
+  EXPECT_THAT(busy.message(), HasSubstr("SQLITE_BUSY"));
+  ASSERT_TRUE(other->Exec("ROLLBACK").ok());
+  EXPECT_TRUE(Append(*store, Turn("b", 1, 10), Session("b", "c", 10)).ok());
+}
+
+TEST(SqliteStoreTest, RefusesANewerSchema) {
+  TempDbPath path;
+  {
+    auto db = sqlite::Database::Open(
+        path.str(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db->Exec("PRAGMA user_version = 99").ok());
+  }
+  auto store = SqliteStore::Open(path.str());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Status::Code::kDataError);
+  EXPECT_THAT(store.status().message(), HasSubstr("99"));
+}
+
+TEST(SqliteStoreTest, OpenFailsWithAStatus) {
+  auto store = SqliteStore::Open("/nonexistent-dir/backline/x.db");
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.status().message(), HasSubstr("SQLITE_CANTOPEN"));
+  SqliteStore::Options bad;
+  bad.max_batch = 0;
+  EXPECT_EQ(SqliteStore::Open(":memory:", bad).status().code(),
+            Status::Code::kInvalidArgument);
+}
+
+// --- the RAII wrapper
+// ---------------------------------------------------------
+
+TEST(SqliteTest, LeaseResetsAndClearsBindings) {
+  auto db = sqlite::Database::Open(":memory:",
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  sqlite3_stmt* first = nullptr;
+  {
+    auto lease = db->Cached("SELECT ?1");
+    ASSERT_TRUE(lease.ok()) << lease.status().ToString();
+    first = lease.value()->get();
+    ASSERT_TRUE(lease.value()->Bind(1, int64_t{42}).ok());
+    auto row = lease.value()->Step();
+    ASSERT_TRUE(row.ok() && row.value());
+    EXPECT_EQ(lease.value()->ColumnInt64(0), 42);
+  }  // released mid-result
+  {
+    auto lease = db->Cached("SELECT ?1");
+    ASSERT_TRUE(lease.ok());
+    EXPECT_EQ(lease.value()->get(), first);  // the cached statement again
+    auto row = lease.value()->Step();        // runs from the start...
+    ASSERT_TRUE(row.ok()) << row.status().ToString();
+    ASSERT_TRUE(row.value());
+    EXPECT_TRUE(lease.value()->ColumnIsNull(0));  // ...with no binding left
+  }
+
+  ASSERT_TRUE(db->Exec("CREATE TABLE t (x INTEGER); "
+                       "INSERT INTO t VALUES (1), (2), (3);")
+                  .ok());
+  for (int round = 0; round < 2; ++round) {
+    auto lease = db->Cached("SELECT x FROM t ORDER BY x");
+    ASSERT_TRUE(lease.ok());
+    auto row = lease.value()->Step();
+    ASSERT_TRUE(row.ok() && row.value());
+    EXPECT_EQ(lease.value()->ColumnInt64(0), 1) << "round " << round;
+  }
+}
+
+TEST(SqliteTest, NestedLeasesOfOneStatementAreIndependent) {
+  auto db = sqlite::Database::Open(":memory:",
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  ASSERT_TRUE(db.ok());
+  auto outer = db->Cached("SELECT ?1");
+  auto inner = db->Cached("SELECT ?1");
+  ASSERT_TRUE(outer.ok() && inner.ok());
+  EXPECT_NE(outer.value()->get(), inner.value()->get());
+  ASSERT_TRUE(outer.value()->BindAll(int64_t{1}).ok());
+  ASSERT_TRUE(inner.value()->BindAll(int64_t{2}).ok());
+  ASSERT_TRUE(outer.value()->Step().value());
+  ASSERT_TRUE(inner.value()->Step().value());
+  EXPECT_EQ(outer.value()->ColumnInt64(0), 1);
+  EXPECT_EQ(inner.value()->ColumnInt64(0), 2);
+}
+
+TEST(SqliteTest, ErrorsCarryTheMessageAndExtendedCode) {
+  auto missing =
+      sqlite::Database::Open("/nonexistent-dir/x.db", SQLITE_OPEN_READWRITE);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("unable to open"));
+  EXPECT_THAT(missing.status().message(), HasSubstr("SQLITE_CANTOPEN"));
+
+  auto db = sqlite::Database::Open(":memory:",
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  ASSERT_TRUE(db.ok());
+  auto bad = db->Prepare("SELEKT 1");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Status::Code::kDataError);
+  EXPECT_THAT(bad.status().message(), HasSubstr("syntax error"));
+
+  ASSERT_TRUE(db->Exec("CREATE TABLE u (k TEXT PRIMARY KEY)").ok());
+  auto insert = db->Cached("INSERT INTO u VALUES (?1)");
+  ASSERT_TRUE(insert.ok());
+  ASSERT_TRUE(insert.value()->BindAll("a").ok());
+  ASSERT_TRUE(insert.value()->Run().ok());
+  insert.value()->Reset();
+  const Status dup = insert.value()->Run();
+  EXPECT_EQ(dup.code(), Status::Code::kInvalidArgument);
+  EXPECT_THAT(dup.message(), HasSubstr("UNIQUE constraint failed: u.k"));
+  EXPECT_THAT(dup.message(),
+              HasSubstr("extended code " +
+                        std::to_string(SQLITE_CONSTRAINT_PRIMARYKEY)));
+}
+
+}  // namespace
+}  // namespace backline::server
