@@ -154,7 +154,10 @@ std::string WelcomeFrame(const std::string& session, bool resumed, const engine:
   j["protocol"] = kProtocolVersion;
   j["clinic"] = {{"id", clinic.id},
                  {"name", clinic.name},
-                 {"emergency_number", clinic.emergency_number}};
+                 {"emergency_number", clinic.emergency_number},
+                 {"care_team_phone", clinic.care_team_phone},
+                 {"after_hours_phone", clinic.after_hours_phone},
+                 {"crisis_line", clinic.crisis_line}};
   j["turns"] = turns;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -174,6 +177,7 @@ std::string HistoryFrame(const std::vector<TurnRecord>& turns) {
                     {"reply", t.reply_text},
                     {"topic", t.topic},
                     {"urgency", t.urgency},
+                    {"kind", t.kind},
                     {"at", t.replied_ms}});
   }
   return json{{"type", "history"}, {"turns", list}}.dump(-1, ' ', false,

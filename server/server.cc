@@ -38,7 +38,17 @@ std::optional<LiveSession> ServerState::FindSession(const std::string& id) {
 
 void ServerState::SaveSession(const std::string& id, const LiveSession& s) {
   std::lock_guard<std::mutex> lock(sessions_mutex_);
-  sessions_[id] = s;
+  LiveSession& stored = sessions_[id];
+  const int64_t last_seq = std::max(stored.last_seq, s.last_seq);
+  stored = s;
+  stored.last_seq = last_seq;
+}
+
+int64_t ServerState::NextSeq(const std::string& id, int64_t known) {
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  LiveSession& stored = sessions_[id];
+  stored.last_seq = std::max(stored.last_seq, known) + 1;
+  return stored.last_seq;
 }
 
 void ServerState::ForgetSession(const std::string& id) {
@@ -140,6 +150,8 @@ std::string FirstExisting(const std::vector<std::string>& candidates) {
 
 }  // namespace
 
+engine::Status ReloadContent(const std::shared_ptr<internal::ServerState>& state);
+
 Server::Server(std::shared_ptr<internal::ServerState> state) : state_(std::move(state)) {}
 
 Server::~Server() {
@@ -171,6 +183,7 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
     return engine::Status::DataError(msg);
   }
   state->set_content(content);
+  state->set_static_files(internal::StaticFiles::Load(state->web_root));
   state->config.knowledge = paths.knowledge;
   state->config.dialogs = paths.dialogs;
 
@@ -226,7 +239,9 @@ void Server::Stop() {
   });
 }
 
-engine::Status Server::Reload() {
+engine::Status Server::Reload() { return ReloadContent(state_); }
+
+engine::Status ReloadContent(const std::shared_ptr<internal::ServerState>& state_) {
   std::vector<engine::Diagnostic> diags;
   auto content = LoadContent(ContentPaths{state_->config.knowledge, state_->config.dialogs}, &diags);
   if (!content) {
@@ -239,6 +254,7 @@ engine::Status Server::Reload() {
     return engine::Status::DataError(msg);
   }
   state_->set_content(content);
+  state_->set_static_files(internal::StaticFiles::Load(state_->web_root));
   state_->metrics.reloads_ok.fetch_add(1);
   Log("info", "content reloaded: " + std::to_string(content->engine->content().entries.size()) +
                   " FAQ entries");
@@ -255,8 +271,9 @@ int Server::Run() {
   on_signal = [this, &signals, &on_signal](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
-      // Compile off the network threads; the swap itself is a pointer under a mutex.
-      std::thread([this]() { Reload(); }).detach();
+      // Compile off the network threads; the swap itself is a pointer under a mutex. The
+      // thread holds the state, not the Server, so it outlives neither.
+      std::thread([state = state_]() { ReloadContent(state); }).detach();
       signals.async_wait(on_signal);
       return;
     }
@@ -301,6 +318,11 @@ int Server::Run() {
   for (auto& t : pool) t.join();
   retention->cancel();
   state->store->Flush();
+  // Stop() may stop the io_context before the acceptor's close (posted by Listener::Stop)
+  // has run. Run what is due now -- that close, the aborted accept, the cancelled timer --
+  // so the port is released and those handlers let go of the state.
+  state->ioc.restart();
+  state->ioc.poll();
   Log("info", "stopped; every acknowledged turn is stored");
   return 0;
 }

@@ -8,7 +8,8 @@
 //
 // SIGHUP (or Reload()) reloads the content: a new engine is compiled off the network threads
 // and swapped in; a reload that fails validation keeps the running content and logs why.
-// Conversations keep the snapshot they started with until their next message.
+// A connection keeps the snapshot it started with until it closes; new connections (and
+// resumed conversations) get the new one.
 //
 // Thread safety: Stop(), Reload() and port() may be called from any thread.
 #ifndef BACKLINE_SERVER_SERVER_H_

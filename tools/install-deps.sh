@@ -13,7 +13,13 @@ packages=(
   libbenchmark-dev                      # micro-benchmarks
   python3                               # helper scripts (eval scoring, tooling)
   wamerican wbritish                    # word lists: spelling repair never changes real words
+  chromium                              # browser tests of the chat widget (web/tests), headless
 )
+# Node.js and npm run the browser tests. Debian's packages only when no node/npm is installed:
+# a Node.js from elsewhere (NodeSource, a tarball) already brings npm, and Debian's npm
+# package would conflict with it.
+if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -22,20 +28,21 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -ne 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      as_root=(sudo)
+    else
+      echo "install-deps: these packages are missing and this needs root: ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-as_root=()
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then
-    as_root=(sudo)
-  else
-    echo "install-deps: these packages are missing and this needs root: ${missing[*]}" >&2
-    exit 1
-  fi
-fi
-export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The browser tests' npm packages (web/package-lock.json), when missing or out of date.
+"$(dirname "$0")/../web/install-test-deps.sh"

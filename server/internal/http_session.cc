@@ -1,12 +1,11 @@
 // HTTP on the shared port: /healthz, /metrics, the web/ files, and the upgrade to /ws.
 // Server-private. One request at a time per connection; every response has a size-limited
 // request before it and a timeout around it.
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "server/internal/state.h"
+#include "server/internal/static_files.h"
 
 namespace backline::server::internal {
 namespace {
@@ -52,24 +51,8 @@ std::map<std::string, std::string> ParseQuery(std::string_view query) {
   return out;
 }
 
-std::string_view MimeType(std::string_view path) {
-  const size_t dot = path.rfind('.');
-  const std::string_view ext = dot == std::string_view::npos ? "" : path.substr(dot);
-  if (ext == ".html" || ext == ".htm") return "text/html; charset=utf-8";
-  if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
-  if (ext == ".css") return "text/css; charset=utf-8";
-  if (ext == ".json") return "application/json";
-  if (ext == ".svg") return "image/svg+xml";
-  if (ext == ".png") return "image/png";
-  if (ext == ".ico") return "image/x-icon";
-  if (ext == ".txt") return "text/plain; charset=utf-8";
-  if (ext == ".woff2") return "font/woff2";
-  return "application/octet-stream";
-}
-
 // The file under `root` for a URL path, or empty when the path is not acceptable: encoded or
-// plain "..", backslashes, NULs and hidden files are refused, so nothing outside web/ and
-// nothing unlisted can be reached.
+// plain "..", backslashes, NULs and hidden segments are refused.
 std::string FileFor(const std::string& root, std::string_view target) {
   std::string path;
   if (!PercentDecode(target, &path) || path.empty() || path[0] != '/') return {};
@@ -216,23 +199,34 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void Static(const http::request<http::string_body>& req, const std::string& path) {
-    const std::string file = FileFor(state_->web_root, path);
-    if (file.empty()) return Respond(Error(http::status::not_found, "Not found.\n", req), false);
-    std::ifstream in(file, std::ios::binary);
-    std::error_code fec;
-    if (!in || std::filesystem::is_directory(file, fec)) {
-      return Respond(Error(http::status::not_found, "Not found.\n", req), false);
+    std::string decoded;
+    const auto files = state_->static_files();
+    const StaticFile* file = nullptr;
+    // The decoded path must still look like a plain path: no "..", "." or hidden segments,
+    // no backslash. Only files loaded at start (StaticFiles) can be found at all.
+    if (files && !FileFor("", path).empty() && PercentDecode(path, &decoded)) {
+      file = files->Find(decoded);
     }
-    std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!file) return Respond(Error(http::status::not_found, "Not found.\n", req), false);
+    if (auto inm = req.find(http::field::if_none_match);
+        inm != req.end() && std::string(inm->value()) == file->etag) {
+      http::response<http::string_body> res{http::status::not_modified, req.version()};
+      res.set(http::field::etag, file->etag);
+      res.keep_alive(req.keep_alive());
+      return Respond(std::move(res), false);
+    }
     http::response<http::string_body> res{http::status::ok, req.version()};
-    res.set(http::field::content_type, std::string(MimeType(file)));
-    res.set(http::field::cache_control, "public, max-age=300");
+    res.set(http::field::content_type, file->content_type);
+    // Five minutes fresh, then revalidated with the ETag (a 304 costs no body); a stale copy
+    // may be used for a day while the new one is fetched in the background.
+    res.set(http::field::cache_control, "public, max-age=300, stale-while-revalidate=86400");
+    res.set(http::field::etag, file->etag);
     res.set("X-Content-Type-Options", "nosniff");
     res.keep_alive(req.keep_alive());
     if (req.method() == http::verb::head) {
-      res.content_length(body.size());
+      res.content_length(file->body.size());
     } else {
-      res.body() = std::move(body);
+      res.body() = file->body;
     }
     Respond(std::move(res), false);
   }

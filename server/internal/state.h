@@ -18,6 +18,7 @@
 #include "engine/dialogue.h"
 #include "server/config.h"
 #include "server/content.h"
+#include "server/internal/static_files.h"
 #include "server/metrics.h"
 #include "server/store.h"
 
@@ -43,6 +44,7 @@ struct LiveSession {
   engine::SessionState state;
   std::string clinic;
   int64_t updated_ms = 0;
+  int64_t last_seq = 0;  // the last turn number given out, shared by all its connections
 };
 
 struct ServerState {
@@ -60,10 +62,21 @@ struct ServerState {
     std::lock_guard<std::mutex> lock(content_mutex);
     content_ = std::move(c);
   }
+  std::shared_ptr<const StaticFiles> static_files() const {
+    std::lock_guard<std::mutex> lock(content_mutex);
+    return static_files_;
+  }
+  void set_static_files(std::shared_ptr<const StaticFiles> f) {
+    std::lock_guard<std::mutex> lock(content_mutex);
+    static_files_ = std::move(f);
+  }
 
   // Live conversations by session id (resume after a dropped connection).
   std::optional<LiveSession> FindSession(const std::string& id);
   void SaveSession(const std::string& id, const LiveSession& s);
+  // The next turn number of a session: one past both the last one given out (by any of its
+  // connections: two tabs, or a resume while the old connection lingers) and `known`.
+  int64_t NextSeq(const std::string& id, int64_t known);
   void ForgetSession(const std::string& id);
   void ForgetIdleSessions(int64_t before_ms);
 
@@ -81,6 +94,7 @@ struct ServerState {
  private:
   mutable std::mutex content_mutex;
   std::shared_ptr<const Content> content_;
+  std::shared_ptr<const StaticFiles> static_files_;
 
   std::mutex sessions_mutex_;
   std::unordered_map<std::string, LiveSession> sessions_;

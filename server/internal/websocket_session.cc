@@ -121,7 +121,13 @@ void WebSocketSession::OnRead(beast::error_code ec, std::size_t) {
   buffer_.consume(buffer_.size());
   ArmIdleTimer();
   Handle(std::move(payload));
-  if (queue_.size() < state_->config.limits.write_queue_soft) DoRead();
+  // Not while a delete is under way (begun_ false): Begin() reads on once it is done.
+  // Replies still waiting for their commit count too: a client that never reads is paused
+  // here, before its replies pile up.
+  if (begun_ && queue_.size() + static_cast<size_t>(pending_turns_) <
+                    state_->config.limits.write_queue_soft) {
+    DoRead();
+  }
 }
 
 bool WebSocketSession::RateLimited() {
@@ -175,11 +181,13 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   const auto started = std::chrono::steady_clock::now();
   const int64_t received_ms = NowMs();
   const engine::Clinic& clinic = content_->ClinicOrDefault(live_.clinic);
+  const int64_t known = std::max(live_.last_seq, int64_t{live_.state.turns});
   engine::TurnResult turn = content_->engine->Turn(live_.state, text, clinic);
   live_.state = turn.state;
   live_.updated_ms = received_ms;
+  const int64_t seq = state_->NextSeq(session_id_, known);
+  live_.last_seq = seq;
   state_->SaveSession(session_id_, live_);
-  const int64_t seq = live_.state.turns;
 
   TurnRecord record;
   record.session_id = session_id_;
@@ -276,11 +284,16 @@ void WebSocketSession::HandleDelete() {
   auto self = shared_from_this();
   const std::string id = session_id_;
   state_->ForgetSession(id);
+  // Read nothing more until the delete is done: a message read meanwhile would be a turn of
+  // the deleted session, stored (and the session re-created) after the delete.
+  begun_ = false;
   state_->store->DeleteSession(id, [self](engine::Status s) {
     net::post(self->ws_.get_executor(), [self, s]() {
       if (!s.ok()) {
         self->state_->metrics.store_errors.fetch_add(1);
         self->Send(ErrorFrame("unavailable", "The conversation could not be deleted. Try again."));
+        self->begun_ = true;
+        self->DoRead();
         return;
       }
       // The conversation is gone; a new one starts on this connection.
@@ -311,7 +324,10 @@ void WebSocketSession::OnWrite(beast::error_code ec, std::size_t) {
   if (ec) return Fail(ec, "write");
   queue_.pop_front();
   if (!queue_.empty()) return DoWrite();
-  if (!reading_ && !closing_ && begun_) DoRead();
+  if (!reading_ && !closing_ && begun_ &&
+      static_cast<size_t>(pending_turns_) < state_->config.limits.write_queue_soft) {
+    DoRead();
+  }
 }
 
 void WebSocketSession::ArmIdleTimer() {

@@ -1,0 +1,509 @@
+// Browser tests of the Backline widget and its demo page, in headless Chromium (Debian's
+// /usr/bin/chromium) driven by playwright-core. Run: node --test tests/widget.test.mjs
+//
+// The test starts `backline serve` itself on a free port with a fresh database:
+//   BACKLINE_BINARY  the built server (default ../build/backline)
+//   SCREENSHOT_DIR   where the desktop and phone screenshots go (default ../build/screenshots)
+//   CHROMIUM         the browser (default /usr/bin/chromium)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import playwright from 'playwright-core';
+
+const { chromium } = playwright;
+const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BINARY = process.env.BACKLINE_BINARY || path.join(WEB_DIR, '..', 'build', 'backline');
+const SCREENSHOTS = process.env.SCREENSHOT_DIR || path.join(WEB_DIR, '..', 'build', 'screenshots');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+const WAIT = 10_000;             // the longest any single wait may take
+const RED_FLAG = "I can't feel my legs and I wet myself";
+
+let tmp;
+let port;
+let server;                       // { proc, output }
+let browser;
+let base;
+
+// ---- the server ---------------------------------------------------------------------------
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port: p } = s.address();
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function waitReady(p, ms = WAIT) {
+  const deadline = Date.now() + ms;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (server && (server.proc.exitCode !== null || server.proc.signalCode !== null)) {
+      throw new Error(`the server exited before it was ready:\n${server.output.join('')}`);
+    }
+    try {
+      const res = await fetch(`http://127.0.0.1:${p}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok && (await res.json()).ready === true) return;
+      last = `HTTP ${res.status}`;
+    } catch (e) {
+      last = e.message;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`server not ready on port ${p} within ${ms} ms (${last})\n${server?.output.join('')}`);
+}
+
+async function startServer() {
+  const proc = spawn(BINARY, ['serve', '--port', String(port), '--db', path.join(tmp, 't.db')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = [];
+  proc.stdout.on('data', (d) => output.push(d.toString()));
+  proc.stderr.on('data', (d) => output.push(d.toString()));
+  const exited = new Promise((resolve) => {
+    proc.once('exit', (code, signal) => resolve(code ?? signal));
+    proc.once('error', (e) => { output.push(`spawn failed: ${e.message}\n`); resolve(e.code); });
+  });
+  server = { proc, output, exited };
+  let stopped = false;
+  await Promise.race([
+    waitReady(port).finally(() => { stopped = true; }),
+    exited.then((code) => {
+      if (!stopped) throw new Error(`server exited (${code}) before it was ready:\n${output.join('')}`);
+    }),
+  ]);
+}
+
+async function killServer(signal = 'SIGKILL') {
+  if (!server || !server.proc.pid || server.proc.exitCode !== null || server.proc.signalCode !== null) return;
+  server.proc.kill(signal);
+  await Promise.race([server.exited, new Promise((r) => setTimeout(r, 5000))]);
+}
+
+const withTimeout = (promise, ms) => Promise.race([promise, new Promise((r) => setTimeout(r, ms))]);
+const HOOK = { timeout: 30_000 };
+const CASE = { timeout: 40_000 };
+
+before(async () => {
+  assert.ok(fs.existsSync(BINARY), `BACKLINE_BINARY not found: ${BINARY}`);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'backline-widget-'));
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const [launched, started] = await Promise.allSettled([
+    // playwright-core gives every launch a fresh, empty user-data-dir of its own
+    chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: WAIT }),
+    startServer(),
+  ]);
+  // Keep what did start, so that after() closes it even when the other failed.
+  if (launched.status === 'fulfilled') browser = launched.value;
+  if (launched.status === 'rejected') throw launched.reason;
+  if (started.status === 'rejected') throw started.reason;
+}, HOOK);
+
+after(async () => {
+  if (browser) await withTimeout(browser.close().catch(() => {}), 5000);
+  await killServer('SIGTERM');
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+}, HOOK);
+process.on('exit', () => { try { server?.proc.kill('SIGKILL'); } catch { /* gone */ } });
+
+// ---- page helpers ---------------------------------------------------------------------------
+async function newPage(viewport = { width: 1280, height: 800 }, extra = {}) {
+  const context = await browser.newContext({ viewport, ...extra });
+  context.setDefaultTimeout(WAIT);
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  return page;
+}
+
+const part = (page, name) => page.locator(`[data-part="${name}"]`);
+
+// The element that has focus, through shadow roots: its data-part, id or tag.
+function focused(page) {
+  return page.evaluate(() => {
+    let a = document.activeElement;
+    while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+    return a ? a.getAttribute('data-part') || a.id || a.tagName.toLowerCase() : null;
+  });
+}
+
+async function ask(page, text) {
+  const before = await part(page, 'bot-message').count();
+  await part(page, 'input').fill(text);
+  await part(page, 'input').press('Enter');
+  await page.waitForFunction(
+    (n) => document.querySelector('backline-chat').shadowRoot.querySelectorAll('[data-part="bot-message"]').length > n,
+    before, { timeout: WAIT });
+  return part(page, 'bot-message').last();
+}
+
+async function openFromPage(page, url = `${base}/`) {
+  await page.goto(url);
+  await page.locator('#chat-with-us').click();
+  await part(page, 'panel').waitFor({ state: 'visible' });
+  await part(page, 'welcome').waitFor();
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SCREENSHOTS, name) });
+}
+
+// ---- the tests ----------------------------------------------------------------------------
+test('demo page: open from the page button, ask a question, see the answer with its sources, click a quick reply', CASE, async () => {
+  const page = await newPage();
+  await openFromPage(page);
+  assert.equal(await page.title(), 'My Riverside · Riverside Cancer Centre patient portal (demo)');
+  assert.equal(await focused(page), 'input', 'focus moves into the input on open');
+
+  const disclaimer = part(page, 'disclaimer');
+  await assert.doesNotReject(disclaimer.getByText(/not a diagnosis/).waitFor());
+  assert.equal(await part(page, 'disclaimer-tel').getAttribute('href'), 'tel:911');
+  assert.match(await part(page, 'welcome').innerText(), /Backline/);
+  assert.ok(await part(page, 'quick-reply').count() >= 2, 'the welcome offers quick replies');
+
+  const answer = await ask(page, 'can i take ibuprofen with chemo');
+  assert.match(await answer.innerText(), /NSAID/);
+  assert.equal(await answer.getAttribute('data-urgency'), 'none');
+  assert.equal(await part(page, 'user-message').last().locator('.bubble').innerText(), 'can i take ibuprofen with chemo');
+  const links = answer.locator('[data-part="sources"] a');
+  assert.ok(await links.count() >= 1, 'sources are shown under the answer');
+  for (const a of await links.all()) {
+    assert.match(await a.getAttribute('href'), /^https?:\/\//);
+    assert.equal(await a.getAttribute('rel'), 'noopener noreferrer');
+    assert.equal(await a.getAttribute('target'), '_blank');
+  }
+  await part(page, 'typing').waitFor({ state: 'hidden' });
+  await shot(page, 'desktop-answer.png');
+
+  // A quick reply is a button that sends its text and gets its answer.
+  const qr = part(page, 'quick-reply').first();
+  const qrText = await qr.innerText();
+  assert.equal(await qr.evaluate((e) => e.tagName), 'BUTTON');
+  await qr.click();
+  await page.waitForFunction(() => document.querySelector('backline-chat').shadowRoot.querySelectorAll('[data-part="bot-message"]').length === 2);
+  assert.equal(await part(page, 'user-message').last().locator('.bubble').innerText(), qrText);
+  assert.ok((await part(page, 'bot-message').last().innerText()).length > 40);
+  assert.equal(await focused(page), 'input', 'focus goes back to the input');
+
+  // Styles do not cross the shadow boundary, in either direction.
+  await page.addStyleTag({ content: '* { color: rgb(255, 0, 0) !important; font-size: 40px !important; } div { display: none; }' });
+  const style = await answer.locator('.bubble').evaluate((e) => ({ color: getComputedStyle(e).color, size: getComputedStyle(e).fontSize }));
+  assert.notEqual(style.color, 'rgb(255, 0, 0)');
+  assert.equal(style.size, '15px');
+  assert.ok(await part(page, 'panel').isVisible());
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('a red-flag message shows the emergency banner with a tel: link to 911; controls are labelled, text meets AA contrast', CASE, async () => {
+  const page = await newPage();
+  await openFromPage(page);
+  const reply = await ask(page, RED_FLAG);
+  assert.equal(await reply.getAttribute('data-urgency'), 'emergency');
+  const banner = reply.locator('[data-part="red-flag-banner"]');
+  await banner.waitFor();
+  assert.match(await banner.innerText(), /call 911 now/i);
+  assert.equal(await banner.locator('a[data-part="call"]').getAttribute('href'), 'tel:911');
+  assert.ok(await reply.locator('[data-part="tell-them"]').isVisible(), 'what to say on the phone');
+  // The banner is unmistakable: a strong red background with white text.
+  const colors = await banner.evaluate((e) => [getComputedStyle(e).backgroundColor, getComputedStyle(e).color]);
+  assert.deepEqual(colors, ['rgb(180, 35, 24)', 'rgb(255, 255, 255)']);
+  // Announced assertively.
+  await page.waitForFunction(() => /Emergency/.test(document.querySelector('backline-chat').shadowRoot.querySelector('[data-part="live-alert"]').textContent));
+  assert.equal(await part(page, 'live-alert').getAttribute('aria-live'), 'assertive');
+  assert.equal(await part(page, 'live').getAttribute('aria-live'), 'polite');
+  await shot(page, 'desktop-red-flag.png');
+
+  // An urgent (not emergency) reply names the care team's number.
+  const urgent = await ask(page, 'my back pain is new and getting worse');
+  assert.equal(await urgent.getAttribute('data-urgency'), 'urgent');
+  assert.equal(await urgent.locator('a[data-part="call"]').getAttribute('href'), 'tel:5550142');
+
+  // With an emergency, an urgent reply and an answer with sources on the page: every control
+  // is labelled and every piece of text passes WCAG AA against its background.
+  await ask(page, 'can i take ibuprofen with chemo');
+  const report = await page.evaluate(() => {
+    const root = document.querySelector('backline-chat').shadowRoot;
+    const unlabelled = [...root.querySelectorAll('button, textarea, a')]
+      .filter((e) => !(e.getAttribute('aria-label') || e.textContent.trim() || e.labels?.length))
+      .map((e) => e.outerHTML.slice(0, 80));
+    const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const bgOf = (e) => {
+      for (let n = e; n && n.nodeType === 1; n = n.parentNode instanceof ShadowRoot ? null : n.parentNode) {
+        const c = rgb(getComputedStyle(n).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const failures = [];
+    let checked = 0;
+    for (const e of root.querySelectorAll('*')) {
+      const hasText = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+      if (!hasText || !e.getClientRects().length || e.closest('.sr-only')) continue;
+      const cs = getComputedStyle(e);
+      const fg = rgb(cs.color).slice(0, 3);
+      const bg = bgOf(e);
+      const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      const large = parseFloat(cs.fontSize) >= 24 || (parseFloat(cs.fontSize) >= 18.66 && +cs.fontWeight >= 700);
+      checked++;
+      if (ratio < (large ? 3 : 4.5)) failures.push(`${e.className || e.tagName}: ${ratio.toFixed(2)} "${e.textContent.trim().slice(0, 30)}"`);
+    }
+    return { unlabelled, failures, checked };
+  });
+  assert.deepEqual(report.unlabelled, []);
+  assert.ok(report.checked > 20, `checked ${report.checked} text elements`);
+  assert.deepEqual(report.failures, []);
+  assert.equal(await part(page, 'input').getAttribute('aria-label'), 'Type your message');
+  assert.equal(await part(page, 'panel').getAttribute('role'), 'dialog');
+  await page.context().close();
+});
+
+test('markup in the person\'s text and in a reply renders as text, never as HTML', CASE, async () => {
+  const page = await newPage();
+  // Real server replies, rewritten on their way to the page to carry markup.
+  const evil = '<img src=x onerror="window.__xss = 9"><script>window.__xss = 10</script>';
+  await page.routeWebSocket(/\/ws/, (ws) => {
+    const upstream = ws.connectToServer();
+    upstream.onMessage((m) => {
+      const f = JSON.parse(m);
+      if (f.type === 'reply' && f.kind === 'answer') {
+        f.text = `${evil} ${f.text}`;
+        f.sources = [...(f.sources || []), { title: evil, url: 'javascript:window.__xss = 11' }];
+      }
+      ws.send(JSON.stringify(f));
+    });
+  });
+  await openFromPage(page, `${base}/?test=1`);
+  const typed = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">';
+  await ask(page, typed);
+  assert.equal(await part(page, 'user-message').last().locator('.bubble').textContent(), typed);
+  const rewritten = await ask(page, 'can i take ibuprofen with chemo');
+  assert.ok((await rewritten.locator('.bubble').textContent()).startsWith(evil));
+  assert.match(await rewritten.locator('[data-part="sources"]').textContent(), /<img src=x onerror/);
+
+  // A reply frame holding markup, fed through the same code path as a server frame.
+  await page.evaluate(() => window.Backline._renderForTest({
+    type: 'reply', seq: 90, topic: 'red-flag', urgency: 'emergency', kind: 'escalation', red_flag: 'E1',
+    text: 'Before <script>window.__xss = 3</script> and <img src=x onerror="window.__xss = 4"> after',
+    tell_them: '<img src=x onerror="window.__xss = 5">',
+    quick_replies: ['<img src=x onerror="window.__xss = 6">'],
+    sources: [
+      { title: '<b onclick="window.__xss = 7">bold</b>', url: 'javascript:window.__xss = 8' },
+      { title: 'Fine source', url: 'https://example.org/a' },
+      { title: 'Data URL', url: 'data:text/html,<script>alert(1)</script>' },
+    ],
+  }));
+  const reply = part(page, 'bot-message').last();
+  assert.match(await reply.locator('.bubble').textContent(), /Before <script>window.__xss = 3<\/script> and <img src=x onerror="window.__xss = 4"> after/);
+  assert.equal(await reply.locator('[data-part="tell-them"] p').textContent(), '\u201c<img src=x onerror="window.__xss = 5">\u201d');
+  assert.equal(await part(page, 'quick-reply').last().textContent(), '<img src=x onerror="window.__xss = 6">');
+  const counts = await page.evaluate(() => {
+    const root = document.querySelector('backline-chat').shadowRoot;
+    return {
+      img: root.querySelectorAll('img').length,
+      script: root.querySelectorAll('script').length,
+      b: root.querySelectorAll('b').length,
+      hrefs: [...[...root.querySelectorAll('[data-part="bot-message"]')].pop().querySelectorAll('[data-part="sources"] a')].map((a) => a.getAttribute('href')),
+      allHttp: [...root.querySelectorAll('a[href]')].every((a) => /^(https?:\/\/|tel:[+\d]+$)/.test(a.getAttribute('href'))),
+      xss: window.__xss,
+    };
+  });
+  assert.deepEqual(counts, { img: 0, script: 0, b: 0, hrefs: ['https://example.org/a'], allHttp: true, xss: undefined });
+  assert.match(await reply.locator('[data-part="sources"]').textContent(), /<b onclick="window.__xss = 7">bold<\/b>/);
+  await page.context().close();
+});
+
+test('the server restarted mid-conversation: the widget says so, reconnects, keeps the history and sends what was typed offline', CASE, async () => {
+  const page = await newPage();
+  await openFromPage(page);
+  const first = await ask(page, 'can i take ibuprofen with chemo');
+  const firstAnswer = await first.locator('.bubble').innerText();
+
+  await killServer('SIGKILL');
+  await page.waitForFunction(() => /reconnecting|unreachable/.test(document.querySelector('backline-chat').shadowRoot.querySelector('.root').dataset.state));
+  const status = part(page, 'status');
+  await status.waitFor({ state: 'visible' });
+  assert.match(await status.innerText(), /Reconnecting|can’t reach/);
+
+  // Typed while offline: queued, and visibly so.
+  await part(page, 'input').fill('is heat or ice better for back pain');
+  await part(page, 'input').press('Enter');
+  const queued = part(page, 'user-message').last();
+  assert.equal(await queued.getAttribute('data-status'), 'queued');
+  assert.match(await queued.innerText(), /Waiting for connection/);
+  await shot(page, 'desktop-reconnecting.png');
+
+  await startServer();   // same port, same database
+  await page.waitForFunction(() => document.querySelector('backline-chat').shadowRoot.querySelector('.root').dataset.state === 'online');
+  await status.waitFor({ state: 'hidden' });
+  // The history is redrawn from the server and the queued message goes and is answered.
+  await page.waitForFunction(() => document.querySelector('backline-chat').shadowRoot.querySelectorAll('[data-part="bot-message"]').length === 2);
+  assert.deepEqual(await part(page, 'user-message').locator('.bubble').allInnerTexts(),
+    ['can i take ibuprofen with chemo', 'is heat or ice better for back pain']);
+  assert.equal(await part(page, 'user-message').last().getAttribute('data-status'), null);
+  assert.equal(await part(page, 'bot-message').first().locator('.bubble').innerText(), firstAnswer);
+
+  // A reload resumes the same conversation from the session kept in localStorage.
+  await page.reload();
+  await part(page, 'panel').waitFor({ state: 'visible' });   // it stays open across pages
+  await page.waitForFunction(() => document.querySelector('backline-chat').shadowRoot.querySelectorAll('[data-part="bot-message"]').length === 2);
+  assert.deepEqual(await part(page, 'user-message').locator('.bubble').allInnerTexts(),
+    ['can i take ibuprofen with chemo', 'is heat or ice better for back pain']);
+  await page.context().close();
+});
+
+test('a message the server refuses is marked "not sent" with a retry; deleting the conversation starts afresh', CASE, async () => {
+  const page = await newPage();
+  // Between page and server: the first "what helps back pain" is answered with an error frame.
+  let refused = 0;
+  await page.routeWebSocket(/\/ws/, (ws) => {
+    const upstream = ws.connectToServer();
+    ws.onMessage((m) => {
+      const f = JSON.parse(m);
+      if (f.type === 'message' && f.text === 'what helps back pain' && refused++ === 0) {
+        ws.send(JSON.stringify({ type: 'error', code: 'rate_limited', message: 'Too many messages.' }));
+      } else {
+        upstream.send(m);
+      }
+    });
+  });
+  await openFromPage(page);
+  await part(page, 'input').fill('what helps back pain');
+  await part(page, 'input').press('Enter');
+  const mine = part(page, 'user-message').last();
+  await page.waitForFunction(() => document.querySelector('backline-chat').shadowRoot.querySelector('[data-part="user-message"][data-status="failed"]'));
+  assert.match(await mine.innerText(), /Not sent/);
+  await mine.locator('[data-part="retry"]').click();
+  await page.waitForFunction(() => document.querySelector('backline-chat').shadowRoot.querySelectorAll('[data-part="bot-message"]').length === 1);
+  assert.equal(await part(page, 'user-message').count(), 1, 'the retried message is not duplicated');
+  assert.equal(await part(page, 'user-message').last().getAttribute('data-status'), null);
+  assert.equal(refused, 2);
+
+  const sessionBefore = await page.evaluate(() => localStorage.getItem('backline.session.demo'));
+  await part(page, 'delete').click();
+  await part(page, 'delete-yes').click();
+  await page.waitForFunction((old) => {
+    const s = localStorage.getItem('backline.session.demo');
+    return s && s !== old;
+  }, sessionBefore);
+  await part(page, 'welcome').waitFor();
+  assert.equal(await part(page, 'user-message').count(), 0);
+  assert.equal(await part(page, 'bot-message').count(), 0);
+  await page.context().close();
+});
+
+test('keyboard only: Tab to the launcher, Enter, type, Enter, Tab to a quick reply, Enter, Escape', CASE, async () => {
+  const page = await newPage();
+  await page.goto(`${base}/`);
+  await page.locator('backline-chat').waitFor({ state: 'attached' });
+  let reached = false;
+  for (let i = 0; i < 60 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = (await focused(page)) === 'launcher';
+  }
+  assert.ok(reached, 'the launcher is in the page\'s Tab order');
+  await shot(page, 'desktop-launcher-focused.png');
+  assert.equal(await part(page, 'launcher').getAttribute('aria-expanded'), 'false');
+  await page.keyboard.press('Enter');
+  await part(page, 'panel').waitFor({ state: 'visible' });
+  assert.equal(await part(page, 'launcher').getAttribute('aria-expanded'), 'true');
+  await page.waitForFunction(() => {
+    const r = document.querySelector('backline-chat').shadowRoot;
+    return r.activeElement && r.activeElement.dataset.part === 'input';
+  });
+  await part(page, 'welcome').waitFor();
+
+  await page.keyboard.type('why does cancer cause back pain');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('backline-chat').shadowRoot.querySelectorAll('[data-part="bot-message"]').length === 1);
+  assert.equal(await focused(page), 'input');
+
+  // The quick replies sit just above the input: Shift+Tab reaches them.
+  let qr = false;
+  for (let i = 0; i < 10 && !qr; i++) {
+    await page.keyboard.press('Shift+Tab');
+    qr = (await focused(page)) === 'quick-reply';
+  }
+  assert.ok(qr, 'a quick reply is reachable with Tab');
+  const label = await page.evaluate(() => document.querySelector('backline-chat').shadowRoot.activeElement.textContent);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('backline-chat').shadowRoot.querySelectorAll('[data-part="bot-message"]').length === 2);
+  assert.equal(await part(page, 'user-message').last().locator('.bubble').innerText(), label);
+  assert.equal(await focused(page), 'input');
+
+  await page.keyboard.press('Escape');
+  await part(page, 'panel').waitFor({ state: 'hidden' });
+  assert.equal(await focused(page), 'launcher', 'Escape returns focus to the launcher');
+  // Space opens it too.
+  await page.keyboard.press('Space');
+  await part(page, 'panel').waitFor({ state: 'visible' });
+  await page.context().close();
+});
+
+test('a 375 px wide phone: the panel is full-screen, with reduced motion respected', CASE, async () => {
+  const page = await newPage({ width: 375, height: 667 }, { isMobile: true, hasTouch: true, deviceScaleFactor: 2, reducedMotion: 'reduce' });
+  await page.goto(`${base}/`);
+  await part(page, 'launcher').click();
+  await part(page, 'welcome').waitFor();
+  const box = await part(page, 'panel').boundingBox();
+  assert.deepEqual(box, { x: 0, y: 0, width: 375, height: 667 });
+  assert.equal(await part(page, 'launcher').isVisible(), false, 'the launcher hides behind the full-screen panel');
+  assert.equal(await part(page, 'panel').evaluate((e) => getComputedStyle(e).animationName), 'none');
+  const overflow = await page.evaluate(() => {
+    const r = document.querySelector('backline-chat').shadowRoot;
+    return [...r.querySelectorAll('.bubble, .qr, .composer')].some((e) => e.getBoundingClientRect().right > 375.5);
+  });
+  assert.equal(overflow, false);
+  await shot(page, 'phone-welcome.png');
+  await ask(page, 'what helps back pain at night');
+  await shot(page, 'phone-answer.png');
+  await ask(page, RED_FLAG);
+  await shot(page, 'phone-red-flag.png');
+  await part(page, 'close').click();
+  await part(page, 'panel').waitFor({ state: 'hidden' });
+  assert.ok(await part(page, 'launcher').isVisible());
+  await page.context().close();
+});
+
+test('Backline.init options: position, colour, title, greeting, language', CASE, async () => {
+  const page = await newPage();
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => window.Backline && document.querySelector('backline-chat'));
+  await page.evaluate(() => window.Backline.init({ position: 'left', color: '#ffcc00', title: 'Ask the nurses', greeting: 'Hi from Riverside.', lang: 'fr' }));
+  await page.evaluate(() => window.Backline.open());
+  await part(page, 'welcome').waitFor();
+  assert.equal(await page.locator('backline-chat').count(), 1, 'init replaces the widget, never duplicates it');
+  const panel = await part(page, 'panel').boundingBox();
+  assert.ok(panel.x < 40, 'on the left');
+  assert.equal(await page.locator('#bl-title').innerText(), 'Ask the nurses');
+  assert.equal(await part(page, 'greeting').innerText(), 'Hi from Riverside.');
+  assert.equal(await part(page, 'input').getAttribute('aria-label'), 'Votre message');
+  // A light colour is darkened until white text on it passes AA.
+  const bg = await part(page, 'send').evaluate((e) => getComputedStyle(e).backgroundColor);
+  const [r, g, b] = bg.match(/\d+/g).map(Number);
+  const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  assert.ok(1.05 / (0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b) + 0.05) >= 4.5, `contrast on ${bg}`);
+  await shot(page, 'desktop-options-left-fr.png');
+  await page.evaluate(() => window.Backline.close());
+  await part(page, 'panel').waitFor({ state: 'hidden' });
+  await page.context().close();
+});
