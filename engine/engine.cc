@@ -339,6 +339,13 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
     docs.push_back(std::move(d));
   }
   e->index_ = std::make_unique<Bm25Index>(docs);
+  for (size_t i = 0; i < s.entries.size(); ++i) {
+    e->entry_index_.emplace(s.entries[i].id, i);
+    e->offer_canonical_.push_back(
+        s.entries[i].questions.empty()
+            ? std::string()
+            : e->analyzer_->Analyze(s.entries[i].questions.front()).canonical);
+  }
   for (const auto& g : s.synonyms) {
     for (const auto& t : e->analyzer_->ContentTerms(g.canonical))
       e->domain_terms_.insert(t);
@@ -487,11 +494,14 @@ Engine::Ranking Engine::Rank(const Analysis& a,
   return best;
 }
 
+long Engine::EntryIndex(const std::string& id) const {
+  auto it = entry_index_.find(id);
+  return it == entry_index_.end() ? -1 : static_cast<long>(it->second);
+}
+
 const FaqEntry* Engine::FindEntry(std::string_view id) const {
-  for (const auto& entry : spec_.entries) {
-    if (entry.id == id) return &entry;
-  }
-  return nullptr;
+  const long i = EntryIndex(std::string(id));
+  return i < 0 ? nullptr : &spec_.entries[static_cast<size_t>(i)];
 }
 
 std::string Engine::Message(const std::string& key) const {
@@ -719,11 +729,8 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
         }
       }
       reply.kind = "prompt";
-      if (!t.action.answer.empty()) {
-        for (size_t i = 0; i < spec_.entries.size(); ++i) {
-          if (spec_.entries[i].id == t.action.answer)
-            reply = AnswerWith(i, {}, clinic);
-        }
+      if (const long i = EntryIndex(t.action.answer); i >= 0) {
+        reply = AnswerWith(static_cast<size_t>(i), {}, clinic);
       }
       if (!t.action.reply.empty()) {
         if (!reply.text.empty()) reply.text += "\n\n";
@@ -736,18 +743,17 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
                     "'");
     }
   }
+  // A quick reply offered last turn, typed or tapped back (its label is the
+  // entry's first question, whose canonical text is computed once at compile
+  // time).
   for (const Offer& o : before.offers) {
-    if (o.entry_id.empty()) continue;
-    if (a.canonical == analyzer_->Analyze(o.label).canonical) {
-      for (size_t i = 0; i < spec_.entries.size(); ++i) {
-        if (spec_.entries[i].id == o.entry_id) {
-          reply = AnswerWith(i, {}, clinic);
-          reply.score = 1.0;
-          state.state = dialog_->start();
-          return finish("quick reply chosen: entry '" + o.entry_id + "'");
-        }
-      }
-    }
+    const long i = o.entry_id.empty() ? -1 : EntryIndex(o.entry_id);
+    if (i < 0 || a.canonical != offer_canonical_[static_cast<size_t>(i)])
+      continue;
+    reply = AnswerWith(static_cast<size_t>(i), {}, clinic);
+    reply.score = 1.0;
+    state.state = dialog_->start();
+    return finish("quick reply chosen: entry '" + o.entry_id + "'");
   }
 
   auto intent_reply = [&](const CompiledIntent& ci, const char* kind) {
@@ -818,14 +824,13 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     if (!m.hypothetical || m.negated) continue;
     const RedFlagKind* k = red_flags_->FindKind(m.kind);
     if (!k || k->general_entry.empty()) continue;
-    for (size_t i = 0; i < spec_.entries.size(); ++i) {
-      if (spec_.entries[i].id != k->general_entry) continue;
-      reply = AnswerWith(i, cands, clinic);
-      reply.score = top ? top->coverage : 0;
-      state.state = dialog_->start();
-      return finish("answer: a general question about red flag " + k->id +
-                    " (hypothetical), no confident FAQ match");
-    }
+    const long i = EntryIndex(k->general_entry);
+    if (i < 0) continue;
+    reply = AnswerWith(static_cast<size_t>(i), cands, clinic);
+    reply.score = top ? top->coverage : 0;
+    state.state = dialog_->start();
+    return finish("answer: a general question about red flag " + k->id +
+                  " (hypothetical), no confident FAQ match");
   }
 
   // 6. Small talk and flows.

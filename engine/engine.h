@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -147,6 +148,13 @@ class Engine {
   // content is about
   // ("morphine"), as opposed to general words ("time").
   std::unordered_set<std::string> domain_terms_;
+  // Entry index by id, and the canonical text of each entry's first question
+  // (the label it is offered under as a quick reply), both built once at
+  // compile time.
+  std::unordered_map<std::string, size_t> entry_index_;
+  std::vector<std::string> offer_canonical_;
+  // The entry index for an id, or -1.
+  long EntryIndex(const std::string& id) const;
 };
 
 }  // namespace backline::engine
