@@ -144,6 +144,15 @@ json Ask(WsClient& c, const std::string& text) {
 
 // The connection answers a FAQ question with the next turn number. Used after each bad input
 // on another connection to show the server as a whole keeps working.
+// The server closes `c` with `code` before sending it any other frame.
+void ExpectClosedByServer(WsClient& c, websocket::close_code code) {
+  std::vector<std::string> frames;
+  ASSERT_TRUE(c.ReadUntilClosed(&frames, 3s)) << c.Describe();
+  EXPECT_TRUE(c.closed_by_peer()) << c.Describe();
+  EXPECT_EQ(c.close_code(), static_cast<int>(code));
+  EXPECT_TRUE(frames.empty()) << frames.front();
+}
+
 void ExpectAnswers(WsClient& c, int64_t* seq, const std::string& when) {
   SCOPED_TRACE("the other connection, " + when);
   json r = Ask(c, kMassage);
@@ -413,11 +422,7 @@ TEST_F(E2eTest, InvalidUtf8InATextFrameFailsTheConnectionWith1007) {
   ExpectAnswers(other, &other_seq, "before");
 
   ASSERT_TRUE(bad.Send("{\"type\":\"message\",\"text\":\"caf\xe9\"}"));
-  std::vector<std::string> frames;
-  ASSERT_TRUE(bad.ReadUntilClosed(&frames, 3s)) << bad.Describe();
-  EXPECT_TRUE(bad.closed_by_peer()) << bad.Describe();
-  EXPECT_EQ(bad.close_code(), static_cast<int>(websocket::close_code::bad_payload));
-  EXPECT_TRUE(frames.empty()) << frames.front();
+  ExpectClosedByServer(bad, websocket::close_code::bad_payload);
 
   ExpectAnswers(other, &other_seq, "after the 1007 close");
 }
@@ -441,11 +446,7 @@ TEST_F(E2eTest, AFrameOverTheSizeLimitIsClosedWith1009) {
   EXPECT_EQ(Int(r, "seq"), 1);
 
   ASSERT_TRUE(bad.Send(MessageFrame(kMassage + std::string(600, 'x'))));
-  std::vector<std::string> frames;
-  ASSERT_TRUE(bad.ReadUntilClosed(&frames, 3s)) << bad.Describe();
-  EXPECT_TRUE(bad.closed_by_peer()) << bad.Describe();
-  EXPECT_EQ(bad.close_code(), static_cast<int>(websocket::close_code::too_big));
-  EXPECT_TRUE(frames.empty()) << frames.front();
+  ExpectClosedByServer(bad, websocket::close_code::too_big);
 
   ExpectAnswers(other, &other_seq, "after the 1009 close");
 }
