@@ -474,6 +474,12 @@ int RunConversationTestFiles(const Content& content,
     if (!LoadConversationTestFile(path, path, content, &file, &diags)) {
       ++s.malformed;
       out << "ERROR " << path << ": not a valid conversation test file:\n";
+      std::stable_sort(diags.begin(), diags.end(),
+                       [](const engine::Diagnostic& a,
+                          const engine::Diagnostic& b) {
+                         return std::pair(a.where.line, a.where.column) <
+                                std::pair(b.where.line, b.where.column);
+                       });
       for (const auto& d : diags) out << "  " << d.ToString() << "\n";
       continue;
     }
