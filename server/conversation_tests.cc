@@ -422,7 +422,13 @@ ConversationResult RunConversation(const Content& content,
         out << ", red flag " << r.reply.red_flag_kind;
       out << ", state "
           << (r.state.state.empty() ? start : r.state.state) << "]\n";
-      out << "  " << r.reply.text << "\n";
+      // The whole reply, every line indented under the failure.
+      out << "  ";
+      for (char c : r.reply.text) {
+        out << c;
+        if (c == '\n') out << "  ";
+      }
+      out << "\n";
       if (!r.reply.quick_replies.empty())
         out << "  quick replies: " << ListText(r.reply.quick_replies) << "\n";
       if (i + 1 < conversation.turns.size())
