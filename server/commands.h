@@ -43,6 +43,13 @@ int RunServe(const std::vector<std::string>& args, std::ostream& err);
 int RunEval(const std::vector<std::string>& args, std::ostream& out,
             std::ostream& err);
 
+// backline test [--kb DIR] [--dialogs DIR] [FILE_OR_DIR...]
+// Runs the golden conversation tests (server/conversation_tests.h; default:
+// every <dialogs>/tests/*.json). Exit 0 when all pass, 1 on a failed
+// conversation, 2 on a malformed test file or content that fails to load.
+int RunTest(const std::vector<std::string>& args, std::ostream& out,
+            std::ostream& err);
+
 }  // namespace backline::server
 
 #endif  // BACKLINE_SERVER_COMMANDS_H_

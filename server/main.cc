@@ -17,6 +17,8 @@ commands:
   eval     score the content on a labelled JSON Lines set (topic accuracy, red-flag recall,
            false alarms); --misses lists what it got wrong; --min-topic, --min-recall,
            --max-false-alarm set thresholds (percent) that make it exit 1
+  test     run the golden conversation tests (default: every dialogs/tests/*.json, or the
+           files and folders given); exit 1 on a failed turn, 2 on a malformed test file
 
 options (serve):
   --config FILE    a JSON configuration file (README, "Configuration"); options below override it
@@ -55,6 +57,8 @@ int main(int argc, char** argv) {
     return backline::server::RunCheck(args, std::cout, std::cerr);
   if (command == "eval")
     return backline::server::RunEval(args, std::cout, std::cerr);
+  if (command == "test")
+    return backline::server::RunTest(args, std::cout, std::cerr);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
     return 0;

@@ -1,0 +1,53 @@
+// backline test: runs the curators' golden conversation tests.
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "server/commands.h"
+#include "server/content.h"
+#include "server/conversation_tests.h"
+
+namespace backline::server {
+
+int RunTest(const std::vector<std::string>& args, std::ostream& out,
+            std::ostream& err) {
+  ContentPaths paths = DefaultContentPaths();
+  std::vector<std::string> targets;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--kb" || a == "--dialogs") {
+      if (i + 1 >= args.size()) {
+        err << "backline test: " << a << " needs a value\n";
+        return 2;
+      }
+      (a == "--kb" ? paths.knowledge : paths.dialogs) = args[++i];
+    } else if (a.rfind("--", 0) == 0) {
+      err << "backline test: unknown option '" << a
+          << "'\nusage: backline test [--kb DIR] [--dialogs DIR] "
+             "[FILE_OR_DIR...]\n";
+      return 2;
+    } else {
+      targets.push_back(a);
+    }
+  }
+  if (targets.empty()) targets.push_back(paths.dialogs + "/tests");
+
+  std::vector<engine::Diagnostic> diags;
+  auto content = LoadContent(paths, &diags);
+  if (!content) {
+    err << "backline test: the content has errors (run `backline check`):\n";
+    for (const auto& d : diags) {
+      if (d.severity == engine::Diagnostic::Severity::kError)
+        err << "  " << d.ToString() << "\n";
+    }
+    return 2;
+  }
+  std::vector<std::string> missing;
+  const std::vector<std::string> files = ExpandTestPaths(targets, &missing);
+  for (const auto& m : missing)
+    err << "backline test: no conversation test file at " << m << "\n";
+  const int code = RunConversationTestFiles(*content, files, out);
+  return missing.empty() ? code : 2;
+}
+
+}  // namespace backline::server
