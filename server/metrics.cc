@@ -29,6 +29,11 @@ std::string Metrics::Render(size_t store_queue_depth, bool ready) const {
   line("backline_connections_refused_total",
        "Upgrades refused (origin, per-address or total limit)", "counter",
        connections_refused.load());
+  line("backline_frames_received_total", "WebSocket frames read from clients", "counter",
+       frames_received.load());
+  line("backline_control_frames_total",
+       "Frames answered with a pong, the history, a saved feedback or a deletion", "counter",
+       control_frames.load());
   line("backline_turns_total", "Messages answered with a reply", "counter", turns.load());
   out +=
       "# HELP backline_red_flag_escalations_total Replies that escalated a red flag, by tier\n"

@@ -19,6 +19,12 @@ class Metrics {
   std::atomic<int64_t> connections_open{0};
   std::atomic<int64_t> connections_total{0};
   std::atomic<int64_t> connections_refused{0};
+  // Every frame read from a client gets exactly one outcome: a reply (turns, counted once
+  // committed), an error frame (protocol_errors, rate_limited) or a control answer (pong,
+  // history, feedback saved, deleted). So, once no turn is waiting for its commit:
+  // frames_received == turns + protocol_errors + rate_limited + control_frames.
+  std::atomic<int64_t> frames_received{0};
+  std::atomic<int64_t> control_frames{0};
   std::atomic<int64_t> turns{0};
   std::atomic<int64_t> escalations_urgent{0};
   std::atomic<int64_t> escalations_emergency{0};

@@ -145,6 +145,7 @@ bool WebSocketSession::RateLimited() {
 }
 
 void WebSocketSession::Handle(std::string payload) {
+  state_->metrics.frames_received.fetch_add(1);
   ClientFrame frame = ParseClientFrame(payload);
   if (!frame.error_code.empty()) {
     state_->metrics.protocol_errors.fetch_add(1);
@@ -152,6 +153,7 @@ void WebSocketSession::Handle(std::string payload) {
     return;
   }
   if (frame.type == "ping") {
+    state_->metrics.control_frames.fetch_add(1);
     Send(nlohmann::json{{"type", "pong"}}.dump());
     return;
   }
@@ -167,11 +169,18 @@ void WebSocketSession::Handle(std::string payload) {
       return;
     }
     if (frame.text.size() > state_->config.limits.max_message_bytes) {
+      state_->metrics.protocol_errors.fetch_add(1);
       Send(ErrorFrame("too_long", "The message is too long."));
       return;
     }
     return HandleMessage(frame.text);
   }
+  if (frame.type == "feedback" && (frame.seq < 1 || frame.seq > live_.state.turns)) {
+    state_->metrics.protocol_errors.fetch_add(1);
+    Send(ErrorFrame("bad_field", "\"seq\" must name a turn of this conversation."));
+    return;
+  }
+  state_->metrics.control_frames.fetch_add(1);
   if (frame.type == "history") return HandleHistory();
   if (frame.type == "feedback") return HandleFeedback(frame);
   if (frame.type == "delete") return HandleDelete();
@@ -257,10 +266,6 @@ void WebSocketSession::HandleHistory() {
 }
 
 void WebSocketSession::HandleFeedback(const ClientFrame& frame) {
-  if (frame.seq < 1 || frame.seq > live_.state.turns) {
-    Send(ErrorFrame("bad_field", "\"seq\" must name a turn of this conversation."));
-    return;
-  }
   FeedbackRecord fb;
   fb.session_id = session_id_;
   fb.seq = frame.seq;

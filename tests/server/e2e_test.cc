@@ -34,6 +34,7 @@
 
 #include "server/config.h"
 #include "server/sqlite_store.h"
+#include "tests/server/server_process.h"
 #include "tests/server/ws_client.h"
 
 namespace backline::server {
@@ -52,6 +53,7 @@ using e2e::WithOrigin;
 using e2e::WithReceiveBuffer;
 using e2e::WithTarget;
 using e2e::WsClient;
+using e2e::ServerProcess;
 using tcp = e2e::tcp;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
@@ -858,104 +860,6 @@ TEST_F(E2eTest, HttpHealthMetricsAndStaticFiles) {
 
 // ---- the `backline` executable, for signals ------------------------------------------------
 
-// `backline serve` in a child process with its stderr read by a thread.
-class ServerProcess {
- public:
-  explicit ServerProcess(const std::vector<std::string>& args) {
-    std::vector<std::string> all = {BACKLINE_BINARY, "serve"};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDERR_FILENO);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    if (pid_ < 0) {
-      ::close(fds[0]);
-      return;
-    }
-    reader_ = std::thread([this, fd = fds[0]]() {
-      char buf[4096];
-      for (;;) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        std::lock_guard<std::mutex> lock(mu_);
-        err_.append(buf, static_cast<size_t>(n));
-        cv_.notify_all();
-      }
-      ::close(fd);
-      std::lock_guard<std::mutex> lock(mu_);
-      eof_ = true;
-      cv_.notify_all();
-    });
-  }
-
-  ~ServerProcess() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      int status;
-      ::waitpid(pid_, &status, 0);
-    }
-    if (reader_.joinable()) reader_.join();
-  }
-
-  bool started() const { return pid_ > 0; }
-
-  // Waits for "listening on http://127.0.0.1:PORT"; returns the port, or 0.
-  unsigned short WaitForPort(std::chrono::milliseconds timeout) {
-    static const std::regex kListening(R"(listening on http://127\.0\.0\.1:(\d+))");
-    std::unique_lock<std::mutex> lock(mu_);
-    std::smatch m;
-    cv_.wait_for(lock, timeout, [&]() { return eof_ || std::regex_search(err_, m, kListening); });
-    if (!std::regex_search(err_, m, kListening)) return 0;
-    return static_cast<unsigned short>(std::stoi(m[1].str()));
-  }
-
-  bool WaitForStderr(const std::string& needle, std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, timeout,
-                        [&]() { return err_.find(needle) != std::string::npos; });
-  }
-
-  std::string Stderr() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return err_;
-  }
-
-  void Signal(int sig) { ::kill(pid_, sig); }
-
-  // The exit status (as from waitpid) once the process exited within `timeout`, else nullopt.
-  std::optional<int> Wait(std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-      int status = 0;
-      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        exited_ = true;
-        return status;
-      }
-      if (r < 0 || Clock::now() >= deadline) return std::nullopt;
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  std::thread reader_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::string err_;
-  bool eof_ = false;
-};
-
 class ServerProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -982,7 +886,7 @@ struct ReceivedReply {
 // 7. SIGTERM with conversations open: every one gets a close frame (or EOF), the process exits
 // 0 within the 5 s drain, and every reply a client received is a committed turn.
 TEST_F(ServerProcessTest, SigtermClosesConversationsAndKeepsEveryRepliedTurn) {
-  ServerProcess server({"--port", "0", "--threads", "2", "--db", db_.string(), "--kb",
+  ServerProcess server(BACKLINE_BINARY, {"--port", "0", "--threads", "2", "--db", db_.string(), "--kb",
                         kRoot + "/knowledge", "--dialogs", kRoot + "/dialogs"});
   ASSERT_TRUE(server.started());
   const unsigned short port = server.WaitForPort(10s);
@@ -1091,7 +995,7 @@ TEST_F(ServerProcessTest, SighupWithBrokenContentKeepsServingTheOldContent) {
   const fs::path kb = dir_ / "knowledge", dialogs = dir_ / "dialogs";
   fs::copy(kRoot + "/knowledge", kb, fs::copy_options::recursive);
   fs::copy(kRoot + "/dialogs", dialogs, fs::copy_options::recursive);
-  ServerProcess server({"--port", "0", "--threads", "2", "--db", db_.string(), "--kb",
+  ServerProcess server(BACKLINE_BINARY, {"--port", "0", "--threads", "2", "--db", db_.string(), "--kb",
                         kb.string(), "--dialogs", dialogs.string()});
   ASSERT_TRUE(server.started());
   const unsigned short port = server.WaitForPort(10s);
