@@ -117,8 +117,8 @@ std::string Describe(const TurnResult& r) {
   if (rep.kind == "answer") return "the answer of entry '" + rep.entry_id + "'";
   if (rep.kind == "escalation")
     return "the red-flag escalation " + rep.red_flag_kind;
-  if (rep.kind == "intent" || rep.kind == "refusal")
-    return "the " + rep.kind + " '" + rep.intent_id + "'";
+  if (!rep.intent_id.empty())
+    return "the " + rep.kind + " of intent '" + rep.intent_id + "'";
   if (rep.kind == "clarify") {
     std::string s = "a clarifying question";
     if (!r.explanation.candidates.empty()) {
@@ -224,7 +224,9 @@ class Linter {
         if (rep.kind == "escalation") {
           std::string rules;
           for (const auto& m : r.explanation.red_flags) {
-            if (m.affirmed() && m.kind == rep.red_flag_kind)
+            if (m.affirmed() && m.kind == rep.red_flag_kind &&
+                (", " + rules + ",").find(", " + m.rule + ",") ==
+                    std::string::npos)
               rules += (rules.empty() ? "" : ", ") + m.rule;
           }
           Add("paraphrase-escalates", e.id, rules, QuestionWhere(e, k),
@@ -483,7 +485,7 @@ TextStats ReadingStats(std::string_view text) {
 
 bool DaysFromCivil(std::string_view s, long* days) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+  for (size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u}) {
     if (!IsDigit(s[i])) return false;
   }
   auto num = [&](size_t pos, size_t len) {
