@@ -43,6 +43,16 @@ int RunServe(const std::vector<std::string>& args, std::ostream& err);
 int RunEval(const std::vector<std::string>& args, std::ostream& out,
             std::ostream& err);
 
+// backline export review [--out FILE] [--kb DIR] [--dialogs DIR] [--today DATE]
+// Writes the clinical review sheet: one self-contained HTML page (no scripts,
+// nothing loaded from elsewhere) with every answer by topic (sources,
+// reviewed-on date, lint findings), every red-flag kind with its rules' notes
+// and sample phrasings, the escalation text rendered for each clinic, and a
+// sign-off block. --out - writes to `out`. Exit 0; 1 when the file cannot be
+// written; 2 on a bad option or content with errors (listed on err).
+int RunExport(const std::vector<std::string>& args, std::ostream& out,
+              std::ostream& err);
+
 }  // namespace backline::server
 
 #endif  // BACKLINE_SERVER_COMMANDS_H_
