@@ -21,9 +21,12 @@ int RunAsk(const std::vector<std::string>& args, std::istream& in,
 int RunChat(const std::vector<std::string>& args, std::istream& in,
             std::ostream& out, std::ostream& err);
 
-// backline check [--kb DIR] [--dialogs DIR] [--strict]
-// Prints every problem as file:line:column; exit 1 on any error (or warning
-// with --strict).
+// backline check [--kb DIR] [--dialogs DIR] [--strict] [--today YYYY-MM-DD]
+// Loads, compiles and lints the content (engine/lint.h; review dates aged to
+// --today, default today's UTC date). Prints "== errors (N) ==" and
+// "== warnings (N) ==" groups, one file:line:column line per problem, then
+// the lint counts per check; exit 1 on any error (or warning with --strict),
+// 2 on a bad option.
 int RunCheck(const std::vector<std::string>& args, std::ostream& out,
              std::ostream& err);
 
