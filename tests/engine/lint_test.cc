@@ -21,8 +21,8 @@ TEST(SyllablesTest, KnownWords) {
       {"simple", 2},     {"people", 2},       {"because", 2},     {"morphine", 2},
       {"wanted", 2},     {"boxes", 2},        {"body", 2},        {"bodies", 2},
       {"likely", 2},     {"movement", 2},     {"questions", 2},   {"special", 2},
-      {"medicine", 3},   {"created", 3},      {"opioid", 3},      {"serious", 3},
-      {"element", 3},    {"radiation", 4},    {"ibuprofen", 4},   {"chemotherapy", 5},
+      {"medicine", 3},      {"opioid", 3},      {"serious", 3},
+      {"element", 3},    {"needed", 2},      {"radiation", 4},    {"ibuprofen", 4},   {"chemotherapy", 5},
       {"acetaminophen", 6}, {"Doctor", 2},    {"don't", 1},
   };
   for (const auto& [w, n] : words) EXPECT_EQ(CountSyllables(w), n) << w;
@@ -40,11 +40,12 @@ TEST(ReadingStatsTest, CountsWordsSentencesAndSyllables) {
 }
 
 TEST(ReadingStatsTest, SentenceEndsAndNumbers) {
-  // "e.g. a" does not end a sentence; a line break does; 911 is one word of 3 syllables.
+  // "e.g. a" does not end a sentence; a line break does; 911 is one word of 3 syllables;
+  // "e.g." is one word of two letters read as two syllables.
   const TextStats s = ReadingStats("Rest, e.g. a nap. Call 911 now!\nWalk a bit");
   EXPECT_EQ(s.sentences, 3);
-  EXPECT_EQ(s.words, 9);
-  EXPECT_EQ(s.syllables, 1 + 1 + 1 + 1 + 1 + 3 + 1 + 1 + 1 + 1);
+  EXPECT_EQ(s.words, 10);
+  EXPECT_EQ(s.syllables, 1 + 2 + 1 + 1 + 1 + 3 + 1 + 1 + 1 + 1);
   EXPECT_EQ(ReadingStats("").words, 0);
   EXPECT_EQ(ReadingStats("").grade, 0);
   // Hyphenated words are one word.
@@ -94,6 +95,13 @@ FaqEntry Entry(std::string id, std::string topic, std::vector<std::string> quest
   for (size_t i = 0; i < e.questions.size(); ++i)
     e.question_where.push_back(SourceLocation{"faq/" + e.id + ".json", 6 + static_cast<int>(i), 9});
   return e;
+}
+
+// Adds a paraphrase on the next line of the entry's (made-up) file.
+void AddQuestion(FaqEntry* e, std::string q) {
+  e->questions.push_back(std::move(q));
+  e->question_where.push_back(
+      SourceLocation{"faq/" + e->id + ".json", 5 + static_cast<int>(e->questions.size()), 9});
 }
 
 // Two clearly different entries, plain answers, a red-flag rule, a greeting with a quick reply
@@ -185,7 +193,7 @@ std::shared_ptr<const Engine> Build(ContentSpec spec) {
   return e;
 }
 
-std::vector<LintFinding> Run(const ContentSpec& spec, std::string today = "2026-11-26") {
+std::vector<LintFinding> LintOf(const ContentSpec& spec, std::string today = "2026-11-26") {
   auto e = Build(spec);
   if (!e) return {};
   LintOptions o;
@@ -208,7 +216,7 @@ std::vector<LintFinding> Only(const std::vector<LintFinding>& all, const std::st
 }
 
 TEST(LintTest, CleanSpecHasNoFindings) {
-  const auto f = Run(CleanSpec());
+  const auto f = LintOf(CleanSpec());
   EXPECT_TRUE(f.empty()) << Join(f);
 }
 
@@ -217,15 +225,15 @@ TEST(LintTest, HardAnswerWarnsReadingLevelAtTheEntry) {
   s.entries[1].answer =
       "Positioning interventions utilising supplementary orthopaedic pillows demonstrably "
       "ameliorate nocturnal musculoskeletal discomfort, particularly postoperatively.";
-  const auto f = Only(Run(s), "reading-level");
-  ASSERT_EQ(f.size(), 1u) << Join(Run(s));
+  const auto f = Only(LintOf(s), "reading-level");
+  ASSERT_EQ(f.size(), 1u) << Join(LintOf(s));
   EXPECT_EQ(f[0].entry_id, "sleep-positions");
   EXPECT_EQ(f[0].diag.severity, Diagnostic::Severity::kWarning);
   EXPECT_EQ(f[0].diag.where.ToString(), "faq/sleep-positions.json:3:5");
-  EXPECT_THAT(f[0].diag.message, HasSubstr("above"));
-  // A higher threshold lets it pass.
-  s.lint.max_grade = 20;
-  EXPECT_TRUE(Only(Run(s), "reading-level").empty());
+  EXPECT_THAT(f[0].diag.message, HasSubstr("(Flesch-Kincaid; at most 8.0)"));
+  // A threshold above its grade lets it pass.
+  s.lint.max_grade = 45;
+  EXPECT_TRUE(Only(LintOf(s), "reading-level").empty());
 }
 
 TEST(LintTest, LongAnswerWarnsAnswerLength) {
@@ -233,8 +241,8 @@ TEST(LintTest, LongAnswerWarnsAnswerLength) {
   std::string longer;
   for (int i = 0; i < 30; ++i) longer += "Rest a bit. ";
   s.entries[0].answer = longer;  // 360 characters
-  const auto f = Only(Run(s), "answer-length");
-  ASSERT_EQ(f.size(), 1u) << Join(Run(s));
+  const auto f = Only(LintOf(s), "answer-length");
+  ASSERT_EQ(f.size(), 1u) << Join(LintOf(s));
   EXPECT_EQ(f[0].entry_id, "causes-why");
   EXPECT_THAT(f[0].diag.message, HasSubstr("phone screen (300)"));
 }
@@ -242,28 +250,28 @@ TEST(LintTest, LongAnswerWarnsAnswerLength) {
 TEST(LintTest, SourcesWithoutALinkWarn) {
   ContentSpec s = CleanSpec();
   s.entries[1].sources.push_back(Source{"A leaflet from the ward", ""});
-  const auto f = Only(Run(s), "sources");
+  const auto f = Only(LintOf(s), "sources");
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].entry_id, "sleep-positions");
   EXPECT_THAT(f[0].diag.message, HasSubstr("\"A leaflet from the ward\" of 'sleep-positions'"));
   // No sources at all is Engine::Compile's warning, not repeated by the lint.
   s.entries[1].sources.clear();
-  EXPECT_TRUE(Only(Run(s), "sources").empty());
+  EXPECT_TRUE(Only(LintOf(s), "sources").empty());
 }
 
 TEST(LintTest, OldAndFutureReviewDatesWarnAgainstTheInjectedToday) {
   ContentSpec s = CleanSpec();
   s.entries[0].reviewed = "2025-01-15";
   // 2026-01-15 is 365 days after 2025-01-15: on the limit, not past it.
-  EXPECT_TRUE(Only(Run(s, "2026-01-15"), "review-age").empty());
-  auto f = Only(Run(s, "2026-01-16"), "review-age");
+  EXPECT_TRUE(Only(LintOf(s, "2026-01-15"), "review-age").empty());
+  auto f = Only(LintOf(s, "2026-01-16"), "review-age");
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].entry_id, "causes-why");
   EXPECT_THAT(f[0].diag.message, HasSubstr("366 days ago"));
   // No date: no ageing at all.
-  EXPECT_TRUE(Only(Run(s, ""), "review-age").empty());
+  EXPECT_TRUE(Only(LintOf(s, ""), "review-age").empty());
   // A date in the future.
-  f = Only(Run(CleanSpec(), "2025-06-01"), "review-age");
+  f = Only(LintOf(CleanSpec(), "2025-06-01"), "review-age");
   EXPECT_EQ(f.size(), 2u);
   EXPECT_THAT(f[0].diag.message, HasSubstr("in the future"));
 }
@@ -271,8 +279,8 @@ TEST(LintTest, OldAndFutureReviewDatesWarnAgainstTheInjectedToday) {
 TEST(LintTest, QuickReplyThatLeadsNowhere) {
   ContentSpec s = CleanSpec();
   s.intents[0].quick_replies.push_back("Tell me about parking");
-  const auto f = Only(Run(s), "quick-reply");
-  ASSERT_EQ(f.size(), 1u) << Join(Run(s));
+  const auto f = Only(LintOf(s), "quick-reply");
+  ASSERT_EQ(f.size(), 1u) << Join(LintOf(s));
   EXPECT_THAT(f[0].diag.message, HasSubstr("\"Tell me about parking\""));
   EXPECT_THAT(f[0].diag.message, HasSubstr("leads nowhere"));
   EXPECT_EQ(f[0].diag.where.ToString(), "intents.json:4:5");
@@ -281,8 +289,8 @@ TEST(LintTest, QuickReplyThatLeadsNowhere) {
 TEST(LintTest, WelcomeQuickRepliesAreChecked) {
   ContentSpec s = CleanSpec();
   s.dialog.messages["welcome_quick_replies"] = "Why does cancer cause back pain?|Opening hours";
-  const auto f = Only(Run(s), "quick-reply");
-  ASSERT_EQ(f.size(), 1u) << Join(Run(s));
+  const auto f = Only(LintOf(s), "quick-reply");
+  ASSERT_EQ(f.size(), 1u) << Join(LintOf(s));
   EXPECT_THAT(f[0].diag.message, HasSubstr("\"Opening hours\" (welcome)"));
 }
 
@@ -295,8 +303,8 @@ TEST(LintTest, StateLabelThatDoesNotTakeItsTransition) {
   odd.next = "idle";
   odd.where = SourceLocation{"flow.json", 30, 9};
   s.dialog.states[1].transitions.push_back(odd);
-  const auto f = Only(Run(s), "quick-reply");
-  ASSERT_EQ(f.size(), 1u) << Join(Run(s));
+  const auto f = Only(LintOf(s), "quick-reply");
+  ASSERT_EQ(f.size(), 1u) << Join(LintOf(s));
   EXPECT_EQ(f[0].diag.where.ToString(), "flow.json:30:9");
   EXPECT_THAT(f[0].diag.message, HasSubstr("does not take its transition"));
 }
@@ -304,9 +312,9 @@ TEST(LintTest, StateLabelThatDoesNotTakeItsTransition) {
 TEST(LintTest, ParaphraseAnsweredByAnotherEntry) {
   ContentSpec s = CleanSpec();
   // A sleep paraphrase that is all about the causes entry's words.
-  s.entries[1].questions.push_back("why does cancer cause back pain in the spine");
-  const auto f = Only(Run(s), "paraphrase-confusion");
-  ASSERT_FALSE(f.empty()) << Join(Run(s));
+  AddQuestion(&s.entries[1], "why does cancer cause back pain in the spine");
+  const auto f = Only(LintOf(s), "paraphrase-confusion");
+  ASSERT_FALSE(f.empty()) << Join(LintOf(s));
   EXPECT_EQ(f[0].entry_id, "sleep-positions");
   EXPECT_THAT(f[0].diag.message, HasSubstr("causes-why"));
   EXPECT_EQ(f[0].diag.where.ToString(), "faq/sleep-positions.json:11:9");
@@ -316,9 +324,9 @@ TEST(LintTest, ParaphrasesSharingTheirWordsOverlap) {
   ContentSpec s = CleanSpec();
   // Same content words after synonyms ("ache" is "pain") as a causes paraphrase, but the
   // engine may still rank it to its own entry: the Jaccard check catches it anyway.
-  s.entries[1].questions.push_back("reason cancer causes back ache");
+  AddQuestion(&s.entries[1], "reason cancer causes back ache");
   s.lint.max_paraphrase_overlap = 0.8;
-  const auto f = Only(Run(s), "paraphrase-confusion");
+  const auto f = Only(LintOf(s), "paraphrase-confusion");
   bool overlap = false;
   for (const auto& x : f) overlap |= x.diag.message.find("overlap") != std::string::npos;
   EXPECT_TRUE(overlap) << Join(f);
@@ -326,9 +334,9 @@ TEST(LintTest, ParaphrasesSharingTheirWordsOverlap) {
 
 TEST(LintTest, ParaphraseThatEscalatesIsListed) {
   ContentSpec s = CleanSpec();
-  s.entries[1].questions.push_back("my legs are weak at night, how should I sleep");
-  const auto f = Only(Run(s), "paraphrase-escalates");
-  ASSERT_EQ(f.size(), 1u) << Join(Run(s));
+  AddQuestion(&s.entries[1], "my legs are weak at night, how should I sleep");
+  const auto f = Only(LintOf(s), "paraphrase-escalates");
+  ASSERT_EQ(f.size(), 1u) << Join(LintOf(s));
   EXPECT_EQ(f[0].entry_id, "sleep-positions");
   EXPECT_EQ(f[0].rule_id, "e1-legs");
   EXPECT_THAT(f[0].diag.message, HasSubstr("triggers red flag E1"));
@@ -338,8 +346,8 @@ TEST(LintTest, RedFlagExampleThatDoesNotEscalateIsAnError) {
   ContentSpec s = CleanSpec();
   s.red_flag_rules[0].examples.push_back("my legs are not weak");
   s.red_flag_rules[0].example_where.push_back(SourceLocation{"red_flags.json", 9, 40});
-  const auto f = Only(Run(s), "red-flag-example");
-  ASSERT_EQ(f.size(), 1u) << Join(Run(s));
+  const auto f = Only(LintOf(s), "red-flag-example");
+  ASSERT_EQ(f.size(), 1u) << Join(LintOf(s));
   EXPECT_EQ(f[0].diag.severity, Diagnostic::Severity::kError);
   EXPECT_EQ(f[0].rule_id, "e1-legs");
   EXPECT_EQ(f[0].diag.where.ToString(), "red_flags.json:9:40");

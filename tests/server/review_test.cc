@@ -23,15 +23,15 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Run {
+struct ExportRun {
   int code;
   std::string out;
   std::string err;
 };
 
-Run Export(const std::vector<std::string>& args) {
+ExportRun Export(const std::vector<std::string>& args) {
   std::ostringstream out, err;
-  Run r;
+  ExportRun r;
   r.code = RunExport(args, out, err);
   r.out = out.str();
   r.err = err.str();
@@ -51,7 +51,7 @@ fs::path TempDir(const std::string& name) {
 }
 
 TEST(ExportReviewTest, ShippedContentHasEveryEntryKindAndClinic) {
-  const Run r = Export({"review", "--out", "-", "--today", "2026-11-26"});
+  const ExportRun r = Export({"review", "--out", "-", "--today", "2026-11-26"});
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string& html = r.out;
   std::vector<engine::Diagnostic> diags;
@@ -79,7 +79,7 @@ TEST(ExportReviewTest, ShippedContentHasEveryEntryKindAndClinic) {
 }
 
 TEST(ExportReviewTest, IsSelfContained) {
-  const Run r = Export({"review", "--out", "-", "--today", "2026-11-26"});
+  const ExportRun r = Export({"review", "--out", "-", "--today", "2026-11-26"});
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string& html = r.out;
   EXPECT_THAT(html, Not(HasSubstr("<script")));
@@ -137,7 +137,7 @@ TEST(ExportReviewTest, EscapesContent) {
     out << text;
   }
   const fs::path out_file = kb / "review.html";
-  const Run r = Export({"review", "--kb", kb.string(), "--dialogs",
+  const ExportRun r = Export({"review", "--kb", kb.string(), "--dialogs",
                         Fixture("minimal/dialogs"), "--out", out_file.string()});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("wrote " + out_file.string()));
@@ -159,7 +159,7 @@ TEST(ExportReviewTest, BadUsageAndBrokenContent) {
   EXPECT_EQ(Export({"sheet"}).code, 2);
   EXPECT_EQ(Export({"review", "--out"}).code, 2);
   EXPECT_EQ(Export({"review", "--today", "tomorrow"}).code, 2);
-  const Run broken = Export({"review", "--out", "-", "--kb", Fixture("broken-json/knowledge"),
+  const ExportRun broken = Export({"review", "--out", "-", "--kb", Fixture("broken-json/knowledge"),
                              "--dialogs", Fixture("minimal/dialogs")});
   EXPECT_EQ(broken.code, 2);
   EXPECT_THAT(broken.err, HasSubstr("invalid JSON"));
