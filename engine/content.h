@@ -116,10 +116,15 @@ struct RedFlagRule {
       requires_any;  // re2: when set, one must match somewhere too
   bool general_questions_escalate =
       false;  // true: a hypothetical frame does not cancel it
+  std::string note;  // what the rule is for, in words (for reviewers)
+  // Messages that must escalate to `kind` (checked by engine/lint.h; shown on
+  // the clinical review sheet).
+  std::vector<std::string> examples;
   SourceLocation where;
   std::vector<SourceLocation> pattern_where;   // parallel to patterns
   std::vector<SourceLocation> unless_where;    // parallel to unless
   std::vector<SourceLocation> requires_where;  // parallel to requires_any
+  std::vector<SourceLocation> example_where;   // parallel to examples
 };
 
 // A global intent: small talk, requests for a person, refusals, or the start of
@@ -239,6 +244,22 @@ struct RetrievalSpec {
   double clarify_evidence = 2.5;
 };
 
+// Thresholds of the content lint (engine/lint.h), from language.json "lint".
+struct LintSpec {
+  // Flesch-Kincaid grade above which an answer is hard to read. Patient
+  // materials aim at grade 6-8.
+  double max_grade = 8.0;
+  // A phone screen of text, in characters: an answer longer than this needs
+  // scrolling before the person reaches its end (engine/lint.h shows the
+  // arithmetic).
+  int max_answer_chars = 800;
+  // Days after "reviewed" before an entry is due for clinical review again.
+  int max_review_age_days = 365;
+  // Two paraphrases of different entries whose content-term sets overlap this
+  // much (Jaccard, 0..1) are likely to be confused.
+  double max_paraphrase_overlap = 0.8;
+};
+
 struct ContentSpec {
   // Real English words (from the dictionaries named in LanguageSpec): spelling
   // repair never changes them ("folding" is not a misspelling of "holding").
@@ -251,6 +272,7 @@ struct ContentSpec {
   std::vector<IntentSpec> intents;
   DialogSpec dialog;
   RetrievalSpec retrieval;
+  LintSpec lint;
 };
 
 }  // namespace backline::engine

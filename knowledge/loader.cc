@@ -152,8 +152,60 @@ bool ReadSynonyms(const JsonFile& f, std::vector<engine::SynonymGroup>* out,
   return ok;
 }
 
+// The "lint" object of language.json: thresholds of `backline check`'s content
+// lint. Unlike elsewhere, an unknown key is an error here: a misspelt threshold
+// would silently keep its default and hide the warnings it was meant to tune.
+bool ReadLint(const JsonFile& f, const json& l, engine::LintSpec* lint,
+              std::vector<Diagnostic>* diags) {
+  if (!l.is_object()) {
+    Error(diags, f.At("/lint"), "\"lint\" is an object of thresholds");
+    return false;
+  }
+  bool ok = true;
+  static const char* const kKeys[] = {"max_grade", "max_answer_chars",
+                                      "max_review_age_days",
+                                      "max_paraphrase_overlap"};
+  for (auto it = l.begin(); it != l.end(); ++it) {
+    if (it.key() == "$comment") continue;
+    bool known = false;
+    for (const char* k : kKeys) known |= it.key() == k;
+    if (!known) {
+      Error(diags, f.At("/lint/" + it.key() + "#key"),
+            "unknown lint threshold \"" + it.key() +
+                "\" (known: max_grade, max_answer_chars, "
+                "max_review_age_days, max_paraphrase_overlap)");
+      ok = false;
+    }
+  }
+  auto num = [&](const char* key, double lo, double hi, bool whole,
+                 double* out) {
+    auto it = l.find(key);
+    if (it == l.end()) return;
+    if (!it->is_number() || (whole && !it->is_number_integer()) ||
+        it->get<double>() < lo || it->get<double>() > hi) {
+      Error(diags, f.At(std::string("/lint/") + key),
+            std::string("\"") + key + "\" must be a " +
+                (whole ? "whole number" : "number") + " from " +
+                std::to_string(static_cast<int>(lo)) + " to " +
+                std::to_string(static_cast<int>(hi)));
+      ok = false;
+      return;
+    }
+    *out = it->get<double>();
+  };
+  num("max_grade", 1, 20, false, &lint->max_grade);
+  double chars = lint->max_answer_chars;
+  num("max_answer_chars", 100, 10000, true, &chars);
+  lint->max_answer_chars = static_cast<int>(chars);
+  double age = lint->max_review_age_days;
+  num("max_review_age_days", 1, 3650, true, &age);
+  lint->max_review_age_days = static_cast<int>(age);
+  num("max_paraphrase_overlap", 0, 1, false, &lint->max_paraphrase_overlap);
+  return ok;
+}
+
 bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
-                  engine::RetrievalSpec* retrieval,
+                  engine::RetrievalSpec* retrieval, engine::LintSpec* lint,
                   std::vector<Diagnostic>* diags) {
   const json& root = f.root();
   if (!root.is_object()) {
@@ -165,7 +217,7 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
              "post_negation_cues", "hypothetical_cues", "current_cues",
              "resolved_cues", "future_cues", "clause_breaks", "negation_breaks",
              "negation_window", "retrieval", "dictionaries", "example_joiners",
-             "hedges"},
+             "hedges", "lint"},
             diags);
   lang->where = f.At("");
   bool ok = true;
@@ -219,6 +271,9 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
     } else {
       lang->negation_window = w->get<int>();
     }
+  }
+  if (auto l = root.find("lint"); l != root.end()) {
+    ok &= ReadLint(f, *l, lint, diags);
   }
   if (auto r = root.find("retrieval"); r != root.end()) {
     if (!r->is_object()) {
@@ -322,7 +377,7 @@ bool ReadRules(const JsonFile& f, std::vector<engine::RedFlagRule>* out,
     }
     CheckKeys(f, r, ptr,
               {"id", "kind", "patterns", "unless", "requires",
-               "general_questions_escalate", "note"},
+               "general_questions_escalate", "note", "examples"},
               diags);
     engine::RedFlagRule rule;
     rule.where = f.At(ptr);
@@ -334,6 +389,9 @@ bool ReadRules(const JsonFile& f, std::vector<engine::RedFlagRule>* out,
                        &rule.unless_where, diags);
     good &= GetStrings(f, r, ptr, "requires", false, &rule.requires_any,
                        &rule.requires_where, diags);
+    good &= GetString(f, r, ptr, "note", false, &rule.note, diags);
+    good &= GetStrings(f, r, ptr, "examples", false, &rule.examples,
+                       &rule.example_where, diags);
     if (auto g = r.find("general_questions_escalate"); g != r.end()) {
       if (!g->is_boolean()) {
         Error(diags, f.At(ptr + "/general_questions_escalate"),
@@ -415,7 +473,8 @@ bool LoadKnowledge(const std::string& dir, engine::ContentSpec* spec,
     return ReadSynonyms(f, &spec->synonyms, diags);
   });
   ok &= WithFile(dir, "language.json", true, diags, [&](const JsonFile& f) {
-    return ReadLanguage(f, &spec->language, &spec->retrieval, diags);
+    return ReadLanguage(f, &spec->language, &spec->retrieval, &spec->lint,
+                        diags);
   });
   // Word lists: real words are never "repaired". A missing list is a warning,
   // not an error: the assistant still works, but spelling repair may then

@@ -21,9 +21,12 @@ int RunAsk(const std::vector<std::string>& args, std::istream& in,
 int RunChat(const std::vector<std::string>& args, std::istream& in,
             std::ostream& out, std::ostream& err);
 
-// backline check [--kb DIR] [--dialogs DIR] [--strict]
-// Prints every problem as file:line:column; exit 1 on any error (or warning
-// with --strict).
+// backline check [--kb DIR] [--dialogs DIR] [--strict] [--today YYYY-MM-DD]
+// Loads, compiles and lints the content (engine/lint.h; review dates aged to
+// --today, default today's UTC date). Prints "== errors (N) ==" and
+// "== warnings (N) ==" groups, one file:line:column line per problem, then
+// the lint counts per check; exit 1 on any error (or warning with --strict),
+// 2 on a bad option.
 int RunCheck(const std::vector<std::string>& args, std::ostream& out,
              std::ostream& err);
 
@@ -49,6 +52,16 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
 // conversation, 2 on a malformed test file or content that fails to load.
 int RunTest(const std::vector<std::string>& args, std::ostream& out,
             std::ostream& err);
+
+// backline export review [--out FILE] [--kb DIR] [--dialogs DIR] [--today DATE]
+// Writes the clinical review sheet: one self-contained HTML page (no scripts,
+// nothing loaded from elsewhere) with every answer by topic (sources,
+// reviewed-on date, lint findings), every red-flag kind with its rules' notes
+// and sample phrasings, the escalation text rendered for each clinic, and a
+// sign-off block. --out - writes to `out`. Exit 0; 1 when the file cannot be
+// written; 2 on a bad option or content with errors (listed on err).
+int RunExport(const std::vector<std::string>& args, std::ostream& out,
+              std::ostream& err);
 
 }  // namespace backline::server
 

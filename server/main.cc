@@ -14,6 +14,8 @@ commands:
   chat     a conversation in the terminal
   ask      JSON Lines in, JSON Lines out: {"id": "1", "text": "..."} per line
   check    validate the knowledge base and dialog scripts; exit 1 on any error
+  export review   write the clinical review sheet (one HTML page): --out FILE (default
+                  backline-review.html)
   eval     score the content on a labelled JSON Lines set (topic accuracy, red-flag recall,
            false alarms); --misses lists what it got wrong; --min-topic, --min-recall,
            --max-false-alarm set thresholds (percent) that make it exit 1
@@ -36,6 +38,7 @@ options (ask, chat):
   --explain        add why each reply was chosen
 options (check):
   --strict         warnings fail too
+  --today DATE     age review dates against DATE (YYYY-MM-DD) instead of today (also export)
 )";
 
 }  // namespace
@@ -55,6 +58,8 @@ int main(int argc, char** argv) {
     return backline::server::RunChat(args, std::cin, std::cout, std::cerr);
   if (command == "check")
     return backline::server::RunCheck(args, std::cout, std::cerr);
+  if (command == "export")
+    return backline::server::RunExport(args, std::cout, std::cerr);
   if (command == "eval")
     return backline::server::RunEval(args, std::cout, std::cerr);
   if (command == "test")

@@ -12,6 +12,7 @@ packages=(
   libgtest-dev                          # unit tests
   libbenchmark-dev                      # micro-benchmarks
   python3                               # helper scripts (eval scoring, tooling)
+  python3-jsonschema                    # tests/schemas: shipped content files against schemas/
   wamerican wbritish                    # word lists: spelling repair never changes real words
   chromium                              # browser tests of the chat widget (web/tests), headless
 )

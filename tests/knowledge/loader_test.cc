@@ -5,6 +5,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -502,6 +503,84 @@ TEST(ShippedKnowledgeTest, RepliesFollowTheWritingRules) {
   }
   for (const auto& i : spec.intents) check_placeholders(i.reply, "intent " + i.id);
   for (const auto& [key, text] : spec.dialog.messages) check_placeholders(text, "message " + key);
+}
+
+// ---- language.json "lint", red-flag notes and examples, "$schema" ---------------------------
+
+// Loads a copy of the minimal knowledge base whose language.json or red_flags.json has
+// `extra` inserted just after its opening brace.
+bool LoadWith(const std::string& file, const std::string& extra, ContentSpec* spec,
+              std::vector<Diagnostic>* diags) {
+  const fs::path tmp = fs::temp_directory_path() /
+                       ("backline-loader-lint-" + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  fs::copy(Fixture("minimal/knowledge"), tmp, fs::copy_options::recursive);
+  std::ifstream in(tmp / file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  in.close();
+  std::string text = ss.str();
+  text.insert(text.find('{') + 1, extra);
+  std::ofstream(tmp / file, std::ios::trunc) << text;
+  const bool ok = LoadKnowledge(tmp.string(), spec, diags);
+  fs::remove_all(tmp);
+  return ok;
+}
+
+TEST(KnowledgeLoaderTest, LintThresholdsAreReadAndValidated) {
+  {
+    ContentSpec spec;
+    std::vector<Diagnostic> diags;
+    ASSERT_TRUE(LoadWith("language.json",
+                         "\"$schema\": \"../schemas/language.schema.json\", \"lint\": "
+                         "{\"max_grade\": 7.5, \"max_answer_chars\": 600, "
+                         "\"max_review_age_days\": 180, \"max_paraphrase_overlap\": 0.9},",
+                         &spec, &diags))
+        << Join(diags);
+    EXPECT_TRUE(diags.empty()) << Join(diags);  // "$schema" is no unknown field
+    EXPECT_EQ(spec.lint.max_grade, 7.5);
+    EXPECT_EQ(spec.lint.max_answer_chars, 600);
+    EXPECT_EQ(spec.lint.max_review_age_days, 180);
+    EXPECT_EQ(spec.lint.max_paraphrase_overlap, 0.9);
+  }
+  {
+    // Unknown keys are errors here (a misspelt threshold would silently keep its default),
+    // and so are values out of range or of the wrong type.
+    ContentSpec spec;
+    std::vector<Diagnostic> diags;
+    EXPECT_FALSE(LoadWith("language.json",
+                          "\"lint\": {\"max_grades\": 9, \"max_answer_chars\": 12.5, "
+                          "\"max_paraphrase_overlap\": 2, \"max_review_age_days\": \"a year\"},",
+                          &spec, &diags));
+    const std::string all = Join(Errors(diags));
+    EXPECT_EQ(Errors(diags).size(), 4u) << Join(diags);
+    EXPECT_THAT(all, HasSubstr("language.json:1:11: error: unknown lint threshold \"max_grades\""));
+    EXPECT_THAT(all, HasSubstr("\"max_answer_chars\" must be a whole number from 100 to 10000"));
+    EXPECT_THAT(all, HasSubstr("\"max_paraphrase_overlap\" must be a number from 0 to 1"));
+    EXPECT_THAT(all, HasSubstr("\"max_review_age_days\" must be a whole number from 1 to 3650"));
+  }
+  {
+    ContentSpec spec;
+    std::vector<Diagnostic> diags;
+    EXPECT_FALSE(LoadWith("language.json", "\"lint\": [8],", &spec, &diags));
+    EXPECT_THAT(Join(diags), HasSubstr("\"lint\" is an object of thresholds"));
+  }
+}
+
+TEST(KnowledgeLoaderTest, RedFlagRulesKeepTheirNoteAndExamples) {
+  // The shipped rules: every one has a note and examples, with their locations.
+  ContentSpec shipped;
+  std::vector<Diagnostic> shipped_diags;
+  ASSERT_TRUE(LoadKnowledge(std::string(BACKLINE_SOURCE_DIR) + "/knowledge", &shipped,
+                            &shipped_diags))
+      << Join(shipped_diags);
+  ASSERT_GT(shipped.red_flag_rules.size(), 30u);
+  for (const auto& r : shipped.red_flag_rules) {
+    EXPECT_FALSE(r.note.empty()) << r.id;
+    EXPECT_FALSE(r.examples.empty()) << r.id;
+    ASSERT_EQ(r.example_where.size(), r.examples.size()) << r.id;
+    EXPECT_GT(r.example_where[0].line, 0) << r.id;
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -172,14 +173,68 @@ CheckRun Check(const std::vector<std::string>& args) {
 }
 
 TEST(RunCheckTest, ShippedContentPasses) {
-  const CheckRun r = Check({});
+  const CheckRun r = Check({"--today", "2026-11-26"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
-  EXPECT_THAT(r.out, HasSubstr("0 error(s), 0 warning(s)"));
+  EXPECT_THAT(r.out, HasSubstr("0 error(s), "));
+  // The loaders and the compiler find nothing to warn about; the only warnings are the
+  // content lint's, for the content owner (README, "Checking content").
+  std::istringstream lines(r.out);
+  std::string line;
+  const std::regex lint(".*: warning: (reading-level|answer-length|sources|review-age|"
+                        "quick-reply|paraphrase-confusion|paraphrase-escalates): .*");
+  while (std::getline(lines, line)) {
+    if (line.find(": warning: ") == std::string::npos) continue;
+    EXPECT_TRUE(std::regex_match(line, lint)) << line;
+  }
+}
+
+TEST(RunCheckTest, ErrorsAndWarningsAreSeparateHeadedGroups) {
+  const fs::path tmp =
+      fs::temp_directory_path() / ("backline-check-groups-" + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  fs::copy(KnowledgeFixture("minimal/knowledge"), tmp, fs::copy_options::recursive);
+  {
+    // An unknown field (a warning) and a lint threshold misspelt (an error).
+    std::ofstream syn(tmp / "synonyms.json", std::ios::trunc);
+    syn << "{\n  \"groups\": [\n    {\"canonical\": \"pee\", \"terms\": [\"wee\"], \"note\": \"x\"}\n"
+           "  ]\n}\n";
+  }
+  {
+    std::ifstream in(tmp / "language.json");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    const size_t brace = text.find('{');
+    ASSERT_NE(brace, std::string::npos);
+    text.insert(brace + 1, "\n  \"lint\": {\"max_grades\": 9},");
+    std::ofstream out(tmp / "language.json", std::ios::trunc);
+    out << text;
+  }
+  const CheckRun r = Check({"--kb", tmp.string(), "--dialogs",
+                            KnowledgeFixture("minimal/dialogs"), "--today", "2026-11-26"});
+  fs::remove_all(tmp);
+  EXPECT_EQ(r.code, 1) << r.out;
+  const size_t errors = r.out.find("== errors (1) ==");
+  const size_t warnings = r.out.find("== warnings (1) ==");
+  ASSERT_NE(errors, std::string::npos) << r.out;
+  ASSERT_NE(warnings, std::string::npos) << r.out;
+  EXPECT_LT(errors, warnings);
+  const size_t bad = r.out.find("language.json:2:12: error: unknown lint threshold \"max_grades\"");
+  ASSERT_NE(bad, std::string::npos) << r.out;
+  EXPECT_LT(bad, warnings);
+  EXPECT_GT(r.out.find("synonyms.json:3:44: warning:"), warnings);
+  EXPECT_THAT(r.out, HasSubstr("1 error(s), 1 warning(s)"));
+}
+
+TEST(RunCheckTest, TodayMustBeADate) {
+  EXPECT_EQ(Check({"--today", "soon"}).code, 2);
+  EXPECT_EQ(Check({"--today"}).code, 2);
 }
 
 TEST(RunCheckTest, MinimalFixturePassesEvenWhenStrict) {
   const CheckRun r = Check({"--kb", KnowledgeFixture("minimal/knowledge"), "--dialogs",
-                            KnowledgeFixture("minimal/dialogs"), "--strict"});
+                            KnowledgeFixture("minimal/dialogs"), "--strict", "--today",
+                            "2026-11-26"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("2 FAQ entries"));
 }
@@ -211,7 +266,8 @@ TEST(RunCheckTest, WarningsFailOnlyWithStrict) {
            "  ]\n}\n";
   }
   const std::vector<std::string> base = {"--kb", tmp.string(), "--dialogs",
-                                         KnowledgeFixture("minimal/dialogs")};
+                                         KnowledgeFixture("minimal/dialogs"), "--today",
+                                         "2026-11-26"};
   const CheckRun lax = Check(base);
   std::vector<std::string> strict_args = base;
   strict_args.push_back("--strict");
