@@ -18,6 +18,7 @@
 #include "engine/dialogue.h"
 #include "server/config.h"
 #include "server/content.h"
+#include "server/curator.h"
 #include "server/internal/static_files.h"
 #include "server/metrics.h"
 #include "server/store.h"
@@ -51,6 +52,9 @@ struct ServerState {
   Config config;
   net::io_context ioc;
   std::unique_ptr<Store> store;
+  // Curators' edits, undo, revisions and the unanswered list (server/curator.h); created by
+  // Server::Create, never null after it. Its methods block: call them off the network threads.
+  std::unique_ptr<Curator> curator;
   Metrics metrics;
   std::string web_root;
 
