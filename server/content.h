@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/engine.h"
@@ -49,7 +50,15 @@ struct ContentPaths {
 // binary was built from.
 ContentPaths DefaultContentPaths();
 
-// Loads and compiles. All problems go to diags (errors and warnings). Returns
+// The content version of these folders: a lowercase hex SHA-256 over every *.json file
+// under them (recursively), each as its path ("knowledge/faq/sleep.json"), its size and its
+// bytes, in path order. Unreadable files count as empty.
+std::string ContentVersion(const ContentPaths& paths);
+
+// Lowercase hex SHA-256 of `bytes`.
+std::string Sha256Hex(std::string_view bytes);
+
+// Loads and compiles. Fills Content::status. All problems go to diags (errors and warnings). Returns
 // nullptr when any is an error.
 std::shared_ptr<const Content> LoadContent(
     const ContentPaths& paths, std::vector<engine::Diagnostic>* diags);

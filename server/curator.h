@@ -32,9 +32,11 @@
 #define BACKLINE_SERVER_CURATOR_H_
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -123,8 +125,29 @@ class Curator {
 
   const ContentPaths& paths() const { return paths_; }
 
+  ~Curator();
+  Curator(const Curator&) = delete;
+  Curator& operator=(const Curator&) = delete;
+
+  // Unanswered() groups at most this many records since `since_ms` (the oldest first).
+  static constexpr size_t kMaxUnansweredRecords = 100000;
+
  private:
+  struct Entry;
+  struct Change;
+
   Curator(ContentPaths paths, Store* store, CurrentFn current, ReloadFn reload);
+  engine::StatusOr<Entry> Find(const std::string& entry_id) const;
+  std::string Display(const std::filesystem::path& path) const;
+  std::string RelativeName(const std::filesystem::path& path) const;
+  std::filesystem::path RealPath(const std::string& rel) const;
+  // Refusals for `texts` (an entry's questions): empty or listed twice; and for those in
+  // `fresh`, also belonging to another entry or reporting a red flag.
+  void CheckParaphrases(const Content& content, const std::string& entry_id,
+                        const std::vector<std::string>& texts,
+                        const std::set<std::string>& fresh, const std::string& where,
+                        std::vector<engine::Diagnostic>* diags) const;
+  engine::StatusOr<EditOutcome> Apply(const std::string& who, Change change);
 
   ContentPaths paths_;
   Store* store_;

@@ -17,6 +17,9 @@ commands:
   eval     score the content on a labelled JSON Lines set (topic accuracy, red-flag recall,
            false alarms); --misses lists what it got wrong; --min-topic, --min-recall,
            --max-false-alarm set thresholds (percent) that make it exit 1
+  report   `report unanswered [--since YYYY-MM-DD] [--database FILE] [--limit N] [--json]`:
+           what went unanswered, similar questions grouped, biggest group first
+           (shows patient text: operator access to the database file)
 
 options (serve):
   --config FILE    a JSON configuration file (README, "Configuration"); options below override it
@@ -55,6 +58,8 @@ int main(int argc, char** argv) {
     return backline::server::RunCheck(args, std::cout, std::cerr);
   if (command == "eval")
     return backline::server::RunEval(args, std::cout, std::cerr);
+  if (command == "report")
+    return backline::server::RunReport(args, std::cout, std::cerr);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
     return 0;

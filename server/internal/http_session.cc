@@ -1,6 +1,7 @@
 // HTTP on the shared port: /healthz, /metrics, the web/ files, and the upgrade to /ws.
 // Server-private. One request at a time per connection; every response has a size-limited
 // request before it and a timeout around it.
+#include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -179,6 +180,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (auto c = state_->content()) {
       j["faq_entries"] = c->engine->content().entries.size();
       j["clinics"] = c->clinics.size();
+      // What is live: the same status a curator edit reports (server/content.h).
+      const ContentStatus& st = c->status;
+      char loaded_at[32] = "";
+      const std::time_t t = static_cast<std::time_t>(st.loaded_ms / 1000);
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      std::strftime(loaded_at, sizeof loaded_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      j["content"] = {{"version", st.version},       {"loaded_ms", st.loaded_ms},
+                      {"loaded_at", loaded_at},      {"entries", st.entries},
+                      {"topics", st.topics},         {"red_flag_kinds", st.red_flag_kinds},
+                      {"red_flag_rules", st.red_flag_rules}, {"intents", st.intents},
+                      {"states", st.states},         {"clinics", st.clinics}};
     }
     http::response<http::string_body> res{ready ? http::status::ok : http::status::service_unavailable,
                                           req.version()};
