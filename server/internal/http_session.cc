@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "server/internal/curator_http.h"
 #include "server/internal/state.h"
 #include "server/internal/static_files.h"
 
@@ -107,6 +108,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       if (path != "/ws") return Respond(Error(http::status::not_found, "Not found.\n", req), true);
       return Upgrade(std::move(req), query);
     }
+    if (IsCuratorPath(path)) return Curator(std::move(req));
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
       auto res = Error(http::status::method_not_allowed, "Only GET and HEAD are served here.\n", req);
       res.set(http::field::allow, "GET, HEAD");
@@ -115,6 +117,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (path == "/healthz") return Health(req);
     if (path == "/metrics") return Metrics(req);
     return Static(req, target.substr(0, q));
+  }
+
+  // The curator page and API (curator_http.h) answer through a callback, maybe from their
+  // worker thread; the response is written on this connection's strand.
+  void Curator(http::request<http::string_body> req) {
+    beast::error_code ec;
+    const auto endpoint = stream_.socket().remote_endpoint(ec);
+    HandleCuratorRequest(state_, std::move(req), ec ? "?" : endpoint.address().to_string(),
+                         [self = shared_from_this()](http::response<http::string_body> res) {
+                           net::post(self->stream_.get_executor(),
+                                     [self, res = std::move(res)]() mutable {
+                                       self->Respond(std::move(res), false);
+                                     });
+                         });
   }
 
   void Upgrade(http::request<http::string_body> req,
