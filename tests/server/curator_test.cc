@@ -49,7 +49,7 @@ const std::string kMassageEntry = "massage-safe-during-treatment";
 const std::string kMassage = "Is it safe to have a massage during chemotherapy?";
 // No entry has this phrasing: it is not answered by the massage entry until a curator adds it.
 const std::string kNewParaphrase = "my quokka wants to knead my shoulders";
-const std::string kNsaidEntry = "nsaids-safety-during-chemo";
+const std::string kNsaidEntry = "nsaids-bone-pain";
 
 fs::path TempPath(const std::string& suffix) {
   static std::atomic<int> counter{0};
@@ -106,34 +106,33 @@ UnansweredRecord Rec(const std::string& text, int64_t at_ms) {
 TEST(UnansweredReportTest, GroupsTyposWordOrderAndSynonyms) {
   const engine::Analyzer& analyzer = Shipped().engine->analyzer();
   const std::vector<UnansweredRecord> records = {
-      Rec("can my dog sleep on the bed with my sore back", 1000),
-      Rec("can my dog sleep on the bed with my sore back", 2000),
+      Rec("can my dog sleep on the bed during chemotherapy", 1000),
+      Rec("can my dog sleep on the bed during chemotherapy", 2000),
       // a typo the spelling repair fixes
-      Rec("can my dog slep on the bed with my sore back", 3000),
-      // another word order
-      Rec("with my sore back, can my dog sleep on the bed?", 4000),
-      // a synonym: "aching" and "sore" are both "pain"
-      Rec("Can my dog sleep on the bed with my aching back", 5000),
+      Rec("can my dog sleep on the bed during chemoterapy", 3000),
+      // another word order, a stretched word
+      Rec("during chemotherapy, can my dog sleeeep on the bed?", 4000),
+      // a synonym: "chemotherapy" is "chemo" to the matcher
+      Rec("Can my dog sleep on the bed during chemo", 5000),
       // something else entirely
       Rec("is the hospital car park free", 1500),
       Rec("is the hospital car park free?", 6000),
       Rec("   ", 7000),  // nothing to group
   };
   const std::vector<UnansweredGroup> groups = GroupUnanswered(analyzer, records, 0);
-  ASSERT_THAT(groups, SizeIs(2));
+  ASSERT_THAT(groups, SizeIs(2)) << FormatUnansweredTable(groups);
   const UnansweredGroup& dog = groups[0];
   EXPECT_EQ(dog.count, 5);
-  EXPECT_EQ(dog.example, "can my dog sleep on the bed with my sore back") << "the most frequent";
+  EXPECT_EQ(dog.example, "can my dog sleep on the bed during chemotherapy") << "the most frequent";
   EXPECT_EQ(dog.first_ms, 1000);
   EXPECT_EQ(dog.last_ms, 5000);
   EXPECT_THAT(dog.variants,
-              UnorderedElementsAre("can my dog sleep on the bed with my sore back",
-                                   "can my dog slep on the bed with my sore back",
-                                   "with my sore back, can my dog sleep on the bed?",
-                                   "Can my dog sleep on the bed with my aching back"));
+              UnorderedElementsAre("can my dog sleep on the bed during chemotherapy",
+                                   "can my dog sleep on the bed during chemoterapy",
+                                   "during chemotherapy, can my dog sleeeep on the bed?",
+                                   "Can my dog sleep on the bed during chemo"));
   EXPECT_EQ(dog.variants.front(), dog.example);
-  EXPECT_THAT(dog.key, HasSubstr("dog"));
-  EXPECT_THAT(dog.key, Not(HasSubstr(" the "))) << "stop words are not part of the key";
+  EXPECT_EQ(dog.key, "bed chemo dog sleep") << "stop words are not part of the key";
 
   const UnansweredGroup& park = groups[1];
   EXPECT_EQ(park.count, 2);
@@ -145,7 +144,7 @@ TEST(UnansweredReportTest, GroupsTyposWordOrderAndSynonyms) {
   EXPECT_THAT(GroupUnanswered(analyzer, records, 1), SizeIs(1));
   const std::string table = FormatUnansweredTable(groups);
   EXPECT_THAT(table, HasSubstr("    5  1970-01-01 00:00  1970-01-01 00:00  can my dog sleep"));
-  EXPECT_THAT(table, HasSubstr("~ with my sore back, can my dog sleep on the bed?"));
+  EXPECT_THAT(table, HasSubstr("~ during chemotherapy, can my dog sleeeep on the bed?"));
 }
 
 TEST(UnansweredReportTest, MergesNearIdenticalButNotMerelySimilarQuestions) {
@@ -394,10 +393,10 @@ TEST_F(CuratorTest, BrokenEditsAreRefusedWithTheErrorsAndNothingChanges) {
 
 TEST_F(CuratorTest, UpdateEntryChangesOnlyTheQuestionsAndAnswer) {
   const fs::path file = Faq("massage.json");
-  const auto& spec = content()->engine->content();
-  const engine::FaqEntry* e = content()->engine->FindEntry(kMassageEntry);
-  ASSERT_NE(e, nullptr);
-  (void)spec;
+  ASSERT_NE(content()->engine->FindEntry(kMassageEntry), nullptr);
+  // A copy: the reload frees the content it points into.
+  const engine::FaqEntry old = *content()->engine->FindEntry(kMassageEntry);
+  const engine::FaqEntry* e = &old;
   std::vector<std::string> questions = e->questions;
   questions.erase(questions.begin() + 1);  // drop one
   questions.push_back(kNewParaphrase);
@@ -434,8 +433,7 @@ TEST_F(CuratorTest, CreateEntryIsAnsweredAndUndoRemovesIt) {
   NewEntry n;
   n.topic = "massage";
   n.id = "massage-hot-stones";
-  n.questions = {"are hot stone massages safe for my back during treatment",
-                 "can I have a hot stone massage"};
+  n.questions = {"what about stone massages for my back", "can I have a hot stone massage"};
   n.keywords = {"hot stone"};
   n.answer = "Hot stones can burn skin that radiotherapy or nerve damage has made less sensitive. "
              "Ask your care team first, and tell the therapist about your treatment.";
@@ -535,9 +533,9 @@ TEST_F(CuratorTest, ConcurrentEditsAreSerialisedAndAllRecorded) {
 
 TEST_F(CuratorTest, UnansweredGroupsWhatTheStoreHolds) {
   int64_t seq = 0;
-  for (const std::string& text :
-       {"can my dog sleep on the bed with my sore back", "can my dog slep on the bed with my sore back",
-        "is the hospital car park free"}) {
+  for (const char* text :
+       {"can my dog sleep on the bed during chemotherapy",
+        "can my dog sleep on the bed during chemoterapy", "is the hospital car park free"}) {
     TurnRecord t;
     t.session_id = "0123456789abcdef0123456789abcdef";
     t.seq = ++seq;
