@@ -86,7 +86,9 @@ Response Send(unsigned short port, http::verb verb, const std::string& target,
   Response result;
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
-  stream.expires_after(5s);
+  // A bound, not a measurement: an edit copies and compiles the whole content, which can take
+  // a while on a busy machine.
+  stream.expires_after(60s);
   http::request<http::string_body> req{verb, target, 11};
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   req.keep_alive(false);

@@ -104,7 +104,7 @@ async function killServer(signal = 'SIGKILL') {
 
 const withTimeout = (promise, ms) => Promise.race([promise, new Promise((r) => setTimeout(r, ms))]);
 const HOOK = { timeout: 30_000 };
-const CASE = { timeout: 60_000 };
+const CASE = { timeout: 120_000 };
 
 before(async () => {
   assert.ok(fs.existsSync(BINARY), `BACKLINE_BINARY not found: ${BINARY}`);
@@ -206,8 +206,9 @@ test('curator page: sign in, try a message, attach an unanswered question to an 
   await group.getByLabel('Find the entry').fill('stretching stiffness');
   await group.getByLabel('Entry', { exact: true }).selectOption(ENTRY);
   await group.getByRole('button', { name: 'Attach', exact: true }).click();
-  await page.locator('#status').getByText(`Attached to ${ENTRY}.`, { exact: false }).waitFor();
-  await page.locator('#revision-list li').first().getByText(/Nurse Kim/).waitFor();
+  // An edit copies and compiles the whole content before it is written: allow for a busy machine.
+  await page.locator('#status').getByText(`Attached to ${ENTRY}.`, { exact: false }).waitFor({ timeout: 4 * WAIT });
+  await page.locator('#revision-list li').first().getByText(/Nurse Kim/).waitFor({ timeout: 4 * WAIT });
 
   // Try it again on the page: now it gets that entry.
   await page.getByLabel('Message, as a patient would type it').fill(QUESTION);
