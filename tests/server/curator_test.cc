@@ -364,7 +364,9 @@ TEST_F(CuratorTest, BrokenEditsAreRefusedWithTheErrorsAndNothingChanges) {
   out = curator_->AddParaphrase("kim", kNsaidEntry, "IS IT SAFE to have a massage during chemotherapy");
   ASSERT_TRUE(out.ok());
   EXPECT_FALSE(out->applied);
-  EXPECT_THAT(Join(out->errors), HasSubstr("already a question of entry '" + kMassageEntry + "'"));
+  // (`backline check` itself refuses a question two entries share; the curator's own check
+  // adds the comparison after spelling repair and synonyms.) Either names the other entry.
+  EXPECT_THAT(Join(out->errors), HasSubstr("'" + kMassageEntry + "'"));
 
   // A paraphrase that reports a red flag would be escalated, never answered.
   out = curator_->AddParaphrase("kim", kMassageEntry, "I can't feel my legs and I've wet myself");
