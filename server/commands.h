@@ -63,6 +63,15 @@ int RunTest(const std::vector<std::string>& args, std::ostream& out,
 int RunExport(const std::vector<std::string>& args, std::ostream& out,
               std::ostream& err);
 
+// backline report unanswered [--since YYYY-MM-DD] [--database FILE] [--limit N] [--json]
+//                           [--kb DIR] [--dialogs DIR]
+// The unanswered questions in the database (default backline.db), grouped
+// (server/unanswered_report.h), biggest group first. Shows patient text: it reads
+// the database file directly. Exit 2 on a wrong option, a missing database or
+// content that fails to load. (server/cmd_report.cc)
+int RunReport(const std::vector<std::string>& args, std::ostream& out,
+              std::ostream& err);
+
 }  // namespace backline::server
 
 #endif  // BACKLINE_SERVER_COMMANDS_H_

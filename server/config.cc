@@ -31,6 +31,65 @@ Status CheckKnown(const json& obj, std::initializer_list<const char*> keys, cons
   return Status::Ok();
 }
 
+// "curators": [{"name": "Nurse Kim", "token": "..."}]. Error messages name the entry, never
+// the token.
+Status ReadCurators(const json& j, const std::string& path, CuratorSettings* out) {
+  int minutes = out->session_seconds / 60;
+  Status s = Read(j, "curator_session_minutes", &minutes, path);
+  if (!s.ok()) return s;
+  if (minutes < 1 || minutes > 7 * 24 * 60) {
+    return Status::InvalidArgument(path + ": \"curator_session_minutes\" must be 1..10080");
+  }
+  if (j.contains("curator_session_minutes")) out->session_seconds = minutes * 60;
+  minutes = out->login_window_seconds / 60;
+  s = Read(j, "curator_login_window_minutes", &minutes, path);
+  if (!s.ok()) return s;
+  if (minutes < 1 || minutes > 24 * 60) {
+    return Status::InvalidArgument(path + ": \"curator_login_window_minutes\" must be 1..1440");
+  }
+  if (j.contains("curator_login_window_minutes")) out->login_window_seconds = minutes * 60;
+  if (out->login_attempts < 1 || out->login_attempts > 1000) {
+    return Status::InvalidArgument(path + ": \"curator_login_attempts\" must be 1..1000");
+  }
+  auto it = j.find("curators");
+  if (it == j.end()) return Status::Ok();
+  if (!it->is_array()) {
+    return Status::InvalidArgument(path + ": \"curators\" must be a list of {\"name\", \"token\"}");
+  }
+  out->accounts.clear();
+  for (size_t i = 0; i < it->size(); ++i) {
+    const json& a = (*it)[i];
+    const std::string where = path + ": curators[" + std::to_string(i) + "]";
+    if (!a.is_object()) return Status::InvalidArgument(where + " must be an object");
+    Status known = CheckKnown(a, {"name", "token"}, where);
+    if (!known.ok()) return known;
+    auto name = a.find("name");
+    auto token = a.find("token");
+    if (name == a.end() || !name->is_string() || name->get<std::string>().empty()) {
+      return Status::InvalidArgument(where + " needs a \"name\" (a non-empty string)");
+    }
+    if (token == a.end() || !token->is_string()) {
+      return Status::InvalidArgument(where + " needs a \"token\" (a string)");
+    }
+    CuratorAccount acc{name->get<std::string>(), token->get<std::string>()};
+    if (acc.token.size() < 16) {
+      return Status::InvalidArgument(where + " (" + acc.name +
+                                     "): the token must be at least 16 characters");
+    }
+    for (const auto& other : out->accounts) {
+      if (other.name == acc.name) {
+        return Status::InvalidArgument(where + ": the name \"" + acc.name + "\" is used twice");
+      }
+      if (other.token == acc.token) {
+        return Status::InvalidArgument(where + " (" + acc.name + "): the token is the same as " +
+                                       other.name + "'s");
+      }
+    }
+    out->accounts.push_back(std::move(acc));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Config::LoadFile(const std::string& path, Config* c) {
@@ -44,7 +103,9 @@ Status Config::LoadFile(const std::string& path, Config* c) {
   }
   Status s = CheckKnown(j,
                         {"address", "port", "threads", "database", "knowledge", "dialogs", "web",
-                         "log_patient_text", "retention_check_minutes", "limits"},
+                         "log_patient_text", "retention_check_minutes", "limits", "curators",
+                         "curator_session_minutes", "curator_login_attempts",
+                         "curator_login_window_minutes"},
                         path);
   if (!s.ok()) return s;
   for (Status r : {Read(j, "address", &c->address, path), Read(j, "port", &c->port, path),
@@ -52,9 +113,12 @@ Status Config::LoadFile(const std::string& path, Config* c) {
                    Read(j, "knowledge", &c->knowledge, path), Read(j, "dialogs", &c->dialogs, path),
                    Read(j, "web", &c->web, path),
                    Read(j, "log_patient_text", &c->log_patient_text, path),
-                   Read(j, "retention_check_minutes", &c->retention_check_minutes, path)}) {
+                   Read(j, "retention_check_minutes", &c->retention_check_minutes, path),
+                   Read(j, "curator_login_attempts", &c->curators.login_attempts, path)}) {
     if (!r.ok()) return r;
   }
+  s = ReadCurators(j, path, &c->curators);
+  if (!s.ok()) return s;
   if (auto l = j.find("limits"); l != j.end()) {
     if (!l->is_object()) return Status::InvalidArgument(path + ": \"limits\" must be an object");
     const std::string where = path + " limits";

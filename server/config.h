@@ -37,6 +37,23 @@ struct Limits {
   size_t history_turns = 50;
 };
 
+// A person allowed into the curator page (web/curator/). The token is a shared secret of at
+// least 16 characters (a config error otherwise); it is compared in constant time and never
+// logged. `name` is recorded with every edit the curator makes.
+struct CuratorAccount {
+  std::string name;
+  std::string token;
+};
+
+// The curator page and its API (/curator/, /curator/api/). No accounts: the tools are off
+// (the API answers 404 and the page says so).
+struct CuratorSettings {
+  std::vector<CuratorAccount> accounts;
+  int session_seconds = 8 * 3600;   // a signed-in curator's session lasts a working day
+  int login_attempts = 5;           // failed logins allowed per address per window...
+  int login_window_seconds = 900;   // ...after which the address gets 429 until the window ends
+};
+
 struct Config {
   std::string address = "127.0.0.1";
   unsigned short port = 8080;
@@ -48,6 +65,12 @@ struct Config {
   bool log_patient_text = false;       // never on by default: patient text is sensitive
   int retention_check_minutes = 60;    // how often old turns are deleted
   Limits limits;
+  CuratorSettings curators;  // JSON: "curators": [{"name", "token"}], "curator_session_minutes",
+                             // "curator_login_attempts", "curator_login_window_minutes"
+  // TLS (certificate and key files). Read here only to mark the curator cookie Secure when
+  // the server serves HTTPS; loading them from the config file is the TLS change's part.
+  std::string tls_cert;
+  std::string tls_key;
 
   // Reads a JSON config file over the defaults; unknown keys are errors (a typo must not
   // silently leave a limit at its default).

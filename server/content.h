@@ -6,17 +6,35 @@
 #ifndef BACKLINE_SERVER_CONTENT_H_
 #define BACKLINE_SERVER_CONTENT_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/engine.h"
 
 namespace backline::server {
 
+// What is loaded: reported by /healthz and after every curator edit.
+struct ContentStatus {
+  // Lowercase hex SHA-256 over every content file's path (relative to its
+  // folder) and bytes, in path order: the same files give the same version.
+  std::string version;
+  int64_t loaded_ms = 0;  // Unix time, milliseconds, when LoadContent finished
+  size_t entries = 0;     // FAQ entries
+  size_t topics = 0;      // distinct topics among the FAQ entries
+  size_t red_flag_kinds = 0;
+  size_t red_flag_rules = 0;
+  size_t intents = 0;
+  size_t states = 0;  // dialog states
+  size_t clinics = 0;
+};
+
 struct Content {
   std::shared_ptr<const engine::Engine> engine;
   std::vector<engine::Clinic> clinics;
+  ContentStatus status;
 
   // The clinic with this id, or the default clinic.
   const engine::Clinic& ClinicOrDefault(const std::string& id) const;
@@ -32,7 +50,15 @@ struct ContentPaths {
 // binary was built from.
 ContentPaths DefaultContentPaths();
 
-// Loads and compiles. All problems go to diags (errors and warnings). Returns
+// The content version of these folders: a lowercase hex SHA-256 over every *.json file
+// under them (recursively), each as its path ("knowledge/faq/sleep.json"), its size and its
+// bytes, in path order. Unreadable files count as empty.
+std::string ContentVersion(const ContentPaths& paths);
+
+// Lowercase hex SHA-256 of `bytes`.
+std::string Sha256Hex(std::string_view bytes);
+
+// Loads and compiles. Fills Content::status. All problems go to diags (errors and warnings). Returns
 // nullptr when any is an error.
 std::shared_ptr<const Content> LoadContent(
     const ContentPaths& paths, std::vector<engine::Diagnostic>* diags);

@@ -150,8 +150,6 @@ std::string FirstExisting(const std::vector<std::string>& candidates) {
 
 }  // namespace
 
-engine::Status ReloadContent(const std::shared_ptr<internal::ServerState>& state);
-
 Server::Server(std::shared_ptr<internal::ServerState> state) : state_(std::move(state)) {}
 
 Server::~Server() {
@@ -186,6 +184,23 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
   state->set_static_files(internal::StaticFiles::Load(state->web_root));
   state->config.knowledge = paths.knowledge;
   state->config.dialogs = paths.dialogs;
+  {
+    // The curator's functions hold the state weakly: the state owns the curator.
+    std::weak_ptr<ServerState> weak = state;
+    auto curator = Curator::Create(
+        paths, state->store.get(),
+        [weak]() -> std::shared_ptr<const Content> {
+          auto s = weak.lock();
+          return s ? s->content() : nullptr;
+        },
+        [weak]() -> engine::StatusOr<ContentStatus> {
+          auto s = weak.lock();
+          if (!s) return engine::Status::Unavailable("the server is gone");
+          return internal::ReloadContent(s);
+        });
+    if (!curator.ok()) return curator.status();
+    state->curator = std::move(curator).value();
+  }
 
   namespace net = internal::net;
   using internal::tcp;
@@ -210,6 +225,8 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
 }
 
 unsigned short Server::port() const { return state_->port; }
+
+Curator& Server::curator() { return *state_->curator; }
 
 void Server::Stop() {
   auto state = state_;
@@ -239,9 +256,12 @@ void Server::Stop() {
   });
 }
 
-engine::Status Server::Reload() { return ReloadContent(state_); }
+engine::Status Server::Reload() { return internal::ReloadContent(state_).status(); }
 
-engine::Status ReloadContent(const std::shared_ptr<internal::ServerState>& state_) {
+namespace internal {
+
+engine::StatusOr<ContentStatus> ReloadContent(const std::shared_ptr<ServerState>& state_) {
+  std::lock_guard<std::mutex> reloading(state_->reload_mutex);
   std::vector<engine::Diagnostic> diags;
   auto content = LoadContent(ContentPaths{state_->config.knowledge, state_->config.dialogs}, &diags);
   if (!content) {
@@ -256,10 +276,12 @@ engine::Status ReloadContent(const std::shared_ptr<internal::ServerState>& state
   state_->set_content(content);
   state_->set_static_files(internal::StaticFiles::Load(state_->web_root));
   state_->metrics.reloads_ok.fetch_add(1);
-  Log("info", "content reloaded: " + std::to_string(content->engine->content().entries.size()) +
-                  " FAQ entries");
-  return engine::Status::Ok();
+  Log("info", "content reloaded: " + std::to_string(content->status.entries) +
+                  " FAQ entries, version " + content->status.version.substr(0, 12));
+  return content->status;
 }
+
+}  // namespace internal
 
 int Server::Run() {
   namespace net = internal::net;
@@ -273,7 +295,7 @@ int Server::Run() {
     if (sig == SIGHUP) {
       // Compile off the network threads; the swap itself is a pointer under a mutex. The
       // thread holds the state, not the Server, so it outlives neither.
-      std::thread([state = state_]() { ReloadContent(state); }).detach();
+      std::thread([state = state_]() { internal::ReloadContent(state); }).detach();
       signals.async_wait(on_signal);
       return;
     }

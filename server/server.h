@@ -6,10 +6,11 @@
 //   if (!server.ok()) ...;
 //   int code = server.value()->Run();   // until SIGINT/SIGTERM or Stop()
 //
-// SIGHUP (or Reload()) reloads the content: a new engine is compiled off the network threads
-// and swapped in; a reload that fails validation keeps the running content and logs why.
-// A connection keeps the snapshot it started with until it closes; new connections (and
-// resumed conversations) get the new one.
+// SIGHUP, Reload() and the curator (curator() and the curator API) all reload through one
+// path: a new engine is compiled off the network threads and swapped in; a reload that fails
+// validation keeps the running content and logs why. Reloads never overlap. A connection
+// keeps the snapshot it started with until it closes (a conversation never changes content
+// mid-flow); new connections (and resumed conversations) get the new one.
 //
 // Thread safety: Stop(), Reload() and port() may be called from any thread.
 #ifndef BACKLINE_SERVER_SERVER_H_
@@ -19,6 +20,7 @@
 
 #include "engine/status.h"
 #include "server/config.h"
+#include "server/curator.h"
 #include "server/store.h"
 
 namespace backline::server {
@@ -48,6 +50,10 @@ class Server {
   engine::Status Reload();
 
   unsigned short port() const;
+
+  // The curators' back end (server/curator.h) over this server's content folders, store and
+  // reload path. Its methods block: never call them on a network thread.
+  Curator& curator();
 
  private:
   explicit Server(std::shared_ptr<internal::ServerState> state);

@@ -79,6 +79,19 @@ CREATE TABLE unanswered (
 );
 CREATE INDEX unanswered_by_created ON unanswered (created_ms);
 )sql",
+    // 1 -> 2: curator edits. Not tied to sessions: retention never deletes them.
+    R"sql(
+CREATE TABLE revisions (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  who         TEXT NOT NULL,
+  at_ms       INTEGER NOT NULL,
+  summary     TEXT NOT NULL,
+  file        TEXT NOT NULL,
+  before      TEXT NOT NULL,
+  after       TEXT NOT NULL,
+  undoes      INTEGER NOT NULL DEFAULT 0
+);
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
@@ -132,6 +145,17 @@ FROM turns WHERE session_id = ?1 ORDER BY seq DESC LIMIT ?2)sql";
 constexpr std::string_view kUnanswered = R"sql(
 SELECT session_id, seq, text, kind, created_ms FROM unanswered
 WHERE created_ms >= ?1 ORDER BY created_ms, session_id, seq LIMIT ?2)sql";
+
+constexpr std::string_view kInsertRevision = R"sql(
+INSERT INTO revisions (who, at_ms, summary, file, before, after, undoes)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id)sql";
+
+constexpr std::string_view kDeleteRevision =
+    "DELETE FROM revisions WHERE id = ?1";
+
+constexpr std::string_view kRevisions = R"sql(
+SELECT id, who, at_ms, summary, file, before, after, undoes FROM revisions
+ORDER BY id DESC LIMIT ?1)sql";
 
 // Runs one cached statement with these parameters to completion.
 template <typename... Args>
@@ -324,6 +348,46 @@ Status ApplyUnanswered(Database& db, int64_t since_ms, size_t limit,
     u.kind = q.ColumnText(3);
     u.created_ms = q.ColumnInt64(4);
     out->push_back(std::move(u));
+  }
+  return Status::Ok();
+}
+
+Status ApplyAddRevision(Database& db, const RevisionRecord& r, int64_t* id) {
+  StatusOr<Database::Lease> stmt = db.Cached(kInsertRevision);
+  if (!stmt.ok()) return WithContext("add revision", stmt.status());
+  Statement& q = *stmt.value();
+  Status s = q.BindAll(r.who, r.at_ms, r.summary, r.file, r.before, r.after,
+                       r.undoes);
+  if (!s.ok()) return WithContext("add revision", s);
+  StatusOr<bool> row = q.Step();
+  if (!row.ok()) return WithContext("add revision", row.status());
+  if (!row.value()) return Status::DataError("add revision: no id returned");
+  *id = q.ColumnInt64(0);
+  q.Reset();  // finish the statement (RETURNING leaves it mid-way)
+  return Status::Ok();
+}
+
+Status ApplyRevisions(Database& db, size_t limit,
+                      std::vector<RevisionRecord>* out) {
+  StatusOr<Database::Lease> stmt = db.Cached(kRevisions);
+  if (!stmt.ok()) return WithContext("revisions", stmt.status());
+  Statement& q = *stmt.value();
+  Status s = q.BindAll(ClampLimit(limit));
+  if (!s.ok()) return WithContext("revisions", s);
+  for (;;) {
+    StatusOr<bool> row = q.Step();
+    if (!row.ok()) return WithContext("revisions", row.status());
+    if (!row.value()) break;
+    RevisionRecord r;
+    r.id = q.ColumnInt64(0);
+    r.who = q.ColumnText(1);
+    r.at_ms = q.ColumnInt64(2);
+    r.summary = q.ColumnText(3);
+    r.file = q.ColumnText(4);
+    r.before = q.ColumnText(5);
+    r.after = q.ColumnText(6);
+    r.undoes = q.ColumnInt64(7);
+    out->push_back(std::move(r));
   }
   return Status::Ok();
 }
@@ -645,6 +709,38 @@ void SqliteStore::Unanswered(
   Op op;
   op.apply = [since_ms, limit, result](Database& db) {
     return ApplyUnanswered(db, since_ms, limit, result.get());
+  };
+  op.finish = Deliver(result, std::move(done));
+  EnqueueRead(std::move(op));
+}
+
+void SqliteStore::AddRevision(RevisionRecord revision,
+                              std::function<void(StatusOr<int64_t>)> done) {
+  auto id = std::make_shared<int64_t>(0);
+  Op op;
+  op.apply = [r = std::move(revision), id](Database& db) {
+    return ApplyAddRevision(db, r, id.get());
+  };
+  op.finish = Deliver(id, std::move(done));
+  EnqueueWrite(std::move(op));
+}
+
+void SqliteStore::DeleteRevision(int64_t id, Done done) {
+  Op op;
+  op.apply = [id](Database& db) {
+    return WithContext("delete revision", RunCached(db, kDeleteRevision, id));
+  };
+  op.finish = std::move(done);
+  EnqueueWrite(std::move(op));
+}
+
+void SqliteStore::Revisions(
+    size_t limit,
+    std::function<void(StatusOr<std::vector<RevisionRecord>>)> done) {
+  auto result = std::make_shared<std::vector<RevisionRecord>>();
+  Op op;
+  op.apply = [limit, result](Database& db) {
+    return ApplyRevisions(db, limit, result.get());
   };
   op.finish = Deliver(result, std::move(done));
   EnqueueRead(std::move(op));

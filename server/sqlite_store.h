@@ -71,7 +71,7 @@ class SqliteStore : public Store {
   using Options = SqliteStoreOptions;
 
   // The layout written by this binary (PRAGMA user_version).
-  static constexpr int64_t kSchemaVersion = 1;
+  static constexpr int64_t kSchemaVersion = 2;
 
   // Opens or creates the database at `path` (":memory:" for a private
   // in-memory one), creates or migrates the schema, and starts the threads.
@@ -107,6 +107,16 @@ class SqliteStore : public Store {
   void Unanswered(
       int64_t since_ms, size_t limit,
       std::function<void(engine::StatusOr<std::vector<UnansweredRecord>>)> done)
+      override;
+
+  // Revisions of curator edits (schema version 2 added their table; a version 1
+  // database is migrated on open). `done` of AddRevision runs after the commit.
+  void AddRevision(RevisionRecord revision,
+                   std::function<void(engine::StatusOr<int64_t>)> done) override;
+  void DeleteRevision(int64_t id, Done done) override;
+  void Revisions(
+      size_t limit,
+      std::function<void(engine::StatusOr<std::vector<RevisionRecord>>)> done)
       override;
 
   // Blocks until every write queued before the call is committed (or failed)

@@ -64,6 +64,19 @@ struct UnansweredRecord {
   int64_t created_ms = 0;
 };
 
+// One curator edit of a content file: who, when, what. `before` and `after` are the whole
+// file's bytes. An undo is a revision of its own whose `undoes` is the id it reverted.
+struct RevisionRecord {
+  int64_t id = 0;  // assigned by AddRevision: 1, 2, 3 ...
+  std::string who;
+  int64_t at_ms = 0;
+  std::string summary;  // one line, e.g. "add paraphrase to sleep-positions-pillows"
+  std::string file;     // relative to the content root, e.g. "knowledge/faq/sleep.json"
+  std::string before;   // empty when the edit created the file
+  std::string after;
+  int64_t undoes = 0;  // 0, or the revision this one undid
+};
+
 class Store {
  public:
   using Done = std::function<void(engine::Status)>;
@@ -98,6 +111,18 @@ class Store {
   virtual void Unanswered(int64_t since_ms, size_t limit,
                           std::function<void(engine::StatusOr<std::vector<UnansweredRecord>>)>
                               done) = 0;
+
+  // Records a revision; `done` gets its new id (the record's `id` is ignored).
+  virtual void AddRevision(RevisionRecord revision,
+                           std::function<void(engine::StatusOr<int64_t>)> done) = 0;
+
+  // Deletes one revision (an edit rolled back because its reload failed). Unknown: OK.
+  virtual void DeleteRevision(int64_t id, Done done) = 0;
+
+  // The last `limit` revisions, newest first.
+  virtual void Revisions(size_t limit,
+                         std::function<void(engine::StatusOr<std::vector<RevisionRecord>>)>
+                             done) = 0;
 
   // Blocks until everything queued so far is committed (shutdown, tests).
   virtual void Flush() = 0;

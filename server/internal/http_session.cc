@@ -1,9 +1,11 @@
 // HTTP on the shared port: /healthz, /metrics, the web/ files, and the upgrade to /ws.
 // Server-private. One request at a time per connection; every response has a size-limited
 // request before it and a timeout around it.
+#include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "server/internal/curator_http.h"
 #include "server/internal/state.h"
 #include "server/internal/static_files.h"
 
@@ -106,6 +108,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       if (path != "/ws") return Respond(Error(http::status::not_found, "Not found.\n", req), true);
       return Upgrade(std::move(req), query);
     }
+    if (IsCuratorPath(path)) return Curator(std::move(req));
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
       auto res = Error(http::status::method_not_allowed, "Only GET and HEAD are served here.\n", req);
       res.set(http::field::allow, "GET, HEAD");
@@ -114,6 +117,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (path == "/healthz") return Health(req);
     if (path == "/metrics") return Metrics(req);
     return Static(req, target.substr(0, q));
+  }
+
+  // The curator page and API (curator_http.h) answer through a callback, maybe from their
+  // worker thread; the response is written on this connection's strand.
+  void Curator(http::request<http::string_body> req) {
+    beast::error_code ec;
+    const auto endpoint = stream_.socket().remote_endpoint(ec);
+    HandleCuratorRequest(state_, std::move(req), ec ? "?" : endpoint.address().to_string(),
+                         [self = shared_from_this()](http::response<http::string_body> res) {
+                           net::post(self->stream_.get_executor(),
+                                     [self, res = std::move(res)]() mutable {
+                                       self->Respond(std::move(res), false);
+                                     });
+                         });
   }
 
   void Upgrade(http::request<http::string_body> req,
@@ -179,6 +196,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (auto c = state_->content()) {
       j["faq_entries"] = c->engine->content().entries.size();
       j["clinics"] = c->clinics.size();
+      // What is live: the same status a curator edit reports (server/content.h).
+      const ContentStatus& st = c->status;
+      char loaded_at[32] = "";
+      const std::time_t t = static_cast<std::time_t>(st.loaded_ms / 1000);
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      std::strftime(loaded_at, sizeof loaded_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      j["content"] = {{"version", st.version},       {"loaded_ms", st.loaded_ms},
+                      {"loaded_at", loaded_at},      {"entries", st.entries},
+                      {"topics", st.topics},         {"red_flag_kinds", st.red_flag_kinds},
+                      {"red_flag_rules", st.red_flag_rules}, {"intents", st.intents},
+                      {"states", st.states},         {"clinics", st.clinics}};
     }
     http::response<http::string_body> res{ready ? http::status::ok : http::status::service_unavailable,
                                           req.version()};

@@ -18,6 +18,7 @@
 #include "engine/dialogue.h"
 #include "server/config.h"
 #include "server/content.h"
+#include "server/curator.h"
 #include "server/internal/static_files.h"
 #include "server/metrics.h"
 #include "server/store.h"
@@ -51,6 +52,12 @@ struct ServerState {
   Config config;
   net::io_context ioc;
   std::unique_ptr<Store> store;
+  // Curators' edits, undo, revisions and the unanswered list (server/curator.h); created by
+  // Server::Create, never null after it. Its methods block: call them off the network threads.
+  std::unique_ptr<Curator> curator;
+  // Held by ReloadContent (server.cc) around load and swap: reloads never overlap, so the
+  // last one to start is the one that stays.
+  std::mutex reload_mutex;
   Metrics metrics;
   std::string web_root;
 
@@ -104,6 +111,11 @@ struct ServerState {
   int connections_ = 0;
   std::vector<std::weak_ptr<WebSocketSession>> registry_;
 };
+
+// The one reload path (SIGHUP, Server::Reload, the curator): loads the content folders,
+// swaps them in, and returns what is now live; on errors keeps the running content, logs
+// them and returns kDataError with them. Blocks; call it off the network threads.
+engine::StatusOr<ContentStatus> ReloadContent(const std::shared_ptr<ServerState>& state);
 
 // Starts an HTTP session on an accepted socket.
 void StartHttpSession(std::shared_ptr<ServerState> state, tcp::socket socket);
