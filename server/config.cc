@@ -1,8 +1,12 @@
 #include "server/config.h"
 
+#include <cstdint>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <type_traits>
+#include <utility>
 
 namespace backline::server {
 namespace {
@@ -14,6 +18,21 @@ template <typename T>
 Status Read(const json& obj, const char* key, T* out, const std::string& where) {
   auto it = obj.find(key);
   if (it == obj.end()) return Status::Ok();
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // nlohmann::json converts a number by a plain cast: a port of 70000 would silently become
+    // 4464, -1 a huge size, and a float out of range (1e10) is undefined behaviour.
+    bool fits = false;
+    if (it->is_number_unsigned()) {
+      fits = std::in_range<T>(it->get<uint64_t>());
+    } else if (it->is_number_integer()) {
+      fits = std::in_range<T>(it->get<int64_t>());
+    }
+    if (!fits) {
+      return Status::InvalidArgument(where + ": \"" + key + "\" must be a whole number from " +
+                                     std::to_string(std::numeric_limits<T>::min()) + " to " +
+                                     std::to_string(std::numeric_limits<T>::max()));
+    }
+  }
   try {
     *out = it->get<T>();
   } catch (const json::exception&) {

@@ -1,6 +1,9 @@
 #include "server/protocol.h"
 
+#include <cstdint>
+#include <limits>
 #include <random>
+#include <utility>
 
 #include "server/reply_json.h"
 
@@ -77,7 +80,21 @@ json StateToJson(const engine::SessionState& s) {
 }
 
 bool StateFromJson(const json& j, engine::SessionState* out) {
-  if (!j.is_object() || j.value("v", 0) != 1) return false;
+  // Numbers are checked before they are read: nlohmann::json converts a number that does not
+  // fit by a plain cast (undefined behaviour for a float such as 1e300).
+  auto whole = [&j](const char* key, int64_t lo, int64_t hi) {
+    auto n = j.find(key);
+    if (n == j.end()) return false;
+    if (n->is_number_unsigned()) {
+      const uint64_t u = n->get<uint64_t>();
+      return std::cmp_greater_equal(u, lo) && std::cmp_less_equal(u, hi);
+    }
+    return n->is_number_integer() && n->get<int64_t>() >= lo && n->get<int64_t>() <= hi;
+  };
+  if (!j.is_object() || !whole("v", 1, 1) ||
+      !whole("turns", 0, std::numeric_limits<int>::max())) {
+    return false;
+  }
   engine::SessionState s;
   try {
     s.state = j.at("state").get<std::string>();

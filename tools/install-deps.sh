@@ -15,6 +15,9 @@ packages=(
   python3-jsonschema                    # tests/schemas: shipped content files against schemas/
   wamerican wbritish                    # word lists: spelling repair never changes real words
   chromium                              # browser tests of the chat widget (web/tests), headless
+  clang libclang-rt-14-dev              # sanitizer builds and libFuzzer (./test, tests/fuzz)
+  llvm-14                               # llvm-symbolizer: file:line in sanitizer reports
+  ccache                                # CMake compiles through it when installed
 )
 # Node.js and npm run the browser tests. Debian's packages only when no node/npm is installed:
 # a Node.js from elsewhere (NodeSource, a tarball) already brings npm, and Debian's npm

@@ -1,0 +1,82 @@
+#include "server/config.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace backline::server {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+class ConfigFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "backline-config-test-XXXXXX").string();
+    const int fd = mkstemp(tmpl.data());
+    ASSERT_GE(fd, 0);
+    close(fd);
+    path_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+  engine::Status Load(const std::string& text, Config* config) {
+    std::ofstream(path_, std::ios::trunc) << text;
+    return Config::LoadFile(path_, config);
+  }
+  std::string path_;
+};
+
+TEST_F(ConfigFileTest, ReadsNumbersThatFit) {
+  Config c;
+  ASSERT_TRUE(Load(R"({"port": 65535, "threads": 4, "limits": {"max_message_bytes": 8192}})", &c)
+                  .ok());
+  EXPECT_EQ(c.port, 65535);
+  EXPECT_EQ(c.threads, 4);
+  EXPECT_EQ(c.limits.max_message_bytes, 8192u);
+}
+
+// Found while writing tests/fuzz/config_fuzzer (tests/fuzz/regressions/config_fuzzer/ replays
+// the float cases under UBSan): nlohmann::json converted these by a plain cast, so a port of
+// 70000 became 4464, a negative size a huge one, and 1e10 was undefined behaviour.
+TEST_F(ConfigFileTest, RefusesNumbersThatDoNotFitTheirSetting) {
+  struct Case {
+    const char* text;
+    const char* key;
+  };
+  for (const Case& k : {Case{R"({"port": 70000})", "\"port\""},
+                        Case{R"({"port": -1})", "\"port\""},
+                        Case{R"({"port": 1e10})", "\"port\""},
+                        Case{R"({"port": 8080.5})", "\"port\""},
+                        Case{R"({"threads": 3000000000})", "\"threads\""},
+                        Case{R"({"limits": {"max_message_bytes": -1}})", "\"max_message_bytes\""},
+                        Case{R"({"limits": {"history_turns": 1e300}})", "\"history_turns\""}}) {
+    Config c;
+    const Config defaults;
+    const engine::Status s = Load(k.text, &c);
+    EXPECT_FALSE(s.ok()) << k.text;
+    EXPECT_THAT(s.message(), HasSubstr(k.key)) << k.text;
+    EXPECT_THAT(s.message(), HasSubstr("must be a whole number")) << k.text;
+    EXPECT_EQ(c.port, defaults.port) << k.text;
+    EXPECT_EQ(c.limits.max_message_bytes, defaults.limits.max_message_bytes) << k.text;
+  }
+}
+
+TEST_F(ConfigFileTest, RefusesAStringForANumber) {
+  Config c;
+  const engine::Status s = Load(R"({"port": "8080"})", &c);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("\"port\""));
+}
+
+}  // namespace
+}  // namespace backline::server
