@@ -324,7 +324,8 @@ Decision HandleRequest(ServerState& state, const Request& req, const RequestCont
   const size_t q = target.find('?');
   const auto decoded = DecodePath(std::string_view(target).substr(0, q));
   if (!decoded) {
-    return Respond(Error(http::status::bad_request, "Bad request path.\n", req), true);
+    // The same answer as a missing file: a prober learns nothing about which rule matched.
+    return Respond(Error(http::status::not_found, "Not found.\n", req));
   }
   const std::string& path = *decoded;
   const auto query = q == std::string::npos ? std::map<std::string, std::string>{}
