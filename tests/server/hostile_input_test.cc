@@ -125,7 +125,8 @@ struct Frame {
 };
 
 struct Input {
-  enum class Kind { kWs, kHttp, kCustom } kind;
+  enum class Kind { kWs, kHttp, kCustom };
+  Kind kind = Kind::kWs;
   std::string target = "/ws";  // kWs: the upgrade target
   std::vector<Frame> frames;   // kWs
   std::string raw;             // kHttp
@@ -133,18 +134,21 @@ struct Input {
 };
 
 Input Ws(std::vector<Frame> frames, std::string target = "/ws") {
-  Input in{Input::Kind::kWs};
+  Input in;
+  in.kind = Input::Kind::kWs;
   in.frames = std::move(frames);
   in.target = std::move(target);
   return in;
 }
 Input Http(std::string raw) {
-  Input in{Input::Kind::kHttp};
+  Input in;
+  in.kind = Input::Kind::kHttp;
   in.raw = std::move(raw);
   return in;
 }
 Input Custom(std::function<std::string(unsigned short)> fn) {
-  Input in{Input::Kind::kCustom};
+  Input in;
+  in.kind = Input::Kind::kCustom;
   in.custom = std::move(fn);
   return in;
 }
