@@ -237,6 +237,61 @@ bool ReadIntents(const JsonFile& f, std::vector<engine::IntentSpec>* out,
   return ok;
 }
 
+// An https origin as CSP writes it: "https://" host [":" port], lowercase, no path. Anything
+// else (http:, wildcards, paths, spaces, ';' or ',') could widen the policy or break the
+// header it is copied into.
+bool IsHttpsOrigin(const std::string& s) {
+  static const std::string kScheme = "https://";
+  if (s.compare(0, kScheme.size(), kScheme) != 0) return false;
+  const std::string rest = s.substr(kScheme.size());
+  const size_t colon = rest.find(':');
+  const std::string host = rest.substr(0, colon);
+  if (host.empty() || host.size() > 253 || host.front() == '.' || host.back() == '.' ||
+      host.front() == '-' || host.find("..") != std::string::npos) {
+    return false;
+  }
+  for (char ch : host) {
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-')) {
+      return false;
+    }
+  }
+  if (colon == std::string::npos) return true;
+  const std::string port = rest.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  const long n = std::stol(port);
+  return n >= 1 && n <= 65535;
+}
+
+// frame_ancestors: 'self', 'none' (alone) or https origins, at least one.
+bool CheckFrameAncestors(const std::vector<std::string>& sources,
+                         const std::vector<engine::SourceLocation>& where,
+                         const engine::SourceLocation& list,
+                         std::vector<Diagnostic>* diags) {
+  if (sources.empty()) {
+    Error(diags, list,
+          "\"frame_ancestors\" is empty; use [\"'none'\"] to forbid embedding the pages");
+    return false;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const std::string& s = sources[i];
+    if (s == "'none'" && sources.size() > 1) {
+      Error(diags, where[i], "\"'none'\" must be the only item of \"frame_ancestors\"");
+      ok = false;
+    } else if (s != "'self'" && s != "'none'" && !IsHttpsOrigin(s)) {
+      Error(diags, where[i],
+            "\"" + s.substr(0, 80) +
+                "\" is not allowed in \"frame_ancestors\": use \"'self'\", \"'none'\" or an "
+                "https origin such as \"https://portal.example.org\" (lowercase, no path, no "
+                "wildcard)");
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 bool ReadClinic(const JsonFile& f, engine::Clinic* c,
                 std::vector<Diagnostic>* diags) {
   const json& root = f.root();
@@ -247,7 +302,7 @@ bool ReadClinic(const JsonFile& f, engine::Clinic* c,
   CheckKeys(
       f, root, "",
       {"id", "name", "care_team_phone", "after_hours_phone", "emergency_number",
-       "crisis_line", "allowed_origins", "retention_days"},
+       "crisis_line", "allowed_origins", "frame_ancestors", "retention_days"},
       diags);
   c->where = f.At("");
   bool ok = GetString(f, root, "", "id", true, &c->id, diags);
@@ -261,6 +316,16 @@ bool ReadClinic(const JsonFile& f, engine::Clinic* c,
   ok &= GetString(f, root, "", "crisis_line", false, &c->crisis_line, diags);
   ok &= GetStrings(f, root, "", "allowed_origins", false, &c->allowed_origins,
                    nullptr, diags);
+  if (root.contains("frame_ancestors")) {
+    std::vector<std::string> sources;
+    std::vector<engine::SourceLocation> where;
+    if (GetStrings(f, root, "", "frame_ancestors", false, &sources, &where, diags)) {
+      ok &= CheckFrameAncestors(sources, where, f.At("/frame_ancestors"), diags);
+      c->frame_ancestors = std::move(sources);
+    } else {
+      ok = false;
+    }
+  }
   if (auto r = root.find("retention_days"); r != root.end()) {
     if (!r->is_number_integer() || r->get<long long>() < 1 ||
         r->get<long long>() > 3650) {

@@ -208,6 +208,9 @@ struct Clinic {
   std::string emergency_number = "911";
   std::string crisis_line = "988";
   std::vector<std::string> allowed_origins;
+  // The CSP frame-ancestors sources for this clinic's pages (?clinic=ID): "'self'", "'none'"
+  // (alone) or https origins. Validated by the dialogs loader.
+  std::vector<std::string> frame_ancestors = {"'self'"};
   int retention_days = 30;
   SourceLocation where;
 };

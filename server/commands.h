@@ -32,6 +32,7 @@ int RunCheck(const std::vector<std::string>& args, std::ostream& out,
 
 // backline serve [--config FILE] [--port N] [--address A] [--threads N] [--db PATH]
 //                [--kb DIR] [--dialogs DIR] [--web DIR] [limits...]
+//                [--tls-cert PEM --tls-key PEM]
 // Serves HTTP and the WebSocket chat until SIGINT/SIGTERM; exit 0 after a clean shutdown,
 // 2 when the configuration or content is wrong or the port cannot be bound.
 int RunServe(const std::vector<std::string>& args, std::ostream& err);

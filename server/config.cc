@@ -124,7 +124,7 @@ Status Config::LoadFile(const std::string& path, Config* c) {
                         {"address", "port", "threads", "database", "knowledge", "dialogs", "web",
                          "log_patient_text", "retention_check_minutes", "limits", "curators",
                          "curator_session_minutes", "curator_login_attempts",
-                         "curator_login_window_minutes"},
+                         "curator_login_window_minutes", "tls_cert", "tls_key"},
                         path);
   if (!s.ok()) return s;
   for (Status r : {Read(j, "address", &c->address, path), Read(j, "port", &c->port, path),
@@ -133,7 +133,8 @@ Status Config::LoadFile(const std::string& path, Config* c) {
                    Read(j, "web", &c->web, path),
                    Read(j, "log_patient_text", &c->log_patient_text, path),
                    Read(j, "retention_check_minutes", &c->retention_check_minutes, path),
-                   Read(j, "curator_login_attempts", &c->curators.login_attempts, path)}) {
+                   Read(j, "curator_login_attempts", &c->curators.login_attempts, path),
+                   Read(j, "tls_cert", &c->tls_cert, path), Read(j, "tls_key", &c->tls_key, path)}) {
     if (!r.ok()) return r;
   }
   s = ReadCurators(j, path, &c->curators);
@@ -162,6 +163,15 @@ Status Config::LoadFile(const std::string& path, Config* c) {
                      Read(*l, "history_turns", &L.history_turns, where)}) {
       if (!r.ok()) return r;
     }
+  }
+  return Status::Ok();
+}
+
+Status Config::Validate() const {
+  if (tls_cert.empty() != tls_key.empty()) {
+    return Status::InvalidArgument(
+        tls_cert.empty() ? "tls_key is set but tls_cert is not: TLS needs both (--tls-cert FILE --tls-key FILE)"
+                         : "tls_cert is set but tls_key is not: TLS needs both (--tls-cert FILE --tls-key FILE)");
   }
   return Status::Ok();
 }
@@ -207,6 +217,14 @@ Status Config::ApplyArgs(const std::vector<std::string>& args, std::string* conf
       if (!value(&c->dialogs)) return Status::InvalidArgument("--dialogs needs a folder");
     } else if (a == "--web") {
       if (!value(&c->web)) return Status::InvalidArgument("--web needs a folder");
+    } else if (a == "--tls-cert") {
+      if (!value(&c->tls_cert) || c->tls_cert.empty()) {
+        return Status::InvalidArgument("--tls-cert needs a PEM certificate file");
+      }
+    } else if (a == "--tls-key") {
+      if (!value(&c->tls_key) || c->tls_key.empty()) {
+        return Status::InvalidArgument("--tls-key needs a PEM private key file");
+      }
     } else if (a == "--log-patient-text") {
       c->log_patient_text = true;
     } else if (a == "--max-message-bytes") {

@@ -64,17 +64,22 @@ struct Config {
   std::string web;                     // empty: the shipped web/ folder
   bool log_patient_text = false;       // never on by default: patient text is sensitive
   int retention_check_minutes = 60;    // how often old turns are deleted
+  // TLS without a reverse proxy: a PEM certificate chain and its PEM private key. Both or
+  // neither; with both, the port speaks HTTPS/WSS only (a plain HTTP request gets a 400
+  // saying so). Checked by Server::Create: unreadable files and a key that does not match
+  // the certificate are startup errors.
+  std::string tls_cert;
+  std::string tls_key;
   Limits limits;
   CuratorSettings curators;  // JSON: "curators": [{"name", "token"}], "curator_session_minutes",
                              // "curator_login_attempts", "curator_login_window_minutes"
-  // TLS (certificate and key files). Read here only to mark the curator cookie Secure when
-  // the server serves HTTPS; loading them from the config file is the TLS change's part.
-  std::string tls_cert;
-  std::string tls_key;
 
   // Reads a JSON config file over the defaults; unknown keys are errors (a typo must not
   // silently leave a limit at its default).
   static engine::Status LoadFile(const std::string& path, Config* config);
+  // Checks what no single setting can: tls_cert and tls_key are both set or both empty.
+  engine::Status Validate() const;
+  bool tls() const { return !tls_cert.empty(); }
   // Applies "--port N"-style overrides; unknown options are errors.
   static engine::Status ApplyArgs(const std::vector<std::string>& args, std::string* config_file,
                                   Config* config);

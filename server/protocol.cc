@@ -142,12 +142,17 @@ ClientFrame ParseClientFrame(std::string_view payload) {
   } else if (f.type == "feedback") {
     auto seq = j.find("seq");
     auto rating = j.find("rating");
-    if (seq == j.end() || !seq->is_number_integer() || rating == j.end() ||
-        !rating->is_number_integer() || (rating->get<int>() != 1 && rating->get<int>() != -1)) {
+    // Checked before any narrowing: as an int, 4294967297 would be 1, and as an int64_t the
+    // unsigned 18446744073709551615 would be -1.
+    auto is_rating = [](const json& r) {
+      if (r.is_number_unsigned()) return r.get<uint64_t>() == 1;
+      return r.is_number_integer() && (r.get<int64_t>() == 1 || r.get<int64_t>() == -1);
+    };
+    if (seq == j.end() || !seq->is_number_integer() || rating == j.end() || !is_rating(*rating)) {
       return fail("bad_field", "\"feedback\" needs \"seq\" (a turn number) and \"rating\" (1 or -1).");
     }
     f.seq = seq->get<int64_t>();
-    f.rating = rating->get<int>();
+    f.rating = static_cast<int>(rating->get<int64_t>());
     if (auto c = j.find("comment"); c != j.end() && c->is_string()) {
       f.comment = c->get<std::string>().substr(0, 1000);
     }

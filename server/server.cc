@@ -1,8 +1,14 @@
 #include "server/server.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -104,6 +110,70 @@ void StartWebSocketSession(std::shared_ptr<ServerState> state, beast::tcp_stream
       ->Run(std::move(request));
 }
 
+void StartWebSocketSession(std::shared_ptr<ServerState> state,
+                           beast::ssl_stream<beast::tcp_stream> stream,
+                           http::request<http::string_body> request, std::string address,
+                           std::string clinic, std::string resume_id) {
+  std::make_shared<WebSocketSession>(std::move(state), std::move(stream), std::move(address),
+                                     std::move(clinic), std::move(resume_id))
+      ->Run(std::move(request));
+}
+
+// The TLS context for a certificate chain and key (PEM files). Every way the files can be
+// wrong is a startup error that names the file: unreadable, not PEM, an encrypted key (the
+// server cannot ask for a passphrase), a key that is not the certificate's.
+engine::StatusOr<std::unique_ptr<net::ssl::context>> MakeTlsContext(const std::string& cert,
+                                                                     const std::string& key) {
+  using engine::Status;
+  for (const auto& [path, what] : {std::pair{cert, "certificate"}, std::pair{key, "private key"}}) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in || in.peek() == std::ifstream::traits_type::eof()) {
+      const std::string why = !in ? std::strerror(errno) : "the file is empty";
+      return Status::InvalidArgument("cannot read the TLS " + std::string(what) + " file " + path +
+                                     ": " + why);
+    }
+  }
+  // OpenSSL's queued error, without its "error:0A00...:" prefix noise when there is a reason.
+  auto openssl_error = [](const beast::error_code& ec) {
+    const unsigned long e = ERR_peek_last_error();
+    const char* reason = e ? ERR_reason_error_string(e) : nullptr;
+    ERR_clear_error();
+    return reason ? std::string(reason) : ec.message();
+  };
+  auto ctx = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+  ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                   net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                   net::ssl::context::no_tlsv1_1 | net::ssl::context::no_compression |
+                   net::ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  // A passphrase-protected key would make OpenSSL prompt on the terminal; refuse it instead.
+  ctx->set_password_callback(
+      [](std::size_t, net::ssl::context::password_purpose) { return std::string(); });
+  beast::error_code ec;
+  ERR_clear_error();
+  ctx->use_certificate_chain_file(cert, ec);
+  if (ec) {
+    return Status::InvalidArgument("the TLS certificate file " + cert +
+                                   " is not a PEM certificate: " + openssl_error(ec));
+  }
+  ctx->use_private_key_file(key, net::ssl::context::pem, ec);
+  if (ec) {
+    const std::string why = openssl_error(ec);
+    if (why.find("mismatch") != std::string::npos) {
+      return Status::InvalidArgument("the TLS private key " + key +
+                                     " does not match the certificate " + cert);
+    }
+    return Status::InvalidArgument("the TLS private key file " + key +
+                                   " is not an unencrypted PEM private key: " + why);
+  }
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    ERR_clear_error();
+    return Status::InvalidArgument("the TLS private key " + key +
+                                   " does not match the certificate " + cert);
+  }
+  return ctx;
+}
+
 // Accepts connections, each on its own strand, and hands them to an HTTP session.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
@@ -159,8 +229,14 @@ Server::~Server() {
 
 engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
                                                          std::unique_ptr<Store> store) {
+  if (engine::Status s = config.Validate(); !s.ok()) return s;
   auto state = std::make_shared<ServerState>();
   state->config = std::move(config);
+  if (state->config.tls()) {
+    auto tls = internal::MakeTlsContext(state->config.tls_cert, state->config.tls_key);
+    if (!tls.ok()) return tls.status();
+    state->tls = std::move(tls).value();
+  }
   state->store = std::move(store);
   const ContentPaths shipped = DefaultContentPaths();
   ContentPaths paths{state->config.knowledge.empty() ? shipped.knowledge : state->config.knowledge,
@@ -332,8 +408,8 @@ int Server::Run() {
   int threads = state->config.threads > 0 ? state->config.threads
                                           : static_cast<int>(std::thread::hardware_concurrency());
   if (threads < 1) threads = 1;
-  Log("info", "listening on http://" + state->config.address + ":" + std::to_string(port()) +
-                  " with " + std::to_string(threads) + " thread(s)");
+  Log("info", std::string("listening on ") + (state->tls ? "https://" : "http://") +
+                  state->config.address + ":" + std::to_string(port()) + " with " + std::to_string(threads) + " thread(s)");
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back([state]() { state->ioc.run(); });
   state->ioc.run();

@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev                    # JSON
   libre2-dev                            # regular expressions for rules
   libsqlite3-dev                        # the embedded store
+  libssl-dev openssl                    # TLS (serve --tls-cert/--tls-key); tests make certs
   libgtest-dev                          # unit tests
   libbenchmark-dev                      # micro-benchmarks
   python3                               # helper scripts (eval scoring, tooling)

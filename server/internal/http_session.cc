@@ -1,16 +1,37 @@
-// HTTP on the shared port: /healthz, /metrics, the web/ files, and the upgrade to /ws.
-// Server-private. One request at a time per connection; every response has a size-limited
-// request before it and a timeout around it.
+// HTTP on the shared port: /healthz, /metrics, the web/ files, and the upgrade to /ws, over
+// plain TCP or TLS. Server-private. One request at a time per connection; every request is
+// size-limited and has a timeout around it.
+//
+// Two halves, as in Beast's advanced_server_flex:
+//   - HandleRequest() and its helpers decide what to answer. They see a request and a
+//     RequestContext, never a stream, so they are the same for HTTP and HTTPS.
+//   - HttpSession<Stream> does the I/O (read, write, TLS handshake, close) for Stream =
+//     beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>, and hands an upgrade's
+//     stream to the WebSocket session.
+// Every response passes through ApplySecurityHeaders() on its way out.
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 #include "server/internal/curator_http.h"
 #include "server/internal/state.h"
 #include "server/internal/static_files.h"
+#include "server/protocol.h"
 
 namespace backline::server::internal {
 namespace {
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+// Request headers (request line included) larger than this get 431: browsers send 1-2 KiB,
+// and a long query string or cookie past 8 KiB is an attack or a bug.
+constexpr uint32_t kMaxHeaderBytes = 8 * 1024;
+// A connection that has to be closed after an error response keeps being read (and what it
+// sends discarded) for at most this long, so that the client reads the response instead of
+// a reset (a close with unread data sends RST).
+constexpr auto kLingerTime = std::chrono::seconds(2);
 
 // Decodes %XX escapes; false on a malformed escape or a decoded NUL.
 bool PercentDecode(std::string_view in, std::string* out) {
@@ -53,261 +74,498 @@ std::map<std::string, std::string> ParseQuery(std::string_view query) {
   return out;
 }
 
-// The file under `root` for a URL path, or empty when the path is not acceptable: encoded or
-// plain "..", backslashes, NULs and hidden segments are refused.
-std::string FileFor(const std::string& root, std::string_view target) {
-  std::string path;
-  if (!PercentDecode(target, &path) || path.empty() || path[0] != '/') return {};
-  if (path.find('\\') != std::string::npos) return {};
+// The decoded form of a URL path, or nullopt when the path is not acceptable: a malformed
+// escape or an encoded NUL, bytes that are not UTF-8 once decoded (overlong forms such as
+// %c0%ae included), control characters, backslashes, and "." or ".." segments in any
+// encoding. The path is decoded exactly once: "%252e%252e" is the literal name "%2e%2e".
+std::optional<std::string> DecodePath(std::string_view path) {
+  std::string decoded;
+  if (path.empty() || path[0] != '/' || !PercentDecode(path, &decoded)) return std::nullopt;
+  if (!IsValidUtf8(decoded)) return std::nullopt;
+  for (unsigned char c : decoded) {
+    if (c < 0x20 || c == 0x7f || c == '\\') return std::nullopt;
+  }
   size_t start = 1;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    const std::string_view seg = std::string_view(path).substr(start, end - start);
-    if (seg == ".." || seg == "." || (!seg.empty() && seg[0] == '.')) return {};
+  while (start <= decoded.size()) {
+    size_t end = decoded.find('/', start);
+    if (end == std::string::npos) end = decoded.size();
+    const std::string_view seg = std::string_view(decoded).substr(start, end - start);
+    if (seg == "." || seg == "..") return std::nullopt;
     start = end + 1;
   }
-  if (path.back() == '/') path += "index.html";
-  return root + path;
+  return decoded;
 }
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+// A Host header value we are willing to echo into a CSP: a DNS name, IPv4 or bracketed IPv6
+// address, with an optional port.
+bool HostLooksValid(beast::string_view host) {
+  if (host.empty() || host.size() > 255) return false;
+  for (char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Response MakeResponse(http::status status, const Request& req) {
+  Response res{status, req.version()};
+  res.keep_alive(req.keep_alive());
+  return res;
+}
+
+Response Error(http::status status, std::string body, const Request& req) {
+  Response res = MakeResponse(status, req);
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.body() = std::move(body);
+  return res;
+}
+
+// An error before there is a request to answer (it could not be parsed): HTTP/1.1, close.
+Response ErrorWithoutRequest(http::status status, std::string body) {
+  Response res{status, 11};
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.keep_alive(false);
+  res.body() = std::move(body);
+  return res;
+}
+
+// The policy of pages (the demo page, the web/ files). frame-ancestors is the clinic's
+// setting for ?clinic=ID, 'self' otherwise; the rest allows the page's own scripts, its
+// inline <style> (the demo page's, and the widget's fallback when constructable stylesheets
+// are missing), and WebSocket connections back to this host.
+std::string PageCsp(const std::vector<std::string>& frame_ancestors, const Request& req,
+                    bool tls) {
+  std::string connect = "'self'";
+  if (auto host = req.find(http::field::host); host != req.end() && HostLooksValid(host->value())) {
+    // CSP Level 3 lets 'self' match ws:/wss: on the same host; older engines need them named.
+    const std::string h(host->value());
+    connect += tls ? " wss://" + h : " ws://" + h + " wss://" + h;
+  }
+  std::string ancestors;
+  for (const auto& a : frame_ancestors) ancestors += (ancestors.empty() ? "" : " ") + a;
+  return "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+         "img-src 'self' data:; connect-src " +
+         connect + "; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors " +
+         ancestors;
+}
+
+// What every response carries (the defaults stand unless the route set its own): no Server
+// banner, no MIME sniffing, no Referer to other sites (a URL here names a clinic and may
+// carry a session id; no-referrer rather than strict-origin-when-cross-origin because even
+// "this person came from the cancer centre's chat" is health information), a CSP that
+// allows nothing for non-page responses, and HSTS over TLS.
+void ApplySecurityHeaders(Response& res, bool tls) {
+  res.erase(http::field::server);
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Referrer-Policy", "no-referrer");
+  if (res.find("Content-Security-Policy") == res.end()) {
+    res.set("Content-Security-Policy",
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+  }
+  if (res.find("Cross-Origin-Resource-Policy") == res.end()) {
+    res.set("Cross-Origin-Resource-Policy", "same-origin");
+  }
+  if (tls) res.set(http::field::strict_transport_security, "max-age=31536000");
+}
+
+// What HandleRequest decided: a response, an upgrade to a WebSocket session, or a request
+// for the curator page and API (answered asynchronously by curator_http.h).
+struct Decision {
+  Response response;
+  bool close = false;
+  bool upgrade = false;
+  bool curator = false;
+  std::string address, clinic_id, resume_id;  // upgrade only
+};
+
+struct RequestContext {
+  std::string address;  // the peer's IP address
+  bool tls = false;
+};
+
+Decision Respond(Response res, bool close = false) {
+  Decision d;
+  d.response = std::move(res);
+  d.close = close;
+  return d;
+}
+
+// An allowed origin without a port allows any port ("http://localhost"); the server's own
+// origin (its Host header) is always allowed.
+bool OriginAllowed(const std::string& origin, const engine::Clinic& clinic, const Request& req) {
+  if (auto host = req.find(http::field::host); host != req.end()) {
+    const std::string own = std::string(host->value());
+    if (origin == "http://" + own || origin == "https://" + own) return true;
+  }
+  for (const auto& allowed : clinic.allowed_origins) {
+    if (origin == allowed) return true;
+    const size_t scheme = allowed.find("://");
+    const bool has_port =
+        scheme != std::string::npos && allowed.find(':', scheme + 3) != std::string::npos;
+    if (!has_port && origin.size() > allowed.size() &&
+        origin.compare(0, allowed.size(), allowed) == 0 && origin[allowed.size()] == ':') {
+      const std::string port = origin.substr(allowed.size() + 1);
+      if (!port.empty() && port.find_first_not_of("0123456789") == std::string::npos) return true;
+    }
+  }
+  return false;
+}
+
+Decision Upgrade(ServerState& state, const Request& req,
+                 const std::map<std::string, std::string>& query, const RequestContext& ctx) {
+  auto content = state.content();
+  if (state.stopping || !content) {
+    return Respond(Error(http::status::service_unavailable, "Shutting down.\n", req), true);
+  }
+  const std::string clinic_id = query.count("clinic") ? query.at("clinic") : "default";
+  const engine::Clinic* clinic = nullptr;
+  for (const auto& c : content->clinics) {
+    if (c.id == clinic_id) clinic = &c;
+  }
+  if (!clinic) {
+    state.metrics.connections_refused.fetch_add(1);
+    return Respond(Error(http::status::bad_request, "Unknown clinic.\n", req), true);
+  }
+  // Browsers send Origin; other clients (curl, the load generator) do not and are let in.
+  if (auto origin = req.find(http::field::origin); origin != req.end()) {
+    if (!OriginAllowed(std::string(origin->value()), *clinic, req)) {
+      state.metrics.connections_refused.fetch_add(1);
+      return Respond(Error(http::status::forbidden, "Origin not allowed.\n", req), true);
+    }
+  }
+  if (!state.AdmitConnection(ctx.address)) {
+    state.metrics.connections_refused.fetch_add(1);
+    return Respond(Error(http::status::too_many_requests, "Too many connections.\n", req), true);
+  }
+  Decision d;
+  d.upgrade = true;
+  d.address = ctx.address;
+  d.clinic_id = clinic_id;
+  d.resume_id = query.count("session") ? query.at("session") : "";
+  return d;
+}
+
+Decision Health(ServerState& state, const Request& req) {
+  const bool ready = state.ready && state.content() && !state.stopping;
+  nlohmann::json j = {
+      {"status", ready ? "ok" : "starting"}, {"ready", ready}, {"stopping", state.stopping.load()}};
+  if (auto c = state.content()) {
+    j["faq_entries"] = c->engine->content().entries.size();
+    j["clinics"] = c->clinics.size();
+    // What is live: the same status a curator edit reports (server/content.h).
+    const ContentStatus& st = c->status;
+    char loaded_at[32] = "";
+    const std::time_t t = static_cast<std::time_t>(st.loaded_ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(loaded_at, sizeof loaded_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    j["content"] = {{"version", st.version},       {"loaded_ms", st.loaded_ms},
+                    {"loaded_at", loaded_at},      {"entries", st.entries},
+                    {"topics", st.topics},         {"red_flag_kinds", st.red_flag_kinds},
+                    {"red_flag_rules", st.red_flag_rules}, {"intents", st.intents},
+                    {"states", st.states},         {"clinics", st.clinics}};
+  }
+  Response res = MakeResponse(ready ? http::status::ok : http::status::service_unavailable, req);
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = j.dump() + "\n";
+  return Respond(std::move(res));
+}
+
+Decision Metrics(ServerState& state, const Request& req) {
+  Response res = MakeResponse(http::status::ok, req);
+  res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = state.metrics.Render(state.store->QueueDepth(), state.ready.load());
+  return Respond(std::move(res));
+}
+
+Decision Static(ServerState& state, const Request& req, const std::string& decoded_path,
+                const std::map<std::string, std::string>& query, const RequestContext& ctx) {
+  const auto files = state.static_files();
+  const StaticFile* file = files ? files->Find(decoded_path) : nullptr;
+  if (!file) return Respond(Error(http::status::not_found, "Not found.\n", req));
+  Response res = MakeResponse(http::status::ok, req);
+  // The clinic named by ?clinic=ID says which sites may frame its pages; otherwise only ours.
+  std::vector<std::string> ancestors = {"'self'"};
+  if (auto it = query.find("clinic"); it != query.end()) {
+    if (auto content = state.content()) {
+      for (const auto& c : content->clinics) {
+        if (c.id == it->second) ancestors = c.frame_ancestors;
+      }
+    }
+  }
+  res.set("Content-Security-Policy", PageCsp(ancestors, req, ctx.tls));
+  if (ancestors.size() == 1 && (ancestors[0] == "'self'" || ancestors[0] == "'none'")) {
+    // For browsers without CSP frame-ancestors.
+    res.set("X-Frame-Options", ancestors[0] == "'self'" ? "SAMEORIGIN" : "DENY");
+  }
+  if (file->content_type.rfind("text/javascript", 0) == 0) {
+    // The widget is embedded by other sites' pages: as a classic <script> it needs nothing,
+    // but a page that isolates itself (COEP require-corp) needs CORP cross-origin, and one
+    // that pins it with Subresource Integrity loads it in CORS mode. It is public and sent
+    // without credentials, so "*" exposes nothing.
+    res.set("Cross-Origin-Resource-Policy", "cross-origin");
+    res.set(http::field::access_control_allow_origin, "*");
+  }
+  res.set(http::field::etag, file->etag);
+  if (auto inm = req.find(http::field::if_none_match);
+      inm != req.end() && std::string(inm->value()) == file->etag) {
+    res.result(http::status::not_modified);
+    return Respond(std::move(res));
+  }
+  res.set(http::field::content_type, file->content_type);
+  // Five minutes fresh, then revalidated with the ETag (a 304 costs no body); a stale copy
+  // may be used for a day while the new one is fetched in the background.
+  res.set(http::field::cache_control, "public, max-age=300, stale-while-revalidate=86400");
+  if (req.method() == http::verb::head) {
+    res.content_length(file->body.size());
+  } else {
+    res.body() = file->body;
+  }
+  return Respond(std::move(res));
+}
+
+// Decides the answer to one request. Never touches a stream: the same for HTTP and HTTPS.
+Decision HandleRequest(ServerState& state, const Request& req, const RequestContext& ctx) {
+  // HTTP/1.1 requires exactly one Host (RFC 9112 3.2); its value is echoed into the CSP and
+  // compared with Origin, so it must look like a host.
+  const size_t hosts = req.count(http::field::host);
+  if ((req.version() >= 11 && hosts != 1) || hosts > 1 ||
+      (hosts == 1 && !HostLooksValid(req.at(http::field::host)))) {
+    return Respond(Error(http::status::bad_request, "Bad or missing Host header.\n", req), true);
+  }
+  const std::string target(req.target());
+  const size_t q = target.find('?');
+  const auto decoded = DecodePath(std::string_view(target).substr(0, q));
+  if (!decoded) {
+    // The same answer as a missing file: a prober learns nothing about which rule matched.
+    return Respond(Error(http::status::not_found, "Not found.\n", req));
+  }
+  const std::string& path = *decoded;
+  const auto query = q == std::string::npos ? std::map<std::string, std::string>{}
+                                            : ParseQuery(std::string_view(target).substr(q + 1));
+
+  if (websocket::is_upgrade(req)) {
+    if (path != "/ws") return Respond(Error(http::status::not_found, "Not found.\n", req), true);
+    return Upgrade(state, req, query, ctx);
+  }
+  if (IsCuratorPath(path)) {
+    Decision d;
+    d.curator = true;
+    return d;
+  }
+  // Routes that take other methods than GET and HEAD go above this line.
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    auto res = Error(http::status::method_not_allowed, "Only GET and HEAD are served here.\n", req);
+    res.set(http::field::allow, "GET, HEAD");
+    return Respond(std::move(res));
+  }
+  if (path == "/healthz") return Health(state, req);
+  if (path == "/metrics") return Metrics(state, req);
+  if (path == "/ws") {
+    auto res = Error(http::status::upgrade_required, "This is the WebSocket endpoint.\n", req);
+    res.set(http::field::upgrade, "websocket");
+    res.set(http::field::connection, "Upgrade");
+    return Respond(std::move(res));
+  }
+  return Static(state, req, path, query, ctx);
+}
+
+// ---- the I/O half ------------------------------------------------------------------------
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+template <class Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  HttpSession(std::shared_ptr<ServerState> state, tcp::socket&& socket)
-      : state_(std::move(state)), stream_(std::move(socket)) {}
+  // `buffer` holds bytes already read from the connection (by the TLS detector).
+  // `refuse_plain`: this plain connection reached the TLS port; each request gets a 400.
+  HttpSession(std::shared_ptr<ServerState> state, Stream&& stream, beast::flat_buffer&& buffer,
+              bool refuse_plain = false)
+      : state_(std::move(state)),
+        stream_(std::move(stream)),
+        buffer_(std::move(buffer)),
+        refuse_plain_(refuse_plain) {}
 
   void Run() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&HttpSession::DoRead, shared_from_this()));
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()]() {
+      if constexpr (kTls) {
+        self->Lowest().expires_after(
+            std::chrono::seconds(self->state_->config.limits.handshake_timeout_seconds));
+        self->stream_.async_handshake(
+            net::ssl::stream_base::server, self->buffer_.data(),
+            [self](beast::error_code ec, std::size_t used) {
+              if (ec) return;  // not TLS after all, a bad certificate on the client's side, ...
+              self->buffer_.consume(used);
+              self->DoRead();
+            });
+      } else {
+        self->DoRead();
+      }
+    });
   }
 
  private:
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
   void DoRead() {
     parser_.emplace();
-    parser_->header_limit(8 * 1024);
+    parser_->header_limit(kMaxHeaderBytes);
     parser_->body_limit(state_->config.limits.max_http_request_bytes);
-    stream_.expires_after(std::chrono::seconds(state_->config.limits.handshake_timeout_seconds));
+    // The whole request must arrive within this: a slow loris is closed, however it dribbles.
+    Lowest().expires_after(std::chrono::seconds(state_->config.limits.handshake_timeout_seconds));
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
+                     beast::bind_front_handler(&HttpSession::OnRead, this->shared_from_this()));
   }
 
   void OnRead(beast::error_code ec, std::size_t) {
-    if (ec == http::error::end_of_stream) return Shutdown();
-    if (ec == http::error::body_limit || ec == http::error::header_limit) {
-      return Respond(ErrorV(http::status::payload_too_large, "Request too large.\n", 11), true);
+    if (ec == http::error::end_of_stream) return Close();
+    if (ec == http::error::header_limit) {
+      return Send(ErrorWithoutRequest(http::status::request_header_fields_too_large,
+                                      "Request headers too large.\n"),
+                  true);
     }
-    if (ec) return;  // timeouts, resets, malformed requests: drop the connection
-    http::request<http::string_body> req = parser_->release();
-    const std::string target(req.target());
-    const size_t q = target.find('?');
-    const std::string path = target.substr(0, q);
-    const auto query =
-        q == std::string::npos ? std::map<std::string, std::string>{} : ParseQuery(target.substr(q + 1));
-
-    if (websocket::is_upgrade(req)) {
-      if (path != "/ws") return Respond(Error(http::status::not_found, "Not found.\n", req), true);
-      return Upgrade(std::move(req), query);
+    if (ec == http::error::body_limit) {
+      return Send(ErrorWithoutRequest(http::status::payload_too_large, "Request too large.\n"),
+                  true);
     }
-    if (IsCuratorPath(path)) return Curator(std::move(req));
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      auto res = Error(http::status::method_not_allowed, "Only GET and HEAD are served here.\n", req);
-      res.set(http::field::allow, "GET, HEAD");
-      return Respond(std::move(res), false);
+    if (ec && ec.category() == beast::http::make_error_code(http::error::bad_target).category()) {
+      return Send(ErrorWithoutRequest(http::status::bad_request, "Malformed request.\n"), true);
     }
-    if (path == "/healthz") return Health(req);
-    if (path == "/metrics") return Metrics(req);
-    return Static(req, target.substr(0, q));
+    if (ec) return Close();  // a timeout, a reset, a TLS error: nobody to answer
+    Request req = parser_->release();
+    if (refuse_plain_) {
+      return Send(Error(http::status::bad_request,
+                        "This server speaks HTTPS only: use https:// (or wss:// for the chat).\n",
+                        req),
+                  true);
+    }
+    beast::error_code addr_ec;
+    const auto endpoint = Lowest().socket().remote_endpoint(addr_ec);
+    RequestContext ctx;
+    ctx.address = addr_ec ? std::string("?") : endpoint.address().to_string();
+    ctx.tls = kTls;
+    Decision d = HandleRequest(*state_, req, ctx);
+    if (d.curator) return Curator(std::move(req), std::move(ctx.address));
+    if (d.upgrade) {
+      Lowest().expires_never();
+      StartWebSocketSession(state_, std::move(stream_), std::move(req), std::move(d.address),
+                            std::move(d.clinic_id), std::move(d.resume_id));
+      return;
+    }
+    Send(std::move(d.response), d.close);
   }
 
   // The curator page and API (curator_http.h) answer through a callback, maybe from their
   // worker thread; the response is written on this connection's strand.
-  void Curator(http::request<http::string_body> req) {
-    beast::error_code ec;
-    const auto endpoint = stream_.socket().remote_endpoint(ec);
-    HandleCuratorRequest(state_, std::move(req), ec ? "?" : endpoint.address().to_string(),
-                         [self = shared_from_this()](http::response<http::string_body> res) {
+  void Curator(Request req, std::string address) {
+    HandleCuratorRequest(state_, std::move(req), std::move(address),
+                         [self = this->shared_from_this()](Response res) {
                            net::post(self->stream_.get_executor(),
                                      [self, res = std::move(res)]() mutable {
-                                       self->Respond(std::move(res), false);
+                                       self->Send(std::move(res), false);
                                      });
                          });
   }
 
-  void Upgrade(http::request<http::string_body> req,
-               const std::map<std::string, std::string>& query) {
-    auto content = state_->content();
-    if (state_->stopping || !content) {
-      return Respond(Error(http::status::service_unavailable, "Shutting down.\n", req), true);
-    }
-    const std::string clinic_id = query.count("clinic") ? query.at("clinic") : "default";
-    const engine::Clinic* clinic = nullptr;
-    for (const auto& c : content->clinics) {
-      if (c.id == clinic_id) clinic = &c;
-    }
-    if (!clinic) {
-      state_->metrics.connections_refused.fetch_add(1);
-      return Respond(Error(http::status::bad_request, "Unknown clinic.\n", req), true);
-    }
-    // Browsers send Origin; other clients (curl, the load generator) do not and are let in.
-    if (auto origin = req.find(http::field::origin); origin != req.end()) {
-      if (!OriginAllowed(std::string(origin->value()), *clinic, req)) {
-        state_->metrics.connections_refused.fetch_add(1);
-        return Respond(Error(http::status::forbidden, "Origin not allowed.\n", req), true);
-      }
-    }
-    beast::error_code ec;
-    const auto endpoint = stream_.socket().remote_endpoint(ec);
-    const std::string address = ec ? std::string("?") : endpoint.address().to_string();
-    if (!state_->AdmitConnection(address)) {
-      state_->metrics.connections_refused.fetch_add(1);
-      return Respond(Error(http::status::too_many_requests, "Too many connections.\n", req), true);
-    }
-    const std::string resume = query.count("session") ? query.at("session") : "";
-    StartWebSocketSession(state_, std::move(stream_), std::move(req), address, clinic_id, resume);
-  }
-
-  // An allowed origin without a port allows any port ("http://localhost"); the server's own
-  // origin (its Host header) is always allowed.
-  bool OriginAllowed(const std::string& origin, const engine::Clinic& clinic,
-                     const http::request<http::string_body>& req) const {
-    if (auto host = req.find(http::field::host); host != req.end()) {
-      const std::string own = std::string(host->value());
-      if (origin == "http://" + own || origin == "https://" + own) return true;
-    }
-    for (const auto& allowed : clinic.allowed_origins) {
-      if (origin == allowed) return true;
-      const size_t scheme = allowed.find("://");
-      const bool has_port =
-          scheme != std::string::npos && allowed.find(':', scheme + 3) != std::string::npos;
-      if (!has_port && origin.size() > allowed.size() && origin.compare(0, allowed.size(), allowed) == 0 &&
-          origin[allowed.size()] == ':') {
-        const std::string port = origin.substr(allowed.size() + 1);
-        if (!port.empty() && port.find_first_not_of("0123456789") == std::string::npos) return true;
-      }
-    }
-    return false;
-  }
-
-  void Health(const http::request<http::string_body>& req) {
-    const bool ready = state_->ready && state_->content() && !state_->stopping;
-    nlohmann::json j = {{"status", ready ? "ok" : "starting"},
-                        {"ready", ready},
-                        {"stopping", state_->stopping.load()}};
-    if (auto c = state_->content()) {
-      j["faq_entries"] = c->engine->content().entries.size();
-      j["clinics"] = c->clinics.size();
-      // What is live: the same status a curator edit reports (server/content.h).
-      const ContentStatus& st = c->status;
-      char loaded_at[32] = "";
-      const std::time_t t = static_cast<std::time_t>(st.loaded_ms / 1000);
-      std::tm tm{};
-      gmtime_r(&t, &tm);
-      std::strftime(loaded_at, sizeof loaded_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
-      j["content"] = {{"version", st.version},       {"loaded_ms", st.loaded_ms},
-                      {"loaded_at", loaded_at},      {"entries", st.entries},
-                      {"topics", st.topics},         {"red_flag_kinds", st.red_flag_kinds},
-                      {"red_flag_rules", st.red_flag_rules}, {"intents", st.intents},
-                      {"states", st.states},         {"clinics", st.clinics}};
-    }
-    http::response<http::string_body> res{ready ? http::status::ok : http::status::service_unavailable,
-                                          req.version()};
-    res.set(http::field::content_type, "application/json");
-    res.set(http::field::cache_control, "no-store");
-    res.body() = j.dump() + "\n";
-    res.keep_alive(req.keep_alive());
-    Respond(std::move(res), false);
-  }
-
-  void Metrics(const http::request<http::string_body>& req) {
-    http::response<http::string_body> res{http::status::ok, req.version()};
-    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-    res.set(http::field::cache_control, "no-store");
-    res.body() = state_->metrics.Render(state_->store->QueueDepth(), state_->ready.load());
-    res.keep_alive(req.keep_alive());
-    Respond(std::move(res), false);
-  }
-
-  void Static(const http::request<http::string_body>& req, const std::string& path) {
-    std::string decoded;
-    const auto files = state_->static_files();
-    const StaticFile* file = nullptr;
-    // The decoded path must still look like a plain path: no "..", "." or hidden segments,
-    // no backslash. Only files loaded at start (StaticFiles) can be found at all.
-    if (files && !FileFor("", path).empty() && PercentDecode(path, &decoded)) {
-      file = files->Find(decoded);
-    }
-    if (!file) return Respond(Error(http::status::not_found, "Not found.\n", req), false);
-    if (auto inm = req.find(http::field::if_none_match);
-        inm != req.end() && std::string(inm->value()) == file->etag) {
-      http::response<http::string_body> res{http::status::not_modified, req.version()};
-      res.set(http::field::etag, file->etag);
-      res.keep_alive(req.keep_alive());
-      return Respond(std::move(res), false);
-    }
-    http::response<http::string_body> res{http::status::ok, req.version()};
-    res.set(http::field::content_type, file->content_type);
-    // Five minutes fresh, then revalidated with the ETag (a 304 costs no body); a stale copy
-    // may be used for a day while the new one is fetched in the background.
-    res.set(http::field::cache_control, "public, max-age=300, stale-while-revalidate=86400");
-    res.set(http::field::etag, file->etag);
-    res.set("X-Content-Type-Options", "nosniff");
-    res.keep_alive(req.keep_alive());
-    if (req.method() == http::verb::head) {
-      res.content_length(file->body.size());
-    } else {
-      res.body() = file->body;
-    }
-    Respond(std::move(res), false);
-  }
-
-  template <typename Request>
-  http::response<http::string_body> Error(http::status status, std::string body,
-                                          const Request& req) {
-    http::response<http::string_body> res{status, req.version()};
-    res.set(http::field::content_type, "text/plain; charset=utf-8");
-    res.keep_alive(req.keep_alive());
-    res.body() = std::move(body);
-    return res;
-  }
-  http::response<http::string_body> ErrorV(http::status status, std::string body,
-                                           unsigned version) {
-    http::response<http::string_body> res{status, version};
-    res.set(http::field::content_type, "text/plain; charset=utf-8");
-    res.keep_alive(false);
-    res.body() = std::move(body);
-    return res;
-  }
-
-  void Respond(http::response<http::string_body>&& res, bool close) {
-    res.set(http::field::server, "backline");
+  void Send(Response&& res, bool close) {
+    ApplySecurityHeaders(res, kTls);
     if (close) res.keep_alive(false);
-    res.prepare_payload();
-    auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
-    response_ = sp;
+    if (res.find(http::field::content_length) == res.end()) res.prepare_payload();
+    auto sp = std::make_shared<Response>(std::move(res));
     http::async_write(stream_, *sp,
-                      [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this(), sp](beast::error_code ec, std::size_t) {
                         if (ec) return;
-                        if (!sp->keep_alive()) return self->Shutdown();
+                        if (!sp->keep_alive()) return self->Close();
                         self->DoRead();
                       });
   }
 
-  void Shutdown() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  // Ends the connection: over TLS with a close_notify; over TCP by shutting down our side
+  // and reading (and discarding) until the client closes, for at most kLingerTime, so that
+  // a client still sending sees our response rather than a reset.
+  void Close() {
+    Lowest().expires_after(kLingerTime);
+    if constexpr (kTls) {
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        self->Lowest().socket().close(ignored);
+      });
+    } else {
+      beast::error_code ec;
+      Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (ec) return;
+      Drain();
+    }
+  }
+
+  void Drain() {
+    linger_.resize(4096);
+    Lowest().async_read_some(net::buffer(linger_),
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                               if (!ec) return self->Drain();
+                               beast::error_code ignored;
+                               self->Lowest().socket().close(ignored);
+                             });
+  }
+
+  std::shared_ptr<ServerState> state_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string linger_;
+  const bool refuse_plain_;
+};
+
+// On the TLS port: looks at the first bytes. A TLS ClientHello goes on to an HTTPS session;
+// anything else is read as plain HTTP and answered with a 400 that says to use https.
+class DetectSession : public std::enable_shared_from_this<DetectSession> {
+ public:
+  DetectSession(std::shared_ptr<ServerState> state, tcp::socket&& socket)
+      : state_(std::move(state)), stream_(std::move(socket)) {}
+
+  void Run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()]() {
+      self->stream_.expires_after(
+          std::chrono::seconds(self->state_->config.limits.handshake_timeout_seconds));
+      beast::async_detect_ssl(self->stream_, self->buffer_,
+                              beast::bind_front_handler(&DetectSession::OnDetect, self));
+    });
+  }
+
+ private:
+  void OnDetect(beast::error_code ec, bool tls) {
+    if (ec) return;
+    if (tls) {
+      std::make_shared<HttpSession<TlsStream>>(state_, TlsStream(std::move(stream_), *state_->tls),
+                                               std::move(buffer_))
+          ->Run();
+    } else {
+      std::make_shared<HttpSession<beast::tcp_stream>>(state_, std::move(stream_),
+                                                        std::move(buffer_), true)
+          ->Run();
+    }
   }
 
   std::shared_ptr<ServerState> state_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<void> response_;
 };
 
 }  // namespace
 
 void StartHttpSession(std::shared_ptr<ServerState> state, tcp::socket socket) {
-  std::make_shared<HttpSession>(std::move(state), std::move(socket))->Run();
+  if (state->tls) {
+    std::make_shared<DetectSession>(std::move(state), std::move(socket))->Run();
+    return;
+  }
+  std::make_shared<HttpSession<beast::tcp_stream>>(state, beast::tcp_stream(std::move(socket)),
+                                                   beast::flat_buffer())
+      ->Run();
 }
 
 }  // namespace backline::server::internal

@@ -5,7 +5,9 @@
 #include <utility>  // Boost 1.74's asio uses std::exchange without including it
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -60,6 +62,8 @@ struct ServerState {
   std::mutex reload_mutex;
   Metrics metrics;
   std::string web_root;
+  // Set when the configuration has tls_cert and tls_key: the port then speaks TLS only.
+  std::unique_ptr<net::ssl::context> tls;
 
   std::shared_ptr<const Content> content() const {
     std::lock_guard<std::mutex> lock(content_mutex);
@@ -120,8 +124,13 @@ engine::StatusOr<ContentStatus> ReloadContent(const std::shared_ptr<ServerState>
 // Starts an HTTP session on an accepted socket.
 void StartHttpSession(std::shared_ptr<ServerState> state, tcp::socket socket);
 
-// Starts a WebSocket session for an upgrade request on a stream already read by HTTP.
+// Starts a WebSocket session for an upgrade request on a stream already read by HTTP (plain,
+// or TLS after its handshake).
 void StartWebSocketSession(std::shared_ptr<ServerState> state, beast::tcp_stream stream,
+                           http::request<http::string_body> request, std::string address,
+                           std::string clinic, std::string resume_id);
+void StartWebSocketSession(std::shared_ptr<ServerState> state,
+                           beast::ssl_stream<beast::tcp_stream> stream,
                            http::request<http::string_body> request, std::string address,
                            std::string clinic, std::string resume_id);
 

@@ -6,14 +6,31 @@ namespace backline::server::internal {
 
 namespace {
 constexpr int kRateStrikesBeforeClose = 3;  // times the per-minute limit, then close
+// Frames of any type (pings, history, feedback, malformed ones) a minute, as a multiple of
+// messages_per_minute: the widget sends few besides messages, a junk or ping flood many.
+constexpr int kFramesPerMessage = 4;
 }  // namespace
 
 WebSocketSession::WebSocketSession(std::shared_ptr<ServerState> state, beast::tcp_stream&& stream,
                                    std::string address, std::string clinic,
                                    std::string resume_id)
     : state_(std::move(state)),
-      ws_(std::move(stream)),
-      idle_timer_(ws_.get_executor()),
+      ws_(std::in_place_type<PlainWs>, std::move(stream)),
+      idle_timer_(Executor()),
+      address_(std::move(address)),
+      clinic_id_(std::move(clinic)),
+      resume_id_(std::move(resume_id)) {
+  state_->metrics.connections_open.fetch_add(1);
+  state_->metrics.connections_total.fetch_add(1);
+}
+
+WebSocketSession::WebSocketSession(std::shared_ptr<ServerState> state,
+                                   beast::ssl_stream<beast::tcp_stream>&& stream,
+                                   std::string address, std::string clinic,
+                                   std::string resume_id)
+    : state_(std::move(state)),
+      ws_(std::in_place_type<TlsWs>, std::move(stream)),
+      idle_timer_(Executor()),
       address_(std::move(address)),
       clinic_id_(std::move(clinic)),
       resume_id_(std::move(resume_id)) {
@@ -28,20 +45,26 @@ WebSocketSession::~WebSocketSession() {
 
 void WebSocketSession::Run(http::request<http::string_body> request) {
   const Limits& limits = state_->config.limits;
-  beast::get_lowest_layer(ws_).expires_never();
   websocket::stream_base::timeout timeout = websocket::stream_base::timeout::suggested(
       beast::role_type::server);
   timeout.handshake_timeout = std::chrono::seconds(limits.handshake_timeout_seconds);
   // Beast pings a silent peer and closes it if the ping goes unanswered: dead connections.
   timeout.idle_timeout = std::chrono::seconds(60);
   timeout.keep_alive_pings = true;
-  ws_.set_option(timeout);
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-    res.set(http::field::server, "backline");
-  }));
-  ws_.read_message_max(limits.max_message_bytes);
-  ws_.async_accept(request,
-                   beast::bind_front_handler(&WebSocketSession::OnAccept, shared_from_this()));
+  WithWs([&](auto& ws) {
+    beast::get_lowest_layer(ws).expires_never();
+    ws.set_option(timeout);
+    ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+      // Beast writes "Server: Boost.Beast/<version>" unless the decorator names one: a
+      // version banner. The HTTP responses carry no Server field at all.
+      res.set(http::field::server, "backline");
+      res.set("X-Content-Type-Options", "nosniff");
+      res.set("Referrer-Policy", "no-referrer");
+    }));
+    ws.read_message_max(limits.max_message_bytes);
+    ws.async_accept(request,
+                    beast::bind_front_handler(&WebSocketSession::OnAccept, shared_from_this()));
+  });
 }
 
 void WebSocketSession::OnAccept(beast::error_code ec) {
@@ -62,7 +85,7 @@ void WebSocketSession::OnAccept(beast::error_code ec) {
     state_->store->LoadSession(
         resume_id_, not_before,
         [self](engine::StatusOr<std::optional<SessionRecord>> loaded) {
-          net::post(self->ws_.get_executor(), [self, loaded = std::move(loaded)]() mutable {
+          net::post(self->Executor(), [self, loaded = std::move(loaded)]() mutable {
             self->OnSessionLoaded(std::move(loaded));
           });
         });
@@ -110,8 +133,10 @@ void WebSocketSession::Begin(bool resumed) {
 void WebSocketSession::DoRead() {
   if (reading_ || closing_) return;
   reading_ = true;
-  ws_.async_read(buffer_,
-                 beast::bind_front_handler(&WebSocketSession::OnRead, shared_from_this()));
+  WithWs([this](auto& ws) {
+    ws.async_read(buffer_,
+                  beast::bind_front_handler(&WebSocketSession::OnRead, shared_from_this()));
+  });
 }
 
 void WebSocketSession::OnRead(beast::error_code ec, std::size_t) {
@@ -146,6 +171,25 @@ bool WebSocketSession::RateLimited() {
 
 void WebSocketSession::Handle(std::string payload) {
   state_->metrics.frames_received.fetch_add(1);
+  // Every frame counts, whatever it is: a flood of pings or junk costs a reply each.
+  const int64_t now = NowMs();
+  while (!recent_frames_ms_.empty() && recent_frames_ms_.front() <= now - 60000) {
+    recent_frames_ms_.pop_front();
+  }
+  if (static_cast<int64_t>(recent_frames_ms_.size()) >=
+      int64_t{kFramesPerMessage} * state_->config.limits.messages_per_minute) {
+    ++rate_strikes_;
+    state_->metrics.rate_limited.fetch_add(1);
+    if (rate_strikes_ > kRateStrikesBeforeClose * state_->config.limits.messages_per_minute) {
+      DoClose(websocket::close_code::policy_error, "too many messages");
+      return;
+    }
+    Send(ErrorFrame("rate_limited",
+                    "Too many messages in a minute. Please wait a moment. In an emergency, "
+                    "call your emergency number now."));
+    return;
+  }
+  recent_frames_ms_.push_back(now);
   ClientFrame frame = ParseClientFrame(payload);
   if (!frame.error_code.empty()) {
     state_->metrics.protocol_errors.fetch_add(1);
@@ -234,7 +278,7 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   auto frame = std::make_shared<std::string>(ReplyFrame(turn.reply, seq));
   state_->store->AppendTurn(
       std::move(record), std::move(session), [self, frame, started](engine::Status s) {
-        net::post(self->ws_.get_executor(), [self, frame, started, s]() {
+        net::post(self->Executor(), [self, frame, started, s]() {
           --self->pending_turns_;
           auto& metrics = self->state_->metrics;
           if (!s.ok()) {
@@ -254,7 +298,7 @@ void WebSocketSession::HandleHistory() {
   state_->store->RecentTurns(
       session_id_, state_->config.limits.history_turns,
       [self](engine::StatusOr<std::vector<TurnRecord>> turns) {
-        net::post(self->ws_.get_executor(), [self, turns = std::move(turns)]() {
+        net::post(self->Executor(), [self, turns = std::move(turns)]() {
           if (!turns.ok()) {
             self->state_->metrics.store_errors.fetch_add(1);
             self->Send(ErrorFrame("unavailable", "The history could not be read. Try again."));
@@ -274,7 +318,7 @@ void WebSocketSession::HandleFeedback(const ClientFrame& frame) {
   fb.created_ms = NowMs();
   auto self = shared_from_this();
   state_->store->AddFeedback(std::move(fb), [self](engine::Status s) {
-    net::post(self->ws_.get_executor(), [self, s]() {
+    net::post(self->Executor(), [self, s]() {
       if (!s.ok()) {
         self->state_->metrics.store_errors.fetch_add(1);
         self->Send(ErrorFrame("unavailable", "The feedback could not be saved."));
@@ -293,7 +337,7 @@ void WebSocketSession::HandleDelete() {
   // the deleted session, stored (and the session re-created) after the delete.
   begun_ = false;
   state_->store->DeleteSession(id, [self](engine::Status s) {
-    net::post(self->ws_.get_executor(), [self, s]() {
+    net::post(self->Executor(), [self, s]() {
       if (!s.ok()) {
         self->state_->metrics.store_errors.fetch_add(1);
         self->Send(ErrorFrame("unavailable", "The conversation could not be deleted. Try again."));
@@ -320,9 +364,11 @@ void WebSocketSession::Send(std::string frame) {
 }
 
 void WebSocketSession::DoWrite() {
-  ws_.text(true);
-  ws_.async_write(net::buffer(*queue_.front()),
-                  beast::bind_front_handler(&WebSocketSession::OnWrite, shared_from_this()));
+  WithWs([this](auto& ws) {
+    ws.text(true);
+    ws.async_write(net::buffer(*queue_.front()),
+                   beast::bind_front_handler(&WebSocketSession::OnWrite, shared_from_this()));
+  });
 }
 
 void WebSocketSession::OnWrite(beast::error_code ec, std::size_t) {
@@ -344,7 +390,7 @@ void WebSocketSession::ArmIdleTimer() {
 }
 
 void WebSocketSession::Close(websocket::close_code code, std::string reason) {
-  net::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() {
+  net::post(Executor(), [self = shared_from_this(), code, reason = std::move(reason)]() {
     self->DoClose(code, reason);
   });
 }
@@ -357,8 +403,10 @@ void WebSocketSession::DoClose(websocket::close_code code, std::string reason) {
   if (queue_.size() > 1) queue_.erase(queue_.begin() + 1, queue_.end());
   websocket::close_reason cr(code);
   cr.reason = reason;
-  ws_.async_close(cr, [self = shared_from_this()](beast::error_code ec) {
-    if (ec && ec != net::error::operation_aborted) self->Fail(ec, "close");
+  WithWs([&](auto& ws) {
+    ws.async_close(cr, [self = shared_from_this()](beast::error_code ec) {
+      if (ec && ec != net::error::operation_aborted) self->Fail(ec, "close");
+    });
   });
 }
 

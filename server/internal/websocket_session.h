@@ -5,12 +5,17 @@
 // the soft limit the session stops reading (TCP pushes back on the client), past the hard
 // limit it closes the connection with "try again later" (Beast chat-multi's send queue plus
 // advanced_server's limit).
+//
+// The same session serves ws:// and wss://: the WebSocket stream is a variant over the plain
+// and the TLS transport, and the few calls that touch it go through WithWs().
 #ifndef BACKLINE_SERVER_INTERNAL_WEBSOCKET_SESSION_H_
 #define BACKLINE_SERVER_INTERNAL_WEBSOCKET_SESSION_H_
 
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
+#include <variant>
 
 #include "server/internal/state.h"
 #include "server/protocol.h"
@@ -19,8 +24,14 @@ namespace backline::server::internal {
 
 class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
  public:
+  using PlainWs = websocket::stream<beast::tcp_stream>;
+  using TlsWs = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+
   WebSocketSession(std::shared_ptr<ServerState> state, beast::tcp_stream&& stream,
                    std::string address, std::string clinic, std::string resume_id);
+  WebSocketSession(std::shared_ptr<ServerState> state,
+                   beast::ssl_stream<beast::tcp_stream>&& stream, std::string address,
+                   std::string clinic, std::string resume_id);
   ~WebSocketSession();
 
   void Run(http::request<http::string_body> request);
@@ -45,13 +56,22 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   void ArmIdleTimer();
   void DoClose(websocket::close_code code, std::string reason);
   void Fail(beast::error_code ec, const char* what);
+  // Calls f(ws) with the WebSocket stream, whichever transport it runs on.
+  template <typename F>
+  decltype(auto) WithWs(F&& f) {
+    return std::visit(std::forward<F>(f), ws_);
+  }
+  net::any_io_executor Executor() {
+    return WithWs([](auto& ws) -> net::any_io_executor { return ws.get_executor(); });
+  }
 
   std::shared_ptr<ServerState> state_;
-  websocket::stream<beast::tcp_stream> ws_;
+  std::variant<PlainWs, TlsWs> ws_;
   beast::flat_buffer buffer_;
   net::steady_timer idle_timer_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   std::deque<int64_t> recent_messages_ms_;  // arrival times within the last minute
+  std::deque<int64_t> recent_frames_ms_;    // the same for frames of any type
   int rate_strikes_ = 0;
   bool reading_ = false;
   bool closing_ = false;

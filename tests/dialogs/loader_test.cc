@@ -215,3 +215,40 @@ TEST(ClinicsLoaderTest, FolderWithoutClinicsHasNoDefault) {
 
 }  // namespace
 }  // namespace backline::dialogs
+
+namespace backline::dialogs {
+namespace {
+
+// frame_ancestors goes into a Content-Security-Policy header: only 'self', 'none' (alone) and
+// plain https origins pass, each bad item reported at its own location.
+TEST(ClinicsLoaderTest, BadFrameAncestorsAreErrorsAtEachItem) {
+  std::vector<engine::Clinic> clinics;
+  std::vector<Diagnostic> diags;
+  EXPECT_FALSE(LoadClinics(Fixture("bad-frame-ancestors"), &clinics, &diags));
+  const auto errors = Errors(diags);
+  // Four bad items, then: the folder's only clinic failed, so there is no "default".
+  ASSERT_EQ(errors.size(), 5u) << Join(diags);
+  EXPECT_THAT(errors[0].message, HasSubstr("http://portal.example.org"));
+  EXPECT_THAT(errors[0].where.ToString(), EndsWith("bad-frame-ancestors/clinics/default.json:6:54"));
+  EXPECT_THAT(errors[1].message, HasSubstr("https://*.example.org"));
+  EXPECT_THAT(errors[2].message, HasSubstr("must be the only item"));
+  EXPECT_THAT(errors[3].message, HasSubstr("script-src"));
+  EXPECT_THAT(errors[4].message, HasSubstr("no clinic with id \"default\""));
+  EXPECT_TRUE(clinics.empty());
+}
+
+TEST(ClinicsLoaderTest, FrameAncestorsDefaultToSelfAndShippedOnesLoad) {
+  std::vector<engine::Clinic> clinics;
+  std::vector<Diagnostic> diags;
+  LoadClinics(Fixture("duplicate-clinic"), &clinics, &diags);  // one good clinic, no setting
+  ASSERT_FALSE(clinics.empty()) << Join(diags);
+  EXPECT_THAT(clinics[0].frame_ancestors, ::testing::ElementsAre("'self'"));
+  clinics.clear();
+  diags.clear();
+  ASSERT_TRUE(LoadClinics(std::string(BACKLINE_SOURCE_DIR) + "/dialogs", &clinics, &diags))
+      << Join(diags);
+  for (const auto& c : clinics) EXPECT_FALSE(c.frame_ancestors.empty()) << c.id;
+}
+
+}  // namespace
+}  // namespace backline::dialogs
