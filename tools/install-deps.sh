@@ -11,6 +11,7 @@ packages=(
   libsqlite3-dev                        # the embedded store
   libgtest-dev                          # unit tests
   libbenchmark-dev                      # micro-benchmarks
+  valgrind                              # bench/engine_instructions.sh: instructions per turn
   python3                               # helper scripts (eval scoring, tooling)
   wamerican wbritish                    # word lists: spelling repair never changes real words
   chromium                              # browser tests of the chat widget (web/tests), headless
