@@ -36,7 +36,9 @@ void SynonymMap::Apply(
     std::vector<std::pair<std::string, std::string>>* applied) const {
   std::vector<Token> out;
   out.reserve(tokens->size());
-  const auto& in = *tokens;
+  // Tokens are moved to `out` once passed; matching only reads tokens at or
+  // after i, which are still in place.
+  auto& in = *tokens;
   std::vector<std::string> stems(in.size());
   for (size_t i = 0; i < in.size(); ++i) {
     if (!in[i].is_break) stems[i] = Stem(in[i].text);
@@ -44,7 +46,7 @@ void SynonymMap::Apply(
   size_t i = 0;
   while (i < in.size()) {
     if (in[i].is_break) {
-      out.push_back(in[i++]);
+      out.push_back(std::move(in[i++]));
       continue;
     }
     const Entry* best = nullptr;
@@ -69,7 +71,7 @@ void SynonymMap::Apply(
       }
     }
     if (!best) {
-      out.push_back(in[i++]);
+      out.push_back(std::move(in[i++]));
       continue;
     }
     std::string original;
@@ -182,6 +184,20 @@ std::vector<std::string> Analyzer::TermsOfRange(
     std::string s = Stem(t.text);
     if (IsStopword(s)) continue;
     terms.push_back(std::move(s));
+  }
+  return terms;
+}
+
+std::vector<std::string> Analyzer::TokenTerms(
+    const std::vector<Token>& tokens, const std::vector<bool>& skip) const {
+  std::vector<std::string> terms(tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const Token& t = tokens[i];
+    if (t.is_break || (i < skip.size() && skip[i]) || IsStopword(t.text))
+      continue;
+    std::string s = Stem(t.text);
+    if (IsStopword(s)) continue;
+    terms[i] = std::move(s);
   }
   return terms;
 }

@@ -6,6 +6,7 @@
 #ifndef BACKLINE_ENGINE_ANALYZER_H_
 #define BACKLINE_ENGINE_ANALYZER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -58,6 +59,15 @@ class SynonymMap {
       by_first_;  // first stem -> entries
 };
 
+// Hashes std::string and std::string_view alike, so a set of strings can be
+// probed with a string_view without building a string.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
 class Analyzer {
  public:
   // Builds the analyser. Vocabulary words (from the content) become
@@ -71,7 +81,7 @@ class Analyzer {
   Analysis Analyze(std::string_view utf8) const;
 
   bool IsStopword(std::string_view word) const {
-    return stopwords_.count(std::string(word)) > 0;
+    return stopwords_.find(word) != stopwords_.end();
   }
   // Content words of a curated text (paraphrase, keyword): folded, synonyms,
   // stemmed, no stop words, no spelling repair.
@@ -81,6 +91,11 @@ class Analyzer {
   std::vector<std::string> TermsOfRange(const std::vector<Token>& tokens,
                                         size_t begin, size_t end,
                                         const std::vector<bool>& skip) const;
+  // The retrieval term of each token (as TermsOfRange would give it), or an
+  // empty string for a token that has none: computed once, it serves every
+  // range of a long message.
+  std::vector<std::string> TokenTerms(const std::vector<Token>& tokens,
+                                      const std::vector<bool>& skip) const;
   const TextNormalizer& normalizer() const { return normalizer_; }
   const SpellingCorrector& speller() const { return speller_; }
 
@@ -90,7 +105,7 @@ class Analyzer {
   TextNormalizer normalizer_;
   SpellingCorrector speller_;
   SynonymMap synonyms_;
-  std::unordered_set<std::string> stopwords_;
+  std::unordered_set<std::string, StringHash, std::equal_to<>> stopwords_;
 };
 
 }  // namespace backline::engine

@@ -420,11 +420,15 @@ Engine::Ranking Engine::Rank(const Analysis& a,
       0.5;  // and the entry the whole message is about
   const RetrievalSpec& rs = spec_.retrieval;
   const auto& t = a.tokens;
+  // Only the best kCandidates + 1 are ever read, and (score, entry) is a strict
+  // order, so a partial sort gives the same leaders as a full one.
   auto by_score = [](std::vector<Candidate>* v) {
-    std::sort(v->begin(), v->end(), [](const Candidate& x, const Candidate& y) {
-      if (x.score != y.score) return x.score > y.score;
-      return x.entry < y.entry;
-    });
+    const size_t n = std::min(v->size(), kCandidates + 1);
+    std::partial_sort(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(n),
+                      v->end(), [](const Candidate& x, const Candidate& y) {
+                        if (x.score != y.score) return x.score > y.score;
+                        return x.entry < y.entry;
+                      });
   };
   Ranking best;
   const std::vector<std::string> all =
@@ -459,8 +463,14 @@ Engine::Ranking Engine::Rank(const Analysis& a,
       start = i + 1;
     }
   }
+  // Each token's term once, for all the (overlapping) segments.
+  const std::vector<std::string> token_terms = analyzer_->TokenTerms(t, skip);
+  std::vector<std::string> terms;
   for (const auto& [b, e] : segments) {
-    const auto terms = analyzer_->TermsOfRange(t, b, e, skip);
+    terms.clear();
+    for (size_t i = b; i < e; ++i) {
+      if (!token_terms[i].empty()) terms.push_back(token_terms[i]);
+    }
     if (terms.size() < 2) continue;
     std::vector<Candidate> cands = index_->ScoreAll(terms);
     if (cands.empty()) continue;
@@ -513,42 +523,52 @@ std::string Engine::Render(std::string_view text, const Clinic& clinic) {
   // A clinic that has not set a number still gets a sentence that reads and
   // tells the person where to find it ("... call your care team on the number
   // on your clinic card").
-  const std::string care = clinic.care_team_phone.empty()
-                               ? "the number on your clinic card"
-                               : clinic.care_team_phone;
-  const std::string after = clinic.after_hours_phone.empty()
-                                ? "the number on your clinic card"
-                                : clinic.after_hours_phone;
-  const std::string emergency =
-      clinic.emergency_number.empty() ? "911" : clinic.emergency_number;
-  const std::string crisis =
-      clinic.crisis_line.empty() ? "988" : clinic.crisis_line;
-  const std::string name =
-      clinic.name.empty() ? "your cancer centre" : clinic.name;
+  const std::string_view care = clinic.care_team_phone.empty()
+                                    ? "the number on your clinic card"
+                                    : std::string_view(clinic.care_team_phone);
+  const std::string_view after =
+      clinic.after_hours_phone.empty()
+          ? "the number on your clinic card"
+          : std::string_view(clinic.after_hours_phone);
+  const std::string_view emergency =
+      clinic.emergency_number.empty()
+          ? "911"
+          : std::string_view(clinic.emergency_number);
+  const std::string_view crisis =
+      clinic.crisis_line.empty() ? "988" : std::string_view(clinic.crisis_line);
+  const std::string_view name = clinic.name.empty()
+                                    ? "your cancer centre"
+                                    : std::string_view(clinic.name);
   std::string out;
   out.reserve(text.size() + 32);
   size_t i = 0;
   while (i < text.size()) {
-    if (text[i] == '{') {
-      const size_t close = text.find('}', i);
-      if (close != std::string_view::npos) {
-        const std::string_view key = text.substr(i + 1, close - i - 1);
-        const std::string* value = nullptr;
-        if (key == "clinic_name")
-          value = &name;
-        else if (key == "care_team_phone")
-          value = &care;
-        else if (key == "after_hours_phone")
-          value = &after;
-        else if (key == "emergency_number")
-          value = &emergency;
-        else if (key == "crisis_line")
-          value = &crisis;
-        if (value) {
-          out += *value;
-          i = close + 1;
-          continue;
-        }
+    // Copy up to the next placeholder in one piece.
+    const size_t open = text.find('{', i);
+    if (open == std::string_view::npos) {
+      out.append(text.substr(i));
+      break;
+    }
+    out.append(text.substr(i, open - i));
+    i = open;
+    const size_t close = text.find('}', i);
+    if (close != std::string_view::npos) {
+      const std::string_view key = text.substr(i + 1, close - i - 1);
+      const std::string_view* value = nullptr;
+      if (key == "clinic_name")
+        value = &name;
+      else if (key == "care_team_phone")
+        value = &care;
+      else if (key == "after_hours_phone")
+        value = &after;
+      else if (key == "emergency_number")
+        value = &emergency;
+      else if (key == "crisis_line")
+        value = &crisis;
+      if (value) {
+        out.append(*value);
+        i = close + 1;
+        continue;
       }
     }
     out.push_back(text[i++]);
@@ -666,17 +686,19 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   ex.state_before = state.state;
   Reply& reply = out.reply;
 
-  const Analysis a = analyzer_->Analyze(text);
-  ex.folded = a.folded;
-  ex.canonical = a.canonical;
-  ex.repairs = a.repairs;
-  ex.synonyms = a.synonyms;
-  ex.terms = a.terms;
+  Analysis a = analyzer_->Analyze(text);
 
+  // Every return goes through here, once: the analysis moves into the
+  // explanation, and the result moves out.
   auto finish = [&](std::string decision) {
+    ex.folded = std::move(a.folded);
+    ex.canonical = std::move(a.canonical);
+    ex.repairs = std::move(a.repairs);
+    ex.synonyms = std::move(a.synonyms);
+    ex.terms = std::move(a.terms);
     ex.decision = std::move(decision);
     ex.state_after = state.state;
-    return out;
+    return std::move(out);
   };
 
   // 1. Red flags, in every state, before anything else.
@@ -786,10 +808,10 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
 
   // Small talk that is the whole message ("good morning!") is answered as small
   // talk.
-  if (const auto* ci = MatchIntent(IntentSpec::Kind::kSmallTalk, a);
-      ci && OnlyIntent(*ci, a, skip)) {
-    return intent_reply(*ci, "intent");
-  }
+  const CompiledIntent* small_talk =
+      MatchIntent(IntentSpec::Kind::kSmallTalk, a);
+  if (small_talk && OnlyIntent(*small_talk, a, skip))
+    return intent_reply(*small_talk, "intent");
 
   // 5. FAQ retrieval.
   const Ranking ranking = Rank(a, skip);
@@ -834,8 +856,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   }
 
   // 6. Small talk and flows.
-  if (const auto* ci = MatchIntent(IntentSpec::Kind::kSmallTalk, a))
-    return intent_reply(*ci, "intent");
+  if (small_talk) return intent_reply(*small_talk, "intent");
   if (const auto* ci = MatchIntent(IntentSpec::Kind::kFlow, a))
     return intent_reply(*ci, "intent");
 

@@ -7,39 +7,7 @@
 #include <re2/set.h>
 
 namespace backline::engine {
-namespace {
-
-std::vector<std::vector<std::string>> ToPhrases(
-    const std::vector<std::string>& cues) {
-  std::vector<std::vector<std::string>> out;
-  for (const auto& c : cues) {
-    auto words = SplitWords(FoldToAscii(c));
-    if (!words.empty()) out.push_back(std::move(words));
-  }
-  return out;
-}
-
-// True if phrase occurs starting at token p (no break tokens inside).
-bool PhraseAt(const std::vector<Token>& t, size_t p,
-              const std::vector<std::string>& phrase) {
-  if (p + phrase.size() > t.size()) return false;
-  for (size_t k = 0; k < phrase.size(); ++k) {
-    if (t[p + k].is_break || t[p + k].text != phrase[k]) return false;
-  }
-  return true;
-}
-
-// The length of the longest phrase starting at p, or 0.
-size_t AnyPhraseAt(const std::vector<Token>& t, size_t p,
-                   const std::vector<std::vector<std::string>>& phrases) {
-  size_t best = 0;
-  for (const auto& ph : phrases) {
-    if (ph.size() > best && PhraseAt(t, p, ph)) best = ph.size();
-  }
-  return best;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 struct RedFlagDetector::Prefilter {
   explicit Prefilter(const RE2::Options& o) : set(o, RE2::UNANCHORED) {}
@@ -47,6 +15,32 @@ struct RedFlagDetector::Prefilter {
   std::vector<std::pair<size_t, size_t>> owner;  // set index -> (rule, pattern)
   bool ok = false;
 };
+
+RedFlagDetector::PhraseSet::PhraseSet(const std::vector<std::string>& cues) {
+  for (const auto& c : cues) {
+    auto words = SplitWords(FoldToAscii(c));
+    if (words.empty()) continue;
+    std::string first = words.front();
+    by_first_[first].push_back(std::move(words));
+  }
+}
+
+size_t RedFlagDetector::PhraseSet::LongestAt(const std::vector<Token>& t,
+                                             size_t p) const {
+  // Phrase words are [a-z0-9]+, so a break token never starts one.
+  if (p >= t.size() || t[p].is_break || by_first_.empty()) return 0;
+  const auto it = by_first_.find(t[p].text);
+  if (it == by_first_.end()) return 0;
+  size_t best = 0;
+  for (const Phrase& ph : it->second) {
+    if (ph.size() <= best || p + ph.size() > t.size()) continue;
+    bool match = true;
+    for (size_t k = 1; k < ph.size() && match; ++k)
+      match = !t[p + k].is_break && t[p + k].text == ph[k];
+    if (match) best = ph.size();
+  }
+  return best;
+}
 
 RedFlagDetector::RedFlagDetector() = default;
 RedFlagDetector::~RedFlagDetector() = default;
@@ -115,17 +109,17 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
     }
     d->rules_.push_back(std::move(cr));
   }
-  d->negation_ = ToPhrases(language.negation_cues);
-  d->pseudo_ = ToPhrases(language.pseudo_negations);
-  d->post_negation_ = ToPhrases(language.post_negation_cues);
-  d->hypothetical_ = ToPhrases(language.hypothetical_cues);
-  d->current_ = ToPhrases(language.current_cues);
-  d->resolved_ = ToPhrases(language.resolved_cues);
-  d->future_ = ToPhrases(language.future_cues);
-  d->example_joiners_ = ToPhrases(language.example_joiners);
-  d->hedges_ = ToPhrases(language.hedges);
-  d->clause_breaks_ = ToPhrases(language.clause_breaks);
-  d->negation_breaks_ = ToPhrases(language.negation_breaks);
+  d->negation_ = PhraseSet(language.negation_cues);
+  d->pseudo_ = PhraseSet(language.pseudo_negations);
+  d->post_negation_ = PhraseSet(language.post_negation_cues);
+  d->hypothetical_ = PhraseSet(language.hypothetical_cues);
+  d->current_ = PhraseSet(language.current_cues);
+  d->resolved_ = PhraseSet(language.resolved_cues);
+  d->future_ = PhraseSet(language.future_cues);
+  d->example_joiners_ = PhraseSet(language.example_joiners);
+  d->hedges_ = PhraseSet(language.hedges);
+  d->clause_breaks_ = PhraseSet(language.clause_breaks);
+  d->negation_breaks_ = PhraseSet(language.negation_breaks);
   d->window_ = language.negation_window;
   for (const auto& r : rules) {
     for (const auto& p : r.patterns) {
@@ -199,12 +193,12 @@ void RedFlagDetector::Classify(
   }
   // Post-negation: "my legs are fine".
   for (size_t p = te + 1; p <= std::min(ce, te + 2) && !m->negated; ++p) {
-    if (AnyPhraseAt(t, p, post_negation_) > 0) m->negated = true;
+    if (post_negation_.LongestAt(t, p) > 0) m->negated = true;
   }
   // A hedge ("not sure if") contains a hypothetical cue but frames a report.
   auto hedged = [&](size_t p) {
     for (size_t q = (p >= 4 ? p - 4 : 0); q <= p; ++q) {
-      const size_t len = AnyPhraseAt(t, q, hedges_);
+      const size_t len = hedges_.LongestAt(t, q);
       if (len > 0 && q + len > p) return true;
     }
     return false;
@@ -213,17 +207,17 @@ void RedFlagDetector::Classify(
   bool hypothetical = false;
   bool resolved = false;
   for (size_t p = cs; p <= ce; ++p) {
-    if (AnyPhraseAt(t, p, current_) > 0) current = true;
-    if (AnyPhraseAt(t, p, resolved_) > 0) resolved = true;
-    if (p < ts && AnyPhraseAt(t, p, hypothetical_) > 0 && !hedged(p))
+    if (current_.LongestAt(t, p) > 0) current = true;
+    if (resolved_.LongestAt(t, p) > 0) resolved = true;
+    if (p < ts && hypothetical_.LongestAt(t, p) > 0 && !hedged(p))
       hypothetical = true;
-    if (AnyPhraseAt(t, p, future_) > 0) hypothetical = true;
+    if (future_.LongestAt(t, p) > 0) hypothetical = true;
   }
   // "what signs should I watch for, like black poo?": an example continues the
   // question.
   size_t start = cs;
   while (!hypothetical && start >= 2 &&
-         AnyPhraseAt(t, start, example_joiners_) > 0) {
+         example_joiners_.LongestAt(t, start) > 0) {
     size_t prev_end = start - 1;  // the break token before this clause
     while (prev_end > 0 && clause[prev_end] < 0) --prev_end;
     if (clause[prev_end] < 0) break;
@@ -231,8 +225,7 @@ void RedFlagDetector::Classify(
     while (prev_start > 0 && clause[prev_start - 1] == clause[prev_end])
       --prev_start;
     for (size_t p = prev_start; p <= prev_end; ++p) {
-      if (AnyPhraseAt(t, p, hypothetical_) > 0 && !hedged(p))
-        hypothetical = true;
+      if (hypothetical_.LongestAt(t, p) > 0 && !hedged(p)) hypothetical = true;
     }
     start = prev_start;
   }
@@ -247,8 +240,8 @@ void RedFlagDetector::Classify(
     if (q < t.size() && q > ce + 1 && kBackReference.count(t[q].text)) {
       const int next = clause[q];
       for (size_t p = q; p < t.size() && clause[p] == next; ++p) {
-        if (AnyPhraseAt(t, p, resolved_) > 0) resolved = true;
-        if (AnyPhraseAt(t, p, current_) > 0) current = true;
+        if (resolved_.LongestAt(t, p) > 0) resolved = true;
+        if (current_.LongestAt(t, p) > 0) current = true;
       }
     }
   }
@@ -259,10 +252,10 @@ void RedFlagDetector::Classify(
 
 size_t RedFlagDetector::NegationAt(const std::vector<Token>& t,
                                    size_t p) const {
-  const size_t len = AnyPhraseAt(t, p, negation_);
+  const size_t len = negation_.LongestAt(t, p);
   if (len == 0) return 0;
   for (size_t q = (p >= 3 ? p - 3 : 0); q <= p; ++q) {
-    const size_t pl = AnyPhraseAt(t, q, pseudo_);
+    const size_t pl = pseudo_.LongestAt(t, q);
     if (pl > 0 && q + pl > p) return 0;
   }
   return len;
@@ -271,7 +264,12 @@ size_t RedFlagDetector::NegationAt(const std::vector<Token>& t,
 std::vector<bool> RedFlagDetector::NegatedSymptoms(const Analysis& a) const {
   const auto& t = a.tokens;
   std::vector<bool> out(t.size(), false);
-  if (t.empty()) return out;
+  // Only symptom words are ever marked: a message without one needs no scopes.
+  const bool any_symptom =
+      std::any_of(t.begin(), t.end(), [&](const Token& tok) {
+        return !tok.is_break && symptom_words_.count(tok.text) > 0;
+      });
+  if (!any_symptom) return out;
   std::vector<int> clause, neg_scope;
   Scopes(a, &clause, &neg_scope);
   const size_t window = static_cast<size_t>(std::max(1, window_));
@@ -303,14 +301,14 @@ void RedFlagDetector::Scopes(const Analysis& a, std::vector<int>* clause_out,
       ++i;
       continue;
     }
-    if (size_t len = AnyPhraseAt(t, i, clause_breaks_); len > 0) {
+    if (size_t len = clause_breaks_.LongestAt(t, i); len > 0) {
       ++c;
       ++n;
       for (size_t k = 0; k < len; ++k) clause[i + k] = neg_scope[i + k] = -1;
       i += len;
       continue;
     }
-    if (size_t len = AnyPhraseAt(t, i, negation_breaks_); len > 0) {
+    if (size_t len = negation_breaks_.LongestAt(t, i); len > 0) {
       ++n;
       for (size_t k = 0; k < len; ++k) {
         clause[i + k] = c;
@@ -329,75 +327,76 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
   RedFlagResult result;
   const auto& t = a.tokens;
   if (t.empty()) return result;
+  // The (rule, pattern) pairs to run, in rule and pattern order. With the
+  // prefilter, only those whose pattern matches somewhere (set indices follow
+  // that order); usually none, and then there is nothing more to do.
+  std::vector<std::pair<size_t, size_t>> to_run;
+  if (prefilter_ && prefilter_->ok) {
+    std::vector<int> matched;
+    prefilter_->set.Match(
+        re2::StringPiece(a.canonical.data(), a.canonical.size()), &matched);
+    if (matched.empty()) return result;
+    std::sort(matched.begin(), matched.end());
+    to_run.reserve(matched.size());
+    for (int i : matched)
+      to_run.push_back(prefilter_->owner[static_cast<size_t>(i)]);
+  } else {
+    for (size_t r = 0; r < rules_.size(); ++r) {
+      for (size_t p = 0; p < rules_[r].patterns.size(); ++p)
+        to_run.emplace_back(r, p);
+    }
+  }
   std::vector<int> clause, neg_scope;
   Scopes(a, &clause, &neg_scope);
 
   std::vector<int> excepted(rules_.size(), -1);  // -1 unknown, 0 no, 1 yes
-  std::vector<std::vector<bool>> hit(rules_.size());
-  if (prefilter_ && prefilter_->ok) {
-    for (size_t r = 0; r < rules_.size(); ++r)
-      hit[r].assign(rules_[r].patterns.size(), false);
-    std::vector<int> matched;
-    prefilter_->set.Match(
-        re2::StringPiece(a.canonical.data(), a.canonical.size()), &matched);
-    for (int i : matched) {
-      const auto& [r, p] = prefilter_->owner[static_cast<size_t>(i)];
-      hit[r][p] = true;
-    }
-  } else {
-    for (size_t r = 0; r < rules_.size(); ++r)
-      hit[r].assign(rules_[r].patterns.size(), true);
-  }
-  for (size_t r = 0; r < rules_.size(); ++r) {
+  for (const auto& [r, pi] : to_run) {
     const CompiledRule& rule = rules_[r];
-    for (size_t pi = 0; pi < rule.patterns.size(); ++pi) {
-      if (!hit[r][pi]) continue;
-      const auto& p = rule.patterns[pi];
-      for (const auto& match : p->FindAllWithGroups(a.canonical)) {
-        const size_t b = match.begin, e = match.end;
-        RedFlagMatch m;
-        m.rule = rule.id;
-        m.kind = kinds_[rule.kind].id;
-        m.urgency = kinds_[rule.kind].urgency;
-        m.text = a.canonical.substr(b, e - b);
-        size_t ts = a.TokenAt(b);
-        size_t te = e > b ? a.TokenAt(e - 1) : ts;
-        // A match that starts on a break token is moved to the next word.
-        while (ts < te && clause[ts] < 0) ++ts;
-        if (clause[ts] < 0 || neg_scope[ts] < 0) {
-          // Starts on a clause-break word ("but ..."): scope it from the next
-          // token.
-          size_t k = ts;
-          while (k < te && (clause[k] < 0 || neg_scope[k] < 0)) ++k;
-          ts = k;
-        }
-        m.first_token = ts;
-        m.last_token = te;
-        std::vector<std::pair<size_t, size_t>> gaps;
-        for (const auto& [gb, ge] : match.groups) {
-          size_t last = ge;  // the gap's last non-space byte + 1 (a gap ends
-                             // with a space)
-          while (last > gb && a.canonical[last - 1] == ' ') --last;
-          if (last > gb)
-            gaps.emplace_back(a.TokenAt(gb), a.TokenAt(last - 1) + 1);
-        }
-        if (clause[ts] >= 0) {
-          Classify(a, ts, te, clause, neg_scope,
-                   rule.general_questions_escalate, gaps, &m);
-        }
-        if (excepted[r] < 0) {
-          const bool unless = rule.unless && rule.unless->Matches(a.canonical);
-          const bool lacks =
-              rule.requires_any && !rule.requires_any->Matches(a.canonical);
-          excepted[r] = unless || lacks ? 1 : 0;
-        }
-        m.excepted = excepted[r] == 1;
-        if (m.affirmed() && m.urgency > result.urgency) {
-          result.urgency = m.urgency;
-          result.kind = &kinds_[rule.kind];
-        }
-        result.matches.push_back(std::move(m));
+    const auto& p = rule.patterns[pi];
+    for (const auto& match : p->FindAllWithGroups(a.canonical)) {
+      const size_t b = match.begin, e = match.end;
+      RedFlagMatch m;
+      m.rule = rule.id;
+      m.kind = kinds_[rule.kind].id;
+      m.urgency = kinds_[rule.kind].urgency;
+      m.text = a.canonical.substr(b, e - b);
+      size_t ts = a.TokenAt(b);
+      size_t te = e > b ? a.TokenAt(e - 1) : ts;
+      // A match that starts on a break token is moved to the next word.
+      while (ts < te && clause[ts] < 0) ++ts;
+      if (clause[ts] < 0 || neg_scope[ts] < 0) {
+        // Starts on a clause-break word ("but ..."): scope it from the next
+        // token.
+        size_t k = ts;
+        while (k < te && (clause[k] < 0 || neg_scope[k] < 0)) ++k;
+        ts = k;
       }
+      m.first_token = ts;
+      m.last_token = te;
+      std::vector<std::pair<size_t, size_t>> gaps;
+      for (const auto& [gb, ge] : match.groups) {
+        size_t last = ge;  // the gap's last non-space byte + 1 (a gap ends
+                           // with a space)
+        while (last > gb && a.canonical[last - 1] == ' ') --last;
+        if (last > gb)
+          gaps.emplace_back(a.TokenAt(gb), a.TokenAt(last - 1) + 1);
+      }
+      if (clause[ts] >= 0) {
+        Classify(a, ts, te, clause, neg_scope, rule.general_questions_escalate,
+                 gaps, &m);
+      }
+      if (excepted[r] < 0) {
+        const bool unless = rule.unless && rule.unless->Matches(a.canonical);
+        const bool lacks =
+            rule.requires_any && !rule.requires_any->Matches(a.canonical);
+        excepted[r] = unless || lacks ? 1 : 0;
+      }
+      m.excepted = excepted[r] == 1;
+      if (m.affirmed() && m.urgency > result.urgency) {
+        result.urgency = m.urgency;
+        result.kind = &kinds_[rule.kind];
+      }
+      result.matches.push_back(std::move(m));
     }
   }
   return result;

@@ -28,6 +28,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -96,6 +97,19 @@ class RedFlagDetector {
     bool general_questions_escalate;
   };
   using Phrase = std::vector<std::string>;
+  // Cue phrases indexed by their first word, so the longest phrase at a token
+  // costs one hash lookup instead of a comparison with every phrase.
+  class PhraseSet {
+   public:
+    PhraseSet() = default;
+    explicit PhraseSet(const std::vector<std::string>& cues);
+    // The length of the longest phrase starting at token p (no break tokens
+    // inside), or 0.
+    size_t LongestAt(const std::vector<Token>& t, size_t p) const;
+
+   private:
+    std::unordered_map<std::string, std::vector<Phrase>> by_first_;
+  };
 
   // One RE2::Set over every rule pattern: a single pass over the text says
   // which patterns match at all, so only those are run on their own to find
@@ -120,9 +134,9 @@ class RedFlagDetector {
 
   std::vector<RedFlagKind> kinds_;
   std::vector<CompiledRule> rules_;
-  std::vector<Phrase> negation_, pseudo_, post_negation_, hypothetical_,
-      current_, resolved_, future_, clause_breaks_, negation_breaks_,
-      example_joiners_, hedges_;
+  PhraseSet negation_, pseudo_, post_negation_, hypothetical_, current_,
+      resolved_, future_, clause_breaks_, negation_breaks_, example_joiners_,
+      hedges_;
   int window_ = 6;
   std::unique_ptr<Prefilter> prefilter_;
   std::unordered_set<std::string> symptom_words_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
 #include <unordered_set>
 
 namespace backline::engine {
@@ -40,7 +41,7 @@ Bm25Index::Bm25Index(const std::vector<Document>& docs)
     }
     float len = 0;
     for (const auto& [t, v] : tf) {
-      postings_[t].push_back(Posting{d, v.first, v.second});
+      postings_[t].postings.push_back(Posting{d, v.first, v.second});
       len += v.first;
     }
     doc_length_[d] = len;
@@ -50,49 +51,69 @@ Bm25Index::Bm25Index(const std::vector<Document>& docs)
                     ? 1.0
                     : std::max(1.0, total / static_cast<double>(docs.size()));
   max_idf_ = std::log(1.0 + (static_cast<double>(num_docs_) + 0.5) / 0.5);
+  for (auto& [t, info] : postings_) {
+    const double df = static_cast<double>(info.postings.size());
+    info.idf = std::log(1.0 + (static_cast<double>(num_docs_) - df + 0.5) /
+                                  (df + 0.5));
+  }
+  norm_.resize(docs.size());
+  for (size_t d = 0; d < docs.size(); ++d)
+    norm_[d] = kK1 * (1.0 - kB + kB * doc_length_[d] / avg_length_);
 }
 
 double Bm25Index::Idf(const std::string& term) const {
   auto it = postings_.find(term);
-  if (it == postings_.end()) return max_idf_;
-  const double df = static_cast<double>(it->second.size());
-  return std::log(1.0 +
-                  (static_cast<double>(num_docs_) - df + 0.5) / (df + 0.5));
+  return it == postings_.end() ? max_idf_ : it->second.idf;
 }
 
 std::vector<Candidate> Bm25Index::ScoreAll(
     const std::vector<std::string>& terms) const {
-  std::vector<std::string> unique;
-  {
-    std::unordered_set<std::string> seen;
-    for (const auto& t : terms) {
-      if (seen.insert(t).second) unique.push_back(t);
+  // Each distinct term once, in order of first occurrence (the order of the
+  // floating-point sums below), looked up once. Questions have a few terms, so
+  // duplicates are found by comparison; a long message uses a hash set.
+  struct Unique {
+    const std::string* text;
+    const TermInfo* info;  // nullptr: a term the content does not use
+  };
+  std::vector<Unique> unique;
+  unique.reserve(terms.size());
+  std::unordered_set<std::string_view> seen;
+  const bool hashed = terms.size() > 32;
+  for (const auto& t : terms) {
+    if (hashed) {
+      if (!seen.insert(t).second) continue;
+    } else if (std::any_of(unique.begin(), unique.end(),
+                           [&](const Unique& u) { return *u.text == t; })) {
+      continue;
     }
+    auto it = postings_.find(t);
+    unique.push_back(Unique{&t, it == postings_.end() ? nullptr : &it->second});
   }
   double total_idf = 0;
-  for (const auto& t : unique) total_idf += Idf(t);
+  for (const auto& u : unique) total_idf += u.info ? u.info->idf : max_idf_;
   std::vector<Candidate> dense(num_docs_);
-  std::vector<bool> hit(num_docs_, false);
-  for (const auto& t : unique) {
-    auto it = postings_.find(t);
-    if (it == postings_.end()) continue;
-    const double idf = Idf(t);
-    for (const Posting& p : it->second) {
+  std::vector<uint32_t> hits;
+  for (const auto& u : unique) {
+    if (!u.info) continue;
+    const double idf = u.info->idf;
+    for (const Posting& p : u.info->postings) {
       const double tf = p.tf;
-      const double norm =
-          kK1 * (1.0 - kB + kB * doc_length_[p.doc] / avg_length_);
+      const double norm = norm_[p.doc];
       Candidate& c = dense[p.doc];
+      // The first hit on this document: idf and weight are positive, so the
+      // coverage is above zero after any hit.
+      if (c.coverage == 0) hits.push_back(p.doc);
       c.entry = p.doc;
       c.score += idf * tf * (kK1 + 1.0) / (tf + norm);
       const double weight = p.in_answer_only ? kAnswerCoverage : 1.0;
       c.coverage += idf * weight;
       c.evidence += idf * weight;
-      hit[p.doc] = true;
     }
   }
+  std::sort(hits.begin(), hits.end());
   std::vector<Candidate> out;
-  for (size_t d = 0; d < num_docs_; ++d) {
-    if (!hit[d]) continue;
+  out.reserve(hits.size());
+  for (uint32_t d : hits) {
     Candidate c = dense[d];
     c.coverage = total_idf > 0 ? c.coverage / total_idf : 0;
     out.push_back(c);

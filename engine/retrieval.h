@@ -80,8 +80,15 @@ class Bm25Index : public Retriever {
     float tf;  // weighted term frequency
     bool in_answer_only;
   };
-  std::unordered_map<std::string, std::vector<Posting>> postings_;
+  // A term's postings and its IDF, computed once at build time.
+  struct TermInfo {
+    std::vector<Posting> postings;
+    double idf = 0;
+  };
+  std::unordered_map<std::string, TermInfo> postings_;
   std::vector<float> doc_length_;
+  // Per document: kK1 * (1 - kB + kB * length / average length).
+  std::vector<double> norm_;
   double avg_length_ = 1;
   double max_idf_ = 1;
   size_t num_docs_ = 0;

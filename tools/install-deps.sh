@@ -12,6 +12,7 @@ packages=(
   libssl-dev openssl                    # TLS (serve --tls-cert/--tls-key); tests make certs
   libgtest-dev                          # unit tests
   libbenchmark-dev                      # micro-benchmarks
+  valgrind                              # bench/engine_instructions.sh: instructions per turn
   python3                               # helper scripts (eval scoring, tooling)
   python3-jsonschema                    # tests/schemas: shipped content files against schemas/
   wamerican wbritish                    # word lists: spelling repair never changes real words
