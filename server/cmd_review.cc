@@ -61,48 +61,6 @@ bool IsWebUrl(const std::string& url) {
   return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
 }
 
-// The content version: FNV-1a 64 over the path and bytes of every .json file
-// of the knowledge and dialogs folders (conversation tests under tests/ are
-// not content), in path order.
-std::string ContentVersion(const ContentPaths& paths, size_t* files) {
-  std::vector<std::pair<std::string, fs::path>> all;
-  std::error_code ec;
-  for (const auto& [label, dir] :
-       {std::pair<std::string, std::string>{"knowledge", paths.knowledge},
-        {"dialogs", paths.dialogs}}) {
-    for (auto it = fs::recursive_directory_iterator(dir, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      const fs::path rel = fs::relative(it->path(), dir, ec);
-      if (it->is_directory() && rel.filename() == "tests") {
-        it.disable_recursion_pending();
-        continue;
-      }
-      if (it->is_regular_file() && it->path().extension() == ".json")
-        all.emplace_back(label + "/" + rel.generic_string(), it->path());
-    }
-  }
-  std::sort(all.begin(), all.end());
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](std::string_view bytes) {
-    for (unsigned char c : bytes) {
-      h ^= c;
-      h *= 1099511628211ull;
-    }
-  };
-  for (const auto& [rel, path] : all) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    mix(rel);
-    mix(std::string_view("\0", 1));
-    mix(ss.str());
-    mix(std::string_view("\0", 1));
-  }
-  *files = all.size();
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
 
 constexpr const char* kStyle = R"(
 body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2433;max-width:60rem;margin:0 auto;padding:1.5rem}
@@ -185,8 +143,8 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
     if (!f.entry_id.empty()) by_entry[f.entry_id].push_back(f);
     if (!f.rule_id.empty()) by_rule[f.rule_id].push_back(f);
   }
-  size_t files = 0;
-  const std::string version = ContentVersion(paths, &files);
+  // The same version /healthz and the curator page report for this content.
+  const std::string version = ContentVersion(paths);
 
   // Topics in the contract's order, then any other.
   std::vector<std::string> topics = engine::FaqTopicIds();
@@ -205,8 +163,8 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
   h << "<header>\n<h1>Backline: clinical review of the content</h1>\n"
        "<table class=\"meta\">\n"
     << "<tr><td>Content version</td><td><code>" << Esc(version) << "</code> ("
-    << files << " content files, FNV-1a 64 of "
-    << Esc(paths.knowledge) << " and " << Esc(paths.dialogs) << ")</td></tr>\n"
+    << "SHA-256 of the content files in " << Esc(paths.knowledge) << " and "
+    << Esc(paths.dialogs) << ", as /healthz reports it)</td></tr>\n"
     << "<tr><td>Generated</td><td>" << Esc(lint.today) << " (UTC)</td></tr>\n"
     << "<tr><td>Content</td><td>" << spec.entries.size() << " answers in "
     << per_topic.size() << " topics; " << spec.red_flag_kinds.size()

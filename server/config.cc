@@ -43,7 +43,7 @@ Status Read(const json& obj, const char* key, T* out, const std::string& where) 
 
 Status CheckKnown(const json& obj, std::initializer_list<const char*> keys, const std::string& where) {
   for (auto it = obj.begin(); it != obj.end(); ++it) {
-    bool known = it.key() == "$comment";
+    bool known = it.key() == "$comment" || it.key() == "$schema";
     for (const char* k : keys) known |= it.key() == k;
     if (!known) return Status::InvalidArgument(where + ": unknown setting \"" + it.key() + "\"");
   }
