@@ -43,17 +43,21 @@ Status Config::LoadFile(const std::string& path, Config* c) {
     return Status::InvalidArgument(path + ": not a JSON object");
   }
   Status s = CheckKnown(j,
-                        {"address", "port", "threads", "database", "knowledge", "dialogs", "web",
+                        {"address", "port", "threads", "database", "store", "knowledge", "dialogs", "web",
                          "log_patient_text", "retention_check_minutes", "limits"},
                         path);
   if (!s.ok()) return s;
   for (Status r : {Read(j, "address", &c->address, path), Read(j, "port", &c->port, path),
                    Read(j, "threads", &c->threads, path), Read(j, "database", &c->database, path),
+                   Read(j, "store", &c->store, path),
                    Read(j, "knowledge", &c->knowledge, path), Read(j, "dialogs", &c->dialogs, path),
                    Read(j, "web", &c->web, path),
                    Read(j, "log_patient_text", &c->log_patient_text, path),
                    Read(j, "retention_check_minutes", &c->retention_check_minutes, path)}) {
     if (!r.ok()) return r;
+  }
+  if (c->store != "sqlite" && c->store != "memory") {
+    return Status::InvalidArgument(path + ": \"store\" must be \"sqlite\" or \"memory\"");
   }
   if (auto l = j.find("limits"); l != j.end()) {
     if (!l->is_object()) return Status::InvalidArgument(path + ": \"limits\" must be an object");
@@ -118,6 +122,10 @@ Status Config::ApplyArgs(const std::vector<std::string>& args, std::string* conf
       c->threads = static_cast<int>(n);
     } else if (a == "--db" || a == "--database") {
       if (!value(&c->database)) return Status::InvalidArgument(a + " needs a path");
+    } else if (a == "--store") {
+      if (!value(&c->store) || (c->store != "sqlite" && c->store != "memory")) {
+        return Status::InvalidArgument("--store needs sqlite or memory");
+      }
     } else if (a == "--kb") {
       if (!value(&c->knowledge)) return Status::InvalidArgument("--kb needs a folder");
     } else if (a == "--dialogs") {
