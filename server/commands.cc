@@ -12,6 +12,7 @@
 #include "engine/lint.h"
 #include "server/config.h"
 #include "server/content.h"
+#include "server/memory_store.h"
 #include "server/server.h"
 #include "server/sqlite_store.h"
 #include "server/reply_json.h"
@@ -280,13 +281,24 @@ int RunServe(const std::vector<std::string>& args, std::ostream& err) {
     err << "backline serve: " << s.message() << "\n";
     return 2;
   }
-  auto store = SqliteStore::Open(config.database);
-  if (!store.ok()) {
-    err << "backline serve: cannot open the database " << config.database << ": "
-        << store.status().message() << "\n";
-    return 2;
+  std::unique_ptr<Store> store;
+  if (config.store == "memory") {
+    auto memory = MemoryStore::Open();
+    if (!memory.ok()) {
+      err << "backline serve: " << memory.status().message() << "\n";
+      return 2;
+    }
+    store = std::move(memory).value();
+  } else {
+    auto sqlite = SqliteStore::Open(config.database);
+    if (!sqlite.ok()) {
+      err << "backline serve: cannot open the database " << config.database << ": "
+          << sqlite.status().message() << "\n";
+      return 2;
+    }
+    store = std::move(sqlite).value();
   }
-  auto server = Server::Create(config, std::move(store).value());
+  auto server = Server::Create(config, std::move(store));
   if (!server.ok()) {
     err << "backline serve: " << server.status().message() << "\n";
     return 2;

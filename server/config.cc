@@ -121,14 +121,15 @@ Status Config::LoadFile(const std::string& path, Config* c) {
     return Status::InvalidArgument(path + ": not a JSON object");
   }
   Status s = CheckKnown(j,
-                        {"address", "port", "threads", "database", "knowledge", "dialogs", "web",
-                         "log_patient_text", "retention_check_minutes", "limits", "curators",
+                        {"address", "port", "threads", "database", "store", "knowledge", "dialogs",
+                         "web", "log_patient_text", "retention_check_minutes", "limits", "curators",
                          "curator_session_minutes", "curator_login_attempts",
                          "curator_login_window_minutes", "tls_cert", "tls_key"},
                         path);
   if (!s.ok()) return s;
   for (Status r : {Read(j, "address", &c->address, path), Read(j, "port", &c->port, path),
                    Read(j, "threads", &c->threads, path), Read(j, "database", &c->database, path),
+                   Read(j, "store", &c->store, path),
                    Read(j, "knowledge", &c->knowledge, path), Read(j, "dialogs", &c->dialogs, path),
                    Read(j, "web", &c->web, path),
                    Read(j, "log_patient_text", &c->log_patient_text, path),
@@ -139,6 +140,9 @@ Status Config::LoadFile(const std::string& path, Config* c) {
   }
   s = ReadCurators(j, path, &c->curators);
   if (!s.ok()) return s;
+  if (c->store != "sqlite" && c->store != "memory") {
+    return Status::InvalidArgument(path + ": \"store\" must be \"sqlite\" or \"memory\"");
+  }
   if (auto l = j.find("limits"); l != j.end()) {
     if (!l->is_object()) return Status::InvalidArgument(path + ": \"limits\" must be an object");
     const std::string where = path + " limits";
@@ -211,6 +215,10 @@ Status Config::ApplyArgs(const std::vector<std::string>& args, std::string* conf
       c->threads = static_cast<int>(n);
     } else if (a == "--db" || a == "--database") {
       if (!value(&c->database)) return Status::InvalidArgument(a + " needs a path");
+    } else if (a == "--store") {
+      if (!value(&c->store) || (c->store != "sqlite" && c->store != "memory")) {
+        return Status::InvalidArgument("--store needs sqlite or memory");
+      }
     } else if (a == "--kb") {
       if (!value(&c->knowledge)) return Status::InvalidArgument("--kb needs a folder");
     } else if (a == "--dialogs") {

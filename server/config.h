@@ -59,6 +59,9 @@ struct Config {
   unsigned short port = 8080;
   int threads = 0;                     // 0: one per core
   std::string database = "backline.db";
+  // Where conversations are kept: "sqlite" (the database file above) or "memory" (nothing
+  // survives a restart; for benchmarks and trying the server out).
+  std::string store = "sqlite";
   std::string knowledge;               // empty: the shipped folder
   std::string dialogs;                 // empty: the shipped folder
   std::string web;                     // empty: the shipped web/ folder

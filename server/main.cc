@@ -30,6 +30,7 @@ options (serve):
   --port N         port (default 8080; 0 picks a free one)      --address A   (default 127.0.0.1)
   --threads N      network threads (default: one per core)      --db PATH     (default backline.db)
   --web DIR        the widget and demo files (default: the shipped web/)
+  --store KIND     sqlite (default: the --db file) or memory (nothing kept after a restart)
   --max-message-bytes N  --messages-per-minute N  --connections-per-address N
   --max-connections N    --idle-timeout SECONDS   --handshake-timeout SECONDS
   --log-patient-text     put what people type in the log (off by default: it is sensitive)
