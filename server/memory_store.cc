@@ -203,4 +203,33 @@ void MemoryStore::Unanswered(int64_t since_ms, size_t limit,
   });
 }
 
+void MemoryStore::AddRevision(RevisionRecord revision,
+                              std::function<void(StatusOr<int64_t>)> done) {
+  Enqueue(true, [this, revision = std::move(revision), done = std::move(done)]() mutable {
+    // Ids are never reused, as with SQLite's AUTOINCREMENT.
+    revision.id = next_revision_++;
+    const int64_t id = revision.id;
+    revisions_[id] = std::move(revision);
+    done(id);
+  });
+}
+
+void MemoryStore::DeleteRevision(int64_t id, Done done) {
+  Enqueue(true, [this, id, done = std::move(done)]() {
+    revisions_.erase(id);
+    done(Status::Ok());
+  });
+}
+
+void MemoryStore::Revisions(size_t limit,
+                            std::function<void(StatusOr<std::vector<RevisionRecord>>)> done) {
+  Enqueue(false, [this, limit, done = std::move(done)]() {
+    std::vector<RevisionRecord> out;
+    for (auto it = revisions_.rbegin(); it != revisions_.rend() && out.size() < limit; ++it) {
+      out.push_back(it->second);
+    }
+    done(std::move(out));
+  });
+}
+
 }  // namespace backline::server

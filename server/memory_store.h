@@ -54,6 +54,12 @@ class MemoryStore : public Store {
   void Unanswered(int64_t since_ms, size_t limit,
                   std::function<void(engine::StatusOr<std::vector<UnansweredRecord>>)> done)
       override;
+  void AddRevision(RevisionRecord revision,
+                   std::function<void(engine::StatusOr<int64_t>)> done) override;
+  void DeleteRevision(int64_t id, Done done) override;
+  void Revisions(size_t limit,
+                 std::function<void(engine::StatusOr<std::vector<RevisionRecord>>)> done)
+      override;
   void Flush() override;
   size_t QueueDepth() const override;
 
@@ -75,6 +81,8 @@ class MemoryStore : public Store {
 
   // Touched only by the store thread.
   std::unordered_map<std::string, SessionData> sessions_;
+  std::map<int64_t, RevisionRecord> revisions_;  // by id
+  int64_t next_revision_ = 1;
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
