@@ -420,14 +420,16 @@ TEST_F(CuratorTest, UpdateEntryChangesOnlyTheQuestionsAndAnswer) {
 TEST_F(CuratorTest, UnknownTopLevelKeysAreKept) {
   const fs::path file = Faq("massage.json");
   std::string text = ReadAll(file);
-  ASSERT_EQ(text.rfind("{\n  \"topic\"", 0), 0u);
-  text.insert(2, "  \"$schema\": \"../schemas/faq.schema.json\",\n");
+  // Shipped files begin with their "$schema"; a curator may add a "$comment" by hand.
+  const std::string head = "{\n  \"$schema\": \"../../schemas/faq.schema.json\",\n";
+  ASSERT_EQ(text.rfind(head, 0), 0u);
+  text.insert(head.size(), "  \"$comment\": \"Reviewed with Dr Osei\",\n");
   std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
   auto out = curator_->AddParaphrase("kim", kMassageEntry, kNewParaphrase);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   // The loader may warn about the key; it must not refuse.
   ASSERT_TRUE(out->applied) << Join(out->errors);
-  EXPECT_EQ(ReadAll(file).rfind("{\n  \"$schema\": \"../schemas/faq.schema.json\",\n  \"topic\"", 0),
+  EXPECT_EQ(ReadAll(file).rfind(head + "  \"$comment\": \"Reviewed with Dr Osei\",\n  \"topic\"", 0),
             0u);
 }
 

@@ -134,7 +134,9 @@ async function chat(text) {
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
-    await page.goto(`${base}/healthz`);
+    // A page of the server's own origin whose Content-Security-Policy allows a WebSocket to
+    // it (the demo page's connect-src does; /healthz's default-src 'none' would not).
+    await page.goto(`${base}/`);
     return await page.evaluate(({ url, message, wait }) => new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
       const timer = setTimeout(() => reject(new Error('no reply from the server')), wait);
