@@ -185,6 +185,8 @@ test('curator page: sign in, try a message, attach an unanswered question to an 
   await page.getByLabel('Curator token').fill(TOKEN);
   await page.getByLabel('Curator token').press('Enter');
   await page.locator('#who-name').getByText('Signed in as Nurse Kim').waitFor();
+  // The content version arrives with a second request (status) after sign-in: wait for it.
+  await page.locator('#version-hash').getByText(/^[0-9a-f]{12}$/).waitFor();
   assert.match(await page.locator('#version-hash').innerText(), /^[0-9a-f]{12}$/);
   const cookies = await context.cookies();
   const cookie = cookies.find((c) => c.name === 'backline_curator');
