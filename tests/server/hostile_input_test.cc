@@ -429,7 +429,11 @@ std::vector<Row> Rows() {
        Ws({Text(Nested("{\"a\":", "}", 600))}), "error:invalid_json"},
       {"frame of exactly 4096 bytes", Ws({MessageOfSize(kMaxMessageBytes)}), "reply"},
       {"frame of 4097 bytes", Ws({MessageOfSize(kMaxMessageBytes + 1)}), "close:1009"},
-      {"frame of 64 KiB", Ws({MessageOfSize(64 << 10)}), "close:1009"},
+      // The server refuses a frame from its header, before reading the payload; closing with
+      // 64 KiB still unread makes the kernel reset the connection, which may reach the client
+      // before the close frame does (seen under ASan). Either is the refusal; an answer, or a
+      // connection left open, is not.
+      {"frame of 64 KiB", Ws({MessageOfSize(64 << 10)}), "close:1009|dropped"},
       {"one long word of 4000 letters", Ws({Message(std::string(4000, 'a'))}), "reply"},
       {"message flood", Ws(Times(40, Message(kQuestion))), "error:rate_limited, reply, close:1008"},
       {"ping flood", Ws(Times(60, Text(R"({"type":"ping"})"))),
@@ -567,7 +571,16 @@ TEST_P(HostileInputTest, GetsItsExpectedAnswer) {
       outcome = row.input.custom(server.port());
       break;
   }
-  EXPECT_EQ(outcome, row.expected) << row.name;
+  // "a|b": either outcome is right (a race the row explains).
+  std::vector<std::string> allowed;
+  for (size_t start = 0;;) {
+    const size_t bar = row.expected.find('|', start);
+    allowed.push_back(row.expected.substr(start, bar - start));
+    if (bar == std::string::npos) break;
+    start = bar + 1;
+  }
+  EXPECT_NE(std::find(allowed.begin(), allowed.end(), outcome), allowed.end())
+      << row.name << ": got " << outcome << ", expected " << row.expected;
   // And the server as a whole still answers a well-formed question on a new connection.
   WsClient c;
   ASSERT_TRUE(c.Connect(server.port())) << "after " << row.name << ": " << c.Describe();
