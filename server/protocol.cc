@@ -164,7 +164,11 @@ ClientFrame ParseClientFrame(std::string_view payload) {
 }
 
 std::string ErrorFrame(std::string_view code, std::string_view message) {
-  return json{{"type", "error"}, {"code", code}, {"message", message}}.dump();
+  // A message may quote the client's own bytes (an unknown type, cut to a length that can
+  // split a UTF-8 sequence): dump() would throw on invalid UTF-8 and take the server down, so
+  // invalid bytes become U+FFFD. (Found by tests/fuzz/protocol_fuzzer.)
+  return json{{"type", "error"}, {"code", code}, {"message", message}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string WelcomeFrame(const std::string& session, bool resumed, const engine::Clinic& clinic,
