@@ -39,20 +39,29 @@ void MemoryStore::Enqueue(bool write, std::function<void()> run) {
   work_cv_.notify_one();
 }
 
+void MemoryStore::SetAfterCallbacks(std::function<void()> hook) {
+  after_callbacks_ = std::move(hook);
+}
+
 void MemoryStore::Loop() {
+  std::deque<Op> ops;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) break;  // stopping, and everything is done
-    Op op = std::move(queue_.front());
-    queue_.pop_front();
+    ops.swap(queue_);           // everything queued: one pass, one after-callbacks call
     busy_ = true;
     lock.unlock();
-    op.run();
-    op.run = nullptr;  // drop what the callback holds outside the lock
+    size_t writes = 0;
+    for (Op& op : ops) {
+      if (op.write) ++writes;
+      op.run();
+    }
+    ops.clear();  // drop what the callbacks hold outside the lock
+    if (after_callbacks_) after_callbacks_();
     lock.lock();
     busy_ = false;
-    if (op.write) --queued_writes_;
+    queued_writes_ -= writes;
     if (queue_.empty()) idle_cv_.notify_all();
   }
 }
@@ -68,36 +77,56 @@ size_t MemoryStore::QueueDepth() const {
   return queued_writes_;
 }
 
+Status MemoryStore::ApplyAppendTurn(TurnRecord turn, SessionRecord session) {
+  if (turn.session_id != session.id) {
+    return Status::InvalidArgument("append turn: turn.session_id differs from session.id");
+  }
+  if (turn.seq <= 0) return Status::InvalidArgument("append turn: seq must be > 0");
+  auto [it, inserted] = sessions_.try_emplace(session.id);
+  SessionData& data = it->second;
+  if (data.turns.count(turn.seq)) {
+    // As in SqliteStore, the failed write leaves nothing behind (not even a new session).
+    if (inserted) sessions_.erase(it);
+    return Status::InvalidArgument("append turn: session " + session.id.substr(0, 8) +
+                                   " already has turn " + std::to_string(turn.seq));
+  }
+  if (inserted) {
+    data.record = std::move(session);
+  } else {
+    // The id, clinic and created_ms are those of the first insert.
+    data.record.state = std::move(session.state);
+    data.record.updated_ms = session.updated_ms;
+  }
+  if (turn.unanswered) {
+    data.unanswered[turn.seq] =
+        UnansweredRecord{turn.session_id, turn.seq, turn.user_text, turn.kind, turn.received_ms};
+  }
+  const int64_t seq = turn.seq;
+  data.turns.emplace(seq, std::move(turn));
+  return Status::Ok();
+}
+
 void MemoryStore::AppendTurn(TurnRecord turn, SessionRecord session, Done done) {
   Enqueue(true, [this, turn = std::move(turn), session = std::move(session),
                  done = std::move(done)]() mutable {
-    if (turn.session_id != session.id) {
-      return done(Status::InvalidArgument("append turn: turn.session_id differs from session.id"));
-    }
-    if (turn.seq <= 0) return done(Status::InvalidArgument("append turn: seq must be > 0"));
-    auto [it, inserted] = sessions_.try_emplace(session.id);
-    SessionData& data = it->second;
-    if (data.turns.count(turn.seq)) {
-      // As in SqliteStore, the failed write leaves nothing behind (not even a new session).
-      if (inserted) sessions_.erase(it);
-      return done(Status::InvalidArgument("append turn: session " + session.id.substr(0, 8) +
-                                          " already has turn " + std::to_string(turn.seq)));
-    }
-    if (inserted) {
-      data.record = std::move(session);
-    } else {
-      // The id, clinic and created_ms are those of the first insert.
-      data.record.state = std::move(session.state);
-      data.record.updated_ms = session.updated_ms;
-    }
-    if (turn.unanswered) {
-      data.unanswered[turn.seq] =
-          UnansweredRecord{turn.session_id, turn.seq, turn.user_text, turn.kind, turn.received_ms};
-    }
-    const int64_t seq = turn.seq;
-    data.turns.emplace(seq, std::move(turn));
-    done(Status::Ok());
+    done(ApplyAppendTurn(std::move(turn), std::move(session)));
   });
+}
+
+void MemoryStore::AppendTurns(std::vector<TurnWrite> turns) {
+  if (turns.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const bool was_empty = queue_.empty();
+    for (TurnWrite& w : turns) {
+      ++queued_writes_;
+      queue_.push_back(Op{true, [this, w = std::move(w)]() mutable {
+                            w.done(ApplyAppendTurn(std::move(w.turn), std::move(w.session)));
+                          }});
+    }
+    if (!was_empty) return;  // the thread is awake already
+  }
+  work_cv_.notify_one();
 }
 
 void MemoryStore::LoadSession(

@@ -4,8 +4,10 @@
 //
 // It keeps the Store contract (server/store.h) the way SqliteStore does: every operation is
 // queued and runs on the store's own thread, in queue order, and its callback is called from
-// there, never from the caller's thread. Errors match SqliteStore's: kInvalidArgument for a
-// turn whose seq its session already has, or whose session_id differs from the session's id;
+// there, never from the caller's thread. The thread takes everything queued at once, and
+// runs the after-callbacks hook (Store::SetAfterCallbacks) when it is through. Errors match
+// SqliteStore's: kInvalidArgument for a turn whose seq its session already has, or whose
+// session_id differs from the session's id;
 // for feedback on an unknown turn or with a rating other than +1/-1. Deleting a session, or
 // purging it, deletes its turns, feedback and unanswered entries; deleting a turn (purge)
 // deletes the feedback and unanswered entry that refer to it.
@@ -41,7 +43,9 @@ class MemoryStore : public Store {
   MemoryStore& operator=(const MemoryStore&) = delete;
   ~MemoryStore() override;
 
+  void SetAfterCallbacks(std::function<void()> hook) override;
   void AppendTurn(TurnRecord turn, SessionRecord session, Done done) override;
+  void AppendTurns(std::vector<TurnWrite> turns) override;
   void LoadSession(std::string id, int64_t not_before_ms,
                    std::function<void(engine::StatusOr<std::optional<SessionRecord>>)> done)
       override;
@@ -78,7 +82,9 @@ class MemoryStore : public Store {
   MemoryStore() = default;
   void Enqueue(bool write, std::function<void()> run);
   void Loop();
+  engine::Status ApplyAppendTurn(TurnRecord turn, SessionRecord session);
 
+  std::function<void()> after_callbacks_;  // set once, before any op (SetAfterCallbacks)
   // Touched only by the store thread.
   std::unordered_map<std::string, SessionData> sessions_;
   std::map<int64_t, RevisionRecord> revisions_;  // by id

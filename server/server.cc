@@ -57,6 +57,56 @@ int64_t ServerState::NextSeq(const std::string& id, int64_t known) {
   return stored.last_seq;
 }
 
+void ServerState::QueueTurn(Store::TurnWrite write) {
+  bool first;
+  {
+    std::lock_guard<std::mutex> lock(outbox_mutex_);
+    first = outbox_.empty();
+    outbox_.push_back(std::move(write));
+  }
+  // Posted behind the handlers already queued (those of this round of ready sockets), so the
+  // turns they produce go with this one. The state outlives its io_context's handlers.
+  if (first) net::post(ioc, [this]() { FlushTurns(); });
+}
+
+void ServerState::FlushTurns() {
+  std::vector<Store::TurnWrite> turns;
+  {
+    std::lock_guard<std::mutex> lock(outbox_mutex_);
+    turns.swap(outbox_);
+  }
+  if (!turns.empty()) store->AppendTurns(std::move(turns));
+}
+
+size_t ServerState::QueuedTurns() {
+  std::lock_guard<std::mutex> lock(outbox_mutex_);
+  return outbox_.size();
+}
+
+void ServerState::AddStoreResult(std::function<void()> work) {
+  std::lock_guard<std::mutex> lock(results_mutex_);
+  results_.push_back(std::move(work));
+}
+
+void ServerState::WakeForStoreResults() {
+  {
+    std::lock_guard<std::mutex> lock(results_mutex_);
+    if (results_.empty() || results_posted_) return;
+    results_posted_ = true;
+  }
+  net::post(ioc, [this]() { RunStoreResults(); });
+}
+
+void ServerState::RunStoreResults() {
+  std::vector<std::function<void()>> work;
+  {
+    std::lock_guard<std::mutex> lock(results_mutex_);
+    work.swap(results_);
+    results_posted_ = false;
+  }
+  for (auto& w : work) w();
+}
+
 void ServerState::ForgetSession(const std::string& id) {
   std::lock_guard<std::mutex> lock(sessions_mutex_);
   sessions_.erase(id);
@@ -238,6 +288,8 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
     state->tls = std::move(tls).value();
   }
   state->store = std::move(store);
+  // Raw: the store is the state's own member, and is destroyed before it.
+  state->store->SetAfterCallbacks([raw = state.get()]() { raw->WakeForStoreResults(); });
   const ContentPaths shipped = DefaultContentPaths();
   ContentPaths paths{state->config.knowledge.empty() ? shipped.knowledge : state->config.knowledge,
                      state->config.dialogs.empty() ? shipped.dialogs : state->config.dialogs};
@@ -317,7 +369,8 @@ void Server::Stop() {
     auto timer = std::make_shared<internal::net::steady_timer>(state->ioc);
     auto check = std::make_shared<std::function<void()>>();
     *check = [state, timer, deadline, check]() {
-      if ((state->Sessions().empty() && state->store->QueueDepth() == 0) ||
+      if ((state->Sessions().empty() && state->QueuedTurns() == 0 &&
+           state->store->QueueDepth() == 0) ||
           std::chrono::steady_clock::now() >= deadline) {
         state->ioc.stop();
         *check = nullptr;  // break the self-reference
@@ -415,6 +468,7 @@ int Server::Run() {
   state->ioc.run();
   for (auto& t : pool) t.join();
   retention->cancel();
+  state->FlushTurns();
   state->store->Flush();
   // Stop() may stop the io_context before the acceptor's close (posted by Listener::Stop)
   // has run. Run what is due now -- that close, the aborted accept, the cancelled timer --

@@ -510,6 +510,31 @@ void SqliteStore::EnqueueWrite(Op op) {
   // Only a callback that runs late in destruction gets here: fail the op
   // rather than leave its callback uncalled.
   op.finish(Status::Unavailable("store is closed"));
+  AfterCallbacks();
+}
+
+void SqliteStore::EnqueueWrites(std::vector<Op> ops) {
+  const Clock::time_point now = Clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (writer_running_) {
+      const size_t before = queue_.size();
+      for (Op& op : ops) {
+        op.queued = now;
+        if (op.write) ++queued_writes_;
+        ++next_ticket_;
+        queue_.push_back(std::move(op));
+      }
+      // As in EnqueueWrite: wake the writer when it was waiting for work, or when a group
+      // it is gathering has just filled up.
+      if (before == 0 || (before < options_.max_batch && queue_.size() >= options_.max_batch)) {
+        work_cv_.notify_one();
+      }
+      return;
+    }
+  }
+  for (Op& op : ops) op.finish(Status::Unavailable("store is closed"));
+  AfterCallbacks();
 }
 
 void SqliteStore::EnqueueRead(Op op) {
@@ -527,6 +552,7 @@ void SqliteStore::EnqueueRead(Op op) {
     }
   }
   op.finish(Status::Unavailable("store is closed"));
+  AfterCallbacks();
 }
 
 void SqliteStore::WriterLoop() {
@@ -564,8 +590,8 @@ void SqliteStore::WriterLoop() {
 }
 
 void SqliteStore::ReaderLoop() {
+  std::deque<Op> reads;
   for (;;) {
-    Op op;
     {
       std::unique_lock<std::mutex> lock(read_mu_);
       read_cv_.wait(lock,
@@ -574,10 +600,11 @@ void SqliteStore::ReaderLoop() {
         reader_running_ = false;
         return;
       }
-      op = std::move(read_queue_.front());
-      read_queue_.pop_front();
+      reads.swap(read_queue_);  // everything queued: its callbacks leave together
     }
-    op.finish(op.apply(*reader_db_));
+    for (Op& op : reads) op.finish(op.apply(*reader_db_));
+    reads.clear();  // drop what the callbacks hold before the hook
+    AfterCallbacks();
   }
 }
 
@@ -594,6 +621,7 @@ void SqliteStore::RunBatch(std::vector<Op>& batch) {
     RunGroup(it, end);
     it = end;
   }
+  AfterCallbacks();
 }
 
 void SqliteStore::RunGroup(std::vector<Op>::iterator begin,
@@ -638,6 +666,10 @@ void SqliteStore::RunGroup(std::vector<Op>::iterator begin,
   for (size_t i = 0; i < results.size(); ++i) begin[i].finish(results[i]);
 }
 
+void SqliteStore::SetAfterCallbacks(std::function<void()> hook) {
+  after_callbacks_ = std::move(hook);
+}
+
 void SqliteStore::AppendTurn(TurnRecord turn, SessionRecord session,
                              Done done) {
   Op op;
@@ -645,6 +677,20 @@ void SqliteStore::AppendTurn(TurnRecord turn, SessionRecord session,
                  Database& db) { return ApplyAppendTurn(db, turn, session); };
   op.finish = std::move(done);
   EnqueueWrite(std::move(op));
+}
+
+void SqliteStore::AppendTurns(std::vector<TurnWrite> turns) {
+  std::vector<Op> ops;
+  ops.reserve(turns.size());
+  for (TurnWrite& w : turns) {
+    Op op;
+    op.apply = [turn = std::move(w.turn), session = std::move(w.session)](Database& db) {
+      return ApplyAppendTurn(db, turn, session);
+    };
+    op.finish = std::move(w.done);
+    ops.push_back(std::move(op));
+  }
+  EnqueueWrites(std::move(ops));
 }
 
 void SqliteStore::AddFeedback(FeedbackRecord feedback, Done done) {

@@ -10,7 +10,7 @@
 // the transaction itself fails (BEGIN, COMMIT, an I/O error), every write of
 // the group gets that error and nothing of the group is kept; the store goes on
 // with the next group. Write callbacks run on the writer thread after COMMIT,
-// in queue order.
+// in queue order; then the after-callbacks hook runs once (Store::SetAfterCallbacks).
 //
 // Reads (LoadSession, RecentTurns, Unanswered) run on a second thread with its
 // own read-only connection, so a resume never waits behind a group commit or a
@@ -90,7 +90,9 @@ class SqliteStore : public Store {
   // created_ms are those of its first insert; later turns update its state
   // and updated_ms. Fails with kInvalidArgument for a seq the session already
   // has (the rest of its group still commits).
+  void SetAfterCallbacks(std::function<void()> hook) override;
   void AppendTurn(TurnRecord turn, SessionRecord session, Done done) override;
+  void AppendTurns(std::vector<TurnWrite> turns) override;
   void LoadSession(
       std::string id, int64_t not_before_ms,
       std::function<void(engine::StatusOr<std::optional<SessionRecord>>)> done)
@@ -152,6 +154,7 @@ class SqliteStore : public Store {
   // Starts the threads (once, from Open).
   engine::Status Start();
   void EnqueueWrite(Op op);
+  void EnqueueWrites(std::vector<Op> ops);
   void EnqueueRead(Op op);
   void WriterLoop();
   void ReaderLoop();
@@ -162,6 +165,11 @@ class SqliteStore : public Store {
   bool OnStoreThread() const;
 
   const Options options_;
+  // Set once, before any op (SetAfterCallbacks); then only read.
+  std::function<void()> after_callbacks_;
+  void AfterCallbacks() const {
+    if (after_callbacks_) after_callbacks_();
+  }
   const std::unique_ptr<sqlite::Database> writer_db_;
   const std::unique_ptr<sqlite::Database> reader_db_;  // null for ":memory:"
 

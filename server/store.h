@@ -9,7 +9,11 @@
 // callback runs only once the turn (and the session state written with it) is committed, so
 // a reply that is sent from that callback is on record.
 //
-// Thread safety: all methods may be called from any thread.
+// Callbacks run in passes (a write group, the reads answered together), and a hook can be
+// told when a pass is over (SetAfterCallbacks): a server's network thread is then woken once
+// per group commit, not once per turn.
+//
+// Thread safety: all methods may be called from any thread (SetAfterCallbacks: see there).
 #ifndef BACKLINE_SERVER_STORE_H_
 #define BACKLINE_SERVER_STORE_H_
 
@@ -80,12 +84,29 @@ struct RevisionRecord {
 class Store {
  public:
   using Done = std::function<void(engine::Status)>;
+  // One turn for AppendTurns.
+  struct TurnWrite {
+    TurnRecord turn;
+    SessionRecord session;
+    Done done;
+  };
 
   virtual ~Store() = default;
+
+  // Called after each pass of callbacks: once the store has called the callbacks of
+  // everything it finished in one go (a write group after its COMMIT, the reads answered
+  // together, or ops failed because the store is closing), on the thread that called them.
+  // A server's callbacks only leave their work for its network threads, and this hook wakes
+  // those threads once: 50 turns committed together then cost one wake-up, not 50.
+  // REQUIRES: set before the first operation is queued, at most once. Must not throw.
+  virtual void SetAfterCallbacks(std::function<void()> hook) = 0;
 
   // Records the turn and the session's new state (inserting the session if it is new) in
   // one transaction. An unanswered turn is also listed for curators.
   virtual void AppendTurn(TurnRecord turn, SessionRecord session, Done done) = 0;
+  // AppendTurn for each of `turns`, in order, queued at once: one wake-up of the store's
+  // thread for all of them. Each turn keeps its own outcome and callback.
+  virtual void AppendTurns(std::vector<TurnWrite> turns) = 0;
 
   // The session, or nullopt when unknown or expired (updated before `not_before_ms`).
   virtual void LoadSession(std::string id, int64_t not_before_ms,
@@ -124,7 +145,8 @@ class Store {
                          std::function<void(engine::StatusOr<std::vector<RevisionRecord>>)>
                              done) = 0;
 
-  // Blocks until everything queued so far is committed (shutdown, tests).
+  // Blocks until everything queued so far is committed and its callback has run (shutdown,
+  // tests).
   virtual void Flush() = 0;
 
   // Writes waiting to be committed (for /metrics).

@@ -9,6 +9,7 @@
 #include <boost/beast.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -91,6 +92,18 @@ struct ServerState {
   void ForgetSession(const std::string& id);
   void ForgetIdleSessions(int64_t before_ms);
 
+  // The turn pipeline between the network threads and the store, batched at both ends so
+  // that a busy second costs a few wake-ups of each thread, not two per turn:
+  //  - QueueTurn keeps a turn until the handlers that are ready now have run, then hands all
+  //    the turns kept meanwhile to the store at once (Store::AppendTurns);
+  //  - a store callback leaves its follow-up with AddStoreResult, and the store's
+  //    after-callbacks hook (set by Server::Create) posts one handler that runs them all.
+  void QueueTurn(Store::TurnWrite write);
+  void FlushTurns();  // hands the kept turns to the store now
+  size_t QueuedTurns();
+  void AddStoreResult(std::function<void()> work);
+  void WakeForStoreResults();
+
   // Connections: per-address counts and the registry used to close them all at shutdown.
   bool AdmitConnection(const std::string& address);  // false: over a limit
   void ReleaseConnection(const std::string& address);
@@ -106,6 +119,14 @@ struct ServerState {
   mutable std::mutex content_mutex;
   std::shared_ptr<const Content> content_;
   std::shared_ptr<const StaticFiles> static_files_;
+
+  void RunStoreResults();
+
+  std::mutex outbox_mutex_;
+  std::vector<Store::TurnWrite> outbox_;
+  std::mutex results_mutex_;
+  std::vector<std::function<void()>> results_;
+  bool results_posted_ = false;  // a RunStoreResults handler is on its way
 
   std::mutex sessions_mutex_;
   std::unordered_map<std::string, LiveSession> sessions_;

@@ -85,7 +85,7 @@ void WebSocketSession::OnAccept(beast::error_code ec) {
     state_->store->LoadSession(
         resume_id_, not_before,
         [self](engine::StatusOr<std::optional<SessionRecord>> loaded) {
-          net::post(self->Executor(), [self, loaded = std::move(loaded)]() mutable {
+          self->FromStore([self, loaded = std::move(loaded)]() mutable {
             self->OnSessionLoaded(std::move(loaded));
           });
         });
@@ -276,9 +276,9 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   ++pending_turns_;
   auto self = shared_from_this();
   auto frame = std::make_shared<std::string>(ReplyFrame(turn.reply, seq));
-  state_->store->AppendTurn(
+  state_->QueueTurn(Store::TurnWrite{
       std::move(record), std::move(session), [self, frame, started](engine::Status s) {
-        net::post(self->Executor(), [self, frame, started, s]() {
+        self->FromStore([self, frame, started, s]() {
           --self->pending_turns_;
           auto& metrics = self->state_->metrics;
           if (!s.ok()) {
@@ -290,7 +290,7 @@ void WebSocketSession::HandleMessage(const std::string& text) {
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
           self->Send(std::move(*frame));
         });
-      });
+      }});
 }
 
 void WebSocketSession::HandleHistory() {
@@ -298,7 +298,7 @@ void WebSocketSession::HandleHistory() {
   state_->store->RecentTurns(
       session_id_, state_->config.limits.history_turns,
       [self](engine::StatusOr<std::vector<TurnRecord>> turns) {
-        net::post(self->Executor(), [self, turns = std::move(turns)]() {
+        self->FromStore([self, turns = std::move(turns)]() {
           if (!turns.ok()) {
             self->state_->metrics.store_errors.fetch_add(1);
             self->Send(ErrorFrame("unavailable", "The history could not be read. Try again."));
@@ -318,7 +318,7 @@ void WebSocketSession::HandleFeedback(const ClientFrame& frame) {
   fb.created_ms = NowMs();
   auto self = shared_from_this();
   state_->store->AddFeedback(std::move(fb), [self](engine::Status s) {
-    net::post(self->Executor(), [self, s]() {
+    self->FromStore([self, s]() {
       if (!s.ok()) {
         self->state_->metrics.store_errors.fetch_add(1);
         self->Send(ErrorFrame("unavailable", "The feedback could not be saved."));
@@ -337,7 +337,7 @@ void WebSocketSession::HandleDelete() {
   // the deleted session, stored (and the session re-created) after the delete.
   begun_ = false;
   state_->store->DeleteSession(id, [self](engine::Status s) {
-    net::post(self->Executor(), [self, s]() {
+    self->FromStore([self, s]() {
       if (!s.ok()) {
         self->state_->metrics.store_errors.fetch_add(1);
         self->Send(ErrorFrame("unavailable", "The conversation could not be deleted. Try again."));
@@ -349,6 +349,12 @@ void WebSocketSession::HandleDelete() {
       self->Send(nlohmann::json{{"type", "deleted"}, {"session", self->session_id_}}.dump());
       self->Begin(false);
     });
+  });
+}
+
+void WebSocketSession::FromStore(std::function<void()> work) {
+  state_->AddStoreResult([executor = Executor(), work = std::move(work)]() mutable {
+    net::post(executor, std::move(work));
   });
 }
 

@@ -12,6 +12,7 @@
 #define BACKLINE_SERVER_INTERNAL_WEBSOCKET_SESSION_H_
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -61,6 +62,9 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   decltype(auto) WithWs(F&& f) {
     return std::visit(std::forward<F>(f), ws_);
   }
+  // Runs `work` on this session's strand; for store callbacks. The work waits with the rest
+  // of the store's pass, and the network threads are woken once for all of it.
+  void FromStore(std::function<void()> work);
   net::any_io_executor Executor() {
     return WithWs([](auto& ws) -> net::any_io_executor { return ws.get_executor(); });
   }
