@@ -21,14 +21,13 @@ RedFlagDetector::PhraseSet::PhraseSet(const std::vector<std::string>& cues) {
     auto words = SplitWords(FoldToAscii(c));
     if (words.empty()) continue;
     std::string first = words.front();
+    first_words_.set(QuickKey(first));
     by_first_[first].push_back(std::move(words));
   }
 }
 
-size_t RedFlagDetector::PhraseSet::LongestAt(const std::vector<Token>& t,
-                                             size_t p) const {
-  // Phrase words are [a-z0-9]+, so a break token never starts one.
-  if (p >= t.size() || t[p].is_break || by_first_.empty()) return 0;
+size_t RedFlagDetector::PhraseSet::LongestFrom(const std::vector<Token>& t,
+                                               size_t p) const {
   const auto it = by_first_.find(t[p].text);
   if (it == by_first_.end()) return 0;
   size_t best = 0;

@@ -204,6 +204,9 @@ std::string FoldToAscii(std::string_view utf8) {
 std::string Stem(std::string_view w) {
   std::string s(w);
   if (s.size() <= 3) return s;
+  // Every rule below strips an ending in s, g ("ing"), d ("ed") or y ("ly").
+  const char last = s.back();
+  if (last != 's' && last != 'g' && last != 'd' && last != 'y') return s;
   if (EndsWith(s, "ies") && s.size() > 4) {
     s.resize(s.size() - 3);
     s += 'y';
@@ -214,7 +217,7 @@ std::string Stem(std::string_view w) {
     return s;
   }
   if (EndsWith(s, "ing") && s.size() >= 6 &&
-      HasVowel(s.substr(0, s.size() - 3))) {
+      HasVowel(std::string_view(s).substr(0, s.size() - 3))) {
     s.resize(s.size() - 3);
     const size_t n = s.size();
     if (n >= 3 && s[n - 1] == s[n - 2] && !IsVowel(s[n - 1]) &&
@@ -224,7 +227,7 @@ std::string Stem(std::string_view w) {
     return s;
   }
   if (EndsWith(s, "ed") && s.size() >= 6 &&
-      HasVowel(s.substr(0, s.size() - 2))) {
+      HasVowel(std::string_view(s).substr(0, s.size() - 2))) {
     s.resize(s.size() - 2);
     const size_t n = s.size();
     if (n >= 3 && s[n - 1] == s[n - 2] && !IsVowel(s[n - 1]) &&
