@@ -70,6 +70,9 @@ void ServerState::QueueTurn(Store::TurnWrite write) {
 }
 
 void ServerState::FlushTurns() {
+  // One flush at a time: with several network threads, a later flush must not reach the store
+  // before an earlier one (a session's turns would be stored, and answered, out of order).
+  std::lock_guard<std::mutex> in_order(flush_mutex_);
   std::vector<Store::TurnWrite> turns;
   {
     std::lock_guard<std::mutex> lock(outbox_mutex_);
@@ -98,6 +101,9 @@ void ServerState::WakeForStoreResults() {
 }
 
 void ServerState::RunStoreResults() {
+  // One delivery at a time, for the same reason as FlushTurns: each piece of work posts to its
+  // session's strand, and a later batch must not post before an earlier one has.
+  std::lock_guard<std::mutex> in_order(delivery_mutex_);
   std::vector<std::function<void()>> work;
   {
     std::lock_guard<std::mutex> lock(results_mutex_);

@@ -122,6 +122,8 @@ struct ServerState {
 
   void RunStoreResults();
 
+  std::mutex flush_mutex_;     // held by FlushTurns: flushes reach the store in order
+  std::mutex delivery_mutex_;  // held by RunStoreResults: deliveries post in order
   std::mutex outbox_mutex_;
   std::vector<Store::TurnWrite> outbox_;
   std::mutex results_mutex_;
