@@ -48,6 +48,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/build_paths.h"
+
 namespace {
 
 namespace net = boost::asio;
@@ -447,7 +449,7 @@ void Connection::ConnectMore(Run* run) {
 
 std::vector<std::string> LoadMessages(const Options& o) {
   std::string path = o.messages_file;
-  if (path.empty()) path = std::string(BACKLINE_SOURCE_DIR) + "/bench/messages.txt";
+  if (path.empty()) path = std::string(backline::build::kSourceDir) + "/bench/messages.txt";
   std::ifstream in(path);
   if (!in) Usage("cannot read the message list " + path);
   std::vector<std::string> out;

@@ -10,6 +10,7 @@
 
 #include "engine/analyzer.h"
 #include "engine/dialogue.h"
+#include "tests/support/build_paths.h"
 
 namespace backline::dialogs {
 namespace {
@@ -20,7 +21,7 @@ using ::testing::EndsWith;
 using ::testing::HasSubstr;
 
 std::string Fixture(const std::string& rel) {
-  return std::string(BACKLINE_SOURCE_DIR) + "/tests/dialogs/fixtures/" + rel;
+  return std::string(build::kSourceDir) + "/tests/dialogs/fixtures/" + rel;
 }
 
 std::string Join(const std::vector<Diagnostic>& diags) {
@@ -57,7 +58,7 @@ std::vector<Diagnostic> BuildGraph(const ContentSpec& spec, bool* ok) {
 // ---- The shipped dialogs -----------------------------------------------------------------
 
 TEST(ShippedDialogsTest, LoadWithNoProblems) {
-  const std::string dir = std::string(BACKLINE_SOURCE_DIR) + "/dialogs";
+  const std::string dir = std::string(build::kSourceDir) + "/dialogs";
   ContentSpec spec;
   std::vector<Diagnostic> diags;
   ASSERT_TRUE(LoadDialogs(dir, &spec, &diags)) << Join(diags);
@@ -245,7 +246,7 @@ TEST(ClinicsLoaderTest, FrameAncestorsDefaultToSelfAndShippedOnesLoad) {
   EXPECT_THAT(clinics[0].frame_ancestors, ::testing::ElementsAre("'self'"));
   clinics.clear();
   diags.clear();
-  ASSERT_TRUE(LoadClinics(std::string(BACKLINE_SOURCE_DIR) + "/dialogs", &clinics, &diags))
+  ASSERT_TRUE(LoadClinics(std::string(build::kSourceDir) + "/dialogs", &clinics, &diags))
       << Join(diags);
   for (const auto& c : clinics) EXPECT_FALSE(c.frame_ancestors.empty()) << c.id;
 }

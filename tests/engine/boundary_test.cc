@@ -8,11 +8,13 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/build_paths.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kEngineDir = fs::path(BACKLINE_SOURCE_DIR) / "engine";
+const fs::path kEngineDir = fs::path(backline::build::kSourceDir) / "engine";
 
 std::vector<fs::path> EngineSources() {
   std::vector<fs::path> files;
@@ -41,7 +43,7 @@ std::vector<std::string> Offenders(const std::vector<fs::path>& files,
       if (line.compare(first, prefix.size(), prefix) != 0) continue;
       for (const auto& needle : needles) {
         if (line.find(needle) != std::string::npos) {
-          hits.push_back(fs::relative(f, BACKLINE_SOURCE_DIR).string() + ":" +
+          hits.push_back(fs::relative(f, backline::build::kSourceDir).string() + ":" +
                          std::to_string(n) + ": " + line);
         }
       }
@@ -58,7 +60,7 @@ std::string Lines(const std::vector<std::string>& v) {
 
 TEST(EngineBoundaryTest, FindsTheEngineSources) {
   const auto files = EngineSources();
-  EXPECT_GE(files.size(), 10u) << "is BACKLINE_SOURCE_DIR right? " << kEngineDir;
+  EXPECT_GE(files.size(), 10u) << "is the source directory right? " << kEngineDir;
   EXPECT_TRUE(fs::exists(kEngineDir / "engine.h"));
 }
 

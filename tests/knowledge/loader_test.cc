@@ -16,6 +16,7 @@
 
 #include "dialogs/loader.h"
 #include "engine/engine.h"
+#include "tests/support/build_paths.h"
 
 namespace backline::knowledge {
 namespace {
@@ -27,7 +28,7 @@ using ::testing::EndsWith;
 using ::testing::HasSubstr;
 
 std::string Fixture(const std::string& rel) {
-  return std::string(BACKLINE_SOURCE_DIR) + "/tests/knowledge/fixtures/" + rel;
+  return std::string(build::kSourceDir) + "/tests/knowledge/fixtures/" + rel;
 }
 
 std::string Join(const std::vector<Diagnostic>& diags) {
@@ -420,7 +421,7 @@ TEST(KnowledgeCompileTest, BadRedFlagPatternCarriesRe2ErrorAndThePatternsLine) {
 // ---- All the shipped content ---------------------------------------------------------------
 
 TEST(ShippedKnowledgeTest, LoadsWithNoErrorsOrWarningsAndIsComplete) {
-  const std::string root = BACKLINE_SOURCE_DIR;
+  const std::string root = build::kSourceDir;
   ContentSpec spec;
   std::vector<Diagnostic> diags;
   EXPECT_TRUE(LoadKnowledge(root + "/knowledge", &spec, &diags));
@@ -462,7 +463,7 @@ TEST(ShippedKnowledgeTest, LoadsWithNoErrorsOrWarningsAndIsComplete) {
 }
 
 TEST(ShippedKnowledgeTest, RepliesFollowTheWritingRules) {
-  const std::string root = BACKLINE_SOURCE_DIR;
+  const std::string root = build::kSourceDir;
   ContentSpec spec;
   std::vector<Diagnostic> diags;
   ASSERT_TRUE(LoadKnowledge(root + "/knowledge", &spec, &diags)) << Join(diags);
@@ -571,7 +572,7 @@ TEST(KnowledgeLoaderTest, RedFlagRulesKeepTheirNoteAndExamples) {
   // The shipped rules: every one has a note and examples, with their locations.
   ContentSpec shipped;
   std::vector<Diagnostic> shipped_diags;
-  ASSERT_TRUE(LoadKnowledge(std::string(BACKLINE_SOURCE_DIR) + "/knowledge", &shipped,
+  ASSERT_TRUE(LoadKnowledge(std::string(build::kSourceDir) + "/knowledge", &shipped,
                             &shipped_diags))
       << Join(shipped_diags);
   ASSERT_GT(shipped.red_flag_rules.size(), 30u);

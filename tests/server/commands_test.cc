@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/build_paths.h"
+
 namespace backline::server {
 namespace {
 
@@ -21,7 +23,7 @@ using json = nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
-const std::string kRoot = BACKLINE_SOURCE_DIR;
+const std::string kRoot = build::kSourceDir;
 
 std::string KnowledgeFixture(const std::string& rel) {
   return kRoot + "/tests/knowledge/fixtures/" + rel;

@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/build_paths.h"
+
 namespace backline::server {
 namespace {
 
@@ -16,7 +18,7 @@ using ::testing::EndsWith;
 using ::testing::HasSubstr;
 
 std::string KnowledgeFixture(const std::string& rel) {
-  return std::string(BACKLINE_SOURCE_DIR) + "/tests/knowledge/fixtures/" + rel;
+  return std::string(build::kSourceDir) + "/tests/knowledge/fixtures/" + rel;
 }
 
 std::string Join(const std::vector<engine::Diagnostic>& diags) {

@@ -12,6 +12,7 @@
 
 #include "server/commands.h"
 #include "server/content.h"
+#include "tests/support/build_paths.h"
 
 namespace backline::server {
 namespace {
@@ -20,7 +21,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 const std::string kFixtures =
-    std::string(BACKLINE_SOURCE_DIR) + "/tests/dialogs/fixtures/conversations/";
+    std::string(build::kSourceDir) + "/tests/dialogs/fixtures/conversations/";
 
 struct TestRun {
   int code;

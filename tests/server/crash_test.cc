@@ -23,6 +23,7 @@
 #include "tests/server/load_agents.h"
 #include "tests/server/server_process.h"
 #include "tests/server/ws_client.h"
+#include "tests/support/build_paths.h"
 
 namespace backline::server {
 namespace {
@@ -38,7 +39,7 @@ using e2e::WsClient;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-const std::string kRoot = BACKLINE_SOURCE_DIR;
+const std::string kRoot = build::kSourceDir;
 
 class Database {
  public:
@@ -118,7 +119,7 @@ TEST(CrashTest, SigkillUnderLoadNeverLosesAnAcknowledgedTurn) {
 
   for (int round = 0; round < kRounds; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    ServerProcess server(BACKLINE_BINARY, ServerArgs(config, db));
+    ServerProcess server(build::kBacklineBinary, ServerArgs(config, db));
     ASSERT_TRUE(server.started());
     const unsigned short port = server.WaitForPort(20s);
     ASSERT_NE(port, 0) << server.Stderr();
@@ -183,7 +184,7 @@ TEST(CrashTest, SigkillUnderLoadNeverLosesAnAcknowledgedTurn) {
     for (const AckedReply& a : env.acked) {
       last_seq[a.session] = std::max(last_seq[a.session], a.seq);
     }
-    ServerProcess again(BACKLINE_BINARY, ServerArgs(config, db));
+    ServerProcess again(build::kBacklineBinary, ServerArgs(config, db));
     ASSERT_TRUE(again.started());
     const unsigned short port2 = again.WaitForPort(20s);
     ASSERT_NE(port2, 0) << again.Stderr();

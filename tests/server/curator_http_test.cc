@@ -24,6 +24,7 @@
 #include "server/server.h"
 #include "server/sqlite_store.h"
 #include "tests/server/ws_client.h"
+#include "tests/support/build_paths.h"
 
 namespace backline::server {
 namespace {
@@ -40,7 +41,7 @@ using ::testing::MatchesRegex;
 using ::testing::Not;
 using namespace std::chrono_literals;
 
-const std::string kRoot = BACKLINE_SOURCE_DIR;
+const std::string kRoot = build::kSourceDir;
 const std::string kToken = "kim-0123456789-abcdef";
 const std::string kOtherToken = "sam-9876543210-fedcba";
 // Goes unanswered in the shipped content (a clarifying question), and the stretching entry

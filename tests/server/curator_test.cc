@@ -29,6 +29,7 @@
 #include "server/sqlite_store.h"
 #include "server/unanswered_report.h"
 #include "tests/server/ws_client.h"
+#include "tests/support/build_paths.h"
 
 namespace backline::server {
 namespace {
@@ -44,7 +45,7 @@ using ::testing::Not;
 using ::testing::SizeIs;
 using ::testing::UnorderedElementsAre;
 
-const std::string kRoot = BACKLINE_SOURCE_DIR;
+const std::string kRoot = build::kSourceDir;
 const std::string kMassageEntry = "massage-safe-during-treatment";
 const std::string kMassage = "Is it safe to have a massage during chemotherapy?";
 // No entry has this phrasing: it is not answered by the massage entry until a curator adds it.

@@ -36,6 +36,7 @@
 #include "server/sqlite_store.h"
 #include "tests/server/server_process.h"
 #include "tests/server/ws_client.h"
+#include "tests/support/build_paths.h"
 
 namespace backline::server {
 namespace {
@@ -61,7 +62,7 @@ using ::testing::Not;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-const std::string kRoot = BACKLINE_SOURCE_DIR;
+const std::string kRoot = build::kSourceDir;
 
 // Questions of the shipped content with a known answer (see `backline ask`).
 const std::string kMassage = "Is it safe to have a massage during chemotherapy?";
@@ -886,7 +887,7 @@ struct ReceivedReply {
 // 7. SIGTERM with conversations open: every one gets a close frame (or EOF), the process exits
 // 0 within the 5 s drain, and every reply a client received is a committed turn.
 TEST_F(ServerProcessTest, SigtermClosesConversationsAndKeepsEveryRepliedTurn) {
-  ServerProcess server(BACKLINE_BINARY, {"--port", "0", "--threads", "2", "--db", db_.string(), "--kb",
+  ServerProcess server(build::kBacklineBinary, {"--port", "0", "--threads", "2", "--db", db_.string(), "--kb",
                         kRoot + "/knowledge", "--dialogs", kRoot + "/dialogs"});
   ASSERT_TRUE(server.started());
   const unsigned short port = server.WaitForPort(10s);
@@ -995,7 +996,7 @@ TEST_F(ServerProcessTest, SighupWithBrokenContentKeepsServingTheOldContent) {
   const fs::path kb = dir_ / "knowledge", dialogs = dir_ / "dialogs";
   fs::copy(kRoot + "/knowledge", kb, fs::copy_options::recursive);
   fs::copy(kRoot + "/dialogs", dialogs, fs::copy_options::recursive);
-  ServerProcess server(BACKLINE_BINARY, {"--port", "0", "--threads", "2", "--db", db_.string(), "--kb",
+  ServerProcess server(build::kBacklineBinary, {"--port", "0", "--threads", "2", "--db", db_.string(), "--kb",
                         kb.string(), "--dialogs", dialogs.string()});
   ASSERT_TRUE(server.started());
   const unsigned short port = server.WaitForPort(10s);

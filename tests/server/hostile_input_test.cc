@@ -39,6 +39,7 @@
 #include "server/config.h"
 #include "server/sqlite_store.h"
 #include "tests/server/ws_client.h"
+#include "tests/support/build_paths.h"
 
 namespace backline::server {
 namespace {
@@ -52,7 +53,7 @@ using tcp = e2e::tcp;
 using e2e::WsClient;
 using namespace std::chrono_literals;
 
-const std::string kRoot = BACKLINE_SOURCE_DIR;
+const std::string kRoot = build::kSourceDir;
 const std::string kQuestion = "Is it safe to have a massage during chemotherapy?";
 
 // The catalogue's server runs with these limits (the rows' expectations depend on them).

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "server/content.h"
+#include "tests/support/build_paths.h"
 
 namespace backline::server {
 namespace {
@@ -39,7 +40,7 @@ ExportRun Export(const std::vector<std::string>& args) {
 }
 
 std::string Fixture(const std::string& rel) {
-  return std::string(BACKLINE_SOURCE_DIR) + "/tests/knowledge/fixtures/" + rel;
+  return std::string(build::kSourceDir) + "/tests/knowledge/fixtures/" + rel;
 }
 
 fs::path TempDir(const std::string& name) {

@@ -28,6 +28,7 @@
 #include "tests/server/load_agents.h"
 #include "tests/server/server_process.h"
 #include "tests/server/ws_client.h"
+#include "tests/support/build_paths.h"
 
 namespace backline::server {
 namespace {
@@ -42,7 +43,7 @@ using e2e::WsClient;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-const std::string kRoot = BACKLINE_SOURCE_DIR;
+const std::string kRoot = build::kSourceDir;
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool kSanitized = true;
@@ -103,7 +104,7 @@ TEST(SoakTest, ThousandConnectionsForAMinuteOfMixedAndHostileTraffic) {
     std::ofstream out(config);
     out << json{{"limits", {{"connections_per_address", 2000}, {"max_connections", 4000}}}}.dump();
   }
-  ServerProcess server(BACKLINE_BINARY,
+  ServerProcess server(build::kBacklineBinary,
                        {"--config", config.string(), "--port", "0", "--threads", "2", "--db",
                         (dir / "soak.db").string(), "--kb", kRoot + "/knowledge", "--dialogs",
                         kRoot + "/dialogs"});

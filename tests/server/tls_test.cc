@@ -23,6 +23,7 @@
 #include "server/config.h"
 #include "server/sqlite_store.h"
 #include "tests/server/ws_client.h"
+#include "tests/support/build_paths.h"
 
 namespace backline::server {
 namespace {
@@ -38,7 +39,7 @@ using tcp = e2e::tcp;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
-const std::string kRoot = BACKLINE_SOURCE_DIR;
+const std::string kRoot = build::kSourceDir;
 
 // A temp folder with cert.pem + key.pem (a self-signed P-256 certificate for "localhost" and
 // 127.0.0.1), other-key.pem (a key of another certificate) and encrypted-key.pem.
