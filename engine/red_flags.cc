@@ -21,7 +21,7 @@ RedFlagDetector::PhraseSet::PhraseSet(const std::vector<std::string>& cues) {
     auto words = SplitWords(FoldToAscii(c));
     if (words.empty()) continue;
     std::string first = words.front();
-    first_words_.set(QuickKey(first));
+    first_words_.set(WordQuickKey(first));
     by_first_[first].push_back(std::move(words));
   }
 }

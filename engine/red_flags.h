@@ -111,7 +111,7 @@ class RedFlagDetector {
     size_t LongestAt(const std::vector<Token>& t, size_t p) const {
       // Phrase words are [a-z0-9]+, so a break token never starts one.
       if (p >= t.size() || t[p].is_break || t[p].text.empty() ||
-          !first_words_.test(QuickKey(t[p].text))) {
+          !first_words_.test(WordQuickKey(t[p].text))) {
         return 0;
       }
       return LongestFrom(t, p);
@@ -121,18 +121,10 @@ class RedFlagDetector {
     // LongestAt past the quick test: looks the word up and compares the phrases.
     size_t LongestFrom(const std::vector<Token>& t, size_t p) const;
 
-    // A word's bit in first_words_: from its first and last bytes and its length, so that a
-    // token can be ruled out without hashing it. SplitWords never yields an empty word.
-    static size_t QuickKey(const std::string& w) {
-      const size_t n = w.size() < 63 ? w.size() : 63;
-      return ((static_cast<unsigned char>(w.front()) * 31u +
-               static_cast<unsigned char>(w.back())) * 64u + n) % kQuickBits;
-    }
-    static constexpr size_t kQuickBits = 4096;
 
     std::unordered_map<std::string, std::vector<Phrase>> by_first_;
-    // The QuickKey of every phrase's first word: a quick "no" for most tokens.
-    std::bitset<kQuickBits> first_words_;
+    // The WordQuickKey of every phrase's first word: a quick "no" for most tokens.
+    std::bitset<kWordQuickKeys> first_words_;
   };
 
   // One RE2::Set over every rule pattern: a single pass over the text says

@@ -110,6 +110,14 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
          s.substr(s.size() - suffix.size()) == suffix;
 }
 
+// Whether CollapseRepeats would change the word: a letter three times in a row.
+bool HasRepeatRun(std::string_view word) {
+  for (size_t i = 2; i < word.size(); ++i) {
+    if (word[i] == word[i - 1] && word[i] == word[i - 2] && !IsDigit(word[i])) return true;
+  }
+  return false;
+}
+
 std::string CollapseRepeats(std::string_view word) {
   std::string out;
   out.reserve(word.size());
@@ -275,6 +283,8 @@ std::vector<std::string> SplitWords(std::string_view folded) {
 TextNormalizer::TextNormalizer(const LanguageSpec& spec) {
   for (const auto& [from, to] : spec.contractions) {
     std::string key = FoldToAscii(from);
+    if (key.empty()) continue;
+    contraction_keys_.set(WordQuickKey(key));
     contractions_[key] = SplitWords(FoldToAscii(to));
   }
 }
@@ -286,8 +296,14 @@ void TextNormalizer::AppendWord(std::string word,
   while (!word.empty() && word.front() == '\'') word.erase(word.begin());
   while (!word.empty() && word.back() == '\'') word.pop_back();
   if (word.empty()) return;
-  word = CollapseRepeats(word);
-  if (auto it = contractions_.find(word); it != contractions_.end()) {
+  if (HasRepeatRun(word)) word = CollapseRepeats(word);
+  if (!contraction_keys_.test(WordQuickKey(word))) {
+    // Not a contraction; nor, with no apostrophe inside, can it become one below.
+    if (word.find('\'') == std::string::npos) {
+      out->push_back(Token{std::move(word), false});
+      return;
+    }
+  } else if (auto it = contractions_.find(word); it != contractions_.end()) {
     for (const auto& w : it->second) out->push_back(Token{w, false});
     return;
   }

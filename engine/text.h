@@ -12,6 +12,8 @@
 #ifndef BACKLINE_ENGINE_TEXT_H_
 #define BACKLINE_ENGINE_TEXT_H_
 
+#include <bitset>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,6 +41,17 @@ std::string Stem(std::string_view word);
 // contraction handling; used for content (paraphrases, keywords, cue phrases).
 std::vector<std::string> SplitWords(std::string_view folded);
 
+// A cheap key of a word, from its first and last bytes and its length, for bit filters that
+// rule most words out of a table before the word is hashed. REQUIRES: !w.empty().
+inline constexpr size_t kWordQuickKeys = 4096;
+inline size_t WordQuickKey(std::string_view w) {
+  const size_t n = w.size() < 63 ? w.size() : 63;
+  return ((static_cast<unsigned char>(w.front()) * 31u + static_cast<unsigned char>(w.back())) *
+              64u +
+          n) %
+         kWordQuickKeys;
+}
+
 class TextNormalizer {
  public:
   explicit TextNormalizer(const LanguageSpec& spec);
@@ -49,6 +62,7 @@ class TextNormalizer {
   void AppendWord(std::string word, std::vector<Token>* out) const;
 
   std::unordered_map<std::string, std::vector<std::string>> contractions_;
+  std::bitset<kWordQuickKeys> contraction_keys_;  // WordQuickKey of every contraction
 };
 
 // Joins tokens' text with single spaces.
