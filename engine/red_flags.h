@@ -121,7 +121,6 @@ class RedFlagDetector {
     // LongestAt past the quick test: looks the word up and compares the phrases.
     size_t LongestFrom(const std::vector<Token>& t, size_t p) const;
 
-
     std::unordered_map<std::string, std::vector<Phrase>> by_first_;
     // The WordQuickKey of every phrase's first word: a quick "no" for most tokens.
     std::bitset<kWordQuickKeys> first_words_;
