@@ -627,30 +627,47 @@ void SqliteStore::RunBatch(std::vector<Op>& batch) {
 void SqliteStore::RunGroup(std::vector<Op>::iterator begin,
                            std::vector<Op>::iterator end) {
   Database& db = *writer_db_;
-  std::vector<Status> results(static_cast<size_t>(end - begin));
+  const size_t n = static_cast<size_t>(end - begin);
+  std::vector<Status> results(n);
   // `group` is the transaction's fate: when it fails, every op of the group
   // gets it, since nothing of the group is kept.
   Status group = RunCached(db, "BEGIN IMMEDIATE");
   if (!group.ok()) group = WithContext("begin", group);
-  for (size_t i = 0; group.ok() && i < results.size(); ++i) {
-    // A savepoint per op, so that a failing op is undone alone.
-    Status s = RunCached(db, "SAVEPOINT op");
-    if (!s.ok()) {
-      group = WithContext("savepoint", s);
-      break;
+  // Almost every group is all good, so the ops first run straight into the
+  // transaction. A savepoint per op would copy every page an op touches that an
+  // earlier op had already changed into a statement journal: a real part of a
+  // turn's cost. Only if an op fails is that work thrown away (below).
+  bool all_ok = group.ok();
+  for (size_t i = 0; all_ok && i < n; ++i) {
+    results[i] = begin[i].apply(db);
+    all_ok = results[i].ok();
+  }
+  if (group.ok() && !all_ok) {
+    // An op failed, and may have left part of its work behind: roll the group
+    // back and run it again with a savepoint per op, so that a failing op is
+    // undone alone and the others still commit.
+    if (db.InTransaction()) RunCached(db, "ROLLBACK");
+    group = RunCached(db, "BEGIN IMMEDIATE");
+    if (!group.ok()) group = WithContext("begin", group);
+    for (size_t i = 0; group.ok() && i < n; ++i) {
+      Status s = RunCached(db, "SAVEPOINT op");
+      if (!s.ok()) {
+        group = WithContext("savepoint", s);
+        break;
+      }
+      s = begin[i].apply(db);
+      if (s.ok()) {
+        Status r = RunCached(db, "RELEASE op");
+        if (!r.ok()) group = WithContext("release savepoint", r);
+      } else if (!db.InTransaction()) {
+        group = s;  // SQLite rolled the whole transaction back (I/O error, ...)
+      } else {
+        Status r = RunCached(db, "ROLLBACK TO op");
+        if (r.ok()) r = RunCached(db, "RELEASE op");
+        if (!r.ok()) group = WithContext("rollback to savepoint", r);
+      }
+      results[i] = std::move(s);
     }
-    s = begin[i].apply(db);
-    if (s.ok()) {
-      Status r = RunCached(db, "RELEASE op");
-      if (!r.ok()) group = WithContext("release savepoint", r);
-    } else if (!db.InTransaction()) {
-      group = s;  // SQLite rolled the whole transaction back (I/O error, ...)
-    } else {
-      Status r = RunCached(db, "ROLLBACK TO op");
-      if (r.ok()) r = RunCached(db, "RELEASE op");
-      if (!r.ok()) group = WithContext("rollback to savepoint", r);
-    }
-    results[i] = std::move(s);
   }
   if (group.ok()) {
     group = RunCached(db, "COMMIT");
@@ -663,7 +680,7 @@ void SqliteStore::RunGroup(std::vector<Op>::iterator begin,
     const Status failed = WithContext("write group not committed", group);
     for (Status& r : results) r = failed;
   }
-  for (size_t i = 0; i < results.size(); ++i) begin[i].finish(results[i]);
+  for (size_t i = 0; i < n; ++i) begin[i].finish(results[i]);
 }
 
 void SqliteStore::SetAfterCallbacks(std::function<void()> hook) {

@@ -4,12 +4,13 @@
 // Threads: one writer thread owns the read-write connection. Writes wait in a
 // FIFO queue; the writer takes everything queued (up to max_batch, after
 // waiting at most max_batch_delay for a group to gather) and runs it in one
-// BEGIN IMMEDIATE transaction, so a single fsync covers the whole group. Each
-// write runs inside its own SAVEPOINT: a write that fails (a duplicate seq, a
-// foreign key) is rolled back alone and only its callback gets the error. If
-// the transaction itself fails (BEGIN, COMMIT, an I/O error), every write of
-// the group gets that error and nothing of the group is kept; the store goes on
-// with the next group. Write callbacks run on the writer thread after COMMIT,
+// BEGIN IMMEDIATE transaction, so a single fsync covers the whole group. A
+// write that fails (a duplicate seq, a foreign key) is undone alone and only its
+// callback gets the error: the group is then rolled back and run again with a
+// SAVEPOINT per write (only then: savepoints cost every write a copy of the
+// pages it touches). If the transaction itself fails (BEGIN, COMMIT, an I/O
+// error), every write of the group gets that error and nothing of the group is
+// kept; the store goes on with the next group. Write callbacks run on the writer thread after COMMIT,
 // in queue order; then the after-callbacks hook runs once (Store::SetAfterCallbacks).
 //
 // Reads (LoadSession, RecentTurns, Unanswered) run on a second thread with its

@@ -530,6 +530,47 @@ TEST(SqliteStoreTest, DuplicateSeqFailsAloneAndTheStoreGoesOn) {
   EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM turns"), 3);
 }
 
+// A group first runs without a savepoint per write; when one write fails, the group is rolled
+// back and run again with savepoints. The writes before the failure must then be kept once,
+// not twice: feedback rows have no unique key that would catch a second copy.
+TEST(SqliteStoreTest, AFailedWriteDoesNotRepeatTheWritesBeforeIt) {
+  TempDbPath path;
+  SqliteStore::Options options;
+  options.max_batch = 4;  // the four writes below form exactly one group
+  options.max_batch_delay = std::chrono::seconds(30);
+  auto store = OpenOrDie(path.str(), options);
+  ASSERT_NE(store, nullptr);
+  std::promise<Status> setup;
+  store->AppendTurn(Turn("f", 1, 10), Session("f", "c", 10),
+                    [&](Status s) { setup.set_value(s); });
+  store->Flush();
+  ASSERT_TRUE(setup.get_future().get().ok());
+  const uint64_t commits_before = store->commits();
+
+  std::promise<Status> before, dup, after, turn;
+  store->AddFeedback(FeedbackRecord{"f", 1, 1, "helpful", 20},
+                     [&](Status s) { before.set_value(s); });
+  store->AppendTurn(Turn("f", 1, 30), Session("f", "c", 30),
+                    [&](Status s) { dup.set_value(s); });
+  store->AddFeedback(FeedbackRecord{"f", 1, -1, "", 40},
+                     [&](Status s) { after.set_value(s); });
+  store->AppendTurn(Turn("f", 2, 50), Session("f", "c", 50),
+                    [&](Status s) { turn.set_value(s); });
+  store->Flush();
+  EXPECT_TRUE(before.get_future().get().ok());
+  EXPECT_EQ(dup.get_future().get().code(), Status::Code::kInvalidArgument);
+  EXPECT_TRUE(after.get_future().get().ok());
+  EXPECT_TRUE(turn.get_future().get().ok());
+  EXPECT_EQ(store->commits() - commits_before, 1u);
+  EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM feedback"), 2);
+  EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM turns"), 2);
+  // The failed write's session update is not kept; the last good one is.
+  auto loaded = Load(*store, "f");
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_TRUE(loaded.value().has_value());
+  EXPECT_EQ(loaded.value()->updated_ms, 50);
+}
+
 TEST(SqliteStoreTest, BadFeedbackAndMismatchedIdsFail) {
   auto store = OpenOrDie(":memory:");
   ASSERT_NE(store, nullptr);
