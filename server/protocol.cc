@@ -1,5 +1,6 @@
 #include "server/protocol.h"
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -73,10 +74,84 @@ bool IsSessionIdShaped(std::string_view id) {
   return true;
 }
 
+namespace {
+
+// Appends `s` as a JSON string, escaped as nlohmann::json::dump escapes it (ensure_ascii off):
+// the two-character escapes, \u00XX in lower-case hex for other control characters, every
+// other byte as it is. REQUIRES: `s` is valid UTF-8.
+void AppendJsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  size_t plain = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s, plain, i - plain);
+    plain = i + 1;
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\b': *out += "\\b"; break;
+      case '\f': *out += "\\f"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
+      default: {
+        static constexpr char kHexDigits[] = "0123456789abcdef";
+        *out += "\\u00";
+        out->push_back(kHexDigits[c >> 4]);
+        out->push_back(kHexDigits[c & 0xF]);
+      }
+    }
+  }
+  out->append(s, plain, std::string_view::npos);
+  out->push_back('"');
+}
+
+// As ReplyToJson rounds a score.
+double Round3(double v) { return std::round(v * 1000.0) / 1000.0; }
+
+}  // namespace
+
 json StateToJson(const engine::SessionState& s) {
   json offers = json::array();
   for (const auto& o : s.offers) offers.push_back({{"label", o.label}, {"entry", o.entry_id}});
   return {{"v", 1}, {"state", s.state}, {"slots", s.slots}, {"offers", offers}, {"turns", s.turns}};
+}
+
+std::string StateJson(const engine::SessionState& s) {
+  const auto valid = [](std::string_view t) { return IsValidUtf8(t); };
+  bool all_valid = valid(s.state);
+  for (const auto& [k, v] : s.slots) all_valid = all_valid && valid(k) && valid(v);
+  for (const auto& o : s.offers) all_valid = all_valid && valid(o.label) && valid(o.entry_id);
+  if (!all_valid) return StateToJson(s).dump(-1, ' ', false, json::error_handler_t::replace);
+
+  // What StateToJson(s).dump() writes, keys in the same (sorted) order, without the tree.
+  std::string out = "{\"offers\":[";
+  bool first = true;
+  for (const auto& o : s.offers) {
+    if (!first) out.push_back(',');
+    first = false;
+    out += "{\"entry\":";
+    AppendJsonString(&out, o.entry_id);
+    out += ",\"label\":";
+    AppendJsonString(&out, o.label);
+    out.push_back('}');
+  }
+  out += "],\"slots\":{";
+  first = true;
+  for (const auto& [k, v] : s.slots) {  // a std::map: already in nlohmann's key order
+    if (!first) out.push_back(',');
+    first = false;
+    AppendJsonString(&out, k);
+    out.push_back(':');
+    AppendJsonString(&out, v);
+  }
+  out += "},\"state\":";
+  AppendJsonString(&out, s.state);
+  out += ",\"turns\":";
+  out += std::to_string(s.turns);
+  out += ",\"v\":1}";
+  return out;
 }
 
 bool StateFromJson(const json& j, engine::SessionState* out) {
@@ -189,10 +264,92 @@ std::string WelcomeFrame(const std::string& session, bool resumed, const engine:
 }
 
 std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
-  json j = ReplyToJson(reply);
-  j["type"] = "reply";
-  j["seq"] = seq;
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  // Every text of a reply comes from the content or the engine, and is valid UTF-8 after the
+  // content checks; should one not be, nlohmann::json replaces its bad bytes as the other
+  // frames do.
+  const auto valid = [](std::string_view t) { return IsValidUtf8(t); };
+  bool all_valid = valid(reply.text) && valid(reply.topic) && valid(reply.kind) &&
+                   valid(reply.entry_id) && valid(reply.intent_id) &&
+                   valid(reply.red_flag_kind) && valid(reply.tell_them);
+  for (const auto& q : reply.quick_replies) all_valid = all_valid && valid(q);
+  for (const auto& src : reply.sources) all_valid = all_valid && valid(src.title) && valid(src.url);
+  if (!all_valid) {
+    json j = ReplyToJson(reply);
+    j["type"] = "reply";
+    j["seq"] = seq;
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  // The bytes ReplyToJson(reply) plus "type" and "seq" would dump to (keys in std::map order,
+  // as nlohmann::json writes them), without building the tree: a reply per turn made that
+  // tree a real part of a turn's cost. tests/server/protocol_test.cc holds the two equal.
+  std::string out;
+  out.reserve(160 + reply.text.size() + reply.tell_them.size());
+  char sep = '{';
+  const auto key = [&](std::string_view k) {
+    out.push_back(sep);
+    sep = ',';
+    AppendJsonString(&out, k);
+    out.push_back(':');
+  };
+  if (!reply.entry_id.empty()) {
+    key("entry");
+    AppendJsonString(&out, reply.entry_id);
+  }
+  if (!reply.intent_id.empty()) {
+    key("intent");
+    AppendJsonString(&out, reply.intent_id);
+  }
+  key("kind");
+  AppendJsonString(&out, reply.kind);
+  if (!reply.quick_replies.empty()) {
+    key("quick_replies");
+    char item = '[';
+    for (const auto& q : reply.quick_replies) {
+      out.push_back(item);
+      item = ',';
+      AppendJsonString(&out, q);
+    }
+    out.push_back(']');
+  }
+  if (!reply.red_flag_kind.empty()) {
+    key("red_flag");
+    AppendJsonString(&out, reply.red_flag_kind);
+  }
+  if (reply.score > 0) {
+    key("score");
+    out += json(Round3(reply.score)).dump();  // nlohmann's shortest form of a double
+  }
+  key("seq");
+  out += std::to_string(seq);
+  if (!reply.sources.empty()) {
+    key("sources");
+    char item = '[';
+    for (const auto& src : reply.sources) {
+      out.push_back(item);
+      item = ',';
+      out += "{\"title\":";
+      AppendJsonString(&out, src.title);
+      out += ",\"url\":";
+      AppendJsonString(&out, src.url);
+      out.push_back('}');
+    }
+    out.push_back(']');
+  }
+  if (!reply.tell_them.empty()) {
+    key("tell_them");
+    AppendJsonString(&out, reply.tell_them);
+  }
+  key("text");
+  AppendJsonString(&out, reply.text);
+  key("topic");
+  AppendJsonString(&out, reply.topic);
+  key("type");
+  out += "\"reply\"";
+  key("urgency");
+  AppendJsonString(&out, engine::UrgencyName(reply.urgency));
+  out.push_back('}');
+  return out;
 }
 
 std::string HistoryFrame(const std::vector<TurnRecord>& turns) {

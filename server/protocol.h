@@ -24,6 +24,8 @@ std::string NewSessionId();
 bool IsSessionIdShaped(std::string_view id);
 
 nlohmann::json StateToJson(const engine::SessionState& state);
+// StateToJson(state).dump(), written straight to a string (once per turn, for the store).
+std::string StateJson(const engine::SessionState& state);
 // False (state untouched) when `j` is not a state this server wrote.
 bool StateFromJson(const nlohmann::json& j, engine::SessionState* state);
 

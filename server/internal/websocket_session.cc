@@ -257,7 +257,7 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   SessionRecord session;
   session.id = session_id_;
   session.clinic = live_.clinic;
-  session.state = StateToJson(live_.state).dump();
+  session.state = StateJson(live_.state);
   session.created_ms = received_ms;
   session.updated_ms = received_ms;
 
