@@ -2,7 +2,8 @@
 // of varied messages of that kind (the per-turn time is the mean over the
 // list), normalisation, analysis and retrieval alone, content loading, and, as
 // the baseline for the retrieval design, the same ranking done by SQLite FTS5
-// (MATCH + bm25()) over the same paraphrases.
+// (MATCH + bm25()) over the same paraphrases. Also the JSON a server writes per turn (the
+// reply frame and the session state), each next to the nlohmann::json tree it replaced.
 //
 // Every benchmark also reports `allocs_per_iter`: the calls to the global
 // operator new made per iteration (per turn for the Turn benchmarks), counted
@@ -33,6 +34,8 @@
 
 #include "engine/engine.h"
 #include "server/content.h"
+#include "server/protocol.h"
+#include "server/reply_json.h"
 
 // Counting allocator: a relaxed atomic add per allocation, so the counts cost
 // little and the timings stay comparable with a binary without it.
@@ -346,6 +349,73 @@ void BM_Analyze(benchmark::State& state) {
   allocs.Report(state);
 }
 
+// The JSON a server writes per turn: the reply frame and the session state, for the replies to
+// the FAQ messages (with their states). Each next to the nlohmann::json tree it replaced, in the
+// same run (tests/server/protocol_test.cc holds the two to the same bytes).
+const std::vector<backline::engine::TurnResult>& FaqResults() {
+  static const auto results = [] {
+    const auto& c = Shared();
+    const Clinic& clinic = c.ClinicOrDefault("default");
+    std::vector<backline::engine::TurnResult> out;
+    SessionState state;
+    for (const auto& m : FaqMessages()) {
+      out.push_back(c.engine->Turn(state, m, clinic));
+      state = out.back().state;
+    }
+    return out;
+  }();
+  return results;
+}
+
+void BM_ReplyFrame(benchmark::State& state) {
+  const auto& r = FaqResults();
+  size_t i = 0;
+  AllocCounter allocs;
+  for (auto _ : state) {
+    auto frame = backline::server::ReplyFrame(r[i % r.size()].reply, static_cast<int64_t>(i));
+    benchmark::DoNotOptimize(frame);
+    ++i;
+  }
+  allocs.Report(state);
+}
+
+void BM_ReplyFrameTree(benchmark::State& state) {
+  const auto& r = FaqResults();
+  size_t i = 0;
+  AllocCounter allocs;
+  for (auto _ : state) {
+    nlohmann::json j = backline::server::ReplyToJson(r[i % r.size()].reply);
+    j["type"] = "reply";
+    j["seq"] = static_cast<int64_t>(i);
+    auto frame = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    benchmark::DoNotOptimize(frame);
+    ++i;
+  }
+  allocs.Report(state);
+}
+
+void BM_StateJson(benchmark::State& state) {
+  const auto& r = FaqResults();
+  size_t i = 0;
+  AllocCounter allocs;
+  for (auto _ : state) {
+    auto json = backline::server::StateJson(r[i++ % r.size()].state);
+    benchmark::DoNotOptimize(json);
+  }
+  allocs.Report(state);
+}
+
+void BM_StateJsonTree(benchmark::State& state) {
+  const auto& r = FaqResults();
+  size_t i = 0;
+  AllocCounter allocs;
+  for (auto _ : state) {
+    auto json = backline::server::StateToJson(r[i++ % r.size()].state).dump();
+    benchmark::DoNotOptimize(json);
+  }
+  allocs.Report(state);
+}
+
 void BM_LoadAndCompile(benchmark::State& state) {
   AllocCounter allocs;
   for (auto _ : state) {
@@ -451,6 +521,10 @@ BENCHMARK(BM_Normalize);
 BENCHMARK(BM_Analyze);
 BENCHMARK(BM_RetrievalInMemory);
 BENCHMARK(BM_RetrievalFts5);
+BENCHMARK(BM_ReplyFrame);
+BENCHMARK(BM_ReplyFrameTree);
+BENCHMARK(BM_StateJson);
+BENCHMARK(BM_StateJsonTree);
 BENCHMARK(BM_LoadAndCompile)->Unit(benchmark::kMillisecond);
 
 // One JSON string literal (the messages are ASCII).
