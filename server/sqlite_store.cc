@@ -95,13 +95,16 @@ CREATE TABLE revisions (
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
-// ON CONFLICT DO UPDATE, not INSERT OR REPLACE: REPLACE deletes the old row,
-// which would cascade to the session's turns, and would reset created_ms.
-constexpr std::string_view kUpsertSession = R"sql(
+// A turn updates its session's row in place, and inserts it only when there is
+// none (the session's first turn). Not INSERT OR REPLACE: REPLACE deletes the
+// old row, which would cascade to the session's turns, and would reset
+// created_ms. Not one INSERT ... ON CONFLICT DO UPDATE either: every turn but
+// the first would then pay for a failed insert before its update.
+constexpr std::string_view kUpdateSession = R"sql(
+UPDATE sessions SET state = ?2, updated_ms = ?3 WHERE id = ?1)sql";
+constexpr std::string_view kInsertSession = R"sql(
 INSERT INTO sessions (id, clinic, state, created_ms, updated_ms)
-VALUES (?1, ?2, ?3, ?4, ?5)
-ON CONFLICT (id) DO UPDATE SET state = excluded.state,
-                               updated_ms = excluded.updated_ms)sql";
+VALUES (?1, ?2, ?3, ?4, ?5))sql";
 
 constexpr std::string_view kInsertTurn = R"sql(
 INSERT INTO turns (session_id, seq, user_text, reply_text, topic, urgency, kind,
@@ -253,8 +256,11 @@ Status ApplyAppendTurn(Database& db, const TurnRecord& t,
     return Status::InvalidArgument(
         "append turn: turn.session_id differs from session.id");
   }
-  Status st = RunCached(db, kUpsertSession, s.id, s.clinic, s.state,
-                        s.created_ms, s.updated_ms);
+  Status st = RunCached(db, kUpdateSession, s.id, s.state, s.updated_ms);
+  if (st.ok() && db.Changes() == 0) {
+    st = RunCached(db, kInsertSession, s.id, s.clinic, s.state, s.created_ms,
+                   s.updated_ms);
+  }
   if (!st.ok()) return WithContext("append turn: session", st);
   st = RunCached(db, kInsertTurn, t.session_id, t.seq, t.user_text,
                  t.reply_text, t.topic, t.urgency, t.kind, t.entry_id,
