@@ -104,7 +104,8 @@ class Workload {
   }
 
  private:
-  // Like the server's: 36 characters, the sessions' keys spread over the index.
+  // UUID-shaped, 36 characters (the server's are 32 hex digits): keys spread over the index
+  // as the server's are. The figures in bench/README.md were measured with these.
   static std::string SessionId(int s) {
     char buf[40];
     std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-8%03x-%012x",
