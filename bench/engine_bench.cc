@@ -367,53 +367,45 @@ const std::vector<backline::engine::TurnResult>& FaqResults() {
   return results;
 }
 
-void BM_ReplyFrame(benchmark::State& state) {
+// Writes one piece of JSON per iteration, going round the FAQ turns' results.
+template <typename Write>
+void WriteEach(benchmark::State& state, Write write) {
   const auto& r = FaqResults();
   size_t i = 0;
   AllocCounter allocs;
   for (auto _ : state) {
-    auto frame = backline::server::ReplyFrame(r[i % r.size()].reply, static_cast<int64_t>(i));
-    benchmark::DoNotOptimize(frame);
+    auto json = write(r[i % r.size()], static_cast<int64_t>(i));
+    benchmark::DoNotOptimize(json);
     ++i;
   }
   allocs.Report(state);
+}
+
+void BM_ReplyFrame(benchmark::State& state) {
+  WriteEach(state, [](const backline::engine::TurnResult& t, int64_t seq) {
+    return backline::server::ReplyFrame(t.reply, seq);
+  });
 }
 
 void BM_ReplyFrameTree(benchmark::State& state) {
-  const auto& r = FaqResults();
-  size_t i = 0;
-  AllocCounter allocs;
-  for (auto _ : state) {
-    nlohmann::json j = backline::server::ReplyToJson(r[i % r.size()].reply);
+  WriteEach(state, [](const backline::engine::TurnResult& t, int64_t seq) {
+    nlohmann::json j = backline::server::ReplyToJson(t.reply);
     j["type"] = "reply";
-    j["seq"] = static_cast<int64_t>(i);
-    auto frame = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    benchmark::DoNotOptimize(frame);
-    ++i;
-  }
-  allocs.Report(state);
+    j["seq"] = seq;
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  });
 }
 
 void BM_StateJson(benchmark::State& state) {
-  const auto& r = FaqResults();
-  size_t i = 0;
-  AllocCounter allocs;
-  for (auto _ : state) {
-    auto json = backline::server::StateJson(r[i++ % r.size()].state);
-    benchmark::DoNotOptimize(json);
-  }
-  allocs.Report(state);
+  WriteEach(state, [](const backline::engine::TurnResult& t, int64_t) {
+    return backline::server::StateJson(t.state);
+  });
 }
 
 void BM_StateJsonTree(benchmark::State& state) {
-  const auto& r = FaqResults();
-  size_t i = 0;
-  AllocCounter allocs;
-  for (auto _ : state) {
-    auto json = backline::server::StateToJson(r[i++ % r.size()].state).dump();
-    benchmark::DoNotOptimize(json);
-  }
-  allocs.Report(state);
+  WriteEach(state, [](const backline::engine::TurnResult& t, int64_t) {
+    return backline::server::StateToJson(t.state).dump();
+  });
 }
 
 void BM_LoadAndCompile(benchmark::State& state) {

@@ -119,10 +119,11 @@ json StateToJson(const engine::SessionState& s) {
 }
 
 std::string StateJson(const engine::SessionState& s) {
-  const auto valid = [](std::string_view t) { return IsValidUtf8(t); };
-  bool all_valid = valid(s.state);
-  for (const auto& [k, v] : s.slots) all_valid = all_valid && valid(k) && valid(v);
-  for (const auto& o : s.offers) all_valid = all_valid && valid(o.label) && valid(o.entry_id);
+  bool all_valid = IsValidUtf8(s.state);
+  for (const auto& [k, v] : s.slots) all_valid = all_valid && IsValidUtf8(k) && IsValidUtf8(v);
+  for (const auto& o : s.offers) {
+    all_valid = all_valid && IsValidUtf8(o.label) && IsValidUtf8(o.entry_id);
+  }
   if (!all_valid) return StateToJson(s).dump(-1, ' ', false, json::error_handler_t::replace);
 
   // What StateToJson(s).dump() writes, keys in the same (sorted) order, without the tree.
@@ -267,12 +268,14 @@ std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
   // Every text of a reply comes from the content or the engine, and is valid UTF-8 after the
   // content checks; should one not be, nlohmann::json replaces its bad bytes as the other
   // frames do.
-  const auto valid = [](std::string_view t) { return IsValidUtf8(t); };
-  bool all_valid = valid(reply.text) && valid(reply.topic) && valid(reply.kind) &&
-                   valid(reply.entry_id) && valid(reply.intent_id) &&
-                   valid(reply.red_flag_kind) && valid(reply.tell_them);
-  for (const auto& q : reply.quick_replies) all_valid = all_valid && valid(q);
-  for (const auto& src : reply.sources) all_valid = all_valid && valid(src.title) && valid(src.url);
+  bool all_valid = IsValidUtf8(reply.text) && IsValidUtf8(reply.topic) &&
+                   IsValidUtf8(reply.kind) && IsValidUtf8(reply.entry_id) &&
+                   IsValidUtf8(reply.intent_id) && IsValidUtf8(reply.red_flag_kind) &&
+                   IsValidUtf8(reply.tell_them);
+  for (const auto& q : reply.quick_replies) all_valid = all_valid && IsValidUtf8(q);
+  for (const auto& src : reply.sources) {
+    all_valid = all_valid && IsValidUtf8(src.title) && IsValidUtf8(src.url);
+  }
   if (!all_valid) {
     json j = ReplyToJson(reply);
     j["type"] = "reply";
