@@ -170,5 +170,53 @@ TEST(StateJsonTest, BadUtf8IsReplacedNotThrown) {
   EXPECT_EQ(written, StateToJson(s).dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
+// Every place a byte that needs an escape can take in and around an 8-byte block.
+TEST(ReplyFrameTest, EscapesAreFoundAtEveryOffset) {
+  const std::vector<std::string> specials = {"\"", "\\", "\n", std::string(1, '\0'), "\x1f",
+                                             "\x7f", "\xc3\xa9"};
+  for (const std::string& special : specials) {
+    for (size_t length = 0; length <= 24; ++length) {
+      for (size_t at = 0; at <= length; ++at) {
+        std::string text(length, 'a');
+        text.insert(at, special);
+        engine::Reply r;
+        r.kind = "answer";
+        r.text = text;
+        ASSERT_EQ(ReplyFrame(r, 1), ReferenceReplyFrame(r, 1)) << json(text).dump();
+      }
+    }
+  }
+}
+
+// IsValidUtf8 skips ASCII 8 bytes at a time: a bad or a good sequence must be seen wherever it
+// falls in a block.
+TEST(IsValidUtf8Test, SeesASequenceAtEveryOffset) {
+  const std::vector<std::string> good = {"\xc3\xa9", "\xe2\x80\x94", "\xf0\x9f\x92\x99",
+                                         "\x7f", std::string(1, '\0')};
+  const std::vector<std::string> bad = {
+      "\xff",         "\x80",         "\xc3",  // lone continuation, truncated
+      "\xc0\xaf",                               // overlong '/'
+      "\xed\xa0\x80",                           // a surrogate
+      "\xf4\x90\x80\x80",                       // above U+10FFFF
+      "\xe2\x80",     "\xe2\x28\xa1"};
+  for (size_t length = 0; length <= 24; ++length) {
+    for (size_t at = 0; at <= length; ++at) {
+      for (const std::string& g : good) {
+        std::string text(length, 'x');
+        text.insert(at, g);
+        EXPECT_TRUE(IsValidUtf8(text)) << length << " " << at;
+        EXPECT_TRUE(json::accept("\"" + text + "\"") || g[0] == '\0');
+      }
+      for (const std::string& b : bad) {
+        std::string text(length, 'x');
+        text.insert(at, b);
+        EXPECT_FALSE(IsValidUtf8(text)) << json(b).dump(-1, ' ', false,
+                                                       json::error_handler_t::replace)
+                                        << " at " << at << " of " << length;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace backline::server
