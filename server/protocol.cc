@@ -220,7 +220,114 @@ bool StateFromJson(const json& j, engine::SessionState* out) {
   return true;
 }
 
+namespace {
+
+// The frames a chat sends nearly every time, {"type":"message","text":"..."} and the other
+// types without fields, read without building a JSON tree. Only an object whose members are
+// all strings with no \u escape is read here; anything else, and any frame that needs an
+// error, returns false and goes through nlohmann::json (ParseClientFrameWithTree), so that
+// every error and every unusual frame is handled in one place. Where both read a frame they
+// agree, duplicate keys included (the last one counts): tests/server/protocol_test.cc and
+// tests/fuzz/protocol_fuzzer.cc compare the two. REQUIRES: `p` is valid UTF-8.
+bool ParseCommonClientFrame(std::string_view p, ClientFrame* f) {
+  size_t i = 0;
+  auto skip_space = [&] {
+    while (i < p.size() && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) ++i;
+  };
+  auto read_string = [&](std::string* out) {
+    if (i >= p.size() || p[i] != '"') return false;
+    ++i;
+    out->clear();
+    size_t plain = i;
+    while (i < p.size()) {
+      const auto c = static_cast<unsigned char>(p[i]);
+      if (c == '"') {
+        out->append(p, plain, i - plain);
+        ++i;
+        return true;
+      }
+      if (c < 0x20) return false;  // not JSON: nlohmann says so
+      if (c != '\\') {
+        ++i;
+        continue;
+      }
+      out->append(p, plain, i - plain);
+      if (i + 1 >= p.size()) return false;
+      switch (p[i + 1]) {
+        case '"': out->push_back('"'); break;
+        case '\\': out->push_back('\\'); break;
+        case '/': out->push_back('/'); break;
+        case 'b': out->push_back('\b'); break;
+        case 'f': out->push_back('\f'); break;
+        case 'n': out->push_back('\n'); break;
+        case 'r': out->push_back('\r'); break;
+        case 't': out->push_back('\t'); break;
+        default: return false;  // \u (surrogates and all) or an invalid escape
+      }
+      i += 2;
+      plain = i;
+    }
+    return false;
+  };
+  skip_space();
+  if (i >= p.size() || p[i] != '{') return false;
+  ++i;
+  skip_space();
+  bool has_type = false, has_text = false;
+  std::string key, value;
+  if (i < p.size() && p[i] == '}') {
+    ++i;
+  } else {
+    while (true) {
+      if (!read_string(&key)) return false;
+      skip_space();
+      if (i >= p.size() || p[i] != ':') return false;
+      ++i;
+      skip_space();
+      if (!read_string(&value)) return false;
+      if (key == "type") {
+        f->type = value;
+        has_type = true;
+      } else if (key == "text") {
+        f->text = value;
+        has_text = true;
+      }
+      skip_space();
+      if (i < p.size() && p[i] == ',') {
+        ++i;
+        skip_space();
+        continue;
+      }
+      if (i < p.size() && p[i] == '}') {
+        ++i;
+        break;
+      }
+      return false;
+    }
+  }
+  skip_space();
+  if (i != p.size() || !has_type) return false;
+  if (f->type == "message") {
+    return has_text && f->text.find_first_not_of(" \t\r\n") != std::string::npos;
+  }
+  if (f->type == "history" || f->type == "delete" || f->type == "ping") {
+    f->text.clear();
+    return true;
+  }
+  return false;  // feedback has numbers; anything else is an error
+}
+
+}  // namespace
+
 ClientFrame ParseClientFrame(std::string_view payload) {
+  if (IsValidUtf8(payload)) {
+    ClientFrame f;
+    if (ParseCommonClientFrame(payload, &f)) return f;
+  }
+  return ParseClientFrameWithTree(payload);
+}
+
+ClientFrame ParseClientFrameWithTree(std::string_view payload) {
   ClientFrame f;
   auto fail = [&](const char* code, std::string message) {
     f.type.clear();

@@ -40,6 +40,9 @@ struct ClientFrame {
   std::string error_message;
 };
 ClientFrame ParseClientFrame(std::string_view payload);
+// The same, every frame through a nlohmann::json tree: what ParseClientFrame does for any frame
+// that is not a common one. For the tests and the fuzz target, which hold the two equal.
+ClientFrame ParseClientFrameWithTree(std::string_view payload);
 
 std::string ErrorFrame(std::string_view code, std::string_view message);
 std::string WelcomeFrame(const std::string& session, bool resumed, const engine::Clinic& clinic,

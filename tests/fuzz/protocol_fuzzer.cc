@@ -7,6 +7,7 @@
 //   - a frame is either usable (type set, no error) or refused (error code and message set);
 //   - a usable "message" has non-blank text, "feedback" a rating of +1 or -1;
 //   - every frame the server would send is valid JSON;
+//   - ParseClientFrame reads every frame as ParseClientFrameWithTree does;
 //   - a state that is read back is written out and read back to the same state.
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +40,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view payload(reinterpret_cast<const char*>(data), size);
 
   const ClientFrame f = backline::server::ParseClientFrame(payload);
+  // The common frames are read without a JSON tree: they must come out as the tree reads them.
+  const ClientFrame tree = backline::server::ParseClientFrameWithTree(payload);
+  Check(f.type == tree.type && f.text == tree.text && f.seq == tree.seq &&
+        f.rating == tree.rating && f.comment == tree.comment &&
+        f.error_code == tree.error_code && f.error_message == tree.error_message);
   if (!f.error_code.empty()) {
     Check(f.type.empty() && !f.error_message.empty());
     CheckIsJson(backline::server::ErrorFrame(f.error_code, f.error_message));

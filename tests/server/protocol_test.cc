@@ -1,6 +1,7 @@
 #include "server/protocol.h"
 
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -216,6 +217,104 @@ TEST(IsValidUtf8Test, SeesASequenceAtEveryOffset) {
       }
     }
   }
+}
+
+void ExpectSameFrame(std::string_view payload) {
+  const ClientFrame fast = ParseClientFrame(payload);
+  const ClientFrame tree = ParseClientFrameWithTree(payload);
+  const std::string shown = json(std::string(payload)).dump(-1, ' ', false,
+                                                           json::error_handler_t::replace);
+  EXPECT_EQ(fast.type, tree.type) << shown;
+  EXPECT_EQ(fast.text, tree.text) << shown;
+  EXPECT_EQ(fast.seq, tree.seq) << shown;
+  EXPECT_EQ(fast.rating, tree.rating) << shown;
+  EXPECT_EQ(fast.comment, tree.comment) << shown;
+  EXPECT_EQ(fast.error_code, tree.error_code) << shown;
+  EXPECT_EQ(fast.error_message, tree.error_message) << shown;
+}
+
+const std::vector<std::string> kClientFrames = {
+    R"({"type":"message","text":"my back hurts"})",
+    " \t\r\n{ \"type\" : \"message\" ,\n \"text\" : \"my back hurts\" } \n",
+    R"({"text":"can I take ibuprofen?","type":"message"})",
+    R"({"type":"message","text":"a \"quote\", a \\ back\/slash \b\f\n\r\t"})",
+    R"({"type":"message","text":"caf\u00e9 \ud83d\udc99"})",
+    "{\"type\":\"message\",\"text\":\"caf\xc3\xa9 \xf0\x9f\x92\x99\"}",
+    R"({"type":"message","text":"first","text":"second"})",
+    R"({"type":"ping","type":"message","text":"last type counts"})",
+    R"({"type":"message","text":"x","extra":"ignored","more":"too"})",
+    R"({"type":"message","text":"x","extra":{"nested":[1,2]}})",
+    R"({"type":"message","text":"   "})",
+    R"({"type":"message","text":" \n\t"})",
+    R"({"type":"message"})",
+    R"({"type":"message","text":5})",
+    R"({"type":"message","text":null})",
+    R"({"type":"history"})",
+    R"({"type":"history","text":"ignored"})",
+    R"({"type":"delete"})",
+    R"({"type":"ping"})",
+    R"({"type":"feedback","seq":3,"rating":-1,"comment":"thanks"})",
+    R"({"type":"feedback","seq":3,"rating":2})",
+    R"({"type":"dance"})",
+    R"({"type":"Message","text":"case counts"})",
+    R"({"type":5})",
+    R"({"text":"no type"})",
+    R"({})",
+    R"([])",
+    R"("message")",
+    "",
+    "   ",
+    R"({"type":"message","text":"x"} trailing)",
+    R"({"type":"message","text":"x"}})",
+    R"({"type":"message","text":"x",})",
+    R"({"type":"message" "text":"x"})",
+    R"({"type":"message","text":"x")",
+    R"({"type":"message","text":"x)",
+    R"({'type':'message','text':'x'})",
+    R"({"type":"message","text":"bad \x escape"})",
+    R"({"type":"message","text":"lone \ud83d surrogate"})",
+    "{\"type\":\"message\",\"text\":\"raw\ncontrol\"}",
+    "{\"type\":\"message\",\"text\":\"bad \xff utf-8\"}",
+    "\xef\xbb\xbf{\"type\":\"message\",\"text\":\"after a BOM\"}",
+    R"({"type":"message","te\/xt":"escaped key"})",
+    R"({"typ\u0065":"message","text":"\u escaped key"})",
+};
+
+// The common frames are read without a JSON tree; every frame must come out exactly as the
+// tree reads it, errors included.
+TEST(ParseClientFrameTest, ReadsEveryFrameAsTheTreeReadsIt) {
+  for (const std::string& payload : kClientFrames) ExpectSameFrame(payload);
+  EXPECT_EQ(ParseClientFrame(kClientFrames[0]).text, "my back hurts");
+  EXPECT_EQ(ParseClientFrame(kClientFrames[6]).text, "second");
+  EXPECT_EQ(ParseClientFrame(kClientFrames[7]).type, "message");
+  EXPECT_EQ(ParseClientFrame(kClientFrames[3]).text, "a \"quote\", a \\ back/slash \b\f\n\r\t");
+  EXPECT_EQ(ParseClientFrame(kClientFrames[10]).error_code, "empty_message");
+}
+
+// The same over many small random edits of those frames (a fixed seed: the same edits every
+// run), which reach the corners a list does not.
+TEST(ParseClientFrameTest, ReadsEditedFramesAsTheTreeReadsThem) {
+  std::mt19937 rng(20261127);
+  const std::string alphabet = "{}[]:,\"\\/ \t\nbfnrtu0123456789abcdefmessagetypext\x01\x7f\xc3\xa9";
+  auto pick = [&rng](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
+  size_t usable = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string p = kClientFrames[pick(kClientFrames.size())];
+    const size_t edits = 1 + pick(3);
+    for (size_t e = 0; e < edits; ++e) {
+      const size_t at = pick(p.size() + 1);
+      const char c = alphabet[pick(alphabet.size())];
+      switch (pick(3)) {
+        case 0: p.insert(p.begin() + static_cast<std::ptrdiff_t>(at), c); break;
+        case 1: if (at < p.size()) p.erase(at, 1); break;
+        default: if (at < p.size()) p[at] = c;
+      }
+    }
+    ExpectSameFrame(p);
+    usable += ParseClientFrame(p).error_code.empty();
+    if (HasFailure()) break;
+  }
+  EXPECT_GT(usable, 1000u);  // the edits must not all make frames unusable
 }
 
 }  // namespace
