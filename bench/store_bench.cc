@@ -10,8 +10,10 @@
 //                                                   temporary folder: WAL, synchronous=FULL,
 //                                                   as `backline serve` opens it) and the
 //                                                   in-memory store
-//   backline_store_bench --groups=N[,WARMUP]         writes WARMUP groups (default 200), then
-//                                                   N more, into a fresh SQLite file, and
+//   backline_store_bench --groups=N[,WARMUP[,SESSIONS]]
+//                                                   writes WARMUP groups (default 200), then
+//                                                   N more, over SESSIONS conversations
+//                                                   (default 64), into a fresh SQLite file, and
 //                                                   prints per turn of those N: bytes written
 //                                                   and write system calls (from
 //                                                   /proc/self/io, so they are exact on any
@@ -47,7 +49,7 @@ using backline::server::SqliteStore;
 using backline::server::Store;
 using backline::server::TurnRecord;
 
-constexpr int kSessions = 64;
+constexpr int kSessions = 64;  // the default
 constexpr int kTurnsPerGroup = 32;
 
 // Texts of the sizes the bench/run databases hold: a message of about 50 bytes, a reply of
@@ -73,12 +75,15 @@ const std::string kState =
 // The writes of one group: one more turn for kTurnsPerGroup of the sessions.
 class Workload {
  public:
+  explicit Workload(int sessions = kSessions)
+      : sessions_(sessions), seqs_(static_cast<size_t>(sessions), 0) {}
+
   std::vector<Store::TurnWrite> NextGroup(const Store::Done& done) {
     std::vector<Store::TurnWrite> group;
     group.reserve(kTurnsPerGroup);
     for (int i = 0; i < kTurnsPerGroup; ++i) {
-      const int s = static_cast<int>(next_session_++ % kSessions);
-      const int64_t seq = ++seqs_[s];
+      const int s = static_cast<int>(next_session_++ % static_cast<uint64_t>(sessions_));
+      const int64_t seq = ++seqs_[static_cast<size_t>(s)];
       const int64_t now = 1'800'000'000'000 + static_cast<int64_t>(written_++);
       TurnRecord t;
       t.session_id = SessionId(s);
@@ -115,9 +120,10 @@ class Workload {
     return buf;
   }
 
+  int sessions_;
   uint64_t next_session_ = 0;
   uint64_t written_ = 0;
-  int64_t seqs_[kSessions] = {};
+  std::vector<int64_t> seqs_;
 };
 
 // Counts finished turns; Wait blocks until `n` have finished, and fails on any error.
@@ -245,17 +251,25 @@ IoCounters ReadIo() {
 int RunProfile(std::string_view spec) {
   long groups = std::atol(std::string(spec).c_str());
   long warmup = 200;
+  long sessions = kSessions;
   if (const size_t comma = spec.find(','); comma != std::string_view::npos) {
-    warmup = std::atol(std::string(spec.substr(comma + 1)).c_str());
+    const std::string_view rest = spec.substr(comma + 1);
+    warmup = std::atol(std::string(rest).c_str());
+    if (const size_t second = rest.find(','); second != std::string_view::npos) {
+      sessions = std::atol(std::string(rest.substr(second + 1)).c_str());
+    }
   }
-  if (groups <= 0 || warmup < 0) {
-    std::fprintf(stderr, "usage: backline_store_bench --groups=N[,WARMUP]  (N > 0)\n");
+  if (groups <= 0 || warmup < 0 || sessions < kTurnsPerGroup || sessions > 1'000'000) {
+    std::fprintf(stderr,
+                 "usage: backline_store_bench --groups=N[,WARMUP[,SESSIONS]]  (N > 0, "
+                 "%d <= SESSIONS <= 1000000)\n",
+                 kTurnsPerGroup);
     return 2;
   }
   TempDir dir;
   auto store = OpenSqlite(dir);
   auto* sqlite = static_cast<SqliteStore*>(store.get());
-  Workload work;
+  Workload work(static_cast<int>(sessions));
   Completions completions;
   const Store::Done done = completions.Callback();
   uint64_t queued = 0;
@@ -274,8 +288,9 @@ int RunProfile(std::string_view spec) {
   const auto t1 = std::chrono::steady_clock::now();
   const IoCounters after = ReadIo();
   const double turns = static_cast<double>(groups) * kTurnsPerGroup;
-  std::printf("groups %ld of %d turns (after %ld warm-up groups): %.0f measured turns\n", groups,
-              kTurnsPerGroup, warmup, turns);
+  std::printf("groups %ld of %d turns over %ld conversations (after %ld warm-up groups): %.0f "
+              "measured turns\n",
+              groups, kTurnsPerGroup, sessions, warmup, turns);
   std::printf("commits %llu\n",
               static_cast<unsigned long long>(sqlite->commits() - commits_before));
   if (before.wchar >= 0 && after.wchar >= 0) {
