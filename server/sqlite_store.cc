@@ -92,24 +92,38 @@ CREATE TABLE revisions (
   undoes      INTEGER NOT NULL DEFAULT 0
 );
 )sql",
+    // 2 -> 3: a turn carries the session state it left behind (NULL in turns
+    // written before), so that a turn need not rewrite its session's row: see
+    // kUpdateSession.
+    R"sql(
+ALTER TABLE turns ADD COLUMN state TEXT;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
-// A turn updates its session's row in place, and inserts it only when there is
-// none (the session's first turn). Not INSERT OR REPLACE: REPLACE deletes the
-// old row, which would cascade to the session's turns, and would reset
-// created_ms. Not one INSERT ... ON CONFLICT DO UPDATE either: every turn but
-// the first would then pay for a failed insert before its update.
-constexpr std::string_view kUpdateSession = R"sql(
-UPDATE sessions SET state = ?2, updated_ms = ?3 WHERE id = ?1)sql";
-constexpr std::string_view kInsertSession = R"sql(
+// A session's row is written at its first turn, and rewritten by a later turn
+// only when the row's updated_ms is kSessionRowRefreshMs old: every turn
+// carries the state it left in its own row (turns.state), so most turns write
+// one row, not two. A session's state is therefore that of its last turn (or
+// the row's, for turns written before schema 3), and its last activity the
+// later of the row's updated_ms and its last turn's received_ms: kLoadSession
+// and kPurgeSessions read both.
+//
+// One upsert whose update part usually does nothing: cheaper than an UPDATE
+// and then an INSERT that both find nothing to do (bench/store_instructions.sh).
+// Not INSERT OR REPLACE: REPLACE deletes the old row, which would cascade to
+// the session's turns, and would reset created_ms.
+constexpr int64_t kSessionRowRefreshMs = 60 * 60 * 1000;
+constexpr std::string_view kWriteSession = R"sql(
 INSERT INTO sessions (id, clinic, state, created_ms, updated_ms)
-VALUES (?1, ?2, ?3, ?4, ?5))sql";
+VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms
+WHERE sessions.updated_ms <= excluded.updated_ms - ?6)sql";
 
 constexpr std::string_view kInsertTurn = R"sql(
 INSERT INTO turns (session_id, seq, user_text, reply_text, topic, urgency, kind,
-                   entry_id, unanswered, received_ms, replied_ms)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11))sql";
+                   entry_id, unanswered, received_ms, replied_ms, state)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12))sql";
 
 constexpr std::string_view kInsertUnanswered = R"sql(
 INSERT INTO unanswered (session_id, seq, text, kind, created_ms)
@@ -123,9 +137,13 @@ constexpr std::string_view kDeleteSession =
     "DELETE FROM sessions WHERE id = ?1";
 
 // Purge: ?1 clinic, ?2 before_ms. Old sessions go first (with everything they
-// hold), then old rows of the sessions that stay.
-constexpr std::string_view kPurgeSessions =
-    "DELETE FROM sessions WHERE clinic = ?1 AND updated_ms < ?2";
+// hold), then old rows of the sessions that stay. A session is old when
+// neither its row nor any of its turns is as recent as ?2 (see kUpdateSession).
+constexpr std::string_view kPurgeSessions = R"sql(
+DELETE FROM sessions WHERE clinic = ?1 AND updated_ms < ?2
+  AND NOT EXISTS (SELECT 1 FROM turns
+                  WHERE turns.session_id = sessions.id
+                    AND turns.received_ms >= ?2))sql";
 constexpr std::string_view kPurgeTurns = R"sql(
 DELETE FROM turns WHERE received_ms < ?2
   AND session_id IN (SELECT id FROM sessions WHERE clinic = ?1))sql";
@@ -136,9 +154,15 @@ constexpr std::string_view kPurgeUnanswered = R"sql(
 DELETE FROM unanswered WHERE created_ms < ?2
   AND session_id IN (SELECT id FROM sessions WHERE clinic = ?1))sql";
 
+// The row, with the state and time of the session's last turn where that turn
+// has them (see kUpdateSession). ?2: not before.
 constexpr std::string_view kLoadSession = R"sql(
-SELECT clinic, state, created_ms, updated_ms FROM sessions
-WHERE id = ?1 AND updated_ms >= ?2)sql";
+SELECT s.clinic, coalesce(t.state, s.state), s.created_ms,
+       max(s.updated_ms, coalesce(t.received_ms, s.updated_ms)) AS updated
+FROM sessions AS s
+  LEFT JOIN (SELECT state, received_ms FROM turns WHERE session_id = ?1
+             ORDER BY seq DESC LIMIT 1) AS t
+WHERE s.id = ?1 AND updated >= ?2)sql";
 
 constexpr std::string_view kRecentTurns = R"sql(
 SELECT seq, user_text, reply_text, topic, urgency, kind, entry_id, unanswered,
@@ -256,15 +280,12 @@ Status ApplyAppendTurn(Database& db, const TurnRecord& t,
     return Status::InvalidArgument(
         "append turn: turn.session_id differs from session.id");
   }
-  Status st = RunCached(db, kUpdateSession, s.id, s.state, s.updated_ms);
-  if (st.ok() && db.Changes() == 0) {
-    st = RunCached(db, kInsertSession, s.id, s.clinic, s.state, s.created_ms,
-                   s.updated_ms);
-  }
+  Status st = RunCached(db, kWriteSession, s.id, s.clinic, s.state, s.created_ms,
+                        s.updated_ms, kSessionRowRefreshMs);
   if (!st.ok()) return WithContext("append turn: session", st);
   st = RunCached(db, kInsertTurn, t.session_id, t.seq, t.user_text,
                  t.reply_text, t.topic, t.urgency, t.kind, t.entry_id,
-                 t.unanswered, t.received_ms, t.replied_ms);
+                 t.unanswered, t.received_ms, t.replied_ms, s.state);
   if (!st.ok()) return WithContext("append turn", st);
   if (t.unanswered) {
     st = RunCached(db, kInsertUnanswered, t.session_id, t.seq, t.user_text,

@@ -75,7 +75,7 @@ class SqliteStore : public Store {
   using Options = SqliteStoreOptions;
 
   // The layout written by this binary (PRAGMA user_version).
-  static constexpr int64_t kSchemaVersion = 2;
+  static constexpr int64_t kSchemaVersion = 3;
 
   // Opens or creates the database at `path` (":memory:" for a private
   // in-memory one), creates or migrates the schema, and starts the threads.
@@ -89,8 +89,9 @@ class SqliteStore : public Store {
 
   // REQUIRES: turn.session_id == session.id. The session's id, clinic and
   // created_ms are those of its first insert; later turns update its state
-  // and updated_ms. Fails with kInvalidArgument for a seq the session already
-  // has (the rest of its group still commits).
+  // and updated_ms (kept with the turn, and in the session's row at most
+  // hourly: see kWriteSession in sqlite_store.cc). Fails with kInvalidArgument
+  // for a seq the session already has (the rest of its group still commits).
   void SetAfterCallbacks(std::function<void()> hook) override;
   void AppendTurn(TurnRecord turn, SessionRecord session, Done done) override;
   void AppendTurns(std::vector<TurnWrite> turns) override;

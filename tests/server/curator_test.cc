@@ -619,8 +619,10 @@ TEST(RevisionStoreTest, AVersionOneDatabaseIsMigrated) {
   {  // Back to what version 1 looked like.
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE revisions; PRAGMA user_version = 1;", nullptr,
-                           nullptr, nullptr),
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "DROP TABLE revisions; ALTER TABLE turns DROP COLUMN state;"
+                           " PRAGMA user_version = 1;",
+                           nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(raw);
   }

@@ -367,6 +367,90 @@ TEST(SqliteStoreTest, UpsertKeepsTheFirstCreatedMs) {
   EXPECT_EQ(Seqs(turns.value()), (std::vector<int64_t>{1, 2}));
 }
 
+// A turn carries the state it left, so its session's row is rewritten only when the row is an
+// hour old; loading, resuming and retention still see the last turn's state and time.
+TEST(SqliteStoreTest, ASessionIsAsRecentAsItsLastTurn) {
+  TempDbPath path;
+  const std::string& p = path.str();
+  auto store = OpenOrDie(p);
+  ASSERT_NE(store, nullptr);
+  constexpr int64_t kHour = 60 * 60 * 1000;
+  ASSERT_TRUE(Append(*store, Turn("a", 1, 1000), Session("a", "c", 1000, R"({"n":1})")).ok());
+  ASSERT_TRUE(Append(*store, Turn("a", 2, 2000), Session("a", "c", 2000, R"({"n":2})")).ok());
+  // The row is as the first turn wrote it ...
+  EXPECT_EQ(Count(p, "SELECT updated_ms FROM sessions WHERE id = 'a'"), 1000);
+  EXPECT_EQ(Text(p, "SELECT state FROM sessions WHERE id = 'a'"), R"({"n":1})");
+  // ... and the session is its last turn's.
+  auto loaded = Load(*store, "a", /*not_before_ms=*/2000);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_TRUE(loaded.value().has_value()) << "active at 2000";
+  EXPECT_EQ(loaded.value()->state, R"({"n":2})");
+  EXPECT_EQ(loaded.value()->updated_ms, 2000);
+  EXPECT_EQ(loaded.value()->created_ms, 1000);
+  EXPECT_EQ(loaded.value()->clinic, "c");
+  auto expired = Load(*store, "a", /*not_before_ms=*/2001);
+  ASSERT_TRUE(expired.ok());
+  EXPECT_FALSE(expired.value().has_value());
+  // Retention keeps it while a turn is recent enough, whatever the row says.
+  auto kept = Purge(*store, "c", 2000);
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept.value(), 0);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE session_id = 'a'"), 1) << "turn 1 went";
+  loaded = Load(*store, "a");
+  ASSERT_TRUE(loaded.ok() && loaded.value().has_value());
+  EXPECT_EQ(loaded.value()->state, R"({"n":2})");
+
+  // An hour after the row was written, a turn rewrites it.
+  ASSERT_TRUE(
+      Append(*store, Turn("a", 3, 1000 + kHour), Session("a", "c", 1000 + kHour, R"({"n":3})"))
+          .ok());
+  EXPECT_EQ(Count(p, "SELECT updated_ms FROM sessions WHERE id = 'a'"), 1000 + kHour);
+  EXPECT_EQ(Text(p, "SELECT state FROM sessions WHERE id = 'a'"), R"({"n":3})");
+  EXPECT_EQ(Count(p, "SELECT created_ms FROM sessions WHERE id = 'a'"), 1000);
+
+  auto gone = Purge(*store, "c", 1001 + kHour);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone.value(), 1);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE session_id = 'a'"), 0);
+}
+
+// A database of schema 2 (the state only in the session's row) keeps its sessions: they load
+// with the row's state until their next turn.
+TEST(SqliteStoreTest, ASchemaTwoDatabaseIsMigrated) {
+  TempDbPath path;
+  const std::string& p = path.str();
+  {
+    auto store = OpenOrDie(p);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(Append(*store, Turn("m", 1, 1000), Session("m", "c", 1000)).ok());
+  }
+  {  // What schema 2 wrote: the turn had no state, the row the latest one.
+    auto db = sqlite::Database::Open(p, SQLITE_OPEN_READWRITE);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE(db->Exec("ALTER TABLE turns DROP COLUMN state;"
+                         "UPDATE sessions SET state = '{\"v\":2}', updated_ms = 1500;"
+                         "PRAGMA user_version = 2;")
+                    .ok());
+  }
+  auto store = OpenOrDie(p);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Count(p, "PRAGMA user_version"), 3);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE state IS NULL"), 1);
+  auto loaded = Load(*store, "m", /*not_before_ms=*/1500);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_TRUE(loaded.value().has_value());
+  EXPECT_EQ(loaded.value()->state, R"({"v":2})");
+  EXPECT_EQ(loaded.value()->updated_ms, 1500);
+  ASSERT_TRUE(Append(*store, Turn("m", 2, 1600), Session("m", "c", 1600, R"({"v":3})")).ok());
+  loaded = Load(*store, "m");
+  ASSERT_TRUE(loaded.ok() && loaded.value().has_value());
+  EXPECT_EQ(loaded.value()->state, R"({"v":3})");
+  EXPECT_EQ(loaded.value()->updated_ms, 1600);
+  auto turns = Recent(*store, "m", 10);
+  ASSERT_TRUE(turns.ok());
+  EXPECT_EQ(Seqs(turns.value()), (std::vector<int64_t>{1, 2}));
+}
+
 TEST(SqliteStoreTest, RecentTurnsAreTheLastOnesOldestFirst) {
   TempDbPath path;
   auto store = OpenOrDie(path.str());
