@@ -46,6 +46,21 @@ void AddPatternWords(std::string_view pattern, std::vector<std::string>* out) {
   if (cur.size() >= 3) out->push_back(cur);
 }
 
+// The kind's name in dialogs/intents.json.
+const char* KindName(IntentSpec::Kind kind) {
+  switch (kind) {
+    case IntentSpec::Kind::kSmallTalk:
+      return "smalltalk";
+    case IntentSpec::Kind::kRequest:
+      return "request";
+    case IntentSpec::Kind::kRefusal:
+      return "refusal";
+    case IntentSpec::Kind::kFlow:
+      return "flow";
+  }
+  return "?";
+}
+
 // `v` with `precision` digits after the point, byte for byte as printf's
 // "%.*f" writes it (both round the exact binary value correctly), without
 // parsing a format string on every turn.
@@ -306,6 +321,29 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
       }
       if (!i.next_state.empty()) intent_states.push_back(i.next_state);
       if (ci.pattern) e->intents_.push_back(std::move(ci));
+    }
+  }
+  // One PatternSet per kind, so that a turn scans its text once per kind
+  // rather than once per intent. A kind whose set re2 cannot build keeps
+  // matching its intents one by one: slower, never different.
+  for (size_t k = 0; k < kIntentKinds; ++k) {
+    IntentSet& is = e->intent_sets_[k];
+    std::vector<const Pattern*> patterns;
+    for (size_t i = 0; i < e->intents_.size(); ++i) {
+      if (static_cast<size_t>(e->intents_[i].spec->kind) != k) continue;
+      is.intents.push_back(i);
+      patterns.push_back(e->intents_[i].pattern.get());
+    }
+    if (patterns.empty()) continue;
+    auto set = PatternSet::Compile(patterns);
+    if (set.ok()) {
+      is.set = std::move(set).value();
+    } else {
+      const IntentSpec& first = *e->intents_[is.intents.front()].spec;
+      sink.Warning(first.where,
+                   std::string("the ") + KindName(first.kind) +
+                       " intents are matched one at a time, " +
+                       "which is slower: " + set.status().message());
     }
   }
 
@@ -607,6 +645,18 @@ Reply Engine::Welcome(const Clinic& clinic) const {
 
 const Engine::CompiledIntent* Engine::MatchIntent(IntentSpec::Kind kind,
                                                   const Analysis& a) const {
+  const IntentSet& is = intent_sets_[static_cast<size_t>(kind)];
+  if (is.intents.empty()) return nullptr;
+  std::vector<int> matched;  // ascending set indices: intents_ order
+  if (is.set && is.set->Match(a.canonical, &matched)) {
+    for (int m : matched) {
+      const CompiledIntent& ci = intents_[is.intents[static_cast<size_t>(m)]];
+      if (ci.unless && ci.unless->Matches(a.canonical)) continue;
+      return &ci;
+    }
+    return nullptr;
+  }
+  // No set for this kind, or re2 could not tell for this text.
   for (const auto& ci : intents_) {
     if (ci.spec->kind != kind) continue;
     if (!ci.pattern->Matches(a.canonical)) continue;
