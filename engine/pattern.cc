@@ -135,11 +135,17 @@ StatusOr<std::unique_ptr<PatternSet>> PatternSet::Compile(
 }
 
 bool PatternSet::Match(std::string_view text, std::vector<int>* matched) const {
+  const re2::StringPiece input(text.data(), text.size());
   RE2::Set::ErrorInfo error{RE2::Set::kNoError};
-  if (!rep_->set.Match(re2::StringPiece(text.data(), text.size()), matched,
-                       &error)) {
+  // Most texts match nothing. Asked without indices, re2 allocates nothing
+  // and stops at the first match; only then is it asked which.
+  if (!rep_->set.Match(input, nullptr, &error)) {
     matched->clear();
     return error.kind == RE2::Set::kNoError;  // no error: nothing matched
+  }
+  if (!rep_->set.Match(input, matched, &error)) {
+    matched->clear();
+    return false;  // something matched, but re2 could not say what
   }
   std::sort(matched->begin(), matched->end());
   return true;
