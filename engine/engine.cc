@@ -1,7 +1,8 @@
 #include "engine/engine.h"
 
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
+#include <limits>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -45,10 +46,33 @@ void AddPatternWords(std::string_view pattern, std::vector<std::string>* out) {
   if (cur.size() >= 3) out->push_back(cur);
 }
 
-std::string Format(const char* fmt, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, v);
-  return buf;
+// The kind's name in dialogs/intents.json.
+const char* KindName(IntentSpec::Kind kind) {
+  switch (kind) {
+    case IntentSpec::Kind::kSmallTalk:
+      return "smalltalk";
+    case IntentSpec::Kind::kRequest:
+      return "request";
+    case IntentSpec::Kind::kRefusal:
+      return "refusal";
+    case IntentSpec::Kind::kFlow:
+      return "flow";
+  }
+  return "?";
+}
+
+// `v` with `precision` digits after the point, byte for byte as printf's
+// "%.*f" writes it (both round the exact binary value correctly), without
+// parsing a format string on every turn.
+// REQUIRES: 0 <= precision <= 16.
+std::string Fixed(double v, int precision) {
+  // Room for the largest double's 309 integer digits, a sign, the point and
+  // the decimals.
+  char buf[std::numeric_limits<double>::max_exponent10 + 20];
+  const auto end = std::to_chars(buf, buf + sizeof buf, v,
+                                 std::chars_format::fixed, precision)
+                       .ptr;
+  return std::string(buf, end);
 }
 
 }  // namespace
@@ -297,6 +321,29 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
       }
       if (!i.next_state.empty()) intent_states.push_back(i.next_state);
       if (ci.pattern) e->intents_.push_back(std::move(ci));
+    }
+  }
+  // One PatternSet per kind, so that a turn scans its text once per kind
+  // rather than once per intent. A kind whose set re2 cannot build keeps
+  // matching its intents one by one: slower, never different.
+  for (size_t k = 0; k < kIntentKinds; ++k) {
+    IntentSet& is = e->intent_sets_[k];
+    std::vector<const Pattern*> patterns;
+    for (size_t i = 0; i < e->intents_.size(); ++i) {
+      if (static_cast<size_t>(e->intents_[i].spec->kind) != k) continue;
+      is.intents.push_back(i);
+      patterns.push_back(e->intents_[i].pattern.get());
+    }
+    if (patterns.empty()) continue;
+    auto set = PatternSet::Compile(patterns);
+    if (set.ok()) {
+      is.set = std::move(set).value();
+    } else {
+      const IntentSpec& first = *e->intents_[is.intents.front()].spec;
+      sink.Warning(first.where,
+                   std::string("the ") + KindName(first.kind) +
+                       " intents are matched one at a time, " +
+                       "which is slower: " + set.status().message());
     }
   }
 
@@ -598,6 +645,18 @@ Reply Engine::Welcome(const Clinic& clinic) const {
 
 const Engine::CompiledIntent* Engine::MatchIntent(IntentSpec::Kind kind,
                                                   const Analysis& a) const {
+  const IntentSet& is = intent_sets_[static_cast<size_t>(kind)];
+  if (is.intents.empty()) return nullptr;
+  std::vector<int> matched;  // ascending set indices: intents_ order
+  if (is.set && is.set->Match(a.canonical, &matched)) {
+    for (int m : matched) {
+      const CompiledIntent& ci = intents_[is.intents[static_cast<size_t>(m)]];
+      if (ci.unless && ci.unless->Matches(a.canonical)) continue;
+      return &ci;
+    }
+    return nullptr;
+  }
+  // No set for this kind, or re2 could not tell for this text.
   for (const auto& ci : intents_) {
     if (ci.spec->kind != kind) continue;
     if (!ci.pattern->Matches(a.canonical)) continue;
@@ -835,9 +894,9 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
         }
       }
     }
-    return finish("answer: coverage " + Format("%.2f", top->coverage) +
-                  " >= " + Format("%.2f", rs.answer_coverage) + ", evidence " +
-                  Format("%.1f", top->evidence) + seg);
+    return finish("answer: coverage " + Fixed(top->coverage, 2) +
+                  " >= " + Fixed(rs.answer_coverage, 2) + ", evidence " +
+                  Fixed(top->evidence, 1) + seg);
   }
 
   // A red flag named only as a possibility is a general question about its
@@ -885,9 +944,8 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
       state.offers.push_back(Offer{q, spec_.entries[c.entry].id});
     }
     state.state = dialog_->start();
-    return finish("clarify: coverage " + Format("%.2f", top->coverage) +
-                  ", score " + Format("%.1f", top->score) +
-                  ": not confident enough to answer, " +
+    return finish("clarify: coverage " + Fixed(top->coverage, 2) + ", score " +
+                  Fixed(top->score, 1) + ": not confident enough to answer, " +
                   "enough to offer candidates");
   }
   reply.kind = "fallback";
@@ -897,8 +955,8 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   reply.unanswered = true;
   state.state = dialog_->start();
   return finish("fallback: best coverage " +
-                Format("%.2f", top ? top->coverage : 0.0) + " < " +
-                Format("%.2f", rs.clarify_coverage));
+                Fixed(top ? top->coverage : 0.0, 2) + " < " +
+                Fixed(rs.clarify_coverage, 2));
 }
 
 }  // namespace backline::engine

@@ -23,6 +23,7 @@
 #ifndef BACKLINE_ENGINE_ENGINE_H_
 #define BACKLINE_ENGINE_ENGINE_H_
 
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,6 +34,7 @@
 #include "engine/analyzer.h"
 #include "engine/content.h"
 #include "engine/dialogue.h"
+#include "engine/pattern.h"
 #include "engine/red_flags.h"
 #include "engine/retrieval.h"
 
@@ -115,7 +117,19 @@ class Engine {
     std::string segment;  // the part of the message ranked, when not the whole
   };
 
+  // The intents of one kind matched in one pass: `set` holds their patterns,
+  // and `intents` says which element of intents_ each set index is, in
+  // intents_ order. `set` is null when re2 could not build it.
+  struct IntentSet {
+    std::unique_ptr<PatternSet> set;
+    std::vector<size_t> intents;
+  };
+  static constexpr size_t kIntentKinds =
+      static_cast<size_t>(IntentSpec::Kind::kFlow) + 1;
+
   Engine() = default;
+  // The first intent of `kind`, in content order, whose pattern matches and
+  // whose `unless` does not.
   const CompiledIntent* MatchIntent(IntentSpec::Kind kind,
                                     const Analysis& a) const;
   // True when the intent's matches cover every content word of the message
@@ -144,6 +158,7 @@ class Engine {
   std::unique_ptr<Bm25Index> index_;
   std::unique_ptr<DialogGraph> dialog_;
   std::vector<CompiledIntent> intents_;
+  std::array<IntentSet, kIntentKinds> intent_sets_;  // by IntentSpec::Kind
   // Terms of keywords and synonym targets: words that name something this
   // content is about
   // ("morphine"), as opposed to general words ("time").

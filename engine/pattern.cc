@@ -1,17 +1,29 @@
 #include "engine/pattern.h"
 
+#include <algorithm>
+
 #include <re2/re2.h>
+#include <re2/set.h>
 
 namespace backline::engine {
+namespace {
+
+// Every Pattern's options, and a PatternSet's.
+RE2::Options Options() {
+  RE2::Options opts;
+  opts.set_log_errors(false);
+  opts.set_max_mem(8 << 20);
+  opts.set_case_sensitive(false);
+  return opts;
+}
+
+}  // namespace
 
 Pattern::~Pattern() = default;
 
 StatusOr<std::unique_ptr<Pattern>> Pattern::Compile(std::string_view source,
                                                     bool raw) {
-  RE2::Options opts;
-  opts.set_log_errors(false);
-  opts.set_max_mem(8 << 20);
-  opts.set_case_sensitive(false);
+  const RE2::Options opts = Options();
   if (!raw) {
     // Check the curator's own text first: an error must describe what they
     // wrote, and a fragment like "numb)|(?:x" must not become valid by being
@@ -92,6 +104,51 @@ std::vector<std::pair<size_t, size_t>> Pattern::FindAll(
     pos = end > begin ? end : end + 1;
   }
   return out;
+}
+
+struct PatternSet::Rep {
+  Rep() : set(Options(), RE2::UNANCHORED) {}
+  RE2::Set set;
+};
+
+PatternSet::~PatternSet() = default;
+
+StatusOr<std::unique_ptr<PatternSet>> PatternSet::Compile(
+    const std::vector<const Pattern*>& patterns) {
+  std::unique_ptr<PatternSet> s(new PatternSet());
+  s->rep_ = std::make_unique<Rep>();
+  for (const Pattern* p : patterns) {
+    // Each regex compiled on its own already, so this parses; RE2::Set gives
+    // the indices 0, 1, 2... in the order they are added.
+    std::string error;
+    if (s->rep_->set.Add(p->re_->pattern(), &error) < 0) {
+      return Status::InvalidArgument("pattern \"" + p->source() +
+                                     "\" does not go into a set: " + error);
+    }
+  }
+  if (!s->rep_->set.Compile()) {
+    return Status::InvalidArgument("re2 cannot build one set of these " +
+                                   std::to_string(patterns.size()) +
+                                   " patterns within its memory limit");
+  }
+  return s;
+}
+
+bool PatternSet::Match(std::string_view text, std::vector<int>* matched) const {
+  const re2::StringPiece input(text.data(), text.size());
+  RE2::Set::ErrorInfo error{RE2::Set::kNoError};
+  // Most texts match nothing. Asked without indices, re2 allocates nothing
+  // and stops at the first match; only then is it asked which.
+  if (!rep_->set.Match(input, nullptr, &error)) {
+    matched->clear();
+    return error.kind == RE2::Set::kNoError;  // no error: nothing matched
+  }
+  if (!rep_->set.Match(input, matched, &error)) {
+    matched->clear();
+    return false;  // something matched, but re2 could not say what
+  }
+  std::sort(matched->begin(), matched->end());
+  return true;
 }
 
 }  // namespace backline::engine

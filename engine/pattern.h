@@ -1,4 +1,5 @@
-// Pattern: one compiled re2 regular expression, matched against canonical text.
+// Pattern: one compiled re2 regular expression, matched against canonical text;
+// PatternSet: many of them, matched in one pass.
 //
 // Debian's RE2 (2022-06-01) is neither copyable nor movable, so a Pattern holds
 // it by unique_ptr. Patterns are compiled once at load time, never per message.
@@ -53,9 +54,42 @@ class Pattern {
   const std::string& source() const { return source_; }
 
  private:
+  friend class PatternSet;  // reads the regex as compiled (wrapped)
+
   Pattern() = default;
   std::unique_ptr<re2::RE2> re_;
   std::string source_;
+};
+
+// PatternSet: several compiled Patterns matched in one pass over the text (an
+// RE2::Set of the same regexes, word boundaries included), for a caller that
+// needs to know which of them match without scanning the text once for each.
+//
+// Thread safety: a const PatternSet may be shared by any number of threads.
+class PatternSet {
+ public:
+  ~PatternSet();
+
+  // Builds a set of `patterns`, which it does not keep: patterns[i] is index
+  // i in Match's result. Fails when re2 cannot build the set within the
+  // memory limit a Pattern has; the caller can then match the patterns one
+  // by one.
+  // REQUIRES: no element of `patterns` is null.
+  static StatusOr<std::unique_ptr<PatternSet>> Compile(
+      const std::vector<const Pattern*>& patterns);
+
+  // Sets *matched to the indices of the patterns that match somewhere in
+  // `text` (what each one's Matches would say), in ascending order, and
+  // returns true. Returns false, with *matched empty, when re2 could not tell
+  // for this text (its DFA ran out of memory): the caller must then match the
+  // patterns one by one.
+  bool Match(std::string_view text, std::vector<int>* matched) const;
+
+ private:
+  struct Rep;  // RE2::Set is nested in RE2, which this header only declares
+
+  PatternSet() = default;
+  std::unique_ptr<Rep> rep_;
 };
 
 }  // namespace backline::engine

@@ -274,6 +274,83 @@ TEST(EngineCompileTest, WeakContentIsOnlyWarnedAbout) {
   EXPECT_THAT(all, HasSubstr("'U9' has no rule"));
 }
 
+// Intents of one kind are matched in one pass over the text (a PatternSet per kind), but the
+// rule is still the loop's: the first intent of that kind, in content order, whose pattern
+// matches and whose `unless` does not. Requests are checked before FAQ retrieval and small
+// talk, so each message below is answered by the request intent MatchIntent picks.
+IntentSpec Intent(std::string id, IntentSpec::Kind kind, std::vector<std::string> patterns,
+                  std::vector<std::string> unless = {}) {
+  IntentSpec i;
+  i.id = std::move(id);
+  i.topic = kind == IntentSpec::Kind::kRequest ? "human" : "greeting";
+  i.kind = kind;
+  i.patterns = std::move(patterns);
+  i.unless = std::move(unless);
+  i.reply = "Reply of " + i.id + ".";
+  return i;
+}
+
+// Small talk that matches first (another kind), then two requests that both match "help me
+// talk to a nurse": `nurse_first` puts "nurse" (cancelled by "not a nurse") before "person".
+ContentSpec IntentOrderSpec(bool nurse_first) {
+  ContentSpec s = MinimalSpec();
+  const auto kRequest = IntentSpec::Kind::kRequest;
+  IntentSpec nurse = Intent("nurse", kRequest, {"nurse"}, {"not (?:a|the) nurse"});
+  IntentSpec person = Intent("person", kRequest, {"talk to", "someone"});
+  s.intents.push_back(Intent("chat", IntentSpec::Kind::kSmallTalk, {"help", "nurse"}));
+  s.intents.push_back(nurse_first ? nurse : person);
+  s.intents.push_back(nurse_first ? person : nurse);
+  return s;
+}
+
+std::string IntentOf(const Engine& e, const char* text) {
+  const TurnResult r = e.Turn(SessionState{}, text, DemoClinic());
+  EXPECT_EQ(r.reply.kind, "intent")
+      << text << " (" << r.explanation.canonical << "): " << r.explanation.decision;
+  return r.reply.intent_id;
+}
+
+TEST(EngineIntentTest, TheFirstMatchingIntentOfTheKindWins) {
+  std::vector<Diagnostic> diags;
+  auto e = Engine::Compile(IntentOrderSpec(/*nurse_first=*/true), &diags);
+  ASSERT_NE(e, nullptr) << Join(diags);
+  EXPECT_TRUE(diags.empty()) << Join(diags);
+  // Both requests match: the earlier one; the small talk before them is another kind.
+  EXPECT_EQ(IntentOf(*e, "help me talk to a nurse"), "nurse");
+  EXPECT_EQ(IntentOf(*e, "a nurse please"), "nurse");
+  // The earlier one is cancelled by its `unless`: the next that matches.
+  EXPECT_EQ(IntentOf(*e, "help me talk to someone, not a nurse"), "person");
+  EXPECT_EQ(IntentOf(*e, "someone, not the nurse"), "person");
+  // Only the small talk matches: no request, so the small talk answers later.
+  EXPECT_EQ(IntentOf(*e, "help"), "chat");
+}
+
+TEST(EngineIntentTest, ContentOrderNotPatternOrderDecides) {
+  std::vector<Diagnostic> diags;
+  auto e = Engine::Compile(IntentOrderSpec(/*nurse_first=*/false), &diags);
+  ASSERT_NE(e, nullptr) << Join(diags);
+  EXPECT_EQ(IntentOf(*e, "help me talk to a nurse"), "person");
+  EXPECT_EQ(IntentOf(*e, "a nurse please"), "nurse");
+  EXPECT_EQ(IntentOf(*e, "help me talk to someone, not a nurse"), "person");
+}
+
+// A pattern can compile on its own yet be too big for a set (PatternSetTest in
+// pattern_test.cc): its kind is matched intent by intent, with a warning, and answers the same.
+TEST(EngineIntentTest, AKindWithoutASetIsMatchedOneByOne) {
+  ContentSpec spec = IntentOrderSpec(/*nurse_first=*/true);
+  spec.intents.push_back(Intent("big", IntentSpec::Kind::kRequest, {"\\pL{0,150}zebra"}));
+  std::vector<Diagnostic> diags;
+  auto e = Engine::Compile(std::move(spec), &diags);
+  ASSERT_NE(e, nullptr) << Join(diags);
+  ASSERT_EQ(diags.size(), 1u) << Join(diags);
+  EXPECT_EQ(diags[0].severity, Diagnostic::Severity::kWarning);
+  EXPECT_THAT(diags[0].message, HasSubstr("request intents are matched one at a time"));
+  EXPECT_EQ(IntentOf(*e, "help me talk to a nurse"), "nurse");
+  EXPECT_EQ(IntentOf(*e, "help me talk to someone, not a nurse"), "person");
+  EXPECT_EQ(IntentOf(*e, "help"), "chat");
+  EXPECT_EQ(IntentOf(*e, "a zebra"), "big");
+}
+
 // =======================================================================================
 // Part 2: the shipped content, turn by turn.
 // =======================================================================================

@@ -102,5 +102,63 @@ TEST(PatternTest, CompileAnyRejectsABadAlternativeAndAnEmptyList) {
   EXPECT_FALSE(Pattern::CompileAny({}).ok());
 }
 
+// A PatternSet says, in one pass, what each of its patterns' Matches says, as ascending indices
+// in the order the patterns were given (RE2::Set sorts its regexes by text internally).
+TEST(PatternSetTest, MatchesWhatEachPatternMatchesInGivenOrder) {
+  std::vector<std::unique_ptr<Pattern>> owned;
+  owned.push_back(MustCompile("numb"));
+  owned.push_back(MustCompile("leg|arm"));
+  owned.push_back(MustCompile("^hi"));
+  owned.push_back(MustCompile("pain$"));
+  owned.push_back(MustCompile("cannot walk"));
+  owned.push_back(MustCompile("numb", /*raw=*/true));
+  owned.push_back(MustCompile("leg|arm"));  // the same regex twice: both indices
+  owned.push_back(MustCompile("a"));        // sorts before all the others
+  std::vector<const Pattern*> patterns;
+  for (const auto& p : owned) {
+    ASSERT_NE(p, nullptr);
+    patterns.push_back(p.get());
+  }
+  auto set = PatternSet::Compile(patterns);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  const char* const texts[] = {
+      "my legs are numb", "numb arm", "hi, my arm is numb", "oh hi", "what number",
+      "my back PAIN", "pain in my back", "I CANNOT Walk", "", "benumbed legend",
+      "a leg and a number", "hi a pain"};
+  for (const char* text : texts) {
+    std::vector<int> want;
+    for (size_t i = 0; i < patterns.size(); ++i) {
+      if (patterns[i]->Matches(text)) want.push_back(static_cast<int>(i));
+    }
+    std::vector<int> got = {99};  // replaced, not appended to
+    EXPECT_TRUE(set.value()->Match(text, &got)) << text;
+    EXPECT_EQ(got, want) << text;
+  }
+  std::vector<int> got;
+  ASSERT_TRUE(set.value()->Match("numb arm", &got));
+  EXPECT_THAT(got, ElementsAre(0, 1, 5, 6));
+}
+
+TEST(PatternSetTest, AnEmptySetMatchesNothing) {
+  auto set = PatternSet::Compile({});
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  std::vector<int> got;
+  EXPECT_TRUE(set.value()->Match("anything", &got));
+  EXPECT_TRUE(got.empty());
+}
+
+// An RE2::Set runs only re2's DFA, where a Pattern can fall back to the NFA, so a pattern can
+// compile on its own yet not go into a set: "\pL{0,150}" is about 180,000 instructions (every
+// Unicode letter, 150 times), too many for the DFA in the memory a Pattern has. The caller is
+// told, and matches one by one instead.
+TEST(PatternSetTest, APatternTooBigForASetIsAnError) {
+  auto big = MustCompile("\\pL{0,150}pain");
+  ASSERT_NE(big, nullptr);
+  EXPECT_TRUE(big->Matches("backpain"));
+  auto set = PatternSet::Compile({big.get()});
+  ASSERT_FALSE(set.ok());
+  EXPECT_THAT(set.status().message(), HasSubstr("memory limit"));
+}
+
 }  // namespace
 }  // namespace backline::engine
