@@ -329,11 +329,18 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
   // The (rule, pattern) pairs to run, in rule and pattern order. With the
   // prefilter, only those whose pattern matches somewhere (set indices follow
   // that order); usually none, and then there is nothing more to do.
+  // When re2 cannot tell (its DFA out of memory for this text), every pattern
+  // runs: a red flag must never be missed because the quick pass gave up.
   std::vector<std::pair<size_t, size_t>> to_run;
-  if (prefilter_ && prefilter_->ok) {
-    std::vector<int> matched;
-    prefilter_->set.Match(
-        re2::StringPiece(a.canonical.data(), a.canonical.size()), &matched);
+  std::vector<int> matched;
+  RE2::Set::ErrorInfo error{RE2::Set::kNoError};
+  const bool told =
+      prefilter_ && prefilter_->ok &&
+      (prefilter_->set.Match(
+           re2::StringPiece(a.canonical.data(), a.canonical.size()), &matched,
+           &error) ||
+       error.kind == RE2::Set::kNoError);
+  if (told) {
     if (matched.empty()) return result;
     std::sort(matched.begin(), matched.end());
     to_run.reserve(matched.size());
