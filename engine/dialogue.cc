@@ -172,15 +172,21 @@ int DialogGraph::MatchAnswer(const State& state, const Analysis& a) const {
     }
   }
   if (best >= 0) return best;
+  auto find = [&ts](std::string_view on) {
+    for (size_t i = 0; i < ts.size(); ++i) {
+      if (ts[i].on == on) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  const int yes_at = find("yes");
+  const int no_at = find("no");
+  // Most states take no yes or no: then the two patterns would decide nothing,
+  // and a turn need not scan its text with them.
+  if (yes_at < 0 && no_at < 0) return -1;
   const bool yes = yes_ && yes_->Matches(a.canonical);
   const bool no = no_ && no_->Matches(a.canonical);
-  if (yes != no) {
-    const char* want = yes ? "yes" : "no";
-    for (size_t i = 0; i < ts.size(); ++i) {
-      if (ts[i].on == want) return static_cast<int>(i);
-    }
-  }
-  return -1;
+  if (yes == no) return -1;  // neither, or both ("yes and no")
+  return yes ? yes_at : no_at;
 }
 
 }  // namespace backline::engine
