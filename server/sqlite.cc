@@ -221,9 +221,10 @@ void Database::Lease::Release() {
 
 void Database::Closer::operator()(sqlite3* db) const { sqlite3_close(db); }
 
-StatusOr<Database> Database::Open(const std::string& path, int flags) {
+StatusOr<Database> Database::Open(const std::string& path, int flags,
+                                  const char* vfs) {
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs);
   // sqlite3_open_v2 may hand back a handle even on failure; own it at once so
   // it is closed on every path.
   Database db(raw);

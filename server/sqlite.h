@@ -143,8 +143,10 @@ class Database {
 
   // Opens (or creates, with SQLITE_OPEN_CREATE in `flags`) the database at
   // `path` (":memory:" for a private in-memory one) with sqlite3_open_v2 and
-  // turns on extended result codes. On failure nothing stays open.
-  static engine::StatusOr<Database> Open(const std::string& path, int flags);
+  // turns on extended result codes. `vfs` names a registered SQLite VFS
+  // (nullptr: the default one). On failure nothing stays open.
+  static engine::StatusOr<Database> Open(const std::string& path, int flags,
+                                         const char* vfs = nullptr);
 
   Database(Database&&) noexcept = default;
   Database& operator=(Database&& other) noexcept;  // finalises, then closes

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "server/sqlite.h"
+#include "server/sqlite_wal_vfs.h"
 
 namespace backline::server {
 namespace {
@@ -268,8 +269,9 @@ Status Configure(Database& db, bool memory, int busy_timeout_ms) {
 }
 
 StatusOr<std::unique_ptr<Database>> OpenConnection(const std::string& path,
-                                                   int flags) {
-  StatusOr<Database> db = Database::Open(path, flags);
+                                                   int flags,
+                                                   const char* vfs = nullptr) {
+  StatusOr<Database> db = Database::Open(path, flags, vfs);
   if (!db.ok()) return db.status();
   return std::make_unique<Database>(std::move(db).value());
 }
@@ -447,8 +449,16 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
 
   const bool memory = IsMemory(path);
   // NOMUTEX: each connection is used by one thread at a time (ours).
+  // Only the read-write connection writes the WAL, so only it batches.
+  const char* vfs = nullptr;
+  if (!memory && options.batch_wal_writes) {
+    StatusOr<const char*> batching = sqlite::WalBatchingVfs();
+    if (!batching.ok()) return WithContext("cannot open store", batching.status());
+    vfs = batching.value();
+  }
   StatusOr<std::unique_ptr<Database>> writer = OpenConnection(
-      path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+      path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+      vfs);
   if (!writer.ok()) return writer.status();
   Status s = Configure(*writer.value(), memory, options.busy_timeout_ms);
   if (s.ok()) s = Migrate(*writer.value());

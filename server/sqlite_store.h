@@ -68,6 +68,10 @@ struct SqliteStoreOptions {
   std::chrono::microseconds max_batch_delay{0};
   // How long a statement waits for a lock held by another connection.
   int busy_timeout_ms = 5000;
+  // The read-write connection writes each transaction's WAL frames with one
+  // write() instead of two per page (server/sqlite_wal_vfs.h). Off only to
+  // compare the two in tests and benchmarks.
+  bool batch_wal_writes = true;
 };
 
 class SqliteStore : public Store {
