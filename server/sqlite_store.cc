@@ -261,6 +261,18 @@ Status Configure(Database& db, bool memory, int busy_timeout_ms) {
                              "\"); the file system must support shared memory");
     }
   }
+  // A checkpoint every 4,000 pages of WAL (16 MiB with 4 KiB pages) instead of
+  // SQLite's 1,000: the checkpoint runs on the writer between two groups, and
+  // the pages every group rewrites (the index leaf of each active session, the
+  // tail of the turns table) are copied to the database once per checkpoint, so
+  // fewer checkpoints copy fewer pages per turn. A 16 MiB page cache (SQLite's
+  // default is 2 MiB) keeps more of the indexes a turn touches, so fewer reads
+  // of pages. Measured at 64 connections, alternated with the defaults
+  // (bench/README.md): about 10% and 5% more replies per second.
+  s = db.Exec("PRAGMA wal_autocheckpoint = 4000");
+  if (!s.ok()) return s;
+  s = db.Exec("PRAGMA cache_size = -16384");
+  if (!s.ok()) return s;
   // FULL, not NORMAL: in WAL mode NORMAL fsyncs only at checkpoints, so a
   // transaction committed (and acknowledged to the patient) just before a power
   // cut can be lost. FULL fsyncs the WAL at every COMMIT, and group commit
