@@ -236,30 +236,12 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   const engine::Clinic& clinic = content_->ClinicOrDefault(live_.clinic);
   const int64_t known = std::max(live_.last_seq, int64_t{live_.state.turns});
   engine::TurnResult turn = content_->engine->Turn(live_.state, text, clinic);
-  live_.state = turn.state;
+  live_.state = std::move(turn.state);
   live_.updated_ms = received_ms;
   const int64_t seq = state_->NextSeq(session_id_, known);
   live_.last_seq = seq;
   state_->SaveSession(session_id_, live_);
-
-  TurnRecord record;
-  record.session_id = session_id_;
-  record.seq = seq;
-  record.user_text = text;
-  record.reply_text = turn.reply.text;
-  record.topic = turn.reply.topic;
-  record.urgency = engine::UrgencyName(turn.reply.urgency);
-  record.kind = turn.reply.kind;
-  record.entry_id = turn.reply.entry_id;
-  record.unanswered = turn.reply.unanswered;
-  record.received_ms = received_ms;
-  record.replied_ms = NowMs();
-  SessionRecord session;
-  session.id = session_id_;
-  session.clinic = live_.clinic;
-  session.state = StateJson(live_.state);
-  session.created_ms = received_ms;
-  session.updated_ms = received_ms;
+  auto frame = std::make_shared<std::string>(ReplyFrame(turn.reply, seq));
 
   auto& m = state_->metrics;
   if (turn.reply.urgency == engine::Urgency::kEmergency) m.escalations_emergency.fetch_add(1);
@@ -270,12 +252,31 @@ void WebSocketSession::HandleMessage(const std::string& text) {
                     text + "\" -> " + turn.reply.topic);
   }
 
+  // The reply is in `frame` now: the record takes the reply's strings.
+  TurnRecord record;
+  record.session_id = session_id_;
+  record.seq = seq;
+  record.user_text = text;
+  record.reply_text = std::move(turn.reply.text);
+  record.topic = std::move(turn.reply.topic);
+  record.urgency = engine::UrgencyName(turn.reply.urgency);
+  record.kind = std::move(turn.reply.kind);
+  record.entry_id = std::move(turn.reply.entry_id);
+  record.unanswered = turn.reply.unanswered;
+  record.received_ms = received_ms;
+  record.replied_ms = NowMs();
+  SessionRecord session;
+  session.id = session_id_;
+  session.clinic = live_.clinic;
+  session.state = StateJson(live_.state);
+  session.created_ms = received_ms;
+  session.updated_ms = received_ms;
+
   // The reply goes out once its turn is committed (group commit), so every reply a person
   // saw is on record. If the store fails, the reply still goes out -- a red-flag escalation
   // must never be held back -- and the failure is counted and logged.
   ++pending_turns_;
   auto self = shared_from_this();
-  auto frame = std::make_shared<std::string>(ReplyFrame(turn.reply, seq));
   state_->QueueTurn(Store::TurnWrite{
       std::move(record), std::move(session), [self, frame, started](engine::Status s) {
         self->FromStore([self, frame, started, s]() {
