@@ -261,17 +261,11 @@ Status Configure(Database& db, bool memory, int busy_timeout_ms) {
                              "\"); the file system must support shared memory");
     }
   }
-  // A checkpoint every 4,000 pages of WAL (16 MiB with 4 KiB pages) instead of
-  // SQLite's 1,000: the checkpoint runs on the writer between two groups, and
-  // the pages every group rewrites (the index leaf of each active session, the
-  // tail of the turns table) are copied to the database once per checkpoint, so
-  // fewer checkpoints copy fewer pages per turn. Measured at 64 connections,
-  // alternated with the default (bench/README.md): about 10% more replies per
-  // second. (A 16 MiB page cache gave about 5% more again, but it fills over
-  // minutes, and the soak test's check that memory returns to its warm-up level
-  // cannot tell a full cache from a leak; SQLite's 2 MiB default stays.)
-  s = db.Exec("PRAGMA wal_autocheckpoint = 4000");
-  if (!s.ok()) return s;
+  // Checkpoints: see SqliteStore::CheckpointIfDue. (SQLite's own, every 1,000
+  // frames inside the commit, is replaced when the writer starts.) A 16 MiB page
+  // cache gave about 5% more replies per second, but it fills over minutes, and
+  // the soak test's check that memory returns to its warm-up level cannot tell
+  // a full cache from a leak; SQLite's 2 MiB default stays.
   // FULL, not NORMAL: in WAL mode NORMAL fsyncs only at checkpoints, so a
   // transaction committed (and acknowledged to the patient) just before a power
   // cut can be lost. FULL fsyncs the WAL at every COMMIT, and group commit
@@ -452,6 +446,9 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   if (options.max_batch == 0) {
     return Status::InvalidArgument("SqliteStore: max_batch must be > 0");
   }
+  if (options.checkpoint_frames <= 0) {
+    return Status::InvalidArgument("SqliteStore: checkpoint_frames must be > 0");
+  }
   if (options.busy_timeout_ms < 0) {
     return Status::InvalidArgument("SqliteStore: busy_timeout_ms must be >= 0");
   }
@@ -500,6 +497,8 @@ SqliteStore::SqliteStore(Options options, std::unique_ptr<Database> writer_db,
       reader_db_(std::move(reader_db)) {}
 
 Status SqliteStore::Start() {
+  // Replaces SQLite's automatic checkpoint (CheckpointIfDue does it instead).
+  sqlite3_wal_hook(writer_db_->get(), &SqliteStore::OnWalCommit, this);
   // std::thread reports failure by throwing; it must not cross our API.
   try {
     writer_ = std::thread(&SqliteStore::WriterLoop, this);
@@ -670,6 +669,33 @@ void SqliteStore::RunBatch(std::vector<Op>& batch) {
     it = end;
   }
   AfterCallbacks();
+  CheckpointIfDue();
+}
+
+int SqliteStore::OnWalCommit(void* store, sqlite3*, const char*, int frames) {
+  static_cast<SqliteStore*>(store)->wal_frames_ = frames;
+  return SQLITE_OK;
+}
+
+// Every checkpoint_frames frames (4,000: 16 MiB of WAL with 4 KiB pages) rather
+// than SQLite's 1,000, and after the group's callbacks rather than inside its
+// COMMIT:
+//  - the pages every group rewrites (the index leaf of each active session,
+//    the tail of the turns table) are copied to the database once per
+//    checkpoint, so fewer checkpoints copy fewer pages per turn;
+//  - the replies of the group that crossed the mark go out while the copy runs.
+// PASSIVE: it never waits for a reader. If a reader still uses old frames, the
+// checkpoint stops short of them, and the next commit tries again.
+void SqliteStore::CheckpointIfDue() {
+  if (wal_frames_ < options_.checkpoint_frames) return;
+  wal_frames_ = 0;
+  int log_frames = 0;
+  int copied = 0;
+  if (sqlite3_wal_checkpoint_v2(writer_db_->get(), nullptr,
+                                SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                &copied) == SQLITE_OK) {
+    checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 void SqliteStore::RunGroup(std::vector<Op>::iterator begin,

@@ -50,6 +50,8 @@
 #include "engine/status.h"
 #include "server/store.h"
 
+struct sqlite3;  // sqlite3.h
+
 namespace backline::server {
 
 namespace sqlite {
@@ -68,6 +70,10 @@ struct SqliteStoreOptions {
   std::chrono::microseconds max_batch_delay{0};
   // How long a statement waits for a lock held by another connection.
   int busy_timeout_ms = 5000;
+  // The writer checkpoints the WAL (copies its pages into the database file)
+  // once a commit leaves it this many frames long: after that group's
+  // callbacks have run, so its replies need not wait for the copy. REQUIRES: > 0.
+  int checkpoint_frames = 4000;
   // The read-write connection writes each transaction's WAL frames with one
   // write() instead of two per page (server/sqlite_wal_vfs.h). Off only to
   // compare the two in tests and benchmarks.
@@ -140,6 +146,10 @@ class SqliteStore : public Store {
   // Write transactions committed so far (each holds one group), for tests and
   // /metrics.
   uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+  // Checkpoints run by the writer (checkpoint_frames), for tests.
+  uint64_t checkpoints() const {
+    return checkpoints_.load(std::memory_order_relaxed);
+  }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -168,6 +178,10 @@ class SqliteStore : public Store {
   // transaction each, reads (":memory:" only) in between.
   void RunBatch(std::vector<Op>& batch);
   void RunGroup(std::vector<Op>::iterator begin, std::vector<Op>::iterator end);
+  // sqlite3_wal_hook: notes the WAL's length after each commit.
+  static int OnWalCommit(void* store, sqlite3* db, const char* schema, int frames);
+  // Checkpoints when the last commit left checkpoint_frames or more.
+  void CheckpointIfDue();
   bool OnStoreThread() const;
 
   const Options options_;
@@ -197,6 +211,8 @@ class SqliteStore : public Store {
   bool reader_running_ = true;  // guarded by read_mu_
 
   std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> checkpoints_{0};
+  int wal_frames_ = 0;  // writer thread only: the WAL's frames after the last commit
   std::thread writer_;
   std::thread reader_;  // not started for ":memory:"
 };

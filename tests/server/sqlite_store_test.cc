@@ -809,6 +809,42 @@ TEST(SqliteStoreTest, OpenFailsWithAStatus) {
   bad.max_batch = 0;
   EXPECT_EQ(SqliteStore::Open(":memory:", bad).status().code(),
             Status::Code::kInvalidArgument);
+  SqliteStore::Options no_checkpoints;
+  no_checkpoints.checkpoint_frames = 0;
+  EXPECT_EQ(SqliteStore::Open(":memory:", no_checkpoints).status().code(),
+            Status::Code::kInvalidArgument);
+}
+
+// The writer, not SQLite inside a COMMIT, checkpoints the WAL: the log is copied into the
+// database and reused, so it stays short however much is written, and every turn is kept.
+TEST(SqliteStoreTest, TheWriterCheckpointsSoTheWalStaysShort) {
+  TempDbPath path;
+  SqliteStore::Options options;
+  options.checkpoint_frames = 64;  // 256 KiB of 4 KiB pages
+  auto store = OpenOrDie(path.str(), options);
+  ASSERT_NE(store, nullptr);
+  // About 6 MiB of turns, in groups of up to 20.
+  const std::string long_reply(3000, 'r');
+  std::atomic<int> ok{0};
+  for (int i = 1; i <= 2000; ++i) {
+    TurnRecord t = Turn("w" + std::to_string(i % 20), i / 20 + 1, i);
+    t.reply_text = long_reply;
+    store->AppendTurn(std::move(t), Session("w" + std::to_string(i % 20), "c", i),
+                      [&](Status s) { ok += s.ok() ? 1 : 0; });
+    if (i % 20 == 0) store->Flush();
+  }
+  store->Flush();
+  EXPECT_EQ(ok.load(), 2000);
+  EXPECT_GE(store->checkpoints(), 5u);
+  std::error_code ec;
+  const auto wal_bytes = fs::file_size(path.str() + "-wal", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  // 64 frames and one group's more (SQLite reuses the log from its start after a
+  // checkpoint): far below the 6 MiB written.
+  EXPECT_LT(wal_bytes, 1u << 20) << "the WAL grew to " << wal_bytes << " bytes";
+  store.reset();
+  EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM turns"), 2000);
+  EXPECT_EQ(Count(path.str(), "SELECT sum(length(reply_text)) FROM turns"), 2000 * 3000);
 }
 
 // --- the RAII wrapper
