@@ -1,7 +1,5 @@
 #include "server/sqlite_store.h"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -17,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "server/sqlite.h"
+#include "tests/support/temp_db_path.h"
 
 namespace backline::server {
 namespace {
@@ -27,31 +26,7 @@ using engine::StatusOr;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// A database path under the temp directory, unique per test, removed (with
-// its -wal and -shm files) at the end.
-class TempDbPath {
- public:
-  TempDbPath() {
-    static std::atomic<int> counter{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = (fs::temp_directory_path() /
-             ("backline_store_" + std::to_string(::getpid()) + "_" +
-              std::to_string(counter++) + "_" + info->name() + ".db"))
-                .string();
-    Remove();
-  }
-  ~TempDbPath() { Remove(); }
-  const std::string& str() const { return path_; }
-
- private:
-  void Remove() {
-    std::error_code ec;
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-      fs::remove(path_ + suffix, ec);
-    }
-  }
-  std::string path_;
-};
+using testing_support::TempDbPath;
 
 std::unique_ptr<SqliteStore> OpenOrDie(const std::string& path,
                                        SqliteStore::Options options = {}) {
