@@ -74,9 +74,9 @@ struct SqliteStoreOptions {
   // once a commit leaves it this many frames long: after that group's
   // callbacks have run, so its replies need not wait for the copy. REQUIRES: > 0.
   int checkpoint_frames = 4000;
-  // The read-write connection writes each transaction's WAL frames with one
-  // write() instead of two per page (server/sqlite_wal_vfs.h). Off only to
-  // compare the two in tests and benchmarks.
+  // The read-write connection hands each transaction's WAL to the OS in a few
+  // writes of up to 64 KiB, not two per page (server/sqlite_wal_vfs.h). Off
+  // only to compare the two in tests and benchmarks.
   bool batch_wal_writes = true;
 };
 
