@@ -19,6 +19,12 @@
 // already run. For ":memory:" (tests) there is only one connection, and reads
 // are queued with the writes (in order, outside any write transaction).
 //
+// Checkpoints: a third thread, with a connection of its own, copies the WAL
+// into the database file when the WAL is checkpoint_frames long. A copy and its
+// fsync take over 10 ms; the writer keeps committing meanwhile, and afterwards
+// copies only the frames it added during the copy, so that the WAL then starts
+// again from its beginning and stays short.
+//
 // Durability: synchronous=FULL. Once AppendTurn's callback reports OK, the turn
 // survives a crash or a power cut (on a disk that honours fsync).
 //
@@ -70,10 +76,15 @@ struct SqliteStoreOptions {
   std::chrono::microseconds max_batch_delay{0};
   // How long a statement waits for a lock held by another connection.
   int busy_timeout_ms = 5000;
-  // The writer checkpoints the WAL (copies its pages into the database file)
-  // once a commit leaves it this many frames long: after that group's
-  // callbacks have run, so its replies need not wait for the copy. REQUIRES: > 0.
+  // Once a commit leaves the WAL this many frames long, the store's
+  // checkpointer thread copies its pages into the database file while the
+  // writer goes on committing; the writer then copies the few frames it added
+  // meanwhile, so that the next commit starts the WAL from its beginning.
+  // REQUIRES: > 0.
   int checkpoint_frames = 4000;
+  // The VFS of the checkpointer's connection (null: SQLite's default), for
+  // tests that hold a checkpoint up.
+  const char* checkpoint_vfs = nullptr;
   // The read-write connection hands each transaction's WAL to the OS in a few
   // writes of up to 64 KiB, not two per page (server/sqlite_wal_vfs.h). Off
   // only to compare the two in tests and benchmarks.
@@ -146,7 +157,8 @@ class SqliteStore : public Store {
   // Write transactions committed so far (each holds one group), for tests and
   // /metrics.
   uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
-  // Checkpoints run by the writer (checkpoint_frames), for tests.
+  // Checkpoints completed (checkpoint_frames): each a copy by the checkpointer
+  // and the writer's catch-up after it. For tests.
   uint64_t checkpoints() const {
     return checkpoints_.load(std::memory_order_relaxed);
   }
@@ -165,6 +177,7 @@ class SqliteStore : public Store {
   };
 
   SqliteStore(Options options, std::unique_ptr<sqlite::Database> writer_db,
+              std::unique_ptr<sqlite::Database> checkpoint_db,
               std::unique_ptr<sqlite::Database> reader_db);
 
   // Starts the threads (once, from Open).
@@ -174,14 +187,21 @@ class SqliteStore : public Store {
   void EnqueueRead(Op op);
   void WriterLoop();
   void ReaderLoop();
+  void CheckpointerLoop();
   // Runs a batch taken from the write queue: consecutive writes as one
   // transaction each, reads (":memory:" only) in between.
   void RunBatch(std::vector<Op>& batch);
   void RunGroup(std::vector<Op>::iterator begin, std::vector<Op>::iterator end);
   // sqlite3_wal_hook: notes the WAL's length after each commit.
   static int OnWalCommit(void* store, sqlite3* db, const char* schema, int frames);
-  // Checkpoints when the last commit left checkpoint_frames or more.
+  // Writer thread, after a group's callbacks: asks the checkpointer for a copy
+  // when the last commit left checkpoint_frames or more, and catches up once
+  // that copy is done.
   void CheckpointIfDue();
+  // Copies what it can of the WAL into the database file (PASSIVE: it never
+  // waits for a reader or the writer). Returns the WAL's length in frames when
+  // it began, or -1 if SQLite reports an error.
+  static int Checkpoint(sqlite::Database& db);
   bool OnStoreThread() const;
 
   const Options options_;
@@ -191,7 +211,8 @@ class SqliteStore : public Store {
     if (after_callbacks_) after_callbacks_();
   }
   const std::unique_ptr<sqlite::Database> writer_db_;
-  const std::unique_ptr<sqlite::Database> reader_db_;  // null for ":memory:"
+  const std::unique_ptr<sqlite::Database> checkpoint_db_;  // null for ":memory:"
+  const std::unique_ptr<sqlite::Database> reader_db_;      // null for ":memory:"
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;   // writer: something queued, or stop
@@ -210,11 +231,20 @@ class SqliteStore : public Store {
   bool read_stopping_ = false;  // guarded by read_mu_
   bool reader_running_ = true;  // guarded by read_mu_
 
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool copy_wanted_ = false;          // guarded by checkpoint_mu_
+  bool checkpoint_stopping_ = false;  // guarded by checkpoint_mu_
+  std::atomic<bool> copy_done_{false};
+
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> checkpoints_{0};
-  int wal_frames_ = 0;  // writer thread only: the WAL's frames after the last commit
+  // Writer thread only.
+  int wal_frames_ = 0;   // the WAL's frames after the last commit
+  bool copying_ = false;  // a copy was asked for; the writer has not caught up
   std::thread writer_;
-  std::thread reader_;  // not started for ":memory:"
+  std::thread checkpointer_;  // not started for ":memory:"
+  std::thread reader_;        // not started for ":memory:"
 };
 
 }  // namespace backline::server

@@ -12,105 +12,41 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/spy_vfs.h"
 #include "tests/support/temp_db_path.h"
 
 namespace backline::server::sqlite {
 namespace {
 
-// --- A spy VFS over "unix": counts WAL writes, can fail them ----------------------------------
+// --- A spy VFS over the default one: counts WAL writes, can fail them --------------------------
 
 struct Spy {
   static inline std::atomic<int> wal_writes{0};
   static inline std::atomic<long> wal_bytes{0};
   static inline std::atomic<int> largest_write{0};
   static inline std::atomic<bool> fail_wal_writes{false};
-  static inline sqlite3_vfs* base = nullptr;
-  static inline sqlite3_vfs vfs;
-  static inline sqlite3_io_methods methods;
 };
 
-struct SpyFile {
-  sqlite3_file base;
-  sqlite3_file* real;
-};
-
-sqlite3_file* RealOf(sqlite3_file* f) { return reinterpret_cast<SpyFile*>(f)->real; }
-
-int SpyWrite(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
+int OnWrite(int flags, int amount) {
+  if ((flags & SQLITE_OPEN_WAL) == 0) return SQLITE_OK;
   if (Spy::fail_wal_writes) return SQLITE_IOERR_WRITE;
   ++Spy::wal_writes;
   Spy::wal_bytes += amount;
   int largest = Spy::largest_write;
   while (amount > largest && !Spy::largest_write.compare_exchange_weak(largest, amount)) {
   }
-  return RealOf(f)->pMethods->xWrite(RealOf(f), data, amount, offset);
+  return SQLITE_OK;
 }
 
-int SpyOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out) {
-  if ((flags & SQLITE_OPEN_WAL) == 0) return Spy::base->xOpen(Spy::base, name, file, flags, out);
-  auto* f = reinterpret_cast<SpyFile*>(file);
-  f->base.pMethods = nullptr;
-  f->real = reinterpret_cast<sqlite3_file*>(f + 1);
-  const int rc = Spy::base->xOpen(Spy::base, name, f->real, flags, out);
-  if (f->real->pMethods == nullptr) return rc;
-  // Every method is the base's, on the base's file, except xWrite.
-  static const bool once = [&] {
-    const sqlite3_io_methods* m = f->real->pMethods;
-    Spy::methods.iVersion = 1;  // WAL files need no shared memory or mapping
-    Spy::methods.xClose = [](sqlite3_file* x) { return RealOf(x)->pMethods->xClose(RealOf(x)); };
-    Spy::methods.xRead = [](sqlite3_file* x, void* p, int n, sqlite3_int64 o) {
-      return RealOf(x)->pMethods->xRead(RealOf(x), p, n, o);
-    };
-    Spy::methods.xWrite = SpyWrite;
-    Spy::methods.xTruncate = [](sqlite3_file* x, sqlite3_int64 n) {
-      return RealOf(x)->pMethods->xTruncate(RealOf(x), n);
-    };
-    Spy::methods.xSync = [](sqlite3_file* x, int fl) {
-      return RealOf(x)->pMethods->xSync(RealOf(x), fl);
-    };
-    Spy::methods.xFileSize = [](sqlite3_file* x, sqlite3_int64* n) {
-      return RealOf(x)->pMethods->xFileSize(RealOf(x), n);
-    };
-    Spy::methods.xLock = [](sqlite3_file* x, int l) {
-      return RealOf(x)->pMethods->xLock(RealOf(x), l);
-    };
-    Spy::methods.xUnlock = [](sqlite3_file* x, int l) {
-      return RealOf(x)->pMethods->xUnlock(RealOf(x), l);
-    };
-    Spy::methods.xCheckReservedLock = [](sqlite3_file* x, int* r) {
-      return RealOf(x)->pMethods->xCheckReservedLock(RealOf(x), r);
-    };
-    Spy::methods.xFileControl = [](sqlite3_file* x, int op, void* a) {
-      return RealOf(x)->pMethods->xFileControl(RealOf(x), op, a);
-    };
-    Spy::methods.xSectorSize = [](sqlite3_file* x) {
-      return RealOf(x)->pMethods->xSectorSize(RealOf(x));
-    };
-    Spy::methods.xDeviceCharacteristics = [](sqlite3_file* x) {
-      return RealOf(x)->pMethods->xDeviceCharacteristics(RealOf(x));
-    };
-    return m != nullptr;
-  }();
-  (void)once;
-  f->base.pMethods = &Spy::methods;
-  return rc;
-}
-
-// Registers "spy" over "unix", the batching VFS "batching-over-spy" over "spy", and the
-// batching VFS of production (over the default VFS).
+// Registers "spy" over the default VFS and the batching VFS "batching-over-spy" over "spy".
 void RegisterVfsesOnce() {
-  static const bool done = [] {
-    Spy::base = sqlite3_vfs_find(nullptr);
-    Spy::vfs = *Spy::base;
-    Spy::vfs.zName = "spy";
-    Spy::vfs.pNext = nullptr;
-    Spy::vfs.szOsFile = static_cast<int>(sizeof(SpyFile)) + Spy::base->szOsFile;
-    Spy::vfs.xOpen = SpyOpen;
-    EXPECT_EQ(sqlite3_vfs_register(&Spy::vfs, 0), SQLITE_OK);
+  static testing_support::SpyVfs* const spy = [] {
+    auto* vfs = new testing_support::SpyVfs("spy");  // lives as long as the process
+    vfs->on_write = OnWrite;
     EXPECT_TRUE(RegisterWalBatchingVfs("batching-over-spy", "spy").ok());
-    return true;
+    return vfs;
   }();
-  (void)done;
+  (void)spy;
 }
 
 using testing_support::TempDbPath;
