@@ -81,7 +81,7 @@ struct SqliteStoreOptions {
   // writer goes on committing; the writer then copies the few frames it added
   // meanwhile, so that the next commit starts the WAL from its beginning.
   // REQUIRES: > 0.
-  int checkpoint_frames = 4000;
+  int checkpoint_frames = 16000;
   // The VFS of the checkpointer's connection (null: SQLite's default), for
   // tests that hold a checkpoint up.
   const char* checkpoint_vfs = nullptr;
