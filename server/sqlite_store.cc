@@ -784,6 +784,11 @@ int SqliteStore::Checkpoint(Database& db) {
 void SqliteStore::CheckpointerLoop() {
   constexpr int kCatchUpFrames = 128;
   constexpr int kMaxRounds = 4;
+  // The frames copied (SQLite's count) when the database file was last synced.
+  // While a reader holds frames back, every round stops at the same place and
+  // has nothing new to sync. (The sync only spares the writer's catch-up work:
+  // SQLite itself syncs the file before it lets the WAL be reused.)
+  int synced_to = -1;
   std::unique_lock<std::mutex> lock(checkpoint_mu_);
   for (;;) {
     checkpoint_cv_.wait(lock, [this] { return checkpoint_stopping_ || copy_wanted_; });
@@ -792,9 +797,16 @@ void SqliteStore::CheckpointerLoop() {
     lock.unlock();
     int copied_to = 0;  // the WAL's length when the last round began
     for (int round = 0; round < kMaxRounds; ++round) {
-      const int log_frames = Checkpoint(*checkpoint_db_);
-      if (log_frames < 0) break;
-      SyncDatabaseFile(*checkpoint_db_);
+      int log_frames = 0;
+      int copied = 0;
+      if (sqlite3_wal_checkpoint_v2(checkpoint_db_->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                    &log_frames, &copied) != SQLITE_OK) {
+        break;
+      }
+      if (copied != synced_to) {
+        SyncDatabaseFile(*checkpoint_db_);
+        synced_to = copied;
+      }
       // A smaller log than before: the writer restarted the WAL meanwhile.
       const int this_round = log_frames >= copied_to ? log_frames - copied_to : log_frames;
       copied_to = log_frames;

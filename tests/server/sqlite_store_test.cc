@@ -917,6 +917,70 @@ TEST(SqliteStoreTest, TurnsCommitWhileACheckpointWaitsForTheDisk) {
   EXPECT_EQ(Count(path.str(), "SELECT sum(length(reply_text)) FROM turns"), appended * 3000);
 }
 
+// A reader in another process that keeps a transaction open (an operator's sqlite3 shell, a
+// backup) holds the WAL back: no checkpoint can copy past what it reads. Every group then
+// starts another checkpoint round that copies nothing; those rounds must not each fsync the
+// database file. Once the reader ends, checkpoints copy (and sync) again, and no turn is lost.
+TEST(SqliteStoreTest, AReaderHoldingTheWalBackCostsNoSyncPerGroup) {
+  testing_support::SpyVfs spy("checkpoint-syncs");
+  std::atomic<int> database_syncs{0};
+  spy.on_sync = [&](int flags) {
+    if ((flags & SQLITE_OPEN_MAIN_DB) != 0) ++database_syncs;
+    return SQLITE_OK;
+  };
+  TempDbPath path;
+  SqliteStore::Options options;
+  options.checkpoint_frames = 64;
+  options.checkpoint_vfs = spy.name();
+  int appended = 0;
+  {
+    auto store = OpenOrDie(path.str(), options);
+    ASSERT_NE(store, nullptr);
+    // The schema and one short turn: a few frames, far from a checkpoint, so that none is
+    // under way when the reader begins.
+    ++appended;
+    ASSERT_TRUE(Append(*store, Turn("h1", 1, 1), Session("h1", "c", 1)).ok());
+    const std::string long_reply(3000, 'r');  // about a page per turn
+    auto append_group = [&] {
+      for (int i = 0; i < 10; ++i) {
+        ++appended;
+        TurnRecord t = Turn("h" + std::to_string(appended % 4), appended / 4 + 2, appended);
+        t.reply_text = long_reply;
+        store->AppendTurn(std::move(t), Session("h" + std::to_string(appended % 4), "c", 1),
+                          [](Status s) { EXPECT_TRUE(s.ok()) << s.ToString(); });
+      }
+      store->Flush();
+    };
+
+    sqlite3* reader = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(path.str().c_str(), &reader, SQLITE_OPEN_READONLY, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM turns;", nullptr, nullptr,
+                           nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(reader);
+    const int syncs_before = database_syncs;
+    for (int group = 0; group < 30; ++group) {
+      append_group();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let a round run
+    }
+    // About 12 frames a group: from the sixth group on, every group starts a round. Only the
+    // first round, which copies up to the reader's snapshot, may sync.
+    EXPECT_LE(database_syncs - syncs_before, 1)
+        << "the checkpointer synced the database file for rounds that copied nothing";
+
+    sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(reader);
+    const int syncs_pinned = database_syncs;
+    for (int i = 0; i < 3000 && database_syncs == syncs_pinned; ++i) {
+      append_group();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_GT(database_syncs, syncs_pinned) << "no checkpoint copied after the reader ended";
+  }
+  EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM turns"), appended);
+}
+
 // --- the RAII wrapper
 // ---------------------------------------------------------
 
