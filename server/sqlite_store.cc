@@ -746,12 +746,9 @@ void SqliteStore::CheckpointIfDue() {
     if (Checkpoint(*writer_db_) >= 0) checkpoints_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (wal_frames_ < options_.checkpoint_frames) return;
+  // ":memory:" has no WAL (the hook never runs) and no checkpointer.
+  if (wal_frames_ < options_.checkpoint_frames || checkpoint_db_ == nullptr) return;
   wal_frames_ = 0;
-  if (checkpoint_db_ == nullptr) {  // ":memory:" has no WAL; kept for safety
-    if (Checkpoint(*writer_db_) >= 0) checkpoints_.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
   copying_ = true;
   copy_done_.store(false, std::memory_order_relaxed);
   {
