@@ -127,6 +127,20 @@ Status WithContext(std::string_view what, const Status& s) {
   return s;
 }
 
+int Initialize() {
+  static const int rc = [] {
+    // No memory statistics. With them SQLite takes a process-wide mutex around
+    // every allocation and free to count it, and nothing here reads the
+    // counts (sqlite3_memory_used, the soft heap limit). sqlite3_config works
+    // only before SQLite initialises: if something in this process already
+    // made it initialise (a VFS registered first), the statistics stay on and
+    // nothing else changes.
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return sqlite3_initialize();
+  }();
+  return rc;
+}
+
 // --- Statement ---------------------------------------------------------------
 
 void Statement::Finalizer::operator()(sqlite3_stmt* stmt) const {
@@ -140,9 +154,13 @@ Status Statement::Bind(int index, int64_t value) {
 }
 
 Status Statement::Bind(int index, std::string_view text) {
-  const int rc =
-      sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(),
-                          SQLITE_TRANSIENT, SQLITE_UTF8);
+  return BindText(index, text, Text::kCopy);
+}
+
+Status Statement::BindText(int index, std::string_view text, Text how) {
+  const int rc = sqlite3_bind_text64(
+      stmt_.get(), index, text.data(), text.size(),
+      how == Text::kCopy ? SQLITE_TRANSIENT : SQLITE_STATIC, SQLITE_UTF8);
   if (rc != SQLITE_OK) return Error(sqlite3_db_handle(stmt_.get()), rc, "bind");
   return Status::Ok();
 }
@@ -223,6 +241,9 @@ void Database::Closer::operator()(sqlite3* db) const { sqlite3_close(db); }
 
 StatusOr<Database> Database::Open(const std::string& path, int flags,
                                   const char* vfs) {
+  if (const int init = Initialize(); init != SQLITE_OK) {
+    return Error(nullptr, init, "cannot initialise SQLite");
+  }
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs);
   // sqlite3_open_v2 may hand back a handle even on failure; own it at once so

@@ -185,14 +185,13 @@ constexpr std::string_view kRevisions = R"sql(
 SELECT id, who, at_ms, summary, file, before, after, undoes FROM revisions
 ORDER BY id DESC LIMIT ?1)sql";
 
-// Runs one cached statement with these parameters to completion.
+// Runs one cached statement with these parameters to completion (text bound
+// in place: see Statement::RunWith).
 template <typename... Args>
 Status RunCached(Database& db, std::string_view sql, const Args&... args) {
   StatusOr<Database::Lease> stmt = db.Cached(sql);
   if (!stmt.ok()) return stmt.status();
-  Status s = stmt.value()->BindAll(args...);
-  if (!s.ok()) return s;
-  return stmt.value()->Run();
+  return stmt.value()->RunWith(args...);
 }
 
 int64_t ClampLimit(size_t limit) {

@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "server/sqlite.h"
+
 namespace backline::server::sqlite {
 namespace {
 
@@ -348,6 +350,10 @@ static_assert(sizeof(WalFile) % 8 == 0, "the base VFS's file after WalFile must 
 StatusOr<const char*> WalBatchingVfs() {
   static const StatusOr<const char*> registered = []() -> StatusOr<const char*> {
     constexpr const char* kName = "backline-wal-batching";
+    if (const int init = Initialize(); init != SQLITE_OK) {
+      return Status::Unavailable(std::string("cannot initialise SQLite: ") +
+                                 sqlite3_errstr(init));
+    }
     sqlite3_vfs* base = sqlite3_vfs_find(nullptr);
     if (base == nullptr) return Status::Unavailable("SQLite has no default VFS");
     const Status s = Register(kName, base);
@@ -358,6 +364,10 @@ StatusOr<const char*> WalBatchingVfs() {
 }
 
 Status RegisterWalBatchingVfs(const char* name, const char* base) {
+  if (const int init = Initialize(); init != SQLITE_OK) {
+    return Status::Unavailable(std::string("cannot initialise SQLite: ") +
+                               sqlite3_errstr(init));
+  }
   sqlite3_vfs* b = sqlite3_vfs_find(base);
   if (b == nullptr) {
     return Status::NotFound(std::string("no SQLite VFS named \"") + base + "\"");

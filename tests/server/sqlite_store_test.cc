@@ -1020,6 +1020,41 @@ TEST(SqliteTest, LeaseResetsAndClearsBindings) {
   }
 }
 
+// RunWith binds text in place, not copied: what it stores is the text as it was during the
+// call, and no binding outlives the call (a later step would read freed memory).
+TEST(SqliteTest, RunWithStoresTheTextAndKeepsNoBinding) {
+  auto db = sqlite::Database::Open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ASSERT_TRUE(db->Exec("CREATE TABLE t (a TEXT, b INTEGER, c TEXT)").ok());
+  auto insert = db->Prepare("INSERT INTO t VALUES (?1, ?2, ?3)");
+  ASSERT_TRUE(insert.ok()) << insert.status().ToString();
+  {
+    // Longer than any small-string buffer, and gone before the table is read.
+    auto text = std::make_unique<std::string>(200, 'x');
+    const Status s = insert->RunWith(*text, int64_t{7}, std::string_view("tail"));
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    text->assign(200, 'y');
+  }
+  EXPECT_EQ(db->QueryText("SELECT a || c FROM t").value(), std::string(200, 'x') + "tail");
+  EXPECT_EQ(db->QueryInt64("SELECT b FROM t").value(), 7);
+  // Stepped again with nothing bound: every parameter is NULL, and the NOT NULL-free table
+  // takes the row.
+  ASSERT_TRUE(insert->Run().ok());
+  EXPECT_EQ(db->QueryInt64("SELECT count(*) FROM t WHERE a IS NULL AND b IS NULL AND c IS NULL")
+                .value(),
+            1);
+  // A failing run clears its bindings too.
+  ASSERT_TRUE(db->Exec("CREATE TABLE u (a TEXT NOT NULL, b INTEGER CHECK (b > 0))").ok());
+  auto strict = db->Prepare("INSERT INTO u VALUES (?1, ?2)");
+  ASSERT_TRUE(strict.ok());
+  const Status bad = strict->RunWith(std::string("kept?"), int64_t{-1});
+  EXPECT_EQ(bad.code(), Status::Code::kInvalidArgument) << bad.ToString();
+  strict->Reset();
+  const Status unbound = strict->Run();
+  EXPECT_THAT(unbound.message(), HasSubstr("NOT NULL constraint failed: u.a")) << unbound.ToString();
+  EXPECT_EQ(db->QueryInt64("SELECT count(*) FROM u").value(), 0);
+}
+
 TEST(SqliteTest, NestedLeasesOfOneStatementAreIndependent) {
   auto db = sqlite::Database::Open(":memory:",
                                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
