@@ -95,7 +95,7 @@ CREATE TABLE revisions (
 )sql",
     // 2 -> 3: a turn carries the session state it left behind (NULL in turns
     // written before), so that a turn need not rewrite its session's row: see
-    // kUpdateSession.
+    // kWriteSession.
     R"sql(
 ALTER TABLE turns ADD COLUMN state TEXT;
 )sql",
@@ -115,6 +115,12 @@ static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 // Not INSERT OR REPLACE: REPLACE deletes the old row, which would cascade to
 // the session's turns, and would reset created_ms.
 constexpr int64_t kSessionRowRefreshMs = 60 * 60 * 1000;
+// The writer remembers the rows it wrote (SqliteStore::session_rows_), so that
+// a turn runs the upsert only when it would write: at a session's first turn
+// in this process and then hourly. A session whose row was written by an
+// earlier process runs it until the row is refreshed. At most this many
+// sessions are remembered (well under 1 MiB).
+constexpr size_t kMaxSessionRows = 8192;
 constexpr std::string_view kWriteSession = R"sql(
 INSERT INTO sessions (id, clinic, state, created_ms, updated_ms)
 VALUES (?1, ?2, ?3, ?4, ?5)
@@ -139,7 +145,7 @@ constexpr std::string_view kDeleteSession =
 
 // Purge: ?1 clinic, ?2 before_ms. Old sessions go first (with everything they
 // hold), then old rows of the sessions that stay. A session is old when
-// neither its row nor any of its turns is as recent as ?2 (see kUpdateSession).
+// neither its row nor any of its turns is as recent as ?2 (see kWriteSession).
 constexpr std::string_view kPurgeSessions = R"sql(
 DELETE FROM sessions WHERE clinic = ?1 AND updated_ms < ?2
   AND NOT EXISTS (SELECT 1 FROM turns
@@ -156,7 +162,7 @@ DELETE FROM unanswered WHERE created_ms < ?2
   AND session_id IN (SELECT id FROM sessions WHERE clinic = ?1))sql";
 
 // The row, with the state and time of the session's last turn where that turn
-// has them (see kUpdateSession). ?2: not before.
+// has them (see kWriteSession). ?2: not before.
 constexpr std::string_view kLoadSession = R"sql(
 SELECT s.clinic, coalesce(t.state, s.state), s.created_ms,
        max(s.updated_ms, coalesce(t.received_ms, s.updated_ms)) AS updated
@@ -291,27 +297,6 @@ StatusOr<std::unique_ptr<Database>> OpenConnection(const std::string& path,
   StatusOr<Database> db = Database::Open(path, flags, vfs);
   if (!db.ok()) return db.status();
   return std::make_unique<Database>(std::move(db).value());
-}
-
-Status ApplyAppendTurn(Database& db, const TurnRecord& t,
-                       const SessionRecord& s) {
-  if (t.session_id != s.id) {
-    return Status::InvalidArgument(
-        "append turn: turn.session_id differs from session.id");
-  }
-  Status st = RunCached(db, kWriteSession, s.id, s.clinic, s.state, s.created_ms,
-                        s.updated_ms, kSessionRowRefreshMs);
-  if (!st.ok()) return WithContext("append turn: session", st);
-  st = RunCached(db, kInsertTurn, t.session_id, t.seq, t.user_text,
-                 t.reply_text, t.topic, t.urgency, t.kind, t.entry_id,
-                 t.unanswered, t.received_ms, t.replied_ms, s.state);
-  if (!st.ok()) return WithContext("append turn", st);
-  if (t.unanswered) {
-    st = RunCached(db, kInsertUnanswered, t.session_id, t.seq, t.user_text,
-                   t.kind, t.received_ms);
-    if (!st.ok()) return WithContext("append turn: unanswered", st);
-  }
-  return Status::Ok();
 }
 
 Status ApplyPurge(Database& db, const std::string& clinic, int64_t before_ms,
@@ -831,6 +816,9 @@ void SqliteStore::RunGroup(std::vector<Op>::iterator begin,
     results[i] = begin[i].apply(db);
     all_ok = results[i].ok();
   }
+  // The session rows written by a group that is rolled back, in whole or in
+  // part, are not there: forget them all, before the ops run again.
+  if (!all_ok) session_rows_.clear();
   if (group.ok() && !all_ok) {
     // An op failed, and may have left part of its work behind: roll the group
     // back and run it again with a savepoint per op, so that a failing op is
@@ -862,6 +850,7 @@ void SqliteStore::RunGroup(std::vector<Op>::iterator begin,
     group = RunCached(db, "COMMIT");
     if (!group.ok()) group = WithContext("commit", group);
   }
+  if (!all_ok || !group.ok()) session_rows_.clear();
   if (group.ok()) {
     commits_.fetch_add(1, std::memory_order_relaxed);
   } else {
@@ -872,6 +861,42 @@ void SqliteStore::RunGroup(std::vector<Op>::iterator begin,
   for (size_t i = 0; i < n; ++i) begin[i].finish(results[i]);
 }
 
+Status SqliteStore::WriteTurn(Database& db, const TurnRecord& t,
+                              const SessionRecord& s) {
+  if (t.session_id != s.id) {
+    return Status::InvalidArgument(
+        "append turn: turn.session_id differs from session.id");
+  }
+  // The upsert's WHERE, on the row as this writer last wrote it.
+  const auto known = session_rows_.find(s.id);
+  const bool fresh = known != session_rows_.end() &&
+                     known->second > s.updated_ms - kSessionRowRefreshMs;
+  if (!fresh) {
+    Status st = RunCached(db, kWriteSession, s.id, s.clinic, s.state,
+                          s.created_ms, s.updated_ms, kSessionRowRefreshMs);
+    if (!st.ok()) return WithContext("append turn: session", st);
+    if (db.Changes() > 0) {
+      if (session_rows_.size() >= kMaxSessionRows) {
+        std::erase_if(session_rows_, [&](const auto& row) {
+          return row.second <= s.updated_ms - kSessionRowRefreshMs;
+        });
+        if (session_rows_.size() >= kMaxSessionRows) session_rows_.clear();
+      }
+      session_rows_.insert_or_assign(s.id, s.updated_ms);
+    }
+  }
+  Status st = RunCached(db, kInsertTurn, t.session_id, t.seq, t.user_text,
+                        t.reply_text, t.topic, t.urgency, t.kind, t.entry_id,
+                        t.unanswered, t.received_ms, t.replied_ms, s.state);
+  if (!st.ok()) return WithContext("append turn", st);
+  if (t.unanswered) {
+    st = RunCached(db, kInsertUnanswered, t.session_id, t.seq, t.user_text,
+                   t.kind, t.received_ms);
+    if (!st.ok()) return WithContext("append turn: unanswered", st);
+  }
+  return Status::Ok();
+}
+
 void SqliteStore::SetAfterCallbacks(std::function<void()> hook) {
   after_callbacks_ = std::move(hook);
 }
@@ -879,8 +904,8 @@ void SqliteStore::SetAfterCallbacks(std::function<void()> hook) {
 void SqliteStore::AppendTurn(TurnRecord turn, SessionRecord session,
                              Done done) {
   Op op;
-  op.apply = [turn = std::move(turn), session = std::move(session)](
-                 Database& db) { return ApplyAppendTurn(db, turn, session); };
+  op.apply = [this, turn = std::move(turn), session = std::move(session)](
+                 Database& db) { return WriteTurn(db, turn, session); };
   op.finish = std::move(done);
   EnqueueWrite(std::move(op));
 }
@@ -890,8 +915,8 @@ void SqliteStore::AppendTurns(std::vector<TurnWrite> turns) {
   ops.reserve(turns.size());
   for (TurnWrite& w : turns) {
     Op op;
-    op.apply = [turn = std::move(w.turn), session = std::move(w.session)](Database& db) {
-      return ApplyAppendTurn(db, turn, session);
+    op.apply = [this, turn = std::move(w.turn), session = std::move(w.session)](Database& db) {
+      return WriteTurn(db, turn, session);
     };
     op.finish = std::move(w.done);
     ops.push_back(std::move(op));
@@ -912,7 +937,8 @@ void SqliteStore::AddFeedback(FeedbackRecord feedback, Done done) {
 
 void SqliteStore::DeleteSession(std::string id, Done done) {
   Op op;
-  op.apply = [id = std::move(id)](Database& db) {
+  op.apply = [this, id = std::move(id)](Database& db) {
+    session_rows_.erase(id);
     return WithContext("delete session", RunCached(db, kDeleteSession, id));
   };
   op.finish = std::move(done);
@@ -923,7 +949,8 @@ void SqliteStore::Purge(std::string clinic, int64_t before_ms,
                         std::function<void(StatusOr<int64_t>)> done) {
   auto deleted = std::make_shared<int64_t>(0);
   Op op;
-  op.apply = [clinic = std::move(clinic), before_ms, deleted](Database& db) {
+  op.apply = [this, clinic = std::move(clinic), before_ms, deleted](Database& db) {
+    session_rows_.clear();
     return ApplyPurge(db, clinic, before_ms, deleted.get());
   };
   op.finish = Deliver(deleted, std::move(done));

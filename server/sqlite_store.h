@@ -51,6 +51,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/status.h"
@@ -192,6 +193,10 @@ class SqliteStore : public Store {
   // transaction each, reads (":memory:" only) in between.
   void RunBatch(std::vector<Op>& batch);
   void RunGroup(std::vector<Op>::iterator begin, std::vector<Op>::iterator end);
+  // Writer thread: appends one turn, and writes its session's row first
+  // unless session_rows_ says that row is fresh.
+  engine::Status WriteTurn(sqlite::Database& db, const TurnRecord& turn,
+                           const SessionRecord& session);
   // sqlite3_wal_hook: notes the WAL's length after each commit.
   static int OnWalCommit(void* store, sqlite3* db, const char* schema, int frames);
   // Writer thread, after a group's callbacks: asks the checkpointer for a copy
@@ -242,6 +247,11 @@ class SqliteStore : public Store {
   // Writer thread only.
   int wal_frames_ = 0;   // the WAL's frames after the last commit
   bool copying_ = false;  // a copy was asked for; the writer has not caught up
+  // Sessions whose row this writer wrote, with the updated_ms it wrote: while
+  // that is fresh a turn need not run the session's upsert, which would find
+  // the row and change nothing (kWriteSession). Emptied whenever a group
+  // does not commit whole, and by a purge; a session's delete drops its entry.
+  std::unordered_map<std::string, int64_t> session_rows_;
   std::thread writer_;
   std::thread checkpointer_;  // not started for ":memory:"
   std::thread reader_;        // not started for ":memory:"

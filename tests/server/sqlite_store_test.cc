@@ -394,6 +394,46 @@ TEST(SqliteStoreTest, ASessionIsAsRecentAsItsLastTurn) {
   EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE session_id = 'a'"), 0);
 }
 
+// The writer skips the session upsert for a row it remembers writing. A row that is gone
+// all the same (its session deleted or purged here, or deleted by another connection, such as
+// an operator's shell) must be written again by the session's next turn, and that turn kept.
+TEST(SqliteStoreTest, ASessionWhoseRowWentIsWrittenAgainByItsNextTurn) {
+  TempDbPath path;
+  const std::string& p = path.str();
+  auto store = OpenOrDie(p);
+  ASSERT_NE(store, nullptr);
+  for (const std::string id : {"deleted", "purged", "outside"}) {
+    ASSERT_TRUE(Append(*store, Turn(id, 1, 1000), Session(id, "c", 1000)).ok()) << id;
+    ASSERT_TRUE(Append(*store, Turn(id, 2, 2000), Session(id, "c", 2000)).ok()) << id;
+  }
+  ASSERT_TRUE(Delete(*store, "deleted").ok());
+  auto purged = Purge(*store, "c", 3000);  // "outside" goes too: written again below
+  ASSERT_TRUE(purged.ok()) << purged.status().ToString();
+  EXPECT_EQ(purged.value(), 2);
+  ASSERT_TRUE(Append(*store, Turn("outside", 1, 4000), Session("outside", "c", 4000)).ok());
+  {
+    auto other = sqlite::Database::Open(p, SQLITE_OPEN_READWRITE);
+    ASSERT_TRUE(other.ok()) << other.status().ToString();
+    ASSERT_TRUE(other->Exec("PRAGMA foreign_keys = ON").ok());
+    ASSERT_TRUE(other->Exec("DELETE FROM sessions WHERE id = 'outside'").ok());
+  }
+  ASSERT_EQ(Count(p, "SELECT count(*) FROM sessions"), 0);
+
+  for (const std::string id : {"deleted", "purged", "outside"}) {
+    const Status s = Append(*store, Turn(id, 1, 5000), Session(id, "c", 5000, R"({"n":1})"));
+    EXPECT_TRUE(s.ok()) << id << ": " << s.ToString();
+    auto loaded = Load(*store, id);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    ASSERT_TRUE(loaded.value().has_value()) << id;
+    EXPECT_EQ(loaded.value()->created_ms, 5000) << id;
+    EXPECT_EQ(loaded.value()->state, R"({"n":1})") << id;
+    auto turns = Recent(*store, id, 10);
+    ASSERT_TRUE(turns.ok());
+    EXPECT_EQ(Seqs(turns.value()), (std::vector<int64_t>{1})) << id;
+  }
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM sessions"), 3);
+}
+
 // A database of schema 2 (the state only in the session's row) keeps its sessions: they load
 // with the row's state until their next turn.
 TEST(SqliteStoreTest, ASchemaTwoDatabaseIsMigrated) {
