@@ -1,6 +1,7 @@
 #include "server/sqlite_store.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string_view>
@@ -271,10 +272,10 @@ Status Configure(Database& db, bool memory, int busy_timeout_ms) {
   // cache gave about 5% more replies per second, but it fills over minutes, and
   // the soak test's check that memory returns to its warm-up level cannot tell
   // a full cache from a leak; SQLite's 2 MiB default stays.
-  // FULL, not NORMAL: in WAL mode NORMAL fsyncs only at checkpoints, so a
-  // transaction committed (and acknowledged to the patient) just before a power
-  // cut can be lost. FULL fsyncs the WAL at every COMMIT, and group commit
-  // shares that one fsync among all the writes of a group.
+  // FULL while the schema is made or migrated: every COMMIT fsyncs the WAL.
+  // Once the threads run, Start switches the writer to NORMAL (no fsync in
+  // COMMIT, which alone could lose acknowledged turns to a power cut) and the
+  // syncer fsyncs the WAL before any callback runs.
   return db.Exec("PRAGMA synchronous = FULL");
 }
 
@@ -514,8 +515,24 @@ Status SqliteStore::Start() {
   // Replaces SQLite's automatic checkpoint (CheckpointIfDue and the
   // checkpointer thread do it instead).
   sqlite3_wal_hook(writer_db_->get(), &SqliteStore::OnWalCommit, this);
+  if (checkpoint_db_ != nullptr) {
+    // The syncer fsyncs the WAL after each commit (see Durability in
+    // sqlite_store.h), so COMMIT need not. NORMAL still fsyncs the WAL before
+    // a checkpoint copies it, and the database file after.
+    wal_name_ = sqlite3_filename_wal(sqlite3_db_filename(writer_db_->get(), "main"));
+    if (wal_name_ == nullptr || *wal_name_ == '\0') {
+      return Status::Unavailable("cannot open store: SQLite gave no WAL file name");
+    }
+    const Status s = writer_db_->Exec("PRAGMA synchronous = NORMAL");
+    if (!s.ok()) return WithContext("cannot open store", s);
+  }
   // std::thread reports failure by throwing; it must not cross our API.
   try {
+    // The syncer before the writer: the writer hands acks over only when
+    // there is a syncer (HasSyncer).
+    if (checkpoint_db_ != nullptr) {
+      syncer_ = std::thread(&SqliteStore::SyncerLoop, this);
+    }
     writer_ = std::thread(&SqliteStore::WriterLoop, this);
     if (checkpoint_db_ != nullptr) {
       checkpointer_ = std::thread(&SqliteStore::CheckpointerLoop, this);
@@ -539,7 +556,18 @@ SqliteStore::~SqliteStore() {
     stopping_ = true;
   }
   work_cv_.notify_all();
+  // The writer ends once its queue is empty and the syncer has run every
+  // callback it was handed (a callback may still queue a write).
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    sync_stopping_ = true;
+  }
+  sync_cv_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
+  if (wal_file_ != nullptr && wal_file_->pMethods != nullptr) {
+    wal_file_->pMethods->xClose(wal_file_);
+  }
   {
     std::lock_guard<std::mutex> lock(checkpoint_mu_);
     checkpoint_stopping_ = true;
@@ -560,6 +588,7 @@ SqliteStore::~SqliteStore() {
 bool SqliteStore::OnStoreThread() const {
   const std::thread::id me = std::this_thread::get_id();
   return me == writer_.get_id() ||
+         (syncer_.joinable() && me == syncer_.get_id()) ||
          (reader_.joinable() && me == reader_.get_id());
 }
 
@@ -631,7 +660,9 @@ void SqliteStore::WriterLoop() {
   std::vector<Op> batch;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    work_cv_.wait(lock, [this] {
+      return !queue_.empty() || (stopping_ && acks_in_flight_ == 0);
+    });
     if (queue_.empty()) break;  // stopping, and everything is done
     if (!stopping_ && flush_waiters_ == 0 && queue_.front().write &&
         options_.max_batch_delay.count() > 0 &&
@@ -655,10 +686,94 @@ void SqliteStore::WriterLoop() {
     RunBatch(batch);
     batch.clear();  // drop the callbacks (and what they hold) outside the lock
     lock.lock();
-    done_ticket_ += n;
-    flush_cv_.notify_all();
+    if (!HasSyncer()) {  // else the syncer counts them, once their callbacks ran
+      done_ticket_ += n;
+      flush_cv_.notify_all();
+    }
   }
   writer_running_ = false;
+}
+
+void SqliteStore::HandToSyncer(Acks acks) {
+  if (acks.finish.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    acks_in_flight_ += acks.finish.size();
+  }
+  std::lock_guard<std::mutex> lock(sync_mu_);
+  sync_queue_.push_back(std::move(acks));
+  if (sync_queue_.size() == 1) sync_cv_.notify_one();
+}
+
+void SqliteStore::SyncerLoop() {
+  std::deque<Acks> batches;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(sync_mu_);
+      sync_cv_.wait(lock, [this] { return sync_stopping_ || !sync_queue_.empty(); });
+      if (sync_queue_.empty()) return;  // stopping, and everything is acknowledged
+      batches.swap(sync_queue_);  // every batch committed so far: one fsync for all
+    }
+    bool committed = false;
+    size_t ops = 0;
+    for (const Acks& b : batches) {
+      committed = committed || b.committed;
+      ops += b.finish.size();
+    }
+    // The writes that committed are in the WAL file (COMMIT wrote them); once
+    // it is on disk they are acknowledged. A write that failed needs no fsync.
+    const Status synced = committed ? SyncWal() : Status::Ok();
+    for (Acks& b : batches) {
+      for (size_t i = 0; i < b.finish.size(); ++i) {
+        b.finish[i](b.status[i].ok() ? synced : b.status[i]);
+      }
+    }
+    batches.clear();  // drop what the callbacks hold before the hook
+    AfterCallbacks();
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ticket_ += ops;
+    acks_in_flight_ -= ops;
+    flush_cv_.notify_all();
+    if (stopping_ && acks_in_flight_ == 0) work_cv_.notify_all();
+  }
+}
+
+Status SqliteStore::SyncWal() {
+  if (sync_failed_.load(std::memory_order_acquire)) return sync_error_;
+  int rc = SQLITE_OK;
+  const char* what = "the WAL could not be written to disk (fsync)";
+  if (wal_file_ == nullptr) {
+    what = "the WAL could not be opened to write it to disk";
+    // Opened as SQLite opens a new WAL (CREATE): its first fsync then also
+    // fsyncs the directory, so the file's name is on disk too.
+    sqlite3_vfs* vfs = sqlite3_vfs_find(options_.sync_vfs);
+    if (vfs == nullptr) {
+      rc = SQLITE_ERROR;
+    } else {
+      const size_t words =
+          (static_cast<size_t>(vfs->szOsFile) + sizeof(std::max_align_t) - 1) /
+          sizeof(std::max_align_t);
+      wal_file_storage_ = std::make_unique<std::max_align_t[]>(words);
+      auto* file = reinterpret_cast<sqlite3_file*>(wal_file_storage_.get());
+      file->pMethods = nullptr;
+      int out_flags = 0;
+      rc = vfs->xOpen(vfs, wal_name_, file,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_WAL,
+                      &out_flags);
+      wal_file_ = file;  // closed by the destructor when pMethods is set
+    }
+  }
+  if (rc == SQLITE_OK) {
+    what = "the WAL could not be written to disk (fsync)";
+    rc = wal_file_->pMethods->xSync(wal_file_, SQLITE_SYNC_NORMAL);
+  }
+  if (rc == SQLITE_OK) return Status::Ok();
+  // The commits are in the database, but perhaps not on the disk: stop
+  // writing rather than acknowledge turns a power cut could take back.
+  sync_error_ = sqlite::Error(
+      nullptr, rc, std::string(what) + "; writes stop until the server restarts");
+  sync_failed_.store(true, std::memory_order_release);
+  return sync_error_;
 }
 
 void SqliteStore::ReaderLoop() {
@@ -693,7 +808,11 @@ void SqliteStore::RunBatch(std::vector<Op>& batch) {
     RunGroup(it, end);
     it = end;
   }
-  AfterCallbacks();
+  if (HasSyncer()) {
+    HandToSyncer(std::exchange(acks_, Acks()));
+  } else {
+    AfterCallbacks();
+  }
   CheckpointIfDue();
 }
 
@@ -804,9 +923,14 @@ void SqliteStore::RunGroup(std::vector<Op>::iterator begin,
   const size_t n = static_cast<size_t>(end - begin);
   std::vector<Status> results(n);
   // `group` is the transaction's fate: when it fails, every op of the group
-  // gets it, since nothing of the group is kept.
-  Status group = RunCached(db, "BEGIN IMMEDIATE");
-  if (!group.ok()) group = WithContext("begin", group);
+  // gets it, since nothing of the group is kept. After a failed fsync of the
+  // WAL nothing is written any more (see Durability in sqlite_store.h).
+  Status group = sync_failed_.load(std::memory_order_acquire)
+                     ? sync_error_
+                     : RunCached(db, "BEGIN IMMEDIATE");
+  if (!group.ok() && !sync_failed_.load(std::memory_order_relaxed)) {
+    group = WithContext("begin", group);
+  }
   // Almost every group is all good, so the ops first run straight into the
   // transaction. A savepoint per op would copy every page an op touches that an
   // earlier op had already changed into a statement journal: a real part of a
@@ -858,7 +982,15 @@ void SqliteStore::RunGroup(std::vector<Op>::iterator begin,
     const Status failed = WithContext("write group not committed", group);
     for (Status& r : results) r = failed;
   }
-  for (size_t i = 0; i < n; ++i) begin[i].finish(results[i]);
+  if (!HasSyncer()) {
+    for (size_t i = 0; i < n; ++i) begin[i].finish(results[i]);
+    return;
+  }
+  acks_.committed = acks_.committed || group.ok();
+  for (size_t i = 0; i < n; ++i) {
+    acks_.finish.push_back(std::move(begin[i].finish));
+    acks_.status.push_back(std::move(results[i]));
+  }
 }
 
 Status SqliteStore::WriteTurn(Database& db, const TurnRecord& t,

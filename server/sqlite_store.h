@@ -10,8 +10,9 @@
 // SAVEPOINT per write (only then: savepoints cost every write a copy of the
 // pages it touches). If the transaction itself fails (BEGIN, COMMIT, an I/O
 // error), every write of the group gets that error and nothing of the group is
-// kept; the store goes on with the next group. Write callbacks run on the writer thread after COMMIT,
-// in queue order; then the after-callbacks hook runs once (Store::SetAfterCallbacks).
+// kept; the store goes on with the next group. Write callbacks run in queue order once the
+// group's WAL is on disk (see Durability); then the after-callbacks hook runs once
+// (Store::SetAfterCallbacks).
 //
 // Reads (LoadSession, RecentTurns, Unanswered) run on a second thread with its
 // own read-only connection, so a resume never waits behind a group commit or a
@@ -25,8 +26,17 @@
 // copies only the frames it added during the copy, so that the WAL then starts
 // again from its beginning and stays short.
 //
-// Durability: synchronous=FULL. Once AppendTurn's callback reports OK, the turn
-// survives a crash or a power cut (on a disk that honours fsync).
+// Durability: once AppendTurn's callback reports OK, the turn survives a crash or
+// a power cut (on a disk that honours fsync). The writer commits with
+// synchronous=NORMAL, which leaves the WAL's fsync out of COMMIT; a fourth
+// thread, the syncer, fsyncs the WAL after each commit and only then runs the
+// group's callbacks. So the writer runs the next group during the fsync
+// instead of waiting for the disk, and one fsync covers every group committed
+// before it began. If that fsync fails, the groups it was for get the error,
+// and every later write fails (reads go on): the disk can no longer be trusted
+// with the turns, and the server must be restarted. A write is visible to
+// reads once committed, which can be before its callback runs. For ":memory:"
+// there is no WAL and no syncer: callbacks run on the writer after COMMIT.
 //
 // Errors: Open returns the failure (cannot open, not WAL-capable, a schema
 // newer than this binary). Op failures reach the op's callback as a Status with
@@ -44,6 +54,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -58,6 +69,7 @@
 #include "server/store.h"
 
 struct sqlite3;  // sqlite3.h
+struct sqlite3_file;
 
 namespace backline::server {
 
@@ -86,6 +98,9 @@ struct SqliteStoreOptions {
   // The VFS of the checkpointer's connection (null: SQLite's default), for
   // tests that hold a checkpoint up.
   const char* checkpoint_vfs = nullptr;
+  // The VFS through which the syncer opens the WAL to fsync it (null: SQLite's
+  // default), for tests that hold up or fail that fsync.
+  const char* sync_vfs = nullptr;
   // The read-write connection hands each transaction's WAL to the OS in a few
   // writes of up to 64 KiB, not two per page (server/sqlite_wal_vfs.h). Off
   // only to compare the two in tests and benchmarks.
@@ -176,6 +191,13 @@ class SqliteStore : public Store {
     std::function<void(engine::Status)> finish;
     Clock::time_point queued;
   };
+  // The writes of one batch, handed by the writer to the syncer: each
+  // callback with its op's status, in queue order.
+  struct Acks {
+    std::vector<std::function<void(engine::Status)>> finish;
+    std::vector<engine::Status> status;
+    bool committed = false;  // a group committed: fsync the WAL first
+  };
 
   SqliteStore(Options options, std::unique_ptr<sqlite::Database> writer_db,
               std::unique_ptr<sqlite::Database> checkpoint_db,
@@ -189,6 +211,13 @@ class SqliteStore : public Store {
   void WriterLoop();
   void ReaderLoop();
   void CheckpointerLoop();
+  void SyncerLoop();
+  // Syncer thread: fsyncs the WAL (opening it first, once). After a failure it
+  // keeps failing with the same status, which every later group also gets.
+  engine::Status SyncWal();
+  // Writer thread: the ops of a batch still to be acknowledged.
+  void HandToSyncer(Acks acks);
+  bool HasSyncer() const { return syncer_.joinable(); }
   // Runs a batch taken from the write queue: consecutive writes as one
   // transaction each, reads (":memory:" only) in between.
   void RunBatch(std::vector<Op>& batch);
@@ -229,6 +258,8 @@ class SqliteStore : public Store {
   size_t flush_waiters_ = 0;          // guarded by mu_
   bool stopping_ = false;             // guarded by mu_
   bool writer_running_ = true;        // guarded by mu_
+  size_t acks_in_flight_ = 0;         // guarded by mu_: handed to the syncer,
+                                      // callbacks not yet run
 
   std::mutex read_mu_;
   std::condition_variable read_cv_;
@@ -242,9 +273,23 @@ class SqliteStore : public Store {
   bool checkpoint_stopping_ = false;  // guarded by checkpoint_mu_
   std::atomic<bool> copy_done_{false};
 
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::deque<Acks> sync_queue_;  // guarded by sync_mu_
+  bool sync_stopping_ = false;   // guarded by sync_mu_
+  // Set once by the syncer when an fsync of the WAL fails, after sync_error_.
+  std::atomic<bool> sync_failed_{false};
+  engine::Status sync_error_;
+  // The WAL's name (SQLite's, for its VFS) and, once the syncer opened it, its
+  // file (syncer thread only; closed by the destructor).
+  const char* wal_name_ = nullptr;
+  std::unique_ptr<std::max_align_t[]> wal_file_storage_;
+  sqlite3_file* wal_file_ = nullptr;
+
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> checkpoints_{0};
   // Writer thread only.
+  Acks acks_;  // of the batch being run, when there is a syncer
   int wal_frames_ = 0;   // the WAL's frames after the last commit
   bool copying_ = false;  // a copy was asked for; the writer has not caught up
   // Sessions whose row this writer wrote, with the updated_ms it wrote: while
@@ -254,6 +299,7 @@ class SqliteStore : public Store {
   std::unordered_map<std::string, int64_t> session_rows_;
   std::thread writer_;
   std::thread checkpointer_;  // not started for ":memory:"
+  std::thread syncer_;        // not started for ":memory:"
   std::thread reader_;        // not started for ":memory:"
 };
 

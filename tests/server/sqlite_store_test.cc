@@ -874,26 +874,53 @@ TEST(SqliteStoreTest, CheckpointsKeepTheWalShort) {
 // queued meanwhile waited that long for its reply. Here the checkpointer's fsync is held up
 // for as long as the test likes: turns must go on committing, and once it is let go, the
 // checkpoint completes and nothing is lost.
-TEST(SqliteStoreTest, TurnsCommitWhileACheckpointWaitsForTheDisk) {
-  testing_support::SpyVfs gate("checkpoint-gate");
-  std::mutex mu;
-  std::condition_variable cv;
-  bool held = false;  // guarded by mu: the checkpointer is inside the gate
-  bool open = false;  // guarded by mu: let it through
-  gate.on_sync = [&](int flags) {
-    if ((flags & SQLITE_OPEN_MAIN_DB) == 0) return SQLITE_OK;
-    std::unique_lock<std::mutex> lock(mu);
-    held = true;
-    cv.notify_all();
-    cv.wait(lock, [&] { return open; });
-    return SQLITE_OK;
-  };
-  auto open_gate = [&] {
-    std::lock_guard<std::mutex> lock(mu);
-    open = true;
-    cv.notify_all();
+// A VFS (SpyVfs) that holds every sync of the files opened with `which` among their flags
+// (SQLITE_OPEN_MAIN_DB, SQLITE_OPEN_WAL) until Open(). Declare it before the store, and the
+// OpenAtExit guard after it: the guard is then destroyed first, so that a failed assertion
+// cannot leave a store thread stuck in a sync while the store waits for it to stop.
+class SyncGate {
+ public:
+  SyncGate(const char* name, int which) : spy_(name) {
+    spy_.on_sync = [this, which](int flags) {
+      if ((flags & which) == 0) return SQLITE_OK;
+      std::unique_lock<std::mutex> lock(mu_);
+      ++held_;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return open_; });
+      return SQLITE_OK;
+    };
+  }
+  const char* name() const { return spy_.name(); }
+  // True once a sync is waiting (or has waited) at the gate.
+  bool WaitUntilHeld() {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(30), [this] { return held_ > 0; });
+  }
+  // Syncs that reached the gate so far.
+  int held() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return held_;
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  struct OpenAtExit {
+    SyncGate& gate;
+    ~OpenAtExit() { gate.Open(); }
   };
 
+ private:
+  testing_support::SpyVfs spy_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int held_ = 0;       // guarded by mu_
+  bool open_ = false;  // guarded by mu_
+};
+
+TEST(SqliteStoreTest, TurnsCommitWhileACheckpointWaitsForTheDisk) {
+  SyncGate gate("checkpoint-gate", SQLITE_OPEN_MAIN_DB);
   TempDbPath path;
   SqliteStore::Options options;
   options.checkpoint_frames = 16;
@@ -902,12 +929,7 @@ TEST(SqliteStoreTest, TurnsCommitWhileACheckpointWaitsForTheDisk) {
   {
     auto store = OpenOrDie(path.str(), options);
     ASSERT_NE(store, nullptr);
-    // Declared after the store, so destroyed before it: a failed assertion below must not
-    // leave the checkpointer stuck while the store waits for it to stop.
-    struct OpenAtExit {
-      std::function<void()> open;
-      ~OpenAtExit() { open(); }
-    } open_at_exit{open_gate};
+    SyncGate::OpenAtExit open_at_exit{gate};
 
     const std::string long_reply(3000, 'r');  // about a page per turn
     // Appends n turns; false if their callbacks have not all run within 30 s. (The callbacks
@@ -934,18 +956,14 @@ TEST(SqliteStoreTest, TurnsCommitWhileACheckpointWaitsForTheDisk) {
     };
 
     ASSERT_TRUE(append(40));  // past the 16 frames: the checkpointer is asked to copy
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return held; }))
-          << "the checkpointer never synced the database file";
-    }
+    ASSERT_TRUE(gate.WaitUntilHeld()) << "the checkpointer never synced the database file";
     // The checkpointer is stuck in its fsync. Groups still commit, one after another.
     for (int group = 0; group < 10; ++group) {
       ASSERT_TRUE(append(10)) << "a group waited for the checkpoint (group " << group << ")";
     }
     EXPECT_EQ(store->checkpoints(), 0u) << "no checkpoint can be complete yet";
 
-    open_gate();
+    gate.Open();
     // The writer catches up after the first group that ends once the copy is done.
     for (int i = 0; i < 3000 && store->checkpoints() == 0; ++i) {
       ASSERT_TRUE(append(1));
@@ -955,6 +973,83 @@ TEST(SqliteStoreTest, TurnsCommitWhileACheckpointWaitsForTheDisk) {
   }
   EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM turns"), appended);
   EXPECT_EQ(Count(path.str(), "SELECT sum(length(reply_text)) FROM turns"), appended * 3000);
+}
+
+// The writer commits without waiting for the disk; the syncer fsyncs the WAL and only then runs
+// the callbacks. While that fsync is held up, later groups still commit (a reader sees them),
+// and no callback runs: a turn is acknowledged only once it is on disk, and in queue order.
+TEST(SqliteStoreTest, TurnsAreAcknowledgedOnlyOnceTheWalIsOnDisk) {
+  SyncGate gate("wal-sync-gate", SQLITE_OPEN_WAL);
+  TempDbPath path;
+  SqliteStore::Options options;
+  options.sync_vfs = gate.name();
+  auto store = OpenOrDie(path.str(), options);
+  ASSERT_NE(store, nullptr);
+  SyncGate::OpenAtExit open_at_exit{gate};
+
+  std::mutex acked_mu;
+  std::vector<int64_t> acked;  // guarded by acked_mu
+  auto append = [&](int64_t seq) {
+    store->AppendTurn(Turn("a", seq, seq * 10), Session("a", "c", seq * 10), [&, seq](Status s) {
+      EXPECT_TRUE(s.ok()) << s.ToString();
+      std::lock_guard<std::mutex> lock(acked_mu);
+      acked.push_back(seq);
+    });
+  };
+  append(1);
+  ASSERT_TRUE(gate.WaitUntilHeld()) << "the syncer never synced the WAL";
+  append(2);
+  append(3);
+  // Both commit while the first fsync is held: another connection reads all three turns.
+  int64_t stored = 0;
+  for (int i = 0; i < 3000 && stored < 3; ++i) {
+    stored = Count(path.str(), "SELECT count(*) FROM turns");
+    if (stored < 3) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(stored, 3) << "a group waited for the fsync of the one before";
+  {
+    std::lock_guard<std::mutex> lock(acked_mu);
+    EXPECT_TRUE(acked.empty()) << "acknowledged before the WAL was on disk";
+  }
+
+  EXPECT_EQ(gate.held(), 1) << "one fsync at a time";
+
+  gate.Open();
+  store->Flush();
+  std::lock_guard<std::mutex> lock(acked_mu);
+  EXPECT_EQ(acked, (std::vector<int64_t>{1, 2, 3}));
+}
+
+// When the WAL's fsync fails, the turns it was for are not acknowledged as stored, and no
+// later write is taken (the disk can no longer be trusted with them); reads go on.
+TEST(SqliteStoreTest, AFailedWalSyncFailsItsTurnsAndStopsTheWrites) {
+  testing_support::SpyVfs spy("wal-sync-fails");
+  spy.on_sync = [](int flags) {
+    return (flags & SQLITE_OPEN_WAL) != 0 ? SQLITE_IOERR_FSYNC : SQLITE_OK;
+  };
+  TempDbPath path;
+  SqliteStore::Options options;
+  options.sync_vfs = spy.name();
+  {
+    auto store = OpenOrDie(path.str(), options);
+    ASSERT_NE(store, nullptr);
+    const Status first = Append(*store, Turn("f", 1, 10), Session("f", "c", 10));
+    EXPECT_EQ(first.code(), Status::Code::kIOError) << first.ToString();
+    EXPECT_THAT(first.message(), HasSubstr("could not be written to disk (fsync)"));
+    EXPECT_THAT(first.message(), HasSubstr("SQLITE_IOERR"));
+    EXPECT_THAT(first.message(), Not(HasSubstr("my back hurts")));
+
+    const Status later = Append(*store, Turn("f", 2, 20), Session("f", "c", 20));
+    EXPECT_EQ(later.code(), Status::Code::kIOError) << later.ToString();
+    EXPECT_THAT(later.message(), HasSubstr("writes stop until the server restarts"));
+    const Status feedback = Feedback(*store, "f", 1, +1, 30);
+    EXPECT_EQ(feedback.code(), Status::Code::kIOError) << feedback.ToString();
+
+    auto loaded = Load(*store, "f");
+    EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
+  }
+  EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM turns WHERE seq = 2"), 0);
+  EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM feedback"), 0);
 }
 
 // A reader in another process that keeps a transaction open (an operator's sqlite3 shell, a
