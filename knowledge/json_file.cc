@@ -147,6 +147,34 @@ class Scanner {
 };
 
 // Line and column of a byte offset.
+// Where nlohmann's parser stops, for a failure whose exception carries no
+// offset: a number too large for a double (out_of_range 406). Accepts every
+// value; keeps the first error's offset (just past its token) and token.
+class ErrorLocator : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  size_t offset = 0;
+  std::string token;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t position, const std::string& last_token,
+                   const nlohmann::json::exception&) override {
+    offset = position;
+    token = last_token;
+    return false;
+  }
+};
+
 std::pair<int, int> LineCol(const std::string& text, size_t offset) {
   int line = 1, col = 1;
   for (size_t i = 0; i < offset && i < text.size(); ++i) {
@@ -197,6 +225,22 @@ bool JsonFile::Parse(std::string text, const std::string& display,
       msg = msg.substr(p);
     Error(diags, engine::SourceLocation{display, line, col},
           "invalid JSON: " + msg);
+    return false;
+  } catch (const nlohmann::json::exception& e) {
+    // Well-formed, but not representable: "number overflow parsing '1e999'".
+    // This exception has no offset, so a second pass finds where it stopped.
+    ErrorLocator where;
+    nlohmann::json::sax_parse(out->text_, &where,
+                              nlohmann::json::input_format_t::json,
+                              /*strict=*/true, /*ignore_comments=*/true);
+    const size_t start = where.offset >= where.token.size()
+                             ? where.offset - where.token.size()
+                             : 0;
+    auto [line, col] = LineCol(out->text_, start);
+    std::string msg = e.what();  // "[json.exception.out_of_range.406] number ..."
+    if (auto p = msg.find("] "); p != std::string::npos) msg = msg.substr(p + 2);
+    Error(diags, engine::SourceLocation{display, line, col},
+          "invalid JSON: " + msg + " (too large for a number)");
     return false;
   }
   out->Index();

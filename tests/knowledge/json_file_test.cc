@@ -39,6 +39,21 @@ TEST(JsonFileParseTest, SyntaxErrorReportsLineAndColumn) {
   EXPECT_THAT(d.ToString(), HasSubstr("faq/test.json:3:8: error: invalid JSON"));
 }
 
+// Well-formed JSON whose number does not fit a double: an error at the number, not a crash
+// (the content fuzzer found the uncaught exception).
+TEST(JsonFileParseTest, ANumberTooLargeIsAnErrorAtTheNumber) {
+  for (const std::string number : {"1e999", "-1e999", "2E+400"}) {
+    const auto r = Parse("{\n  // a comment\n  \"threshold\": " + number + "\n}");
+    EXPECT_FALSE(r.ok) << number;
+    ASSERT_EQ(r.diags.size(), 1u) << number;
+    const Diagnostic& d = r.diags[0];
+    EXPECT_EQ(d.severity, Diagnostic::Severity::kError);
+    EXPECT_EQ(d.where.line, 3) << number;
+    EXPECT_EQ(d.where.column, 16) << number;
+    EXPECT_THAT(d.message, HasSubstr("invalid JSON: number overflow parsing '" + number + "'"));
+  }
+}
+
 TEST(JsonFileParseTest, MissingCommaPointsAtTheNextKey) {
   const auto r = Parse("{\n  \"a\": 1\n  \"b\": 2\n}");
   ASSERT_EQ(r.diags.size(), 1u);
