@@ -741,9 +741,8 @@ void SqliteStore::SyncerLoop() {
 Status SqliteStore::SyncWal() {
   if (sync_failed_.load(std::memory_order_acquire)) return sync_error_;
   int rc = SQLITE_OK;
-  const char* what = "the WAL could not be written to disk (fsync)";
+  const char* what = "the WAL could not be opened to write it to disk";
   if (wal_file_ == nullptr) {
-    what = "the WAL could not be opened to write it to disk";
     // Opened as SQLite opens a new WAL (CREATE): its first fsync then also
     // fsyncs the directory, so the file's name is on disk too.
     sqlite3_vfs* vfs = sqlite3_vfs_find(options_.sync_vfs);
@@ -927,10 +926,7 @@ void SqliteStore::RunGroup(std::vector<Op>::iterator begin,
   // WAL nothing is written any more (see Durability in sqlite_store.h).
   Status group = sync_failed_.load(std::memory_order_acquire)
                      ? sync_error_
-                     : RunCached(db, "BEGIN IMMEDIATE");
-  if (!group.ok() && !sync_failed_.load(std::memory_order_relaxed)) {
-    group = WithContext("begin", group);
-  }
+                     : WithContext("begin", RunCached(db, "BEGIN IMMEDIATE"));
   // Almost every group is all good, so the ops first run straight into the
   // transaction. A savepoint per op would copy every page an op touches that an
   // earlier op had already changed into a statement journal: a real part of a
