@@ -389,10 +389,28 @@ void WebSocketSession::OnWrite(beast::error_code ec, std::size_t) {
 }
 
 void WebSocketSession::ArmIdleTimer() {
-  idle_timer_.expires_after(std::chrono::seconds(state_->config.limits.idle_timeout_seconds));
+  // Every message comes here, so it only notes the time: re-arming the timer on each one
+  // cost a cancel, a wake-up of the cancelled wait and a new wait per message.
+  last_activity_ = std::chrono::steady_clock::now();
+  if (idle_timer_armed_ || closing_) return;
+  idle_timer_armed_ = true;
+  WaitIdle(last_activity_ + std::chrono::seconds(state_->config.limits.idle_timeout_seconds));
+}
+
+void WebSocketSession::WaitIdle(std::chrono::steady_clock::time_point deadline) {
+  idle_timer_.expires_at(deadline);
   idle_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
-    if (ec) return;  // re-armed or cancelled
-    if (auto self = weak.lock()) self->DoClose(websocket::close_code::going_away, "idle");
+    auto self = weak.lock();
+    if (!self) return;
+    if (ec || self->closing_) {  // cancelled: the connection is closing
+      self->idle_timer_armed_ = false;
+      return;
+    }
+    const auto due = self->last_activity_ +
+                     std::chrono::seconds(self->state_->config.limits.idle_timeout_seconds);
+    if (std::chrono::steady_clock::now() < due) return self->WaitIdle(due);
+    self->idle_timer_armed_ = false;
+    self->DoClose(websocket::close_code::going_away, "idle");
   });
 }
 

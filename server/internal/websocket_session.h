@@ -11,6 +11,7 @@
 #ifndef BACKLINE_SERVER_INTERNAL_WEBSOCKET_SESSION_H_
 #define BACKLINE_SERVER_INTERNAL_WEBSOCKET_SESSION_H_
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -54,7 +55,10 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   void Send(std::string frame);
   void DoWrite();
   void OnWrite(beast::error_code ec, std::size_t bytes);
+  // Records activity now. The idle timer is armed once and, when it fires, waits on for
+  // what is left of the timeout after the last activity, or closes the connection.
   void ArmIdleTimer();
+  void WaitIdle(std::chrono::steady_clock::time_point deadline);
   void DoClose(websocket::close_code code, std::string reason);
   void Fail(beast::error_code ec, const char* what);
   // Calls f(ws) with the WebSocket stream, whichever transport it runs on.
@@ -73,6 +77,8 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   std::variant<PlainWs, TlsWs> ws_;
   beast::flat_buffer buffer_;
   net::steady_timer idle_timer_;
+  std::chrono::steady_clock::time_point last_activity_{};
+  bool idle_timer_armed_ = false;
   std::deque<std::shared_ptr<const std::string>> queue_;
   std::deque<int64_t> recent_messages_ms_;  // arrival times within the last minute
   std::deque<int64_t> recent_frames_ms_;    // the same for frames of any type
