@@ -734,7 +734,7 @@ void Engine::Enter(const std::string& id, SessionState* state, Reply* reply,
 }
 
 TurnResult Engine::Turn(const SessionState& before, std::string_view text,
-                        const Clinic& clinic) const {
+                        const Clinic& clinic, TurnOptions options) const {
   TurnResult out;
   Explanation& ex = out.explanation;
   SessionState& state = out.state;
@@ -742,27 +742,30 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   state.turns = before.turns + 1;
   state.offers.clear();
   if (state.state.empty()) state.state = dialog_->start();
-  ex.state_before = state.state;
+  if (options.explain) ex.state_before = state.state;
   Reply& reply = out.reply;
 
   Analysis a = analyzer_->Analyze(text);
 
   // Every return goes through here, once: the analysis moves into the
-  // explanation, and the result moves out.
-  auto finish = [&](std::string decision) {
-    ex.folded = std::move(a.folded);
-    ex.canonical = std::move(a.canonical);
-    ex.repairs = std::move(a.repairs);
-    ex.synonyms = std::move(a.synonyms);
-    ex.terms = std::move(a.terms);
-    ex.decision = std::move(decision);
-    ex.state_after = state.state;
+  // explanation, and the result moves out. `decision` makes the one-line
+  // summary; it runs only when the caller wants the explanation.
+  auto finish = [&](auto&& decision) {
+    if (options.explain) {
+      ex.folded = std::move(a.folded);
+      ex.canonical = std::move(a.canonical);
+      ex.repairs = std::move(a.repairs);
+      ex.synonyms = std::move(a.synonyms);
+      ex.terms = std::move(a.terms);
+      ex.decision = decision();
+      ex.state_after = state.state;
+    }
     return std::move(out);
   };
 
   // 1. Red flags, in every state, before anything else.
   RedFlagResult rf = red_flags_->Detect(a);
-  ex.red_flags = rf.matches;
+  if (options.explain) ex.red_flags = rf.matches;
   if (rf.kind) {
     reply = Escalate(*rf.kind, clinic);
     state.state = spec_.dialog.escalated_state.empty()
@@ -774,15 +777,16 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
         state.offers.push_back(Offer{t.on, ""});
       }
     }
-    return finish(std::string("escalation: red flag ") + rf.kind->id +
-                  " affirmed");
+    return finish([&]() -> std::string {
+      return std::string("escalation: red flag ") + rf.kind->id + " affirmed";
+    });
   }
 
   if (a.terms.empty() && a.canonical.empty()) {
     reply.kind = "fallback";
     reply.topic = "out-of-scope";
     reply.text = Render(Message("empty"), clinic);
-    return finish("empty message");
+    return finish([&]() -> std::string { return "empty message"; });
   }
 
   // 2. The current state's expected answers, then the quick replies offered
@@ -805,8 +809,10 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
               state.offers.push_back(Offer{tr.on, ""});
             }
           }
-          return finish("escalation: answer '" + t.on + "' in state '" +
-                        st->spec->id + "'");
+          return finish([&]() -> std::string {
+            return "escalation: answer '" + t.on + "' in state '" +
+                   st->spec->id + "'";
+          });
         }
       }
       reply.kind = "prompt";
@@ -820,8 +826,9 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
       if (reply.topic.empty()) reply.topic = st->spec->topic;
       Enter(t.next, &state, &reply, clinic);
       if (reply.topic.empty()) reply.topic = "capabilities";
-      return finish("transition '" + t.on + "' of state '" + st->spec->id +
-                    "'");
+      return finish([&]() -> std::string {
+        return "transition '" + t.on + "' of state '" + st->spec->id + "'";
+      });
     }
   }
   // A quick reply offered last turn, typed or tapped back (its label is the
@@ -834,7 +841,9 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     reply = AnswerWith(static_cast<size_t>(i), {}, clinic);
     reply.score = 1.0;
     state.state = dialog_->start();
-    return finish("quick reply chosen: entry '" + o.entry_id + "'");
+    return finish([&]() -> std::string {
+      return "quick reply chosen: entry '" + o.entry_id + "'";
+    });
   }
 
   auto intent_reply = [&](const CompiledIntent& ci, const char* kind) {
@@ -846,7 +855,9 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     state.state = dialog_->start();
     if (!ci.spec->next_state.empty())
       Enter(ci.spec->next_state, &state, &reply, clinic);
-    return finish(std::string(kind) + ": intent '" + ci.spec->id + "'");
+    return finish([&]() -> std::string {
+      return std::string(kind) + ": intent '" + ci.spec->id + "'";
+    });
   };
 
   // 3. Refusals, 4. requests.
@@ -877,8 +888,10 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   std::vector<Candidate> cands = ranking.candidates;
   const double second_score = cands.size() > 1 ? cands[1].score : 0;
   if (cands.size() > kCandidates) cands.resize(kCandidates);
-  for (const auto& c : cands)
-    ex.candidates.emplace_back(spec_.entries[c.entry].id, c);
+  if (options.explain) {
+    for (const auto& c : cands)
+      ex.candidates.emplace_back(spec_.entries[c.entry].id, c);
+  }
   const RetrievalSpec& rs = spec_.retrieval;
   const Candidate* top = cands.empty() ? nullptr : &cands.front();
   const std::string seg =
@@ -894,9 +907,11 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
         }
       }
     }
-    return finish("answer: coverage " + Fixed(top->coverage, 2) +
-                  " >= " + Fixed(rs.answer_coverage, 2) + ", evidence " +
-                  Fixed(top->evidence, 1) + seg);
+    return finish([&]() -> std::string {
+      return "answer: coverage " + Fixed(top->coverage, 2) +
+             " >= " + Fixed(rs.answer_coverage, 2) + ", evidence " +
+             Fixed(top->evidence, 1) + seg;
+    });
   }
 
   // A red flag named only as a possibility is a general question about its
@@ -910,8 +925,10 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     reply = AnswerWith(static_cast<size_t>(i), cands, clinic);
     reply.score = top ? top->coverage : 0;
     state.state = dialog_->start();
-    return finish("answer: a general question about red flag " + k->id +
-                  " (hypothetical), no confident FAQ match");
+    return finish([&]() -> std::string {
+      return "answer: a general question about red flag " + k->id +
+             " (hypothetical), no confident FAQ match";
+    });
   }
 
   // 6. Small talk and flows.
@@ -944,9 +961,11 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
       state.offers.push_back(Offer{q, spec_.entries[c.entry].id});
     }
     state.state = dialog_->start();
-    return finish("clarify: coverage " + Fixed(top->coverage, 2) + ", score " +
-                  Fixed(top->score, 1) + ": not confident enough to answer, " +
-                  "enough to offer candidates");
+    return finish([&]() -> std::string {
+      return "clarify: coverage " + Fixed(top->coverage, 2) + ", score " +
+             Fixed(top->score, 1) + ": not confident enough to answer, " +
+             "enough to offer candidates";
+    });
   }
   reply.kind = "fallback";
   reply.topic = "out-of-scope";
@@ -954,9 +973,10 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   reply.score = top ? top->coverage : 0;
   reply.unanswered = true;
   state.state = dialog_->start();
-  return finish("fallback: best coverage " +
-                Fixed(top ? top->coverage : 0.0, 2) + " < " +
-                Fixed(rs.clarify_coverage, 2));
+  return finish([&]() -> std::string {
+    return "fallback: best coverage " + Fixed(top ? top->coverage : 0.0, 2) +
+           " < " + Fixed(rs.clarify_coverage, 2);
+  });
 }
 
 }  // namespace backline::engine

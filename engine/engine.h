@@ -73,6 +73,12 @@ struct Explanation {
   std::string decision;  // one line, e.g. "answer: coverage 0.72 >= 0.50"
 };
 
+struct TurnOptions {
+  // Fill TurnResult::explanation. The server does not read it: without it a
+  // turn skips the explanation's copies and its decision line.
+  bool explain = true;
+};
+
 struct TurnResult {
   Reply reply;
   SessionState state;
@@ -88,7 +94,7 @@ class Engine {
                                                std::vector<Diagnostic>* diags);
 
   TurnResult Turn(const SessionState& state, std::string_view text,
-                  const Clinic& clinic) const;
+                  const Clinic& clinic, TurnOptions options = {}) const;
 
   // The first message of a conversation, with the clinic's details filled in.
   Reply Welcome(const Clinic& clinic) const;

@@ -106,7 +106,8 @@ int RunAsk(const std::vector<std::string>& args, std::istream& in,
         result["error"] = "field \"text\" must be a string";
       } else {
         const engine::TurnResult turn = content->engine->Turn(
-            engine::SessionState{}, text->get<std::string>(), clinic);
+            engine::SessionState{}, text->get<std::string>(), clinic,
+            engine::TurnOptions{.explain = o.explain});
         json reply = ReplyToJson(turn.reply);
         for (auto it = reply.begin(); it != reply.end(); ++it)
           result[it.key()] = it.value();

@@ -235,7 +235,10 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   const int64_t received_ms = NowMs();
   const engine::Clinic& clinic = content_->ClinicOrDefault(live_.clinic);
   const int64_t known = std::max(live_.last_seq, int64_t{live_.state.turns});
-  engine::TurnResult turn = content_->engine->Turn(live_.state, text, clinic);
+  // Nothing here reads the explanation (`backline ask --explain` and the
+  // curators' tools do).
+  engine::TurnResult turn = content_->engine->Turn(
+      live_.state, text, clinic, engine::TurnOptions{.explain = false});
   live_.state = std::move(turn.state);
   live_.updated_ms = received_ms;
   const int64_t seq = state_->NextSeq(session_id_, known);

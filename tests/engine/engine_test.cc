@@ -468,6 +468,72 @@ TEST(ShippedEngine, ConversationTopicsDeterminismAndBuriedQuestions) {
 // Replies that must be out-of-scope: asking whether one's own scan shows spread is a request
 // to read a scan (a refusal), and an unrelated message that shares one general word with an
 // entry ("what time is it") gets the honest fallback, not FAQ suggestions.
+// The server asks for no explanation. That must change nothing but the
+// explanation: the same reply and state, turn after turn, whatever path the
+// turn takes (an answer, a typo, a red flag and one denied, a quick reply,
+// small talk, a dialog answer, a fallback, nothing).
+TEST(ShippedEngine, ATurnWithoutItsExplanationRepliesTheSame) {
+  const auto& s = LoadShipped();
+  const std::vector<std::string> messages = {
+      "is it safe to have a massage during chemo?",
+      "my back hurts and my legs feel weak and numb since this morning",
+      "hello",
+      "wat can i tak for bak pain at nite",
+      "no fever, is a heating pad ok on my back?",
+      "I can't control my bladder any more",
+      "yes",
+      "what is the weather in Paris tomorrow",
+      "",
+      "thanks, that helps",
+      "how much ibuprofen can I take with morphine?",
+      "2",
+  };
+  SessionState state;
+  int explained_turns = 0;
+  for (const std::string& raw : messages) {
+    // A bare number stands for the previous turn's quick reply of that rank.
+    std::string text = raw;
+    if (text == "2" && state.offers.size() >= 2) text = state.offers[1].label;
+    const TurnResult with = s.engine().Turn(state, text, s.clinic());
+    const TurnResult without =
+        s.engine().Turn(state, text, s.clinic(), TurnOptions{.explain = false});
+    SCOPED_TRACE("message: \"" + text + "\", " + with.explanation.decision);
+    EXPECT_EQ(without.reply.text, with.reply.text);
+    EXPECT_EQ(without.reply.topic, with.reply.topic);
+    EXPECT_EQ(without.reply.urgency, with.reply.urgency);
+    EXPECT_EQ(without.reply.kind, with.reply.kind);
+    EXPECT_EQ(without.reply.entry_id, with.reply.entry_id);
+    EXPECT_EQ(without.reply.intent_id, with.reply.intent_id);
+    EXPECT_EQ(without.reply.red_flag_kind, with.reply.red_flag_kind);
+    EXPECT_EQ(without.reply.tell_them, with.reply.tell_them);
+    EXPECT_EQ(without.reply.score, with.reply.score);
+    EXPECT_EQ(without.reply.quick_replies, with.reply.quick_replies);
+    ASSERT_EQ(without.reply.sources.size(), with.reply.sources.size());
+    for (size_t i = 0; i < with.reply.sources.size(); ++i) {
+      EXPECT_EQ(without.reply.sources[i].url, with.reply.sources[i].url);
+    }
+    EXPECT_EQ(without.reply.unanswered, with.reply.unanswered);
+    EXPECT_EQ(without.state.state, with.state.state);
+    EXPECT_EQ(without.state.turns, with.state.turns);
+    EXPECT_EQ(without.state.slots, with.state.slots);
+    ASSERT_EQ(without.state.offers.size(), with.state.offers.size());
+    for (size_t i = 0; i < with.state.offers.size(); ++i) {
+      EXPECT_EQ(without.state.offers[i].label, with.state.offers[i].label);
+      EXPECT_EQ(without.state.offers[i].entry_id, with.state.offers[i].entry_id);
+    }
+    // Without: nothing of the explanation is filled in.
+    EXPECT_TRUE(without.explanation.decision.empty());
+    EXPECT_TRUE(without.explanation.state_before.empty());
+    EXPECT_TRUE(without.explanation.terms.empty());
+    EXPECT_TRUE(without.explanation.candidates.empty());
+    EXPECT_TRUE(without.explanation.red_flags.empty());
+    explained_turns += !with.explanation.decision.empty();
+    state = with.state;
+  }
+  // With (the default): every turn says why.
+  EXPECT_EQ(explained_turns, static_cast<int>(messages.size()));
+}
+
 TEST(ShippedEngine, OutOfScopeAtTheEdges) {
   const auto& s = LoadShipped();
   ASSERT_SHIPPED(s);
