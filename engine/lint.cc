@@ -112,6 +112,48 @@ std::vector<std::string> SplitBar(const std::string& s) {
 }
 
 // What a turn did, in a few words, for messages.
+// The runs of plain words in a pattern ("in agony", "hurt", "soiled myself"):
+// lowercase letters and single spaces between them, standing alone between
+// the start, the end, a space, "|", "(" or ":" before and the end, a space,
+// "|" or ")" after. A run next to anything else (an escape as in
+// "sudden\\w*", a class, a quantifier as in "legs?") is part of a larger
+// token and is left out.
+std::vector<std::string> LiteralPhrases(std::string_view pattern) {
+  std::vector<std::string> out;
+  const auto is_lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  const auto opens = [](char c) {
+    return c == ' ' || c == '|' || c == '(' || c == ':';
+  };
+  const auto closes = [](char c) { return c == ' ' || c == '|' || c == ')'; };
+  const size_t n = pattern.size();
+  size_t i = 0;
+  while (i < n) {
+    if (!is_lower(pattern[i])) {
+      ++i;
+      continue;
+    }
+    const size_t start = i;
+    const bool free_start = start == 0 || opens(pattern[start - 1]);
+    size_t end = start;  // past the last whole word of the run
+    for (;;) {
+      while (i < n && is_lower(pattern[i])) ++i;
+      if (i < n && !closes(pattern[i])) break;  // glued to syntax: not whole
+      end = i;
+      // One space and another word continue the run.
+      if (i + 1 < n && pattern[i] == ' ' && is_lower(pattern[i + 1])) {
+        ++i;
+        continue;
+      }
+      break;
+    }
+    while (i < n && is_lower(pattern[i])) ++i;  // the rest of a glued word
+    if (free_start && end > start) {
+      out.emplace_back(pattern.substr(start, end - start));
+    }
+  }
+  return out;
+}
+
 std::string Describe(const TurnResult& r) {
   const Reply& rep = r.reply;
   if (rep.kind == "answer") return "the answer of entry '" + rep.entry_id + "'";
@@ -143,6 +185,7 @@ class Linter {
     Overlaps();
     QuickReplies();
     Examples();
+    PatternWords();
     return std::move(out_);
   }
 
@@ -373,6 +416,39 @@ class Linter {
                 Describe(r),
             Diagnostic::Severity::kError);
       }
+    }
+  }
+
+  // Patterns match the canonical text, so a word the normaliser always
+  // rewrites (a synonym, a contraction, a misspelling it repairs) can never
+  // match: "hurt myself" reads "pain myself" by the time a rule looks at it.
+  // An error: such a word is a phrasing the rule's author meant to escalate
+  // that silently does not.
+  void PatternWords() {
+    for (const RedFlagRule& rule : spec_.red_flag_rules) {
+      const auto check = [&](const std::vector<std::string>& patterns,
+                             const std::vector<SourceLocation>& where,
+                             const char* what) {
+        for (size_t k = 0; k < patterns.size(); ++k) {
+          for (const std::string& phrase : LiteralPhrases(patterns[k])) {
+            const std::string canonical =
+                engine_.analyzer().Analyze(phrase).canonical;
+            if (canonical == phrase) continue;
+            Add("red-flag-word", "", rule.id,
+                k < where.size() ? where[k] : rule.where,
+                std::string(what) + " " + std::to_string(k + 1) + " of rule '" +
+                    rule.id + "' has " + Quote(phrase) +
+                    ", which never reaches it: the normaliser makes it " +
+                    Quote(canonical) +
+                    " first (synonyms, contractions or spelling); write " +
+                    Quote(canonical) + " instead",
+                Diagnostic::Severity::kError);
+          }
+        }
+      };
+      check(rule.patterns, rule.pattern_where, "pattern");
+      check(rule.unless, rule.unless_where, "unless pattern");
+      check(rule.requires_any, rule.requires_where, "requires pattern");
     }
   }
 

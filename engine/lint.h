@@ -26,6 +26,10 @@
 //                      the answer
 //   red-flag-example   (an error) a red-flag rule's example does not escalate
 //                      to the rule's kind
+//   red-flag-word      (an error) a red-flag pattern names a word or phrase the
+//                      normaliser always rewrites (a synonym, a contraction, a
+//                      repaired spelling), so that part of the rule can never
+//                      match: "hurt myself" is "pain myself" by then
 // Every check runs the engine's own analyser and Turn, so synonyms, spelling
 // repair and the red-flag scope rules count exactly as they do for patients.
 // Answers are measured as a patient of the default clinic reads them

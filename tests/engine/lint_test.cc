@@ -354,5 +354,33 @@ TEST(LintTest, RedFlagExampleThatDoesNotEscalateIsAnError) {
   EXPECT_THAT(f[0].diag.message, HasSubstr("does not escalate to E1"));
 }
 
+// A pattern word the normaliser rewrites can never match: the synonyms turn
+// "hurt" into "pain" before any rule looks. Written in the canonical word, or
+// glued to regex syntax (where the check cannot tell a whole word), it is not
+// reported.
+TEST(LintTest, RedFlagPatternWordTheNormaliserRewritesIsAnError) {
+  ContentSpec s = CleanSpec();
+  RedFlagRule self_harm;
+  self_harm.id = "e1-self";
+  self_harm.kind = "E1";
+  self_harm.patterns = {"(?:hurt|harm) (?:myself|himself)", "pain (?:myself|himself)",
+                        "sore\\w* legs?"};
+  self_harm.unless = {"(?:years|sore) ago"};
+  self_harm.pattern_where = {SourceLocation{"red_flags.json", 30, 9},
+                             SourceLocation{"red_flags.json", 31, 9},
+                             SourceLocation{"red_flags.json", 32, 9}};
+  self_harm.unless_where = {SourceLocation{"red_flags.json", 35, 9}};
+  s.red_flag_rules.push_back(self_harm);
+  const auto f = Only(LintOf(s), "red-flag-word");
+  ASSERT_EQ(f.size(), 2u) << Join(LintOf(s));
+  EXPECT_EQ(f[0].diag.severity, Diagnostic::Severity::kError);
+  EXPECT_EQ(f[0].rule_id, "e1-self");
+  EXPECT_EQ(f[0].diag.where.ToString(), "red_flags.json:30:9");
+  EXPECT_THAT(f[0].diag.message, HasSubstr("pattern 1 of rule 'e1-self' has \"hurt\""));
+  EXPECT_THAT(f[0].diag.message, HasSubstr("makes it \"pain\""));
+  EXPECT_EQ(f[1].diag.where.ToString(), "red_flags.json:35:9");
+  EXPECT_THAT(f[1].diag.message, HasSubstr("unless pattern 1 of rule 'e1-self' has \"sore\""));
+}
+
 }  // namespace
 }  // namespace backline::engine
