@@ -129,6 +129,7 @@ Analyzer::Analyzer(const LanguageSpec& language,
   add_known(language.future_cues);
   add_known(language.example_joiners);
   add_known(language.hedges);
+  add_known(language.novelty_cues);
   add_known(language.resolved_cues);
   add_known(language.clause_breaks);
   for (const auto& [from, to] : language.contractions) {

@@ -71,6 +71,10 @@ struct LanguageSpec {
   std::vector<std::string> current_cues;  // "since", "today", "still": a report
   std::vector<std::string>
       resolved_cues;  // "recovered", "went away": in the past
+  // "before", "like this": in the symptom's clause, these make "never" before
+  // it mean "for the first time" ("never had numbness like this before" is a
+  // report), not a negation.
+  std::vector<std::string> novelty_cues;
   std::vector<std::string>
       future_cues;  // "one day", "eventually": anywhere in
                     // the clause, the symptom is a possibility

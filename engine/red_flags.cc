@@ -117,6 +117,7 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
   d->future_ = PhraseSet(language.future_cues);
   d->example_joiners_ = PhraseSet(language.example_joiners);
   d->hedges_ = PhraseSet(language.hedges);
+  d->novelty_ = PhraseSet(language.novelty_cues);
   d->clause_breaks_ = PhraseSet(language.clause_breaks);
   d->negation_breaks_ = PhraseSet(language.negation_breaks);
   d->window_ = language.negation_window;
@@ -172,6 +173,13 @@ void RedFlagDetector::Classify(
   size_t ce = te;
   while (ce + 1 < t.size() && clause[ce + 1] == c) ++ce;
 
+  // "never had numbness like this before": a "never" in a clause that says
+  // the symptom is new is not a negation.
+  bool novel = false;
+  for (size_t p = cs; p <= ce && !novel; ++p) novel = novelty_.LongestAt(t, p) > 0;
+  const auto negates = [&](size_t p, size_t len) {
+    return !(novel && len == 1 && t[p].text == "never");
+  };
   // Negation: a cue before the match, in the same negation scope, within the
   // window, that is not part of a pseudo-negation ("not sure").
   const size_t window = static_cast<size_t>(std::max(1, window_));
@@ -180,14 +188,14 @@ void RedFlagDetector::Classify(
   for (size_t p = from; p < ts && !m->negated; ++p) {
     if (neg_scope[p] != neg_scope[ts]) continue;
     const size_t len = NegationAt(t, p);
-    if (len > 0 && p + len <= ts) m->negated = true;
+    if (len > 0 && p + len <= ts && negates(p, len)) m->negated = true;
   }
   // Inside a word gap of the pattern: "his lips are not blue", "no crack when I
   // fell".
   for (const auto& [gb, ge] : gaps) {
     for (size_t p = gb; p < ge && !m->negated; ++p) {
       const size_t len = NegationAt(t, p);
-      if (len > 0 && p + len <= ge) m->negated = true;
+      if (len > 0 && p + len <= ge && negates(p, len)) m->negated = true;
     }
   }
   // Post-negation: "my legs are fine".

@@ -151,7 +151,7 @@ class RedFlagDetector {
   std::vector<CompiledRule> rules_;
   PhraseSet negation_, pseudo_, post_negation_, hypothetical_, current_,
       resolved_, future_, clause_breaks_, negation_breaks_, example_joiners_,
-      hedges_;
+      hedges_, novelty_;
   int window_ = 6;
   std::unique_ptr<Prefilter> prefilter_;
   std::unordered_set<std::string> symptom_words_;

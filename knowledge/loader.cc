@@ -217,7 +217,7 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
              "post_negation_cues", "hypothetical_cues", "current_cues",
              "resolved_cues", "future_cues", "clause_breaks", "negation_breaks",
              "negation_window", "retrieval", "dictionaries", "example_joiners",
-             "hedges", "lint"},
+             "hedges", "novelty_cues", "lint"},
             diags);
   lang->where = f.At("");
   bool ok = true;
@@ -257,6 +257,8 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
   ok &= GetStrings(f, root, "", "example_joiners", false,
                    &lang->example_joiners, nullptr, diags);
   ok &= GetStrings(f, root, "", "hedges", false, &lang->hedges, nullptr, diags);
+  ok &= GetStrings(f, root, "", "novelty_cues", false, &lang->novelty_cues,
+                   nullptr, diags);
   ok &= GetStrings(f, root, "", "dictionaries", false, &lang->dictionaries,
                    nullptr, diags);
   ok &= GetStrings(f, root, "", "clause_breaks", false, &lang->clause_breaks,

@@ -33,6 +33,7 @@ LanguageSpec TinyLanguage() {
   l.resolved_cues = {"recovered", "went away"};
   l.clause_breaks = {"but", "however"};
   l.negation_breaks = {"and", "then"};
+  l.novelty_cues = {"before", "like this"};
   l.negation_window = 4;
   return l;
 }
@@ -128,6 +129,16 @@ TEST_F(RedFlagDetectorTest, NegationCueBeforeTheSymptomCancelsIt) {
     ASSERT_FALSE(r.matches.empty()) << text;
     EXPECT_TRUE(r.matches[0].negated) << text;
   }
+}
+
+// "I've never had numbness like this before" says the symptom is new: a report.
+TEST_F(RedFlagDetectorTest, NeverWithANoveltyCueInItsClauseIsAReport) {
+  EXPECT_EQ(Winner("never had numb legs like this before"), "E1");
+  EXPECT_EQ(Winner("I have never had weak legs before"), "E1");
+  EXPECT_EQ(Winner("never had numb legs"), "none");  // a denial
+  EXPECT_EQ(Winner("no numb legs like this before"), "none");  // only "never" turns
+  // The novelty cue must be in the symptom's own clause.
+  EXPECT_EQ(Winner("never had numb legs but my arms were like this before"), "none");
 }
 
 TEST_F(RedFlagDetectorTest, NegationReachesOnlyTheWindow) {
