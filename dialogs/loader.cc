@@ -57,11 +57,14 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
   }
   CheckKeys(
       f, root, "",
-      {"start", "escalated_state", "messages", "answers", "slots", "states"},
+      {"start", "escalated_state", "screening_state", "messages", "answers",
+       "slots", "states"},
       diags);
   d->where = f.At("");
   bool ok = GetString(f, root, "", "start", true, &d->start_state, diags);
   ok &= GetString(f, root, "", "escalated_state", false, &d->escalated_state,
+                  diags);
+  ok &= GetString(f, root, "", "screening_state", false, &d->screening_state,
                   diags);
   if (auto m = root.find("messages"); m != root.end() && m->is_object()) {
     for (auto it = m->begin(); it != m->end(); ++it) {
@@ -132,7 +135,7 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
     }
     CheckKeys(f, s, ptr,
               {"id", "prompt", "topic", "transitions", "skip_if_slot",
-               "terminal", "note"},
+               "terminal", "screening", "note"},
               diags);
     engine::DialogStateSpec state;
     state.where = f.At(ptr);
@@ -150,6 +153,15 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
             "a state's topic cannot be 'red-flag': only escalations carry it "
             "(use \"escalate\")");
       good = false;
+    }
+    if (auto scr = s.find("screening"); scr != s.end()) {
+      if (!scr->is_boolean()) {
+        Error(diags, f.At(ptr + "/screening"),
+              "\"screening\" must be true or false");
+        good = false;
+      } else {
+        state.screening = scr->get<bool>();
+      }
     }
     if (auto term = s.find("terminal"); term != s.end()) {
       if (!term->is_boolean()) {

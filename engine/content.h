@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/classifier.h"
 #include "engine/status.h"
 
 namespace backline::engine {
@@ -180,6 +181,9 @@ struct DialogStateSpec {
   // whose `on` equals that value at once, without asking again.
   std::string skip_if_slot;
   bool terminal = false;  // a state that is meant to have no way out
+  // Its prompt asks the red-flag screening questions: a reply that enters it
+  // carries "screening": true (contract section 2).
+  bool screening = false;
   SourceLocation where;
 };
 
@@ -194,6 +198,9 @@ struct DialogSpec {
   std::string start_state = "idle";
   std::string
       escalated_state;  // entered after any red-flag reply; empty: start state
+  // Entered when a message may report a red flag that no rule names (the
+  // classifier's safety net, engine/classifier.h); empty: no safety net.
+  std::string screening_state;
   std::vector<DialogStateSpec> states;
   std::vector<SlotSpec> slots;
   std::vector<std::string> yes_patterns;
@@ -280,6 +287,7 @@ struct ContentSpec {
   DialogSpec dialog;
   RetrievalSpec retrieval;
   LintSpec lint;
+  ClassifierSpec classifier;
 };
 
 }  // namespace backline::engine

@@ -30,6 +30,12 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
     sink.Error(g->spec_.where, "escalated_state '" + g->spec_.escalated_state +
                                    "' is not defined");
   }
+  if (!g->spec_.screening_state.empty() &&
+      !ids.count(g->spec_.screening_state)) {
+    sink.Error(g->spec_.where, "screening_state '" +
+                                   g->spec_.screening_state +
+                                   "' is not defined");
+  }
   std::set<std::string> slot_ids;
   for (const auto& sl : g->spec_.slots) slot_ids.insert(sl.id);
   const std::set<std::string> entries(known_entries.begin(),
@@ -113,6 +119,7 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
   };
   push(g->spec_.start_state);
   push(g->spec_.escalated_state);
+  push(g->spec_.screening_state);
   for (const auto& id : reachable_from_outside) push(id);
   while (!queue.empty()) {
     const std::string id = queue.front();

@@ -729,6 +729,7 @@ void Engine::Enter(const std::string& id, SessionState* state, Reply* reply,
       reply->quick_replies.push_back(t.on);
       state->offers.push_back(Offer{t.on, ""});
     }
+    reply->screening = spec.screening;
     return;
   }
 }
@@ -750,7 +751,22 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   // Every return goes through here, once: the analysis moves into the
   // explanation, and the result moves out. `decision` makes the one-line
   // summary; it runs only when the caller wants the explanation.
+  // Set when the classifier reads a possible red flag that no rule names: the
+  // reply, whatever else it is, then also asks the screening questions.
+  const ClassifierSpec& cl = spec_.classifier;
+  double screen_score = -1;
   auto finish = [&](auto&& decision) {
+    if (screen_score >= 0 && reply.kind != "escalation" && !reply.screening) {
+      // The screening question replaces the reply's own quick replies: the
+      // next tap answers it.
+      reply.quick_replies.clear();
+      state.offers.clear();
+      const std::string kind = reply.kind;  // Enter would call it a prompt
+      Enter(spec_.dialog.screening_state, &state, &reply, clinic);
+      if (!kind.empty()) reply.kind = kind;
+      reply.screening = true;
+      reply.unanswered = false;
+    }
     if (options.explain) {
       ex.folded = std::move(a.folded);
       ex.canonical = std::move(a.canonical);
@@ -758,16 +774,21 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
       ex.synonyms = std::move(a.synonyms);
       ex.terms = std::move(a.terms);
       ex.decision = decision();
+      if (reply.screening && screen_score >= 0) {
+        ex.decision += "; and the screening questions: the classifier reads a "
+                       "possible red flag (" +
+                       Fixed(screen_score, 2) + " >= " +
+                       Fixed(cl.screen_threshold, 2) + ") that no rule names";
+      }
       ex.state_after = state.state;
     }
     return std::move(out);
   };
 
-  // 1. Red flags, in every state, before anything else.
-  RedFlagResult rf = red_flags_->Detect(a);
-  if (options.explain) ex.red_flags = rf.matches;
-  if (rf.kind) {
-    reply = Escalate(*rf.kind, clinic);
+  // The escalation reply for `kind`, and the escalated state with its next
+  // steps offered as quick replies.
+  auto escalate_to = [&](const RedFlagKind& kind) {
+    reply = Escalate(kind, clinic);
     state.state = spec_.dialog.escalated_state.empty()
                       ? dialog_->start()
                       : spec_.dialog.escalated_state;
@@ -777,6 +798,13 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
         state.offers.push_back(Offer{t.on, ""});
       }
     }
+  };
+
+  // 1. Red flags, in every state, before anything else.
+  RedFlagResult rf = red_flags_->Detect(a);
+  if (options.explain) ex.red_flags = rf.matches;
+  if (rf.kind) {
+    escalate_to(*rf.kind);
     return finish([&]() -> std::string {
       return std::string("escalation: red flag ") + rf.kind->id + " affirmed";
     });
@@ -799,16 +827,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
         state.slots[t.set_slot] = t.slot_value.empty() ? t.on : t.slot_value;
       if (!t.action.escalate.empty()) {
         if (const RedFlagKind* k = red_flags_->FindKind(t.action.escalate)) {
-          reply = Escalate(*k, clinic);
-          state.state = spec_.dialog.escalated_state.empty()
-                            ? dialog_->start()
-                            : spec_.dialog.escalated_state;
-          if (const auto* es = dialog_->Find(state.state)) {
-            for (const auto& tr : es->spec->transitions) {
-              reply.quick_replies.push_back(tr.on);
-              state.offers.push_back(Offer{tr.on, ""});
-            }
-          }
+          escalate_to(*k);
           return finish([&]() -> std::string {
             return "escalation: answer '" + t.on + "' in state '" +
                    st->spec->id + "'";
@@ -844,6 +863,49 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     return finish([&]() -> std::string {
       return "quick reply chosen: entry '" + o.entry_id + "'";
     });
+  }
+
+  // 2b. The safety net for reports no rule names (engine/classifier.h): the
+  // rules are silent, so the classifier can only add caution. Before refusals
+  // and answers: a possible red flag outranks them (red-flags.md section 1).
+  if (cl.model) {
+    const ClassifierScores cs = cl.model->Score(text);
+    if (options.explain) {
+      ex.classifier = cl.model->version() + ": emergency " +
+                      Fixed(cs.emergency, 2) +
+                      (cs.emergency_kind.empty() ? "" : " (" + cs.emergency_kind + ")") +
+                      ", urgent " + Fixed(cs.urgent, 2) +
+                      (cs.urgent_kind.empty() ? "" : " (" + cs.urgent_kind + ")");
+    }
+    // A bag of words cannot read "not": where a rule matched and the message's
+    // own words cancelled it (negated, hypothetical, resolved, excepted: "his
+    // breathing is not slow"), the classifier may add the questions but never
+    // overrule that reading with an escalation.
+    const bool rule_cancelled =
+        std::any_of(rf.matches.begin(), rf.matches.end(),
+                    [](const RedFlagMatch& m) { return !m.affirmed(); });
+    const RedFlagKind* k = nullptr;
+    if (!rule_cancelled && cs.emergency >= cl.escalate_threshold)
+      k = red_flags_->FindKind(cs.emergency_kind);
+    if (!rule_cancelled && !k && cs.urgent >= cl.escalate_threshold)
+      k = red_flags_->FindKind(cs.urgent_kind);
+    if (k) {
+      escalate_to(*k);
+      return finish([&]() -> std::string {
+        return "escalation: the classifier names " + k->id + " (" +
+               Fixed(std::max(cs.emergency, cs.urgent), 2) + " >= " +
+               Fixed(cl.escalate_threshold, 2) + "); no rule fired";
+      });
+    }
+    // Below that, the questions go with whatever reply the message gets
+    // (finish adds them): the person still has their answer, refusal or
+    // greeting, and a check they can answer with one tap.
+    const DialogGraph::State* was = dialog_->Find(before.state);
+    if (cs.flag() >= cl.screen_threshold &&
+        !spec_.dialog.screening_state.empty() &&
+        !(was && was->spec->screening)) {
+      screen_score = cs.flag();
+    }
   }
 
   auto intent_reply = [&](const CompiledIntent& ci, const char* kind) {

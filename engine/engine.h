@@ -11,6 +11,8 @@
 // chosen"):
 //   1. red flags (every state; cannot be overridden)        -> escalation
 //   2. the current state's expected answers and offered quick replies
+//   2b. the classifier's safety net, when the rules are silent -> escalation
+//       or the screening questions (engine/classifier.h)
 //   3. refusals (diagnosis, dose changes)                   -> out-of-scope
 //   4. requests (capabilities, a human)
 //   5. FAQ retrieval, when confident                        -> answer
@@ -56,6 +58,9 @@ struct Reply {
   std::vector<Source> sources;
   bool unanswered =
       false;  // a fallback or a low-confidence reply: for the curators' list
+  // The reply asks the red-flag screening questions instead of escalating
+  // (it enters a state marked "screening"; contract section 2).
+  bool screening = false;
 };
 
 // Why the reply was chosen: for `backline ask --explain` and curators' tools.
@@ -68,6 +73,7 @@ struct Explanation {
   std::vector<RedFlagMatch> red_flags;
   std::vector<std::pair<std::string, Candidate>>
       candidates;  // entry id, candidate
+  std::string classifier;  // the classifier's scores, when it was asked
   std::string state_before;
   std::string state_after;
   std::string decision;  // one line, e.g. "answer: coverage 0.72 >= 0.50"

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "knowledge/classifier.h"
 #include "knowledge/json_file.h"
 
 namespace backline::knowledge {
@@ -508,6 +509,7 @@ bool LoadKnowledge(const std::string& dir, engine::ContentSpec* spec,
   ok &= WithFile(dir, "red_flags.json", true, diags, [&](const JsonFile& f) {
     return ReadRules(f, &spec->red_flag_rules, diags);
   });
+  ok &= LoadClassifier(dir, &spec->classifier, diags);
   return ok;
 }
 

@@ -26,7 +26,7 @@ constexpr std::initializer_list<const char*> kTurnKeys = {
     "$comment",     "note",         "say",           "topic",
     "urgency",      "kind",         "state",         "entry",
     "intent",       "red_flag",     "contains",      "not_contains",
-    "quick_replies", "quick_replies_include", "slots"};
+    "quick_replies", "quick_replies_include", "slots",  "screening"};
 // Every Reply::kind the engine produces (engine/engine.h).
 constexpr std::initializer_list<const char*> kKinds = {
     "answer", "clarify",  "fallback", "escalation",
@@ -190,6 +190,13 @@ class Reader {
         !kinds_.count(*out->red_flag))
       Fail(p + "/red_flag", "unknown red-flag kind " + Quoted(*out->red_flag) +
                                 " (knowledge/escalations.json)");
+    if (auto scr = t.find("screening"); scr != t.end()) {
+      if (scr->is_boolean()) {
+        out->screening = scr->get<bool>();
+      } else {
+        Fail(p + "/screening", "\"screening\" must be true or false");
+      }
+    }
     StringOrList(t, p, "contains", &out->contains);
     StringOrList(t, p, "not_contains", &out->not_contains);
     if (t.contains("quick_replies")) {
@@ -332,6 +339,11 @@ std::vector<std::string> Check(const ConversationTurn& t,
   field("entry", t.entry, reply.entry_id);
   field("intent", t.intent, reply.intent_id);
   field("red_flag", t.red_flag, reply.red_flag_kind);
+  if (t.screening && *t.screening != reply.screening) {
+    fails.push_back(std::string("screening: expected ") +
+                    (*t.screening ? "true" : "false") + ", got " +
+                    (reply.screening ? "true" : "false"));
+  }
   const std::string text = Lower(reply.text);
   for (const auto& s : t.contains) {
     if (text.find(Lower(s)) == std::string::npos)

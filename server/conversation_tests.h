@@ -48,6 +48,7 @@ struct ConversationTurn {
   std::optional<std::string> entry;     // "" expects no entry
   std::optional<std::string> intent;    // "" expects no intent
   std::optional<std::string> red_flag;  // "" expects no red flag
+  std::optional<bool> screening;  // the reply asks the screening questions
   std::vector<std::string> contains;      // case-insensitive substrings
   std::vector<std::string> not_contains;  // case-insensitive substrings
   std::optional<std::vector<std::string>> quick_replies;  // exactly, in order

@@ -463,6 +463,10 @@ std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
     key("score");
     out += json(Round3(reply.score)).dump();  // nlohmann's shortest form of a double
   }
+  if (reply.screening) {
+    key("screening");
+    out += "true";
+  }
   key("seq");
   out += std::to_string(seq);
   if (!reply.sources.empty()) {

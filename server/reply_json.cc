@@ -22,6 +22,7 @@ json ReplyToJson(const engine::Reply& r) {
   if (!r.tell_them.empty()) j["tell_them"] = r.tell_them;
   if (r.score > 0) j["score"] = Round3(r.score);
   if (!r.quick_replies.empty()) j["quick_replies"] = r.quick_replies;
+  if (r.screening) j["screening"] = true;
   if (!r.sources.empty()) {
     json sources = json::array();
     for (const auto& s : r.sources)
@@ -44,6 +45,7 @@ json ExplanationToJson(const engine::Explanation& ex) {
     syn.push_back({{"from", from}, {"to", to}});
   j["synonyms"] = std::move(syn);
   j["terms"] = ex.terms;
+  if (!ex.classifier.empty()) j["classifier"] = ex.classifier;
   json flags = json::array();
   for (const auto& m : ex.red_flags) {
     json f = {{"rule", m.rule},

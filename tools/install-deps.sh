@@ -30,6 +30,7 @@ packages=(
   libre2-dev                            # regular expressions for rules
   libsqlite3-dev                        # the embedded store
   libssl-dev openssl                    # TLS (serve --tls-cert/--tls-key), SHA-256
+  libfasttext-dev                       # the red-flag classifier's model runs in the server
   wamerican wbritish                    # word lists: spelling repair never changes real words
 )
 if [ "$profile" != run ]; then
@@ -37,6 +38,7 @@ if [ "$profile" != run ]; then
     libgtest-dev libgmock-dev           # unit tests (GoogleTest and GoogleMock's matchers)
     libbenchmark-dev                    # micro-benchmarks, built with the tests
     python3 python3-jsonschema          # eval scoring; tests/schemas: shipped content files against schemas/
+    fasttext                            # tools/train-classifier (and its --check, a CTest test)
     chromium                            # browser tests of the chat widget (web/tests), headless
   )
   # Node.js and npm run the browser tests. Debian's packages only when no node/npm is installed:

@@ -259,6 +259,9 @@ const std::map<std::string, std::vector<std::string>>& PathTo() {
       {"check-treatment", {"I have back pain", "no"}},
       {"offer-topics", {"I have back pain", "no", "yes"}},
       {"escalated", {"my legs keep giving way"}},
+      // The classifier's safety net: a report no rule names (engine/classifier.h).
+      {"screen", {"feel like someone else's legs are attached to me, they just do not do "
+                  "what I tell them"}},
   };
   return kPaths;
 }

@@ -177,6 +177,142 @@ TEST(EngineCompileTest, MinimalSpecCompilesAndAnswers) {
   EXPECT_EQ(e->Welcome(clinic).text, "Welcome to Riverside Cancer Centre.");
 }
 
+// The classifier's safety net (engine/classifier.h), with a classifier of the test's own: it
+// scores a message by the first word that names a tier in `scores`.
+class FakeClassifier final : public RedFlagClassifier {
+ public:
+  explicit FakeClassifier(std::vector<std::pair<std::string, ClassifierScores>> by_word)
+      : by_word_(std::move(by_word)) {}
+  ClassifierScores Score(std::string_view text) const override {
+    ++calls;
+    for (const auto& [word, scores] : by_word_) {
+      if (text.find(word) != std::string_view::npos) return scores;
+    }
+    return {};
+  }
+  const std::string& version() const override { return version_; }
+  mutable int calls = 0;
+
+ private:
+  std::vector<std::pair<std::string, ClassifierScores>> by_word_;
+  std::string version_ = "fake 1";
+};
+
+ClassifierScores Scores(double emergency, const std::string& e_kind, double urgent = 0) {
+  ClassifierScores s;
+  s.emergency = emergency;
+  s.emergency_kind = e_kind;
+  s.emergency_kind_probability = emergency;
+  s.urgent = urgent;
+  return s;
+}
+
+// MinimalSpec with a screening state, a classifier and its thresholds (0.2 screen, 0.7
+// escalate).
+ContentSpec SafetyNetSpec(std::shared_ptr<const RedFlagClassifier> model) {
+  ContentSpec s = MinimalSpec();
+  DialogStateSpec screen;
+  screen.id = "screen";
+  screen.topic = "cancer-vs-ordinary";
+  screen.screening = true;
+  screen.prompt = "Is this new, or getting worse?";
+  Transition yes;
+  yes.on = "yes";
+  yes.action.escalate = "E1";
+  Transition no;
+  no.on = "no";
+  screen.transitions = {yes, no};
+  s.dialog.states.push_back(screen);
+  s.dialog.screening_state = "screen";
+  s.dialog.yes_patterns = {"^yes"};
+  s.dialog.no_patterns = {"^no"};
+  s.classifier.model = std::move(model);
+  s.classifier.screen_threshold = 0.2;
+  s.classifier.escalate_threshold = 0.7;
+  return s;
+}
+
+TEST(SafetyNetTest, ARuleSilentPossibleReportGetsTheScreeningQuestions) {
+  auto fake = std::make_shared<FakeClassifier>(
+      std::vector<std::pair<std::string, ClassifierScores>>{{"wobbly", Scores(0.4, "E1")}});
+  std::vector<Diagnostic> diags;
+  auto e = Engine::Compile(SafetyNetSpec(fake), &diags);
+  ASSERT_NE(e, nullptr) << Join(diags);
+  const Clinic clinic = DemoClinic();
+
+  // The words of an FAQ question, but the classifier reads a report: never a plain answer.
+  // The answer comes with the screening question, whose yes/no replace its quick replies.
+  TurnResult r = e->Turn(SessionState{}, "why does cancer cause back pain, I feel wobbly", clinic);
+  EXPECT_TRUE(r.reply.screening);
+  EXPECT_EQ(r.reply.kind, "answer");
+  EXPECT_EQ(r.reply.entry_id, "causes-why");
+  EXPECT_EQ(r.reply.urgency, Urgency::kNone);
+  EXPECT_THAT(r.reply.text, HasSubstr("Cancer can press on bones"));
+  EXPECT_THAT(r.reply.text, HasSubstr("Is this new, or getting worse?"));
+  EXPECT_EQ(r.state.state, "screen");
+  EXPECT_EQ(r.reply.quick_replies, (std::vector<std::string>{"yes", "no"}));
+  // A message with nothing else to answer gets the questions alone.
+  TurnResult alone = e->Turn(SessionState{}, "wobbly", clinic);
+  EXPECT_TRUE(alone.reply.screening);
+  EXPECT_EQ(alone.state.state, "screen");
+  EXPECT_THAT(r.explanation.classifier, HasSubstr("fake 1"));
+  EXPECT_THAT(r.explanation.decision, HasSubstr("screening"));
+
+  // A yes escalates; the same words again do not ask the questions a second time.
+  TurnResult yes = e->Turn(r.state, "yes", clinic);
+  EXPECT_EQ(yes.reply.kind, "escalation");
+  TurnResult again = e->Turn(r.state, "still wobbly", clinic);
+  EXPECT_FALSE(again.reply.screening);
+
+  // Below the threshold the FAQ answers as before.
+  TurnResult plain = e->Turn(SessionState{}, "why does cancer cause back pain?", clinic);
+  EXPECT_EQ(plain.reply.kind, "answer");
+  EXPECT_FALSE(plain.reply.screening);
+}
+
+TEST(SafetyNetTest, AConfidentClassifierEscalatesToTheKindItNames) {
+  auto fake = std::make_shared<FakeClassifier>(
+      std::vector<std::pair<std::string, ClassifierScores>>{{"planks", Scores(0.9, "E1")},
+                                                            {"unknown", Scores(0.9, "E9")}});
+  std::vector<Diagnostic> diags;
+  auto e = Engine::Compile(SafetyNetSpec(fake), &diags);
+  ASSERT_NE(e, nullptr) << Join(diags);
+  TurnResult r = e->Turn(SessionState{}, "my calves feel like planks", DemoClinic());
+  EXPECT_EQ(r.reply.kind, "escalation");
+  EXPECT_EQ(r.reply.red_flag_kind, "E1");
+  EXPECT_EQ(r.reply.urgency, Urgency::kEmergency);
+  EXPECT_THAT(r.explanation.decision, HasSubstr("classifier"));
+  // Where a rule matched and the message's own words cancelled it, the classifier cannot
+  // overrule that reading: the questions at most.
+  TurnResult negated = e->Turn(SessionState{}, "what if my legs are weak, they feel like planks", DemoClinic());
+  EXPECT_EQ(negated.reply.urgency, Urgency::kNone) << negated.explanation.decision;
+  EXPECT_TRUE(negated.reply.screening);
+  // A kind the content does not define cannot be escalated to: the questions instead.
+  TurnResult unknown = e->Turn(SessionState{}, "something unknown happened", DemoClinic());
+  EXPECT_TRUE(unknown.reply.screening);
+}
+
+TEST(SafetyNetTest, TheClassifierNeverCancelsARule) {
+  // The classifier says "nothing here" with certainty; the rule still escalates, and the
+  // classifier is not even asked.
+  auto fake = std::make_shared<FakeClassifier>(
+      std::vector<std::pair<std::string, ClassifierScores>>{});
+  std::vector<Diagnostic> diags;
+  auto e = Engine::Compile(SafetyNetSpec(fake), &diags);
+  ASSERT_NE(e, nullptr) << Join(diags);
+  TurnResult r = e->Turn(SessionState{}, "my legs are weak", DemoClinic());
+  EXPECT_EQ(r.reply.kind, "escalation");
+  EXPECT_EQ(fake->calls, 0);
+}
+
+TEST(SafetyNetTest, AnUnknownScreeningStateIsACompileError) {
+  ContentSpec s = SafetyNetSpec(nullptr);
+  s.dialog.screening_state = "nowhere";
+  std::vector<Diagnostic> diags;
+  EXPECT_EQ(Engine::Compile(std::move(s), &diags), nullptr);
+  EXPECT_THAT(Join(diags), HasSubstr("screening_state 'nowhere'"));
+}
+
 struct CompileCase {
   const char* what;
   std::function<void(ContentSpec*)> mutate;
