@@ -285,15 +285,32 @@ const Kind kKinds[] = {
     {"rambling", RamblingMessages},
 };
 
-void Turn(benchmark::State& state, const std::vector<std::string>& messages) {
+// The shipped content compiled without its red-flag classifier: the baseline
+// that says what the classifier costs a turn, measured in the same run.
+const backline::engine::Engine& WithoutClassifier() {
+  static const auto engine = [] {
+    backline::engine::ContentSpec spec = Shared().engine->content();
+    spec.classifier.model = nullptr;
+    std::vector<backline::engine::Diagnostic> diags;
+    auto e = backline::engine::Engine::Compile(std::move(spec), &diags);
+    if (!e) std::abort();
+    return e;
+  }();
+  return *engine;
+}
+
+void Turn(benchmark::State& state, const std::vector<std::string>& messages,
+          bool classifier = true) {
   const auto& c = Shared();
+  const backline::engine::Engine& engine =
+      classifier ? *c.engine : WithoutClassifier();
   const Clinic& clinic = c.ClinicOrDefault("default");
   const SessionState fresh;
   size_t i = 0;
   const unsigned long long before =
       g_allocations.load(std::memory_order_relaxed);
   for (auto _ : state) {
-    auto r = c.engine->Turn(fresh, messages[i], clinic);
+    auto r = engine.Turn(fresh, messages[i], clinic);
     if (++i == messages.size()) i = 0;
     benchmark::DoNotOptimize(r);
   }
@@ -324,6 +341,23 @@ void BM_TurnUnanswerable(benchmark::State& s) {
 }
 void BM_TurnSmallTalk(benchmark::State& s) { Turn(s, SmallTalkMessages()); }
 void BM_TurnRambling4KiB(benchmark::State& s) { Turn(s, RamblingMessages()); }
+// The same FAQ and red-flag turns without the classifier, and the classifier
+// alone (knowledge/classifier.h: normalising and scoring one message).
+void BM_TurnFaqNoClassifier(benchmark::State& s) {
+  Turn(s, FaqMessages(), false);
+}
+void BM_TurnRedFlagNoClassifier(benchmark::State& s) {
+  Turn(s, RedFlagMessages(), false);
+}
+void BM_Classify(benchmark::State& state) {
+  const auto& model = *Shared().engine->content().classifier.model;
+  const auto& m = FaqMessages();
+  size_t i = 0;
+  for (auto _ : state) {
+    auto r = model.Score(m[i++ % m.size()]);
+    benchmark::DoNotOptimize(r);
+  }
+}
 
 void BM_Normalize(benchmark::State& state) {
   const auto& a = Shared().engine->analyzer();
@@ -509,6 +543,9 @@ BENCHMARK(BM_TurnNegatedRedFlag);
 BENCHMARK(BM_TurnUnanswerable);
 BENCHMARK(BM_TurnSmallTalk);
 BENCHMARK(BM_TurnRambling4KiB);
+BENCHMARK(BM_TurnFaqNoClassifier);
+BENCHMARK(BM_TurnRedFlagNoClassifier);
+BENCHMARK(BM_Classify);
 BENCHMARK(BM_Normalize);
 BENCHMARK(BM_Analyze);
 BENCHMARK(BM_RetrievalInMemory);
