@@ -87,6 +87,15 @@ struct LanguageSpec {
   // These contain a hypothetical cue but frame a hedged report: "not sure if my
   // legs are weaker" still escalates.
   std::vector<std::string> hedges;  // "not sure if", "wonder if"
+  // Figures of speech and compounds that hold a symptom word but report no
+  // symptom ("hay fever", "dying to know", "slow breathing exercises"): a
+  // red-flag match that shares a word with one is cancelled. Written in
+  // canonical words, as rules are.
+  std::vector<std::string> figurative_phrases;
+  // Words for someone a report cannot be about: pets and other animals ("our
+  // cat had a fit", "my dog's back legs have gone weak"). One of them before a
+  // match, in its clause, cancels the match.
+  std::vector<std::string> other_experiencers;
   std::vector<std::string>
       negation_breaks;      // "and", "then": end a negation's reach
   int negation_window = 6;  // words between a cue and the symptom

@@ -118,6 +118,8 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
   d->example_joiners_ = PhraseSet(language.example_joiners);
   d->hedges_ = PhraseSet(language.hedges);
   d->novelty_ = PhraseSet(language.novelty_cues);
+  d->figurative_ = PhraseSet(language.figurative_phrases);
+  d->other_experiencers_ = PhraseSet(language.other_experiencers);
   d->clause_breaks_ = PhraseSet(language.clause_breaks);
   d->negation_breaks_ = PhraseSet(language.negation_breaks);
   d->window_ = language.negation_window;
@@ -255,6 +257,16 @@ void RedFlagDetector::Classify(
   // "since", "still", "again" say it is happening now: that beats both frames.
   m->hypothetical = hypothetical && !current && !general_ok;
   m->resolved = resolved && !current;
+  // "hay fever", "slow breathing exercises": a figure of speech that shares a
+  // word with the match (it may start before the match or run past it).
+  for (size_t p = cs; p <= te && !m->figurative; ++p) {
+    const size_t len = figurative_.LongestAt(t, p);
+    if (len > 0 && p + len > ts) m->figurative = true;
+  }
+  // "our cat had a fit": an animal before the match in its clause.
+  for (size_t p = cs; p < ts && !m->other; ++p) {
+    if (other_experiencers_.LongestAt(t, p) > 0) m->other = true;
+  }
 }
 
 size_t RedFlagDetector::NegationAt(const std::vector<Token>& t,

@@ -51,8 +51,11 @@ struct RedFlagMatch {
   bool hypothetical = false;
   bool resolved = false;
   bool excepted = false;
+  bool figurative = false;  // shares a word with a figure of speech
+  bool other = false;       // about an animal, not a person
   bool affirmed() const {
-    return !negated && !hypothetical && !resolved && !excepted;
+    return !negated && !hypothetical && !resolved && !excepted &&
+           !figurative && !other;
   }
 };
 
@@ -151,7 +154,7 @@ class RedFlagDetector {
   std::vector<CompiledRule> rules_;
   PhraseSet negation_, pseudo_, post_negation_, hypothetical_, current_,
       resolved_, future_, clause_breaks_, negation_breaks_, example_joiners_,
-      hedges_, novelty_;
+      hedges_, novelty_, figurative_, other_experiencers_;
   int window_ = 6;
   std::unique_ptr<Prefilter> prefilter_;
   std::unordered_set<std::string> symptom_words_;

@@ -218,7 +218,8 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
              "post_negation_cues", "hypothetical_cues", "current_cues",
              "resolved_cues", "future_cues", "clause_breaks", "negation_breaks",
              "negation_window", "retrieval", "dictionaries", "example_joiners",
-             "hedges", "novelty_cues", "lint"},
+             "hedges", "novelty_cues", "figurative_phrases",
+             "other_experiencers", "lint"},
             diags);
   lang->where = f.At("");
   bool ok = true;
@@ -260,6 +261,10 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
   ok &= GetStrings(f, root, "", "hedges", false, &lang->hedges, nullptr, diags);
   ok &= GetStrings(f, root, "", "novelty_cues", false, &lang->novelty_cues,
                    nullptr, diags);
+  ok &= GetStrings(f, root, "", "figurative_phrases", false,
+                   &lang->figurative_phrases, nullptr, diags);
+  ok &= GetStrings(f, root, "", "other_experiencers", false,
+                   &lang->other_experiencers, nullptr, diags);
   ok &= GetStrings(f, root, "", "dictionaries", false, &lang->dictionaries,
                    nullptr, diags);
   ok &= GetStrings(f, root, "", "clause_breaks", false, &lang->clause_breaks,

@@ -314,6 +314,9 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
   std::string file;
   bool misses = false;
   double min_topic = 0, min_recall = 0, max_false_alarm = 100;
+  // Reports answered below their tier, and reports answered with neither an
+  // escalation nor the screening questions: none allowed unless a set says so.
+  double max_under = 0, max_unscreened = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto number = [&](double* v) {
@@ -336,6 +339,11 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
         err << "backline eval: " << a << " needs a number (percent)\n";
         return 2;
       }
+    } else if (a == "--max-under-triage" || a == "--max-unscreened") {
+      if (!number(a == "--max-under-triage" ? &max_under : &max_unscreened)) {
+        err << "backline eval: " << a << " needs a number (reports)\n";
+        return 2;
+      }
     } else if (a.rfind("--", 0) == 0) {
       rest.push_back(a);
       if (i + 1 < args.size() && (a == "--kb" || a == "--dialogs"))
@@ -350,7 +358,8 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
   if (file.empty()) {
     err << "usage: backline eval FILE.jsonl [--misses] [--min-topic PCT] "
            "[--min-recall PCT] "
-           "[--max-false-alarm PCT]\n";
+           "[--max-false-alarm PCT] [--max-under-triage N] "
+           "[--max-unscreened N]\n";
     return 2;
   }
   if (!ParseOptions(rest, "eval", false, false, &o, err)) return 2;
@@ -364,7 +373,7 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
   const engine::Clinic& clinic = content->ClinicOrDefault("default");
 
   std::map<std::string, std::pair<int, int>> per_topic;  // right, all
-  int n = 0, flagged = 0, caught = 0, exact = 0, under = 0, benign = 0,
+  int n = 0, flagged = 0, caught = 0, exact = 0, under = 0, unscreened = 0, benign = 0,
       false_alarm = 0;
   int topic_right = 0;
   std::vector<std::string> missed;
@@ -397,6 +406,8 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
       caught += r.reply.urgency != engine::Urgency::kNone;
       exact += r.reply.urgency == want_u;
       under += r.reply.urgency < want_u;
+      unscreened +=
+          r.reply.urgency == engine::Urgency::kNone && !r.reply.screening;
     } else {
       ++benign;
       false_alarm += r.reply.urgency != engine::Urgency::kNone;
@@ -429,9 +440,9 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
   std::snprintf(
       buf, sizeof buf,
       "topic %.1f%% | red-flag recall %.1f%% (%d/%d) | exact tier %d/%d | "
-      "under-triage %d | false alarms %.1f%% (%d/%d)",
-      topic_pct, recall, caught, flagged, exact, flagged, under, fa,
-      false_alarm, benign);
+      "under-triage %d (unscreened %d) | false alarms %.1f%% (%d/%d)",
+      topic_pct, recall, caught, flagged, exact, flagged, under, unscreened,
+      fa, false_alarm, benign);
   out << n << " cases from " << file << "\n" << buf << "\n";
   bool failed = false;
   if (topic_pct < min_topic) {
@@ -446,9 +457,17 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
     out << "FAIL: false alarms " << fa << "% > " << max_false_alarm << "%\n";
     failed = true;
   }
-  if (under > 0) {
+  if (under > max_under) {
     out << "FAIL: " << under
-        << " red flag(s) answered less urgently than labelled\n";
+        << " red flag(s) answered less urgently than labelled (at most "
+        << max_under << ")\n";
+    failed = true;
+  }
+  if (unscreened > max_unscreened) {
+    out << "FAIL: " << unscreened
+        << " red flag(s) answered with neither an escalation nor the screening "
+           "questions (at most "
+        << max_unscreened << ")\n";
     failed = true;
   }
   return failed ? 1 : 0;

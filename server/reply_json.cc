@@ -59,6 +59,10 @@ json ExplanationToJson(const engine::Explanation& ex) {
       f["cancelled_by"] = "hypothetical or general question";
     else if (m.resolved)
       f["cancelled_by"] = "resolved in the past";
+    else if (m.figurative)
+      f["cancelled_by"] = "a figure of speech";
+    else if (m.other)
+      f["cancelled_by"] = "about an animal";
     else if (m.excepted)
       f["cancelled_by"] = "an 'unless' pattern, or no 'requires' pattern";
     flags.push_back(std::move(f));

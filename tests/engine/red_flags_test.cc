@@ -677,6 +677,22 @@ TEST(ShippedRedFlags, ScopeRulesAtTheEdges) {
   });
 }
 
+// Figures of speech that hold a symptom word, and animals (language.json figurative_phrases,
+// other_experiencers), cancel only the match they touch: a real report beside them escalates.
+TEST(ShippedRedFlags, FiguresOfSpeechAndAnimalsAreNotReports) {
+  CheckAll({
+      {"my hay fever is awful this week, can I take an antihistamine with morphine?",
+       Urgency::kNone, ""},
+      {"I'm dying to know if acupuncture works", Urgency::kNone, ""},
+      {"should I use hot and cold packs on my back?", Urgency::kNone, ""},
+      {"I nearly wet myself laughing at the nurse today", Urgency::kNone, ""},
+      {"our cat had a fit yesterday but the vet says she is fine", Urgency::kNone, ""},
+      {"my dog's back legs have gone weak, he's 14", Urgency::kNone, ""},
+      {"hay fever, and a temperature of 38.5 two days after chemo", Urgency::kEmergency, "E4"},
+      {"the cat is fine but my legs are weak since this morning", Urgency::kEmergency, "E1"},
+  });
+}
+
 // The shipped language resources and rules at their edges: the spaced "can not", the pain
 // idiom "killing me" (not self-harm), and mild drowsiness on a new opioid (a look-alike).
 TEST(ShippedRedFlags, ShippedResourcesAtTheEdges) {
