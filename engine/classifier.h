@@ -58,6 +58,9 @@ struct ClassifierSpec {
   // Rules silent and a tier's probability at least this: escalate to the
   // tier's most likely kind (the emergency tier when both are).
   double escalate_threshold = 0.5;
+  // The first-look figures of the newest blind set (tests/eval/BLIND.md), as
+  // classifier.json states them: printed by `backline check`.
+  std::string first_look;
   SourceLocation where;  // for diagnostics
 };
 

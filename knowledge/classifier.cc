@@ -156,11 +156,12 @@ bool LoadClassifier(const std::string& dir, engine::ClassifierSpec* spec,
   }
   CheckKeys(f, root, "",
             {"$schema", "model", "screen_threshold", "escalate_threshold",
-             "training"},
+             "first_look", "training"},
             diags);
   spec->where = f.At("");
   std::string model;
   bool ok = GetString(f, root, "", "model", true, &model, diags);
+  ok &= GetString(f, root, "", "first_look", false, &spec->first_look, diags);
   auto threshold = [&](const char* key, double* out) {
     auto it = root.find(key);
     if (it == root.end()) return;

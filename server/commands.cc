@@ -248,6 +248,12 @@ int RunCheck(const std::vector<std::string>& args, std::ostream& out,
         << spec.dialog.states.size() << " dialog states, "
         << content->clinics.size() << " clinics (reviews aged to "
         << lint.today << ")\n";
+    if (const auto& cl = spec.classifier; cl.model) {
+      out << "red-flag classifier: " << cl.model->version() << ", screens at "
+          << cl.screen_threshold << ", escalates at " << cl.escalate_threshold
+          << (cl.first_look.empty() ? "" : "; first look: " + cl.first_look)
+          << "\n";
+    }
     if (!per_check.empty()) {
       out << "content lint:";
       const char* sep = " ";
