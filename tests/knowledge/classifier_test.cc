@@ -89,7 +89,8 @@ TEST_F(ClassifierFileTest, ThresholdsAreCheckedAndAPathOutsideTheFolderRefused) 
 
   diags_.clear();
   Write("classifier.json", "{\"model\": \"../../etc/passwd\"}");
-  EXPECT_FALSE(Load(&spec));
+  engine::ClassifierSpec fresh;
+  EXPECT_FALSE(Load(&fresh));
   EXPECT_THAT(Join(diags_), HasSubstr("inside the knowledge folder"));
 }
 
