@@ -154,24 +154,20 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
             "(use \"escalate\")");
       good = false;
     }
-    if (auto scr = s.find("screening"); scr != s.end()) {
-      if (!scr->is_boolean()) {
-        Error(diags, f.At(ptr + "/screening"),
-              "\"screening\" must be true or false");
+    // An optional true/false field of the state.
+    auto flag = [&](const char* key, bool* out) {
+      auto it = s.find(key);
+      if (it == s.end()) return;
+      if (!it->is_boolean()) {
+        Error(diags, f.At(ptr + "/" + key),
+              std::string("\"") + key + "\" must be true or false");
         good = false;
       } else {
-        state.screening = scr->get<bool>();
+        *out = it->get<bool>();
       }
-    }
-    if (auto term = s.find("terminal"); term != s.end()) {
-      if (!term->is_boolean()) {
-        Error(diags, f.At(ptr + "/terminal"),
-              "\"terminal\" must be true or false");
-        good = false;
-      } else {
-        state.terminal = term->get<bool>();
-      }
-    }
+    };
+    flag("screening", &state.screening);
+    flag("terminal", &state.terminal);
     if (auto ts = s.find("transitions"); ts != s.end()) {
       if (!ts->is_array()) {
         Error(diags, f.At(ptr + "/transitions"),
