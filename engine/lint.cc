@@ -450,6 +450,22 @@ class Linter {
       check(rule.unless, rule.unless_where, "unless pattern");
       check(rule.requires_any, rule.requires_where, "requires pattern");
     }
+    // The same holds for the cue lists that cancel a match by its words.
+    const LanguageSpec& lang = spec_.language;
+    for (const auto& [list, name] :
+         {std::pair{&lang.figurative_phrases, "figurative_phrases"},
+          std::pair{&lang.other_experiencers, "other_experiencers"}}) {
+      for (const std::string& phrase : *list) {
+        const std::string canonical = engine_.analyzer().Analyze(phrase).canonical;
+        if (canonical == phrase) continue;
+        Add("red-flag-word", "", name, lang.where,
+            std::string("language.json ") + name + " has " + Quote(phrase) +
+                ", which never matches: the normaliser makes it " +
+                Quote(canonical) + " first; write " + Quote(canonical) +
+                " instead",
+            Diagnostic::Severity::kError);
+      }
+    }
   }
 
   const Engine& engine_;

@@ -382,5 +382,18 @@ TEST(LintTest, RedFlagPatternWordTheNormaliserRewritesIsAnError) {
   EXPECT_THAT(f[1].diag.message, HasSubstr("unless pattern 1 of rule 'e1-self' has \"sore\""));
 }
 
+// The cue lists that cancel a match by its words are held to the same: "sore throat" reads
+// "pain throat" by the time a rule looks, so it could never cancel anything.
+TEST(LintTest, AFigurativePhraseTheNormaliserRewritesIsAnError) {
+  ContentSpec s = CleanSpec();
+  s.language.figurative_phrases = {"sore throat", "pain throat"};
+  s.language.other_experiencers = {"cat"};
+  const auto f = Only(LintOf(s), "red-flag-word");
+  ASSERT_EQ(f.size(), 1u) << Join(LintOf(s));
+  EXPECT_EQ(f[0].diag.severity, Diagnostic::Severity::kError);
+  EXPECT_THAT(f[0].diag.message, HasSubstr("figurative_phrases has \"sore throat\""));
+  EXPECT_THAT(f[0].diag.message, HasSubstr("write \"pain throat\""));
+}
+
 }  // namespace
 }  // namespace backline::engine
