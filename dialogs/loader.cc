@@ -33,7 +33,7 @@ bool ReadTransition(const JsonFile& f, const json& t, const std::string& ptr,
   }
   CheckKeys(f, t, ptr,
             {"on", "patterns", "set_slot", "slot_value", "next", "escalate",
-             "answer", "reply"},
+             "escalate_slot", "answer", "reply"},
             diags);
   out->where = f.At(ptr);
   bool ok = GetString(f, t, ptr, "on", true, &out->on, diags);
@@ -43,6 +43,8 @@ bool ReadTransition(const JsonFile& f, const json& t, const std::string& ptr,
   ok &= GetString(f, t, ptr, "slot_value", false, &out->slot_value, diags);
   ok &= GetString(f, t, ptr, "next", false, &out->next, diags);
   ok &= GetString(f, t, ptr, "escalate", false, &out->action.escalate, diags);
+  ok &= GetString(f, t, ptr, "escalate_slot", false, &out->action.escalate_slot,
+                  diags);
   ok &= GetString(f, t, ptr, "answer", false, &out->action.answer, diags);
   ok &= GetString(f, t, ptr, "reply", false, &out->action.reply, diags);
   return ok;
@@ -57,14 +59,16 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
   }
   CheckKeys(
       f, root, "",
-      {"start", "escalated_state", "screening_state", "messages", "answers",
-       "slots", "states"},
+      {"start", "escalated_state", "screening_state", "screening_slot",
+       "messages", "answers", "slots", "states"},
       diags);
   d->where = f.At("");
   bool ok = GetString(f, root, "", "start", true, &d->start_state, diags);
   ok &= GetString(f, root, "", "escalated_state", false, &d->escalated_state,
                   diags);
   ok &= GetString(f, root, "", "screening_state", false, &d->screening_state,
+                  diags);
+  ok &= GetString(f, root, "", "screening_slot", false, &d->screening_slot,
                   diags);
   if (auto m = root.find("messages"); m != root.end() && m->is_object()) {
     for (auto it = m->begin(); it != m->end(); ++it) {

@@ -165,6 +165,10 @@ struct IntentSpec {
 // What a state does when it is entered through a transition.
 struct Action {
   std::string escalate;  // a red-flag kind id to escalate to, or empty
+  // A slot whose value names the red-flag kind to escalate to (the screening
+  // slot: the kind the classifier suspected); when the slot names no kind, the
+  // transition goes on to `next`.
+  std::string escalate_slot;
   std::string answer;    // an FAQ entry id to answer with, or empty
   std::string reply;     // text to say before the next state's prompt, or empty
 };
@@ -210,6 +214,9 @@ struct DialogSpec {
   // Entered when a message may report a red flag that no rule names (the
   // classifier's safety net, engine/classifier.h); empty: no safety net.
   std::string screening_state;
+  // The slot the safety net fills with the kind the classifier suspects, for a
+  // screening answer's "escalate_slot"; empty: not kept.
+  std::string screening_slot;
   std::vector<DialogStateSpec> states;
   std::vector<SlotSpec> slots;
   std::vector<std::string> yes_patterns;

@@ -38,6 +38,11 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
   }
   std::set<std::string> slot_ids;
   for (const auto& sl : g->spec_.slots) slot_ids.insert(sl.id);
+  if (!g->spec_.screening_slot.empty() &&
+      !slot_ids.count(g->spec_.screening_slot)) {
+    sink.Error(g->spec_.where, "screening_slot '" + g->spec_.screening_slot +
+                                   "' is not a declared slot");
+  }
   const std::set<std::string> entries(known_entries.begin(),
                                       known_entries.end());
   const std::set<std::string> kinds(known_kinds.begin(), known_kinds.end());
@@ -84,6 +89,12 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
         sink.Error(t.where, "transition '" + t.on +
                                 "' answers with unknown entry '" +
                                 t.action.answer + "'");
+      }
+      if (!t.action.escalate_slot.empty() &&
+          !slot_ids.count(t.action.escalate_slot)) {
+        sink.Error(t.where, "transition '" + t.on +
+                                "' escalates to the kind in unknown slot '" +
+                                t.action.escalate_slot + "'");
       }
       if (!t.action.escalate.empty() && !kinds.count(t.action.escalate)) {
         sink.Error(t.where, "transition '" + t.on +

@@ -825,6 +825,20 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
       const Transition& t = st->spec->transitions[static_cast<size_t>(idx)];
       if (!t.set_slot.empty())
         state.slots[t.set_slot] = t.slot_value.empty() ? t.on : t.slot_value;
+      // The kind the safety net suspected, kept in a slot: a yes to the
+      // screening question escalates to it.
+      if (!t.action.escalate_slot.empty()) {
+        auto slot = state.slots.find(t.action.escalate_slot);
+        const RedFlagKind* k =
+            slot == state.slots.end() ? nullptr : red_flags_->FindKind(slot->second);
+        if (k) {
+          escalate_to(*k);
+          return finish([&]() -> std::string {
+            return "escalation: answer '" + t.on + "' in state '" +
+                   st->spec->id + "' confirms the suspected " + k->id;
+          });
+        }
+      }
       if (!t.action.escalate.empty()) {
         if (const RedFlagKind* k = red_flags_->FindKind(t.action.escalate)) {
           escalate_to(*k);
@@ -905,6 +919,16 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
         !spec_.dialog.screening_state.empty() &&
         !(was && was->spec->screening)) {
       screen_score = cs.flag();
+      // Keep the kind it suspects (the likelier tier's), for the answer.
+      if (!spec_.dialog.screening_slot.empty()) {
+        const std::string& kind = cs.emergency >= cs.urgent ? cs.emergency_kind
+                                                            : cs.urgent_kind;
+        if (red_flags_->FindKind(kind)) {
+          state.slots[spec_.dialog.screening_slot] = kind;
+        } else {
+          state.slots.erase(spec_.dialog.screening_slot);
+        }
+      }
     }
   }
 

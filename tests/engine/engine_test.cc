@@ -292,6 +292,38 @@ TEST(SafetyNetTest, AConfidentClassifierEscalatesToTheKindItNames) {
   EXPECT_TRUE(unknown.reply.screening);
 }
 
+TEST(SafetyNetTest, AYesEscalatesToTheKindTheClassifierSuspected) {
+  auto fake = std::make_shared<FakeClassifier>(
+      std::vector<std::pair<std::string, ClassifierScores>>{{"wobbly", Scores(0.4, "E1")},
+                                                            {"odd", Scores(0.4, "E9")}});
+  ContentSpec s = SafetyNetSpec(fake);
+  SlotSpec suspected;
+  suspected.id = "suspected";
+  s.dialog.slots = {suspected};
+  s.dialog.screening_slot = "suspected";
+  Transition& yes = s.dialog.states.back().transitions[0];
+  yes.action.escalate.clear();
+  yes.action.escalate_slot = "suspected";
+  yes.next = "idle";
+  std::vector<Diagnostic> diags;
+  auto e = Engine::Compile(std::move(s), &diags);
+  ASSERT_NE(e, nullptr) << Join(diags);
+
+  TurnResult r = e->Turn(SessionState{}, "I feel wobbly", DemoClinic());
+  ASSERT_TRUE(r.reply.screening);
+  EXPECT_EQ(r.state.slots.at("suspected"), "E1");
+  TurnResult yes_reply = e->Turn(r.state, "yes", DemoClinic());
+  EXPECT_EQ(yes_reply.reply.kind, "escalation");
+  EXPECT_EQ(yes_reply.reply.red_flag_kind, "E1");
+  EXPECT_THAT(yes_reply.explanation.decision, HasSubstr("suspected E1"));
+
+  // A kind the content does not have is not kept: a yes then goes on to `next`.
+  TurnResult odd = e->Turn(SessionState{}, "I feel odd", DemoClinic());
+  ASSERT_TRUE(odd.reply.screening);
+  EXPECT_EQ(odd.state.slots.count("suspected"), 0u);
+  EXPECT_NE(e->Turn(odd.state, "yes", DemoClinic()).reply.kind, "escalation");
+}
+
 TEST(SafetyNetTest, TheClassifierNeverCancelsARule) {
   // The classifier says "nothing here" with certainty; the rule still escalates, and the
   // classifier is not even asked.
