@@ -748,13 +748,14 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
 
   Analysis a = analyzer_->Analyze(text);
 
-  // Every return goes through here, once: the analysis moves into the
-  // explanation, and the result moves out. `decision` makes the one-line
-  // summary; it runs only when the caller wants the explanation.
   // Set when the classifier reads a possible red flag that no rule names: the
   // reply, whatever else it is, then also asks the screening questions.
   const ClassifierSpec& cl = spec_.classifier;
   double screen_score = -1;
+  // Every return goes through here, once: the screening questions are added
+  // when they are due, the analysis moves into the explanation, and the result
+  // moves out. `decision` makes the one-line summary; it runs only when the
+  // caller wants the explanation.
   auto finish = [&](auto&& decision) {
     if (screen_score >= 0 && reply.kind != "escalation" && !reply.screening) {
       // The screening question replaces the reply's own quick replies: the
