@@ -149,7 +149,8 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
     }
   }
   for (const auto& sl : g->spec_.slots) {
-    bool used = false;
+    // The screening slot is filled by the engine's safety net.
+    bool used = sl.id == g->spec_.screening_slot;
     for (const auto& s : g->spec_.states) {
       for (const auto& t : s.transitions) used |= t.set_slot == sl.id;
     }
