@@ -96,6 +96,11 @@ struct LanguageSpec {
   // cat had a fit", "my dog's back legs have gone weak"). One of them before a
   // match, in its clause, cancels the match.
   std::vector<std::string> other_experiencers;
+  // Anywhere in a message, these make every symptom in it a question asked in
+  // advance or something read or heard, not a report ("asking ahead because I
+  // start chemo next week", "I read a forum post where..."), unless the
+  // symptom's own clause says it is happening now ("since", "today").
+  std::vector<std::string> message_frames;
   std::vector<std::string>
       negation_breaks;      // "and", "then": end a negation's reach
   int negation_window = 6;  // words between a cue and the symptom

@@ -454,7 +454,8 @@ class Linter {
     const LanguageSpec& lang = spec_.language;
     for (const auto& [list, name] :
          {std::pair{&lang.figurative_phrases, "figurative_phrases"},
-          std::pair{&lang.other_experiencers, "other_experiencers"}}) {
+          std::pair{&lang.other_experiencers, "other_experiencers"},
+          std::pair{&lang.message_frames, "message_frames"}}) {
       for (const std::string& phrase : *list) {
         const std::string canonical = engine_.analyzer().Analyze(phrase).canonical;
         if (canonical == phrase) continue;

@@ -120,6 +120,7 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
   d->novelty_ = PhraseSet(language.novelty_cues);
   d->figurative_ = PhraseSet(language.figurative_phrases);
   d->other_experiencers_ = PhraseSet(language.other_experiencers);
+  d->message_frames_ = PhraseSet(language.message_frames);
   d->clause_breaks_ = PhraseSet(language.clause_breaks);
   d->negation_breaks_ = PhraseSet(language.negation_breaks);
   d->window_ = language.negation_window;
@@ -166,7 +167,7 @@ const RedFlagKind* RedFlagDetector::FindKind(const std::string& id) const {
 
 void RedFlagDetector::Classify(
     const Analysis& a, size_t ts, size_t te, const std::vector<int>& clause,
-    const std::vector<int>& neg_scope, bool general_ok,
+    const std::vector<int>& neg_scope, bool general_ok, bool framed,
     const std::vector<std::pair<size_t, size_t>>& gaps, RedFlagMatch* m) const {
   const auto& t = a.tokens;
   const int c = clause[ts];
@@ -255,6 +256,7 @@ void RedFlagDetector::Classify(
     }
   }
   // "since", "still", "again" say it is happening now: that beats both frames.
+  if (framed) hypothetical = true;
   m->hypothetical = hypothetical && !current && !general_ok;
   m->resolved = resolved && !current;
   // "hay fever", "slow breathing exercises": a figure of speech that shares a
@@ -374,6 +376,9 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
   }
   std::vector<int> clause, neg_scope;
   Scopes(a, &clause, &neg_scope);
+  bool framed = false;
+  for (size_t p = 0; p < t.size() && !framed; ++p)
+    framed = message_frames_.LongestAt(t, p) > 0;
 
   std::vector<int> excepted(rules_.size(), -1);  // -1 unknown, 0 no, 1 yes
   for (const auto& [r, pi] : to_run) {
@@ -409,7 +414,7 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
       }
       if (clause[ts] >= 0) {
         Classify(a, ts, te, clause, neg_scope, rule.general_questions_escalate,
-                 gaps, &m);
+                 framed, gaps, &m);
       }
       if (excepted[r] < 0) {
         const bool unless = rule.unless && rule.unless->Matches(a.canonical);

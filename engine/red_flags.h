@@ -144,9 +144,10 @@ class RedFlagDetector {
   size_t NegationAt(const std::vector<Token>& t, size_t p) const;
   // `gaps` are the token ranges of the match's word gaps (its capturing
   // groups).
+  // `framed`: the message has one of language.json's message_frames.
   void Classify(const Analysis& a, size_t ts, size_t te,
                 const std::vector<int>& clause,
-                const std::vector<int>& neg_scope, bool general_ok,
+                const std::vector<int>& neg_scope, bool general_ok, bool framed,
                 const std::vector<std::pair<size_t, size_t>>& gaps,
                 RedFlagMatch* m) const;
 
@@ -154,7 +155,7 @@ class RedFlagDetector {
   std::vector<CompiledRule> rules_;
   PhraseSet negation_, pseudo_, post_negation_, hypothetical_, current_,
       resolved_, future_, clause_breaks_, negation_breaks_, example_joiners_,
-      hedges_, novelty_, figurative_, other_experiencers_;
+      hedges_, novelty_, figurative_, other_experiencers_, message_frames_;
   int window_ = 6;
   std::unique_ptr<Prefilter> prefilter_;
   std::unordered_set<std::string> symptom_words_;

@@ -219,7 +219,7 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
              "resolved_cues", "future_cues", "clause_breaks", "negation_breaks",
              "negation_window", "retrieval", "dictionaries", "example_joiners",
              "hedges", "novelty_cues", "figurative_phrases",
-             "other_experiencers", "lint"},
+             "other_experiencers", "message_frames", "lint"},
             diags);
   lang->where = f.At("");
   bool ok = true;
@@ -265,6 +265,8 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
                    &lang->figurative_phrases, nullptr, diags);
   ok &= GetStrings(f, root, "", "other_experiencers", false,
                    &lang->other_experiencers, nullptr, diags);
+  ok &= GetStrings(f, root, "", "message_frames", false, &lang->message_frames,
+                   nullptr, diags);
   ok &= GetStrings(f, root, "", "dictionaries", false, &lang->dictionaries,
                    nullptr, diags);
   ok &= GetStrings(f, root, "", "clause_breaks", false, &lang->clause_breaks,

@@ -693,6 +693,19 @@ TEST(ShippedRedFlags, FiguresOfSpeechAndAnimalsAreNotReports) {
   });
 }
 
+// A frame anywhere in the message (language.json message_frames) makes its symptoms a
+// question asked in advance or something read: unless the symptom's clause says "now".
+TEST(ShippedRedFlags, QuestionsAskedAheadAndThingsReadAreNotReports) {
+  CheckAll({
+      {"Is a temperature of 38 on chemo serious? Asking ahead because I start next week.",
+       Urgency::kNone, ""},
+      {"I read a forum post where someone lost control of their bladder. Is that common?",
+       Urgency::kNone, ""},
+      {"asking ahead, but my legs have been weak since this morning", Urgency::kEmergency,
+       "E1"},
+  });
+}
+
 // The shipped language resources and rules at their edges: the spaced "can not", the pain
 // idiom "killing me" (not self-harm), and mild drowsiness on a new opioid (a look-alike).
 TEST(ShippedRedFlags, ShippedResourcesAtTheEdges) {
