@@ -3,6 +3,37 @@
 #include <algorithm>
 
 namespace backline::engine {
+namespace {
+
+// Whether `token` is `word` with a regular English ending ("stools" of "stool",
+// "peeing" of "pee", "waking" of "wake", "bodies" of "body"). Stems alone are
+// not enough against a bare word: Snowball makes "once" "onc", which is a
+// synonym term of its own.
+bool IsInflectionOf(std::string_view token, std::string_view word) {
+  static constexpr std::string_view kEndings[] = {"s", "es", "ed", "d", "ing",
+                                                  "er", "ers"};
+  const auto ends_with_one = [&](std::string_view base) {
+    if (token.size() <= base.size() || token.substr(0, base.size()) != base)
+      return false;
+    const std::string_view rest = token.substr(base.size());
+    for (std::string_view e : kEndings) {
+      if (rest == e) return true;
+    }
+    return false;
+  };
+  if (ends_with_one(word)) return true;
+  if (word.size() > 2 && word.back() == 'e' &&
+      ends_with_one(word.substr(0, word.size() - 1)))
+    return true;  // "wake" -> "waking"
+  if (word.size() > 2 && word.back() == 'y') {
+    const std::string_view base = word.substr(0, word.size() - 1);
+    return token == std::string(base) + "ies" ||
+           token == std::string(base) + "ied";  // "body" -> "bodies"
+  }
+  return false;
+}
+
+}  // namespace
 
 size_t Analysis::TokenAt(size_t pos) const {
   auto it = std::upper_bound(token_offset.begin(), token_offset.end(), pos);
@@ -62,10 +93,11 @@ void SynonymMap::Apply(
           // ("scar" is not "scared").
           const std::string& tok = in[i + k].text;
           const std::string& w = e.words[k];
-          match =
-              !in[i + k].is_break && (tok == w || stems[i + k] == w ||
-                                      (stems[i + k] == e.stems[k] &&
-                                       tok != stems[i + k] && w != e.stems[k]));
+          match = !in[i + k].is_break &&
+                  (tok == w ||
+                   (stems[i + k] == w && IsInflectionOf(tok, w)) ||
+                   (stems[i + k] == e.stems[k] && tok != stems[i + k] &&
+                    w != e.stems[k]));
         }
         if (match && (!best || e.stems.size() > best->stems.size())) best = &e;
       }
@@ -127,6 +159,7 @@ Analyzer::Analyzer(const LanguageSpec& language,
   add_known(language.hypothetical_cues);
   add_known(language.current_cues);
   add_known(language.future_cues);
+  add_known(language.imagined_cues);
   add_known(language.example_joiners);
   add_known(language.hedges);
   add_known(language.novelty_cues);

@@ -1,5 +1,7 @@
 #include "engine/text.h"
 
+#include <libstemmer.h>
+
 #include <cstdint>
 
 namespace backline::engine {
@@ -92,17 +94,6 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 bool IsBreakChar(char c) {
   return c == '.' || c == ',' || c == ';' || c == ':' || c == '!' || c == '?';
-}
-
-bool IsVowel(char c) {
-  return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y';
-}
-
-bool HasVowel(std::string_view s) {
-  for (char c : s) {
-    if (IsVowel(c)) return true;
-  }
-  return false;
 }
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
@@ -210,55 +201,22 @@ std::string FoldToAscii(std::string_view utf8) {
 }
 
 std::string Stem(std::string_view w) {
-  std::string s(w);
-  if (s.size() <= 3) return s;
-  // Every rule below strips an ending in s, g ("ing"), d ("ed") or y ("ly").
-  const char last = s.back();
-  if (last != 's' && last != 'g' && last != 'd' && last != 'y') return s;
-  if (EndsWith(s, "ies") && s.size() > 4) {
-    s.resize(s.size() - 3);
-    s += 'y';
-    return s;
-  }
-  if (EndsWith(s, "sses")) {
-    s.resize(s.size() - 2);
-    return s;
-  }
-  if (EndsWith(s, "ing") && s.size() >= 6 &&
-      HasVowel(std::string_view(s).substr(0, s.size() - 3))) {
-    s.resize(s.size() - 3);
-    const size_t n = s.size();
-    if (n >= 3 && s[n - 1] == s[n - 2] && !IsVowel(s[n - 1]) &&
-        s[n - 1] != 'l' && s[n - 1] != 's' && s[n - 1] != 'z') {
-      s.pop_back();  // "swimming" -> "swim"
+  // Snowball's English (Porter 2) stemmer. A stemmer object keeps state
+  // between calls, so each thread has its own.
+  struct Stemmer {
+    sb_stemmer* s = sb_stemmer_new("english", "UTF_8");
+    ~Stemmer() {
+      if (s) sb_stemmer_delete(s);
     }
-    return s;
-  }
-  if (EndsWith(s, "ed") && s.size() >= 6 &&
-      HasVowel(std::string_view(s).substr(0, s.size() - 2))) {
-    s.resize(s.size() - 2);
-    const size_t n = s.size();
-    if (n >= 3 && s[n - 1] == s[n - 2] && !IsVowel(s[n - 1]) &&
-        s[n - 1] != 'l' && s[n - 1] != 's' && s[n - 1] != 'z') {
-      s.pop_back();  // "stopped" -> "stop"
-    }
-    return s;
-  }
-  if (EndsWith(s, "ly") && s.size() >= 6) {
-    s.resize(s.size() - 2);
-    return s;
-  }
-  if (EndsWith(s, "es") && s.size() >= 5 &&
-      (EndsWith(s, "ches") || EndsWith(s, "shes") || EndsWith(s, "xes") ||
-       EndsWith(s, "zzes"))) {
-    s.resize(s.size() - 2);
-    return s;
-  }
-  if (s.back() == 's' && !EndsWith(s, "ss") && !EndsWith(s, "us") &&
-      !EndsWith(s, "is")) {
-    s.pop_back();
-  }
-  return s;
+  };
+  thread_local Stemmer stemmer;
+  if (w.size() <= 2 || !stemmer.s) return std::string(w);
+  const sb_symbol* out = sb_stemmer_stem(
+      stemmer.s, reinterpret_cast<const sb_symbol*>(w.data()),
+      static_cast<int>(w.size()));
+  if (!out) return std::string(w);  // out of memory: the word itself
+  return std::string(reinterpret_cast<const char*>(out),
+                     static_cast<size_t>(sb_stemmer_length(stemmer.s)));
 }
 
 std::vector<std::string> SplitWords(std::string_view folded) {

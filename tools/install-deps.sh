@@ -31,6 +31,7 @@ packages=(
   libsqlite3-dev                        # the embedded store
   libssl-dev openssl                    # TLS (serve --tls-cert/--tls-key), SHA-256
   libfasttext-dev                       # the red-flag classifier's model runs in the server
+  libstemmer-dev                        # Snowball's English stemmer (engine/text.h)
   wamerican wbritish                    # word lists: spelling repair never changes real words
 )
 if [ "$profile" != run ]; then
