@@ -79,6 +79,10 @@ struct LanguageSpec {
   std::vector<std::string>
       future_cues;  // "one day", "eventually": anywhere in
                     // the clause, the symptom is a possibility
+  // Anywhere in the clause, these make the symptom imagined, dreamt or dreaded
+  // ("if my legs ever started to feel weak", "I dreamt I could not move my
+  // legs"), even when the clause also has a current cue.
+  std::vector<std::string> imagined_cues;
   std::vector<std::string> clause_breaks;  // "but", "however", "although", ...
   // A clause starting with one of these continues the one before for
   // hypothetical cues: "what signs should I watch for, like black poo?" is
@@ -104,6 +108,10 @@ struct LanguageSpec {
   std::vector<std::string>
       negation_breaks;      // "and", "then": end a negation's reach
   int negation_window = 6;  // words between a cue and the symptom
+  // The most tokens a red-flag rule's concept combination may span, from the
+  // first word of its first concept to the last word of its last, within one
+  // clause.
+  int concept_window = 10;
   std::vector<std::string>
       dictionaries;  // word-list files (paths), for the loader
   SourceLocation where;
@@ -123,12 +131,31 @@ struct RedFlagKind {
   SourceLocation where;
 };
 
+// A clinical concept for red-flag rules (knowledge/concepts.json): a plain list
+// of lay words and multi-word expressions that a nurse can read and extend
+// ("lower-limb": leg, thigh, calf, shin, ...). Words are compared on their
+// stems, after normalisation, spelling repair and synonyms, so they are
+// written in canonical words, as patterns are.
+struct Concept {
+  std::string id;
+  std::string note;  // what the concept covers, in words (for reviewers)
+  std::vector<std::string> words;
+  SourceLocation where;
+  std::vector<SourceLocation> word_where;  // parallel to words
+};
+
 // One red-flag rule: any pattern matching an affirmed, current report triggers
 // its kind.
 struct RedFlagRule {
   std::string id;
   std::string kind;                   // a RedFlagKind id
   std::vector<std::string> patterns;  // re2, matched against the canonical text
+  // Concept combinations: each is a list of Concept ids that must all occur
+  // in one clause, in any order, within LanguageSpec::concept_window tokens
+  // ("lower-limb" with "loss-of-power"). A rule needs patterns, combinations
+  // or both.
+  std::vector<std::vector<std::string>> concepts;
+  std::vector<SourceLocation> concepts_where;  // parallel to concepts
   std::vector<std::string>
       unless;  // re2: any match anywhere in the message cancels
   std::vector<std::string>
@@ -304,6 +331,7 @@ struct ContentSpec {
   LanguageSpec language;
   std::vector<RedFlagKind> red_flag_kinds;
   std::vector<RedFlagRule> red_flag_rules;
+  std::vector<Concept> concepts;
   std::vector<IntentSpec> intents;
   DialogSpec dialog;
   RetrievalSpec retrieval;

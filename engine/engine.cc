@@ -272,8 +272,8 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
                                   "' has no rule that triggers it");
     }
   }
-  e->red_flags_ = RedFlagDetector::Build(s.red_flag_kinds, s.red_flag_rules,
-                                         s.language, diags);
+  e->red_flags_ = RedFlagDetector::Build(s.red_flag_kinds, s.concepts,
+                                         s.red_flag_rules, s.language, diags);
   const bool red_flags_failed = !e->red_flags_;
 
   // Intents.
@@ -892,13 +892,17 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
                       ", urgent " + Fixed(cs.urgent, 2) +
                       (cs.urgent_kind.empty() ? "" : " (" + cs.urgent_kind + ")");
     }
-    // A bag of words cannot read "not": where a rule matched and the message's
-    // own words cancelled it (negated, hypothetical, resolved, excepted: "his
-    // breathing is not slow"), the classifier may add the questions but never
-    // overrule that reading with an escalation.
+    // A bag of words cannot read "not": where a rule's pattern matched and the
+    // message's own words cancelled it (negated, hypothetical, resolved,
+    // excepted: "his breathing is not slow"), the classifier may add the
+    // questions but never overrule that reading with an escalation. A concept
+    // combination is looser (any two concepts in a clause), so its cancelled
+    // matches say too little to overrule the classifier.
     const bool rule_cancelled =
         std::any_of(rf.matches.begin(), rf.matches.end(),
-                    [](const RedFlagMatch& m) { return !m.affirmed(); });
+                    [](const RedFlagMatch& m) {
+                      return !m.affirmed() && m.combination.empty();
+                    });
     const RedFlagKind* k = nullptr;
     if (!rule_cancelled && cs.emergency >= cl.escalate_threshold)
       k = red_flags_->FindKind(cs.emergency_kind);

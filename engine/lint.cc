@@ -1,7 +1,10 @@
 #include "engine/lint.h"
 
+#include "engine/text.h"
+
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 namespace backline::engine {
 namespace {
@@ -186,6 +189,7 @@ class Linter {
     QuickReplies();
     Examples();
     PatternWords();
+    ConceptWords();
     return std::move(out_);
   }
 
@@ -464,6 +468,46 @@ class Linter {
                 ", which never matches: the normaliser makes it " +
                 Quote(canonical) + " first; write " + Quote(canonical) +
                 " instead",
+            Diagnostic::Severity::kError);
+      }
+    }
+  }
+
+  // Concepts are matched on the stems of the canonical text, so a word the
+  // normaliser rewrites never matches (an error, as for patterns); a concept
+  // no rule combines is dead weight a curator may think is working (a
+  // warning).
+  void ConceptWords() {
+    std::set<std::string> used;
+    for (const RedFlagRule& rule : spec_.red_flag_rules) {
+      for (const auto& combination : rule.concepts)
+        used.insert(combination.begin(), combination.end());
+    }
+    for (const Concept& c : spec_.concepts) {
+      if (!used.count(c.id)) {
+        Add("concept-unused", "", c.id, c.where,
+            "concept '" + c.id +
+                "' is named by no red-flag rule's combination: its words "
+                "escalate nothing",
+            Diagnostic::Severity::kWarning);
+      }
+      for (size_t k = 0; k < c.words.size(); ++k) {
+        const std::string& word = c.words[k];
+        const std::string canonical = engine_.analyzer().Analyze(word).canonical;
+        // Compared on stems, as concepts are matched: "not waking up" reads
+        // "not wake up", which has the same stems.
+        const auto stems = [](const std::string& text) {
+          std::vector<std::string> out;
+          for (const auto& w : SplitWords(FoldToAscii(text))) out.push_back(Stem(w));
+          return out;
+        };
+        if (stems(canonical) == stems(word)) continue;
+        Add("red-flag-word", "", c.id,
+            k < c.word_where.size() ? c.word_where[k] : c.where,
+            "concept '" + c.id + "' has " + Quote(word) +
+                ", which never matches: the normaliser makes it " +
+                Quote(canonical) + " first (synonyms, contractions or " +
+                "spelling); write " + Quote(canonical) + " instead",
             Diagnostic::Severity::kError);
       }
     }

@@ -29,7 +29,9 @@
 //   red-flag-word      (an error) a red-flag pattern names a word or phrase the
 //                      normaliser always rewrites (a synonym, a contraction, a
 //                      repaired spelling), so that part of the rule can never
-//                      match: "hurt myself" is "pain myself" by then
+//                      match: "hurt myself" is "pain myself" by then; the
+//                      same for a concept's word (knowledge/concepts.json)
+//   concept-unused     a concept that no rule's combination names
 // Every check runs the engine's own analyser and Turn, so synonyms, spelling
 // repair and the red-flag scope rules count exactly as they do for patients.
 // Answers are measured as a patient of the default clinic reads them

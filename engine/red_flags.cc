@@ -1,13 +1,20 @@
 #include "engine/red_flags.h"
 
 #include <algorithm>
+#include <functional>
 #include <unordered_set>
 
 #include <re2/re2.h>
 #include <re2/set.h>
 
 namespace backline::engine {
-namespace {}  // namespace
+namespace {
+
+// A rule's concept matches in one message stop here: enough to find an
+// affirmed one, and a message stuffed with concept words stays cheap.
+constexpr size_t kMaxMatchesPerRule = 64;
+
+}  // namespace
 
 struct RedFlagDetector::Prefilter {
   explicit Prefilter(const RE2::Options& o) : set(o, RE2::UNANCHORED) {}
@@ -48,9 +55,38 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
     const std::vector<RedFlagKind>& kinds,
     const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
     std::vector<Diagnostic>* diags) {
+  return Build(kinds, {}, rules, language, diags);
+}
+
+std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
+    const std::vector<RedFlagKind>& kinds,
+    const std::vector<Concept>& concepts,
+    const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
+    std::vector<Diagnostic>* diags) {
   std::unique_ptr<RedFlagDetector> d(new RedFlagDetector());
   d->kinds_ = kinds;
   DiagnosticSink sink(diags);
+  std::unordered_map<std::string, size_t> concept_index;
+  for (const Concept& c : concepts) {
+    if (!concept_index.emplace(c.id, d->concept_ids_.size()).second) {
+      sink.Error(c.where, "duplicate concept id '" + c.id + "'");
+      continue;
+    }
+    const size_t ci = d->concept_ids_.size();
+    d->concept_ids_.push_back(c.id);
+    size_t phrases = 0;
+    for (const std::string& w : c.words) {
+      ConceptPhrase ph{ci, {}};
+      for (const auto& word : SplitWords(FoldToAscii(w)))
+        ph.stems.push_back(Stem(word));
+      if (ph.stems.empty()) continue;
+      ++phrases;
+      std::string first = ph.stems.front();
+      d->concept_phrases_[first].push_back(std::move(ph));
+    }
+    if (phrases == 0)
+      sink.Error(c.where, "concept '" + c.id + "' has no words");
+  }
   for (const auto& r : rules) {
     CompiledRule cr;
     cr.id = r.id;
@@ -64,8 +100,37 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
       continue;
     }
     cr.kind = static_cast<size_t>(kit - kinds.begin());
-    if (r.patterns.empty())
-      sink.Error(r.where, "red-flag rule '" + r.id + "' has no patterns");
+    if (r.patterns.empty() && r.concepts.empty()) {
+      sink.Error(r.where, "red-flag rule '" + r.id +
+                              "' has no patterns and no concept combinations");
+    }
+    for (size_t i = 0; i < r.concepts.size(); ++i) {
+      const SourceLocation& at =
+          i < r.concepts_where.size() ? r.concepts_where[i] : r.where;
+      std::vector<size_t> combination;
+      for (const std::string& id : r.concepts[i]) {
+        auto it = concept_index.find(id);
+        if (it == concept_index.end()) {
+          sink.Error(at, "concept combination " + std::to_string(i + 1) +
+                             " of rule '" + r.id + "' names unknown concept '" +
+                             id + "' (knowledge/concepts.json)");
+          combination.clear();
+          break;
+        }
+        combination.push_back(it->second);
+      }
+      if (r.concepts[i].size() < 2) {
+        sink.Error(at, "concept combination " + std::to_string(i + 1) +
+                           " of rule '" + r.id +
+                           "' names fewer than two concepts: one concept "
+                           "alone is a list of words, not a report");
+        continue;
+      }
+      if (!combination.empty()) {
+        cr.combinations.push_back(std::move(combination));
+        d->any_combination_ = true;
+      }
+    }
     for (size_t i = 0; i < r.patterns.size(); ++i) {
       auto p = Pattern::Compile(r.patterns[i]);
       if (!p.ok()) {
@@ -115,6 +180,7 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
   d->current_ = PhraseSet(language.current_cues);
   d->resolved_ = PhraseSet(language.resolved_cues);
   d->future_ = PhraseSet(language.future_cues);
+  d->imagined_ = PhraseSet(language.imagined_cues);
   d->example_joiners_ = PhraseSet(language.example_joiners);
   d->hedges_ = PhraseSet(language.hedges);
   d->novelty_ = PhraseSet(language.novelty_cues);
@@ -124,6 +190,7 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
   d->clause_breaks_ = PhraseSet(language.clause_breaks);
   d->negation_breaks_ = PhraseSet(language.negation_breaks);
   d->window_ = language.negation_window;
+  d->concept_window_ = std::max(1, language.concept_window);
   for (const auto& r : rules) {
     for (const auto& p : r.patterns) {
       std::string word;
@@ -216,9 +283,17 @@ void RedFlagDetector::Classify(
   bool current = false;
   bool hypothetical = false;
   bool resolved = false;
+  bool imagined = false;
+  // "the weakness fully recovered and I walk normally now": a resolved cue
+  // between the match's own words settles it, whatever else the clause says.
+  bool resolved_inside = false;
   for (size_t p = cs; p <= ce; ++p) {
     if (current_.LongestAt(t, p) > 0) current = true;
-    if (resolved_.LongestAt(t, p) > 0) resolved = true;
+    if (const size_t len = resolved_.LongestAt(t, p); len > 0) {
+      resolved = true;
+      if (p > ts && p + len <= te) resolved_inside = true;
+    }
+    if (imagined_.LongestAt(t, p) > 0) imagined = true;
     if (p < ts && hypothetical_.LongestAt(t, p) > 0 && !hedged(p))
       hypothetical = true;
     if (future_.LongestAt(t, p) > 0) hypothetical = true;
@@ -257,8 +332,8 @@ void RedFlagDetector::Classify(
   }
   // "since", "still", "again" say it is happening now: that beats both frames.
   if (framed) hypothetical = true;
-  m->hypothetical = hypothetical && !current && !general_ok;
-  m->resolved = resolved && !current;
+  m->hypothetical = ((hypothetical && !current) || imagined) && !general_ok;
+  m->resolved = (resolved && !current) || resolved_inside;
   // "hay fever", "slow breathing exercises": a figure of speech that shares a
   // word with the match (it may start before the match or run past it).
   for (size_t p = cs; p <= te && !m->figurative; ++p) {
@@ -362,8 +437,15 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
            re2::StringPiece(a.canonical.data(), a.canonical.size()), &matched,
            &error) ||
        error.kind == RE2::Set::kNoError);
+  // Concepts in the message, when any rule combines them: usually none.
+  Occurrences occ;
+  bool any_concept = false;
+  if (any_combination_) {
+    occ = FindConcepts(a);
+    for (const auto& o : occ) any_concept |= !o.empty();
+  }
   if (told) {
-    if (matched.empty()) return result;
+    if (matched.empty() && !any_concept) return result;
     std::sort(matched.begin(), matched.end());
     to_run.reserve(matched.size());
     for (int i : matched)
@@ -381,6 +463,37 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
     framed = message_frames_.LongestAt(t, p) > 0;
 
   std::vector<int> excepted(rules_.size(), -1);  // -1 unknown, 0 no, 1 yes
+  // Cancels or affirms a match of rule r whose tokens [ts, te] and word gaps
+  // are known, and records it.
+  const auto settle = [&](size_t r, RedFlagMatch m,
+                          const std::vector<std::pair<size_t, size_t>>& gaps) {
+    const CompiledRule& rule = rules_[r];
+    if (clause[m.first_token] >= 0) {
+      Classify(a, m.first_token, m.last_token, clause, neg_scope,
+               rule.general_questions_escalate, framed, gaps, &m);
+    }
+    if (excepted[r] < 0) {
+      const bool unless = rule.unless && rule.unless->Matches(a.canonical);
+      const bool lacks =
+          rule.requires_any && !rule.requires_any->Matches(a.canonical);
+      excepted[r] = unless || lacks ? 1 : 0;
+    }
+    m.excepted = excepted[r] == 1;
+    if (m.affirmed() && m.urgency > result.urgency) {
+      result.urgency = m.urgency;
+      result.kind = &kinds_[rule.kind];
+    }
+    result.matches.push_back(std::move(m));
+  };
+  if (any_concept) {
+    std::vector<CombinationMatch> found;
+    for (size_t r = 0; r < rules_.size(); ++r) {
+      if (rules_[r].combinations.empty()) continue;
+      found.clear();
+      MatchCombinations(a, r, occ, clause, &found);
+      for (auto& [m, gaps] : found) settle(r, std::move(m), gaps);
+    }
+  }
   for (const auto& [r, pi] : to_run) {
     const CompiledRule& rule = rules_[r];
     const auto& p = rule.patterns[pi];
@@ -412,25 +525,131 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
         if (last > gb)
           gaps.emplace_back(a.TokenAt(gb), a.TokenAt(last - 1) + 1);
       }
-      if (clause[ts] >= 0) {
-        Classify(a, ts, te, clause, neg_scope, rule.general_questions_escalate,
-                 framed, gaps, &m);
-      }
-      if (excepted[r] < 0) {
-        const bool unless = rule.unless && rule.unless->Matches(a.canonical);
-        const bool lacks =
-            rule.requires_any && !rule.requires_any->Matches(a.canonical);
-        excepted[r] = unless || lacks ? 1 : 0;
-      }
-      m.excepted = excepted[r] == 1;
-      if (m.affirmed() && m.urgency > result.urgency) {
-        result.urgency = m.urgency;
-        result.kind = &kinds_[rule.kind];
-      }
-      result.matches.push_back(std::move(m));
+      settle(r, std::move(m), gaps);
     }
   }
   return result;
+}
+
+RedFlagDetector::Occurrences RedFlagDetector::FindConcepts(
+    const Analysis& a) const {
+  const auto& t = a.tokens;
+  Occurrences occ(concept_ids_.size());
+  std::vector<std::string> stems(t.size());
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (!t[i].is_break) stems[i] = Stem(t[i].text);
+  }
+  for (size_t p = 0; p < t.size(); ++p) {
+    if (t[p].is_break) continue;
+    const auto it = concept_phrases_.find(stems[p]);
+    if (it == concept_phrases_.end()) continue;
+    for (const ConceptPhrase& ph : it->second) {
+      if (p + ph.stems.size() > t.size()) continue;
+      bool match = true;
+      for (size_t k = 1; k < ph.stems.size() && match; ++k)
+        match = !t[p + k].is_break && stems[p + k] == ph.stems[k];
+      if (!match) continue;
+      auto& list = occ[ph.concept_index];
+      const size_t end = p + ph.stems.size();
+      // The longest phrase of a concept at a token; phrases are found in
+      // token order, so a shorter one at the same start is the last entry.
+      if (!list.empty() && list.back().first == p) {
+        list.back().second = std::max(list.back().second, end);
+      } else {
+        list.emplace_back(p, end);
+      }
+    }
+  }
+  return occ;
+}
+
+void RedFlagDetector::MatchCombinations(const Analysis& a, size_t r,
+                                        const Occurrences& occ,
+                                        const std::vector<int>& clause,
+                                        std::vector<CombinationMatch>* out) const {
+  const CompiledRule& rule = rules_[r];
+  const size_t window = static_cast<size_t>(concept_window_);
+  for (const auto& combination : rule.combinations) {
+    bool all_present = true;
+    for (size_t c : combination) all_present &= !occ[c].empty();
+    if (!all_present) continue;
+    // Every choice of one occurrence per concept in the anchor's clause, none
+    // sharing a token with another ("dead" cannot be both the limb and its
+    // loss), within the window: the match is affirmed if any choice is, so a
+    // negation near one occurrence does not hide another ("she did not realise
+    // she had done a poo in the bed").
+    for (const auto& anchor : occ[combination.front()]) {
+      if (out->size() >= kMaxMatchesPerRule) return;
+      const int cl = clause[anchor.first];
+      if (cl < 0) continue;
+      std::vector<std::pair<size_t, size_t>> chosen = {anchor};
+      const auto emit = [&]() {
+        if (out->size() >= kMaxMatchesPerRule) return;
+        size_t ts = chosen.front().first, te = chosen.front().second;
+        for (const auto& ch : chosen) {
+          ts = std::min(ts, ch.first);
+          te = std::max(te, ch.second);
+        }
+        if (te - ts > window) return;
+        const bool seen = std::any_of(
+            out->begin(), out->end(), [&](const CombinationMatch& cm) {
+              return cm.first.first_token == ts &&
+                     cm.first.last_token == te - 1;
+            });
+        if (seen) return;
+        RedFlagMatch m;
+        m.rule = rule.id;
+        m.kind = kinds_[rule.kind].id;
+        m.urgency = kinds_[rule.kind].urgency;
+        m.first_token = ts;
+        m.last_token = te - 1;
+        const size_t b = a.token_offset[ts];
+        const size_t e =
+            a.token_offset[te - 1] + a.tokens[te - 1].text.size();
+        m.text = a.canonical.substr(b, e - b);
+        for (size_t c : combination) {
+          if (!m.combination.empty()) m.combination += " + ";
+          m.combination += concept_ids_[c];
+        }
+        // The word gaps are the tokens between the concepts' words: a
+        // negation there counts ("legs are not weak"), one inside a concept's
+        // own phrase ("will not hold") does not.
+        std::vector<std::pair<size_t, size_t>> sorted = chosen, gaps;
+        std::sort(sorted.begin(), sorted.end());
+        for (size_t k = 1; k < sorted.size(); ++k) {
+          if (sorted[k].first > sorted[k - 1].second)
+            gaps.emplace_back(sorted[k - 1].second, sorted[k].first);
+        }
+        out->emplace_back(std::move(m), std::move(gaps));
+      };
+      // Depth-first over the remaining concepts; a handful of occurrences
+      // each, so the choices stay few.
+      const std::function<void(size_t)> choose = [&](size_t k) {
+        if (k == combination.size()) {
+          emit();
+          return;
+        }
+        if (out->size() >= kMaxMatchesPerRule) return;
+        for (const auto& o : occ[combination[k]]) {
+          if (out->size() >= kMaxMatchesPerRule) return;
+          if (clause[o.first] != cl) continue;
+          // Beyond the window from the anchor it cannot fit: skipped early,
+          // so a long clause full of concept words stays cheap.
+          if ((o.first > anchor.first ? o.first - anchor.first
+                                      : anchor.first - o.first) > window)
+            continue;
+          bool overlaps = false;
+          for (const auto& ch : chosen)
+            overlaps |= o.first < ch.second && ch.first < o.second;
+          if (overlaps) continue;
+          chosen.push_back(o);
+          choose(k + 1);
+          chosen.pop_back();
+        }
+      };
+      choose(1);
+    }
+  }
 }
 
 }  // namespace backline::engine

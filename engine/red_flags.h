@@ -1,7 +1,11 @@
 // Red-flag detection: the first check of every turn, in every dialog state.
 //
 // Each rule's re2 patterns are matched against the canonical text
-// (engine/analyzer.h). A match is escalated only when it reports a current
+// (engine/analyzer.h), and each of its concept combinations against the
+// stems of the tokens: every concept of the combination must occur in one
+// clause, in any order, within LanguageSpec::concept_window tokens ("my calves
+// feel like they belong to someone else" is lower-limb with
+// feels-not-their-own). A match is escalated only when it reports a current
 // symptom; it is cancelled when, within its clause (engine/content.h
 // LanguageSpec), it is
 //   - negated: a negation cue shortly before it ("no numbness", "I have not
@@ -45,6 +49,7 @@ struct RedFlagMatch {
   std::string kind;  // kind id
   Urgency urgency = Urgency::kNone;
   std::string text;        // the matched canonical text
+  std::string combination;  // "lower-limb + loss-of-power" for a concept match
   size_t first_token = 0;  // the tokens of the match (inclusive)
   size_t last_token = 0;
   bool negated = false;
@@ -78,6 +83,13 @@ class RedFlagDetector {
       const std::vector<RedFlagKind>& kinds,
       const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
       std::vector<Diagnostic>* diags);
+  // The same, with the concepts that rules' combinations name (an unknown
+  // concept, a duplicate id or a concept without words is an error).
+  static std::unique_ptr<RedFlagDetector> Build(
+      const std::vector<RedFlagKind>& kinds,
+      const std::vector<Concept>& concepts,
+      const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
+      std::vector<Diagnostic>* diags);
 
   RedFlagResult Detect(const Analysis& a) const;
 
@@ -95,6 +107,7 @@ class RedFlagDetector {
     std::string id;
     size_t kind;  // index into kinds_
     std::vector<std::unique_ptr<Pattern>> patterns;
+    std::vector<std::vector<size_t>> combinations;  // indices into concepts_
     std::unique_ptr<Pattern>
         unless;  // alternation of all `unless` patterns, may be null
     std::unique_ptr<Pattern>
@@ -129,6 +142,22 @@ class RedFlagDetector {
     std::bitset<kWordQuickKeys> first_words_;
   };
 
+  // A concept's phrase, as the stems of its words.
+  struct ConceptPhrase {
+    size_t concept_index;
+    std::vector<std::string> stems;
+  };
+  // Where each concept occurs in a message: [begin, end) token ranges.
+  using Occurrences = std::vector<std::vector<std::pair<size_t, size_t>>>;
+  Occurrences FindConcepts(const Analysis& a) const;
+  // A match of a concept combination, with its word gaps.
+  using CombinationMatch =
+      std::pair<RedFlagMatch, std::vector<std::pair<size_t, size_t>>>;
+  // Appends the matches of rule r's concept combinations.
+  void MatchCombinations(const Analysis& a, size_t r, const Occurrences& occ,
+                         const std::vector<int>& clause,
+                         std::vector<CombinationMatch>* out) const;
+
   // One RE2::Set over every rule pattern: a single pass over the text says
   // which patterns match at all, so only those are run on their own to find
   // where.
@@ -154,10 +183,15 @@ class RedFlagDetector {
   std::vector<RedFlagKind> kinds_;
   std::vector<CompiledRule> rules_;
   PhraseSet negation_, pseudo_, post_negation_, hypothetical_, current_,
-      resolved_, future_, clause_breaks_, negation_breaks_, example_joiners_,
+      resolved_, future_, imagined_, clause_breaks_, negation_breaks_, example_joiners_,
       hedges_, novelty_, figurative_, other_experiencers_, message_frames_;
   int window_ = 6;
   std::unique_ptr<Prefilter> prefilter_;
+  std::vector<std::string> concept_ids_;
+  // Concept phrases by the stem of their first word.
+  std::unordered_map<std::string, std::vector<ConceptPhrase>> concept_phrases_;
+  bool any_combination_ = false;
+  int concept_window_ = 10;
   std::unordered_set<std::string> symptom_words_;
 };
 

@@ -216,10 +216,11 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
   CheckKeys(f, root, "",
             {"contractions", "stopwords", "negation_cues", "pseudo_negations",
              "post_negation_cues", "hypothetical_cues", "current_cues",
-             "resolved_cues", "future_cues", "clause_breaks", "negation_breaks",
+             "resolved_cues", "future_cues", "imagined_cues", "clause_breaks",
+             "negation_breaks",
              "negation_window", "retrieval", "dictionaries", "example_joiners",
              "hedges", "novelty_cues", "figurative_phrases",
-             "other_experiencers", "message_frames", "lint"},
+             "other_experiencers", "message_frames", "concept_window", "lint"},
             diags);
   lang->where = f.At("");
   bool ok = true;
@@ -254,6 +255,8 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
                    nullptr, diags);
   ok &= GetStrings(f, root, "", "resolved_cues", false, &lang->resolved_cues,
                    nullptr, diags);
+  ok &= GetStrings(f, root, "", "imagined_cues", false, &lang->imagined_cues,
+                   nullptr, diags);
   ok &= GetStrings(f, root, "", "future_cues", false, &lang->future_cues,
                    nullptr, diags);
   ok &= GetStrings(f, root, "", "example_joiners", false,
@@ -280,6 +283,15 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
       ok = false;
     } else {
       lang->negation_window = w->get<int>();
+    }
+  }
+  if (auto w = root.find("concept_window"); w != root.end()) {
+    if (!w->is_number_integer() || w->get<int>() < 2 || w->get<int>() > 30) {
+      Error(diags, f.At("/concept_window"),
+            "\"concept_window\" must be a whole number 2-30");
+      ok = false;
+    } else {
+      lang->concept_window = w->get<int>();
     }
   }
   if (auto l = root.find("lint"); l != root.end()) {
@@ -386,15 +398,45 @@ bool ReadRules(const JsonFile& f, std::vector<engine::RedFlagRule>* out,
       continue;
     }
     CheckKeys(f, r, ptr,
-              {"id", "kind", "patterns", "unless", "requires",
+              {"id", "kind", "patterns", "concepts", "unless", "requires",
                "general_questions_escalate", "note", "examples"},
               diags);
     engine::RedFlagRule rule;
     rule.where = f.At(ptr);
     bool good = GetString(f, r, ptr, "id", true, &rule.id, diags);
     good &= GetString(f, r, ptr, "kind", true, &rule.kind, diags);
-    good &= GetStrings(f, r, ptr, "patterns", true, &rule.patterns,
+    good &= GetStrings(f, r, ptr, "patterns", false, &rule.patterns,
                        &rule.pattern_where, diags);
+    if (auto c = r.find("concepts"); c != r.end()) {
+      if (!c->is_array()) {
+        Error(diags, f.At(ptr + "/concepts"),
+              "\"concepts\" is a list of combinations, each a list of "
+              "concept ids: [[\"lower-limb\", \"loss-of-power\"]]");
+        good = false;
+      } else {
+        for (size_t k = 0; k < c->size(); ++k) {
+          const std::string cptr = ptr + "/concepts/" + std::to_string(k);
+          const json& combo = (*c)[k];
+          std::vector<std::string> ids;
+          bool fine = combo.is_array();
+          for (const json& id : combo) fine &= id.is_string();
+          if (!fine) {
+            Error(diags, f.At(cptr),
+                  "a concept combination is a list of concept ids (strings)");
+            good = false;
+            continue;
+          }
+          for (const json& id : combo) ids.push_back(id.get<std::string>());
+          rule.concepts.push_back(std::move(ids));
+          rule.concepts_where.push_back(f.At(cptr));
+        }
+      }
+    }
+    if (r.find("patterns") == r.end() && r.find("concepts") == r.end()) {
+      Error(diags, f.At(ptr),
+            "a rule needs \"patterns\", \"concepts\" or both");
+      good = false;
+    }
     good &= GetStrings(f, r, ptr, "unless", false, &rule.unless,
                        &rule.unless_where, diags);
     good &= GetStrings(f, r, ptr, "requires", false, &rule.requires_any,
@@ -412,6 +454,33 @@ bool ReadRules(const JsonFile& f, std::vector<engine::RedFlagRule>* out,
       }
     }
     if (good) out->push_back(std::move(rule));
+    ok &= good;
+  }
+  return ok;
+}
+
+bool ReadConcepts(const JsonFile& f, std::vector<engine::Concept>* out,
+                  std::vector<Diagnostic>* diags) {
+  const json* list = ListUnder(
+      f, "concepts", "concepts.json is an object with a \"concepts\" list",
+      {"concepts"}, diags);
+  if (!list) return false;
+  bool ok = true;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string ptr = "/concepts/" + std::to_string(i);
+    const json& c = (*list)[i];
+    if (!IsObjectItem(f, c, ptr, "a concept", diags)) {
+      ok = false;
+      continue;
+    }
+    CheckKeys(f, c, ptr, {"id", "note", "words"}, diags);
+    engine::Concept concept_spec;
+    concept_spec.where = f.At(ptr);
+    bool good = GetString(f, c, ptr, "id", true, &concept_spec.id, diags);
+    good &= GetString(f, c, ptr, "note", false, &concept_spec.note, diags);
+    good &= GetStrings(f, c, ptr, "words", true, &concept_spec.words,
+                       &concept_spec.word_where, diags);
+    if (good) out->push_back(std::move(concept_spec));
     ok &= good;
   }
   return ok;
@@ -515,6 +584,10 @@ bool LoadKnowledge(const std::string& dir, engine::ContentSpec* spec,
   });
   ok &= WithFile(dir, "red_flags.json", true, diags, [&](const JsonFile& f) {
     return ReadRules(f, &spec->red_flag_rules, diags);
+  });
+  // Optional: without it, rules can use patterns only.
+  ok &= WithFile(dir, "concepts.json", false, diags, [&](const JsonFile& f) {
+    return ReadConcepts(f, &spec->concepts, diags);
   });
   ok &= LoadClassifier(dir, &spec->classifier, diags);
   return ok;

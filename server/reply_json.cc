@@ -53,6 +53,7 @@ json ExplanationToJson(const engine::Explanation& ex) {
               {"urgency", engine::UrgencyName(m.urgency)},
               {"matched", m.text},
               {"affirmed", m.affirmed()}};
+    if (!m.combination.empty()) f["concepts"] = m.combination;
     if (m.negated)
       f["cancelled_by"] = "negation";
     else if (m.hypothetical)

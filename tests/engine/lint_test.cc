@@ -395,5 +395,41 @@ TEST(LintTest, AFigurativePhraseTheNormaliserRewritesIsAnError) {
   EXPECT_THAT(f[0].diag.message, HasSubstr("write \"pain throat\""));
 }
 
+// Concepts are matched on the stems of the canonical text: a word the normaliser rewrites to
+// another stem never matches ("sore" reads "pain"); one whose rewrite keeps its stems is fine.
+// A concept no rule combines escalates nothing, which a curator should know.
+TEST(LintTest, ConceptWordsTheNormaliserRewritesAndUnusedConceptsAreReported) {
+  ContentSpec s = CleanSpec();
+  Concept limb;
+  limb.id = "lower-limb";
+  limb.words = {"leg", "legs", "thigh"};
+  Concept loss;
+  loss.id = "loss";
+  loss.words = {"sore feeling", "weak"};
+  loss.word_where = {SourceLocation{"concepts.json", 8, 18}, SourceLocation{"concepts.json", 8, 34}};
+  Concept spare;
+  spare.id = "spare";
+  spare.words = {"spare"};
+  spare.where = SourceLocation{"concepts.json", 12, 5};
+  s.concepts = {limb, loss, spare};
+  RedFlagRule rule;
+  rule.id = "e1-limb";
+  rule.kind = "E1";
+  rule.concepts = {{"lower-limb", "loss"}};
+  rule.examples = {"my legs are weak"};
+  s.red_flag_rules.push_back(rule);
+  const auto words = Only(LintOf(s), "red-flag-word");
+  ASSERT_EQ(words.size(), 1u) << Join(LintOf(s));
+  EXPECT_EQ(words[0].diag.severity, Diagnostic::Severity::kError);
+  EXPECT_EQ(words[0].diag.where.ToString(), "concepts.json:8:18");
+  EXPECT_THAT(words[0].diag.message, HasSubstr("concept 'loss' has \"sore feeling\""));
+  EXPECT_THAT(words[0].diag.message, HasSubstr("write \"pain feeling\""));
+  const auto unused = Only(LintOf(s), "concept-unused");
+  ASSERT_EQ(unused.size(), 1u) << Join(LintOf(s));
+  EXPECT_EQ(unused[0].diag.severity, Diagnostic::Severity::kWarning);
+  EXPECT_EQ(unused[0].diag.where.ToString(), "concepts.json:12:5");
+  EXPECT_TRUE(Only(LintOf(s), "red-flag-example").empty()) << Join(LintOf(s));
+}
+
 }  // namespace
 }  // namespace backline::engine

@@ -34,6 +34,7 @@ LanguageSpec TinyLanguage() {
   l.clause_breaks = {"but", "however"};
   l.negation_breaks = {"and", "then"};
   l.novelty_cues = {"before", "like this"};
+  l.imagined_cues = {"dreamt", "if ever"};
   l.negation_window = 4;
   return l;
 }
@@ -192,6 +193,19 @@ TEST_F(RedFlagDetectorTest, CurrentCueOverridesAHypotheticalFrame) {
   EXPECT_EQ(Winner("if my legs are numb since today"), "E1");
 }
 
+// A dream or an "if ever" frames the clause even when it also says "today" or "since".
+TEST_F(RedFlagDetectorTest, ImaginedCuesCancelEvenWithACurrentCue) {
+  EXPECT_EQ(Winner("last night I dreamt my legs were weak since today"), "none");
+  EXPECT_EQ(Winner("if ever my legs are weak today what do I do"), "none");
+  EXPECT_EQ(Winner("my legs are weak since today"), "E1");
+}
+
+// "the weakness fully recovered and I walk normally now": a resolved cue inside the match
+// settles it even though the clause also has a current cue ("now" is not one here: "since").
+TEST_F(RedFlagDetectorTest, AResolvedCueInsideTheMatchWinsOverACurrentCue) {
+  EXPECT_EQ(Winner("legs recovered weak since"), "none");
+}
+
 TEST_F(RedFlagDetectorTest, HypotheticalFrameEndsAtItsClause) {
   EXPECT_EQ(Winner("what if it spreads ? my legs are weak"), "E1");
   EXPECT_EQ(Winner("I wonder if it matters but my legs are weak"), "E1");
@@ -270,6 +284,152 @@ TEST_F(RedFlagDetectorTest, FindKind) {
   EXPECT_EQ(detector_->FindKind("U1")->urgency, Urgency::kUrgent);
   EXPECT_EQ(detector_->FindKind("X9"), nullptr);
   EXPECT_EQ(detector_->kinds().size(), 3u);
+}
+
+// ---- Concept combinations ----------------------------------------------------------------
+
+Concept MakeConcept(std::string id, std::vector<std::string> words) {
+  Concept c;
+  c.id = std::move(id);
+  c.words = std::move(words);
+  return c;
+}
+
+std::vector<Concept> TinyConcepts() {
+  return {MakeConcept("lower-limb", {"leg", "calf", "thigh", "waist down"}),
+          MakeConcept("loss-of-power", {"weak", "like jelly", "give way", "will not hold",
+                                        "belong to someone else"}),
+          MakeConcept("bowel", {"poo"}),
+          MakeConcept("control-loss", {"did not realise", "in the bed", "accident"}),
+          MakeConcept("stockpile", {"saving", "stash"}),
+          MakeConcept("means", {"morphine", "patches"})};
+}
+
+RedFlagRule ConceptRule(std::string id, std::string kind,
+                        std::vector<std::vector<std::string>> combinations) {
+  RedFlagRule r;
+  r.id = std::move(id);
+  r.kind = std::move(kind);
+  r.concepts = std::move(combinations);
+  return r;
+}
+
+class ConceptRuleTest : public ::testing::Test {
+ protected:
+  ConceptRuleTest() : analyzer_(TinyLanguage(), {}, {}) {
+    LanguageSpec language = TinyLanguage();
+    language.concept_window = 8;
+    detector_ = RedFlagDetector::Build(
+        TinyKinds(), TinyConcepts(),
+        {ConceptRule("e1-limb", "E1", {{"lower-limb", "loss-of-power"}}),
+         ConceptRule("e1-bowel", "E1", {{"bowel", "control-loss"}}),
+         ConceptRule("e6-plan", "E6", {{"stockpile", "means"}})},
+        language, &diags_);
+  }
+  std::string Winner(const std::string& text) const {
+    const RedFlagResult r = detector_->Detect(analyzer_.Analyze(text));
+    return r.kind ? r.kind->id : "none";
+  }
+  Analyzer analyzer_;
+  std::vector<Diagnostic> diags_;
+  std::unique_ptr<RedFlagDetector> detector_;
+};
+
+TEST_F(ConceptRuleTest, ConceptsInOneClauseInAnyOrderEscalate) {
+  ASSERT_NE(detector_, nullptr) << (diags_.empty() ? "" : diags_[0].ToString());
+  EXPECT_EQ(Winner("my calf feels like it belongs to someone else"), "E1");
+  EXPECT_EQ(Winner("it's like jelly from the waist down"), "E1");
+  EXPECT_EQ(Winner("he has been saving his morphine"), "E6");
+  EXPECT_EQ(Winner("she has a stash of old patches"), "E6");
+}
+
+TEST_F(ConceptRuleTest, WordsAreComparedOnTheirStems) {
+  // "weakness" and "weak", "legs" and "leg", "gave way"... "giving way" share stems.
+  EXPECT_EQ(Winner("there is a weakness in both legs"), "E1");
+  EXPECT_EQ(Winner("my thighs keep giving way"), "E1");
+}
+
+TEST_F(ConceptRuleTest, OneConceptAloneIsNotAReport) {
+  EXPECT_EQ(Winner("my legs ache after the walk"), "none");
+  EXPECT_EQ(Winner("I feel weak and tired"), "none");
+  EXPECT_EQ(Winner("is morphine safe"), "none");
+}
+
+TEST_F(ConceptRuleTest, ConceptsInDifferentClausesDoNotCombine) {
+  EXPECT_EQ(Winner("my legs are fine but I feel weak"), "none");
+}
+
+TEST_F(ConceptRuleTest, ConceptsFartherApartThanTheWindowDoNotCombine) {
+  EXPECT_EQ(Winner("my legs carried me all the way round the big park this morning and I was weak"),
+            "none");
+}
+
+TEST_F(ConceptRuleTest, NegationBeforeOrBetweenTheConceptsCancels) {
+  EXPECT_EQ(Winner("no weakness in my legs"), "none");
+  EXPECT_EQ(Winner("my legs are not weak"), "none");
+}
+
+TEST_F(ConceptRuleTest, ANegationInsideAConceptsOwnPhraseDoesNot) {
+  EXPECT_EQ(Winner("my legs will not hold me up"), "E1");
+}
+
+TEST_F(ConceptRuleTest, AnyAffirmedChoiceOfOccurrencesEscalates) {
+  // The nearest "control-loss" to "poo" ("in the bed") follows a negation cue of another
+  // occurrence ("did not realise"); choosing "did not realise" itself is affirmed.
+  EXPECT_EQ(Winner("she did not realise she had done a poo in the bed"), "E1");
+}
+
+TEST_F(ConceptRuleTest, TheUsualFramesCancelConceptMatchesToo) {
+  EXPECT_EQ(Winner("what if my legs give way"), "none");
+  EXPECT_EQ(Winner("the weak legs I had fully recovered"), "none");
+}
+
+TEST_F(ConceptRuleTest, MatchesNameTheirConcepts) {
+  const RedFlagResult r = detector_->Detect(analyzer_.Analyze("my legs are like jelly"));
+  ASSERT_FALSE(r.matches.empty());
+  EXPECT_EQ(r.matches[0].combination, "lower-limb + loss-of-power");
+  EXPECT_EQ(r.matches[0].text, "legs are like jelly");
+}
+
+TEST_F(ConceptRuleTest, AClauseFullOfConceptWordsStaysBounded) {
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "leg weak ";
+  const RedFlagResult r = detector_->Detect(analyzer_.Analyze(text));
+  EXPECT_EQ(r.kind != nullptr ? r.kind->id : "none", "E1");
+  EXPECT_LE(r.matches.size(), 64u);
+}
+
+TEST(ConceptRuleBuildTest, UnknownConceptOneConceptAndDuplicatesAreErrors) {
+  std::vector<Diagnostic> diags;
+  RedFlagRule unknown = ConceptRule("r1", "E1", {{"lower-limb", "no-such-concept"}});
+  unknown.concepts_where = {SourceLocation{"red_flags.json", 12, 20}};
+  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(), TinyConcepts(), {unknown}, TinyLanguage(), &diags),
+            nullptr);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_THAT(diags[0].message, HasSubstr("unknown concept 'no-such-concept'"));
+  EXPECT_EQ(diags[0].where.line, 12);
+
+  diags.clear();
+  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(), TinyConcepts(),
+                                   {ConceptRule("r2", "E1", {{"lower-limb"}})}, TinyLanguage(),
+                                   &diags),
+            nullptr);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_THAT(diags[0].message, HasSubstr("fewer than two concepts"));
+
+  diags.clear();
+  std::vector<Concept> twice = TinyConcepts();
+  twice.push_back(MakeConcept("bowel", {"bowels"}));
+  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(), twice, {}, TinyLanguage(), &diags), nullptr);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_THAT(diags[0].message, HasSubstr("duplicate concept id 'bowel'"));
+
+  diags.clear();
+  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(), {}, {ConceptRule("r3", "E1", {})}, TinyLanguage(),
+                                   &diags),
+            nullptr);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_THAT(diags[0].message, HasSubstr("no patterns and no concept combinations"));
 }
 
 TEST(RedFlagDetectorRequiresTest, RequiresAContextSomewhereInTheMessage) {
