@@ -73,6 +73,16 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
 int RunReport(const std::vector<std::string>& args, std::ostream& out,
               std::ostream& err);
 
+// backline concepts list | backline concepts propose ID [--review] [--wordnet DIR]
+//                                                     [--limit N] [--kb DIR] [--dialogs DIR]
+// The red-flag concept lists for curators: which rules use each, and words WordNet
+// (knowledge/wordnet.h) relates to a concept's words; with --review, a yes or no for each,
+// the accepted ones added to concepts.json and the labelled messages whose reply changes.
+// Exit 2 on a wrong option, an unknown concept or no WordNet; 1 when the edit cannot be
+// written or would not load (nothing is written then). (server/cmd_concepts.cc)
+int RunConcepts(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+                std::ostream& err);
+
 }  // namespace backline::server
 
 #endif  // BACKLINE_SERVER_COMMANDS_H_

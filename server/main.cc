@@ -21,6 +21,9 @@ commands:
            --max-false-alarm set thresholds (percent) that make it exit 1
   test     run the golden conversation tests (default: every dialogs/tests/*.json, or the
            files and folders given); exit 1 on a failed turn, 2 on a malformed test file
+  concepts `concepts list`: the red-flag concept lists and the rules that combine them;
+           `concepts propose ID [--review]`: words WordNet relates to a concept (wordnet-base),
+           each accepted or rejected with --review, and the labelled messages that then change
   report   `report unanswered [--since YYYY-MM-DD] [--database FILE] [--limit N] [--json]`:
            what went unanswered, similar questions grouped, biggest group first
            (shows patient text: operator access to the database file)
@@ -70,6 +73,8 @@ int main(int argc, char** argv) {
     return backline::server::RunTest(args, std::cout, std::cerr);
   if (command == "report")
     return backline::server::RunReport(args, std::cout, std::cerr);
+  if (command == "concepts")
+    return backline::server::RunConcepts(args, std::cin, std::cout, std::cerr);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
     return 0;

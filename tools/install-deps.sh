@@ -33,6 +33,7 @@ packages=(
   libfasttext-dev                       # the red-flag classifier's model runs in the server
   libstemmer-dev                        # Snowball's English stemmer (engine/text.h)
   wamerican wbritish                    # word lists: spelling repair never changes real words
+  wordnet-base                          # `backline concepts propose`: words for red-flag concepts
 )
 if [ "$profile" != run ]; then
   packages+=(

@@ -287,5 +287,106 @@ TEST(RunCheckTest, BadOptionExitsTwo) {
   EXPECT_EQ(Check({"--dialogs"}).code, 2);
 }
 
+// ---- backline concepts ---------------------------------------------------------------------
+
+// A WordNet of three synsets in WordNet's own file format: "leg" (sense 1) has the parts
+// "shin" and "kneecap, patella"; "limb" is a synonym-less noun. Offsets are byte positions.
+fs::path FakeWordNet(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string header = "  1 This is a fake WordNet for tests.\n";
+  std::string leg, shin, kneecap;
+  const size_t leg_at = header.size();
+  // Each line is written once its targets' offsets are known; fixed widths keep them stable.
+  const auto off = [](size_t n) {
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%08zu", n);
+    return std::string(buf);
+  };
+  leg = off(leg_at) + " 08 n 01 leg 0 002 %p XXXXXXXX n 0000 %p YYYYYYYY n 0000 | a limb\n";
+  const size_t shin_at = leg_at + leg.size();
+  shin = off(shin_at) + " 08 n 01 shin 0 000 | front of the leg\n";
+  const size_t kneecap_at = shin_at + shin.size();
+  kneecap = off(kneecap_at) + " 08 n 02 kneecap 0 patella 0 000 | a bone\n";
+  leg.replace(leg.find("XXXXXXXX"), 8, off(shin_at));
+  leg.replace(leg.find("YYYYYYYY"), 8, off(kneecap_at));
+  std::ofstream(dir / "data.noun") << header << leg << shin << kneecap;
+  std::ofstream(dir / "index.noun") << header << "leg n 1 1 %p 1 0 " << off(leg_at) << "  \n";
+  for (const char* pos : {"verb", "adj", "adv"}) {
+    std::ofstream(dir / (std::string("index.") + pos)) << header;
+    std::ofstream(dir / (std::string("data.") + pos)) << header;
+  }
+  return dir;
+}
+
+struct ConceptsRun {
+  int code;
+  std::string out, err;
+};
+
+ConceptsRun Concepts(const std::vector<std::string>& args, const std::string& input = "") {
+  std::istringstream in(input);
+  std::ostringstream out, err;
+  ConceptsRun r;
+  r.code = RunConcepts(args, in, out, err);
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+TEST(RunConceptsTest, ListsConceptsWithTheRulesThatCombineThem) {
+  const ConceptsRun r = Concepts({"list"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("lower-limb ("));
+  EXPECT_THAT(r.out, HasSubstr("e1-limb-concepts"));
+}
+
+TEST(RunConceptsTest, ProposesWordNetWordsAndAddsOnlyTheAcceptedOnes) {
+  const fs::path wn = FakeWordNet("backline-wordnet");
+  const fs::path root =
+      fs::temp_directory_path() / ("backline-concepts-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root / "knowledge");
+  fs::copy(kRoot + "/knowledge", root / "knowledge", fs::copy_options::recursive);
+
+  const ConceptsRun listed = Concepts({"propose", "lower-limb", "--wordnet", wn.string(), "--kb",
+                                       (root / "knowledge").string()});
+  EXPECT_EQ(listed.code, 0) << listed.err;
+  // "shin" and "kneecap" are words of the concept already: not proposed.
+  EXPECT_EQ(listed.out.find(". shin"), std::string::npos) << listed.out;
+  EXPECT_EQ(listed.out.find(". kneecap"), std::string::npos) << listed.out;
+  EXPECT_THAT(listed.out, HasSubstr("patella  (part of leg)"));
+  EXPECT_THAT(listed.out, HasSubstr("Nothing written"));
+
+  // "kneecap" is already there too; the only proposal is "patella": accept it.
+  const ConceptsRun added = Concepts({"propose", "lower-limb", "--wordnet", wn.string(), "--kb",
+                                      (root / "knowledge").string(), "--review"},
+                                     "y\n");
+  EXPECT_EQ(added.code, 0) << added.err;
+  EXPECT_THAT(added.out, HasSubstr("Added 1 word(s) to 'lower-limb'"));
+  std::ifstream f(root / "knowledge" / "concepts.json");
+  std::stringstream text;
+  text << f.rdbuf();
+  EXPECT_THAT(text.str(), HasSubstr("\"patella\""));
+  EXPECT_THAT(text.str(), HasSubstr("// Clinical concepts"));  // comments kept
+  const CheckRun check =
+      Check({"--kb", (root / "knowledge").string(), "--dialogs", kRoot + "/dialogs"});
+  EXPECT_EQ(check.code, 0) << check.out << check.err;
+  fs::remove_all(root);
+  fs::remove_all(wn);
+}
+
+TEST(RunConceptsTest, UnknownConceptOrNoWordNetIsAClearError) {
+  const ConceptsRun unknown = Concepts({"propose", "elbows"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("no concept 'elbows'"));
+  const ConceptsRun no_wordnet =
+      Concepts({"propose", "lower-limb", "--wordnet", "/nonexistent/wordnet"});
+  EXPECT_EQ(no_wordnet.code, 2);
+  EXPECT_THAT(no_wordnet.err, HasSubstr("install Debian's wordnet-base"));
+  EXPECT_EQ(Concepts({"frobnicate"}).code, 2);
+}
+
 }  // namespace
 }  // namespace backline::server
