@@ -287,11 +287,20 @@ void RedFlagDetector::Classify(
   // "the weakness fully recovered and I walk normally now": a resolved cue
   // between the match's own words settles it, whatever else the clause says.
   bool resolved_inside = false;
+  // "the weakness in my legs fully recovered after surgery and I walk daily
+  // now": a resolved cue right after the match says it of the symptom itself,
+  // and a current cue after that is about the recovery, not the symptom.
+  bool resolved_after = false;
+  bool current_before_resolved = false;
   for (size_t p = cs; p <= ce; ++p) {
-    if (current_.LongestAt(t, p) > 0) current = true;
+    if (current_.LongestAt(t, p) > 0) {
+      current = true;
+      if (!resolved_after) current_before_resolved = true;
+    }
     if (const size_t len = resolved_.LongestAt(t, p); len > 0) {
       resolved = true;
       if (p > ts && p + len <= te) resolved_inside = true;
+      if (p > te && p <= te + 3) resolved_after = true;
     }
     if (imagined_.LongestAt(t, p) > 0) imagined = true;
     if (p < ts && hypothetical_.LongestAt(t, p) > 0 && !hedged(p))
@@ -333,7 +342,8 @@ void RedFlagDetector::Classify(
   // "since", "still", "again" say it is happening now: that beats both frames.
   if (framed) hypothetical = true;
   m->hypothetical = ((hypothetical && !current) || imagined) && !general_ok;
-  m->resolved = (resolved && !current) || resolved_inside;
+  m->resolved = (resolved && !current) || resolved_inside ||
+                (resolved_after && !current_before_resolved);
   // "hay fever", "slow breathing exercises": a figure of speech that shares a
   // word with the match (it may start before the match or run past it).
   for (size_t p = cs; p <= te && !m->figurative; ++p) {

@@ -191,7 +191,8 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
       << "</a>";
     first = false;
   }
-  h << ") &middot; <a href=\"#red-flags\">Red flags and escalations</a></nav>\n"
+  h << ") &middot; <a href=\"#red-flags\">Red flags and escalations</a> &middot; <a "
+       "href=\"#concepts\">Red-flag concepts</a></nav>\n"
        "</header>\n";
 
   // Answers.
@@ -260,6 +261,16 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
         << Esc(r.note.empty() ? "(no note)" : r.note);
       if (r.general_questions_escalate)
         h << " <em>General questions escalate too.</em>";
+      if (!r.concepts.empty()) {
+        h << "<br>Concept combinations (all in one clause, any order):";
+        for (size_t i = 0; i < r.concepts.size(); ++i) {
+          h << (i ? "; " : " ");
+          for (size_t j = 0; j < r.concepts[i].size(); ++j) {
+            h << (j ? " + " : "") << "<a href=\"#concept-" << Esc(r.concepts[i][j]) << "\">"
+              << Esc(r.concepts[i][j]) << "</a>";
+          }
+        }
+      }
       if (!r.examples.empty()) {
         h << "<br>Sample phrasings:<ul>\n";
         for (const auto& ex : r.examples) h << "<li>" << Esc(ex) << "</li>\n";
@@ -294,6 +305,22 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
     }
     h << "</table>\n</section>\n";
   }
+  // The concepts the rules combine (knowledge/concepts.json): the words are what clinicians
+  // sign off, since a word added to a list changes what escalates.
+  if (!spec.concepts.empty()) {
+    h << "<h2 id=\"concepts\">Red-flag concepts</h2>\n<p>The lay words the rules above "
+         "combine (<code>knowledge/concepts.json</code>). A word added to one of these lists "
+         "changes what escalates; words are compared on their stems.</p>\n"
+         "<table class=\"concepts\"><tr><th>Concept</th><th>What it covers</th>"
+         "<th>Words</th></tr>\n";
+    for (const auto& c : spec.concepts) {
+      h << "<tr id=\"concept-" << Esc(c.id) << "\"><td class=\"id\">" << Esc(c.id)
+        << "</td><td>" << Esc(c.note) << "</td><td>";
+      for (size_t i = 0; i < c.words.size(); ++i) h << (i ? ", " : "") << Esc(c.words[i]);
+      h << "</td></tr>\n";
+    }
+    h << "</table>\n";
+  }
   // The safety net beside the rules (engine/classifier.h).
   h << "<h2 id=\"safety-net\">The safety net: the red-flag classifier</h2>\n";
   if (const auto& cl = spec.classifier; cl.model) {
@@ -308,8 +335,9 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
       << "dialog state <code>" << Esc(screen.empty() ? "(none set)" : screen)
       << "</code>; a yes escalates.</li>\n"
       << "<li>When it is sure (at least " << cl.escalate_threshold
-      << " for a tier), it escalates to the kind it names, unless a rule matched and the "
-         "message's own words cancelled it (negated, hypothetical, resolved).</li>\n</ul>\n"
+      << " for a tier), it escalates to the kind it names, unless a rule's pattern matched "
+         "and the message's own words cancelled it (negated, hypothetical, resolved).</li>\n"
+         "</ul>\n"
       << "<p>First-look figures on blind sets, before and after, are in "
          "<code>tests/eval/BLIND.md</code>.</p>\n";
   } else {

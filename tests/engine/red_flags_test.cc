@@ -206,6 +206,14 @@ TEST_F(RedFlagDetectorTest, AResolvedCueInsideTheMatchWinsOverACurrentCue) {
   EXPECT_EQ(Winner("legs recovered weak since"), "none");
 }
 
+// A resolved cue right after the symptom says it of the symptom; a current cue after that is
+// about life since ("... recovered and I walk to the shops since"). One before it is not.
+TEST_F(RedFlagDetectorTest, AResolvedCueRightAfterTheSymptomOutranksALaterCurrentCue) {
+  EXPECT_EQ(Winner("my weak legs recovered and I walk to the shops since"), "none");
+  EXPECT_EQ(Winner("my weak legs still recovered"), "E1");
+  EXPECT_EQ(Winner("since today my weak legs recovered"), "E1");
+}
+
 TEST_F(RedFlagDetectorTest, HypotheticalFrameEndsAtItsClause) {
   EXPECT_EQ(Winner("what if it spreads ? my legs are weak"), "E1");
   EXPECT_EQ(Winner("I wonder if it matters but my legs are weak"), "E1");

@@ -72,6 +72,15 @@ TEST(ExportReviewTest, ShippedContentHasEveryEntryKindAndClinic) {
   for (const auto& rule : spec.red_flag_rules) {
     ASSERT_FALSE(rule.examples.empty()) << rule.id;
   }
+  // Every concept is on the sheet with its words, and each rule links the concepts it combines:
+  // a word added to a list changes what escalates, so clinicians sign those off too.
+  ASSERT_FALSE(spec.concepts.empty());
+  for (const auto& c : spec.concepts) {
+    EXPECT_THAT(html, HasSubstr("id=\"concept-" + c.id + "\"")) << c.id;
+    EXPECT_THAT(html, HasSubstr(c.words.front())) << c.id;
+  }
+  EXPECT_THAT(html, HasSubstr("<a href=\"#concept-lower-limb\">lower-limb</a> + <a "
+                              "href=\"#concept-loss-of-power\">loss-of-power</a>"));
   // The escalation text rendered for the demo clinic (its phone numbers) is there.
   EXPECT_THAT(html, HasSubstr("Riverside Cancer Centre"));
   EXPECT_THAT(html, HasSubstr("555-0199"));
