@@ -211,8 +211,8 @@ bool ReadIntents(const JsonFile& f, std::vector<engine::IntentSpec>* out,
       continue;
     }
     CheckKeys(f, it, ptr,
-              {"id", "topic", "kind", "patterns", "unless", "reply",
-               "quick_replies", "next", "note"},
+              {"id", "topic", "kind", "patterns", "concepts", "unless",
+               "reply", "quick_replies", "next", "note"},
               diags);
     engine::IntentSpec intent;
     intent.where = f.At(ptr);
@@ -220,8 +220,14 @@ bool ReadIntents(const JsonFile& f, std::vector<engine::IntentSpec>* out,
     bool good = GetString(f, it, ptr, "id", true, &intent.id, diags);
     good &= GetString(f, it, ptr, "topic", true, &intent.topic, diags);
     good &= GetString(f, it, ptr, "kind", true, &kind, diags);
-    good &= GetStrings(f, it, ptr, "patterns", true, &intent.patterns,
+    good &= GetStrings(f, it, ptr, "patterns", false, &intent.patterns,
                        &intent.pattern_where, diags);
+    good &= GetCombinations(f, it, ptr, "concepts", &intent.concepts,
+                            &intent.concepts_where, diags);
+    if (it.find("patterns") == it.end() && it.find("concepts") == it.end()) {
+      Error(diags, f.At(ptr), "an intent needs \"patterns\", \"concepts\" or both");
+      good = false;
+    }
     good &=
         GetStrings(f, it, ptr, "unless", false, &intent.unless, nullptr, diags);
     good &= GetString(f, it, ptr, "reply", false, &intent.reply, diags);

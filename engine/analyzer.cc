@@ -88,16 +88,19 @@ void SynonymMap::Apply(
         bool match = true;
         for (size_t k = 0; k < e.stems.size() && match; ++k) {
           // The same word, or an inflection of it ("stools" for "stool",
-          // "peeing" for "pee"), or two inflections of one stem; never a bare
-          // word against an inflected term
-          // ("scar" is not "scared").
+          // "bodies" for "body"), or two inflections of one word ("peeing" for
+          // "peed"); never a bare word against an inflected term ("scar" is
+          // not "scared").
           const std::string& tok = in[i + k].text;
           const std::string& w = e.words[k];
+          // Same stem is not enough: Snowball gives "private" and
+          // "privates" one stem, and "privates" means genitals.
+          const std::string& stem = stems[i + k];
           match = !in[i + k].is_break &&
                   (tok == w ||
-                   (stems[i + k] == w && IsInflectionOf(tok, w)) ||
-                   (stems[i + k] == e.stems[k] && tok != stems[i + k] &&
-                    w != e.stems[k]));
+                   (stem == e.stems[k] &&
+                    (IsInflectionOf(tok, w) ||
+                     (IsInflectionOf(tok, stem) && IsInflectionOf(w, stem)))));
         }
         if (match && (!best || e.stems.size() > best->stems.size())) best = &e;
       }

@@ -186,6 +186,10 @@ struct IntentSpec {
   std::string topic;
   Kind kind = Kind::kSmallTalk;
   std::vector<std::string> patterns;  // re2, matched against the canonical text
+  // Concept combinations (knowledge/concepts.json): each matches when all its
+  // concepts occur in one sentence ("can I" + a medicine + a change).
+  std::vector<std::vector<std::string>> concepts;
+  std::vector<SourceLocation> concepts_where;  // parallel to concepts
   std::vector<std::string> unless;    // re2: any match cancels this intent
   std::string reply;
   std::vector<std::string> quick_replies;

@@ -277,6 +277,15 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
   const bool red_flags_failed = !e->red_flags_;
 
   // Intents.
+  {
+    // Intents' concept combinations use the same lists as red-flag rules.
+    const size_t diags_before = diags->size();
+    e->concepts_ = ConceptIndex(s.concepts, diags);
+    for (size_t k = diags_before; k < diags->size(); ++k) {
+      if ((*diags)[k].severity == Diagnostic::Severity::kError)
+        sink.Error((*diags)[k].where, "(above) concepts.json cannot be used");
+    }
+  }
   std::vector<std::string> intent_states;
   {
     std::set<std::string> intent_ids;
@@ -291,7 +300,7 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
         sink.Error(i.where, "intent '" + i.id +
                                 "' has neither a reply nor a next state");
       }
-      CompiledIntent ci{&i, nullptr, nullptr};
+      CompiledIntent ci{&i, nullptr, {}, nullptr};
       bool ok = true;
       for (size_t k = 0; k < i.patterns.size(); ++k) {
         auto p = Pattern::Compile(i.patterns[k]);
@@ -302,11 +311,30 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
           ok = false;
         }
       }
-      if (i.patterns.empty()) {
-        sink.Error(i.where, "intent '" + i.id + "' has no patterns");
+      if (i.patterns.empty() && i.concepts.empty()) {
+        sink.Error(i.where,
+                   "intent '" + i.id + "' has no patterns and no concept combinations");
         ok = false;
       }
-      if (ok) {
+      for (size_t k = 0; k < i.concepts.size(); ++k) {
+        const SourceLocation& at =
+            k < i.concepts_where.size() ? i.concepts_where[k] : i.where;
+        std::vector<size_t> combination;
+        for (const std::string& id : i.concepts[k]) {
+          const auto found = e->concepts_.Find(id);
+          if (!found) {
+            sink.Error(at, "concept combination " + std::to_string(k + 1) + " of intent '" +
+                               i.id + "' names unknown concept '" + id +
+                               "' (knowledge/concepts.json)");
+            ok = false;
+            break;
+          }
+          combination.push_back(*found);
+        }
+        if (combination.size() == i.concepts[k].size() && !combination.empty())
+          ci.combinations.push_back(std::move(combination));
+      }
+      if (ok && !i.patterns.empty()) {
         auto p = Pattern::CompileAny(i.patterns);
         if (p.ok()) ci.pattern = std::move(p).value();
       }
@@ -320,7 +348,8 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
                          "' does not compile: " + u.status().message());
       }
       if (!i.next_state.empty()) intent_states.push_back(i.next_state);
-      if (ci.pattern) e->intents_.push_back(std::move(ci));
+      if (ok && (ci.pattern || !ci.combinations.empty()))
+        e->intents_.push_back(std::move(ci));
     }
   }
   // One PatternSet per kind, so that a turn scans its text once per kind
@@ -331,6 +360,8 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
     std::vector<const Pattern*> patterns;
     for (size_t i = 0; i < e->intents_.size(); ++i) {
       if (static_cast<size_t>(e->intents_[i].spec->kind) != k) continue;
+      if (!e->intents_[i].combinations.empty()) is.any_combinations = true;
+      if (!e->intents_[i].pattern) continue;  // concepts only
       is.intents.push_back(i);
       patterns.push_back(e->intents_[i].pattern.get());
     }
@@ -586,6 +617,8 @@ std::string Engine::Render(std::string_view text, const Clinic& clinic) {
   const std::string_view name = clinic.name.empty()
                                     ? "your cancer centre"
                                     : std::string_view(clinic.name);
+  const std::string retention = std::to_string(clinic.retention_days);
+  const std::string_view retention_days(retention);
   std::string out;
   out.reserve(text.size() + 32);
   size_t i = 0;
@@ -612,6 +645,8 @@ std::string Engine::Render(std::string_view text, const Clinic& clinic) {
         value = &emergency;
       else if (key == "crisis_line")
         value = &crisis;
+      else if (key == "retention_days")
+        value = &retention_days;
       if (value) {
         out.append(*value);
         i = close + 1;
@@ -646,20 +681,27 @@ Reply Engine::Welcome(const Clinic& clinic) const {
 const Engine::CompiledIntent* Engine::MatchIntent(IntentSpec::Kind kind,
                                                   const Analysis& a) const {
   const IntentSet& is = intent_sets_[static_cast<size_t>(kind)];
-  if (is.intents.empty()) return nullptr;
+  if (is.intents.empty() && !is.any_combinations) return nullptr;
+  // Which intents' patterns match: one pass of the set, or (no set, or re2
+  // could not tell for this text) one by one.
+  std::vector<bool> by_pattern(intents_.size(), false);
   std::vector<int> matched;  // ascending set indices: intents_ order
   if (is.set && is.set->Match(a.canonical, &matched)) {
-    for (int m : matched) {
-      const CompiledIntent& ci = intents_[is.intents[static_cast<size_t>(m)]];
-      if (ci.unless && ci.unless->Matches(a.canonical)) continue;
-      return &ci;
-    }
-    return nullptr;
+    for (int m : matched) by_pattern[is.intents[static_cast<size_t>(m)]] = true;
+  } else {
+    for (size_t i : is.intents) by_pattern[i] = intents_[i].pattern->Matches(a.canonical);
   }
-  // No set for this kind, or re2 could not tell for this text.
-  for (const auto& ci : intents_) {
+  // Concepts only when some intent of this kind combines them.
+  ConceptIndex::Occurrences occ;
+  if (is.any_combinations) occ = concepts_.Occur(a);
+  const size_t window = static_cast<size_t>(std::max(2, spec_.language.concept_window));
+  for (size_t i = 0; i < intents_.size(); ++i) {
+    const CompiledIntent& ci = intents_[i];
     if (ci.spec->kind != kind) continue;
-    if (!ci.pattern->Matches(a.canonical)) continue;
+    bool match = by_pattern[i];
+    for (size_t c = 0; c < ci.combinations.size() && !match; ++c)
+      match = ConceptIndex::InOneSentence(a, ci.combinations[c], occ, window);
+    if (!match) continue;
     if (ci.unless && ci.unless->Matches(a.canonical)) continue;
     return &ci;
   }

@@ -37,6 +37,7 @@
 #include "engine/content.h"
 #include "engine/dialogue.h"
 #include "engine/pattern.h"
+#include "engine/concepts.h"
 #include "engine/red_flags.h"
 #include "engine/retrieval.h"
 
@@ -120,7 +121,8 @@ class Engine {
  private:
   struct CompiledIntent {
     const IntentSpec* spec;
-    std::unique_ptr<Pattern> pattern;
+    std::unique_ptr<Pattern> pattern;               // may be null: concepts only
+    std::vector<std::vector<size_t>> combinations;  // indices into concepts_
     std::unique_ptr<Pattern> unless;
   };
 
@@ -134,7 +136,8 @@ class Engine {
   // intents_ order. `set` is null when re2 could not build it.
   struct IntentSet {
     std::unique_ptr<PatternSet> set;
-    std::vector<size_t> intents;
+    std::vector<size_t> intents;  // those with patterns
+    bool any_combinations = false;
   };
   static constexpr size_t kIntentKinds =
       static_cast<size_t>(IntentSpec::Kind::kFlow) + 1;
@@ -170,6 +173,7 @@ class Engine {
   std::unique_ptr<Bm25Index> index_;
   std::unique_ptr<DialogGraph> dialog_;
   std::vector<CompiledIntent> intents_;
+  ConceptIndex concepts_;  // for intents' concept combinations
   std::array<IntentSet, kIntentKinds> intent_sets_;  // by IntentSpec::Kind
   // Terms of keywords and synonym targets: words that name something this
   // content is about

@@ -483,12 +483,16 @@ class Linter {
       for (const auto& combination : rule.concepts)
         used.insert(combination.begin(), combination.end());
     }
+    for (const IntentSpec& intent : spec_.intents) {
+      for (const auto& combination : intent.concepts)
+        used.insert(combination.begin(), combination.end());
+    }
     for (const Concept& c : spec_.concepts) {
       if (!used.count(c.id)) {
         Add("concept-unused", "", c.id, c.where,
             "concept '" + c.id +
-                "' is named by no red-flag rule's combination: its words "
-                "escalate nothing",
+                "' is named by no red-flag rule's or intent's combination: "
+                "its words do nothing",
             Diagnostic::Severity::kWarning);
       }
       for (size_t k = 0; k < c.words.size(); ++k) {

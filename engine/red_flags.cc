@@ -66,27 +66,11 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
   std::unique_ptr<RedFlagDetector> d(new RedFlagDetector());
   d->kinds_ = kinds;
   DiagnosticSink sink(diags);
-  std::unordered_map<std::string, size_t> concept_index;
-  for (const Concept& c : concepts) {
-    if (!concept_index.emplace(c.id, d->concept_ids_.size()).second) {
-      sink.Error(c.where, "duplicate concept id '" + c.id + "'");
-      continue;
-    }
-    const size_t ci = d->concept_ids_.size();
-    d->concept_ids_.push_back(c.id);
-    size_t phrases = 0;
-    for (const std::string& w : c.words) {
-      ConceptPhrase ph{ci, {}};
-      for (const auto& word : SplitWords(FoldToAscii(w)))
-        ph.stems.push_back(Stem(word));
-      if (ph.stems.empty()) continue;
-      ++phrases;
-      std::string first = ph.stems.front();
-      d->concept_phrases_[first].push_back(std::move(ph));
-    }
-    if (phrases == 0)
-      sink.Error(c.where, "concept '" + c.id + "' has no words");
-  }
+  const size_t diags_before = diags->size();
+  d->concepts_ = ConceptIndex(concepts, diags);
+  const bool concept_errors = std::any_of(
+      diags->begin() + static_cast<std::ptrdiff_t>(diags_before), diags->end(),
+      [](const Diagnostic& g) { return g.severity == Diagnostic::Severity::kError; });
   for (const auto& r : rules) {
     CompiledRule cr;
     cr.id = r.id;
@@ -109,15 +93,15 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
           i < r.concepts_where.size() ? r.concepts_where[i] : r.where;
       std::vector<size_t> combination;
       for (const std::string& id : r.concepts[i]) {
-        auto it = concept_index.find(id);
-        if (it == concept_index.end()) {
+        const auto found = d->concepts_.Find(id);
+        if (!found) {
           sink.Error(at, "concept combination " + std::to_string(i + 1) +
                              " of rule '" + r.id + "' names unknown concept '" +
                              id + "' (knowledge/concepts.json)");
           combination.clear();
           break;
         }
-        combination.push_back(it->second);
+        combination.push_back(*found);
       }
       if (r.concepts[i].size() < 2) {
         sink.Error(at, "concept combination " + std::to_string(i + 1) +
@@ -204,7 +188,7 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
       }
     }
   }
-  if (sink.failed()) return nullptr;
+  if (sink.failed() || concept_errors) return nullptr;
   RE2::Options opts;
   opts.set_log_errors(false);
   opts.set_max_mem(64 << 20);
@@ -451,8 +435,8 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
   Occurrences occ;
   bool any_concept = false;
   if (any_combination_) {
-    occ = FindConcepts(a);
-    for (const auto& o : occ) any_concept |= !o.empty();
+    occ = concepts_.Occur(a);
+    any_concept = ConceptIndex::Any(occ);
   }
   if (told) {
     if (matched.empty() && !any_concept) return result;
@@ -541,38 +525,6 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
   return result;
 }
 
-RedFlagDetector::Occurrences RedFlagDetector::FindConcepts(
-    const Analysis& a) const {
-  const auto& t = a.tokens;
-  Occurrences occ(concept_ids_.size());
-  std::vector<std::string> stems(t.size());
-  for (size_t i = 0; i < t.size(); ++i) {
-    if (!t[i].is_break) stems[i] = Stem(t[i].text);
-  }
-  for (size_t p = 0; p < t.size(); ++p) {
-    if (t[p].is_break) continue;
-    const auto it = concept_phrases_.find(stems[p]);
-    if (it == concept_phrases_.end()) continue;
-    for (const ConceptPhrase& ph : it->second) {
-      if (p + ph.stems.size() > t.size()) continue;
-      bool match = true;
-      for (size_t k = 1; k < ph.stems.size() && match; ++k)
-        match = !t[p + k].is_break && stems[p + k] == ph.stems[k];
-      if (!match) continue;
-      auto& list = occ[ph.concept_index];
-      const size_t end = p + ph.stems.size();
-      // The longest phrase of a concept at a token; phrases are found in
-      // token order, so a shorter one at the same start is the last entry.
-      if (!list.empty() && list.back().first == p) {
-        list.back().second = std::max(list.back().second, end);
-      } else {
-        list.emplace_back(p, end);
-      }
-    }
-  }
-  return occ;
-}
-
 void RedFlagDetector::MatchCombinations(const Analysis& a, size_t r,
                                         const Occurrences& occ,
                                         const std::vector<int>& clause,
@@ -619,7 +571,7 @@ void RedFlagDetector::MatchCombinations(const Analysis& a, size_t r,
         m.text = a.canonical.substr(b, e - b);
         for (size_t c : combination) {
           if (!m.combination.empty()) m.combination += " + ";
-          m.combination += concept_ids_[c];
+          m.combination += concepts_.id(c);
         }
         // The word gaps are the tokens between the concepts' words: a
         // negation there counts ("legs are not weak"), one inside a concept's

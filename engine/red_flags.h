@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "engine/analyzer.h"
+#include "engine/concepts.h"
 #include "engine/content.h"
 #include "engine/pattern.h"
 
@@ -142,14 +143,7 @@ class RedFlagDetector {
     std::bitset<kWordQuickKeys> first_words_;
   };
 
-  // A concept's phrase, as the stems of its words.
-  struct ConceptPhrase {
-    size_t concept_index;
-    std::vector<std::string> stems;
-  };
-  // Where each concept occurs in a message: [begin, end) token ranges.
-  using Occurrences = std::vector<std::vector<std::pair<size_t, size_t>>>;
-  Occurrences FindConcepts(const Analysis& a) const;
+  using Occurrences = ConceptIndex::Occurrences;
   // A match of a concept combination, with its word gaps.
   using CombinationMatch =
       std::pair<RedFlagMatch, std::vector<std::pair<size_t, size_t>>>;
@@ -187,9 +181,7 @@ class RedFlagDetector {
       hedges_, novelty_, figurative_, other_experiencers_, message_frames_;
   int window_ = 6;
   std::unique_ptr<Prefilter> prefilter_;
-  std::vector<std::string> concept_ids_;
-  // Concept phrases by the stem of their first word.
-  std::unordered_map<std::string, std::vector<ConceptPhrase>> concept_phrases_;
+  ConceptIndex concepts_;
   bool any_combination_ = false;
   int concept_window_ = 10;
   std::unordered_set<std::string> symptom_words_;

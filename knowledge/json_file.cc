@@ -304,6 +304,41 @@ bool GetString(const JsonFile& f, const nlohmann::json& obj,
   return true;
 }
 
+bool GetCombinations(const JsonFile& f, const nlohmann::json& obj,
+                     const std::string& ptr, const char* key,
+                     std::vector<std::vector<std::string>>* out,
+                     std::vector<engine::SourceLocation>* where,
+                     std::vector<engine::Diagnostic>* diags) {
+  const auto c = obj.find(key);
+  if (c == obj.end()) return true;
+  if (!c->is_array()) {
+    Error(diags, f.At(ptr + "/" + key),
+          std::string("\"") + key +
+              "\" is a list of combinations, each a list of concept ids: "
+              "[[\"lower-limb\", \"loss-of-power\"]]");
+    return false;
+  }
+  bool good = true;
+  for (size_t k = 0; k < c->size(); ++k) {
+    const std::string cptr = ptr + "/" + key + "/" + std::to_string(k);
+    const nlohmann::json& combo = (*c)[k];
+    bool fine = combo.is_array();
+    if (fine) {
+      for (const auto& id : combo) fine &= id.is_string();
+    }
+    if (!fine) {
+      Error(diags, f.At(cptr), "a concept combination is a list of concept ids (strings)");
+      good = false;
+      continue;
+    }
+    std::vector<std::string> ids;
+    for (const auto& id : combo) ids.push_back(id.get<std::string>());
+    out->push_back(std::move(ids));
+    if (where) where->push_back(f.At(cptr));
+  }
+  return good;
+}
+
 bool GetStrings(const JsonFile& f, const nlohmann::json& obj,
                 const std::string& pointer, const char* key, bool required,
                 std::vector<std::string>* out,

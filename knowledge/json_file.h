@@ -51,6 +51,14 @@ class JsonFile {
 bool GetString(const JsonFile& f, const nlohmann::json& obj,
                const std::string& pointer, const char* key, bool required,
                std::string* out, std::vector<engine::Diagnostic>* diags);
+// The optional key `key` of obj: a list of concept combinations, each a list of
+// concept ids ([["lower-limb", "loss-of-power"]]), with where each one is.
+bool GetCombinations(const JsonFile& f, const nlohmann::json& obj,
+                     const std::string& ptr, const char* key,
+                     std::vector<std::vector<std::string>>* out,
+                     std::vector<engine::SourceLocation>* where,
+                     std::vector<engine::Diagnostic>* diags);
+
 bool GetStrings(const JsonFile& f, const nlohmann::json& obj,
                 const std::string& pointer, const char* key, bool required,
                 std::vector<std::string>* out,

@@ -407,31 +407,8 @@ bool ReadRules(const JsonFile& f, std::vector<engine::RedFlagRule>* out,
     good &= GetString(f, r, ptr, "kind", true, &rule.kind, diags);
     good &= GetStrings(f, r, ptr, "patterns", false, &rule.patterns,
                        &rule.pattern_where, diags);
-    if (auto c = r.find("concepts"); c != r.end()) {
-      if (!c->is_array()) {
-        Error(diags, f.At(ptr + "/concepts"),
-              "\"concepts\" is a list of combinations, each a list of "
-              "concept ids: [[\"lower-limb\", \"loss-of-power\"]]");
-        good = false;
-      } else {
-        for (size_t k = 0; k < c->size(); ++k) {
-          const std::string cptr = ptr + "/concepts/" + std::to_string(k);
-          const json& combo = (*c)[k];
-          std::vector<std::string> ids;
-          bool fine = combo.is_array();
-          for (const json& id : combo) fine &= id.is_string();
-          if (!fine) {
-            Error(diags, f.At(cptr),
-                  "a concept combination is a list of concept ids (strings)");
-            good = false;
-            continue;
-          }
-          for (const json& id : combo) ids.push_back(id.get<std::string>());
-          rule.concepts.push_back(std::move(ids));
-          rule.concepts_where.push_back(f.At(cptr));
-        }
-      }
-    }
+    good &= GetCombinations(f, r, ptr, "concepts", &rule.concepts,
+                            &rule.concepts_where, diags);
     if (r.find("patterns") == r.end() && r.find("concepts") == r.end()) {
       Error(diags, f.At(ptr),
             "a rule needs \"patterns\", \"concepts\" or both");

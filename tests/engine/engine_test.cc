@@ -573,6 +573,17 @@ TEST(ShippedEngine, ConversationTopicsDeterminismAndBuriedQuestions) {
       {"should I stop taking ibuprofen because of my stomach", "out-of-scope", "refusal"},
       {"can I increase my oxycodone dose for my back pain", "out-of-scope", "refusal"},
       {"how do I come off morphine", "out-of-scope", "refusal"},
+      // Concept refusals: asking + a medicine + a change, in any words.
+      {"is it ok to have my evening oxycodone a couple of hours earlier than usual?", "out-of-scope",
+       "refusal"},
+      {"could I snap my dexamethasone tablet in half and have the rest tomorrow", "out-of-scope",
+       "refusal"},
+      {"can my son have one of my gabapentin", "out-of-scope", "refusal"},
+      // Asking for a person, or about the service itself.
+      {"would one of the nurses be able to ring me back this afternoon", "human", "intent"},
+      {"is there a phone number instead of typing all this out", "human", "intent"},
+      {"does the hospital keep what I type here?", "capabilities", "intent"},
+      {"can you reply in Urdu please", "capabilities", "intent"},
       {"can you tell me if my cancer has spread to my spine?", "out-of-scope", "refusal"},
       {"what does my MRI report mean?", "out-of-scope", "refusal"},
       // Unrelated text: an honest fallback.

@@ -470,7 +470,7 @@ TEST(ShippedKnowledgeTest, RepliesFollowTheWritingRules) {
   ASSERT_TRUE(dialogs::LoadDialogs(root + "/dialogs", &spec, &diags)) << Join(diags);
   const std::set<std::string> placeholders = {"clinic_name", "care_team_phone",
                                               "after_hours_phone", "emergency_number",
-                                              "crisis_line"};
+                                              "crisis_line", "retention_days"};
   const std::regex brace("\\{([^{}]*)\\}");
   auto check_placeholders = [&](const std::string& text, const std::string& what) {
     for (std::sregex_iterator it(text.begin(), text.end(), brace), end; it != end; ++it) {

@@ -369,7 +369,7 @@ TEST(RunConceptsTest, ProposesWordNetWordsAndAddsOnlyTheAcceptedOnes) {
   std::stringstream text;
   text << f.rdbuf();
   EXPECT_THAT(text.str(), HasSubstr("\"patella\""));
-  EXPECT_THAT(text.str(), HasSubstr("// Clinical concepts"));  // comments kept
+  EXPECT_THAT(text.str(), HasSubstr("// Concepts for red-flag rules"));  // comments kept
   const CheckRun check =
       Check({"--kb", (root / "knowledge").string(), "--dialogs", kRoot + "/dialogs"});
   EXPECT_EQ(check.code, 0) << check.out << check.err;
