@@ -43,6 +43,8 @@ struct FaqEntry {
   std::string answer;  // may hold {placeholders} filled from the clinic
   std::vector<Source> sources;
   std::string reviewed;  // YYYY-MM-DD
+  std::string reviewed_by;  // who reviewed it (a name and role), or empty
+  std::string next_review;  // YYYY-MM-DD, or empty
   SourceLocation where;
   std::vector<SourceLocation>
       question_where;  // parallel to questions (may be shorter)

@@ -257,6 +257,18 @@ class Linter {
                   e.reviewed + ", today is " + opts_.today + ")");
         }
       }
+      long next = 0;
+      if (aged && !e.next_review.empty() && DaysFromCivil(e.next_review, &next) &&
+          next < today) {
+        Add("review-age", e.id, "", e.where,
+            "entry '" + e.id + "' was due for review on " + e.next_review);
+      }
+      if (e.reviewed_by.empty() || e.next_review.empty()) {
+        Add("review-owner", e.id, "", e.where,
+            "entry '" + e.id + "' does not say " +
+                (e.reviewed_by.empty() ? std::string("who reviewed it (\"reviewed_by\")")
+                                       : std::string("when it is next due (\"next_review\")")));
+      }
     }
   }
 

@@ -11,7 +11,8 @@
 //   sources            a source has no link (an entry with no sources at all
 //                      is a warning of Engine::Compile already)
 //   review-age         "reviewed" is older than max_review_age_days (or in the
-//                      future)
+//                      future), or "next_review" has passed
+//   review-owner       an entry without "reviewed_by" or "next_review"
 //   quick-reply        a quick reply the content offers (welcome, intents, the
 //                      labels of dialog states' expected answers) does not lead
 //                      where it should: typed or tapped back in the state it

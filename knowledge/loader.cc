@@ -62,7 +62,7 @@ bool ReadFaq(const JsonFile& f, std::vector<engine::FaqEntry>* out,
     }
     CheckKeys(f, e, ptr,
               {"id", "topic", "questions", "keywords", "answer", "sources",
-               "reviewed"},
+               "reviewed", "reviewed_by", "next_review"},
               diags);
     engine::FaqEntry entry;
     entry.where = f.At(ptr);
@@ -74,6 +74,13 @@ bool ReadFaq(const JsonFile& f, std::vector<engine::FaqEntry>* out,
                        diags);
     good &= GetString(f, e, ptr, "answer", true, &entry.answer, diags);
     good &= GetString(f, e, ptr, "reviewed", true, &entry.reviewed, diags);
+    good &= GetString(f, e, ptr, "reviewed_by", false, &entry.reviewed_by, diags);
+    good &= GetString(f, e, ptr, "next_review", false, &entry.next_review, diags);
+    if (!entry.next_review.empty() && !IsDate(entry.next_review)) {
+      Error(diags, f.At(ptr + "/next_review"),
+            "\"next_review\" must be a date like 2027-11-26");
+      good = false;
+    }
     if (!entry.id.empty() && !IsValidId(entry.id)) {
       Error(diags, f.At(ptr + "/id"),
             "entry id '" + entry.id +

@@ -211,7 +211,12 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
         << Esc(e.questions.empty() ? e.id : e.questions.front())
         << "</h4>\n<div class=\"id\">entry " << Esc(e.id) << " &middot; "
         << Esc(e.where.ToString()) << " &middot; reviewed on "
-        << Esc(e.reviewed) << "</div>\n";
+        << Esc(e.reviewed)
+        << (e.reviewed_by.empty() ? std::string(" by <em>(no one named)</em>")
+                                  : " by " + Esc(e.reviewed_by))
+        << " &middot; next review "
+        << (e.next_review.empty() ? std::string("<em>(not set)</em>") : Esc(e.next_review))
+        << "</div>\n";
       h << "<div class=\"answer\">" << EscMarked(e.answer) << "</div>\n";
       h << "<p><strong>Sources:</strong> ";
       if (e.sources.empty()) h << "<em>none</em>";

@@ -91,6 +91,8 @@ FaqEntry Entry(std::string id, std::string topic, std::vector<std::string> quest
   e.answer = std::move(answer);
   e.sources = {Source{"NCI", "https://www.cancer.gov/"}};
   e.reviewed = "2026-01-15";
+  e.reviewed_by = "A. Nurse, oncology CNS";
+  e.next_review = "2027-01-15";
   e.where = SourceLocation{"faq/" + e.id + ".json", 3, 5};
   for (size_t i = 0; i < e.questions.size(); ++i)
     e.question_where.push_back(SourceLocation{"faq/" + e.id + ".json", 6 + static_cast<int>(i), 9});
@@ -429,6 +431,21 @@ TEST(LintTest, ConceptWordsTheNormaliserRewritesAndUnusedConceptsAreReported) {
   EXPECT_EQ(unused[0].diag.severity, Diagnostic::Severity::kWarning);
   EXPECT_EQ(unused[0].diag.where.ToString(), "concepts.json:12:5");
   EXPECT_TRUE(Only(LintOf(s), "red-flag-example").empty()) << Join(LintOf(s));
+}
+
+// Every entry says who reviewed it and when it is next due; a next review in the past is due.
+TEST(LintTest, ReviewOwnerAndNextReviewAreChecked) {
+  ContentSpec s = CleanSpec();
+  s.entries[0].reviewed_by.clear();
+  s.entries[1].next_review = "2026-06-01";
+  const auto owner = Only(LintOf(s), "review-owner");
+  ASSERT_EQ(owner.size(), 1u) << Join(LintOf(s));
+  EXPECT_EQ(owner[0].entry_id, "causes-why");
+  EXPECT_THAT(owner[0].diag.message, HasSubstr("reviewed_by"));
+  const auto due = Only(LintOf(s), "review-age");
+  ASSERT_EQ(due.size(), 1u) << Join(LintOf(s));
+  EXPECT_EQ(due[0].entry_id, "sleep-positions");
+  EXPECT_THAT(due[0].diag.message, HasSubstr("was due for review on 2026-06-01"));
 }
 
 }  // namespace
