@@ -320,7 +320,8 @@ bool ReadClinic(const JsonFile& f, engine::Clinic* c,
   CheckKeys(
       f, root, "",
       {"id", "name", "care_team_phone", "after_hours_phone", "emergency_number",
-       "crisis_line", "allowed_origins", "frame_ancestors", "retention_days"},
+       "crisis_line", "allowed_origins", "frame_ancestors", "retention_days",
+       "country"},
       diags);
   c->where = f.At("");
   bool ok = GetString(f, root, "", "id", true, &c->id, diags);
@@ -332,6 +333,13 @@ bool ReadClinic(const JsonFile& f, engine::Clinic* c,
   ok &= GetString(f, root, "", "emergency_number", true, &c->emergency_number,
                   diags);
   ok &= GetString(f, root, "", "crisis_line", false, &c->crisis_line, diags);
+  ok &= GetString(f, root, "", "country", false, &c->country, diags);
+  if (c->country.size() != 2 || c->country[0] < 'A' || c->country[0] > 'Z' ||
+      c->country[1] < 'A' || c->country[1] > 'Z') {
+    Error(diags, f.At("/country"),
+          "\"country\" must be a two-letter ISO 3166 code in capitals, like \"GB\" or \"US\"");
+    ok = false;
+  }
   ok &= GetStrings(f, root, "", "allowed_origins", false, &c->allowed_origins,
                    nullptr, diags);
   if (root.contains("frame_ancestors")) {

@@ -277,6 +277,9 @@ struct Clinic {
   // (alone) or https origins. Validated by the dialogs loader.
   std::vector<std::string> frame_ancestors = {"'self'"};
   int retention_days = 30;
+  // ISO 3166 country code ("GB", "US"): the words replies use for the
+  // emergency department ({emergency_department}: "A&E", "ER").
+  std::string country = "US";
   SourceLocation where;
 };
 

@@ -617,6 +617,14 @@ std::string Engine::Render(std::string_view text, const Clinic& clinic) {
   const std::string_view name = clinic.name.empty()
                                     ? "your cancer centre"
                                     : std::string_view(clinic.name);
+  // What the emergency department is called where the clinic is.
+  const std::string_view department =
+      clinic.country == "GB" || clinic.country == "IE" || clinic.country == "AU" ||
+              clinic.country == "NZ"
+          ? (clinic.country == "GB" || clinic.country == "IE" ? "A&E"
+                                                               : "emergency department")
+          : (clinic.country == "US" || clinic.country == "CA" ? "ER"
+                                                               : "emergency department");
   const std::string retention = std::to_string(clinic.retention_days);
   const std::string_view retention_days(retention);
   std::string out;
@@ -647,6 +655,8 @@ std::string Engine::Render(std::string_view text, const Clinic& clinic) {
         value = &crisis;
       else if (key == "retention_days")
         value = &retention_days;
+      else if (key == "emergency_department")
+        value = &department;
       if (value) {
         out.append(*value);
         i = close + 1;

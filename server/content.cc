@@ -196,6 +196,47 @@ std::shared_ptr<const Content> LoadContent(
   if (!ok) return nullptr;
   content->engine = engine::Engine::Compile(std::move(spec), diags);
   if (!content->engine) return nullptr;
+  // A clinic without a number that some reply gives would send a frightened
+  // person to "the number on your clinic card": an error for a real clinic;
+  // a warning for the shipped "default", which an operator fills in.
+  {
+    const engine::ContentSpec& s = content->engine->content();
+    std::vector<const std::string*> texts;
+    for (const auto& e : s.entries) texts.push_back(&e.answer);
+    for (const auto& k : s.red_flag_kinds) {
+      texts.push_back(&k.reply);
+      texts.push_back(&k.tell_them);
+    }
+    for (const auto& i : s.intents) texts.push_back(&i.reply);
+    for (const auto& st : s.dialog.states) texts.push_back(&st.prompt);
+    for (const auto& [key, text] : s.dialog.messages) texts.push_back(&text);
+    const auto used = [&](std::string_view placeholder) {
+      return std::any_of(texts.begin(), texts.end(), [&](const std::string* t) {
+        return t->find(placeholder) != std::string::npos;
+      });
+    };
+    for (const auto& c : content->clinics) {
+      std::vector<std::string> missing;
+      if (c.care_team_phone.empty() && used("{care_team_phone}"))
+        missing.push_back("care_team_phone");
+      if (c.after_hours_phone.empty() && used("{after_hours_phone}"))
+        missing.push_back("after_hours_phone");
+      if (missing.empty()) continue;
+      std::string names;
+      for (const auto& m : missing) names += (names.empty() ? "" : " and ") + m;
+      const std::string msg =
+          "clinic '" + c.id + "' has no " + names +
+          ", which replies give: patients would be told to find it on their clinic card";
+      if (c.id == "default") {
+        diags->push_back(engine::Diagnostic{engine::Diagnostic::Severity::kWarning, c.where,
+                                            msg + " (set it before going live)"});
+      } else {
+        diags->push_back(
+            engine::Diagnostic{engine::Diagnostic::Severity::kError, c.where, msg});
+        return nullptr;
+      }
+    }
+  }
   ContentStatus& st = content->status;
   const engine::ContentSpec& c = content->engine->content();
   st.version = ContentVersion(paths);

@@ -459,7 +459,15 @@ TEST(ShippedKnowledgeTest, LoadsWithNoErrorsOrWarningsAndIsComplete) {
   }
   EXPECT_EQ(kinds, (std::set<std::string>{"E1", "E2", "E3", "E4", "E5", "E6", "E7", "U1", "U2",
                                           "U3", "U4", "U5", "U6", "U7"}));
-  EXPECT_EQ(clinics.size(), 2u);
+  ASSERT_EQ(clinics.size(), 3u);
+  // A UK example beside the US demo: 999, and A&E in replies.
+  const auto uk = std::find_if(clinics.begin(), clinics.end(),
+                               [](const engine::Clinic& c) { return c.id == "uk-example"; });
+  ASSERT_NE(uk, clinics.end());
+  EXPECT_EQ(uk->country, "GB");
+  EXPECT_EQ(uk->emergency_number, "999");
+  EXPECT_EQ(engine::Engine::Render("go to the nearest {emergency_department}", *uk),
+            "go to the nearest A&E");
 }
 
 TEST(ShippedKnowledgeTest, RepliesFollowTheWritingRules) {
@@ -470,7 +478,7 @@ TEST(ShippedKnowledgeTest, RepliesFollowTheWritingRules) {
   ASSERT_TRUE(dialogs::LoadDialogs(root + "/dialogs", &spec, &diags)) << Join(diags);
   const std::set<std::string> placeholders = {"clinic_name", "care_team_phone",
                                               "after_hours_phone", "emergency_number",
-                                              "crisis_line", "retention_days"};
+                                              "crisis_line", "retention_days", "emergency_department"};
   const std::regex brace("\\{([^{}]*)\\}");
   auto check_placeholders = [&](const std::string& text, const std::string& what) {
     for (std::sregex_iterator it(text.begin(), text.end(), brace), end; it != end; ++it) {

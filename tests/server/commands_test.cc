@@ -184,10 +184,21 @@ TEST(RunCheckTest, ShippedContentPasses) {
   std::string line;
   const std::regex lint(".*: warning: (reading-level|answer-length|sources|review-age|"
                         "quick-reply|paraphrase-confusion|paraphrase-escalates|review-owner|concept-unused): .*");
+  // The one loader warning: the shipped "default" clinic is a template whose phone numbers an
+  // operator fills in (a real clinic without them is an error).
+  const std::regex template_clinic(
+      ".*clinics/default\\.json:.*: warning: clinic 'default' has no care_team_phone and "
+      "after_hours_phone, which replies give: .*");
+  int template_warnings = 0;
   while (std::getline(lines, line)) {
     if (line.find(": warning: ") == std::string::npos) continue;
+    if (std::regex_match(line, template_clinic)) {
+      ++template_warnings;
+      continue;
+    }
     EXPECT_TRUE(std::regex_match(line, lint)) << line;
   }
+  EXPECT_EQ(template_warnings, 1);
 }
 
 TEST(RunCheckTest, ErrorsAndWarningsAreSeparateHeadedGroups) {
