@@ -955,10 +955,18 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
                     [](const RedFlagMatch& m) {
                       return !m.affirmed() && m.combination.empty();
                     });
+    // A request for a person or about the service ("I'd prefer a live
+    // agent", "can he speak to somebody on the phone"), in which no rule saw a
+    // symptom at all, is not escalated on the classifier's word alone: it
+    // still gets the screening questions below. Refusals are not exempt: a
+    // dose question is how many reports arrive ("I took one too many by
+    // mistake, what now?").
+    const bool explained =
+        rf.matches.empty() && MatchIntent(IntentSpec::Kind::kRequest, a);
     const RedFlagKind* k = nullptr;
-    if (!rule_cancelled && cs.emergency >= cl.escalate_threshold)
+    if (!rule_cancelled && !explained && cs.emergency >= cl.escalate_threshold)
       k = red_flags_->FindKind(cs.emergency_kind);
-    if (!rule_cancelled && !k && cs.urgent >= cl.escalate_threshold)
+    if (!rule_cancelled && !explained && !k && cs.urgent >= cl.escalate_threshold)
       k = red_flags_->FindKind(cs.urgent_kind);
     if (k) {
       escalate_to(*k);
