@@ -402,11 +402,20 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
   // Retrieval index.
   std::vector<Bm25Index::Document> docs;
   docs.reserve(s.entries.size());
-  for (const auto& entry : s.entries) {
+  for (size_t ei = 0; ei < s.entries.size(); ++ei) {
+    const auto& entry = s.entries[ei];
     Bm25Index::Document d;
     for (const auto& q : entry.questions) {
       auto t = e->analyzer_->ContentTerms(q);
       d.terms.insert(d.terms.end(), t.begin(), t.end());
+      // A message whose content words are exactly a paraphrase's is that
+      // entry's question, however common its words are (a quick reply, "Why
+      // does cancer cause back pain?"). Two entries sharing a key claim it
+      // for neither.
+      const std::string key = TermsKey(t);
+      if (key.empty()) continue;
+      auto [it, fresh] = e->paraphrase_keys_.emplace(key, static_cast<long>(ei));
+      if (!fresh && it->second != static_cast<long>(ei)) it->second = -1;
     }
     for (const auto& k : entry.keywords) {
       auto t = e->analyzer_->ContentTerms(k);
@@ -431,6 +440,16 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
 
   if (sink.failed() || red_flags_failed || dialog_failed) return nullptr;
   return e;
+}
+
+std::string Engine::TermsKey(std::vector<std::string> terms) {
+  std::sort(terms.begin(), terms.end());
+  std::string key;
+  for (const auto& t : terms) {
+    if (!key.empty()) key.push_back(' ');
+    key += t;
+  }
+  return key;
 }
 
 bool Engine::Confident(const Candidate& c, double second_score) const {
@@ -1047,6 +1066,22 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   const Candidate* top = cands.empty() ? nullptr : &cands.front();
   const std::string seg =
       ranking.segment.empty() ? "" : " (in \"" + ranking.segment + "\")";
+  // The message is one of an entry's own paraphrases (its content words, in
+  // any order): that entry answers, even when its words are too common for
+  // the ranking to be sure.
+  long own = -1;
+  if (const auto it = paraphrase_keys_.find(TermsKey(a.terms)); it != paraphrase_keys_.end())
+    own = it->second;
+  if (own >= 0 && (!top || top->entry != static_cast<size_t>(own) ||
+                   !Confident(*top, second_score))) {
+    reply = AnswerWith(static_cast<size_t>(own), cands, clinic);
+    reply.score = 1.0;
+    state.state = dialog_->start();
+    return finish([&]() -> std::string {
+      return "answer: the message is one of the paraphrases of '" +
+             spec_.entries[static_cast<size_t>(own)].id + "'";
+    });
+  }
   if (top && Confident(*top, second_score)) {
     reply = AnswerWith(top->entry, cands, clinic);
     reply.score = top->coverage;

@@ -159,6 +159,8 @@ class Engine {
   // evidence, or when, in a long message, it stands out clearly from the next
   // candidate.
   bool Confident(const Candidate& c, double second_score) const;
+  // A message's or a paraphrase's content terms, sorted and joined.
+  static std::string TermsKey(std::vector<std::string> terms);
   Reply AnswerWith(size_t entry, const std::vector<Candidate>& related,
                    const Clinic& clinic) const;
   Reply Escalate(const RedFlagKind& kind, const Clinic& clinic) const;
@@ -172,6 +174,9 @@ class Engine {
   std::unique_ptr<RedFlagDetector> red_flags_;
   std::unique_ptr<Bm25Index> index_;
   std::unique_ptr<DialogGraph> dialog_;
+  // Sorted content terms of every paraphrase -> its entry (-1 when two entries
+  // share them): a message that is a paraphrase gets that entry.
+  std::unordered_map<std::string, long> paraphrase_keys_;
   std::vector<CompiledIntent> intents_;
   ConceptIndex concepts_;  // for intents' concept combinations
   std::array<IntentSet, kIntentKinds> intent_sets_;  // by IntentSpec::Kind

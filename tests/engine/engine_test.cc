@@ -573,6 +573,10 @@ TEST(ShippedEngine, ConversationTopicsDeterminismAndBuriedQuestions) {
       {"should I stop taking ibuprofen because of my stomach", "out-of-scope", "refusal"},
       {"can I increase my oxycodone dose for my back pain", "out-of-scope", "refusal"},
       {"how do I come off morphine", "out-of-scope", "refusal"},
+      // A curated paraphrase (here the welcome's own quick reply) gets its entry, however
+      // common its words.
+      {"Why does cancer cause back pain?", "causes", "answer"},
+      {"cancer back pain why does it cause", "causes", "answer"},
       // Concept refusals: asking + a medicine + a change, in any words.
       {"is it ok to have my evening oxycodone a couple of hours earlier than usual?", "out-of-scope",
        "refusal"},
