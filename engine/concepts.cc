@@ -69,18 +69,12 @@ bool ConceptIndex::Any(const Occurrences& occ) {
   return std::any_of(occ.begin(), occ.end(), [](const auto& o) { return !o.empty(); });
 }
 
-bool ConceptIndex::InOneSentence(const Analysis& a, const std::vector<size_t>& combination,
-                                 const Occurrences& occ, size_t window) {
+bool ConceptIndex::Within(const Analysis& a, const std::vector<size_t>& combination,
+                          const Occurrences& occ, size_t window) {
+  (void)a;
   if (combination.empty()) return false;
   for (size_t c : combination) {
     if (occ[c].empty()) return false;
-  }
-  // Sentence ids: a count of the punctuation breaks before each token.
-  std::vector<int> sentence(a.tokens.size(), 0);
-  int s = 0;
-  for (size_t i = 0; i < a.tokens.size(); ++i) {
-    if (a.tokens[i].is_break) ++s;
-    sentence[i] = s;
   }
   for (const auto& anchor : occ[combination.front()]) {
     std::vector<std::pair<size_t, size_t>> chosen = {anchor};
@@ -88,7 +82,6 @@ bool ConceptIndex::InOneSentence(const Analysis& a, const std::vector<size_t>& c
     for (size_t k = 1; k < combination.size() && all; ++k) {
       bool found = false;
       for (const auto& o : occ[combination[k]]) {
-        if (sentence[o.first] != sentence[anchor.first]) continue;
         const size_t d = o.first > anchor.first ? o.first - anchor.first : anchor.first - o.first;
         if (d > window) continue;
         bool overlaps = false;

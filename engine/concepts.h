@@ -41,12 +41,13 @@ class ConceptIndex {
   Occurrences Occur(const Analysis& a) const;
   static bool Any(const Occurrences& occ);
 
-  // Whether every concept of `combination` occurs between the same two
-  // punctuation breaks, within `window` tokens of the first one's occurrence
-  // chosen, without sharing tokens. (Red-flag rules use finer clauses and
-  // their own checks: engine/red_flags.h.)
-  static bool InOneSentence(const Analysis& a, const std::vector<size_t>& combination,
-                            const Occurrences& occ, size_t window);
+  // Whether every concept of `combination` occurs within `window` tokens of
+  // an occurrence of its first concept, without sharing tokens, across
+  // sentence breaks ("I forgot my oxycodone this morning. Can I take two
+  // tonight?"). Red-flag rules use clauses and their own checks instead
+  // (engine/red_flags.h).
+  static bool Within(const Analysis& a, const std::vector<size_t>& combination,
+                     const Occurrences& occ, size_t window);
 
  private:
   struct Phrase {

@@ -189,7 +189,8 @@ struct IntentSpec {
   Kind kind = Kind::kSmallTalk;
   std::vector<std::string> patterns;  // re2, matched against the canonical text
   // Concept combinations (knowledge/concepts.json): each matches when all its
-  // concepts occur in one sentence ("can I" + a medicine + a change).
+  // concepts occur within concept_window words ("can I" + a medicine + a
+  // change), across sentences.
   std::vector<std::vector<std::string>> concepts;
   std::vector<SourceLocation> concepts_where;  // parallel to concepts
   std::vector<std::string> unless;    // re2: any match cancels this intent

@@ -729,7 +729,7 @@ const Engine::CompiledIntent* Engine::MatchIntent(IntentSpec::Kind kind,
     if (ci.spec->kind != kind) continue;
     bool match = by_pattern[i];
     for (size_t c = 0; c < ci.combinations.size() && !match; ++c)
-      match = ConceptIndex::InOneSentence(a, ci.combinations[c], occ, window);
+      match = ConceptIndex::Within(a, ci.combinations[c], occ, window);
     if (!match) continue;
     if (ci.unless && ci.unless->Matches(a.canonical)) continue;
     return &ci;
