@@ -708,7 +708,8 @@ Reply Engine::Welcome(const Clinic& clinic) const {
 }
 
 const Engine::CompiledIntent* Engine::MatchIntent(IntentSpec::Kind kind,
-                                                  const Analysis& a) const {
+                                                  const Analysis& a,
+                                                  TurnConcepts* concepts) const {
   const IntentSet& is = intent_sets_[static_cast<size_t>(kind)];
   if (is.intents.empty() && !is.any_combinations) return nullptr;
   // Which intents' patterns match: one pass of the set, or (no set, or re2
@@ -721,8 +722,13 @@ const Engine::CompiledIntent* Engine::MatchIntent(IntentSpec::Kind kind,
     for (size_t i : is.intents) by_pattern[i] = intents_[i].pattern->Matches(a.canonical);
   }
   // Concepts only when some intent of this kind combines them.
-  ConceptIndex::Occurrences occ;
-  if (is.any_combinations) occ = concepts_.Occur(a);
+  TurnConcepts local;
+  if (!concepts) concepts = &local;
+  if (is.any_combinations && !concepts->done) {
+    concepts->occ = concepts_.Occur(a);
+    concepts->done = true;
+  }
+  const ConceptIndex::Occurrences& occ = concepts->occ;
   const size_t window = static_cast<size_t>(std::max(2, spec_.language.concept_window));
   for (size_t i = 0; i < intents_.size(); ++i) {
     const CompiledIntent& ci = intents_[i];
@@ -818,6 +824,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   Reply& reply = out.reply;
 
   Analysis a = analyzer_->Analyze(text);
+  TurnConcepts turn_concepts;  // filled by the first intent that needs them
 
   // Set when the classifier reads a possible red flag that no rule names: the
   // reply, whatever else it is, then also asks the screening questions.
@@ -874,6 +881,12 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
 
   // 1. Red flags, in every state, before anything else.
   RedFlagResult rf = red_flags_->Detect(a);
+  // The detector and the intents index the same concepts.json in the same
+  // order: one lookup serves both.
+  if (rf.concepts_found && rf.concepts.size() == concepts_.size()) {
+    turn_concepts.occ = std::move(rf.concepts);
+    turn_concepts.done = true;
+  }
   if (options.explain) ex.red_flags = rf.matches;
   if (rf.kind) {
     escalate_to(*rf.kind);
@@ -981,7 +994,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     // dose question is how many reports arrive ("I took one too many by
     // mistake, what now?").
     const bool explained =
-        rf.matches.empty() && MatchIntent(IntentSpec::Kind::kRequest, a);
+        rf.matches.empty() && MatchIntent(IntentSpec::Kind::kRequest, a, &turn_concepts);
     const RedFlagKind* k = nullptr;
     if (!rule_cancelled && !explained && cs.emergency >= cl.escalate_threshold)
       k = red_flags_->FindKind(cs.emergency_kind);
@@ -1031,9 +1044,9 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   };
 
   // 3. Refusals, 4. requests.
-  if (const auto* ci = MatchIntent(IntentSpec::Kind::kRefusal, a))
+  if (const auto* ci = MatchIntent(IntentSpec::Kind::kRefusal, a, &turn_concepts))
     return intent_reply(*ci, "refusal");
-  if (const auto* ci = MatchIntent(IntentSpec::Kind::kRequest, a))
+  if (const auto* ci = MatchIntent(IntentSpec::Kind::kRequest, a, &turn_concepts))
     return intent_reply(*ci, "intent");
 
   // Symptoms the person says they do not have are no evidence for an FAQ entry
@@ -1049,7 +1062,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   // Small talk that is the whole message ("good morning!") is answered as small
   // talk.
   const CompiledIntent* small_talk =
-      MatchIntent(IntentSpec::Kind::kSmallTalk, a);
+      MatchIntent(IntentSpec::Kind::kSmallTalk, a, &turn_concepts);
   if (small_talk && OnlyIntent(*small_talk, a, skip))
     return intent_reply(*small_talk, "intent");
 
@@ -1119,7 +1132,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
 
   // 6. Small talk and flows.
   if (small_talk) return intent_reply(*small_talk, "intent");
-  if (const auto* ci = MatchIntent(IntentSpec::Kind::kFlow, a))
+  if (const auto* ci = MatchIntent(IntentSpec::Kind::kFlow, a, &turn_concepts))
     return intent_reply(*ci, "intent");
 
   // 7. Clarify or fall back.

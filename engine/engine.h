@@ -145,8 +145,14 @@ class Engine {
   Engine() = default;
   // The first intent of `kind`, in content order, whose pattern matches and
   // whose `unless` does not.
-  const CompiledIntent* MatchIntent(IntentSpec::Kind kind,
-                                    const Analysis& a) const;
+  // Where concepts occur in a message, worked out once per turn when an
+  // intent first needs them.
+  struct TurnConcepts {
+    bool done = false;
+    ConceptIndex::Occurrences occ;
+  };
+  const CompiledIntent* MatchIntent(IntentSpec::Kind kind, const Analysis& a,
+                                    TurnConcepts* concepts = nullptr) const;
   // True when the intent's matches cover every content word of the message
   // (ignoring `skip`): "hello there, anyone around?" is only a greeting; "hi,
   // is ibuprofen safe?" is not.

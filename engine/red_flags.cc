@@ -437,6 +437,8 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
   if (any_combination_) {
     occ = concepts_.Occur(a);
     any_concept = ConceptIndex::Any(occ);
+    result.concepts = occ;
+    result.concepts_found = true;
   }
   if (told) {
     if (matched.empty() && !any_concept) return result;

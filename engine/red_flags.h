@@ -71,6 +71,10 @@ struct RedFlagResult {
       nullptr;  // the winning kind, or nullptr when nothing is affirmed
   std::vector<RedFlagMatch>
       matches;  // every match, affirmed or cancelled (for explanations)
+  // Where each concept of concepts.json occurs (by the order of that file),
+  // when any rule combines concepts; the engine's intents reuse it.
+  ConceptIndex::Occurrences concepts;
+  bool concepts_found = false;
 };
 
 class RedFlagDetector {
