@@ -69,9 +69,8 @@ bool ConceptIndex::Any(const Occurrences& occ) {
   return std::any_of(occ.begin(), occ.end(), [](const auto& o) { return !o.empty(); });
 }
 
-bool ConceptIndex::Within(const Analysis& a, const std::vector<size_t>& combination,
-                          const Occurrences& occ, size_t window) {
-  (void)a;
+bool ConceptIndex::Within(const std::vector<size_t>& combination, const Occurrences& occ,
+                          size_t window) {
   if (combination.empty()) return false;
   for (size_t c : combination) {
     if (occ[c].empty()) return false;

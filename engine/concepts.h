@@ -5,7 +5,7 @@
 //
 //   ConceptIndex index(spec.concepts, &diags);
 //   const auto occ = index.Occur(analysis);
-//   if (index.InOneClause(analysis, {med_question, medicine, change}, occ, 12))
+//   if (ConceptIndex::Within({med_question, medicine, change}, occ, 12))
 //
 // Thread safety: a const ConceptIndex may be shared by any number of threads.
 #ifndef BACKLINE_ENGINE_CONCEPTS_H_
@@ -46,8 +46,8 @@ class ConceptIndex {
   // sentence breaks ("I forgot my oxycodone this morning. Can I take two
   // tonight?"). Red-flag rules use clauses and their own checks instead
   // (engine/red_flags.h).
-  static bool Within(const Analysis& a, const std::vector<size_t>& combination,
-                     const Occurrences& occ, size_t window);
+  static bool Within(const std::vector<size_t>& combination, const Occurrences& occ,
+                     size_t window);
 
  private:
   struct Phrase {

@@ -272,20 +272,21 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
                                   "' has no rule that triggers it");
     }
   }
-  e->red_flags_ = RedFlagDetector::Build(s.red_flag_kinds, s.concepts,
-                                         s.red_flag_rules, s.language, diags);
+  // One index of concepts.json serves the red-flag rules and the intents, so
+  // a turn looks concepts up once (RedFlagResult::concepts) and a problem in
+  // the file is reported once.
+  const size_t diags_before_concepts = diags->size();
+  e->concepts_ = ConceptIndex(s.concepts, diags);
+  const bool concepts_failed = std::any_of(
+      diags->begin() + static_cast<std::ptrdiff_t>(diags_before_concepts), diags->end(),
+      [](const Diagnostic& g) { return g.severity == Diagnostic::Severity::kError; });
+  e->red_flags_ = concepts_failed
+                      ? nullptr
+                      : RedFlagDetector::Build(s.red_flag_kinds, e->concepts_,
+                                               s.red_flag_rules, s.language, diags);
   const bool red_flags_failed = !e->red_flags_;
 
   // Intents.
-  {
-    // Intents' concept combinations use the same lists as red-flag rules.
-    const size_t diags_before = diags->size();
-    e->concepts_ = ConceptIndex(s.concepts, diags);
-    for (size_t k = diags_before; k < diags->size(); ++k) {
-      if ((*diags)[k].severity == Diagnostic::Severity::kError)
-        sink.Error((*diags)[k].where, "(above) concepts.json cannot be used");
-    }
-  }
   std::vector<std::string> intent_states;
   {
     std::set<std::string> intent_ids;
@@ -735,7 +736,7 @@ const Engine::CompiledIntent* Engine::MatchIntent(IntentSpec::Kind kind,
     if (ci.spec->kind != kind) continue;
     bool match = by_pattern[i];
     for (size_t c = 0; c < ci.combinations.size() && !match; ++c)
-      match = ConceptIndex::Within(a, ci.combinations[c], occ, window);
+      match = ConceptIndex::Within(ci.combinations[c], occ, window);
     if (!match) continue;
     if (ci.unless && ci.unless->Matches(a.canonical)) continue;
     return &ci;
@@ -881,9 +882,8 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
 
   // 1. Red flags, in every state, before anything else.
   RedFlagResult rf = red_flags_->Detect(a);
-  // The detector and the intents index the same concepts.json in the same
-  // order: one lookup serves both.
-  if (rf.concepts_found && rf.concepts.size() == concepts_.size()) {
+  // The detector and the intents share one index: one lookup serves both.
+  if (rf.concepts_found) {
     turn_concepts.occ = std::move(rf.concepts);
     turn_concepts.done = true;
   }

@@ -55,7 +55,7 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
     const std::vector<RedFlagKind>& kinds,
     const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
     std::vector<Diagnostic>* diags) {
-  return Build(kinds, {}, rules, language, diags);
+  return Build(kinds, std::vector<Concept>{}, rules, language, diags);
 }
 
 std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
@@ -63,14 +63,23 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
     const std::vector<Concept>& concepts,
     const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
     std::vector<Diagnostic>* diags) {
-  std::unique_ptr<RedFlagDetector> d(new RedFlagDetector());
-  d->kinds_ = kinds;
-  DiagnosticSink sink(diags);
   const size_t diags_before = diags->size();
-  d->concepts_ = ConceptIndex(concepts, diags);
+  ConceptIndex index(concepts, diags);
   const bool concept_errors = std::any_of(
       diags->begin() + static_cast<std::ptrdiff_t>(diags_before), diags->end(),
       [](const Diagnostic& g) { return g.severity == Diagnostic::Severity::kError; });
+  if (concept_errors) return nullptr;
+  return Build(kinds, index, rules, language, diags);
+}
+
+std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
+    const std::vector<RedFlagKind>& kinds, const ConceptIndex& concepts,
+    const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
+    std::vector<Diagnostic>* diags) {
+  std::unique_ptr<RedFlagDetector> d(new RedFlagDetector());
+  d->kinds_ = kinds;
+  DiagnosticSink sink(diags);
+  d->concepts_ = concepts;
   for (const auto& r : rules) {
     CompiledRule cr;
     cr.id = r.id;
@@ -188,7 +197,7 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
       }
     }
   }
-  if (sink.failed() || concept_errors) return nullptr;
+  if (sink.failed()) return nullptr;
   RE2::Options opts;
   opts.set_log_errors(false);
   opts.set_max_mem(64 << 20);

@@ -95,6 +95,12 @@ class RedFlagDetector {
       const std::vector<Concept>& concepts,
       const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
       std::vector<Diagnostic>* diags);
+  // The same, with an index already built (the engine's, shared with its
+  // intents; RedFlagResult::concepts is then in that index's order).
+  static std::unique_ptr<RedFlagDetector> Build(
+      const std::vector<RedFlagKind>& kinds, const ConceptIndex& concepts,
+      const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
+      std::vector<Diagnostic>* diags);
 
   RedFlagResult Detect(const Analysis& a) const;
 

@@ -433,7 +433,7 @@ TEST(ConceptRuleBuildTest, UnknownConceptOneConceptAndDuplicatesAreErrors) {
   EXPECT_THAT(diags[0].message, HasSubstr("duplicate concept id 'bowel'"));
 
   diags.clear();
-  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(), {}, {ConceptRule("r3", "E1", {})}, TinyLanguage(),
+  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(), std::vector<Concept>{}, {ConceptRule("r3", "E1", {})}, TinyLanguage(),
                                    &diags),
             nullptr);
   ASSERT_EQ(diags.size(), 1u);
