@@ -18,6 +18,7 @@
 #include "knowledge/wordnet.h"
 #include "server/commands.h"
 #include "server/content.h"
+#include "server/curator.h"
 
 namespace backline::server {
 namespace {
@@ -194,35 +195,25 @@ int Propose(const ContentPaths& paths, const std::string& id, const std::string&
     return 0;
   }
   const fs::path file = fs::path(paths.knowledge) / "concepts.json";
-  std::string text;
-  {
-    std::ifstream f(file, std::ios::binary);
-    text.assign(std::istreambuf_iterator<char>(f), {});
+  auto read = ReadFile(file);
+  if (!read.ok()) {
+    err << "backline concepts propose: " << read.status().message() << "\n";
+    return 1;
   }
+  std::string text = read.value();
   const std::string original = text;
   if (!InsertWords(&text, id, accepted)) {
     err << "backline concepts propose: could not find the words list of '" << id << "' in "
         << file.string() << "\n";
     return 1;
   }
-  const fs::path tmp = file.string() + ".tmp";
-  const auto write = [&](const std::string& bytes) {
-    {
-      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-      f << bytes;
-      if (!f) return false;
-    }
-    std::error_code ec;
-    fs::rename(tmp, file, ec);
-    return !ec;
-  };
-  if (!write(text)) {
-    err << "backline concepts propose: could not write " << file.string() << "\n";
+  if (const auto written = WriteFileAtomic(file, text); !written.ok()) {
+    err << "backline concepts propose: " << written.message() << "\n";
     return 1;
   }
   const auto after = Load(paths, err);
   if (!after) {
-    write(original);
+    WriteFileAtomic(file, original);
     err << "backline concepts propose: the new words make the content fail to load (above); "
            "concepts.json is unchanged\n";
     return 1;

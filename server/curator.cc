@@ -55,6 +55,8 @@ Status AwaitStatus(const std::function<void(Store::Done)>& call) {
   return future.get();
 }
 
+}  // namespace
+
 StatusOr<std::string> ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::IOError("cannot read " + path.string() + ": " + std::strerror(errno));
@@ -108,6 +110,8 @@ Status WriteFileAtomic(const fs::path& path, const std::string& bytes) {
   }
   return Status::Ok();
 }
+
+namespace {
 
 Status RemoveFileDurably(const fs::path& path) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {

@@ -48,6 +48,13 @@
 
 namespace backline::server {
 
+// A content file's bytes, or why it could not be read.
+engine::StatusOr<std::string> ReadFile(const std::filesystem::path& path);
+// Replaces `path` with `bytes` atomically and durably: a temporary file in the same folder,
+// fsynced, renamed over the old one, then the folder fsynced. Every content edit (the curator
+// page, `backline concepts propose --review`) writes through it.
+engine::Status WriteFileAtomic(const std::filesystem::path& path, const std::string& bytes);
+
 struct EditOutcome {
   bool applied = false;
   // When refused: why (errors first). Warnings of an applied edit are included too.
