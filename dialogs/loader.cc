@@ -59,14 +59,19 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
   }
   CheckKeys(
       f, root, "",
-      {"start", "escalated_state", "screening_state", "screening_slot",
+      {"start", "escalated_state", "urgent_escalated_state",
+       "screening_state", "screening_slot", "context_slot",
        "messages", "answers", "slots", "states"},
       diags);
   d->where = f.At("");
   bool ok = GetString(f, root, "", "start", true, &d->start_state, diags);
   ok &= GetString(f, root, "", "escalated_state", false, &d->escalated_state,
                   diags);
+  ok &= GetString(f, root, "", "urgent_escalated_state", false,
+                  &d->urgent_escalated_state, diags);
   ok &= GetString(f, root, "", "screening_state", false, &d->screening_state,
+                  diags);
+  ok &= GetString(f, root, "", "context_slot", false, &d->context_slot,
                   diags);
   ok &= GetString(f, root, "", "screening_slot", false, &d->screening_slot,
                   diags);
@@ -212,7 +217,7 @@ bool ReadIntents(const JsonFile& f, std::vector<engine::IntentSpec>* out,
     }
     CheckKeys(f, it, ptr,
               {"id", "topic", "kind", "patterns", "concepts", "unless",
-               "reply", "quick_replies", "next", "note"},
+               "reply", "quick_replies", "next", "question_only", "note"},
               diags);
     engine::IntentSpec intent;
     intent.where = f.At(ptr);
@@ -234,6 +239,15 @@ bool ReadIntents(const JsonFile& f, std::vector<engine::IntentSpec>* out,
     good &= GetStrings(f, it, ptr, "quick_replies", false,
                        &intent.quick_replies, nullptr, diags);
     good &= GetString(f, it, ptr, "next", false, &intent.next_state, diags);
+    if (auto q = it.find("question_only"); q != it.end()) {
+      if (q->is_boolean()) {
+        intent.question_only = q->get<bool>();
+      } else {
+        Error(diags, f.At(ptr + "/question_only"),
+              "\"question_only\" must be true or false");
+        good = false;
+      }
+    }
     if (kind == "smalltalk")
       intent.kind = engine::IntentSpec::Kind::kSmallTalk;
     else if (kind == "request")

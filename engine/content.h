@@ -102,6 +102,10 @@ struct LanguageSpec {
   // cat had a fit", "my dog's back legs have gone weak"). One of them before a
   // match, in its clause, cancels the match.
   std::vector<std::string> other_experiencers;
+  // Who a report is about, for a kind's self_ and other_ replies: the
+  // nearest of these words before the end of the match, in its sentence.
+  std::vector<std::string> writer_words;  // "i", "me", "myself"
+  std::vector<std::string> other_people;  // "he", "she", "my husband", ...
   // Anywhere in a message, these make every symptom in it a question asked in
   // advance or something read or heard, not a report ("asking ahead because I
   // start chemo next week", "I read a forum post where..."), unless the
@@ -125,6 +129,11 @@ struct RedFlagKind {
   Urgency urgency = Urgency::kEmergency;
   std::string reply;      // with {placeholders}
   std::string tell_them;  // what to say on the phone (emergency kinds)
+  // Worded for who the report is about, when the message says (see
+  // LanguageSpec::writer_words): the person writing ("I took too many") or
+  // someone else ("he took too many"). Empty: `reply` and `tell_them` serve.
+  std::string self_reply, self_tell_them;
+  std::string other_reply, other_tell_them;
   // The FAQ entry that answers a general question about this kind ("what are
   // the signs of
   // ...?"): used when a message names this red flag only hypothetically and no
@@ -197,6 +206,11 @@ struct IntentSpec {
   std::string reply;
   std::vector<std::string> quick_replies;
   std::string next_state;  // empty: stay in / return to the start state
+  // The message it matches asks about something to come ("is it ok to double
+  // my gabapentin tonight?"), not what has happened: when no red-flag rule
+  // saw a symptom, the red-flag classifier may add the screening questions
+  // but does not escalate on its own. Requests are always read this way.
+  bool question_only = false;
   SourceLocation where;
   std::vector<SourceLocation> pattern_where;
 };
@@ -250,12 +264,19 @@ struct DialogSpec {
   std::string start_state = "idle";
   std::string
       escalated_state;  // entered after any red-flag reply; empty: start state
+  // Entered after an urgent (not emergency) red-flag reply, whose next steps
+  // differ: nobody is on the way, the team calls back. Empty: escalated_state.
+  std::string urgent_escalated_state;
   // Entered when a message may report a red flag that no rule names (the
   // classifier's safety net, engine/classifier.h); empty: no safety net.
   std::string screening_state;
   // The slot the safety net fills with the kind the classifier suspects, for a
   // screening answer's "escalate_slot"; empty: not kept.
   std::string screening_slot;
+  // The slot the engine keeps the FAQ entry answered last in, so that a short
+  // follow-up ("is it safe with chemo?" after a question about ibuprofen) is
+  // read with that entry's words; empty: no follow-ups.
+  std::string context_slot;
   std::vector<DialogStateSpec> states;
   std::vector<SlotSpec> slots;
   std::vector<std::string> yes_patterns;
@@ -314,6 +335,10 @@ struct RetrievalSpec {
   // the content is about (a keyword or synonym target): "what time is it"
   // matches one common word, "morphine" one word that many entries share.
   double clarify_evidence = 2.5;
+  // A message of at most this many content words that the ranking cannot
+  // place alone is ranked again with the words of the entry answered last
+  // (DialogSpec::context_slot): a follow-up question.
+  int follow_up_terms = 5;
 };
 
 // Thresholds of the content lint (engine/lint.h), from language.json "lint".

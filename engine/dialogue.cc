@@ -30,6 +30,12 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
     sink.Error(g->spec_.where, "escalated_state '" + g->spec_.escalated_state +
                                    "' is not defined");
   }
+  if (!g->spec_.urgent_escalated_state.empty() &&
+      !ids.count(g->spec_.urgent_escalated_state)) {
+    sink.Error(g->spec_.where, "urgent_escalated_state '" +
+                                   g->spec_.urgent_escalated_state +
+                                   "' is not defined");
+  }
   if (!g->spec_.screening_state.empty() &&
       !ids.count(g->spec_.screening_state)) {
     sink.Error(g->spec_.where, "screening_state '" +
@@ -41,6 +47,10 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
   if (!g->spec_.screening_slot.empty() &&
       !slot_ids.count(g->spec_.screening_slot)) {
     sink.Error(g->spec_.where, "screening_slot '" + g->spec_.screening_slot +
+                                   "' is not a declared slot");
+  }
+  if (!g->spec_.context_slot.empty() && !slot_ids.count(g->spec_.context_slot)) {
+    sink.Error(g->spec_.where, "context_slot '" + g->spec_.context_slot +
                                    "' is not a declared slot");
   }
   const std::set<std::string> entries(known_entries.begin(),
@@ -130,6 +140,7 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
   };
   push(g->spec_.start_state);
   push(g->spec_.escalated_state);
+  push(g->spec_.urgent_escalated_state);
   push(g->spec_.screening_state);
   for (const auto& id : reachable_from_outside) push(id);
   while (!queue.empty()) {
@@ -150,7 +161,8 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
   }
   for (const auto& sl : g->spec_.slots) {
     // The screening slot is filled by the engine's safety net.
-    bool used = sl.id == g->spec_.screening_slot;
+    // The screening and context slots are filled by the engine.
+    bool used = sl.id == g->spec_.screening_slot || sl.id == g->spec_.context_slot;
     for (const auto& s : g->spec_.states) {
       for (const auto& t : s.transitions) used |= t.set_slot == sl.id;
     }

@@ -433,6 +433,10 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
         s.entries[i].questions.empty()
             ? std::string()
             : e->analyzer_->Analyze(s.entries[i].questions.front()).canonical);
+    e->context_terms_.push_back(
+        s.entries[i].questions.empty()
+            ? std::vector<std::string>()
+            : e->analyzer_->Analyze(s.entries[i].questions.front()).terms);
   }
   for (const auto& g : s.synonyms) {
     for (const auto& t : e->analyzer_->ContentTerms(g.canonical))
@@ -451,6 +455,48 @@ std::string Engine::TermsKey(std::vector<std::string> terms) {
     key += t;
   }
   return key;
+}
+
+std::optional<Candidate> Engine::FollowUp(const Analysis& a,
+                                         const std::vector<bool>& skip,
+                                         size_t previous) const {
+  std::vector<std::string> terms =
+      analyzer_->TermsOfRange(a.tokens, 0, a.tokens.size(), skip);
+  if (terms.empty()) return std::nullopt;
+  const std::vector<std::string>& context = context_terms_[previous];
+  terms.insert(terms.end(), context.begin(), context.end());
+  std::vector<Candidate> all = index_->ScoreAll(terms);
+  // The entry already given is not the answer to a follow-up about it, and a
+  // follow-up stays on its topic ("is it safe with chemo?" after ibuprofen is
+  // still about anti-inflammatories).
+  const std::string& topic = spec_.entries[previous].topic;
+  all.erase(std::remove_if(all.begin(), all.end(),
+                           [&](const Candidate& c) {
+                             return c.entry == previous ||
+                                    spec_.entries[c.entry].topic != topic;
+                           }),
+            all.end());
+  if (all.empty()) return std::nullopt;
+  auto better = [](const Candidate& x, const Candidate& y) {
+    if (x.score != y.score) return x.score > y.score;
+    return x.entry < y.entry;
+  };
+  const size_t n = std::min<size_t>(all.size(), 2);
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n),
+                    all.end(), better);
+  // It must rest on the new message's own words too: the context alone says
+  // nothing new.
+  const Candidate& top = all.front();
+  const double second = all.size() > 1 ? all[1].score : 0;
+  if (!Confident(top, second)) return std::nullopt;
+  const std::vector<std::string> own =
+      analyzer_->TermsOfRange(a.tokens, 0, a.tokens.size(), skip);
+  const std::vector<Candidate> alone = index_->ScoreAll(own);
+  const bool mentions = std::any_of(alone.begin(), alone.end(), [&](const Candidate& c) {
+    return c.entry == top.entry && c.score > 0;
+  });
+  if (!mentions) return std::nullopt;
+  return top;
 }
 
 bool Engine::Confident(const Candidate& c, double second_score) const {
@@ -647,6 +693,14 @@ std::string Engine::Render(std::string_view text, const Clinic& clinic) {
                                                                : "emergency department");
   const std::string retention = std::to_string(clinic.retention_days);
   const std::string_view retention_days(retention);
+  // A second unset number in one sentence does not repeat "the number on your
+  // clinic card" ("call ... on the number on your clinic card, or the
+  // out-of-hours number on the same card out of hours").
+  constexpr std::string_view kCard = "the number on your clinic card";
+  size_t card_at = std::string::npos;  // where `out` last said kCard
+  auto same_sentence = [](std::string_view said, size_t from) {
+    return said.find_first_of(".!?\n", from) == std::string_view::npos;
+  };
   std::string out;
   out.reserve(text.size() + 32);
   size_t i = 0;
@@ -678,7 +732,14 @@ std::string Engine::Render(std::string_view text, const Clinic& clinic) {
       else if (key == "emergency_department")
         value = &department;
       if (value) {
-        out.append(*value);
+        if (*value == kCard && card_at != std::string::npos &&
+            same_sentence(out, card_at)) {
+          out.append(value == &after ? "the out-of-hours number on the same card"
+                                     : "the care team number on the same card");
+        } else {
+          if (*value == kCard) card_at = out.size();
+          out.append(*value);
+        }
         i = close + 1;
         continue;
       }
@@ -744,14 +805,25 @@ const Engine::CompiledIntent* Engine::MatchIntent(IntentSpec::Kind kind,
   return nullptr;
 }
 
-Reply Engine::Escalate(const RedFlagKind& kind, const Clinic& clinic) const {
+Reply Engine::Escalate(const RedFlagKind& kind, RedFlagDetector::Person person,
+                       const Clinic& clinic) const {
   Reply r;
   r.kind = "escalation";
   r.topic = "red-flag";
   r.urgency = kind.urgency;
   r.red_flag_kind = kind.id;
-  r.text = Render(kind.reply, clinic);
-  r.tell_them = Render(kind.tell_them, clinic);
+  const std::string* text = &kind.reply;
+  const std::string* tell = &kind.tell_them;
+  if (person == RedFlagDetector::Person::kWriter && !kind.self_reply.empty()) {
+    text = &kind.self_reply;
+    if (!kind.self_tell_them.empty()) tell = &kind.self_tell_them;
+  } else if (person == RedFlagDetector::Person::kSomeoneElse &&
+             !kind.other_reply.empty()) {
+    text = &kind.other_reply;
+    if (!kind.other_tell_them.empty()) tell = &kind.other_tell_them;
+  }
+  r.text = Render(*text, clinic);
+  r.tell_them = Render(*tell, clinic);
   return r;
 }
 
@@ -836,6 +908,15 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   // moves out. `decision` makes the one-line summary; it runs only when the
   // caller wants the explanation.
   auto finish = [&](auto&& decision) {
+    // The entry answered is the context of a follow-up next turn; an
+    // escalation ends the thread.
+    if (!spec_.dialog.context_slot.empty()) {
+      if (reply.kind == "answer" && !reply.entry_id.empty()) {
+        state.slots[spec_.dialog.context_slot] = reply.entry_id;
+      } else if (reply.kind == "escalation") {
+        state.slots.erase(spec_.dialog.context_slot);
+      }
+    }
     if (screen_score >= 0 && reply.kind != "escalation" && !reply.screening) {
       // The screening question replaces the reply's own quick replies: the
       // next tap answers it.
@@ -865,13 +946,30 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     return std::move(out);
   };
 
+  // The red flags are read first (step 1 below); escalations from any step
+  // word their reply for the person the message is about.
+  RedFlagResult rf = red_flags_->Detect(a);
+
   // The escalation reply for `kind`, and the escalated state with its next
   // steps offered as quick replies.
   auto escalate_to = [&](const RedFlagKind& kind) {
-    reply = Escalate(kind, clinic);
-    state.state = spec_.dialog.escalated_state.empty()
-                      ? dialog_->start()
-                      : spec_.dialog.escalated_state;
+    // The match that names this kind says whom it is about; the classifier's
+    // reading (no match) leaves the whole message to say it.
+    const RedFlagMatch* match = nullptr;
+    for (const RedFlagMatch& m : rf.matches) {
+      if (m.affirmed() && m.kind == kind.id) {
+        match = &m;
+        break;
+      }
+    }
+    reply = Escalate(kind, red_flags_->AffectedPerson(a, match), clinic);
+    // After an urgent reply nobody is on the way: its own next steps.
+    const std::string& next =
+        kind.urgency == Urgency::kUrgent &&
+                !spec_.dialog.urgent_escalated_state.empty()
+            ? spec_.dialog.urgent_escalated_state
+            : spec_.dialog.escalated_state;
+    state.state = next.empty() ? dialog_->start() : next;
     if (const auto* st = dialog_->Find(state.state)) {
       for (const auto& t : st->spec->transitions) {
         reply.quick_replies.push_back(t.on);
@@ -881,7 +979,6 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   };
 
   // 1. Red flags, in every state, before anything else.
-  RedFlagResult rf = red_flags_->Detect(a);
   // The detector and the intents share one index: one lookup serves both.
   if (rf.concepts_found) {
     turn_concepts.occ = std::move(rf.concepts);
@@ -990,11 +1087,17 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     // A request for a person or about the service ("I'd prefer a live
     // agent", "can he speak to somebody on the phone"), in which no rule saw a
     // symptom at all, is not escalated on the classifier's word alone: it
-    // still gets the screening questions below. Refusals are not exempt: a
+    // still gets the screening questions below. Refusals are exempt only when
+    // marked question_only ("is it ok to double my gabapentin tonight?"): a
     // dose question is how many reports arrive ("I took one too many by
     // mistake, what now?").
+    const CompiledIntent* refusal =
+        rf.matches.empty() ? MatchIntent(IntentSpec::Kind::kRefusal, a, &turn_concepts)
+                           : nullptr;
     const bool explained =
-        rf.matches.empty() && MatchIntent(IntentSpec::Kind::kRequest, a, &turn_concepts);
+        rf.matches.empty() &&
+        ((refusal && refusal->spec->question_only) ||
+         MatchIntent(IntentSpec::Kind::kRequest, a, &turn_concepts));
     const RedFlagKind* k = nullptr;
     if (!rule_cancelled && !explained && cs.emergency >= cl.escalate_threshold)
       k = red_flags_->FindKind(cs.emergency_kind);
@@ -1134,6 +1237,26 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   if (small_talk) return intent_reply(*small_talk, "intent");
   if (const auto* ci = MatchIntent(IntentSpec::Kind::kFlow, a, &turn_concepts))
     return intent_reply(*ci, "intent");
+
+  // 6b. A short follow-up ("is it safe with chemo?" after a question about
+  // ibuprofen), read with the words of the entry answered last turn.
+  if (!spec_.dialog.context_slot.empty() && rs.follow_up_terms > 0 &&
+      static_cast<int>(a.terms.size()) <= rs.follow_up_terms) {
+    const auto ctx = before.slots.find(spec_.dialog.context_slot);
+    const long previous = ctx == before.slots.end() ? -1 : EntryIndex(ctx->second);
+    if (previous >= 0) {
+      if (const auto f = FollowUp(a, skip, static_cast<size_t>(previous))) {
+        reply = AnswerWith(f->entry, cands, clinic);
+        reply.score = f->coverage;
+        state.state = dialog_->start();
+        return finish([&]() -> std::string {
+          return "answer: a follow-up to '" +
+                 spec_.entries[static_cast<size_t>(previous)].id +
+                 "', read with its words: coverage " + Fixed(f->coverage, 2);
+        });
+      }
+    }
+  }
 
   // 7. Clarify or fall back.
   const bool names_domain = std::any_of(

@@ -169,7 +169,10 @@ class Engine {
   static std::string TermsKey(std::vector<std::string> terms);
   Reply AnswerWith(size_t entry, const std::vector<Candidate>& related,
                    const Clinic& clinic) const;
-  Reply Escalate(const RedFlagKind& kind, const Clinic& clinic) const;
+  // The kind's reply, in its wording for the person the report is about when
+  // it has one.
+  Reply Escalate(const RedFlagKind& kind, RedFlagDetector::Person person,
+                 const Clinic& clinic) const;
   std::string Message(const std::string& key) const;
   // Enters state `id` (following skip_if_slot), appending its prompt to reply.
   void Enter(const std::string& id, SessionState* state, Reply* reply,
@@ -195,6 +198,13 @@ class Engine {
   // compile time.
   std::unordered_map<std::string, size_t> entry_index_;
   std::vector<std::string> offer_canonical_;
+  // The content words of each entry's first question: what a follow-up
+  // question is read with (RetrievalSpec::follow_up_terms).
+  std::vector<std::vector<std::string>> context_terms_;
+  // The entry a short follow-up asks about, read with the words of the entry
+  // answered last turn (`previous`), or nullopt; never `previous` itself.
+  std::optional<Candidate> FollowUp(const Analysis& a, const std::vector<bool>& skip,
+                                    size_t previous) const;
   // The entry index for an id, or -1.
   long EntryIndex(const std::string& id) const;
 };

@@ -471,6 +471,8 @@ class Linter {
     for (const auto& [list, name] :
          {std::pair{&lang.figurative_phrases, "figurative_phrases"},
           std::pair{&lang.other_experiencers, "other_experiencers"},
+          std::pair{&lang.writer_words, "writer_words"},
+          std::pair{&lang.other_people, "other_people"},
           std::pair{&lang.message_frames, "message_frames"}}) {
       for (const std::string& phrase : *list) {
         const std::string canonical = engine_.analyzer().Analyze(phrase).canonical;

@@ -180,6 +180,8 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
   d->figurative_ = PhraseSet(language.figurative_phrases);
   d->other_experiencers_ = PhraseSet(language.other_experiencers);
   d->message_frames_ = PhraseSet(language.message_frames);
+  d->writer_words_ = PhraseSet(language.writer_words);
+  d->other_people_ = PhraseSet(language.other_people);
   d->clause_breaks_ = PhraseSet(language.clause_breaks);
   d->negation_breaks_ = PhraseSet(language.negation_breaks);
   d->window_ = language.negation_window;
@@ -347,6 +349,31 @@ void RedFlagDetector::Classify(
   for (size_t p = cs; p < ts && !m->other; ++p) {
     if (other_experiencers_.LongestAt(t, p) > 0) m->other = true;
   }
+}
+
+RedFlagDetector::Person RedFlagDetector::AffectedPerson(
+    const Analysis& a, const RedFlagMatch* m) const {
+  const std::vector<Token>& t = a.tokens;
+  if (t.empty()) return Person::kUnknown;
+  size_t end = m ? std::min(m->last_token, t.size() - 1) : t.size() - 1;
+  size_t begin = 0;
+  if (m) {
+    for (size_t p = std::min(m->first_token, end) + 1; p-- > 0;) {
+      if (t[p].is_break) {
+        begin = p + 1;
+        break;
+      }
+    }
+  }
+  // Backwards from the end: the nearest person word decides. A phrase must
+  // end by `end` ("my husband" ends at "husband").
+  for (size_t p = end + 1; p-- > begin;) {
+    const size_t other = other_people_.LongestAt(t, p);
+    if (other > 0 && p + other - 1 <= end) return Person::kSomeoneElse;
+    const size_t writer = writer_words_.LongestAt(t, p);
+    if (writer > 0 && p + writer - 1 <= end) return Person::kWriter;
+  }
+  return Person::kUnknown;
 }
 
 size_t RedFlagDetector::NegationAt(const std::vector<Token>& t,

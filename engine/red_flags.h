@@ -110,6 +110,14 @@ class RedFlagDetector {
   // entry about numbness.
   std::vector<bool> NegatedSymptoms(const Analysis& a) const;
 
+  // Who a report is about: the nearest person word (language.json's
+  // writer_words or other_people) before the end of `m` in its sentence, or,
+  // with no match (the classifier's reading), before the end of the message.
+  // "I think he took too many" is about someone else; "my husband says I took
+  // too many" about the writer; "took too many of my pills" does not say.
+  enum class Person { kUnknown, kWriter, kSomeoneElse };
+  Person AffectedPerson(const Analysis& a, const RedFlagMatch* m) const;
+
   const std::vector<RedFlagKind>& kinds() const { return kinds_; }
   const RedFlagKind* FindKind(const std::string& id) const;
 
@@ -188,7 +196,8 @@ class RedFlagDetector {
   std::vector<CompiledRule> rules_;
   PhraseSet negation_, pseudo_, post_negation_, hypothetical_, current_,
       resolved_, future_, imagined_, clause_breaks_, negation_breaks_, example_joiners_,
-      hedges_, novelty_, figurative_, other_experiencers_, message_frames_;
+      hedges_, novelty_, figurative_, other_experiencers_, message_frames_,
+      writer_words_, other_people_;
   int window_ = 6;
   std::unique_ptr<Prefilter> prefilter_;
   ConceptIndex concepts_;

@@ -227,7 +227,7 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
              "negation_breaks",
              "negation_window", "retrieval", "dictionaries", "example_joiners",
              "hedges", "novelty_cues", "figurative_phrases",
-             "other_experiencers", "message_frames", "concept_window", "lint"},
+             "other_experiencers", "writer_words", "other_people", "message_frames", "concept_window", "lint"},
             diags);
   lang->where = f.At("");
   bool ok = true;
@@ -275,6 +275,10 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
                    &lang->figurative_phrases, nullptr, diags);
   ok &= GetStrings(f, root, "", "other_experiencers", false,
                    &lang->other_experiencers, nullptr, diags);
+  ok &= GetStrings(f, root, "", "writer_words", false, &lang->writer_words,
+                   nullptr, diags);
+  ok &= GetStrings(f, root, "", "other_people", false, &lang->other_people,
+                   nullptr, diags);
   ok &= GetStrings(f, root, "", "message_frames", false, &lang->message_frames,
                    nullptr, diags);
   ok &= GetStrings(f, root, "", "dictionaries", false, &lang->dictionaries,
@@ -314,7 +318,7 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
               {"answer_coverage", "clarify_coverage", "clarify_margin",
                "clarify_options", "min_evidence", "long_message_terms",
                "dominant_coverage", "dominant_ratio", "clarify_score",
-               "clarify_evidence"},
+               "clarify_evidence", "follow_up_terms"},
               diags);
     auto num = [&](const char* key, double lo, double hi, double* out) {
       auto it = r->find(key);
@@ -340,6 +344,9 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
     double long_terms = retrieval->long_message_terms;
     num("long_message_terms", 2, 100, &long_terms);
     retrieval->long_message_terms = static_cast<int>(long_terms);
+    double follow = retrieval->follow_up_terms;
+    num("follow_up_terms", 0, 20, &follow);
+    retrieval->follow_up_terms = static_cast<int>(follow);
     double options = retrieval->clarify_options;
     num("clarify_options", 1, 6, &options);
     retrieval->clarify_options = static_cast<int>(options);
@@ -367,7 +374,9 @@ bool ReadEscalations(const JsonFile& f, std::vector<engine::RedFlagKind>* out,
       continue;
     }
     CheckKeys(f, k, ptr,
-              {"id", "name", "urgency", "reply", "tell_them", "general_entry"},
+              {"id", "name", "urgency", "reply", "tell_them", "self_reply",
+               "self_tell_them", "other_reply", "other_tell_them",
+               "general_entry"},
               diags);
     engine::RedFlagKind kind;
     kind.where = f.At(ptr);
@@ -377,6 +386,13 @@ bool ReadEscalations(const JsonFile& f, std::vector<engine::RedFlagKind>* out,
     good &= GetString(f, k, ptr, "urgency", true, &urgency, diags);
     good &= GetString(f, k, ptr, "reply", true, &kind.reply, diags);
     good &= GetString(f, k, ptr, "tell_them", false, &kind.tell_them, diags);
+    good &= GetString(f, k, ptr, "self_reply", false, &kind.self_reply, diags);
+    good &= GetString(f, k, ptr, "self_tell_them", false, &kind.self_tell_them,
+                      diags);
+    good &= GetString(f, k, ptr, "other_reply", false, &kind.other_reply,
+                      diags);
+    good &= GetString(f, k, ptr, "other_tell_them", false,
+                      &kind.other_tell_them, diags);
     good &= GetString(f, k, ptr, "general_entry", false, &kind.general_entry,
                       diags);
     if (!urgency.empty() && !engine::ParseUrgency(urgency, &kind.urgency)) {

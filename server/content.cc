@@ -204,8 +204,10 @@ std::shared_ptr<const Content> LoadContent(
     std::vector<const std::string*> texts;
     for (const auto& e : s.entries) texts.push_back(&e.answer);
     for (const auto& k : s.red_flag_kinds) {
-      texts.push_back(&k.reply);
-      texts.push_back(&k.tell_them);
+      for (const std::string* t : {&k.reply, &k.tell_them, &k.self_reply,
+                                   &k.self_tell_them, &k.other_reply,
+                                   &k.other_tell_them})
+        texts.push_back(t);
     }
     for (const auto& i : s.intents) texts.push_back(&i.reply);
     for (const auto& st : s.dialog.states) texts.push_back(&st.prompt);

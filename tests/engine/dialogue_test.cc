@@ -259,6 +259,7 @@ const std::map<std::string, std::vector<std::string>>& PathTo() {
       {"check-treatment", {"I have back pain", "no"}},
       {"offer-topics", {"I have back pain", "no", "yes"}},
       {"escalated", {"my legs keep giving way"}},
+      {"escalated-urgent", {"my oxycodone isnt working anymore"}},
       // The classifier's safety net: a report no rule names (engine/classifier.h).
       {"screen", {"feel like someone else's legs are attached to me, they just do not do "
                   "what I tell them"}},
@@ -292,7 +293,8 @@ TEST(ShippedDialogue, PainReportFlowSlotAndRedFlagInterrupts) {
   EXPECT_EQ(r.reply.red_flag_kind, "U1");
   EXPECT_EQ(r.reply.topic, "red-flag");
   EXPECT_EQ(r.reply.kind, "escalation");
-  EXPECT_EQ(r.state.state, "escalated");
+  // Urgent: nobody is on the way, so its own next steps.
+  EXPECT_EQ(r.state.state, "escalated-urgent");
   r = Converse({"yes"}, &at_nerve, s.clinic());
   EXPECT_EQ(r.reply.urgency, Urgency::kEmergency);
   EXPECT_EQ(r.reply.red_flag_kind, "E1");
@@ -372,7 +374,8 @@ TEST(ShippedDialogue, PainReportFlowSlotAndRedFlagInterrupts) {
       EXPECT_EQ(got.explanation.state_before, id);
       EXPECT_EQ(std::string(UrgencyName(got.reply.urgency)) + " " + got.reply.red_flag_kind +
                     " " + got.reply.topic + " -> " + got.state.state,
-                std::string(UrgencyName(f.urgency)) + " " + f.kind + " red-flag -> escalated")
+                std::string(UrgencyName(f.urgency)) + " " + f.kind + " red-flag -> " +
+                    (f.urgency == Urgency::kUrgent ? "escalated-urgent" : "escalated"))
           << "in state '" << id << "': " << f.text;
     }
   }

@@ -48,10 +48,17 @@ TEST(RenderTest, UnconfiguredPhonesBecomeDescriptions) {
   // Both read inside "call ... on {phone}" and say where the number is found.
   EXPECT_EQ(care, "the number on your clinic card");
   EXPECT_EQ(after, "the number on your clinic card");
+  // Never twice in one sentence: the second says which number on the card.
   EXPECT_EQ(Engine::Render("Call your team on {care_team_phone}; out of hours, {after_hours_phone}.",
                            none),
-            "Call your team on the number on your clinic card; out of hours, the number on your "
-            "clinic card.");
+            "Call your team on the number on your clinic card; out of hours, the out-of-hours "
+            "number on the same card.");
+  EXPECT_EQ(Engine::Render("Save {after_hours_phone} and {care_team_phone} in your phone.", none),
+            "Save the number on your clinic card and the care team number on the same card in "
+            "your phone.");
+  // A new sentence may name the card again.
+  EXPECT_EQ(Engine::Render("Call {care_team_phone}. At night, call {after_hours_phone}.", none),
+            "Call the number on your clinic card. At night, call the number on your clinic card.");
   Clinic set;
   set.care_team_phone = "555-0142";
   set.after_hours_phone = "555-0199";

@@ -729,7 +729,8 @@ void CheckRows(Frame frame) {
                              << "decision: " << r.explanation.decision
                              << "\ncanonical: " << r.explanation.canonical;
     if (want != Urgency::kNone) {
-      EXPECT_EQ(r.state.state, "escalated") << c.text;
+      EXPECT_EQ(r.state.state, want == Urgency::kUrgent ? "escalated-urgent" : "escalated")
+          << c.text;
     }
     // A negated or hypothetical row must name a symptom a rule matches, or it tests nothing.
     if (frame == Frame::kNegated || (frame == Frame::kHypothetical && want == Urgency::kNone)) {
