@@ -88,17 +88,25 @@ void SynonymMap::Apply(
         bool match = true;
         for (size_t k = 0; k < e.stems.size() && match; ++k) {
           // The same word, or an inflection of it ("stools" for "stool",
-          // "bodies" for "body"), or two inflections of one word ("peeing" for
+          // "bodies" for "body"), or two inflections of one word ("pees" for
           // "peed"); never a bare word against an inflected term ("scar" is
           // not "scared").
           const std::string& tok = in[i + k].text;
           const std::string& w = e.words[k];
           // Same stem is not enough: Snowball gives "private" and
-          // "privates" one stem, and "privates" means genitals.
+          // "privates" one stem, and "privates" means genitals. Nor are the
+          // two participles one word: "a confusing plan" is not "confused",
+          // "tiring" is not "tired" (a term that means both lists both).
           const std::string& stem = stems[i + k];
+          const auto ends = [](std::string_view word, std::string_view suffix) {
+            return word.size() > suffix.size() &&
+                   word.substr(word.size() - suffix.size()) == suffix;
+          };
+          const bool participles =
+              (ends(tok, "ing") && ends(w, "ed")) || (ends(tok, "ed") && ends(w, "ing"));
           match = !in[i + k].is_break &&
                   (tok == w ||
-                   (stem == e.stems[k] &&
+                   (stem == e.stems[k] && !participles &&
                     (IsInflectionOf(tok, w) ||
                      (IsInflectionOf(tok, stem) && IsInflectionOf(w, stem)))));
         }

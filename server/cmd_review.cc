@@ -308,7 +308,21 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
         h << "<td>" << Esc(engine::Engine::Render(k.tell_them, c)) << "</td>";
       h << "</tr>\n";
     }
-    h << "</table>\n</section>\n";
+    h << "</table>\n";
+    // The wordings for a message about the writer or about someone else, shown once (in
+    // the first clinic's numbers): reviewers sign off each.
+    const std::pair<const char*, std::pair<const std::string*, const std::string*>> variants[] = {
+        {"When the person writing says it is about them", {&k.self_reply, &k.self_tell_them}},
+        {"When the message is about someone else", {&k.other_reply, &k.other_tell_them}}};
+    for (const auto& [label, texts] : variants) {
+      if (texts.first->empty() || content->clinics.empty()) continue;
+      const auto& c = content->clinics.front();
+      h << "<p><b>" << label << "</b> (" << Esc(c.name) << "):</p>\n<p class=\"esc\">"
+        << Esc(engine::Engine::Render(*texts.first, c)) << "</p>\n";
+      if (!texts.second->empty())
+        h << "<p>Tell them: " << Esc(engine::Engine::Render(*texts.second, c)) << "</p>\n";
+    }
+    h << "</section>\n";
   }
   // The concepts the rules combine (knowledge/concepts.json): the words are what clinicians
   // sign off, since a word added to a list changes what escalates.

@@ -83,6 +83,20 @@ TEST(SynonymMapTest, MatchesByStem) {
   EXPECT_THAT(applied, ElementsAre(Pair("stools", "poo")));
 }
 
+TEST(SynonymMapTest, OneParticipleIsNotTheOther) {
+  // "a confusing plan" is not a confused person, "peeing" not "peed" (a
+  // group that means both lists both).
+  SynonymMap m;
+  m.Add("confused", "confused");
+  m.Add("peed", "pee");
+  std::vector<Token> tokens = Words({"the", "plan", "is", "confusing"});
+  m.Apply(&tokens, nullptr);
+  EXPECT_EQ(JoinTokens(tokens), "the plan is confusing");
+  tokens = Words({"peeing", "hurts"});
+  m.Apply(&tokens, nullptr);
+  EXPECT_EQ(JoinTokens(tokens), "peeing hurts");
+}
+
 TEST(SynonymMapTest, MultiwordTermsDoNotSpanABreak) {
   SynonymMap m;
   m.Add("pass urine", "pee");

@@ -299,6 +299,58 @@ TEST(SafetyNetTest, AConfidentClassifierEscalatesToTheKindItNames) {
   EXPECT_TRUE(unknown.reply.screening);
 }
 
+TEST(EngineEscalationTest, TheReplyIsWordedForWhomTheReportIsAbout) {
+  ContentSpec s = MinimalSpec();
+  s.red_flag_kinds[0].self_reply = "You: call {emergency_number}.";
+  s.red_flag_kinds[0].self_tell_them = "I have weak legs.";
+  s.red_flag_kinds[0].other_reply = "Them: call {emergency_number}.";
+  s.language.writer_words = {"i", "me"};
+  s.language.other_people = {"he", "his", "my husband"};
+  std::vector<Diagnostic> diags;
+  auto e = Engine::Compile(s, &diags);
+  ASSERT_NE(e, nullptr) << Join(diags);
+  const Clinic clinic = DemoClinic();
+  TurnResult r = e->Turn(SessionState{}, "I think my legs are weak", clinic);
+  EXPECT_EQ(r.reply.text, "You: call 999.");
+  EXPECT_EQ(r.reply.tell_them, "I have weak legs.");
+  r = e->Turn(SessionState{}, "I think his legs are weak", clinic);
+  EXPECT_EQ(r.reply.text, "Them: call 999.");
+  // Nothing says whom: the plain reply.
+  r = e->Turn(SessionState{}, "legs are weak", clinic);
+  EXPECT_EQ(r.reply.text, "Call 999 now.");
+}
+
+TEST(EngineFollowUpTest, AShortFollowUpIsReadWithTheLastAnswer) {
+  ContentSpec s = MinimalSpec();
+  s.entries.push_back(Entry("sleep-mattress", "sleep",
+                            {"What kind of mattress is best for back pain?",
+                             "is a firm mattress better", "should I buy a new mattress",
+                             "memory foam mattress for a sore back", "which bed is best"},
+                            "A medium-firm mattress suits many people."));
+  s.entries.push_back(Entry("massage-pressure", "massage",
+                            {"How firm should a massage be with cancer?",
+                             "is a firm massage safe", "deep tissue massage with bone mets",
+                             "gentle or firm pressure", "can the massage be firm"},
+                            "Gentle pressure is safest."));
+  s.retrieval.min_evidence = 1.0;  // one rare word alone does not answer
+  s.dialog.slots = {SlotSpec{"last_answer", "the entry answered last", {}, {}}};
+  s.dialog.context_slot = "last_answer";
+  std::vector<Diagnostic> diags;
+  auto e = Engine::Compile(s, &diags);
+  ASSERT_NE(e, nullptr) << Join(diags);
+  const Clinic clinic = DemoClinic();
+  TurnResult first = e->Turn(SessionState{}, "what is the best sleeping position for back pain",
+                             clinic);
+  ASSERT_EQ(first.reply.entry_id, "sleep-positions");
+  EXPECT_EQ(first.state.slots.at("last_answer"), "sleep-positions");
+  // "firm?" alone could be the bed or a massage; after the sleeping answer it is the bed.
+  TurnResult alone = e->Turn(SessionState{}, "firm?", clinic);
+  EXPECT_NE(alone.reply.kind, "answer") << alone.explanation.decision;
+  TurnResult follow = e->Turn(first.state, "firm?", clinic);
+  EXPECT_EQ(follow.reply.entry_id, "sleep-mattress") << follow.explanation.decision;
+  EXPECT_THAT(follow.explanation.decision, HasSubstr("follow-up"));
+}
+
 TEST(SafetyNetTest, AYesEscalatesToTheKindTheClassifierSuspected) {
   auto fake = std::make_shared<FakeClassifier>(
       std::vector<std::pair<std::string, ClassifierScores>>{{"wobbly", Scores(0.4, "E1")},

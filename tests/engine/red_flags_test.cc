@@ -35,6 +35,8 @@ LanguageSpec TinyLanguage() {
   l.negation_breaks = {"and", "then"};
   l.novelty_cues = {"before", "like this"};
   l.imagined_cues = {"dreamt", "if ever"};
+  l.writer_words = {"i", "me", "myself"};
+  l.other_people = {"he", "she", "his", "her", "my husband", "dad"};
   l.negation_window = 4;
   return l;
 }
@@ -110,6 +112,27 @@ TEST_F(RedFlagDetectorTest, AffirmedReportEscalates) {
   EXPECT_EQ(r.matches[0].rule, "e1-legs");
   EXPECT_EQ(r.matches[0].text, "legs are weak");
   EXPECT_TRUE(r.matches[0].affirmed());
+}
+
+TEST_F(RedFlagDetectorTest, TheNearestPersonWordSaysWhomAReportIsAbout) {
+  using Person = RedFlagDetector::Person;
+  auto about = [&](const std::string& text) {
+    const Analysis a = analyzer_.Analyze(text);
+    const RedFlagResult r = detector_->Detect(a);
+    const RedFlagMatch* m = r.matches.empty() ? nullptr : &r.matches.front();
+    return detector_->AffectedPerson(a, m);
+  };
+  EXPECT_EQ(about("i think my legs are weak"), Person::kWriter);
+  EXPECT_EQ(about("i think his legs are weak"), Person::kSomeoneElse);
+  EXPECT_EQ(about("my husband says i cannot walk"), Person::kWriter);
+  EXPECT_EQ(about("i found my husband and he cannot walk"), Person::kSomeoneElse);
+  // Nothing says whom: the kind's plain reply.
+  EXPECT_EQ(about("legs are weak since this morning"), Person::kUnknown);
+  // Only the match's own sentence counts.
+  EXPECT_EQ(about("he is at work. legs are weak"), Person::kUnknown);
+  // No match (the classifier's reading): the whole message, from its end.
+  EXPECT_EQ(detector_->AffectedPerson(analyzer_.Analyze("dad took a lot"), nullptr),
+            Person::kSomeoneElse);
 }
 
 TEST_F(RedFlagDetectorTest, CaregiverVoiceEscalates) {
