@@ -339,6 +339,13 @@ struct RetrievalSpec {
   // place alone is ranked again with the words of the entry answered last
   // (DialogSpec::context_slot): a follow-up question.
   int follow_up_terms = 5;
+  // A clarifying question is offered only to a message that names something in
+  // this concept (knowledge/concepts.json: the body, pain, cancer, treatment,
+  // medicines, coping); without one ("how do I book a holiday to Spain?") a
+  // message of three or more content words is out of scope and gets the
+  // fallback. Empty: no such check.
+  std::string clarify_concept;
+  SourceLocation clarify_concept_where;
 };
 
 // Thresholds of the content lint (engine/lint.h), from language.json "lint".

@@ -277,6 +277,14 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
   // the file is reported once.
   const size_t diags_before_concepts = diags->size();
   e->concepts_ = ConceptIndex(s.concepts, diags);
+  if (!s.retrieval.clarify_concept.empty()) {
+    e->clarify_concept_ = e->concepts_.Find(s.retrieval.clarify_concept);
+    if (!e->clarify_concept_) {
+      sink.Error(s.retrieval.clarify_concept_where,
+                 "retrieval's clarify_concept names unknown concept '" +
+                     s.retrieval.clarify_concept + "' (knowledge/concepts.json)");
+    }
+  }
   const bool concepts_failed = std::any_of(
       diags->begin() + static_cast<std::ptrdiff_t>(diags_before_concepts), diags->end(),
       [](const Diagnostic& g) { return g.severity == Diagnostic::Severity::kError; });
@@ -1262,7 +1270,20 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   const bool names_domain = std::any_of(
       a.terms.begin(), a.terms.end(),
       [&](const std::string& t) { return domain_terms_.count(t) > 0; });
-  if (top && (top->evidence >= rs.clarify_evidence || names_domain) &&
+  // Nothing about health at all: out of scope, however many words it shares.
+  // A message of one or two content words says too little to tell ("what helps
+  // at night" is asked here about pain), so it may still be offered choices.
+  constexpr size_t kSaysWhatItIsAbout = 3;
+  bool in_domain = true;
+  if (clarify_concept_ && a.terms.size() >= kSaysWhatItIsAbout) {
+    if (!turn_concepts.done) {
+      turn_concepts.occ = concepts_.Occur(a);
+      turn_concepts.done = true;
+    }
+    in_domain = *clarify_concept_ < turn_concepts.occ.size() &&
+                !turn_concepts.occ[*clarify_concept_].empty();
+  }
+  if (top && in_domain && (top->evidence >= rs.clarify_evidence || names_domain) &&
       (top->coverage >= rs.clarify_coverage ||
        top->score >= rs.clarify_score)) {
     reply.kind = "clarify";

@@ -188,6 +188,8 @@ class Engine {
   std::unordered_map<std::string, long> paraphrase_keys_;
   std::vector<CompiledIntent> intents_;
   ConceptIndex concepts_;  // for intents' concept combinations
+  // RetrievalSpec::clarify_concept's index in concepts_, if set.
+  std::optional<size_t> clarify_concept_;
   std::array<IntentSet, kIntentKinds> intent_sets_;  // by IntentSpec::Kind
   // Terms of keywords and synonym targets: words that name something this
   // content is about

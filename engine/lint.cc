@@ -501,6 +501,8 @@ class Linter {
       for (const auto& combination : intent.concepts)
         used.insert(combination.begin(), combination.end());
     }
+    if (!spec_.retrieval.clarify_concept.empty())
+      used.insert(spec_.retrieval.clarify_concept);
     for (const Concept& c : spec_.concepts) {
       if (!used.count(c.id)) {
         Add("concept-unused", "", c.id, c.where,

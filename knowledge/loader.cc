@@ -318,7 +318,7 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
               {"answer_coverage", "clarify_coverage", "clarify_margin",
                "clarify_options", "min_evidence", "long_message_terms",
                "dominant_coverage", "dominant_ratio", "clarify_score",
-               "clarify_evidence", "follow_up_terms"},
+               "clarify_evidence", "follow_up_terms", "clarify_concept"},
               diags);
     auto num = [&](const char* key, double lo, double hi, double* out) {
       auto it = r->find(key);
@@ -344,6 +344,16 @@ bool ReadLanguage(const JsonFile& f, engine::LanguageSpec* lang,
     double long_terms = retrieval->long_message_terms;
     num("long_message_terms", 2, 100, &long_terms);
     retrieval->long_message_terms = static_cast<int>(long_terms);
+    if (auto c = r->find("clarify_concept"); c != r->end()) {
+      if (c->is_string()) {
+        retrieval->clarify_concept = c->get<std::string>();
+        retrieval->clarify_concept_where = f.At("/retrieval/clarify_concept");
+      } else {
+        Error(diags, f.At("/retrieval/clarify_concept"),
+              "\"clarify_concept\" must be a concept id (knowledge/concepts.json)");
+        ok = false;
+      }
+    }
     double follow = retrieval->follow_up_terms;
     num("follow_up_terms", 0, 20, &follow);
     retrieval->follow_up_terms = static_cast<int>(follow);
