@@ -175,6 +175,32 @@ class ErrorLocator : public nlohmann::json_sax<nlohmann::json> {
   }
 };
 
+// The byte offset where `text` first opens its (kMaxDepth + 1)th nested
+// array or object, outside strings and comments, or npos. Runs before the
+// parser and the recursive Scanner, so neither sees such a file.
+size_t TooDeepAt(const std::string& text, int max_depth) {
+  int depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+      while (i < text.size() && text[i] != '\n') ++i;
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
+      i += 2;
+      while (i + 1 < text.size() && !(text[i] == '*' && text[i + 1] == '/')) ++i;
+      ++i;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return std::string::npos;
+}
+
 std::pair<int, int> LineCol(const std::string& text, size_t offset) {
   int line = 1, col = 1;
   for (size_t i = 0; i < offset && i < text.size(); ++i) {
@@ -203,6 +229,16 @@ bool JsonFile::Load(const std::string& path, const std::string& display,
     Error(diags, engine::SourceLocation{display, 0, 0}, "cannot open file");
     return false;
   }
+  // Refuse an oversized file before reading it into memory.
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  if (size > static_cast<std::streamoff>(kMaxBytes)) {
+    Error(diags, engine::SourceLocation{display, 1, 1},
+          "file is " + std::to_string(size) + " bytes; a content file may be at most " +
+              std::to_string(kMaxBytes >> 20) + " MiB");
+    return false;
+  }
+  in.seekg(0, std::ios::beg);
   std::ostringstream ss;
   ss << in.rdbuf();
   return Parse(ss.str(), display, out, diags);
@@ -212,6 +248,21 @@ bool JsonFile::Parse(std::string text, const std::string& display,
                      JsonFile* out, std::vector<engine::Diagnostic>* diags) {
   out->name_ = display;
   out->text_ = std::move(text);
+  if (out->text_.size() > kMaxBytes) {
+    Error(diags, engine::SourceLocation{display, 1, 1},
+          "file is " + std::to_string(out->text_.size()) +
+              " bytes; a content file may be at most " + std::to_string(kMaxBytes >> 20) +
+              " MiB");
+    return false;
+  }
+  if (const size_t at = TooDeepAt(out->text_, kMaxDepth); at != std::string::npos) {
+    auto [line, col] = LineCol(out->text_, at);
+    Error(diags, engine::SourceLocation{display, line, col},
+          "nested more than " + std::to_string(kMaxDepth) +
+              " levels deep (lists and objects inside each other); content files need a "
+              "handful");
+    return false;
+  }
   try {
     out->root_ =
         nlohmann::json::parse(out->text_, nullptr, /*allow_exceptions=*/true,

@@ -20,6 +20,13 @@ namespace backline::knowledge {
 
 class JsonFile {
  public:
+  // Content files are small and shallow (the largest shipped one is under 64 KiB,
+  // the deepest 6 levels). Bounds well above both keep a pathological file
+  // (a nesting 50,000 deep, a 2 GB file) a located error, not an exhausted
+  // stack or memory in a server reloading its content.
+  static constexpr size_t kMaxBytes = 8u << 20;
+  static constexpr int kMaxDepth = 64;
+
   // Reads and parses `path`; `display` is the name used in messages (a relative
   // path). A syntax error becomes a Diagnostic with the line and column of the
   // error.

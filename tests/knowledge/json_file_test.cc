@@ -54,6 +54,33 @@ TEST(JsonFileParseTest, ANumberTooLargeIsAnErrorAtTheNumber) {
   }
 }
 
+// A valid file nested 50,000 deep used to exhaust memory in the position scanner (its
+// paths grow with the depth) and end a server reloading it: now a located error.
+TEST(JsonFileParseTest, ANestingTooDeepIsAnErrorWhereItGoesTooDeep) {
+  const std::string deep = std::string("{\"a\":\n") + std::string(50000, '[') +
+                           std::string(50000, ']') + "}";
+  const auto r = Parse(deep);
+  EXPECT_FALSE(r.ok);
+  ASSERT_EQ(r.diags.size(), 1u);
+  EXPECT_EQ(r.diags[0].where.line, 2);
+  EXPECT_EQ(r.diags[0].where.column, JsonFile::kMaxDepth);  // the first '[' past the bound
+  EXPECT_THAT(r.diags[0].message, HasSubstr("nested more than 64 levels"));
+  // Brackets inside strings and comments are not nesting.
+  const auto fine = Parse("{\"a\": \"" + std::string(1000, '[') + "\" // [[[[[[\n}");
+  EXPECT_TRUE(fine.ok) << (fine.diags.empty() ? "" : fine.diags[0].ToString());
+  // At the bound itself, still fine.
+  const auto edge = Parse(std::string(JsonFile::kMaxDepth, '[') +
+                          std::string(JsonFile::kMaxDepth, ']'));
+  EXPECT_TRUE(edge.ok);
+}
+
+TEST(JsonFileParseTest, AnOversizedFileIsRefusedBeforeParsing) {
+  const auto r = Parse("[\"" + std::string(JsonFile::kMaxBytes, 'x') + "\"]");
+  EXPECT_FALSE(r.ok);
+  ASSERT_EQ(r.diags.size(), 1u);
+  EXPECT_THAT(r.diags[0].message, HasSubstr("at most 8 MiB"));
+}
+
 TEST(JsonFileParseTest, MissingCommaPointsAtTheNextKey) {
   const auto r = Parse("{\n  \"a\": 1\n  \"b\": 2\n}");
   ASSERT_EQ(r.diags.size(), 1u);
