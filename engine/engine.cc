@@ -1086,12 +1086,17 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     // excepted: "his breathing is not slow"), the classifier may add the
     // questions but never overrule that reading with an escalation. A concept
     // combination is looser (any two concepts in a clause), so its cancelled
-    // matches say too little to overrule the classifier.
-    const bool rule_cancelled =
-        std::any_of(rf.matches.begin(), rf.matches.end(),
-                    [](const RedFlagMatch& m) {
-                      return !m.affirmed() && m.combination.empty();
-                    });
+    // matches say too little to overrule the classifier. The reading only
+    // settles its own kind: "no weakness in her legs" says nothing against the
+    // pain that is worse every night (U1), nor "no fever" against a wound that
+    // weeps after a procedure (U6).
+    const auto rule_cancelled = [&](const std::string& kind) {
+      return std::any_of(rf.matches.begin(), rf.matches.end(),
+                         [&](const RedFlagMatch& m) {
+                           return !m.affirmed() && m.combination.empty() &&
+                                  m.kind == kind;
+                         });
+    };
     // A request for a person or about the service ("I'd prefer a live
     // agent", "can he speak to somebody on the phone"), in which no rule saw a
     // symptom at all, is not escalated on the classifier's word alone: it
@@ -1107,9 +1112,11 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
         ((refusal && refusal->spec->question_only) ||
          MatchIntent(IntentSpec::Kind::kRequest, a, &turn_concepts));
     const RedFlagKind* k = nullptr;
-    if (!rule_cancelled && !explained && cs.emergency >= cl.escalate_threshold)
+    if (!explained && cs.emergency >= cl.escalate_threshold &&
+        !rule_cancelled(cs.emergency_kind))
       k = red_flags_->FindKind(cs.emergency_kind);
-    if (!rule_cancelled && !explained && !k && cs.urgent >= cl.escalate_threshold)
+    if (!explained && !k && cs.urgent >= cl.escalate_threshold &&
+        !rule_cancelled(cs.urgent_kind))
       k = red_flags_->FindKind(cs.urgent_kind);
     if (k) {
       escalate_to(*k);
