@@ -1086,15 +1086,17 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     // excepted: "his breathing is not slow"), the classifier may add the
     // questions but never overrule that reading with an escalation. A concept
     // combination is looser (any two concepts in a clause), so its cancelled
-    // matches say too little to overrule the classifier. The reading only
-    // settles its own kind: "no weakness in her legs" says nothing against the
-    // pain that is worse every night (U1), nor "no fever" against a wound that
-    // weeps after a procedure (U6).
-    const auto rule_cancelled = [&](const std::string& kind) {
+    // matches say too little to overrule the classifier. The reading settles
+    // its own kind, and a negation its own tier: "no weakness in her legs" (an
+    // emergency sign) says nothing against pain that is worse every night
+    // (urgent, U1), nor "no fever" against a wound that weeps after a procedure
+    // (U6); "I didn't feel any crack when I slipped" still keeps the classifier
+    // from calling it an emergency of another kind.
+    const auto rule_cancelled = [&](const std::string& kind, Urgency tier) {
       return std::any_of(rf.matches.begin(), rf.matches.end(),
                          [&](const RedFlagMatch& m) {
                            return !m.affirmed() && m.combination.empty() &&
-                                  m.kind == kind;
+                                  (m.kind == kind || (m.negated && m.urgency == tier));
                          });
     };
     // A request for a person or about the service ("I'd prefer a live
@@ -1113,10 +1115,10 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
          MatchIntent(IntentSpec::Kind::kRequest, a, &turn_concepts));
     const RedFlagKind* k = nullptr;
     if (!explained && cs.emergency >= cl.escalate_threshold &&
-        !rule_cancelled(cs.emergency_kind))
+        !rule_cancelled(cs.emergency_kind, Urgency::kEmergency))
       k = red_flags_->FindKind(cs.emergency_kind);
     if (!explained && !k && cs.urgent >= cl.escalate_threshold &&
-        !rule_cancelled(cs.urgent_kind))
+        !rule_cancelled(cs.urgent_kind, Urgency::kUrgent))
       k = red_flags_->FindKind(cs.urgent_kind);
     if (k) {
       escalate_to(*k);

@@ -351,6 +351,35 @@ TEST(EngineFollowUpTest, AShortFollowUpIsReadWithTheLastAnswer) {
   EXPECT_THAT(follow.explanation.decision, HasSubstr("follow-up"));
 }
 
+TEST(SafetyNetTest, ANegatedSignSettlesItsOwnTierNotAnother) {
+  ClassifierScores nights;
+  nights.urgent = 0.9;
+  nights.urgent_kind = "U1";
+  nights.urgent_kind_probability = 0.9;
+  auto fake = std::make_shared<FakeClassifier>(
+      std::vector<std::pair<std::string, ClassifierScores>>{{"night", nights},
+                                                            {"planks", Scores(0.9, "E1")}});
+  ContentSpec s = SafetyNetSpec(fake);
+  RedFlagKind u1;
+  u1.id = "U1";
+  u1.name = "Spine pain";
+  u1.urgency = Urgency::kUrgent;
+  u1.reply = "Call your team today.";
+  s.red_flag_kinds.push_back(u1);
+  std::vector<Diagnostic> diags;
+  auto e = Engine::Compile(s, &diags);
+  ASSERT_NE(e, nullptr) << Join(diags);
+  // "not weak" settles the leg weakness (an emergency sign), not the pain worse each night.
+  TurnResult r = e->Turn(SessionState{},
+                         "not that her legs are weak, but the pain is worse every night",
+                         DemoClinic());
+  EXPECT_EQ(r.reply.red_flag_kind, "U1") << r.explanation.decision;
+  EXPECT_EQ(r.reply.urgency, Urgency::kUrgent);
+  // The classifier cannot call the negated emergency an emergency after all.
+  r = e->Turn(SessionState{}, "not that her legs are weak, they feel like planks", DemoClinic());
+  EXPECT_EQ(r.reply.urgency, Urgency::kNone) << r.explanation.decision;
+}
+
 TEST(SafetyNetTest, AYesEscalatesToTheKindTheClassifierSuspected) {
   auto fake = std::make_shared<FakeClassifier>(
       std::vector<std::pair<std::string, ClassifierScores>>{{"wobbly", Scores(0.4, "E1")},
