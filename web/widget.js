@@ -40,7 +40,7 @@
   var QUEUE_AUTO_SEND_MS = 120000; // queued longer than this while offline: marked "not sent"
   var UNREACHABLE_AFTER = 3;       // failed attempts before the status says "can't reach"
   var BACKOFF_BASE_MS = 500;
-  var BACKOFF_MAX_MS = 15000;
+  var BACKOFF_MAX_MS = 5000;       // after an outage, back within 5 s of the server
   var CONNECT_TIMEOUT_MS = 8000;
   var HISTORY_TIMEOUT_MS = 5000;
 
@@ -771,10 +771,8 @@
         self.open();
       }
     };
-    this.onOnline = function () { if (!self.ws && self.needed()) self.retryNow(); };
-    this.onVisible = function () {
-      if (!document.hidden && self.isOpen && !self.ws && !self.retryTimer) self.connect();
-    };
+    this.onOnline = function () { self.reconnectNow(); };
+    this.onVisible = function () { if (!document.hidden) self.reconnectNow(); };
     document.addEventListener('click', this.onDocClick);
     document.addEventListener('visibilitychange', this.onVisible);
     window.addEventListener('online', this.onOnline);
@@ -962,6 +960,20 @@
       if (self.needed()) self.connect(); else self.setStatus('idle');
     }, delay);
     this.expireQueued();
+  };
+
+  // The network is back or the page is visible again: try at once rather than wait out the
+  // backoff, and drop an attempt that has not got through yet (begun on a network that has
+  // gone, it could hang until CONNECT_TIMEOUT_MS).
+  Widget.prototype.reconnectNow = function () {
+    if (this.destroyed || this.connected || !this.needed()) return;
+    if (this.ws) {
+      var ws = this.ws;
+      this.ws = null;   // its handlers check this, so it is ignored from now on
+      clearTimeout(this.connectTimer);
+      try { ws.close(); } catch (e) { /* closed */ }
+    }
+    this.retryNow();
   };
 
   Widget.prototype.retryNow = function () {

@@ -507,3 +507,66 @@ test('Backline.init options: position, colour, title, greeting, language', CASE,
   await part(page, 'panel').waitFor({ state: 'hidden' });
   await page.context().close();
 });
+
+// ---- issue 24 ---------------------------------------------------------------------------
+const shadowState = (page) => page.evaluate(() => document.querySelector('backline-chat').shadowRoot.querySelector('.root').dataset.state);
+async function waitFor(cond, ms, what) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`not within ${ms} ms: ${what}`);
+}
+
+test('reconnect: at once when the browser is back online or the page visible again; backoff capped at 5 s', { timeout: 60_000 }, async () => {
+  const page = await newPage();
+  // No jitter in this page: every delay is its cap, so the gaps between attempts show the caps.
+  await page.addInitScript(() => { Math.random = () => 1; });
+  let mode = 'up';   // up: through to the server; down: refused at once; hang: never answered
+  let current = null;
+  const attempts = [];
+  await page.routeWebSocket(/\/ws/, (ws) => {
+    attempts.push({ at: Date.now(), mode });
+    current = ws;
+    if (mode === 'up') ws.connectToServer();
+    else if (mode === 'down') ws.close({ code: 1011, reason: 'down' });
+  });
+  await openFromPage(page);
+  await waitFor(async () => (await shadowState(page)) === 'online', WAIT, 'online at first');
+
+  // The server goes away: attempts back off, but never wait more than 5 s (+ slack for a busy machine).
+  mode = 'down';
+  const from = attempts.length;
+  current.close({ code: 1011, reason: 'gone' });
+  for (let n = 1; n <= 6; n++) {
+    const prev = attempts[attempts.length - 1].at;
+    await waitFor(async () => attempts.length >= from + n, 5000 + 1500, `attempt ${n} within 5 s of the one before`);
+    if (n > 1) assert.ok(attempts[from + n - 1].at - prev <= 6000, `gap before attempt ${n}`);
+  }
+  const gaps = attempts.slice(from).map((a, i, all) => (i ? a.at - all[i - 1].at : 0));
+  assert.ok(Math.max(...gaps) >= 3500, `it still backs off: ${gaps}`);
+  assert.equal(await shadowState(page), 'unreachable');
+
+  // The page becomes visible again while a retry is pending: it tries at once.
+  mode = 'up';
+  let n = attempts.length;
+  await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  await waitFor(async () => attempts.length > n, 1500, 'an attempt right after visibilitychange');
+  await waitFor(async () => (await shadowState(page)) === 'online', 3000, 'online after visibilitychange');
+
+  // A connection attempt hangs (a dead network); the browser comes back online: it starts afresh
+  // at once instead of waiting for the hung attempt to time out.
+  mode = 'hang';
+  n = attempts.length;
+  current.close({ code: 1011, reason: 'gone' });
+  await waitFor(async () => attempts.length > n, 3000, 'a hanging attempt');
+  await waitFor(async () => (await shadowState(page)) !== 'online', 3000, 'offline');
+  mode = 'up';
+  n = attempts.length;
+  await page.evaluate(() => window.dispatchEvent(new Event('online')));
+  await waitFor(async () => attempts.length > n, 1500, 'an attempt right after online');
+  await waitFor(async () => (await shadowState(page)) === 'online', 3000, 'online after the online event');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
