@@ -324,15 +324,17 @@
   }
 
   // The accent colour as rgb, darkened until white text on it passes WCAG AA (4.5:1).
-  function parseColor(c) {
+  // The probe goes into the widget's shadow root, where no rule of the host page applies (a
+  // host rule such as `* { color: red !important }` would win over its inline style outside).
+  function parseColor(c, parent) {
     var probe = document.createElement('span');
     probe.style.color = '';
     probe.style.color = c;
     if (!probe.style.color) return null;
     probe.style.display = 'none';
-    document.documentElement.appendChild(probe);
+    parent.appendChild(probe);
     var rgb = getComputedStyle(probe).color;
-    probe.remove();
+    parent.removeChild(probe);
     var m = rgb.match(/rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)/);
     return m ? [Math.round(+m[1]), Math.round(+m[2]), Math.round(+m[3])] : null;
   }
@@ -347,8 +349,8 @@
     var la = luminance(a), lb = luminance(b);
     return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
   }
-  function accessibleAccent(c) {
-    var rgb = parseColor(c) || [11, 92, 120];
+  function accessibleAccent(c, parent) {
+    var rgb = parseColor(c, parent) || [11, 92, 120];
     var white = [255, 255, 255];
     var guard = 0;
     while (contrast(rgb, white) < 4.7 && guard++ < 40) {
@@ -658,7 +660,6 @@
     this.host.setAttribute('data-clinic', this.o.clinic);
     this.shadow = this.host.attachShadow({ mode: 'open' });
 
-    var accent = accessibleAccent(this.o.color);
     var styleHost = this.shadow;
     var sheetOk = false;
     try {
@@ -668,6 +669,10 @@
       sheetOk = true;
     } catch (e) { /* older browsers: a style element */ }
     if (!sheetOk) this.shadow.appendChild(el('style', { text: CSS }));
+    // The host goes into the page first, still empty, so that the accent colour can be computed
+    // inside its shadow root; the root is styled with it before it is shown (no transition).
+    (document.body || document.documentElement).appendChild(this.host);
+    var accent = accessibleAccent(this.o.color, this.shadow);
 
     var t = this.s.bind(this);
     this.root = el('div', { class: 'root ' + this.o.position, lang: this.o.lang, 'data-state': 'idle' });
@@ -754,8 +759,7 @@
     this.panel.addEventListener('keydown', function (e) { self.onPanelKey(e); });
 
     append(this.root, [this.panel, this.launcher]);
-    this.shadow.appendChild(this.root);
-    (document.body || document.documentElement).appendChild(this.host);
+    this.shadow.appendChild(this.root);   // the host is already in the page
     this.renderAll();
   };
 

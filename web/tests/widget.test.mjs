@@ -570,3 +570,18 @@ test('reconnect: at once when the browser is back online or the page visible aga
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('the accent colour is the configured one, whatever the host page\'s cascade says', CASE, async () => {
+  const page = await newPage();
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => window.Backline && document.querySelector('backline-chat'));
+  await page.addStyleTag({ content: '* { color: rgb(255, 0, 0) !important; } span { color: lime !important; }' });
+  const accent = async () => part(page, 'launcher').evaluate((e) => getComputedStyle(e).backgroundColor);
+  await page.evaluate(() => window.Backline.init({ color: '#6b2fa0' }));
+  assert.equal(await accent(), 'rgb(107, 47, 160)');
+  await page.evaluate(() => window.Backline.init({ color: 'rebeccapurple' }));
+  assert.equal(await accent(), 'rgb(102, 51, 153)');
+  await page.evaluate(() => window.Backline.init({}));
+  assert.equal(await accent(), 'rgb(11, 92, 120)', 'the default');
+  await page.context().close();
+});
