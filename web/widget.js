@@ -380,9 +380,28 @@
     var last = 0, m;
     while ((m = re.exec(text))) {
       var start = m.index + m[1].length;
-      if (start > last) parts.push(document.createTextNode(text.slice(last, start)));
+      if (start > last) parts = parts.concat(keepNumbersWhole(text.slice(last, start)));
       var href = telHref(m[2]);
-      parts.push(href ? el('a', { href: href, class: 'tel', text: m[2] }) : document.createTextNode(m[2]));
+      parts.push(href ? el('a', { href: href, class: 'tel', text: m[2] }) : el('span', { class: 'nowrap', text: m[2] }));
+      last = start + m[2].length;
+    }
+    if (last < text.length) parts = parts.concat(keepNumbersWhole(text.slice(last)));
+    return parts;
+  }
+
+  // Numbers written in groups (116 123, 01632 960 000, +44 20 7946 0000) in no-wrap spans, so
+  // that a phone number is never split across two lines. Runs of fewer than 5 digits (10-15,
+  // 2 500) stay as they are.
+  function keepNumbersWhole(text) {
+    var parts = [];
+    var re = /(^|[^\w+])(\+?\(?\d+\)?(?:[ \u00a0.-]\(?\d+\)?)+)(?![\w])/g;
+    var last = 0, m;
+    while ((m = re.exec(text))) {
+      var digits = m[2].replace(/\D/g, '').length;
+      if (digits < 5 || digits > 20) continue;
+      var start = m.index + m[1].length;
+      if (start > last) parts.push(document.createTextNode(text.slice(last, start)));
+      parts.push(el('span', { class: 'nowrap', text: m[2] }));
       last = start + m[2].length;
     }
     if (last < text.length) parts.push(document.createTextNode(text.slice(last)));
@@ -494,6 +513,7 @@
     '.bot .bubble{background:var(--card);color:var(--ink);border:1px solid var(--line);border-top-left-radius:6px}',
     '.user .bubble{background:var(--accent);color:var(--accent-ink);border-top-right-radius:6px;white-space:pre-wrap}',
     '.bubble a.tel{color:inherit;font-weight:650;text-decoration:underline;text-underline-offset:2px}',
+    'a[href^="tel:"],.nowrap{white-space:nowrap}',
     '.bot .bubble a.tel{color:var(--accent-strong)}',
     '.meta{font-size:12px;color:var(--ink-2);margin:4px 4px 0;display:flex;gap:8px;align-items:center}',
     '.msg.failed .bubble{background:#fff;color:var(--ink);border:1px dashed #c4320a}',

@@ -585,3 +585,49 @@ test('the accent colour is the configured one, whatever the host page\'s cascade
   assert.equal(await accent(), 'rgb(11, 92, 120)', 'the default');
   await page.context().close();
 });
+
+// Whether the first occurrence of `text` in `root` is laid out on more than one line.
+function splitAcrossLines(root, text) {
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  let all = '';
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) { nodes.push([n, all.length]); all += n.textContent; }
+  const start = all.indexOf(text);
+  if (start < 0) throw new Error(`not found: ${text}`);
+  const end = start + text.length;
+  const at = (pos) => { for (let i = nodes.length - 1; i >= 0; i--) if (nodes[i][1] <= pos) return [nodes[i][0], pos - nodes[i][1]]; return null; };
+  const range = document.createRange();
+  range.setStart(...at(start));
+  range.setEnd(...at(end - 1));
+  range.setEnd(range.endContainer, range.endOffset + 1);
+  const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+  return tops.size > 1;
+}
+
+test('phone numbers in a reply never break across lines', CASE, async () => {
+  const page = await newPage({ width: 375, height: 667 }, { isMobile: true, hasTouch: true });
+  await openFromPage(page, `${base}/?test=1`);
+  const numbers = ['999', '116 123', '555-0142', '01632 960 000', '020 7946 0000', '(555) 010-0142', '+44 20 7946 0000'];
+  // Each number after a word of 1 to 40 letters: somewhere it meets the end of a line.
+  const paras = [];
+  for (const n of numbers) for (let k = 1; k <= 40; k++) paras.push(`${'w'.repeat(k)} call ${n} today.`);
+  await page.evaluate((text) => window.Backline._renderForTest({ type: 'reply', seq: 50, kind: 'answer', urgency: 'none', text }), paras.join('\n\n'));
+  const broken = await page.evaluate(({ fn, numbers }) => {
+    const split = new Function(`return (${fn})`)();
+    const bubble = [...document.querySelector('backline-chat').shadowRoot.querySelectorAll('[data-part="bot-message"] .bubble')].pop();
+    const out = [];
+    for (const p of bubble.querySelectorAll('p')) {
+      const n = numbers.find((x) => p.textContent.includes(` ${x} `));
+      if (split(p, n)) out.push(p.textContent);
+    }
+    return out;
+  }, { fn: splitAcrossLines.toString(), numbers });
+  assert.deepEqual(broken, []);
+  // Text that is not a phone number still wraps: a long reply does not overflow the bubble.
+  const overflow = await page.evaluate(() => {
+    const b = [...document.querySelector('backline-chat').shadowRoot.querySelectorAll('[data-part="bot-message"] .bubble')].pop();
+    return b.scrollWidth > b.clientWidth + 1;
+  });
+  assert.equal(overflow, false);
+  await page.context().close();
+});
