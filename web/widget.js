@@ -408,6 +408,21 @@
     return parts;
   }
 
+  // The reply's text without the sentence `Tell them: "<tell>"` (straight or curly quotes),
+  // for when <tell> is shown in its own box: the person reads it once. Only that sentence and
+  // one space next to it go; the rest is the server's text as sent.
+  function withoutTellThem(text, tell) {
+    var q = tell.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    var re = new RegExp('(^|\\s)Tell them:\\s*["\u201c]' + q + '["\u201d](?=\\s|$)');
+    var m = re.exec(text);
+    if (!m) return text;
+    var start = m.index + m[1].length;
+    var end = m.index + m[0].length;
+    if (/[ \t]/.test(text.charAt(end))) end++;
+    else if (start > 0 && /[ \t]/.test(text.charAt(start - 1))) start--;
+    return text.slice(0, start) + text.slice(end);
+  }
+
   // Text into paragraphs (blank lines) and line breaks, all through text nodes.
   function richText(text, numbers) {
     var frag = document.createDocumentFragment();
@@ -1461,11 +1476,13 @@
       wrap.appendChild(el('div', { class: 'bubble greeting', 'data-part': 'greeting', text: this.o.greeting }));
       wrap.appendChild(el('div', { class: 'gap', 'aria-hidden': 'true' }));
     }
+    var tellBox = typeof f.tell_them === 'string' && f.tell_them && urgency !== 'none';
+    var text = String(f.text == null ? '' : f.text);
     var bubble = el('div', { class: 'bubble' });
-    bubble.appendChild(richText(f.text, this.phoneWords()));
+    bubble.appendChild(richText(tellBox ? withoutTellThem(text, f.tell_them) : text, this.phoneWords()));
     wrap.appendChild(bubble);
 
-    if (typeof f.tell_them === 'string' && f.tell_them && urgency !== 'none') {
+    if (tellBox) {
       wrap.appendChild(el('div', { class: 'tell', 'data-part': 'tell-them' }, [
         el('h3', { text: this.s('tellThem') }), el('p', { text: '\u201c' + f.tell_them + '\u201d' })
       ]));

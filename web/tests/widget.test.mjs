@@ -631,3 +631,31 @@ test('phone numbers in a reply never break across lines', CASE, async () => {
   assert.equal(overflow, false);
   await page.context().close();
 });
+
+test('after a red flag the "tell them" sentence is shown once, in its box; the server\'s text is otherwise as sent', CASE, async () => {
+  const page = await newPage();
+  const frames = [];
+  await page.routeWebSocket(/\/ws/, (ws) => {
+    const upstream = ws.connectToServer();
+    upstream.onMessage((m) => { frames.push(JSON.parse(m)); ws.send(m); });
+  });
+  await openFromPage(page, `${base}/?test=1`);
+  const reply = await ask(page, RED_FLAG);
+  const frame = frames.filter((f) => f.type === 'reply').pop();
+  assert.ok(frame.tell_them && frame.text.includes(`Tell them: "${frame.tell_them}"`), 'the server repeats it in the text');
+  const shown = await reply.innerText();
+  assert.equal(shown.split(frame.tell_them).length - 1, 1, `once: ${shown}`);
+  assert.equal(await reply.locator('[data-part="tell-them"] p').textContent(), `\u201c${frame.tell_them}\u201d`);
+  const bubble = await reply.locator('.bubble').textContent();
+  assert.equal(bubble, frame.text.replace(`Tell them: "${frame.tell_them}" `, ''), 'only that sentence goes');
+  // Announced in full.
+  await page.waitForFunction((t) => document.querySelector('backline-chat').shadowRoot.querySelector('[data-part="live-alert"]').textContent.includes(t), frame.tell_them);
+
+  // Without a box (no urgency) nothing is taken out; with curly quotes it is.
+  await page.evaluate(() => window.Backline._renderForTest({ type: 'reply', seq: 60, kind: 'answer', urgency: 'none', tell_them: 'X y z.', text: 'Call us. Tell them: "X y z." Then wait.' }));
+  assert.equal(await part(page, 'bot-message').last().locator('.bubble').textContent(), 'Call us. Tell them: "X y z." Then wait.');
+  await page.evaluate(() => window.Backline._renderForTest({ type: 'reply', seq: 61, kind: 'escalation', urgency: 'urgent', tell_them: 'I am unwell.', text: 'Call us today. Tell them: \u201cI am unwell.\u201d Keep warm.' }));
+  assert.equal(await part(page, 'bot-message').last().locator('.bubble').textContent(), 'Call us today. Keep warm.');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
