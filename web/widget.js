@@ -1377,10 +1377,25 @@
     if (keepFocus && this.isOpen) this.input.focus();
   };
 
+  // Whether the welcome says both halves of the disclaimer card itself: information, not a
+  // diagnosis, and the emergency number (as a tel: link). Then the card would repeat it.
+  Widget.prototype.welcomeSaysDisclaimer = function (f) {
+    var text = String((f && f.text) || '');
+    var num = this.clinic && this.clinic.emergency_number;
+    if (!/not a diagnosis/i.test(text) || !num || this.phoneWords().indexOf(num) < 0) return false;
+    return new RegExp('(^|[^\\w.+-])' + num + '(?![\\w-]|\\.\\d)').test(text);
+  };
+
   Widget.prototype.renderNotice = function () {
     var n = this.noticeEl;
     if (!n) return;
     n.textContent = '';
+    var welcome = null;
+    for (var i = 0; i < this.items.length; i++) if (this.items[i].type === 'welcome') welcome = this.items[i].frame;
+    var covered = !!welcome && this.welcomeSaysDisclaimer(welcome);
+    n.hidden = covered;
+    if (covered) { n.removeAttribute('data-part'); return; }
+    n.setAttribute('data-part', 'disclaimer');
     var num = this.clinic && this.clinic.emergency_number;
     var p = el('p');
     if (num) {
@@ -1481,6 +1496,13 @@
     var bubble = el('div', { class: 'bubble' });
     bubble.appendChild(richText(tellBox ? withoutTellThem(text, f.tell_them) : text, this.phoneWords()));
     wrap.appendChild(bubble);
+    if (isWelcome && this.welcomeSaysDisclaimer(f)) {
+      // The welcome already says what the disclaimer card would (renderNotice hides the card).
+      bubble.setAttribute('data-part', 'disclaimer');
+      var num = this.clinic && this.clinic.emergency_number;
+      var tel = num && bubble.querySelector('a[href="' + telHref(num) + '"]');
+      if (tel) tel.setAttribute('data-part', 'disclaimer-tel');
+    }
 
     if (tellBox) {
       wrap.appendChild(el('div', { class: 'tell', 'data-part': 'tell-them' }, [

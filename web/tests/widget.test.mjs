@@ -659,3 +659,29 @@ test('after a red flag the "tell them" sentence is shown once, in its box; the s
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('the disclaimer and the welcome do not repeat each other', CASE, async () => {
+  const page = await newPage();
+  await openFromPage(page);
+  const log = await part(page, 'log').innerText();
+  assert.equal((log.match(/not a diagnosis/gi) || []).length, 1, log);
+  assert.equal(await part(page, 'log').locator('a[href="tel:911"]').count(), 1, 'the emergency number once');
+  assert.equal(await part(page, 'disclaimer-tel').getAttribute('href'), 'tel:911');
+  await page.context().close();
+
+  // A clinic whose welcome says none of it: the disclaimer card says it.
+  const other = await newPage();
+  await other.routeWebSocket(/\/ws/, (ws) => {
+    const upstream = ws.connectToServer();
+    upstream.onMessage((m) => {
+      const f = JSON.parse(m);
+      if (f.type === 'welcome') f.text = 'Hello from Riverside. What would you like to know?';
+      ws.send(JSON.stringify(f));
+    });
+  });
+  await openFromPage(other);
+  const card = part(other, 'disclaimer');
+  assert.match(await card.innerText(), /not a diagnosis/);
+  assert.equal(await card.locator('a').getAttribute('href'), 'tel:911');
+  await other.context().close();
+});
