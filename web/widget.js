@@ -576,9 +576,10 @@
     '.typing i:nth-child(3){animation-delay:.3s}',
     '@keyframes bl-blink{0%,80%,100%{opacity:.3;transform:translateY(0)}40%{opacity:1;transform:translateY(-3px)}}',
     // quick replies and composer
-    '.quick{flex:none;display:flex;flex-wrap:wrap;gap:8px;padding:4px 14px 10px;justify-content:flex-end;max-height:40%;overflow-y:auto}',
-    '.qr{border:1.5px solid var(--accent);background:#fff;color:var(--accent-strong);border-radius:999px;padding:7px 14px;font-size:14px;',
-    '  line-height:1.3;text-align:left;font-weight:550;transition:background-color .12s ease}',
+    // wrapped rows start at the same edge, 8 px apart each way, as in a chip group
+    '.quick{flex:none;display:flex;flex-wrap:wrap;gap:8px;padding:4px 14px 10px;justify-content:flex-start;align-items:stretch;max-height:40%;overflow-y:auto}',
+    '.qr{border:1.5px solid var(--accent);background:#fff;color:var(--accent-strong);border-radius:18px;padding:7px 14px;font-size:14px;',
+    '  min-height:36px;max-width:100%;line-height:1.3;text-align:left;font-weight:550;transition:background-color .12s ease}',
     '.qr:hover{background:var(--accent-soft)}',
     '.qr:disabled{opacity:.55;cursor:default}',
     '.composer{flex:none;display:flex;align-items:flex-end;gap:8px;padding:10px 12px 12px;background:#fff;border-top:1px solid var(--line)}',

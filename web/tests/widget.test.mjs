@@ -685,3 +685,30 @@ test('the disclaimer and the welcome do not repeat each other', CASE, async () =
   assert.equal(await card.locator('a').getAttribute('href'), 'tel:911');
   await other.context().close();
 });
+
+test('wrapped quick replies are evenly laid out: rows start at the same edge, with equal gaps', CASE, async () => {
+  const page = await newPage({ width: 375, height: 667 }, { isMobile: true, hasTouch: true });
+  await openFromPage(page, `${base}/?test=1`);
+  await page.evaluate(() => window.Backline._renderForTest({
+    type: 'reply', seq: 70, kind: 'answer', urgency: 'none', text: 'Here is some information.',
+    quick_replies: ['Yes', 'What helps back pain at night?', 'No', 'When should I call?', 'Heat or ice?', 'Tell me more about exercise'],
+  }));
+  await page.waitForFunction(() => document.querySelector('backline-chat').shadowRoot.querySelectorAll('[data-part="quick-reply"]').length === 6);
+  const boxes = await part(page, 'quick-reply').evaluateAll((bs) => bs.map((b) => { const r = b.getBoundingClientRect(); return { x: r.left, y: r.top, r: r.right, b: r.bottom, h: r.height }; }));
+  const rows = [];
+  for (const b of boxes) {
+    const row = rows.find((r) => Math.abs(r[0].y - b.y) < 2);
+    if (row) row.push(b); else rows.push([b]);
+  }
+  assert.ok(rows.length >= 2, 'they wrap');
+  const lefts = rows.map((r) => Math.round(r[0].x));
+  assert.ok(Math.max(...lefts) - Math.min(...lefts) <= 1, `rows start at the same x: ${lefts}`);
+  const hgaps = rows.flatMap((r) => r.slice(1).map((b, i) => Math.round(b.x - r[i].r)));
+  assert.ok(Math.max(...hgaps) - Math.min(...hgaps) <= 1, `equal gaps in a row: ${hgaps}`);
+  const vgaps = rows.slice(1).map((r, i) => Math.round(r[0].y - Math.max(...rows[i].map((b) => b.b))));
+  assert.ok(vgaps.every((g) => Math.abs(g - hgaps[0]) <= 1), `rows as far apart as pills: ${vgaps} vs ${hgaps[0]}`);
+  for (const r of rows) assert.ok(Math.max(...r.map((b) => b.h)) - Math.min(...r.map((b) => b.h)) <= 1, 'one height per row');
+  await page.waitForTimeout(400);   // the panel's opening animation
+  await shot(page, 'phone-quick-replies.png');
+  await page.context().close();
+});
