@@ -43,6 +43,7 @@
   var BACKOFF_MAX_MS = 5000;       // after an outage, back within 5 s of the server
   var CONNECT_TIMEOUT_MS = 8000;
   var HISTORY_TIMEOUT_MS = 5000;
+  var PHONE_QUERY = '(max-width: 480px)';   // the panel is full-screen (see the CSS)
 
   // ---------------------------------------------------------------------------------------
   // Strings of the widget itself (the replies come from the server).
@@ -816,6 +817,13 @@
     document.addEventListener('click', this.onDocClick);
     document.addEventListener('visibilitychange', this.onVisible);
     window.addEventListener('online', this.onOnline);
+    // Full screen on a phone: a modal dialog, re-decided when the viewport crosses 480 px.
+    this.onViewport = function () { self.updateModal(); };
+    this.phoneQuery = window.matchMedia ? window.matchMedia(PHONE_QUERY) : null;
+    if (this.phoneQuery) {
+      if (this.phoneQuery.addEventListener) this.phoneQuery.addEventListener('change', this.onViewport);
+      else if (this.phoneQuery.addListener) this.phoneQuery.addListener(this.onViewport);
+    }
     if (this.o.openButton) {
       try {
         var btns = document.querySelectorAll(this.o.openButton);
@@ -847,6 +855,42 @@
       requestAnimationFrame(function () { input.focus(); });
       input.focus();
     }
+    this.updateModal();   // after focus has left the page, which may become inert
+  };
+
+  Widget.prototype.isPhone = function () {
+    return !!(this.phoneQuery && this.phoneQuery.matches);
+  };
+
+  // On a phone the open panel covers the page: it is a modal dialog (aria-modal), and the rest
+  // of the page is inert and hidden from screen readers until it closes. Only what the widget
+  // made inert is restored; the page's own inert or aria-hidden elements are left alone.
+  Widget.prototype.updateModal = function () {
+    var modal = this.isOpen && !this.destroyed && this.isPhone();
+    this.panel.setAttribute('aria-modal', modal ? 'true' : 'false');
+    if (modal) this.hidePage(); else this.showPage();
+  };
+
+  Widget.prototype.hidePage = function () {
+    if (this.hiddenPage) return;
+    this.hiddenPage = [];
+    var parent = this.host.parentNode;
+    for (var c = parent && parent.firstElementChild; c; c = c.nextElementSibling) {
+      if (c === this.host || /^(SCRIPT|STYLE|LINK|META|TEMPLATE|HEAD)$/.test(c.tagName)) continue;
+      if (c.inert || c.getAttribute('aria-hidden') === 'true') continue;
+      c.inert = true;
+      c.setAttribute('aria-hidden', 'true');
+      this.hiddenPage.push(c);
+    }
+  };
+
+  Widget.prototype.showPage = function () {
+    var list = this.hiddenPage || [];
+    this.hiddenPage = null;
+    for (var i = 0; i < list.length; i++) {
+      list[i].inert = false;
+      list[i].removeAttribute('aria-hidden');
+    }
   };
 
   Widget.prototype.close = function () {
@@ -859,6 +903,7 @@
     this.launcher.setAttribute('aria-expanded', 'false');
     this.launcher.setAttribute('aria-label', this.s('openChat', { title: this.titleText() }));
     this.sessionStore.setItem(this.openKey, '0');
+    this.updateModal();   // the page is back before focus returns to it
     if (hadFocus || document.activeElement === this.host || document.activeElement === document.body) {
       var back = this.opener && document.contains(this.opener) && this.opener.offsetParent !== null ? this.opener : this.launcher;
       this.opener = null;
@@ -881,13 +926,11 @@
       e.preventDefault();
       e.stopPropagation();
       if (!this.confirm.hidden) return this.confirmDelete(false);
-      this.opener = null;   // Escape returns to the launcher, as the brief says
-      this.close();
-      this.launcher.focus();
+      this.close();   // focus goes back to what opened the panel: the page's button or the launcher
       return;
     }
     // Full screen (narrow): keep Tab inside the panel, as in a modal dialog.
-    if (e.key === 'Tab' && window.matchMedia && window.matchMedia('(max-width: 480px)').matches) {
+    if (e.key === 'Tab' && this.isPhone()) {
       var f = this.focusables();
       if (!f.length) return;
       var active = this.shadow.activeElement;
@@ -1643,6 +1686,11 @@
     document.removeEventListener('click', this.onDocClick);
     window.removeEventListener('online', this.onOnline);
     document.removeEventListener('visibilitychange', this.onVisible);
+    if (this.phoneQuery) {
+      if (this.phoneQuery.removeEventListener) this.phoneQuery.removeEventListener('change', this.onViewport);
+      else if (this.phoneQuery.removeListener) this.phoneQuery.removeListener(this.onViewport);
+    }
+    this.showPage();
     if (this.ws) { var ws = this.ws; this.ws = null; try { ws.close(1000); } catch (e) { /* closed */ } }
     if (this.host && this.host.parentNode) this.host.parentNode.removeChild(this.host);
   };

@@ -712,3 +712,47 @@ test('wrapped quick replies are evenly laid out: rows start at the same edge, wi
   await shot(page, 'phone-quick-replies.png');
   await page.context().close();
 });
+
+test('on a phone the full-screen panel is a modal dialog; Escape returns focus to what opened it', CASE, async () => {
+  const page = await newPage({ width: 375, height: 667 }, { isMobile: true, hasTouch: true });
+  await page.goto(`${base}/`);
+  await page.locator('backline-chat').waitFor({ state: 'attached' });
+  await page.locator('#chat-with-us').focus();
+  await page.keyboard.press('Enter');
+  await part(page, 'panel').waitFor({ state: 'visible' });
+  await part(page, 'welcome').waitFor();
+  assert.equal(await part(page, 'panel').getAttribute('aria-modal'), 'true');
+  // The page behind is out of reach: inert (no focus, no clicks) and out of the accessibility tree.
+  assert.equal(await page.locator('main').evaluate((e) => !!e.closest('[inert]')), true, 'the page is inert');
+  const tree = await page.locator('body').ariaSnapshot();
+  assert.doesNotMatch(tree, /Good afternoon, Alex/);
+  assert.doesNotMatch(tree, /Chat with us/);
+  // Tab and Shift+Tab stay in the panel.
+  for (const key of ['Tab', 'Shift+Tab']) {
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press(key);
+      assert.equal(await page.evaluate(() => document.activeElement === document.querySelector('backline-chat')), true, `${key} ${i}`);
+    }
+  }
+  await part(page, 'input').focus();
+  await page.keyboard.press('Escape');
+  await part(page, 'panel').waitFor({ state: 'hidden' });
+  assert.equal(await focused(page), 'chat-with-us', 'focus goes back to the page\'s button');
+  assert.equal(await page.locator('main').evaluate((e) => !!e.closest('[inert], [aria-hidden="true"]')), false, 'the page is back');
+  assert.match(await page.locator('body').ariaSnapshot(), /Good afternoon, Alex/);
+  await page.context().close();
+
+  // On a desktop the panel sits beside the page: not modal, the page stays usable.
+  const desk = await newPage();
+  await desk.goto(`${base}/`);
+  await desk.locator('backline-chat').waitFor({ state: 'attached' });
+  await desk.locator('#chat-with-us').focus();
+  await desk.keyboard.press('Enter');
+  await part(desk, 'welcome').waitFor();
+  assert.equal(await part(desk, 'panel').getAttribute('aria-modal'), 'false');
+  assert.equal(await desk.locator('main').evaluate((e) => !!e.closest('[inert], [aria-hidden="true"]')), false);
+  await desk.keyboard.press('Escape');
+  await part(desk, 'panel').waitFor({ state: 'hidden' });
+  assert.equal(await focused(desk), 'chat-with-us', 'Escape returns focus to the element that opened the panel');
+  await desk.context().close();
+});
