@@ -756,3 +756,59 @@ test('on a phone the full-screen panel is a modal dialog; Escape returns focus t
   assert.equal(await focused(desk), 'chat-with-us', 'Escape returns focus to the element that opened the panel');
   await desk.context().close();
 });
+
+// The demo page's own accessibility, without axe-core (not in node_modules): the three rules
+// it broke (label-content-name-mismatch, region, scrollable-region-focusable) checked on the DOM.
+test('demo page: link names contain their text, all content is in landmarks, scrolling regions take focus; the phone keeps its navigation', CASE, async () => {
+  for (const viewport of [{ width: 1280, height: 800 }, { width: 375, height: 667 }]) {
+    const page = await newPage(viewport);
+    await page.goto(`${base}/`);
+    await page.locator('backline-chat').waitFor({ state: 'attached' });
+    const report = await page.evaluate(() => {
+      const norm = (s) => (s || '').replace(/\s+/g, ' ').trim().toLowerCase();
+      const visible = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+      const mismatched = [...document.querySelectorAll('a[aria-label], button[aria-label]')]
+        .filter((e) => visible(e) && !norm(e.getAttribute('aria-label')).includes(norm(e.innerText)))
+        .map((e) => `${e.getAttribute('aria-label')} / ${e.innerText}`);
+      const LANDMARK = 'header, nav, main, footer, aside, [role=banner], [role=navigation], [role=main], [role=contentinfo], [role=complementary], [role=region], [role=search]';
+      const outside = [];
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const e = n.parentElement;
+        if (!n.textContent.trim() || !e || e.closest('script, style, backline-chat, .skip') || !visible(e)) continue;
+        if (!e.closest(LANDMARK)) outside.push(n.textContent.trim().slice(0, 40));
+      }
+      const unreachable = [];
+      for (const e of document.body.querySelectorAll('*')) {
+        if (e.closest('backline-chat')) continue;
+        const cs = getComputedStyle(e);
+        const scrolls = (/(auto|scroll)/.test(cs.overflowX) && e.scrollWidth > e.clientWidth + 1) ||
+                        (/(auto|scroll)/.test(cs.overflowY) && e.scrollHeight > e.clientHeight + 1);
+        if (!scrolls) continue;
+        const focusable = e.tabIndex >= 0 || e.querySelector('a[href], button, input, select, textarea, [tabindex="0"]');
+        const named = e.getAttribute('role') !== 'region' || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby');
+        if (!focusable || !named) unreachable.push(e.className || e.tagName);
+      }
+      return { mismatched, outside, unreachable, pageScrollsSideways: document.scrollingElement.scrollWidth > innerWidth };
+    });
+    assert.deepEqual(report, { mismatched: [], outside: [], unreachable: [], pageScrollsSideways: false }, `${viewport.width} px`);
+    // The navigation is there on every screen, and fits.
+    const links = page.locator('nav.main a');
+    assert.equal(await links.count(), 5);
+    for (const a of await links.all()) {
+      assert.ok(await a.isVisible(), `${await a.textContent()} visible at ${viewport.width} px`);
+      const b = await a.boundingBox();
+      assert.ok(b.x >= 0 && b.x + b.width <= viewport.width && b.height >= 24, `${await a.textContent()} fits: ${JSON.stringify(b)}`);
+    }
+    if (viewport.width === 375) {
+      // The medicines table scrolls sideways on a phone; the keyboard reaches it and can scroll it.
+      const wrap = page.locator('.table-wrap');
+      assert.ok(await wrap.evaluate((e) => e.scrollWidth > e.clientWidth), 'the table is wider than a phone');
+      await wrap.focus();
+      await page.keyboard.press('ArrowRight');
+      await page.waitForFunction(() => document.querySelector('.table-wrap').scrollLeft > 0);
+      await shot(page, 'phone-demo-page.png');
+    }
+    await page.context().close();
+  }
+});
