@@ -40,9 +40,10 @@
   var QUEUE_AUTO_SEND_MS = 120000; // queued longer than this while offline: marked "not sent"
   var UNREACHABLE_AFTER = 3;       // failed attempts before the status says "can't reach"
   var BACKOFF_BASE_MS = 500;
-  var BACKOFF_MAX_MS = 15000;
+  var BACKOFF_MAX_MS = 5000;       // after an outage, back within 5 s of the server
   var CONNECT_TIMEOUT_MS = 8000;
   var HISTORY_TIMEOUT_MS = 5000;
+  var PHONE_QUERY = '(max-width: 480px)';   // the panel is full-screen (see the CSS)
 
   // ---------------------------------------------------------------------------------------
   // Strings of the widget itself (the replies come from the server).
@@ -324,15 +325,17 @@
   }
 
   // The accent colour as rgb, darkened until white text on it passes WCAG AA (4.5:1).
-  function parseColor(c) {
+  // The probe goes into the widget's shadow root, where no rule of the host page applies (a
+  // host rule such as `* { color: red !important }` would win over its inline style outside).
+  function parseColor(c, parent) {
     var probe = document.createElement('span');
     probe.style.color = '';
     probe.style.color = c;
     if (!probe.style.color) return null;
     probe.style.display = 'none';
-    document.documentElement.appendChild(probe);
+    parent.appendChild(probe);
     var rgb = getComputedStyle(probe).color;
-    probe.remove();
+    parent.removeChild(probe);
     var m = rgb.match(/rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)/);
     return m ? [Math.round(+m[1]), Math.round(+m[2]), Math.round(+m[3])] : null;
   }
@@ -347,8 +350,8 @@
     var la = luminance(a), lb = luminance(b);
     return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
   }
-  function accessibleAccent(c) {
-    var rgb = parseColor(c) || [11, 92, 120];
+  function accessibleAccent(c, parent) {
+    var rgb = parseColor(c, parent) || [11, 92, 120];
     var white = [255, 255, 255];
     var guard = 0;
     while (contrast(rgb, white) < 4.7 && guard++ < 40) {
@@ -378,13 +381,47 @@
     var last = 0, m;
     while ((m = re.exec(text))) {
       var start = m.index + m[1].length;
-      if (start > last) parts.push(document.createTextNode(text.slice(last, start)));
+      if (start > last) parts = parts.concat(keepNumbersWhole(text.slice(last, start)));
       var href = telHref(m[2]);
-      parts.push(href ? el('a', { href: href, class: 'tel', text: m[2] }) : document.createTextNode(m[2]));
+      parts.push(href ? el('a', { href: href, class: 'tel', text: m[2] }) : el('span', { class: 'nowrap', text: m[2] }));
+      last = start + m[2].length;
+    }
+    if (last < text.length) parts = parts.concat(keepNumbersWhole(text.slice(last)));
+    return parts;
+  }
+
+  // Numbers written in groups (116 123, 01632 960 000, +44 20 7946 0000) in no-wrap spans, so
+  // that a phone number is never split across two lines. Runs of fewer than 5 digits (10-15,
+  // 2 500) stay as they are.
+  function keepNumbersWhole(text) {
+    var parts = [];
+    var re = /(^|[^\w+])(\+?\(?\d+\)?(?:[ \u00a0.-]\(?\d+\)?)+)(?![\w])/g;
+    var last = 0, m;
+    while ((m = re.exec(text))) {
+      var digits = m[2].replace(/\D/g, '').length;
+      if (digits < 5 || digits > 20) continue;
+      var start = m.index + m[1].length;
+      if (start > last) parts.push(document.createTextNode(text.slice(last, start)));
+      parts.push(el('span', { class: 'nowrap', text: m[2] }));
       last = start + m[2].length;
     }
     if (last < text.length) parts.push(document.createTextNode(text.slice(last)));
     return parts;
+  }
+
+  // The reply's text without the sentence `Tell them: "<tell>"` (straight or curly quotes),
+  // for when <tell> is shown in its own box: the person reads it once. Only that sentence and
+  // one space next to it go; the rest is the server's text as sent.
+  function withoutTellThem(text, tell) {
+    var q = tell.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    var re = new RegExp('(^|\\s)Tell them:\\s*["\u201c]' + q + '["\u201d](?=\\s|$)');
+    var m = re.exec(text);
+    if (!m) return text;
+    var start = m.index + m[1].length;
+    var end = m.index + m[0].length;
+    if (/[ \t]/.test(text.charAt(end))) end++;
+    else if (start > 0 && /[ \t]/.test(text.charAt(start - 1))) start--;
+    return text.slice(0, start) + text.slice(end);
   }
 
   // Text into paragraphs (blank lines) and line breaks, all through text nodes.
@@ -492,6 +529,7 @@
     '.bot .bubble{background:var(--card);color:var(--ink);border:1px solid var(--line);border-top-left-radius:6px}',
     '.user .bubble{background:var(--accent);color:var(--accent-ink);border-top-right-radius:6px;white-space:pre-wrap}',
     '.bubble a.tel{color:inherit;font-weight:650;text-decoration:underline;text-underline-offset:2px}',
+    'a[href^="tel:"],.nowrap{white-space:nowrap}',
     '.bot .bubble a.tel{color:var(--accent-strong)}',
     '.meta{font-size:12px;color:var(--ink-2);margin:4px 4px 0;display:flex;gap:8px;align-items:center}',
     '.msg.failed .bubble{background:#fff;color:var(--ink);border:1px dashed #c4320a}',
@@ -539,9 +577,10 @@
     '.typing i:nth-child(3){animation-delay:.3s}',
     '@keyframes bl-blink{0%,80%,100%{opacity:.3;transform:translateY(0)}40%{opacity:1;transform:translateY(-3px)}}',
     // quick replies and composer
-    '.quick{flex:none;display:flex;flex-wrap:wrap;gap:8px;padding:4px 14px 10px;justify-content:flex-end;max-height:40%;overflow-y:auto}',
-    '.qr{border:1.5px solid var(--accent);background:#fff;color:var(--accent-strong);border-radius:999px;padding:7px 14px;font-size:14px;',
-    '  line-height:1.3;text-align:left;font-weight:550;transition:background-color .12s ease}',
+    // wrapped rows start at the same edge, 8 px apart each way, as in a chip group
+    '.quick{flex:none;display:flex;flex-wrap:wrap;gap:8px;padding:4px 14px 10px;justify-content:flex-start;align-items:stretch;max-height:40%;overflow-y:auto}',
+    '.qr{border:1.5px solid var(--accent);background:#fff;color:var(--accent-strong);border-radius:18px;padding:7px 14px;font-size:14px;',
+    '  min-height:36px;max-width:100%;line-height:1.3;text-align:left;font-weight:550;transition:background-color .12s ease}',
     '.qr:hover{background:var(--accent-soft)}',
     '.qr:disabled{opacity:.55;cursor:default}',
     '.composer{flex:none;display:flex;align-items:flex-end;gap:8px;padding:10px 12px 12px;background:#fff;border-top:1px solid var(--line)}',
@@ -658,7 +697,6 @@
     this.host.setAttribute('data-clinic', this.o.clinic);
     this.shadow = this.host.attachShadow({ mode: 'open' });
 
-    var accent = accessibleAccent(this.o.color);
     var styleHost = this.shadow;
     var sheetOk = false;
     try {
@@ -668,6 +706,10 @@
       sheetOk = true;
     } catch (e) { /* older browsers: a style element */ }
     if (!sheetOk) this.shadow.appendChild(el('style', { text: CSS }));
+    // The host goes into the page first, still empty, so that the accent colour can be computed
+    // inside its shadow root; the root is styled with it before it is shown (no transition).
+    (document.body || document.documentElement).appendChild(this.host);
+    var accent = accessibleAccent(this.o.color, this.shadow);
 
     var t = this.s.bind(this);
     this.root = el('div', { class: 'root ' + this.o.position, lang: this.o.lang, 'data-state': 'idle' });
@@ -754,8 +796,7 @@
     this.panel.addEventListener('keydown', function (e) { self.onPanelKey(e); });
 
     append(this.root, [this.panel, this.launcher]);
-    this.shadow.appendChild(this.root);
-    (document.body || document.documentElement).appendChild(this.host);
+    this.shadow.appendChild(this.root);   // the host is already in the page
     this.renderAll();
   };
 
@@ -771,13 +812,18 @@
         self.open();
       }
     };
-    this.onOnline = function () { if (!self.ws && self.needed()) self.retryNow(); };
-    this.onVisible = function () {
-      if (!document.hidden && self.isOpen && !self.ws && !self.retryTimer) self.connect();
-    };
+    this.onOnline = function () { self.reconnectNow(); };
+    this.onVisible = function () { if (!document.hidden) self.reconnectNow(); };
     document.addEventListener('click', this.onDocClick);
     document.addEventListener('visibilitychange', this.onVisible);
     window.addEventListener('online', this.onOnline);
+    // Full screen on a phone: a modal dialog, re-decided when the viewport crosses 480 px.
+    this.onViewport = function () { self.updateModal(); };
+    this.phoneQuery = window.matchMedia ? window.matchMedia(PHONE_QUERY) : null;
+    if (this.phoneQuery) {
+      if (this.phoneQuery.addEventListener) this.phoneQuery.addEventListener('change', this.onViewport);
+      else if (this.phoneQuery.addListener) this.phoneQuery.addListener(this.onViewport);
+    }
     if (this.o.openButton) {
       try {
         var btns = document.querySelectorAll(this.o.openButton);
@@ -809,6 +855,42 @@
       requestAnimationFrame(function () { input.focus(); });
       input.focus();
     }
+    this.updateModal();   // after focus has left the page, which may become inert
+  };
+
+  Widget.prototype.isPhone = function () {
+    return !!(this.phoneQuery && this.phoneQuery.matches);
+  };
+
+  // On a phone the open panel covers the page: it is a modal dialog (aria-modal), and the rest
+  // of the page is inert and hidden from screen readers until it closes. Only what the widget
+  // made inert is restored; the page's own inert or aria-hidden elements are left alone.
+  Widget.prototype.updateModal = function () {
+    var modal = this.isOpen && !this.destroyed && this.isPhone();
+    this.panel.setAttribute('aria-modal', modal ? 'true' : 'false');
+    if (modal) this.hidePage(); else this.showPage();
+  };
+
+  Widget.prototype.hidePage = function () {
+    if (this.hiddenPage) return;
+    this.hiddenPage = [];
+    var parent = this.host.parentNode;
+    for (var c = parent && parent.firstElementChild; c; c = c.nextElementSibling) {
+      if (c === this.host || /^(SCRIPT|STYLE|LINK|META|TEMPLATE|HEAD)$/.test(c.tagName)) continue;
+      if (c.inert || c.getAttribute('aria-hidden') === 'true') continue;
+      c.inert = true;
+      c.setAttribute('aria-hidden', 'true');
+      this.hiddenPage.push(c);
+    }
+  };
+
+  Widget.prototype.showPage = function () {
+    var list = this.hiddenPage || [];
+    this.hiddenPage = null;
+    for (var i = 0; i < list.length; i++) {
+      list[i].inert = false;
+      list[i].removeAttribute('aria-hidden');
+    }
   };
 
   Widget.prototype.close = function () {
@@ -821,6 +903,7 @@
     this.launcher.setAttribute('aria-expanded', 'false');
     this.launcher.setAttribute('aria-label', this.s('openChat', { title: this.titleText() }));
     this.sessionStore.setItem(this.openKey, '0');
+    this.updateModal();   // the page is back before focus returns to it
     if (hadFocus || document.activeElement === this.host || document.activeElement === document.body) {
       var back = this.opener && document.contains(this.opener) && this.opener.offsetParent !== null ? this.opener : this.launcher;
       this.opener = null;
@@ -843,13 +926,11 @@
       e.preventDefault();
       e.stopPropagation();
       if (!this.confirm.hidden) return this.confirmDelete(false);
-      this.opener = null;   // Escape returns to the launcher, as the brief says
-      this.close();
-      this.launcher.focus();
+      this.close();   // focus goes back to what opened the panel: the page's button or the launcher
       return;
     }
     // Full screen (narrow): keep Tab inside the panel, as in a modal dialog.
-    if (e.key === 'Tab' && window.matchMedia && window.matchMedia('(max-width: 480px)').matches) {
+    if (e.key === 'Tab' && this.isPhone()) {
       var f = this.focusables();
       if (!f.length) return;
       var active = this.shadow.activeElement;
@@ -962,6 +1043,20 @@
       if (self.needed()) self.connect(); else self.setStatus('idle');
     }, delay);
     this.expireQueued();
+  };
+
+  // The network is back or the page is visible again: try at once rather than wait out the
+  // backoff, and drop an attempt that has not got through yet (begun on a network that has
+  // gone, it could hang until CONNECT_TIMEOUT_MS).
+  Widget.prototype.reconnectNow = function () {
+    if (this.destroyed || this.connected || !this.needed()) return;
+    if (this.ws) {
+      var ws = this.ws;
+      this.ws = null;   // its handlers check this, so it is ignored from now on
+      clearTimeout(this.connectTimer);
+      try { ws.close(); } catch (e) { /* closed */ }
+    }
+    this.retryNow();
   };
 
   Widget.prototype.retryNow = function () {
@@ -1326,10 +1421,25 @@
     if (keepFocus && this.isOpen) this.input.focus();
   };
 
+  // Whether the welcome says both halves of the disclaimer card itself: information, not a
+  // diagnosis, and the emergency number (as a tel: link). Then the card would repeat it.
+  Widget.prototype.welcomeSaysDisclaimer = function (f) {
+    var text = String((f && f.text) || '');
+    var num = this.clinic && this.clinic.emergency_number;
+    if (!/not a diagnosis/i.test(text) || !num || this.phoneWords().indexOf(num) < 0) return false;
+    return new RegExp('(^|[^\\w.+-])' + num + '(?![\\w-]|\\.\\d)').test(text);
+  };
+
   Widget.prototype.renderNotice = function () {
     var n = this.noticeEl;
     if (!n) return;
     n.textContent = '';
+    var welcome = null;
+    for (var i = 0; i < this.items.length; i++) if (this.items[i].type === 'welcome') welcome = this.items[i].frame;
+    var covered = !!welcome && this.welcomeSaysDisclaimer(welcome);
+    n.hidden = covered;
+    if (covered) { n.removeAttribute('data-part'); return; }
+    n.setAttribute('data-part', 'disclaimer');
     var num = this.clinic && this.clinic.emergency_number;
     var p = el('p');
     if (num) {
@@ -1425,11 +1535,20 @@
       wrap.appendChild(el('div', { class: 'bubble greeting', 'data-part': 'greeting', text: this.o.greeting }));
       wrap.appendChild(el('div', { class: 'gap', 'aria-hidden': 'true' }));
     }
+    var tellBox = typeof f.tell_them === 'string' && f.tell_them && urgency !== 'none';
+    var text = String(f.text == null ? '' : f.text);
     var bubble = el('div', { class: 'bubble' });
-    bubble.appendChild(richText(f.text, this.phoneWords()));
+    bubble.appendChild(richText(tellBox ? withoutTellThem(text, f.tell_them) : text, this.phoneWords()));
     wrap.appendChild(bubble);
+    if (isWelcome && this.welcomeSaysDisclaimer(f)) {
+      // The welcome already says what the disclaimer card would (renderNotice hides the card).
+      bubble.setAttribute('data-part', 'disclaimer');
+      var num = this.clinic && this.clinic.emergency_number;
+      var tel = num && bubble.querySelector('a[href="' + telHref(num) + '"]');
+      if (tel) tel.setAttribute('data-part', 'disclaimer-tel');
+    }
 
-    if (typeof f.tell_them === 'string' && f.tell_them && urgency !== 'none') {
+    if (tellBox) {
       wrap.appendChild(el('div', { class: 'tell', 'data-part': 'tell-them' }, [
         el('h3', { text: this.s('tellThem') }), el('p', { text: '\u201c' + f.tell_them + '\u201d' })
       ]));
@@ -1567,6 +1686,11 @@
     document.removeEventListener('click', this.onDocClick);
     window.removeEventListener('online', this.onOnline);
     document.removeEventListener('visibilitychange', this.onVisible);
+    if (this.phoneQuery) {
+      if (this.phoneQuery.removeEventListener) this.phoneQuery.removeEventListener('change', this.onViewport);
+      else if (this.phoneQuery.removeListener) this.phoneQuery.removeListener(this.onViewport);
+    }
+    this.showPage();
     if (this.ws) { var ws = this.ws; this.ws = null; try { ws.close(1000); } catch (e) { /* closed */ } }
     if (this.host && this.host.parentNode) this.host.parentNode.removeChild(this.host);
   };

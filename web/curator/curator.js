@@ -7,6 +7,7 @@
   const $ = (id) => document.getElementById(id);
   let entries = [];   // [{id, topic, question, questions}] from /topics
   let topics = [];    // [{topic, entries}]
+  let wasSignedIn = false;   // signed in on this page (a later 401 means the session ended)
 
   // ---- helpers --------------------------------------------------------------------------
   function el(tag, props = {}, ...children) {
@@ -42,7 +43,12 @@
     let data = null;
     try { data = await res.json(); } catch { data = null; }
     if (!res.ok) {
-      if (res.status === 401 && path !== 'login') showLogin('Your session has ended; sign in again.');
+      // Only a session that existed has ended: the server says session_expired for a cookie it
+      // no longer knows; not_signed_in (no cookie, a first visit) just asks to sign in.
+      if (res.status === 401 && path !== 'login') {
+        const ended = (data && data.error === 'session_expired') || wasSignedIn;
+        showLogin(ended ? 'Your session has ended; sign in again.' : '');
+      }
       throw new ApiError(res.status, data);
     }
     return data;
@@ -68,6 +74,7 @@
   }
 
   async function signedIn(me) {
+    wasSignedIn = true;
     $('login').hidden = true;
     $('app').hidden = false;
     $('who').hidden = false;
@@ -91,6 +98,7 @@
 
   $('logout').addEventListener('click', async () => {
     try { await api('POST', 'logout', {}); } catch { /* signed out anyway */ }
+    wasSignedIn = false;
     showLogin('You are signed out.');
   });
 

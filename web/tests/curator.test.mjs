@@ -230,3 +230,55 @@ test('curator page: sign in, try a message, attach an unanswered question to an 
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('curator page: a first visit asks to sign in without saying a session ended; the header fits a 375 px phone', CASE, async () => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 800 }, isMobile: true, hasTouch: true });
+  context.setDefaultTimeout(WAIT);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/curator/`);
+  await page.getByLabel('Curator token').waitFor();
+  await page.waitForLoadState('networkidle');
+  assert.doesNotMatch(await page.locator('body').innerText(), /session has ended/i, 'nothing has ended on a first visit');
+  assert.equal(await page.locator('#login-error').textContent(), '');
+
+  // A session the server no longer knows (expired, or the server restarted): that is said.
+  await context.addCookies([{ name: 'backline_curator', value: 'an-expired-session-0123456789abcdef', url: base }]);
+  await page.reload();
+  await page.locator('#login-error').getByText(/session has ended/i).waitFor();
+
+  await page.getByLabel('Curator token').fill(TOKEN);
+  await page.getByLabel('Curator token').press('Enter');
+  await page.locator('#who-name').getByText('Signed in as Nurse Kim').waitFor();
+  await page.locator('#version-hash').getByText(/^[0-9a-f]{12}$/).waitFor();
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'curator-phone-header.png') });
+  const layout = await page.evaluate(() => {
+    const header = document.querySelector('header.top').getBoundingClientRect();
+    const parts = [...document.querySelectorAll('header.top .brand, header.top .version, #who-name, #reload, #logout')]
+      .map((e) => { const r = e.getBoundingClientRect(); return { id: e.id || e.className, l: r.left, t: r.top, r: r.right, b: r.bottom, h: r.height }; });
+    const overlaps = [];
+    for (let i = 0; i < parts.length; i++) {
+      for (let j = i + 1; j < parts.length; j++) {
+        const a = parts[i], b = parts[j];
+        // closer than 8 px on both axes: touching or overlapping
+        if (a.l < b.r + 8 && b.l < a.r + 8 && a.t < b.b + 8 && b.t < a.b + 8) overlaps.push(`${a.id} / ${b.id}`);
+      }
+    }
+    return {
+      overlaps,
+      outside: parts.filter((p) => p.l < 8 || p.r > innerWidth - 8).map((p) => p.id),
+      padTop: Math.round(Math.min(...parts.map((p) => p.t)) - header.top),
+      padBottom: Math.round(header.bottom - Math.max(...parts.map((p) => p.b))),
+      smallButtons: parts.filter((p) => /reload|logout/.test(p.id) && p.h < 40).map((p) => p.id),
+      sideways: document.scrollingElement.scrollWidth > innerWidth,
+    };
+  });
+  assert.deepEqual(layout.overlaps, [], 'nothing in the header touches anything else');
+  assert.deepEqual(layout.outside, [], 'everything fits inside the screen with a margin');
+  assert.ok(layout.padTop >= 8 && layout.padBottom >= 8, `room above and below: ${layout.padTop}, ${layout.padBottom}`);
+  assert.deepEqual(layout.smallButtons, [], 'buttons are big enough to tap');
+  assert.equal(layout.sideways, false);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -507,3 +507,308 @@ test('Backline.init options: position, colour, title, greeting, language', CASE,
   await part(page, 'panel').waitFor({ state: 'hidden' });
   await page.context().close();
 });
+
+// ---- issue 24 ---------------------------------------------------------------------------
+const shadowState = (page) => page.evaluate(() => document.querySelector('backline-chat').shadowRoot.querySelector('.root').dataset.state);
+async function waitFor(cond, ms, what) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`not within ${ms} ms: ${what}`);
+}
+
+test('reconnect: at once when the browser is back online or the page visible again; backoff capped at 5 s', { timeout: 60_000 }, async () => {
+  const page = await newPage();
+  // No jitter in this page: every delay is its cap, so the gaps between attempts show the caps.
+  await page.addInitScript(() => { Math.random = () => 1; });
+  let mode = 'up';   // up: through to the server; down: refused at once; hang: never answered
+  let current = null;
+  const attempts = [];
+  await page.routeWebSocket(/\/ws/, (ws) => {
+    attempts.push({ at: Date.now(), mode });
+    current = ws;
+    if (mode === 'up') ws.connectToServer();
+    else if (mode === 'down') ws.close({ code: 1011, reason: 'down' });
+  });
+  await openFromPage(page);
+  await waitFor(async () => (await shadowState(page)) === 'online', WAIT, 'online at first');
+
+  // The server goes away: attempts back off, but never wait more than 5 s (+ slack for a busy machine).
+  mode = 'down';
+  const from = attempts.length;
+  current.close({ code: 1011, reason: 'gone' });
+  for (let n = 1; n <= 6; n++) {
+    const prev = attempts[attempts.length - 1].at;
+    await waitFor(async () => attempts.length >= from + n, 5000 + 1500, `attempt ${n} within 5 s of the one before`);
+    if (n > 1) assert.ok(attempts[from + n - 1].at - prev <= 6000, `gap before attempt ${n}`);
+  }
+  const gaps = attempts.slice(from).map((a, i, all) => (i ? a.at - all[i - 1].at : 0));
+  assert.ok(Math.max(...gaps) >= 3500, `it still backs off: ${gaps}`);
+  assert.equal(await shadowState(page), 'unreachable');
+
+  // The page becomes visible again while a retry is pending: it tries at once.
+  mode = 'up';
+  let n = attempts.length;
+  await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  await waitFor(async () => attempts.length > n, 1500, 'an attempt right after visibilitychange');
+  await waitFor(async () => (await shadowState(page)) === 'online', 3000, 'online after visibilitychange');
+
+  // A connection attempt hangs (a dead network); the browser comes back online: it starts afresh
+  // at once instead of waiting for the hung attempt to time out.
+  mode = 'hang';
+  n = attempts.length;
+  current.close({ code: 1011, reason: 'gone' });
+  await waitFor(async () => attempts.length > n, 3000, 'a hanging attempt');
+  await waitFor(async () => (await shadowState(page)) !== 'online', 3000, 'offline');
+  mode = 'up';
+  n = attempts.length;
+  await page.evaluate(() => window.dispatchEvent(new Event('online')));
+  await waitFor(async () => attempts.length > n, 1500, 'an attempt right after online');
+  await waitFor(async () => (await shadowState(page)) === 'online', 3000, 'online after the online event');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('the accent colour is the configured one, whatever the host page\'s cascade says', CASE, async () => {
+  const page = await newPage();
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => window.Backline && document.querySelector('backline-chat'));
+  await page.addStyleTag({ content: '* { color: rgb(255, 0, 0) !important; } span { color: lime !important; }' });
+  const accent = async () => part(page, 'launcher').evaluate((e) => getComputedStyle(e).backgroundColor);
+  await page.evaluate(() => window.Backline.init({ color: '#6b2fa0' }));
+  assert.equal(await accent(), 'rgb(107, 47, 160)');
+  await page.evaluate(() => window.Backline.init({ color: 'rebeccapurple' }));
+  assert.equal(await accent(), 'rgb(102, 51, 153)');
+  await page.evaluate(() => window.Backline.init({}));
+  assert.equal(await accent(), 'rgb(11, 92, 120)', 'the default');
+  await page.context().close();
+});
+
+// Whether the first occurrence of `text` in `root` is laid out on more than one line.
+function splitAcrossLines(root, text) {
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  let all = '';
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) { nodes.push([n, all.length]); all += n.textContent; }
+  const start = all.indexOf(text);
+  if (start < 0) throw new Error(`not found: ${text}`);
+  const end = start + text.length;
+  const at = (pos) => { for (let i = nodes.length - 1; i >= 0; i--) if (nodes[i][1] <= pos) return [nodes[i][0], pos - nodes[i][1]]; return null; };
+  const range = document.createRange();
+  range.setStart(...at(start));
+  range.setEnd(...at(end - 1));
+  range.setEnd(range.endContainer, range.endOffset + 1);
+  const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+  return tops.size > 1;
+}
+
+test('phone numbers in a reply never break across lines', CASE, async () => {
+  const page = await newPage({ width: 375, height: 667 }, { isMobile: true, hasTouch: true });
+  await openFromPage(page, `${base}/?test=1`);
+  const numbers = ['999', '116 123', '555-0142', '01632 960 000', '020 7946 0000', '(555) 010-0142', '+44 20 7946 0000'];
+  // Each number after a word of 1 to 40 letters: somewhere it meets the end of a line.
+  const paras = [];
+  for (const n of numbers) for (let k = 1; k <= 40; k++) paras.push(`${'w'.repeat(k)} call ${n} today.`);
+  await page.evaluate((text) => window.Backline._renderForTest({ type: 'reply', seq: 50, kind: 'answer', urgency: 'none', text }), paras.join('\n\n'));
+  const broken = await page.evaluate(({ fn, numbers }) => {
+    const split = new Function(`return (${fn})`)();
+    const bubble = [...document.querySelector('backline-chat').shadowRoot.querySelectorAll('[data-part="bot-message"] .bubble')].pop();
+    const out = [];
+    for (const p of bubble.querySelectorAll('p')) {
+      const n = numbers.find((x) => p.textContent.includes(` ${x} `));
+      if (split(p, n)) out.push(p.textContent);
+    }
+    return out;
+  }, { fn: splitAcrossLines.toString(), numbers });
+  assert.deepEqual(broken, []);
+  // Text that is not a phone number still wraps: a long reply does not overflow the bubble.
+  const overflow = await page.evaluate(() => {
+    const b = [...document.querySelector('backline-chat').shadowRoot.querySelectorAll('[data-part="bot-message"] .bubble')].pop();
+    return b.scrollWidth > b.clientWidth + 1;
+  });
+  assert.equal(overflow, false);
+  await page.context().close();
+});
+
+test('after a red flag the "tell them" sentence is shown once, in its box; the server\'s text is otherwise as sent', CASE, async () => {
+  const page = await newPage();
+  const frames = [];
+  await page.routeWebSocket(/\/ws/, (ws) => {
+    const upstream = ws.connectToServer();
+    upstream.onMessage((m) => { frames.push(JSON.parse(m)); ws.send(m); });
+  });
+  await openFromPage(page, `${base}/?test=1`);
+  const reply = await ask(page, RED_FLAG);
+  const frame = frames.filter((f) => f.type === 'reply').pop();
+  assert.ok(frame.tell_them && frame.text.includes(`Tell them: "${frame.tell_them}"`), 'the server repeats it in the text');
+  const shown = await reply.innerText();
+  assert.equal(shown.split(frame.tell_them).length - 1, 1, `once: ${shown}`);
+  assert.equal(await reply.locator('[data-part="tell-them"] p').textContent(), `\u201c${frame.tell_them}\u201d`);
+  const bubble = await reply.locator('.bubble').textContent();
+  assert.equal(bubble, frame.text.replace(`Tell them: "${frame.tell_them}" `, ''), 'only that sentence goes');
+  // Announced in full.
+  await page.waitForFunction((t) => document.querySelector('backline-chat').shadowRoot.querySelector('[data-part="live-alert"]').textContent.includes(t), frame.tell_them);
+
+  // Without a box (no urgency) nothing is taken out; with curly quotes it is.
+  await page.evaluate(() => window.Backline._renderForTest({ type: 'reply', seq: 60, kind: 'answer', urgency: 'none', tell_them: 'X y z.', text: 'Call us. Tell them: "X y z." Then wait.' }));
+  assert.equal(await part(page, 'bot-message').last().locator('.bubble').textContent(), 'Call us. Tell them: "X y z." Then wait.');
+  await page.evaluate(() => window.Backline._renderForTest({ type: 'reply', seq: 61, kind: 'escalation', urgency: 'urgent', tell_them: 'I am unwell.', text: 'Call us today. Tell them: \u201cI am unwell.\u201d Keep warm.' }));
+  assert.equal(await part(page, 'bot-message').last().locator('.bubble').textContent(), 'Call us today. Keep warm.');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('the disclaimer and the welcome do not repeat each other', CASE, async () => {
+  const page = await newPage();
+  await openFromPage(page);
+  const log = await part(page, 'log').innerText();
+  assert.equal((log.match(/not a diagnosis/gi) || []).length, 1, log);
+  assert.equal(await part(page, 'log').locator('a[href="tel:911"]').count(), 1, 'the emergency number once');
+  assert.equal(await part(page, 'disclaimer-tel').getAttribute('href'), 'tel:911');
+  await page.context().close();
+
+  // A clinic whose welcome says none of it: the disclaimer card says it.
+  const other = await newPage();
+  await other.routeWebSocket(/\/ws/, (ws) => {
+    const upstream = ws.connectToServer();
+    upstream.onMessage((m) => {
+      const f = JSON.parse(m);
+      if (f.type === 'welcome') f.text = 'Hello from Riverside. What would you like to know?';
+      ws.send(JSON.stringify(f));
+    });
+  });
+  await openFromPage(other);
+  const card = part(other, 'disclaimer');
+  assert.match(await card.innerText(), /not a diagnosis/);
+  assert.equal(await card.locator('a').getAttribute('href'), 'tel:911');
+  await other.context().close();
+});
+
+test('wrapped quick replies are evenly laid out: rows start at the same edge, with equal gaps', CASE, async () => {
+  const page = await newPage({ width: 375, height: 667 }, { isMobile: true, hasTouch: true });
+  await openFromPage(page, `${base}/?test=1`);
+  await page.evaluate(() => window.Backline._renderForTest({
+    type: 'reply', seq: 70, kind: 'answer', urgency: 'none', text: 'Here is some information.',
+    quick_replies: ['Yes', 'What helps back pain at night?', 'No', 'When should I call?', 'Heat or ice?', 'Tell me more about exercise'],
+  }));
+  await page.waitForFunction(() => document.querySelector('backline-chat').shadowRoot.querySelectorAll('[data-part="quick-reply"]').length === 6);
+  const boxes = await part(page, 'quick-reply').evaluateAll((bs) => bs.map((b) => { const r = b.getBoundingClientRect(); return { x: r.left, y: r.top, r: r.right, b: r.bottom, h: r.height }; }));
+  const rows = [];
+  for (const b of boxes) {
+    const row = rows.find((r) => Math.abs(r[0].y - b.y) < 2);
+    if (row) row.push(b); else rows.push([b]);
+  }
+  assert.ok(rows.length >= 2, 'they wrap');
+  const lefts = rows.map((r) => Math.round(r[0].x));
+  assert.ok(Math.max(...lefts) - Math.min(...lefts) <= 1, `rows start at the same x: ${lefts}`);
+  const hgaps = rows.flatMap((r) => r.slice(1).map((b, i) => Math.round(b.x - r[i].r)));
+  assert.ok(Math.max(...hgaps) - Math.min(...hgaps) <= 1, `equal gaps in a row: ${hgaps}`);
+  const vgaps = rows.slice(1).map((r, i) => Math.round(r[0].y - Math.max(...rows[i].map((b) => b.b))));
+  assert.ok(vgaps.every((g) => Math.abs(g - hgaps[0]) <= 1), `rows as far apart as pills: ${vgaps} vs ${hgaps[0]}`);
+  for (const r of rows) assert.ok(Math.max(...r.map((b) => b.h)) - Math.min(...r.map((b) => b.h)) <= 1, 'one height per row');
+  await page.waitForTimeout(400);   // the panel's opening animation
+  await shot(page, 'phone-quick-replies.png');
+  await page.context().close();
+});
+
+test('on a phone the full-screen panel is a modal dialog; Escape returns focus to what opened it', CASE, async () => {
+  const page = await newPage({ width: 375, height: 667 }, { isMobile: true, hasTouch: true });
+  await page.goto(`${base}/`);
+  await page.locator('backline-chat').waitFor({ state: 'attached' });
+  await page.locator('#chat-with-us').focus();
+  await page.keyboard.press('Enter');
+  await part(page, 'panel').waitFor({ state: 'visible' });
+  await part(page, 'welcome').waitFor();
+  assert.equal(await part(page, 'panel').getAttribute('aria-modal'), 'true');
+  // The page behind is out of reach: inert (no focus, no clicks) and out of the accessibility tree.
+  assert.equal(await page.locator('main').evaluate((e) => !!e.closest('[inert]')), true, 'the page is inert');
+  const tree = await page.locator('body').ariaSnapshot();
+  assert.doesNotMatch(tree, /Good afternoon, Alex/);
+  assert.doesNotMatch(tree, /Chat with us/);
+  // Tab and Shift+Tab stay in the panel.
+  for (const key of ['Tab', 'Shift+Tab']) {
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press(key);
+      assert.equal(await page.evaluate(() => document.activeElement === document.querySelector('backline-chat')), true, `${key} ${i}`);
+    }
+  }
+  await part(page, 'input').focus();
+  await page.keyboard.press('Escape');
+  await part(page, 'panel').waitFor({ state: 'hidden' });
+  assert.equal(await focused(page), 'chat-with-us', 'focus goes back to the page\'s button');
+  assert.equal(await page.locator('main').evaluate((e) => !!e.closest('[inert], [aria-hidden="true"]')), false, 'the page is back');
+  assert.match(await page.locator('body').ariaSnapshot(), /Good afternoon, Alex/);
+  await page.context().close();
+
+  // On a desktop the panel sits beside the page: not modal, the page stays usable.
+  const desk = await newPage();
+  await desk.goto(`${base}/`);
+  await desk.locator('backline-chat').waitFor({ state: 'attached' });
+  await desk.locator('#chat-with-us').focus();
+  await desk.keyboard.press('Enter');
+  await part(desk, 'welcome').waitFor();
+  assert.equal(await part(desk, 'panel').getAttribute('aria-modal'), 'false');
+  assert.equal(await desk.locator('main').evaluate((e) => !!e.closest('[inert], [aria-hidden="true"]')), false);
+  await desk.keyboard.press('Escape');
+  await part(desk, 'panel').waitFor({ state: 'hidden' });
+  assert.equal(await focused(desk), 'chat-with-us', 'Escape returns focus to the element that opened the panel');
+  await desk.context().close();
+});
+
+// The demo page's own accessibility, without axe-core (not in node_modules): the three rules
+// it broke (label-content-name-mismatch, region, scrollable-region-focusable) checked on the DOM.
+test('demo page: link names contain their text, all content is in landmarks, scrolling regions take focus; the phone keeps its navigation', CASE, async () => {
+  for (const viewport of [{ width: 1280, height: 800 }, { width: 375, height: 667 }]) {
+    const page = await newPage(viewport);
+    await page.goto(`${base}/`);
+    await page.locator('backline-chat').waitFor({ state: 'attached' });
+    const report = await page.evaluate(() => {
+      const norm = (s) => (s || '').replace(/\s+/g, ' ').trim().toLowerCase();
+      const visible = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+      const mismatched = [...document.querySelectorAll('a[aria-label], button[aria-label]')]
+        .filter((e) => visible(e) && !norm(e.getAttribute('aria-label')).includes(norm(e.innerText)))
+        .map((e) => `${e.getAttribute('aria-label')} / ${e.innerText}`);
+      const LANDMARK = 'header, nav, main, footer, aside, [role=banner], [role=navigation], [role=main], [role=contentinfo], [role=complementary], [role=region], [role=search]';
+      const outside = [];
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const e = n.parentElement;
+        if (!n.textContent.trim() || !e || e.closest('script, style, backline-chat, .skip') || !visible(e)) continue;
+        if (!e.closest(LANDMARK)) outside.push(n.textContent.trim().slice(0, 40));
+      }
+      const unreachable = [];
+      for (const e of document.body.querySelectorAll('*')) {
+        if (e.closest('backline-chat')) continue;
+        const cs = getComputedStyle(e);
+        const scrolls = (/(auto|scroll)/.test(cs.overflowX) && e.scrollWidth > e.clientWidth + 1) ||
+                        (/(auto|scroll)/.test(cs.overflowY) && e.scrollHeight > e.clientHeight + 1);
+        if (!scrolls) continue;
+        const focusable = e.tabIndex >= 0 || e.querySelector('a[href], button, input, select, textarea, [tabindex="0"]');
+        const named = e.getAttribute('role') !== 'region' || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby');
+        if (!focusable || !named) unreachable.push(e.className || e.tagName);
+      }
+      return { mismatched, outside, unreachable, pageScrollsSideways: document.scrollingElement.scrollWidth > innerWidth };
+    });
+    assert.deepEqual(report, { mismatched: [], outside: [], unreachable: [], pageScrollsSideways: false }, `${viewport.width} px`);
+    // The navigation is there on every screen, and fits.
+    const links = page.locator('nav.main a');
+    assert.equal(await links.count(), 5);
+    for (const a of await links.all()) {
+      assert.ok(await a.isVisible(), `${await a.textContent()} visible at ${viewport.width} px`);
+      const b = await a.boundingBox();
+      assert.ok(b.x >= 0 && b.x + b.width <= viewport.width && b.height >= 24, `${await a.textContent()} fits: ${JSON.stringify(b)}`);
+    }
+    if (viewport.width === 375) {
+      // The medicines table scrolls sideways on a phone; the keyboard reaches it and can scroll it.
+      const wrap = page.locator('.table-wrap');
+      assert.ok(await wrap.evaluate((e) => e.scrollWidth > e.clientWidth), 'the table is wider than a phone');
+      await wrap.focus();
+      await page.keyboard.press('ArrowRight');
+      await page.waitForFunction(() => document.querySelector('.table-wrap').scrollLeft > 0);
+      await shot(page, 'phone-demo-page.png');
+    }
+    await page.context().close();
+  }
+});
