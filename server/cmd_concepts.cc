@@ -14,10 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "content/content.h"
 #include "engine/engine.h"
 #include "knowledge/wordnet.h"
 #include "server/commands.h"
-#include "server/content.h"
 #include "server/curator.h"
 
 namespace backline::server {
@@ -32,9 +32,9 @@ const engine::Concept* FindConcept(const engine::ContentSpec& spec, const std::s
   return nullptr;
 }
 
-std::shared_ptr<const Content> Load(const ContentPaths& paths, std::ostream& err) {
+std::shared_ptr<const content::Content> Load(const content::ContentPaths& paths, std::ostream& err) {
   std::vector<engine::Diagnostic> diags;
-  auto content = LoadContent(paths, &diags);
+  auto content = content::LoadContent(paths, &diags);
   if (!content) {
     for (const auto& d : diags) {
       if (d.severity == engine::Diagnostic::Severity::kError) err << d.ToString() << "\n";
@@ -92,7 +92,7 @@ struct Labelled {
   std::string set, id, text;
 };
 
-std::vector<Labelled> LabelledMessages(const ContentPaths& paths) {
+std::vector<Labelled> LabelledMessages(const content::ContentPaths& paths) {
   std::vector<Labelled> out;
   const fs::path dir = fs::path(paths.knowledge).parent_path() / "tests" / "eval";
   std::error_code ec;
@@ -113,7 +113,7 @@ std::vector<Labelled> LabelledMessages(const ContentPaths& paths) {
   return out;
 }
 
-std::string Outcome(const Content& c, const std::string& text) {
+std::string Outcome(const content::Content& c, const std::string& text) {
   engine::TurnOptions o;
   o.explain = false;
   const engine::TurnResult r = c.engine->Turn(engine::SessionState{}, text, c.ClinicOrDefault(""), o);
@@ -121,7 +121,7 @@ std::string Outcome(const Content& c, const std::string& text) {
   return r.reply.screening ? "screening questions" : "no escalation";
 }
 
-int List(const ContentPaths& paths, std::ostream& out, std::ostream& err) {
+int List(const content::ContentPaths& paths, std::ostream& out, std::ostream& err) {
   const auto content = Load(paths, err);
   if (!content) return 2;
   const auto& spec = content->engine->content();
@@ -145,7 +145,7 @@ int List(const ContentPaths& paths, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
-int Propose(const ContentPaths& paths, const std::string& id, const std::string& wordnet_dir,
+int Propose(const content::ContentPaths& paths, const std::string& id, const std::string& wordnet_dir,
             size_t limit, bool review, std::istream& in, std::ostream& out, std::ostream& err) {
   const auto before = Load(paths, err);
   if (!before) return 2;
@@ -239,7 +239,7 @@ int Propose(const ContentPaths& paths, const std::string& id, const std::string&
 
 int RunConcepts(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
                 std::ostream& err) {
-  ContentPaths paths = DefaultContentPaths();
+  content::ContentPaths paths = content::DefaultContentPaths();
   std::string wordnet_dir = "/usr/share/wordnet";
   size_t limit = 40;
   bool review = false;

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "content/content.h"
 #include "server/commands.h"
-#include "server/content.h"
 #include "server/sqlite_store.h"
 #include "server/unanswered_report.h"
 
@@ -37,7 +37,7 @@ bool ParseDate(const std::string& s, int64_t* ms) {
 
 int RunReportUnanswered(const std::vector<std::string>& args, std::ostream& out,
                         std::ostream& err) {
-  ContentPaths paths = DefaultContentPaths();
+  content::ContentPaths paths = content::DefaultContentPaths();
   std::string database = "backline.db";
   int64_t since_ms = 0;
   size_t limit = 50;
@@ -89,7 +89,7 @@ int RunReportUnanswered(const std::vector<std::string>& args, std::ostream& out,
   }
   // The analyser of the content, so grouping normalises exactly as a turn does.
   std::vector<engine::Diagnostic> diags;
-  auto content = LoadContent(paths, &diags);
+  auto content = content::LoadContent(paths, &diags);
   if (!content) {
     err << "backline report unanswered: the content has errors (run `backline check`)\n";
     return 2;

@@ -11,9 +11,9 @@
 #include <map>
 #include <sstream>
 
+#include "content/content.h"
 #include "engine/lint.h"
 #include "server/commands.h"
-#include "server/content.h"
 
 namespace backline::server {
 namespace {
@@ -94,7 +94,7 @@ int Usage(std::ostream& err) {
 int RunExport(const std::vector<std::string>& args, std::ostream& out,
               std::ostream& err) {
   if (args.empty() || args[0] != "review") return Usage(err);
-  ContentPaths paths = DefaultContentPaths();
+  content::ContentPaths paths = content::DefaultContentPaths();
   std::string out_file = "backline-review.html";
   engine::LintOptions lint;
   for (size_t i = 1; i < args.size(); ++i) {
@@ -123,7 +123,7 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
     lint.today = buf;
   }
   std::vector<engine::Diagnostic> diags;
-  auto content = LoadContent(paths, &diags);
+  auto content = content::LoadContent(paths, &diags);
   if (!content) {
     err << "backline export review: the content has errors (run `backline "
            "check`):\n";
@@ -144,7 +144,7 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
     if (!f.rule_id.empty()) by_rule[f.rule_id].push_back(f);
   }
   // The same version /healthz and the curator page report for this content.
-  const std::string version = ContentVersion(paths);
+  const std::string version = content::ContentVersion(paths);
 
   // Topics in the contract's order, then any other.
   std::vector<std::string> topics = engine::FaqTopicIds();

@@ -3,15 +3,15 @@
 #include <string>
 #include <vector>
 
+#include "content/content.h"
 #include "server/commands.h"
-#include "server/content.h"
 #include "server/conversation_tests.h"
 
 namespace backline::server {
 
 int RunTest(const std::vector<std::string>& args, std::ostream& out,
             std::ostream& err) {
-  ContentPaths paths = DefaultContentPaths();
+  content::ContentPaths paths = content::DefaultContentPaths();
   std::vector<std::string> targets;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -33,7 +33,7 @@ int RunTest(const std::vector<std::string>& args, std::ostream& out,
   if (targets.empty()) targets.push_back(paths.dialogs + "/tests");
 
   std::vector<engine::Diagnostic> diags;
-  auto content = LoadContent(paths, &diags);
+  auto content = content::LoadContent(paths, &diags);
   if (!content) {
     err << "backline test: the content has errors (run `backline check`):\n";
     for (const auto& d : diags) {

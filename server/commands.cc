@@ -9,13 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "content/content.h"
+#include "content/reply_json.h"
 #include "engine/lint.h"
 #include "server/config.h"
-#include "server/content.h"
 #include "server/memory_store.h"
 #include "server/server.h"
 #include "server/sqlite_store.h"
-#include "server/reply_json.h"
 
 namespace backline::server {
 namespace {
@@ -23,7 +23,7 @@ namespace {
 using json = nlohmann::json;
 
 struct CommonOptions {
-  ContentPaths paths = DefaultContentPaths();
+  content::ContentPaths paths = content::DefaultContentPaths();
   std::string clinic = "default";
   bool explain = false;
   bool strict = false;
@@ -62,10 +62,10 @@ bool ParseOptions(const std::vector<std::string>& args, const char* command,
   return true;
 }
 
-std::shared_ptr<const Content> Load(const CommonOptions& o, const char* command,
+std::shared_ptr<const content::Content> Load(const CommonOptions& o, const char* command,
                                     std::ostream& err) {
   std::vector<engine::Diagnostic> diags;
-  auto content = LoadContent(o.paths, &diags);
+  auto content = content::LoadContent(o.paths, &diags);
   if (!content) {
     err << "backline " << command
         << ": the content has errors (run `backline check`):\n";
@@ -108,11 +108,11 @@ int RunAsk(const std::vector<std::string>& args, std::istream& in,
         const engine::TurnResult turn = content->engine->Turn(
             engine::SessionState{}, text->get<std::string>(), clinic,
             engine::TurnOptions{.explain = o.explain});
-        json reply = ReplyToJson(turn.reply);
+        json reply = content::ReplyToJson(turn.reply);
         for (auto it = reply.begin(); it != reply.end(); ++it)
           result[it.key()] = it.value();
         result["state"] = turn.state.state;
-        if (o.explain) result["explain"] = ExplanationToJson(turn.explanation);
+        if (o.explain) result["explain"] = content::ExplanationToJson(turn.explanation);
       }
     }
     out << result.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
@@ -180,7 +180,7 @@ int RunChat(const std::vector<std::string>& args, std::istream& in,
     engine::TurnResult turn = eng.Turn(state, line, clinic);
     state = turn.state;
     show(turn.reply);
-    if (o.explain) out << ExplanationToJson(turn.explanation).dump(2) << "\n";
+    if (o.explain) out << content::ExplanationToJson(turn.explanation).dump(2) << "\n";
   }
   out << "\nGoodbye. In an emergency call " << clinic.emergency_number << ".\n";
   return 0;
@@ -215,7 +215,7 @@ int RunCheck(const std::vector<std::string>& args, std::ostream& out,
     lint.today = buf;
   }
   std::vector<engine::Diagnostic> diags;
-  auto content = LoadContent(o.paths, &diags);
+  auto content = content::LoadContent(o.paths, &diags);
   // The content lint runs on compiled content only; its findings are counted
   // per check for the summary.
   std::map<std::string, size_t> per_check;

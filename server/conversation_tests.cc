@@ -77,7 +77,7 @@ std::string ListText(const std::vector<std::string>& v) {
 // Reads the file's structure; values that name content are checked by Validate.
 class Reader {
  public:
-  Reader(const JsonFile& f, const Content& content,
+  Reader(const JsonFile& f, const content::Content& content,
          std::vector<engine::Diagnostic>* diags)
       : f_(f), content_(content), diags_(diags) {
     for (const auto& k : content.engine->content().red_flag_kinds)
@@ -306,13 +306,13 @@ class Reader {
   }
 
   const JsonFile& f_;
-  const Content& content_;
+  const content::Content& content_;
   std::vector<engine::Diagnostic>* diags_;
   int errors_ = 0;
   std::set<std::string> kinds_, states_, slots_, intents_, clinics_;
 };
 
-const engine::Clinic* FindClinic(const Content& content, const std::string& id) {
+const engine::Clinic* FindClinic(const content::Content& content, const std::string& id) {
   for (const auto& c : content.clinics)
     if (c.id == id) return &c;
   return nullptr;
@@ -384,7 +384,7 @@ std::vector<std::string> Check(const ConversationTurn& t,
 }  // namespace
 
 bool ParseConversationTestFile(std::string text, const std::string& display,
-                               const Content& content,
+                               const content::Content& content,
                                ConversationTestFile* out,
                                std::vector<engine::Diagnostic>* diags) {
   JsonFile f;
@@ -395,7 +395,7 @@ bool ParseConversationTestFile(std::string text, const std::string& display,
 
 bool LoadConversationTestFile(const std::string& path,
                               const std::string& display,
-                              const Content& content, ConversationTestFile* out,
+                              const content::Content& content, ConversationTestFile* out,
                               std::vector<engine::Diagnostic>* diags) {
   JsonFile f;
   if (!JsonFile::Load(path, display, &f, diags)) return false;
@@ -403,7 +403,7 @@ bool LoadConversationTestFile(const std::string& path,
   return Reader(f, content, diags).Read(out);
 }
 
-ConversationResult RunConversation(const Content& content,
+ConversationResult RunConversation(const content::Content& content,
                                    const ConversationTestFile& file,
                                    const Conversation& conversation,
                                    std::ostream& out) {
@@ -480,7 +480,7 @@ std::vector<std::string> ExpandTestPaths(const std::vector<std::string>& paths,
   return files;
 }
 
-int RunConversationTestFiles(const Content& content,
+int RunConversationTestFiles(const content::Content& content,
                              const std::vector<std::string>& files,
                              std::ostream& out,
                              ConversationTestSummary* summary) {

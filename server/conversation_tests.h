@@ -32,8 +32,8 @@
 #include <string>
 #include <vector>
 
+#include "content/content.h"
 #include "engine/status.h"
-#include "server/content.h"
 
 namespace backline::server {
 
@@ -74,11 +74,11 @@ struct ConversationTestFile {
 // is any.
 bool LoadConversationTestFile(const std::string& path,
                               const std::string& display,
-                              const Content& content, ConversationTestFile* out,
+                              const content::Content& content, ConversationTestFile* out,
                               std::vector<engine::Diagnostic>* diags);
 // The same, for text already in memory.
 bool ParseConversationTestFile(std::string text, const std::string& display,
-                               const Content& content,
+                               const content::Content& content,
                                ConversationTestFile* out,
                                std::vector<engine::Diagnostic>* diags);
 
@@ -90,7 +90,7 @@ struct ConversationResult {
 // Runs one conversation; writes "ok ..." or the failure (file:line of the
 // failing turn, what was said, each failed expectation as `expected X, got Y`,
 // and the whole reply text) to out.
-ConversationResult RunConversation(const Content& content,
+ConversationResult RunConversation(const content::Content& content,
                                    const ConversationTestFile& file,
                                    const Conversation& conversation,
                                    std::ostream& out);
@@ -112,7 +112,7 @@ std::vector<std::string> ExpandTestPaths(const std::vector<std::string>& paths,
 // ("N conversations, M turns, K failed"), and returns the exit code: 0 when all
 // pass, 1 on a failed conversation, 2 on a malformed file (the well-formed
 // files still run).
-int RunConversationTestFiles(const Content& content,
+int RunConversationTestFiles(const content::Content& content,
                              const std::vector<std::string>& files,
                              std::ostream& out,
                              ConversationTestSummary* summary = nullptr);

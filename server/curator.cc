@@ -229,10 +229,10 @@ struct Curator::Change {
   int64_t undoes = 0;
   // More checks on the content the change would make live (e.g. the paraphrase rules);
   // refusals go to `diags` as errors.
-  std::function<void(const Content&, std::vector<Diagnostic>*)> check;
+  std::function<void(const content::Content&, std::vector<Diagnostic>*)> check;
 };
 
-engine::StatusOr<std::unique_ptr<Curator>> Curator::Create(ContentPaths paths, Store* store,
+engine::StatusOr<std::unique_ptr<Curator>> Curator::Create(content::ContentPaths paths, Store* store,
                                                            CurrentFn current,
                                                            ReloadFn reload) {
   std::error_code ec;
@@ -248,7 +248,7 @@ engine::StatusOr<std::unique_ptr<Curator>> Curator::Create(ContentPaths paths, S
       new Curator(std::move(paths), store, std::move(current), std::move(reload)));
 }
 
-Curator::Curator(ContentPaths paths, Store* store, CurrentFn current, ReloadFn reload)
+Curator::Curator(content::ContentPaths paths, Store* store, CurrentFn current, ReloadFn reload)
     : paths_(std::move(paths)),
       store_(store),
       current_(std::move(current)),
@@ -256,9 +256,9 @@ Curator::Curator(ContentPaths paths, Store* store, CurrentFn current, ReloadFn r
 
 Curator::~Curator() = default;
 
-ContentStatus Curator::CurrentStatus() const {
+content::ContentStatus Curator::CurrentStatus() const {
   auto c = current_();
-  return c ? c->status : ContentStatus{};
+  return c ? c->status : content::ContentStatus{};
 }
 
 std::string Curator::Display(const fs::path& path) const {
@@ -307,7 +307,7 @@ fs::path Curator::RealPath(const std::string& rel) const {
   return p;
 }
 
-void Curator::CheckParaphrases(const Content& content, const std::string& entry_id,
+void Curator::CheckParaphrases(const content::Content& content, const std::string& entry_id,
                                const std::vector<std::string>& texts,
                                const std::set<std::string>& fresh, const std::string& where,
                                std::vector<Diagnostic>* diags) const {
@@ -361,7 +361,7 @@ StatusOr<EditOutcome> Curator::Apply(const std::string& who, Change change) {
   StatusOr<std::unique_ptr<TempDir>> tmp = TempDir::Create();
   if (!tmp.ok()) return tmp.status();
   const fs::path root = tmp.value()->path();
-  const ContentPaths copy{(root / "knowledge").string(), (root / "dialogs").string()};
+  const content::ContentPaths copy{(root / "knowledge").string(), (root / "dialogs").string()};
   std::error_code ec;
   fs::copy(paths_.knowledge, copy.knowledge, fs::copy_options::recursive, ec);
   if (!ec) fs::copy(paths_.dialogs, copy.dialogs, fs::copy_options::recursive, ec);
@@ -379,7 +379,7 @@ StatusOr<EditOutcome> Curator::Apply(const std::string& who, Change change) {
     fs::remove(in_copy, ec);
   }
   std::vector<Diagnostic> diags;
-  std::shared_ptr<const Content> candidate = LoadContent(copy, &diags);
+  std::shared_ptr<const content::Content> candidate = content::LoadContent(copy, &diags);
   if (candidate && change.check) change.check(*candidate, &diags);
   // Name the real files, not the copy's.
   const std::string copy_k = fs::path(copy.knowledge).lexically_normal().string();
@@ -436,7 +436,7 @@ StatusOr<EditOutcome> Curator::Apply(const std::string& who, Change change) {
   }
 
   // 4. Live, through the server's reload path.
-  StatusOr<ContentStatus> live = reload_();
+  StatusOr<content::ContentStatus> live = reload_();
   if (!live.ok()) {
     Status undone = restore();
     AwaitStatus([&](Store::Done done) { store_->DeleteRevision(id.value(), std::move(done)); });
@@ -488,7 +488,7 @@ StatusOr<EditOutcome> Curator::AddParaphrase(const std::string& who, const std::
   change.rel = RelativeName(e.path);
   change.before = e.bytes;
   change.after = DumpFaqFile(e.doc);
-  change.check = [this, entry_id, question, display](const Content& c,
+  change.check = [this, entry_id, question, display](const content::Content& c,
                                                      std::vector<Diagnostic>* diags) {
     CheckParaphrases(c, entry_id, {question}, {question}, display, diags);
   };
@@ -531,7 +531,7 @@ StatusOr<EditOutcome> Curator::UpdateEntry(const std::string& who, const std::st
   if (*change.after == *change.before) {
     return Refused({Refusal(display, "nothing changed in entry '" + entry_id + "'")});
   }
-  change.check = [this, entry_id, trimmed, added, display](const Content& c,
+  change.check = [this, entry_id, trimmed, added, display](const content::Content& c,
                                                            std::vector<Diagnostic>* diags) {
     CheckParaphrases(c, entry_id, trimmed, added, display, diags);
   };
@@ -610,7 +610,7 @@ StatusOr<EditOutcome> Curator::CreateEntry(const std::string& who, const NewEntr
   change.before = before;
   change.after = DumpFaqFile(doc);
   const std::string display = Display(path);
-  change.check = [this, id, questions, display](const Content& c,
+  change.check = [this, id, questions, display](const content::Content& c,
                                                 std::vector<Diagnostic>* diags) {
     CheckParaphrases(c, id, questions, std::set<std::string>(questions.begin(), questions.end()),
                      display, diags);
@@ -682,7 +682,7 @@ StatusOr<std::vector<UnansweredGroup>> Curator::Unanswered(int64_t since_ms, siz
   return GroupUnanswered(content->engine->analyzer(), records.value(), limit);
 }
 
-StatusOr<ContentStatus> Curator::Reload() {
+StatusOr<content::ContentStatus> Curator::Reload() {
   std::lock_guard<std::mutex> lock(edit_mutex_);
   return reload_();
 }

@@ -15,7 +15,7 @@
 //      written like Python's json.dumps(indent=2, ensure_ascii=False) plus a newline, so a
 //      git diff shows only the change).
 //   2. knowledge/ and dialogs/ are copied to a temporary folder, the changed file written
-//      there, and LoadContent() (server/content.h) run on the copy: any error diagnostic
+//      there, and LoadContent() (content/content.h) run on the copy: any error diagnostic
 //      refuses the edit (EditOutcome::applied == false, errors = the diagnostics, with file
 //      names as in the real folders). Paraphrases are also refused when they already belong
 //      to another entry (compared after normalisation) or when the text alone would trigger
@@ -40,9 +40,9 @@
 #include <string>
 #include <vector>
 
+#include "content/content.h"
 #include "engine/content.h"
 #include "engine/status.h"
-#include "server/content.h"
 #include "server/store.h"
 #include "server/unanswered_report.h"
 
@@ -60,7 +60,7 @@ struct EditOutcome {
   // When refused: why (errors first). Warnings of an applied edit are included too.
   std::vector<engine::Diagnostic> errors;
   int64_t revision = 0;  // the new revision's id when applied
-  ContentStatus status;  // the content now live (after the reload) when applied
+  content::ContentStatus status;  // the content now live (after the reload) when applied
 };
 
 // A new FAQ entry. The entry goes into knowledge/faq/<topic>.json (created when the topic
@@ -81,11 +81,11 @@ class Curator {
   // `reload` is the server's single reload path: it loads the content folders and swaps
   // them in, returning the status of what is now live, or an error (and keeps serving the
   // previous content).
-  using CurrentFn = std::function<std::shared_ptr<const Content>()>;
-  using ReloadFn = std::function<engine::StatusOr<ContentStatus>()>;
+  using CurrentFn = std::function<std::shared_ptr<const content::Content>()>;
+  using ReloadFn = std::function<engine::StatusOr<content::ContentStatus>()>;
 
   // `store` must outlive the Curator. Fails with kInvalidArgument when a folder is missing.
-  static engine::StatusOr<std::unique_ptr<Curator>> Create(ContentPaths paths, Store* store,
+  static engine::StatusOr<std::unique_ptr<Curator>> Create(content::ContentPaths paths, Store* store,
                                                            CurrentFn current, ReloadFn reload);
 
   // Appends `text` to the entry's questions. Refused (applied=false) when empty, when the
@@ -125,12 +125,12 @@ class Curator {
   // Reloads the content from the folders through the server's reload path (the same path
   // SIGHUP and Server::Reload() take): the status now live, or kDataError with the errors
   // (the previous content keeps being served). Serialised with edits.
-  engine::StatusOr<ContentStatus> Reload();
+  engine::StatusOr<content::ContentStatus> Reload();
 
   // The content being served now.
-  ContentStatus CurrentStatus() const;
+  content::ContentStatus CurrentStatus() const;
 
-  const ContentPaths& paths() const { return paths_; }
+  const content::ContentPaths& paths() const { return paths_; }
 
   ~Curator();
   Curator(const Curator&) = delete;
@@ -143,20 +143,20 @@ class Curator {
   struct Entry;
   struct Change;
 
-  Curator(ContentPaths paths, Store* store, CurrentFn current, ReloadFn reload);
+  Curator(content::ContentPaths paths, Store* store, CurrentFn current, ReloadFn reload);
   engine::StatusOr<Entry> Find(const std::string& entry_id) const;
   std::string Display(const std::filesystem::path& path) const;
   std::string RelativeName(const std::filesystem::path& path) const;
   std::filesystem::path RealPath(const std::string& rel) const;
   // Refusals for `texts` (an entry's questions): empty or listed twice; and for those in
   // `fresh`, also belonging to another entry or reporting a red flag.
-  void CheckParaphrases(const Content& content, const std::string& entry_id,
+  void CheckParaphrases(const content::Content& content, const std::string& entry_id,
                         const std::vector<std::string>& texts,
                         const std::set<std::string>& fresh, const std::string& where,
                         std::vector<engine::Diagnostic>* diags) const;
   engine::StatusOr<EditOutcome> Apply(const std::string& who, Change change);
 
-  ContentPaths paths_;
+  content::ContentPaths paths_;
   Store* store_;
   CurrentFn current_;
   ReloadFn reload_;

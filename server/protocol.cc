@@ -7,7 +7,7 @@
 #include <random>
 #include <utility>
 
-#include "server/reply_json.h"
+#include "content/reply_json.h"
 
 namespace backline::server {
 
@@ -389,7 +389,7 @@ std::string ErrorFrame(std::string_view code, std::string_view message) {
 
 std::string WelcomeFrame(const std::string& session, bool resumed, const engine::Clinic& clinic,
                          const engine::Reply& welcome, int64_t turns) {
-  json j = ReplyToJson(welcome);
+  json j = content::ReplyToJson(welcome);
   j["type"] = "welcome";
   j["session"] = session;
   j["resumed"] = resumed;
@@ -417,7 +417,7 @@ std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
     all_valid = all_valid && IsValidUtf8(src.title) && IsValidUtf8(src.url);
   }
   if (!all_valid) {
-    json j = ReplyToJson(reply);
+    json j = content::ReplyToJson(reply);
     j["type"] = "reply";
     j["seq"] = seq;
     return j.dump(-1, ' ', false, json::error_handler_t::replace);

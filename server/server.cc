@@ -296,8 +296,8 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
   state->store = std::move(store);
   // Raw: the store is the state's own member, and is destroyed before it.
   state->store->SetAfterCallbacks([raw = state.get()]() { raw->WakeForStoreResults(); });
-  const ContentPaths shipped = DefaultContentPaths();
-  ContentPaths paths{state->config.knowledge.empty() ? shipped.knowledge : state->config.knowledge,
+  const content::ContentPaths shipped = content::DefaultContentPaths();
+  content::ContentPaths paths{state->config.knowledge.empty() ? shipped.knowledge : state->config.knowledge,
                      state->config.dialogs.empty() ? shipped.dialogs : state->config.dialogs};
   if (state->config.web.empty()) {
     const std::string beside = (std::filesystem::path(shipped.knowledge).parent_path() / "web").string();
@@ -306,7 +306,7 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
     state->web_root = state->config.web;
   }
   std::vector<engine::Diagnostic> diags;
-  auto content = LoadContent(paths, &diags);
+  auto content = content::LoadContent(paths, &diags);
   if (!content) {
     std::string msg = "the content has errors (run `backline check`):";
     for (const auto& d : diags) {
@@ -323,11 +323,11 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
     std::weak_ptr<ServerState> weak = state;
     auto curator = Curator::Create(
         paths, state->store.get(),
-        [weak]() -> std::shared_ptr<const Content> {
+        [weak]() -> std::shared_ptr<const content::Content> {
           auto s = weak.lock();
           return s ? s->content() : nullptr;
         },
-        [weak]() -> engine::StatusOr<ContentStatus> {
+        [weak]() -> engine::StatusOr<content::ContentStatus> {
           auto s = weak.lock();
           if (!s) return engine::Status::Unavailable("the server is gone");
           return internal::ReloadContent(s);
@@ -395,10 +395,10 @@ engine::Status Server::Reload() { return internal::ReloadContent(state_).status(
 
 namespace internal {
 
-engine::StatusOr<ContentStatus> ReloadContent(const std::shared_ptr<ServerState>& state_) {
+engine::StatusOr<content::ContentStatus> ReloadContent(const std::shared_ptr<ServerState>& state_) {
   std::lock_guard<std::mutex> reloading(state_->reload_mutex);
   std::vector<engine::Diagnostic> diags;
-  auto content = LoadContent(ContentPaths{state_->config.knowledge, state_->config.dialogs}, &diags);
+  auto content = content::LoadContent(content::ContentPaths{state_->config.knowledge, state_->config.dialogs}, &diags);
   if (!content) {
     state_->metrics.reloads_failed.fetch_add(1);
     std::string msg = "reload refused, still serving the previous content:";

@@ -9,9 +9,9 @@
 #include <sstream>
 #include <thread>
 
+#include "content/reply_json.h"
 #include "server/curator.h"
 #include "server/internal/curator_auth.h"
-#include "server/reply_json.h"
 
 namespace backline::server::internal {
 namespace {
@@ -180,7 +180,7 @@ Response FromStatus(const engine::Status& s, const Request& req) {
   return Error(StatusFor(s), CodeFor(s), s.message(), req);
 }
 
-json StatusJson(const ContentStatus& s) {
+json StatusJson(const content::ContentStatus& s) {
   return {{"version", s.version},         {"loaded_ms", s.loaded_ms},
           {"entries", s.entries},         {"topics", s.topics},
           {"red_flag_kinds", s.red_flag_kinds}, {"red_flag_rules", s.red_flag_rules},
@@ -523,11 +523,11 @@ Response Call::Try() {
   const engine::TurnResult turn =
       content->engine->Turn(engine::SessionState{}, text->get<std::string>(), clinic);
   return Json(http::status::ok,
-              {{"reply", ReplyToJson(turn.reply)},
+              {{"reply", content::ReplyToJson(turn.reply)},
                {"state", turn.state.state},
                {"clinic", clinic.id},
                {"version", content->status.version},
-               {"explain", ExplanationToJson(turn.explanation)}},
+               {"explain", content::ExplanationToJson(turn.explanation)}},
               req_);
 }
 

@@ -253,8 +253,8 @@ Decision Health(ServerState& state, const Request& req) {
   if (auto c = state.content()) {
     j["faq_entries"] = c->engine->content().entries.size();
     j["clinics"] = c->clinics.size();
-    // What is live: the same status a curator edit reports (server/content.h).
-    const ContentStatus& st = c->status;
+    // What is live: the same status a curator edit reports (content/content.h).
+    const content::ContentStatus& st = c->status;
     char loaded_at[32] = "";
     const std::time_t t = static_cast<std::time_t>(st.loaded_ms / 1000);
     std::tm tm{};

@@ -18,9 +18,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "content/content.h"
 #include "engine/dialogue.h"
 #include "server/config.h"
-#include "server/content.h"
 #include "server/curator.h"
 #include "server/internal/static_files.h"
 #include "server/metrics.h"
@@ -66,11 +66,11 @@ struct ServerState {
   // Set when the configuration has tls_cert and tls_key: the port then speaks TLS only.
   std::unique_ptr<net::ssl::context> tls;
 
-  std::shared_ptr<const Content> content() const {
+  std::shared_ptr<const content::Content> content() const {
     std::lock_guard<std::mutex> lock(content_mutex);
     return content_;
   }
-  void set_content(std::shared_ptr<const Content> c) {
+  void set_content(std::shared_ptr<const content::Content> c) {
     std::lock_guard<std::mutex> lock(content_mutex);
     content_ = std::move(c);
   }
@@ -117,7 +117,7 @@ struct ServerState {
 
  private:
   mutable std::mutex content_mutex;
-  std::shared_ptr<const Content> content_;
+  std::shared_ptr<const content::Content> content_;
   std::shared_ptr<const StaticFiles> static_files_;
 
   void RunStoreResults();
@@ -142,7 +142,7 @@ struct ServerState {
 // The one reload path (SIGHUP, Server::Reload, the curator): loads the content folders,
 // swaps them in, and returns what is now live; on errors keeps the running content, logs
 // them and returns kDataError with them. Blocks; call it off the network threads.
-engine::StatusOr<ContentStatus> ReloadContent(const std::shared_ptr<ServerState>& state);
+engine::StatusOr<content::ContentStatus> ReloadContent(const std::shared_ptr<ServerState>& state);
 
 // Starts an HTTP session on an accepted socket.
 void StartHttpSession(std::shared_ptr<ServerState> state, tcp::socket socket);

@@ -1,6 +1,6 @@
 #include "server/internal/websocket_session.h"
 
-#include "server/reply_json.h"
+#include "content/reply_json.h"
 
 namespace backline::server::internal {
 

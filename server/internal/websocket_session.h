@@ -91,7 +91,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   std::string clinic_id_;
   std::string resume_id_;
   std::string session_id_;
-  std::shared_ptr<const Content> content_;  // the snapshot this conversation runs on
+  std::shared_ptr<const content::Content> content_;  // the snapshot this conversation runs on
   LiveSession live_;
   int64_t pending_turns_ = 0;  // turns waiting for their commit
 };

@@ -10,8 +10,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "content/content.h"
 #include "server/commands.h"
-#include "server/content.h"
 #include "tests/support/build_paths.h"
 
 namespace backline::server {
@@ -38,10 +38,10 @@ TestRun RunTestCommand(const std::vector<std::string>& args) {
   return r;
 }
 
-const Content& Shipped() {
-  static const std::shared_ptr<const Content> content = [] {
+const content::Content& Shipped() {
+  static const std::shared_ptr<const content::Content> content = [] {
     std::vector<engine::Diagnostic> diags;
-    return LoadContent(DefaultContentPaths(), &diags);
+    return content::LoadContent(content::DefaultContentPaths(), &diags);
   }();
   EXPECT_NE(content, nullptr);
   return *content;

@@ -23,8 +23,8 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include "content/content.h"
 #include "server/commands.h"
-#include "server/content.h"
 #include "server/server.h"
 #include "server/sqlite_store.h"
 #include "server/unanswered_report.h"
@@ -78,15 +78,15 @@ std::string Join(const std::vector<engine::Diagnostic>& diags) {
   return s;
 }
 
-std::string EntryFor(const Content& c, const std::string& text) {
+std::string EntryFor(const content::Content& c, const std::string& text) {
   return c.engine->Turn(engine::SessionState{}, text, c.ClinicOrDefault("default")).reply.entry_id;
 }
 
 // The shipped content, loaded once (read only).
-const Content& Shipped() {
-  static const std::shared_ptr<const Content> content = [] {
+const content::Content& Shipped() {
+  static const std::shared_ptr<const content::Content> content = [] {
     std::vector<engine::Diagnostic> diags;
-    auto c = LoadContent(ContentPaths{kRoot + "/knowledge", kRoot + "/dialogs"}, &diags);
+    auto c = content::LoadContent(content::ContentPaths{kRoot + "/knowledge", kRoot + "/dialogs"}, &diags);
     if (!c) ADD_FAILURE() << Join(diags);
     return c;
   }();
@@ -167,19 +167,19 @@ TEST(UnansweredReportTest, MergesNearIdenticalButNotMerelySimilarQuestions) {
 // --- Content status ------------------------------------------------------------------------
 
 TEST(ContentStatusTest, VersionIsAHashOfTheFilesAndCountsAreFilled) {
-  const ContentStatus& st = Shipped().status;
+  const content::ContentStatus& st = Shipped().status;
   EXPECT_THAT(st.version, ::testing::MatchesRegex("[0-9a-f]{64}"));
   EXPECT_EQ(st.version,
-            ContentVersion(ContentPaths{kRoot + "/knowledge", kRoot + "/dialogs"}));
+            content::ContentVersion(content::ContentPaths{kRoot + "/knowledge", kRoot + "/dialogs"}));
   EXPECT_EQ(st.entries, Shipped().engine->content().entries.size());
   EXPECT_GT(st.topics, 10u);
   EXPECT_GT(st.red_flag_rules, 0u);
   EXPECT_GT(st.red_flag_kinds, 0u);
   EXPECT_GT(st.loaded_ms, 1700000000000);
   // SHA-256 test vectors (FIPS 180-2): empty, "abc", and two blocks.
-  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+  EXPECT_EQ(content::Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(content::Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(content::Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
@@ -205,14 +205,14 @@ class CuratorTest : public ::testing::Test {
   void SetUp() override {
     dir_ = TempPath(".d");
     fs::create_directories(dir_);
-    paths_ = ContentPaths{(dir_ / "knowledge").string(), (dir_ / "dialogs").string()};
+    paths_ = content::ContentPaths{(dir_ / "knowledge").string(), (dir_ / "dialogs").string()};
     fs::copy(kRoot + "/knowledge", paths_.knowledge, fs::copy_options::recursive);
     fs::copy(kRoot + "/dialogs", paths_.dialogs, fs::copy_options::recursive);
     auto store = SqliteStore::Open((dir_ / "test.db").string());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
     std::vector<engine::Diagnostic> diags;
-    content_ = LoadContent(paths_, &diags);
+    content_ = content::LoadContent(paths_, &diags);
     ASSERT_NE(content_, nullptr) << Join(diags);
     auto curator = Curator::Create(
         paths_, store_.get(),
@@ -220,11 +220,11 @@ class CuratorTest : public ::testing::Test {
           std::lock_guard<std::mutex> lock(mu_);
           return content_;
         },
-        [this]() -> engine::StatusOr<ContentStatus> {
+        [this]() -> engine::StatusOr<content::ContentStatus> {
           ++reloads_;
           if (fail_reload_) return engine::Status::DataError("reload failed on purpose");
           std::vector<engine::Diagnostic> d;
-          auto c = LoadContent(paths_, &d);
+          auto c = content::LoadContent(paths_, &d);
           if (!c) return engine::Status::DataError(Join(d));
           std::lock_guard<std::mutex> lock(mu_);
           content_ = c;
@@ -241,7 +241,7 @@ class CuratorTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
 
-  std::shared_ptr<const Content> content() {
+  std::shared_ptr<const content::Content> content() {
     std::lock_guard<std::mutex> lock(mu_);
     return content_;
   }
@@ -252,13 +252,13 @@ class CuratorTest : public ::testing::Test {
     return r.ok() ? r.value() : std::vector<RevisionRecord>{};
   }
   // Every content file's bytes, to show that a refused edit changed nothing.
-  std::string Snapshot() const { return ContentVersion(paths_); }
+  std::string Snapshot() const { return content::ContentVersion(paths_); }
 
   fs::path dir_;
-  ContentPaths paths_;
+  content::ContentPaths paths_;
   std::unique_ptr<SqliteStore> store_;
   std::mutex mu_;
-  std::shared_ptr<const Content> content_;
+  std::shared_ptr<const content::Content> content_;
   std::unique_ptr<Curator> curator_;
   std::atomic<int> reloads_{0};
   std::atomic<bool> fail_reload_{false};

@@ -14,7 +14,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "server/content.h"
+#include "content/content.h"
 #include "tests/support/build_paths.h"
 
 namespace backline::server {
@@ -56,7 +56,7 @@ TEST(ExportReviewTest, ShippedContentHasEveryEntryKindAndClinic) {
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string& html = r.out;
   std::vector<engine::Diagnostic> diags;
-  auto content = LoadContent(DefaultContentPaths(), &diags);
+  auto content = content::LoadContent(content::DefaultContentPaths(), &diags);
   ASSERT_NE(content, nullptr);
   const auto& spec = content->engine->content();
   ASSERT_GT(spec.entries.size(), 50u);
@@ -102,7 +102,7 @@ TEST(ExportReviewTest, IsSelfContained) {
   // The only URLs are links to the sources (and in-page anchors).
   std::set<std::string> sources;
   std::vector<engine::Diagnostic> diags;
-  auto content = LoadContent(DefaultContentPaths(), &diags);
+  auto content = content::LoadContent(content::DefaultContentPaths(), &diags);
   ASSERT_NE(content, nullptr);
   for (const auto& e : content->engine->content().entries)
     for (const auto& s : e.sources) sources.insert(s.url);

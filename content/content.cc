@@ -1,4 +1,4 @@
-#include "server/content.h"
+#include "content/content.h"
 
 #include <algorithm>
 #include <array>
@@ -13,7 +13,7 @@
 #include "dialogs/loader.h"
 #include "knowledge/loader.h"
 
-namespace backline::server {
+namespace backline::content {
 namespace fs = std::filesystem;
 
 namespace {
@@ -255,4 +255,4 @@ std::shared_ptr<const Content> LoadContent(
   return content;
 }
 
-}  // namespace backline::server
+}  // namespace backline::content

@@ -1,8 +1,8 @@
-#include "server/reply_json.h"
+#include "content/reply_json.h"
 
 #include <cmath>
 
-namespace backline::server {
+namespace backline::content {
 
 using json = nlohmann::json;
 
@@ -82,4 +82,4 @@ json ExplanationToJson(const engine::Explanation& ex) {
   return j;
 }
 
-}  // namespace backline::server
+}  // namespace backline::content

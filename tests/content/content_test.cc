@@ -1,4 +1,4 @@
-#include "server/content.h"
+#include "content/content.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -10,7 +10,7 @@
 
 #include "tests/support/build_paths.h"
 
-namespace backline::server {
+namespace backline::content {
 namespace {
 
 namespace fs = std::filesystem;
@@ -82,4 +82,4 @@ TEST(ContentTest, ClinicOrDefaultWithoutClinicsIsTheBuiltIn) {
 }
 
 }  // namespace
-}  // namespace backline::server
+}  // namespace backline::content

@@ -3,8 +3,8 @@
 //
 // Used by every subcommand and by reloads: a reload builds a new Content and
 // swaps the pointer; a Content that failed to load is never swapped in.
-#ifndef BACKLINE_SERVER_CONTENT_H_
-#define BACKLINE_SERVER_CONTENT_H_
+#ifndef BACKLINE_CONTENT_CONTENT_H_
+#define BACKLINE_CONTENT_CONTENT_H_
 
 #include <cstdint>
 #include <memory>
@@ -14,7 +14,7 @@
 
 #include "engine/engine.h"
 
-namespace backline::server {
+namespace backline::content {
 
 // What is loaded: reported by /healthz and after every curator edit.
 struct ContentStatus {
@@ -63,6 +63,6 @@ std::string Sha256Hex(std::string_view bytes);
 std::shared_ptr<const Content> LoadContent(
     const ContentPaths& paths, std::vector<engine::Diagnostic>* diags);
 
-}  // namespace backline::server
+}  // namespace backline::content
 
-#endif  // BACKLINE_SERVER_CONTENT_H_
+#endif  // BACKLINE_CONTENT_CONTENT_H_
