@@ -36,18 +36,18 @@
 
 #include <benchmark/benchmark.h>
 
-#include "server/memory_store.h"
-#include "server/sqlite_store.h"
-#include "server/store.h"
+#include "store/memory_store.h"
+#include "store/sqlite_store.h"
+#include "store/store.h"
 
 namespace {
 
 using backline::engine::Status;
-using backline::server::MemoryStore;
-using backline::server::SessionRecord;
-using backline::server::SqliteStore;
-using backline::server::Store;
-using backline::server::TurnRecord;
+using backline::store::MemoryStore;
+using backline::store::SessionRecord;
+using backline::store::SqliteStore;
+using backline::store::Store;
+using backline::store::TurnRecord;
 
 constexpr int kSessions = 64;  // the default
 constexpr int kTurnsPerGroup = 32;

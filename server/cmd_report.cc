@@ -10,8 +10,8 @@
 
 #include "content/content.h"
 #include "server/commands.h"
-#include "server/sqlite_store.h"
 #include "server/unanswered_report.h"
+#include "store/sqlite_store.h"
 
 namespace backline::server {
 namespace {
@@ -94,12 +94,12 @@ int RunReportUnanswered(const std::vector<std::string>& args, std::ostream& out,
     err << "backline report unanswered: the content has errors (run `backline check`)\n";
     return 2;
   }
-  auto store = SqliteStore::Open(database);
+  auto store = store::SqliteStore::Open(database);
   if (!store.ok()) {
     err << "backline report unanswered: " << store.status().ToString() << "\n";
     return 2;
   }
-  std::promise<engine::StatusOr<std::vector<UnansweredRecord>>> got;
+  std::promise<engine::StatusOr<std::vector<store::UnansweredRecord>>> got;
   store.value()->Unanswered(since_ms, 1000000, [&got](auto result) {
     got.set_value(std::move(result));
   });

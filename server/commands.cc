@@ -13,9 +13,9 @@
 #include "content/reply_json.h"
 #include "engine/lint.h"
 #include "server/config.h"
-#include "server/memory_store.h"
 #include "server/server.h"
-#include "server/sqlite_store.h"
+#include "store/memory_store.h"
+#include "store/sqlite_store.h"
 
 namespace backline::server {
 namespace {
@@ -288,16 +288,16 @@ int RunServe(const std::vector<std::string>& args, std::ostream& err) {
     err << "backline serve: " << s.message() << "\n";
     return 2;
   }
-  std::unique_ptr<Store> store;
+  std::unique_ptr<store::Store> store;
   if (config.store == "memory") {
-    auto memory = MemoryStore::Open();
+    auto memory = store::MemoryStore::Open();
     if (!memory.ok()) {
       err << "backline serve: " << memory.status().message() << "\n";
       return 2;
     }
     store = std::move(memory).value();
   } else {
-    auto sqlite = SqliteStore::Open(config.database);
+    auto sqlite = store::SqliteStore::Open(config.database);
     if (!sqlite.ok()) {
       err << "backline serve: cannot open the database " << config.database << ": "
           << sqlite.status().message() << "\n";

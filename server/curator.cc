@@ -48,7 +48,7 @@ StatusOr<T> Await(Call call) {
   return future.get();
 }
 
-Status AwaitStatus(const std::function<void(Store::Done)>& call) {
+Status AwaitStatus(const std::function<void(store::Store::Done)>& call) {
   auto promise = std::make_shared<std::promise<Status>>();
   auto future = promise->get_future();
   call([promise](Status s) { promise->set_value(std::move(s)); });
@@ -232,7 +232,7 @@ struct Curator::Change {
   std::function<void(const content::Content&, std::vector<Diagnostic>*)> check;
 };
 
-engine::StatusOr<std::unique_ptr<Curator>> Curator::Create(content::ContentPaths paths, Store* store,
+engine::StatusOr<std::unique_ptr<Curator>> Curator::Create(content::ContentPaths paths, store::Store* store,
                                                            CurrentFn current,
                                                            ReloadFn reload) {
   std::error_code ec;
@@ -248,7 +248,7 @@ engine::StatusOr<std::unique_ptr<Curator>> Curator::Create(content::ContentPaths
       new Curator(std::move(paths), store, std::move(current), std::move(reload)));
 }
 
-Curator::Curator(content::ContentPaths paths, Store* store, CurrentFn current, ReloadFn reload)
+Curator::Curator(content::ContentPaths paths, store::Store* store, CurrentFn current, ReloadFn reload)
     : paths_(std::move(paths)),
       store_(store),
       current_(std::move(current)),
@@ -415,7 +415,7 @@ StatusOr<EditOutcome> Curator::Apply(const std::string& who, Change change) {
   };
 
   // 3. The revision.
-  RevisionRecord rev;
+  store::RevisionRecord rev;
   rev.who = who;
   rev.at_ms = NowMs();
   rev.summary = change.summary;
@@ -439,7 +439,7 @@ StatusOr<EditOutcome> Curator::Apply(const std::string& who, Change change) {
   StatusOr<content::ContentStatus> live = reload_();
   if (!live.ok()) {
     Status undone = restore();
-    AwaitStatus([&](Store::Done done) { store_->DeleteRevision(id.value(), std::move(done)); });
+    AwaitStatus([&](store::Store::Done done) { store_->DeleteRevision(id.value(), std::move(done)); });
     std::vector<Diagnostic> why{
         Refusal(display, "the edit passed validation but the reload failed (" +
                              live.status().message() + "); " +
@@ -620,14 +620,14 @@ StatusOr<EditOutcome> Curator::CreateEntry(const std::string& who, const NewEntr
 
 StatusOr<EditOutcome> Curator::UndoLast(const std::string& who) {
   std::lock_guard<std::mutex> lock(edit_mutex_);
-  StatusOr<std::vector<RevisionRecord>> all = Await<std::vector<RevisionRecord>>(
+  StatusOr<std::vector<store::RevisionRecord>> all = Await<std::vector<store::RevisionRecord>>(
       [&](auto done) { store_->Revisions(std::numeric_limits<int32_t>::max(), std::move(done)); });
   if (!all.ok()) return all.status();
   std::set<int64_t> undone;
   for (const auto& r : all.value()) {
     if (r.undoes != 0) undone.insert(r.undoes);
   }
-  const RevisionRecord* target = nullptr;
+  const store::RevisionRecord* target = nullptr;
   for (const auto& r : all.value()) {  // newest first
     if (r.undoes == 0 && !undone.count(r.id)) {
       target = &r;
@@ -668,15 +668,15 @@ StatusOr<EditOutcome> Curator::UndoLast(const std::string& who) {
   return Apply(who, std::move(change));
 }
 
-StatusOr<std::vector<RevisionRecord>> Curator::Revisions(size_t limit) {
-  return Await<std::vector<RevisionRecord>>(
+StatusOr<std::vector<store::RevisionRecord>> Curator::Revisions(size_t limit) {
+  return Await<std::vector<store::RevisionRecord>>(
       [&](auto done) { store_->Revisions(limit, std::move(done)); });
 }
 
 StatusOr<std::vector<UnansweredGroup>> Curator::Unanswered(int64_t since_ms, size_t limit) {
   auto content = current_();
   if (!content) return Status::Unavailable("no content loaded");
-  StatusOr<std::vector<UnansweredRecord>> records = Await<std::vector<UnansweredRecord>>(
+  StatusOr<std::vector<store::UnansweredRecord>> records = Await<std::vector<store::UnansweredRecord>>(
       [&](auto done) { store_->Unanswered(since_ms, kMaxUnansweredRecords, std::move(done)); });
   if (!records.ok()) return records.status();
   return GroupUnanswered(content->engine->analyzer(), records.value(), limit);

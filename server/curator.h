@@ -43,8 +43,8 @@
 #include "content/content.h"
 #include "engine/content.h"
 #include "engine/status.h"
-#include "server/store.h"
 #include "server/unanswered_report.h"
+#include "store/store.h"
 
 namespace backline::server {
 
@@ -85,7 +85,7 @@ class Curator {
   using ReloadFn = std::function<engine::StatusOr<content::ContentStatus>()>;
 
   // `store` must outlive the Curator. Fails with kInvalidArgument when a folder is missing.
-  static engine::StatusOr<std::unique_ptr<Curator>> Create(content::ContentPaths paths, Store* store,
+  static engine::StatusOr<std::unique_ptr<Curator>> Create(content::ContentPaths paths, store::Store* store,
                                                            CurrentFn current, ReloadFn reload);
 
   // Appends `text` to the entry's questions. Refused (applied=false) when empty, when the
@@ -114,8 +114,8 @@ class Curator {
   // kNotFound: nothing left to undo.
   engine::StatusOr<EditOutcome> UndoLast(const std::string& who);
 
-  // The most recent revisions (server/store.h RevisionRecord), newest first.
-  engine::StatusOr<std::vector<RevisionRecord>> Revisions(size_t limit);
+  // The most recent revisions (store/store.h RevisionRecord), newest first.
+  engine::StatusOr<std::vector<store::RevisionRecord>> Revisions(size_t limit);
 
   // Questions that went unanswered since `since_ms`, grouped (server/unanswered_report.h)
   // with the live content's analyser, biggest group first; at most `limit` groups.
@@ -143,7 +143,7 @@ class Curator {
   struct Entry;
   struct Change;
 
-  Curator(content::ContentPaths paths, Store* store, CurrentFn current, ReloadFn reload);
+  Curator(content::ContentPaths paths, store::Store* store, CurrentFn current, ReloadFn reload);
   engine::StatusOr<Entry> Find(const std::string& entry_id) const;
   std::string Display(const std::filesystem::path& path) const;
   std::string RelativeName(const std::filesystem::path& path) const;
@@ -157,7 +157,7 @@ class Curator {
   engine::StatusOr<EditOutcome> Apply(const std::string& who, Change change);
 
   content::ContentPaths paths_;
-  Store* store_;
+  store::Store* store_;
   CurrentFn current_;
   ReloadFn reload_;
   std::mutex edit_mutex_;  // one edit at a time

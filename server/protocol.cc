@@ -499,7 +499,7 @@ std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
   return out;
 }
 
-std::string HistoryFrame(const std::vector<TurnRecord>& turns) {
+std::string HistoryFrame(const std::vector<store::TurnRecord>& turns) {
   json list = json::array();
   for (const auto& t : turns) {
     list.push_back({{"seq", t.seq},

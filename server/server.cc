@@ -57,7 +57,7 @@ int64_t ServerState::NextSeq(const std::string& id, int64_t known) {
   return stored.last_seq;
 }
 
-void ServerState::QueueTurn(Store::TurnWrite write) {
+void ServerState::QueueTurn(store::Store::TurnWrite write) {
   bool first;
   {
     std::lock_guard<std::mutex> lock(outbox_mutex_);
@@ -73,7 +73,7 @@ void ServerState::FlushTurns() {
   // One flush at a time: with several network threads, a later flush must not reach the store
   // before an earlier one (a session's turns would be stored, and answered, out of order).
   std::lock_guard<std::mutex> in_order(flush_mutex_);
-  std::vector<Store::TurnWrite> turns;
+  std::vector<store::Store::TurnWrite> turns;
   {
     std::lock_guard<std::mutex> lock(outbox_mutex_);
     turns.swap(outbox_);
@@ -284,7 +284,7 @@ Server::~Server() {
 }
 
 engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
-                                                         std::unique_ptr<Store> store) {
+                                                         std::unique_ptr<store::Store> store) {
   if (engine::Status s = config.Validate(); !s.ok()) return s;
   auto state = std::make_shared<ServerState>();
   state->config = std::move(config);

@@ -21,7 +21,7 @@
 #include "engine/status.h"
 #include "server/config.h"
 #include "server/curator.h"
-#include "server/store.h"
+#include "store/store.h"
 
 namespace backline::server {
 
@@ -37,7 +37,7 @@ class Server {
 
   // Loads the content, binds the port (0 picks a free one) and prepares the threads.
   static engine::StatusOr<std::unique_ptr<Server>> Create(Config config,
-                                                          std::unique_ptr<Store> store);
+                                                          std::unique_ptr<store::Store> store);
 
   // Serves until stopped. Returns 0 after a clean shutdown: the acceptor closed, open
   // conversations told with a close frame (going away), the store flushed.

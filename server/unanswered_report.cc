@@ -60,11 +60,11 @@ std::string FormatTime(int64_t ms) {
 }  // namespace
 
 std::vector<UnansweredGroup> GroupUnanswered(const engine::Analyzer& analyzer,
-                                             const std::vector<UnansweredRecord>& records,
+                                             const std::vector<store::UnansweredRecord>& records,
                                              size_t limit) {
   // 1. Exact groups: the same sorted terms.
   std::unordered_map<std::string, Cluster> exact;
-  for (const UnansweredRecord& r : records) {
+  for (const store::UnansweredRecord& r : records) {
     const std::string text = Trim(r.text);
     if (text.empty()) continue;
     const engine::Analysis a = analyzer.Analyze(text);

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "engine/analyzer.h"
-#include "server/store.h"
+#include "store/store.h"
 
 namespace backline::server {
 
@@ -32,7 +32,7 @@ struct UnansweredGroup {
 // Groups `records`, biggest group first (then most recent); at most `limit` groups
 // (0: all).
 std::vector<UnansweredGroup> GroupUnanswered(const engine::Analyzer& analyzer,
-                                             const std::vector<UnansweredRecord>& records,
+                                             const std::vector<store::UnansweredRecord>& records,
                                              size_t limit);
 
 // The groups as a plain-text table ("count  last seen  example"), for the command line.

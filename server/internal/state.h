@@ -24,7 +24,7 @@
 #include "server/curator.h"
 #include "server/internal/static_files.h"
 #include "server/metrics.h"
-#include "server/store.h"
+#include "store/store.h"
 
 namespace backline::server::internal {
 
@@ -54,7 +54,7 @@ struct LiveSession {
 struct ServerState {
   Config config;
   net::io_context ioc;
-  std::unique_ptr<Store> store;
+  std::unique_ptr<store::Store> store;
   // Curators' edits, undo, revisions and the unanswered list (server/curator.h); created by
   // Server::Create, never null after it. Its methods block: call them off the network threads.
   std::unique_ptr<Curator> curator;
@@ -98,7 +98,7 @@ struct ServerState {
   //    the turns kept meanwhile to the store at once (Store::AppendTurns);
   //  - a store callback leaves its follow-up with AddStoreResult, and the store's
   //    after-callbacks hook (set by Server::Create) posts one handler that runs them all.
-  void QueueTurn(Store::TurnWrite write);
+  void QueueTurn(store::Store::TurnWrite write);
   void FlushTurns();  // hands the kept turns to the store now
   size_t QueuedTurns();
   void AddStoreResult(std::function<void()> work);
@@ -125,7 +125,7 @@ struct ServerState {
   std::mutex flush_mutex_;     // held by FlushTurns: flushes reach the store in order
   std::mutex delivery_mutex_;  // held by RunStoreResults: deliveries post in order
   std::mutex outbox_mutex_;
-  std::vector<Store::TurnWrite> outbox_;
+  std::vector<store::Store::TurnWrite> outbox_;
   std::mutex results_mutex_;
   std::vector<std::function<void()>> results_;
   bool results_posted_ = false;  // a RunStoreResults handler is on its way

@@ -43,7 +43,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
  private:
   void OnAccept(beast::error_code ec);
   void Begin(bool resumed);
-  void OnSessionLoaded(engine::StatusOr<std::optional<SessionRecord>> loaded);
+  void OnSessionLoaded(engine::StatusOr<std::optional<store::SessionRecord>> loaded);
   void DoRead();
   void OnRead(beast::error_code ec, std::size_t bytes);
   void Handle(std::string payload);

@@ -22,7 +22,7 @@
 #include "server/config.h"
 #include "server/internal/curator_auth.h"
 #include "server/server.h"
-#include "server/sqlite_store.h"
+#include "store/sqlite_store.h"
 #include "tests/server/ws_client.h"
 #include "tests/support/build_paths.h"
 
@@ -142,7 +142,7 @@ class CuratorHttpTest : public ::testing::Test {
   }
 
   void StartServer() {
-    auto store = SqliteStore::Open(config_.database);
+    auto store = store::SqliteStore::Open(config_.database);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     auto server = Server::Create(config_, std::move(store).value());
     ASSERT_TRUE(server.ok()) << server.status().ToString();

@@ -26,8 +26,8 @@
 #include "content/content.h"
 #include "server/commands.h"
 #include "server/server.h"
-#include "server/sqlite_store.h"
 #include "server/unanswered_report.h"
+#include "store/sqlite_store.h"
 #include "tests/server/ws_client.h"
 #include "tests/support/build_paths.h"
 
@@ -93,8 +93,8 @@ const content::Content& Shipped() {
   return *content;
 }
 
-UnansweredRecord Rec(const std::string& text, int64_t at_ms) {
-  UnansweredRecord r;
+store::UnansweredRecord Rec(const std::string& text, int64_t at_ms) {
+  store::UnansweredRecord r;
   r.session_id = "s";
   r.text = text;
   r.kind = "fallback";
@@ -106,7 +106,7 @@ UnansweredRecord Rec(const std::string& text, int64_t at_ms) {
 
 TEST(UnansweredReportTest, GroupsTyposWordOrderAndSynonyms) {
   const engine::Analyzer& analyzer = Shipped().engine->analyzer();
-  const std::vector<UnansweredRecord> records = {
+  const std::vector<store::UnansweredRecord> records = {
       Rec("can my dog sleep on the bed during chemotherapy", 1000),
       Rec("can my dog sleep on the bed during chemotherapy", 2000),
       // a typo the spelling repair fixes
@@ -152,7 +152,7 @@ TEST(UnansweredReportTest, MergesNearIdenticalButNotMerelySimilarQuestions) {
   const engine::Analyzer& analyzer = Shipped().engine->analyzer();
   // Five content words each; the second adds one more (Jaccard 5/6 >= 0.8): one group.
   // The third shares three of six (Jaccard 0.5): its own group.
-  const std::vector<UnansweredRecord> records = {
+  const std::vector<store::UnansweredRecord> records = {
       Rec("will my grandson catch radiation from my hugs at christmas", 1),
       Rec("will my grandson catch radiation from my hugs at christmas dinner", 2),
       Rec("will my grandson enjoy christmas presents", 3),
@@ -208,7 +208,7 @@ class CuratorTest : public ::testing::Test {
     paths_ = content::ContentPaths{(dir_ / "knowledge").string(), (dir_ / "dialogs").string()};
     fs::copy(kRoot + "/knowledge", paths_.knowledge, fs::copy_options::recursive);
     fs::copy(kRoot + "/dialogs", paths_.dialogs, fs::copy_options::recursive);
-    auto store = SqliteStore::Open((dir_ / "test.db").string());
+    auto store = store::SqliteStore::Open((dir_ / "test.db").string());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
     std::vector<engine::Diagnostic> diags;
@@ -246,17 +246,17 @@ class CuratorTest : public ::testing::Test {
     return content_;
   }
   fs::path Faq(const std::string& name) const { return fs::path(paths_.knowledge) / "faq" / name; }
-  std::vector<RevisionRecord> Revisions() {
+  std::vector<store::RevisionRecord> Revisions() {
     auto r = curator_->Revisions(100);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? r.value() : std::vector<RevisionRecord>{};
+    return r.ok() ? r.value() : std::vector<store::RevisionRecord>{};
   }
   // Every content file's bytes, to show that a refused edit changed nothing.
   std::string Snapshot() const { return content::ContentVersion(paths_); }
 
   fs::path dir_;
   content::ContentPaths paths_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<store::SqliteStore> store_;
   std::mutex mu_;
   std::shared_ptr<const content::Content> content_;
   std::unique_ptr<Curator> curator_;
@@ -541,7 +541,7 @@ TEST_F(CuratorTest, UnansweredGroupsWhatTheStoreHolds) {
   for (const char* text :
        {"can my dog sleep on the bed during chemotherapy",
         "can my dog sleep on the bed during chemoterapy", "is the hospital car park free"}) {
-    TurnRecord t;
+    store::TurnRecord t;
     t.session_id = "0123456789abcdef0123456789abcdef";
     t.seq = ++seq;
     t.user_text = text;
@@ -552,7 +552,7 @@ TEST_F(CuratorTest, UnansweredGroupsWhatTheStoreHolds) {
     t.unanswered = true;
     t.received_ms = 1000 * seq;
     t.replied_ms = t.received_ms;
-    SessionRecord s{t.session_id, "default", "{}", 1000, t.received_ms};
+    store::SessionRecord s{t.session_id, "default", "{}", 1000, t.received_ms};
     std::promise<engine::Status> done;
     store_->AppendTurn(t, s, [&done](engine::Status st) { done.set_value(st); });
     ASSERT_TRUE(done.get_future().get().ok());
@@ -601,9 +601,9 @@ TEST_F(CuratorTest, UnansweredGroupsWhatTheStoreHolds) {
 TEST(RevisionStoreTest, AVersionOneDatabaseIsMigrated) {
   const fs::path db = TempPath(".db");
   {
-    auto store = SqliteStore::Open(db.string());
+    auto store = store::SqliteStore::Open(db.string());
     ASSERT_TRUE(store.ok());
-    TurnRecord t;
+    store::TurnRecord t;
     t.session_id = "0123456789abcdef0123456789abcdef";
     t.seq = 1;
     t.user_text = "hi";
@@ -611,7 +611,7 @@ TEST(RevisionStoreTest, AVersionOneDatabaseIsMigrated) {
     t.topic = "greeting";
     t.urgency = "none";
     t.kind = "intent";
-    SessionRecord s{t.session_id, "default", "{}", 1, 1};
+    store::SessionRecord s{t.session_id, "default", "{}", 1, 1};
     std::promise<engine::Status> done;
     store.value()->AppendTurn(t, s, [&done](engine::Status st) { done.set_value(st); });
     ASSERT_TRUE(done.get_future().get().ok());
@@ -626,16 +626,16 @@ TEST(RevisionStoreTest, AVersionOneDatabaseIsMigrated) {
               SQLITE_OK);
     sqlite3_close(raw);
   }
-  auto store = SqliteStore::Open(db.string());
+  auto store = store::SqliteStore::Open(db.string());
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  std::promise<engine::StatusOr<std::optional<SessionRecord>>> loaded;
+  std::promise<engine::StatusOr<std::optional<store::SessionRecord>>> loaded;
   store.value()->LoadSession("0123456789abcdef0123456789abcdef", 0,
                              [&loaded](auto r) { loaded.set_value(std::move(r)); });
   auto session = loaded.get_future().get();
   ASSERT_TRUE(session.ok());
   EXPECT_TRUE(session.value().has_value()) << "the old data is still there";
 
-  RevisionRecord r;
+  store::RevisionRecord r;
   r.who = "kim";
   r.at_ms = 5;
   r.summary = "s";
@@ -647,7 +647,7 @@ TEST(RevisionStoreTest, AVersionOneDatabaseIsMigrated) {
   auto id = added.get_future().get();
   ASSERT_TRUE(id.ok()) << id.status().ToString();
   EXPECT_EQ(id.value(), 1);
-  std::promise<engine::StatusOr<std::vector<RevisionRecord>>> listed;
+  std::promise<engine::StatusOr<std::vector<store::RevisionRecord>>> listed;
   store.value()->Revisions(10, [&listed](auto v) { listed.set_value(std::move(v)); });
   auto revs = listed.get_future().get();
   ASSERT_TRUE(revs.ok());
@@ -705,7 +705,7 @@ TEST(CuratorServerTest, AnEditGoesLiveWhileOpenConversationsKeepGoing) {
   config.dialogs = (dir / "dialogs").string();
   fs::copy(kRoot + "/knowledge", config.knowledge, fs::copy_options::recursive);
   fs::copy(kRoot + "/dialogs", config.dialogs, fs::copy_options::recursive);
-  auto store = SqliteStore::Open(config.database);
+  auto store = store::SqliteStore::Open(config.database);
   ASSERT_TRUE(store.ok());
   auto created = Server::Create(config, std::move(store).value());
   ASSERT_TRUE(created.ok()) << created.status().ToString();

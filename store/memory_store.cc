@@ -1,10 +1,10 @@
-#include "server/memory_store.h"
+#include "store/memory_store.h"
 
 #include <algorithm>
 #include <system_error>
 #include <tuple>
 
-namespace backline::server {
+namespace backline::store {
 
 using engine::Status;
 using engine::StatusOr;
@@ -261,4 +261,4 @@ void MemoryStore::Revisions(size_t limit,
   });
 }
 
-}  // namespace backline::server
+}  // namespace backline::store

@@ -1,4 +1,4 @@
-// Store: where conversations are kept. SqliteStore (server/sqlite_store.h) is the first
+// Store: where conversations are kept. SqliteStore (store/sqlite_store.h) is the first
 // implementation; a server database (PostgreSQL) would be a second one behind this interface.
 //
 // Every operation is asynchronous: it is queued and runs on the store's own thread(s), and
@@ -14,8 +14,8 @@
 // per group commit, not once per turn.
 //
 // Thread safety: all methods may be called from any thread (SetAfterCallbacks: see there).
-#ifndef BACKLINE_SERVER_STORE_H_
-#define BACKLINE_SERVER_STORE_H_
+#ifndef BACKLINE_STORE_STORE_H_
+#define BACKLINE_STORE_STORE_H_
 
 #include <cstdint>
 #include <functional>
@@ -25,7 +25,7 @@
 
 #include "engine/status.h"
 
-namespace backline::server {
+namespace backline::store {
 
 // A conversation. `state` is the engine's SessionState serialised as JSON (opaque here).
 struct SessionRecord {
@@ -153,6 +153,6 @@ class Store {
   virtual size_t QueueDepth() const = 0;
 };
 
-}  // namespace backline::server
+}  // namespace backline::store
 
-#endif  // BACKLINE_SERVER_STORE_H_
+#endif  // BACKLINE_STORE_STORE_H_

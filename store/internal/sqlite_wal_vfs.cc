@@ -1,4 +1,4 @@
-#include "server/sqlite_wal_vfs.h"
+#include "store/internal/sqlite_wal_vfs.h"
 
 #include <sqlite3.h>
 
@@ -9,9 +9,9 @@
 #include <memory>
 #include <string>
 
-#include "server/sqlite.h"
+#include "store/internal/sqlite.h"
 
-namespace backline::server::sqlite {
+namespace backline::store::sqlite {
 namespace {
 
 using engine::Status;
@@ -375,4 +375,4 @@ Status RegisterWalBatchingVfs(const char* name, const char* base) {
   return Register(name, b);
 }
 
-}  // namespace backline::server::sqlite
+}  // namespace backline::store::sqlite

@@ -2,7 +2,7 @@
 // in-memory", bench/run) and for trying the server without a database file
 // (`backline serve --store memory`). Nothing survives a restart.
 //
-// It keeps the Store contract (server/store.h) the way SqliteStore does: every operation is
+// It keeps the Store contract (store/store.h) the way SqliteStore does: every operation is
 // queued and runs on the store's own thread, in queue order, and its callback is called from
 // there, never from the caller's thread. The thread takes everything queued at once, and
 // runs the after-callbacks hook (Store::SetAfterCallbacks) when it is through. Errors match
@@ -14,8 +14,8 @@
 //
 // Thread safety: every method may be called from any thread, including from a store callback
 // (Flush then returns at once). Destruction runs everything queued and calls every callback.
-#ifndef BACKLINE_SERVER_MEMORY_STORE_H_
-#define BACKLINE_SERVER_MEMORY_STORE_H_
+#ifndef BACKLINE_STORE_MEMORY_STORE_H_
+#define BACKLINE_STORE_MEMORY_STORE_H_
 
 #include <condition_variable>
 #include <cstdint>
@@ -30,9 +30,9 @@
 #include <vector>
 
 #include "engine/status.h"
-#include "server/store.h"
+#include "store/store.h"
 
-namespace backline::server {
+namespace backline::store {
 
 class MemoryStore : public Store {
  public:
@@ -100,6 +100,6 @@ class MemoryStore : public Store {
   std::thread thread_;
 };
 
-}  // namespace backline::server
+}  // namespace backline::store
 
-#endif  // BACKLINE_SERVER_MEMORY_STORE_H_
+#endif  // BACKLINE_STORE_MEMORY_STORE_H_

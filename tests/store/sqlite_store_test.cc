@@ -1,4 +1,4 @@
-#include "server/sqlite_store.h"
+#include "store/sqlite_store.h"
 
 #include <atomic>
 #include <chrono>
@@ -18,11 +18,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "server/sqlite.h"
+#include "store/internal/sqlite.h"
 #include "tests/support/spy_vfs.h"
 #include "tests/support/temp_db_path.h"
 
-namespace backline::server {
+namespace backline::store {
 namespace {
 
 namespace fs = std::filesystem;
@@ -1236,4 +1236,4 @@ TEST(SqliteTest, ErrorsCarryTheMessageAndExtendedCode) {
 }
 
 }  // namespace
-}  // namespace backline::server
+}  // namespace backline::store

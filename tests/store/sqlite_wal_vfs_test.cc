@@ -1,8 +1,8 @@
-// The WAL-batching VFS (server/sqlite_wal_vfs.h) over a spy VFS that counts, and on demand
+// The WAL-batching VFS (store/internal/sqlite_wal_vfs.h) over a spy VFS that counts, and on demand
 // fails, the writes that reach a WAL file. A commit must reach the file in a few large writes,
 // be readable by another connection as soon as it returns (whatever the synchronous setting),
 // and a write that fails must fail its commit and leave the database whole.
-#include "server/sqlite_wal_vfs.h"
+#include "store/internal/sqlite_wal_vfs.h"
 
 #include <sqlite3.h>
 
@@ -15,7 +15,7 @@
 #include "tests/support/spy_vfs.h"
 #include "tests/support/temp_db_path.h"
 
-namespace backline::server::sqlite {
+namespace backline::store::sqlite {
 namespace {
 
 // --- A spy VFS over the default one: counts WAL writes, can fail them --------------------------
@@ -234,4 +234,4 @@ TEST(WalBatchingVfsTest, AFailedWriteFailsItsCommitAndLosesNothingElse) {
 }
 
 }  // namespace
-}  // namespace backline::server::sqlite
+}  // namespace backline::store::sqlite

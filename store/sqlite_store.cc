@@ -1,4 +1,4 @@
-#include "server/sqlite_store.h"
+#include "store/sqlite_store.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -10,10 +10,10 @@
 
 #include <sqlite3.h>
 
-#include "server/sqlite.h"
-#include "server/sqlite_wal_vfs.h"
+#include "store/internal/sqlite.h"
+#include "store/internal/sqlite_wal_vfs.h"
 
-namespace backline::server {
+namespace backline::store {
 namespace {
 
 using engine::Status;
@@ -1168,4 +1168,4 @@ size_t SqliteStore::QueueDepth() const {
   return queued_writes_;
 }
 
-}  // namespace backline::server
+}  // namespace backline::store

@@ -1,4 +1,4 @@
-// The store's batching contract (server/store.h), for both stores: AppendTurns queues turns at
+// The store's batching contract (store/store.h), for both stores: AppendTurns queues turns at
 // once and each keeps its own outcome; the after-callbacks hook runs after every pass of
 // callbacks, so a caller that leaves the callbacks' work for later is woken once per pass.
 #include <atomic>
@@ -15,11 +15,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "server/memory_store.h"
-#include "server/sqlite_store.h"
-#include "server/store.h"
+#include "store/memory_store.h"
+#include "store/sqlite_store.h"
+#include "store/store.h"
 
-namespace backline::server {
+namespace backline::store {
 namespace {
 
 namespace fs = std::filesystem;
@@ -221,4 +221,4 @@ INSTANTIATE_TEST_SUITE_P(Stores, StoreBatchingTest, ::testing::Values("memory", 
                          });
 
 }  // namespace
-}  // namespace backline::server
+}  // namespace backline::store

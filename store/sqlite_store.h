@@ -40,7 +40,7 @@
 //
 // Errors: Open returns the failure (cannot open, not WAL-capable, a schema
 // newer than this binary). Op failures reach the op's callback as a Status with
-// sqlite3_errmsg and the extended code; see server/sqlite.h for the codes.
+// sqlite3_errmsg and the extended code; see store/internal/sqlite.h for the codes.
 // Nothing is logged, and no message contains patient text.
 //
 // Thread safety: every method may be called from any thread, including from a
@@ -48,8 +48,8 @@
 // Destruction drains the queues: everything queued before the destructor runs
 // is committed (or failed) and its callback called. REQUIRES: no call races
 // with the destructor.
-#ifndef BACKLINE_SERVER_SQLITE_STORE_H_
-#define BACKLINE_SERVER_SQLITE_STORE_H_
+#ifndef BACKLINE_STORE_SQLITE_STORE_H_
+#define BACKLINE_STORE_SQLITE_STORE_H_
 
 #include <atomic>
 #include <chrono>
@@ -66,12 +66,12 @@
 #include <vector>
 
 #include "engine/status.h"
-#include "server/store.h"
+#include "store/store.h"
 
 struct sqlite3;  // sqlite3.h
 struct sqlite3_file;
 
-namespace backline::server {
+namespace backline::store {
 
 namespace sqlite {
 class Database;
@@ -102,7 +102,7 @@ struct SqliteStoreOptions {
   // default), for tests that hold up or fail that fsync.
   const char* sync_vfs = nullptr;
   // The read-write connection hands each transaction's WAL to the OS in a few
-  // writes of up to 64 KiB, not two per page (server/sqlite_wal_vfs.h). Off
+  // writes of up to 64 KiB, not two per page (store/internal/sqlite_wal_vfs.h). Off
   // only to compare the two in tests and benchmarks.
   bool batch_wal_writes = true;
 };
@@ -303,6 +303,6 @@ class SqliteStore : public Store {
   std::thread reader_;        // not started for ":memory:"
 };
 
-}  // namespace backline::server
+}  // namespace backline::store
 
-#endif  // BACKLINE_SERVER_SQLITE_STORE_H_
+#endif  // BACKLINE_STORE_SQLITE_STORE_H_

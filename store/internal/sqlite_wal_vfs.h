@@ -27,14 +27,14 @@
 //
 // Thread safety: registration is safe from any thread. A file is used as SQLite
 // uses it (one connection, or under SQLite's own locks).
-#ifndef BACKLINE_SERVER_SQLITE_WAL_VFS_H_
-#define BACKLINE_SERVER_SQLITE_WAL_VFS_H_
+#ifndef BACKLINE_STORE_INTERNAL_SQLITE_WAL_VFS_H_
+#define BACKLINE_STORE_INTERNAL_SQLITE_WAL_VFS_H_
 
 #include <cstddef>
 
 #include "engine/status.h"
 
-namespace backline::server::sqlite {
+namespace backline::store::sqlite {
 
 // The most bytes gathered before they are written.
 inline constexpr size_t kWalBufferLimit = size_t{1} << 20;
@@ -49,6 +49,6 @@ engine::StatusOr<const char*> WalBatchingVfs();
 // outlive every connection opened with it; `name` is not registered yet.
 engine::Status RegisterWalBatchingVfs(const char* name, const char* base);
 
-}  // namespace backline::server::sqlite
+}  // namespace backline::store::sqlite
 
-#endif  // BACKLINE_SERVER_SQLITE_WAL_VFS_H_
+#endif  // BACKLINE_STORE_INTERNAL_SQLITE_WAL_VFS_H_

@@ -18,8 +18,8 @@
 // thread at a time (connections are opened with SQLITE_OPEN_NOMUTEX by their
 // users); hand a connection to another thread only with a happens-before edge
 // (thread start, mutex).
-#ifndef BACKLINE_SERVER_SQLITE_H_
-#define BACKLINE_SERVER_SQLITE_H_
+#ifndef BACKLINE_STORE_INTERNAL_SQLITE_H_
+#define BACKLINE_STORE_INTERNAL_SQLITE_H_
 
 #include <cstdint>
 #include <functional>
@@ -32,7 +32,7 @@
 
 #include "engine/status.h"
 
-namespace backline::server::sqlite {
+namespace backline::store::sqlite {
 
 // Initialises SQLite for this process, once, before anything else touches it:
 // Database::Open and the VFS registrations call it. Returns SQLite's result
@@ -238,6 +238,6 @@ class Database {
   std::unordered_map<std::string, CacheEntry, SqlHash, std::equal_to<>> cache_;
 };
 
-}  // namespace backline::server::sqlite
+}  // namespace backline::store::sqlite
 
-#endif  // BACKLINE_SERVER_SQLITE_H_
+#endif  // BACKLINE_STORE_INTERNAL_SQLITE_H_

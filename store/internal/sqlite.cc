@@ -1,8 +1,8 @@
-#include "server/sqlite.h"
+#include "store/internal/sqlite.h"
 
 #include <utility>
 
-namespace backline::server::sqlite {
+namespace backline::store::sqlite {
 namespace {
 
 using engine::Status;
@@ -348,4 +348,4 @@ bool Database::InTransaction() const {
   return sqlite3_get_autocommit(db_.get()) == 0;
 }
 
-}  // namespace backline::server::sqlite
+}  // namespace backline::store::sqlite
