@@ -224,7 +224,7 @@ void BM_SqliteGroupOf32Turns(benchmark::State& state) {
 }
 
 // The same with every WAL frame written as SQLite hands it over (two writes per page): the
-// baseline for server/sqlite_wal_vfs.h, measured in the same run.
+// baseline for store/internal/sqlite_wal_vfs.h, measured in the same run.
 void BM_SqliteGroupOf32TurnsUnbatchedWal(benchmark::State& state) {
   TempDir dir;
   auto store = OpenSqlite(dir, /*batch_wal_writes=*/false);

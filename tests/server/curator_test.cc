@@ -23,8 +23,8 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include "cli/commands.h"
 #include "content/content.h"
-#include "server/commands.h"
 #include "server/server.h"
 #include "server/unanswered_report.h"
 #include "store/sqlite_store.h"
@@ -570,25 +570,25 @@ TEST_F(CuratorTest, UnansweredGroupsWhatTheStoreHolds) {
   // The command line reads the same database.
   store_->Flush();
   std::ostringstream out, err;
-  const int code = RunReport({"unanswered", "--database", (dir_ / "test.db").string(), "--kb",
+  const int code = cli::RunReport({"unanswered", "--database", (dir_ / "test.db").string(), "--kb",
                               paths_.knowledge, "--dialogs", paths_.dialogs},
                              out, err);
   EXPECT_EQ(code, 0) << err.str();
   EXPECT_THAT(out.str(), HasSubstr("    2  1970-01-01 00:00  1970-01-01 00:00  can my dog sleep"));
   EXPECT_THAT(out.str(), HasSubstr("is the hospital car park free"));
   std::ostringstream out2, err2;
-  EXPECT_EQ(RunReport({"unanswered", "--database", (dir_ / "test.db").string(), "--since",
+  EXPECT_EQ(cli::RunReport({"unanswered", "--database", (dir_ / "test.db").string(), "--since",
                        "2026-02-30"},
                       out2, err2),
             2);
   EXPECT_THAT(err2.str(), HasSubstr("--since"));
   std::ostringstream out3, err3;
-  EXPECT_EQ(RunReport({"unanswered", "--database", (dir_ / "missing.db").string()}, out3, err3),
+  EXPECT_EQ(cli::RunReport({"unanswered", "--database", (dir_ / "missing.db").string()}, out3, err3),
             2);
   EXPECT_THAT(err3.str(), HasSubstr("no database"));
   EXPECT_FALSE(fs::exists(dir_ / "missing.db")) << "the report never creates a database";
   std::ostringstream out4, err4;
-  EXPECT_EQ(RunReport({"unanswered", "--database", (dir_ / "test.db").string(), "--since",
+  EXPECT_EQ(cli::RunReport({"unanswered", "--database", (dir_ / "test.db").string(), "--since",
                        "2030-01-01", "--kb", paths_.knowledge, "--dialogs", paths_.dialogs},
                       out4, err4),
             0)

@@ -2,14 +2,14 @@
 //
 // Each takes its arguments (after the subcommand name) and the streams to use,
 // and returns the process exit code, so tests can run them in-process.
-#ifndef BACKLINE_SERVER_COMMANDS_H_
-#define BACKLINE_SERVER_COMMANDS_H_
+#ifndef BACKLINE_CLI_COMMANDS_H_
+#define BACKLINE_CLI_COMMANDS_H_
 
 #include <iosfwd>
 #include <string>
 #include <vector>
 
-namespace backline::server {
+namespace backline::cli {
 
 // backline ask [--kb DIR] [--dialogs DIR] [--clinic ID] [--explain]
 // JSON Lines in, JSON Lines out, one line per line; exit 0 (2 when content
@@ -48,7 +48,7 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
             std::ostream& err);
 
 // backline test [--kb DIR] [--dialogs DIR] [FILE_OR_DIR...]
-// Runs the golden conversation tests (server/conversation_tests.h; default:
+// Runs the golden conversation tests (cli/conversation_tests.h; default:
 // every <dialogs>/tests/*.json). Exit 0 when all pass, 1 on a failed
 // conversation, 2 on a malformed test file or content that fails to load.
 int RunTest(const std::vector<std::string>& args, std::ostream& out,
@@ -69,7 +69,7 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
 // The unanswered questions in the database (default backline.db), grouped
 // (server/unanswered_report.h), biggest group first. Shows patient text: it reads
 // the database file directly. Exit 2 on a wrong option, a missing database or
-// content that fails to load. (server/cmd_report.cc)
+// content that fails to load. (cli/report.cc)
 int RunReport(const std::vector<std::string>& args, std::ostream& out,
               std::ostream& err);
 
@@ -79,10 +79,10 @@ int RunReport(const std::vector<std::string>& args, std::ostream& out,
 // (knowledge/wordnet.h) relates to a concept's words; with --review, a yes or no for each,
 // the accepted ones added to concepts.json and the labelled messages whose reply changes.
 // Exit 2 on a wrong option, an unknown concept or no WordNet; 1 when the edit cannot be
-// written or would not load (nothing is written then). (server/cmd_concepts.cc)
+// written or would not load (nothing is written then). (cli/concepts.cc)
 int RunConcepts(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
                 std::ostream& err);
 
-}  // namespace backline::server
+}  // namespace backline::cli
 
-#endif  // BACKLINE_SERVER_COMMANDS_H_
+#endif  // BACKLINE_CLI_COMMANDS_H_

@@ -1,4 +1,4 @@
-#include "server/conversation_tests.h"
+#include "cli/conversation_tests.h"
 
 #include <algorithm>
 #include <cctype>
@@ -12,7 +12,7 @@
 
 #include "knowledge/json_file.h"
 
-namespace backline::server {
+namespace backline::cli {
 namespace {
 
 using json = nlohmann::json;
@@ -517,4 +517,4 @@ int RunConversationTestFiles(const content::Content& content,
   return s.failed ? 1 : 0;
 }
 
-}  // namespace backline::server
+}  // namespace backline::cli

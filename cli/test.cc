@@ -3,11 +3,11 @@
 #include <string>
 #include <vector>
 
+#include "cli/commands.h"
+#include "cli/conversation_tests.h"
 #include "content/content.h"
-#include "server/commands.h"
-#include "server/conversation_tests.h"
 
-namespace backline::server {
+namespace backline::cli {
 
 int RunTest(const std::vector<std::string>& args, std::ostream& out,
             std::ostream& err) {
@@ -50,4 +50,4 @@ int RunTest(const std::vector<std::string>& args, std::ostream& out,
   return missing.empty() ? code : 2;
 }
 
-}  // namespace backline::server
+}  // namespace backline::cli

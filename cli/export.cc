@@ -11,11 +11,11 @@
 #include <map>
 #include <sstream>
 
+#include "cli/commands.h"
 #include "content/content.h"
 #include "engine/lint.h"
-#include "server/commands.h"
 
-namespace backline::server {
+namespace backline::cli {
 namespace {
 namespace fs = std::filesystem;
 
@@ -372,4 +372,4 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
   return 0;
 }
 
-}  // namespace backline::server
+}  // namespace backline::cli

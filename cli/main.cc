@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "server/commands.h"
+#include "cli/commands.h"
 
 namespace {
 
@@ -58,23 +58,23 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
-  if (command == "serve") return backline::server::RunServe(args, std::cerr);
+  if (command == "serve") return backline::cli::RunServe(args, std::cerr);
   if (command == "ask")
-    return backline::server::RunAsk(args, std::cin, std::cout, std::cerr);
+    return backline::cli::RunAsk(args, std::cin, std::cout, std::cerr);
   if (command == "chat")
-    return backline::server::RunChat(args, std::cin, std::cout, std::cerr);
+    return backline::cli::RunChat(args, std::cin, std::cout, std::cerr);
   if (command == "check")
-    return backline::server::RunCheck(args, std::cout, std::cerr);
+    return backline::cli::RunCheck(args, std::cout, std::cerr);
   if (command == "export")
-    return backline::server::RunExport(args, std::cout, std::cerr);
+    return backline::cli::RunExport(args, std::cout, std::cerr);
   if (command == "eval")
-    return backline::server::RunEval(args, std::cout, std::cerr);
+    return backline::cli::RunEval(args, std::cout, std::cerr);
   if (command == "test")
-    return backline::server::RunTest(args, std::cout, std::cerr);
+    return backline::cli::RunTest(args, std::cout, std::cerr);
   if (command == "report")
-    return backline::server::RunReport(args, std::cout, std::cerr);
+    return backline::cli::RunReport(args, std::cout, std::cerr);
   if (command == "concepts")
-    return backline::server::RunConcepts(args, std::cin, std::cout, std::cerr);
+    return backline::cli::RunConcepts(args, std::cin, std::cout, std::cerr);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
     return 0;

@@ -1,4 +1,4 @@
-#include "server/commands.h"
+#include "cli/commands.h"
 
 #include <unistd.h>
 
@@ -15,7 +15,7 @@
 
 #include "tests/support/build_paths.h"
 
-namespace backline::server {
+namespace backline::cli {
 namespace {
 
 namespace fs = std::filesystem;
@@ -400,4 +400,4 @@ TEST(RunConceptsTest, UnknownConceptOrNoWordNetIsAClearError) {
 }
 
 }  // namespace
-}  // namespace backline::server
+}  // namespace backline::cli

@@ -23,8 +23,8 @@
 // its turns run in order through engine::Engine::Turn. A conversation stops at
 // its first failing turn (later turns would depend on a state the test did not
 // expect).
-#ifndef BACKLINE_SERVER_CONVERSATION_TESTS_H_
-#define BACKLINE_SERVER_CONVERSATION_TESTS_H_
+#ifndef BACKLINE_CLI_CONVERSATION_TESTS_H_
+#define BACKLINE_CLI_CONVERSATION_TESTS_H_
 
 #include <iosfwd>
 #include <map>
@@ -35,7 +35,7 @@
 #include "content/content.h"
 #include "engine/status.h"
 
-namespace backline::server {
+namespace backline::cli {
 
 // What one turn says and expects; an expectation left unset is not checked.
 struct ConversationTurn {
@@ -117,6 +117,6 @@ int RunConversationTestFiles(const content::Content& content,
                              std::ostream& out,
                              ConversationTestSummary* summary = nullptr);
 
-}  // namespace backline::server
+}  // namespace backline::cli
 
-#endif  // BACKLINE_SERVER_CONVERSATION_TESTS_H_
+#endif  // BACKLINE_CLI_CONVERSATION_TESTS_H_

@@ -1,5 +1,5 @@
 // backline export review: the clinical review sheet.
-#include "server/commands.h"
+#include "cli/commands.h"
 
 #include <unistd.h>
 
@@ -17,7 +17,7 @@
 #include "content/content.h"
 #include "tests/support/build_paths.h"
 
-namespace backline::server {
+namespace backline::cli {
 namespace {
 
 namespace fs = std::filesystem;
@@ -177,4 +177,4 @@ TEST(ExportReviewTest, BadUsageAndBrokenContent) {
 }
 
 }  // namespace
-}  // namespace backline::server
+}  // namespace backline::cli

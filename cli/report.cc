@@ -8,12 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/commands.h"
 #include "content/content.h"
-#include "server/commands.h"
 #include "server/unanswered_report.h"
 #include "store/sqlite_store.h"
 
-namespace backline::server {
+namespace backline::cli {
 namespace {
 
 // "2026-11-01" -> Unix milliseconds at 00:00 UTC; false unless a real date.
@@ -108,7 +108,7 @@ int RunReportUnanswered(const std::vector<std::string>& args, std::ostream& out,
     err << "backline report unanswered: " << records.status().ToString() << "\n";
     return 2;
   }
-  const auto groups = GroupUnanswered(content->engine->analyzer(), records.value(), limit);
+  const auto groups = server::GroupUnanswered(content->engine->analyzer(), records.value(), limit);
   if (as_json) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& g : groups) {
@@ -117,7 +117,7 @@ int RunReportUnanswered(const std::vector<std::string>& args, std::ostream& out,
     }
     out << j.dump(2) << "\n";
   } else {
-    out << FormatUnansweredTable(groups);
+    out << server::FormatUnansweredTable(groups);
   }
   return 0;
 }
@@ -133,4 +133,4 @@ int RunReport(const std::vector<std::string>& args, std::ostream& out, std::ostr
   return RunReportUnanswered(std::vector<std::string>(args.begin() + 1, args.end()), out, err);
 }
 
-}  // namespace backline::server
+}  // namespace backline::cli

@@ -1,6 +1,6 @@
-// `backline test` and the conversation-test runner (server/conversation_tests.h), on the
+// `backline test` and the conversation-test runner (cli/conversation_tests.h), on the
 // fixtures in tests/dialogs/fixtures/conversations/ and the shipped content.
-#include "server/conversation_tests.h"
+#include "cli/conversation_tests.h"
 
 #include <memory>
 #include <sstream>
@@ -10,11 +10,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "cli/commands.h"
 #include "content/content.h"
-#include "server/commands.h"
 #include "tests/support/build_paths.h"
 
-namespace backline::server {
+namespace backline::cli {
 namespace {
 
 using ::testing::HasSubstr;
@@ -195,4 +195,4 @@ TEST(ConversationTestRunner, EachConversationStartsFromAFreshSession) {
 }
 
 }  // namespace
-}  // namespace backline::server
+}  // namespace backline::cli
