@@ -67,7 +67,7 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
 // backline report unanswered [--since YYYY-MM-DD] [--database FILE] [--limit N] [--json]
 //                           [--kb DIR] [--dialogs DIR]
 // The unanswered questions in the database (default backline.db), grouped
-// (server/unanswered_report.h), biggest group first. Shows patient text: it reads
+// (curator/unanswered_report.h), biggest group first. Shows patient text: it reads
 // the database file directly. Exit 2 on a wrong option, a missing database or
 // content that fails to load. (cli/report.cc)
 int RunReport(const std::vector<std::string>& args, std::ostream& out,

@@ -16,9 +16,9 @@
 
 #include "cli/commands.h"
 #include "content/content.h"
+#include "curator/curator.h"
 #include "engine/engine.h"
 #include "knowledge/wordnet.h"
-#include "server/curator.h"
 
 namespace backline::cli {
 namespace {
@@ -195,7 +195,7 @@ int Propose(const content::ContentPaths& paths, const std::string& id, const std
     return 0;
   }
   const fs::path file = fs::path(paths.knowledge) / "concepts.json";
-  auto read = server::ReadFile(file);
+  auto read = curator::ReadFile(file);
   if (!read.ok()) {
     err << "backline concepts propose: " << read.status().message() << "\n";
     return 1;
@@ -207,13 +207,13 @@ int Propose(const content::ContentPaths& paths, const std::string& id, const std
         << file.string() << "\n";
     return 1;
   }
-  if (const auto written = server::WriteFileAtomic(file, text); !written.ok()) {
+  if (const auto written = curator::WriteFileAtomic(file, text); !written.ok()) {
     err << "backline concepts propose: " << written.message() << "\n";
     return 1;
   }
   const auto after = Load(paths, err);
   if (!after) {
-    server::WriteFileAtomic(file, original);
+    curator::WriteFileAtomic(file, original);
     err << "backline concepts propose: the new words make the content fail to load (above); "
            "concepts.json is unchanged\n";
     return 1;

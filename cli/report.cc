@@ -10,7 +10,7 @@
 
 #include "cli/commands.h"
 #include "content/content.h"
-#include "server/unanswered_report.h"
+#include "curator/unanswered_report.h"
 #include "store/sqlite_store.h"
 
 namespace backline::cli {
@@ -108,7 +108,7 @@ int RunReportUnanswered(const std::vector<std::string>& args, std::ostream& out,
     err << "backline report unanswered: " << records.status().ToString() << "\n";
     return 2;
   }
-  const auto groups = server::GroupUnanswered(content->engine->analyzer(), records.value(), limit);
+  const auto groups = curator::GroupUnanswered(content->engine->analyzer(), records.value(), limit);
   if (as_json) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& g : groups) {
@@ -117,7 +117,7 @@ int RunReportUnanswered(const std::vector<std::string>& args, std::ostream& out,
     }
     out << j.dump(2) << "\n";
   } else {
-    out << server::FormatUnansweredTable(groups);
+    out << curator::FormatUnansweredTable(groups);
   }
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "curator/curator_routes.h"
 #include "server/config.h"
 #include "server/server.h"
 #include "store/memory_store.h"
@@ -53,6 +54,11 @@ int RunServe(const std::vector<std::string>& args, std::ostream& err) {
   auto server = Server::Create(config, std::move(store));
   if (!server.ok()) {
     err << "backline serve: " << server.status().message() << "\n";
+    return 2;
+  }
+  // The curator page and its API (/curator/): the server hosts the route, curator/ answers.
+  if (auto curator = curator::AddCuratorRoutes(*server.value()); !curator.ok()) {
+    err << "backline serve: " << curator.status().message() << "\n";
     return 2;
   }
   return server.value()->Run();

@@ -315,26 +315,9 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
     return engine::Status::DataError(msg);
   }
   state->set_content(content);
-  state->set_static_files(internal::StaticFiles::Load(state->web_root));
+  state->set_static_files(StaticFiles::Load(state->web_root));
   state->config.knowledge = paths.knowledge;
   state->config.dialogs = paths.dialogs;
-  {
-    // The curator's functions hold the state weakly: the state owns the curator.
-    std::weak_ptr<ServerState> weak = state;
-    auto curator = Curator::Create(
-        paths, state->store.get(),
-        [weak]() -> std::shared_ptr<const content::Content> {
-          auto s = weak.lock();
-          return s ? s->content() : nullptr;
-        },
-        [weak]() -> engine::StatusOr<content::ContentStatus> {
-          auto s = weak.lock();
-          if (!s) return engine::Status::Unavailable("the server is gone");
-          return internal::ReloadContent(s);
-        });
-    if (!curator.ok()) return curator.status();
-    state->curator = std::move(curator).value();
-  }
 
   namespace net = internal::net;
   using internal::tcp;
@@ -360,7 +343,9 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
 
 unsigned short Server::port() const { return state_->port; }
 
-Curator& Server::curator() { return *state_->curator; }
+void Server::AddRoute(std::shared_ptr<Route> route) { state_->AddRoute(std::move(route)); }
+
+std::shared_ptr<RouteHost> Server::host() const { return state_; }
 
 void Server::Stop() {
   auto state = state_;
@@ -391,11 +376,40 @@ void Server::Stop() {
   });
 }
 
-engine::Status Server::Reload() { return internal::ReloadContent(state_).status(); }
+engine::Status Server::Reload() { return internal::ReloadContent(*state_).status(); }
 
 namespace internal {
 
-engine::StatusOr<content::ContentStatus> ReloadContent(const std::shared_ptr<ServerState>& state_) {
+std::shared_ptr<const StaticFile> ServerState::FindWebFile(const std::string& path) const {
+  auto files = static_files();
+  const StaticFile* f = files ? files->Find(path) : nullptr;
+  if (!f) return nullptr;
+  return std::shared_ptr<const StaticFile>(std::move(files), f);  // keeps the set alive
+}
+
+engine::StatusOr<content::ContentStatus> ServerState::ReloadContent() {
+  return internal::ReloadContent(*this);
+}
+
+void ServerState::Log(const char* level, const std::string& message) const {
+  internal::Log(level, message);
+}
+
+void ServerState::AddRoute(std::shared_ptr<Route> route) {
+  std::lock_guard<std::mutex> lock(routes_mutex_);
+  routes_.push_back(std::move(route));
+}
+
+std::shared_ptr<Route> ServerState::FindRoute(std::string_view path) const {
+  std::lock_guard<std::mutex> lock(routes_mutex_);
+  for (const auto& r : routes_) {
+    if (r->Matches(path)) return r;
+  }
+  return nullptr;
+}
+
+engine::StatusOr<content::ContentStatus> ReloadContent(ServerState& state) {
+  ServerState* const state_ = &state;
   std::lock_guard<std::mutex> reloading(state_->reload_mutex);
   std::vector<engine::Diagnostic> diags;
   auto content = content::LoadContent(content::ContentPaths{state_->config.knowledge, state_->config.dialogs}, &diags);
@@ -409,7 +423,7 @@ engine::StatusOr<content::ContentStatus> ReloadContent(const std::shared_ptr<Ser
     return engine::Status::DataError(msg);
   }
   state_->set_content(content);
-  state_->set_static_files(internal::StaticFiles::Load(state_->web_root));
+  state_->set_static_files(StaticFiles::Load(state_->web_root));
   state_->metrics.reloads_ok.fetch_add(1);
   Log("info", "content reloaded: " + std::to_string(content->status.entries) +
                   " FAQ entries, version " + content->status.version.substr(0, 12));
@@ -430,7 +444,7 @@ int Server::Run() {
     if (sig == SIGHUP) {
       // Compile off the network threads; the swap itself is a pointer under a mutex. The
       // thread holds the state, not the Server, so it outlives neither.
-      std::thread([state = state_]() { internal::ReloadContent(state); }).detach();
+      std::thread([state = state_]() { internal::ReloadContent(*state); }).detach();
       signals.async_wait(on_signal);
       return;
     }

@@ -14,10 +14,9 @@
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
-#include "server/internal/curator_http.h"
 #include "server/internal/state.h"
-#include "server/internal/static_files.h"
 #include "server/protocol.h"
+#include "server/static_files.h"
 
 namespace backline::server::internal {
 namespace {
@@ -170,12 +169,12 @@ void ApplySecurityHeaders(Response& res, bool tls) {
 }
 
 // What HandleRequest decided: a response, an upgrade to a WebSocket session, or a request
-// for the curator page and API (answered asynchronously by curator_http.h).
+// for a route another folder added (server/routes.h; answered asynchronously).
 struct Decision {
   Response response;
   bool close = false;
   bool upgrade = false;
-  bool curator = false;
+  std::shared_ptr<Route> route;
   std::string address, clinic_id, resume_id;  // upgrade only
 };
 
@@ -351,9 +350,9 @@ Decision HandleRequest(ServerState& state, const Request& req, const RequestCont
     if (path != "/ws") return Respond(Error(http::status::not_found, "Not found.\n", req), true);
     return Upgrade(state, req, query, ctx);
   }
-  if (IsCuratorPath(path)) {
+  if (auto route = state.FindRoute(path)) {
     Decision d;
-    d.curator = true;
+    d.route = std::move(route);
     return d;
   }
   // Routes that take other methods than GET and HEAD go above this line.
@@ -450,7 +449,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     ctx.address = addr_ec ? std::string("?") : endpoint.address().to_string();
     ctx.tls = kTls;
     Decision d = HandleRequest(*state_, req, ctx);
-    if (d.curator) return Curator(std::move(req), std::move(ctx.address));
+    if (d.route) return Routed(std::move(d.route), std::move(req), std::move(ctx.address));
     if (d.upgrade) {
       Lowest().expires_never();
       StartWebSocketSession(state_, std::move(stream_), std::move(req), std::move(d.address),
@@ -460,16 +459,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     Send(std::move(d.response), d.close);
   }
 
-  // The curator page and API (curator_http.h) answer through a callback, maybe from their
-  // worker thread; the response is written on this connection's strand.
-  void Curator(Request req, std::string address) {
-    HandleCuratorRequest(state_, std::move(req), std::move(address),
-                         [self = this->shared_from_this()](Response res) {
-                           net::post(self->stream_.get_executor(),
-                                     [self, res = std::move(res)]() mutable {
-                                       self->Send(std::move(res), false);
-                                     });
-                         });
+  // Routes (server/routes.h; the curator page and API) answer through a callback, maybe
+  // from another thread; the response is written on this connection's strand.
+  void Routed(std::shared_ptr<Route> route, Request req, std::string address) {
+    route->Handle(state_, std::move(req), std::move(address),
+                  [self = this->shared_from_this()](Response res) {
+                    net::post(self->stream_.get_executor(),
+                              [self, res = std::move(res)]() mutable {
+                                self->Send(std::move(res), false);
+                              });
+                  });
   }
 
   void Send(Response&& res, bool close) {

@@ -21,9 +21,9 @@
 #include "content/content.h"
 #include "engine/dialogue.h"
 #include "server/config.h"
-#include "server/curator.h"
-#include "server/internal/static_files.h"
 #include "server/metrics.h"
+#include "server/routes.h"
+#include "server/static_files.h"
 #include "store/store.h"
 
 namespace backline::server::internal {
@@ -51,13 +51,11 @@ struct LiveSession {
   int64_t last_seq = 0;  // the last turn number given out, shared by all its connections
 };
 
-struct ServerState {
+// The state is also what the routes see of the server (server/routes.h).
+struct ServerState : RouteHost {
   Config config;
   net::io_context ioc;
   std::unique_ptr<store::Store> store;
-  // Curators' edits, undo, revisions and the unanswered list (server/curator.h); created by
-  // Server::Create, never null after it. Its methods block: call them off the network threads.
-  std::unique_ptr<Curator> curator;
   // Held by ReloadContent (server.cc) around load and swap: reloads never overlap, so the
   // last one to start is the one that stays.
   std::mutex reload_mutex;
@@ -82,6 +80,20 @@ struct ServerState {
     std::lock_guard<std::mutex> lock(content_mutex);
     static_files_ = std::move(f);
   }
+
+  // RouteHost.
+  const Config& Configuration() const override { return config; }
+  std::shared_ptr<const content::Content> CurrentContent() const override { return content(); }
+  std::shared_ptr<const StaticFile> FindWebFile(const std::string& path) const override;
+  engine::StatusOr<content::ContentStatus> ReloadContent() override;
+  store::Store& ConversationStore() override { return *store; }
+  void Log(const char* level, const std::string& message) const override;
+
+  // Routes other folders added (Server::AddRoute). Declared after the store: a route (the
+  // curator's holds a Store*) is destroyed before it.
+  void AddRoute(std::shared_ptr<Route> route);
+  // The route that answers `path` (decoded, without the query), or null.
+  std::shared_ptr<Route> FindRoute(std::string_view path) const;
 
   // Live conversations by session id (resume after a dropped connection).
   std::optional<LiveSession> FindSession(const std::string& id);
@@ -116,6 +128,9 @@ struct ServerState {
   std::atomic<bool> ready{false};
 
  private:
+  mutable std::mutex routes_mutex_;
+  std::vector<std::shared_ptr<Route>> routes_;
+
   mutable std::mutex content_mutex;
   std::shared_ptr<const content::Content> content_;
   std::shared_ptr<const StaticFiles> static_files_;
@@ -142,7 +157,7 @@ struct ServerState {
 // The one reload path (SIGHUP, Server::Reload, the curator): loads the content folders,
 // swaps them in, and returns what is now live; on errors keeps the running content, logs
 // them and returns kDataError with them. Blocks; call it off the network threads.
-engine::StatusOr<content::ContentStatus> ReloadContent(const std::shared_ptr<ServerState>& state);
+engine::StatusOr<content::ContentStatus> ReloadContent(ServerState& state);
 
 // Starts an HTTP session on an accepted socket.
 void StartHttpSession(std::shared_ptr<ServerState> state, tcp::socket socket);

@@ -1,4 +1,4 @@
-#include "server/curator.h"
+#include "curator/curator.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -23,7 +23,7 @@
 #include "engine/dialogue.h"
 #include "engine/engine.h"
 
-namespace backline::server {
+namespace backline::curator {
 namespace {
 
 namespace fs = std::filesystem;
@@ -687,4 +687,4 @@ StatusOr<content::ContentStatus> Curator::Reload() {
   return reload_();
 }
 
-}  // namespace backline::server
+}  // namespace backline::curator

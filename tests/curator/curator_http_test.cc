@@ -1,7 +1,7 @@
-// The curator API over real HTTP (server/internal/curator_http.h): a server in this process on
+// The curator API over real HTTP (curator/curator_routes.h): a server in this process on
 // 127.0.0.1 port 0, serving a temporary copy of knowledge/ and dialogs/ (edits change the
 // copy, never the repository's files), with a temporary database. Plus unit tests of the
-// sign-in pieces (server/internal/curator_auth.h) with a hand-driven clock.
+// sign-in pieces (curator/internal/curator_auth.h) with a hand-driven clock.
 #include <unistd.h>
 
 #include <atomic>
@@ -19,23 +19,28 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "curator/curator_routes.h"
+#include "curator/internal/curator_auth.h"
 #include "server/config.h"
-#include "server/internal/curator_auth.h"
 #include "server/server.h"
 #include "store/sqlite_store.h"
 #include "tests/server/ws_client.h"
 #include "tests/support/build_paths.h"
 
-namespace backline::server {
+namespace backline::curator {
 namespace {
+
+using server::Config;
+using server::CuratorSettings;
+using server::Server;
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-namespace beast = e2e::beast;
-namespace http = e2e::http;
-namespace net = e2e::net;
-using e2e::WsClient;
-using tcp = e2e::tcp;
+namespace beast = server::e2e::beast;
+namespace http = server::e2e::http;
+namespace net = server::e2e::net;
+using server::e2e::WsClient;
+using tcp = server::e2e::tcp;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
@@ -147,6 +152,8 @@ class CuratorHttpTest : public ::testing::Test {
     auto server = Server::Create(config_, std::move(store).value());
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(server).value();
+    auto curator = AddCuratorRoutes(*server_);
+    ASSERT_TRUE(curator.ok()) << curator.status().ToString();
     port_ = server_->port();
     thread_ = std::thread([this]() { run_result_ = server_->Run(); });
   }
@@ -614,4 +621,4 @@ TEST(CuratorConfigTest, CuratorsAreReadAndShortTokensRefused) {
 }
 
 }  // namespace
-}  // namespace backline::server
+}  // namespace backline::curator

@@ -1,10 +1,10 @@
-#include "server/internal/curator_auth.h"
+#include "curator/internal/curator_auth.h"
 
 #include <algorithm>
 #include <random>
 #include <vector>
 
-namespace backline::server::internal {
+namespace backline::curator::internal {
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   // Walk b (the secret) completely; read a at the same index when it has one. The length
@@ -32,7 +32,7 @@ std::string RandomSessionId() {
   return id;
 }
 
-bool CookieSecure(const Config& config) { return !config.tls_cert.empty(); }
+bool CookieSecure(const server::Config& config) { return !config.tls_cert.empty(); }
 
 std::string SessionCookie(const std::string& id, int64_t max_age_seconds, bool secure) {
   std::string cookie = "backline_curator=" + id +
@@ -42,7 +42,7 @@ std::string SessionCookie(const std::string& id, int64_t max_age_seconds, bool s
   return cookie;
 }
 
-CuratorAuth::CuratorAuth(CuratorSettings settings) : settings_(std::move(settings)) {}
+CuratorAuth::CuratorAuth(server::CuratorSettings settings) : settings_(std::move(settings)) {}
 
 void CuratorAuth::Prune(int64_t now_ms) {
   if (now_ms - last_prune_ms_ < 10000) return;
@@ -67,7 +67,7 @@ CuratorAuth::Login CuratorAuth::SignIn(const std::string& address, std::string_v
     out.retry_after_ms = std::max<int64_t>(1000, failed.front() + window - now_ms);
     return out;
   }
-  const CuratorAccount* match = nullptr;
+  const server::CuratorAccount* match = nullptr;
   for (const auto& acc : settings_.accounts) {
     if (ConstantTimeEquals(token, acc.token) && !match) match = &acc;
   }
@@ -106,4 +106,4 @@ void CuratorAuth::SignOut(std::string_view session_id) {
   sessions_.erase(std::string(session_id));
 }
 
-}  // namespace backline::server::internal
+}  // namespace backline::curator::internal

@@ -1,10 +1,10 @@
-#include "server/internal/static_files.h"
+#include "server/static_files.h"
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
-namespace backline::server::internal {
+namespace backline::server {
 namespace {
 
 namespace fs = std::filesystem;
@@ -69,4 +69,4 @@ const StaticFile* StaticFiles::Find(const std::string& path) const {
   return it == files_.end() ? nullptr : &it->second;
 }
 
-}  // namespace backline::server::internal
+}  // namespace backline::server

@@ -1,5 +1,9 @@
-// The curator page's HTTP side: /curator/ (the page's files, from web/curator/) and the JSON
-// API under /curator/api/. Server-private.
+// The curator page's HTTP side, as a route of the server (server/routes.h): /curator/ (the
+// page's files, from web/curator/) and the JSON API under /curator/api/.
+//
+//   auto curator = curator::AddCuratorRoutes(*server);   // before server->Run()
+//   if (!curator.ok()) ...;
+//   curator.value()->AddParaphrase(...);                 // the same back end the page uses
 //
 // Authentication: a curator signs in with a token from the configuration ("curators"),
 // compared in constant time; the answer sets a session cookie (backline_curator, HttpOnly,
@@ -17,31 +21,27 @@
 //
 // Work that may block (the Curator: disk, database, compiling the content; trying a message)
 // runs on one worker thread per server, never on a network thread; the response comes back
-// through `respond`, called from that worker thread or the calling one.
-#ifndef BACKLINE_SERVER_INTERNAL_CURATOR_HTTP_H_
-#define BACKLINE_SERVER_INTERNAL_CURATOR_HTTP_H_
+// through the route's `respond`, called from that worker thread or the calling one.
+#ifndef BACKLINE_CURATOR_CURATOR_ROUTES_H_
+#define BACKLINE_CURATOR_CURATOR_ROUTES_H_
 
-#include <functional>
-#include <memory>
-#include <string>
 #include <string_view>
 
-#include "server/internal/state.h"
+#include "curator/curator.h"
+#include "engine/status.h"
+#include "server/server.h"
 
-namespace backline::server::internal {
-
-using CuratorResponder = std::function<void(http::response<http::string_body>)>;
+namespace backline::curator {
 
 // True for /curator and everything under /curator/.
 bool IsCuratorPath(std::string_view path);
 
-// Answers one request under /curator. `address` is the client's IP address (login limits).
-// `respond` is called exactly once, possibly from another thread: post it to the
-// connection's strand. Never throws.
-void HandleCuratorRequest(const std::shared_ptr<ServerState>& state,
-                          http::request<http::string_body> request, std::string address,
-                          CuratorResponder respond);
+// Creates the Curator for `server` (its content folders and store; edits go live through the
+// server's one reload path) and adds the curator page and API to the server as a route. The
+// server owns both: the Curator returned lives as long as the server's state. Fails like
+// Curator::Create. REQUIRES: before server.Run().
+engine::StatusOr<Curator*> AddCuratorRoutes(server::Server& server);
 
-}  // namespace backline::server::internal
+}  // namespace backline::curator
 
-#endif  // BACKLINE_SERVER_INTERNAL_CURATOR_HTTP_H_
+#endif  // BACKLINE_CURATOR_CURATOR_ROUTES_H_

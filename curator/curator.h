@@ -28,8 +28,8 @@
 //
 // Thread safety: all methods may be called from any thread; every method may block (disk,
 // database, compiling the content), so never call them on a network thread.
-#ifndef BACKLINE_SERVER_CURATOR_H_
-#define BACKLINE_SERVER_CURATOR_H_
+#ifndef BACKLINE_CURATOR_CURATOR_H_
+#define BACKLINE_CURATOR_CURATOR_H_
 
 #include <cstdint>
 #include <filesystem>
@@ -41,12 +41,12 @@
 #include <vector>
 
 #include "content/content.h"
+#include "curator/unanswered_report.h"
 #include "engine/content.h"
 #include "engine/status.h"
-#include "server/unanswered_report.h"
 #include "store/store.h"
 
-namespace backline::server {
+namespace backline::curator {
 
 // A content file's bytes, or why it could not be read.
 engine::StatusOr<std::string> ReadFile(const std::filesystem::path& path);
@@ -117,7 +117,7 @@ class Curator {
   // The most recent revisions (store/store.h RevisionRecord), newest first.
   engine::StatusOr<std::vector<store::RevisionRecord>> Revisions(size_t limit);
 
-  // Questions that went unanswered since `since_ms`, grouped (server/unanswered_report.h)
+  // Questions that went unanswered since `since_ms`, grouped (curator/unanswered_report.h)
   // with the live content's analyser, biggest group first; at most `limit` groups.
   // The groups hold patient text: serve them only to authenticated curators.
   engine::StatusOr<std::vector<UnansweredGroup>> Unanswered(int64_t since_ms, size_t limit);
@@ -163,6 +163,6 @@ class Curator {
   std::mutex edit_mutex_;  // one edit at a time
 };
 
-}  // namespace backline::server
+}  // namespace backline::curator
 
-#endif  // BACKLINE_SERVER_CURATOR_H_
+#endif  // BACKLINE_CURATOR_CURATOR_H_

@@ -1,8 +1,9 @@
-// Curator (server/curator.h) and the unanswered report (server/unanswered_report.h).
+// Curator (curator/curator.h) and the unanswered report (curator/unanswered_report.h).
 //
 // Every test that edits works on a temporary copy of the shipped knowledge/ and dialogs/ and a
 // temporary database; the repository's content files are never written.
-#include "server/curator.h"
+#include "curator/curator.h"
+#include "curator/curator_routes.h"
 
 #include <unistd.h>
 
@@ -25,14 +26,17 @@
 
 #include "cli/commands.h"
 #include "content/content.h"
+#include "curator/unanswered_report.h"
 #include "server/server.h"
-#include "server/unanswered_report.h"
 #include "store/sqlite_store.h"
 #include "tests/server/ws_client.h"
 #include "tests/support/build_paths.h"
 
-namespace backline::server {
+namespace backline::curator {
 namespace {
+
+using server::Config;
+using server::Server;
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -665,7 +669,7 @@ std::string MessageFrame(const std::string& text) {
   return json{{"type", "message"}, {"text", text}}.dump();
 }
 
-json Ask(e2e::WsClient& c, const std::string& text) {
+json Ask(server::e2e::WsClient& c, const std::string& text) {
   if (!c.Send(MessageFrame(text))) {
     ADD_FAILURE() << "sending failed: " << c.Describe();
     return nullptr;
@@ -682,7 +686,7 @@ std::string EntryOf(const json& j) {
              : "";
 }
 
-json Open(e2e::WsClient& c, unsigned short port) {
+json Open(server::e2e::WsClient& c, unsigned short port) {
   if (!c.Connect(port)) {
     ADD_FAILURE() << "upgrade failed: " << c.Describe();
     return nullptr;
@@ -710,28 +714,31 @@ TEST(CuratorServerTest, AnEditGoesLiveWhileOpenConversationsKeepGoing) {
   auto created = Server::Create(config, std::move(store).value());
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   std::unique_ptr<Server> server = std::move(created).value();
+  auto added = AddCuratorRoutes(*server);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  Curator& curator = *added.value();
   std::atomic<int> run_result{-1};
   std::thread runner([&]() { run_result = server->Run(); });
   const unsigned short port = server->port();
 
   auto health = [&]() {
-    e2e::HttpResult r = e2e::HttpGet(port, "/healthz");
+    server::e2e::HttpResult r = server::e2e::HttpGet(port, "/healthz");
     EXPECT_EQ(r.status, 200);
     return json::parse(r.body, nullptr, false);
   };
   const json h0 = health();
   ASSERT_TRUE(h0.contains("content")) << h0.dump();
-  EXPECT_EQ(h0["content"]["version"], server->curator().CurrentStatus().version);
-  EXPECT_EQ(h0["content"]["entries"], server->curator().CurrentStatus().entries);
+  EXPECT_EQ(h0["content"]["version"], curator.CurrentStatus().version);
+  EXPECT_EQ(h0["content"]["entries"], curator.CurrentStatus().entries);
 
   // A conversation open before the edit.
-  e2e::WsClient before;
+  server::e2e::WsClient before;
   Open(before, port);
   EXPECT_EQ(EntryOf(Ask(before, kMassage)), kMassageEntry);
   EXPECT_NE(EntryOf(Ask(before, kNewParaphrase)), kMassageEntry);
 
   // The edit, through the server's own curator and reload path.
-  auto out = server->curator().AddParaphrase("Nurse Kim", kMassageEntry, kNewParaphrase);
+  auto out = curator.AddParaphrase("Nurse Kim", kMassageEntry, kNewParaphrase);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   ASSERT_TRUE(out->applied) << Join(out->errors);
 
@@ -742,7 +749,7 @@ TEST(CuratorServerTest, AnEditGoesLiveWhileOpenConversationsKeepGoing) {
   EXPECT_GE(h1["content"]["loaded_ms"].get<int64_t>(), h0["content"]["loaded_ms"].get<int64_t>());
 
   // A new conversation gets the entry for that phrasing...
-  e2e::WsClient fresh;
+  server::e2e::WsClient fresh;
   Open(fresh, port);
   EXPECT_EQ(EntryOf(Ask(fresh, kNewParaphrase)), kMassageEntry);
   // ...and the one that was open keeps going, on the content it started with.
@@ -751,12 +758,12 @@ TEST(CuratorServerTest, AnEditGoesLiveWhileOpenConversationsKeepGoing) {
   EXPECT_EQ(EntryOf(r), kMassageEntry);
   // A reload through Server::Reload (the SIGHUP path) and an undo: still going.
   EXPECT_TRUE(server->Reload().ok());
-  auto undo = server->curator().UndoLast("Nurse Kim");
+  auto undo = curator.UndoLast("Nurse Kim");
   ASSERT_TRUE(undo.ok()) << undo.status().ToString();
   EXPECT_TRUE(undo->applied) << Join(undo->errors);
   EXPECT_EQ(EntryOf(Ask(before, kMassage)), kMassageEntry);
   EXPECT_EQ(EntryOf(Ask(fresh, kMassage)), kMassageEntry);
-  e2e::WsClient last;
+  server::e2e::WsClient last;
   Open(last, port);
   EXPECT_NE(EntryOf(Ask(last, kNewParaphrase)), kMassageEntry) << "undone";
   EXPECT_EQ(health()["content"]["version"], h0["content"]["version"]) << "the same bytes again";
@@ -773,4 +780,4 @@ TEST(CuratorServerTest, AnEditGoesLiveWhileOpenConversationsKeepGoing) {
 }
 
 }  // namespace
-}  // namespace backline::server
+}  // namespace backline::curator

@@ -1,4 +1,4 @@
-#include "server/unanswered_report.h"
+#include "curator/unanswered_report.h"
 
 #include <algorithm>
 #include <ctime>
@@ -6,7 +6,7 @@
 #include <set>
 #include <unordered_map>
 
-namespace backline::server {
+namespace backline::curator {
 namespace {
 
 constexpr double kMergeJaccard = 0.8;
@@ -179,4 +179,4 @@ std::string FormatUnansweredTable(const std::vector<UnansweredGroup>& groups) {
   return out;
 }
 
-}  // namespace backline::server
+}  // namespace backline::curator

@@ -8,8 +8,8 @@
 // land in one group. Texts with no content terms are grouped by their folded text.
 //
 // Pure functions, no I/O. The groups hold patient text.
-#ifndef BACKLINE_SERVER_UNANSWERED_REPORT_H_
-#define BACKLINE_SERVER_UNANSWERED_REPORT_H_
+#ifndef BACKLINE_CURATOR_UNANSWERED_REPORT_H_
+#define BACKLINE_CURATOR_UNANSWERED_REPORT_H_
 
 #include <cstdint>
 #include <string>
@@ -18,7 +18,7 @@
 #include "engine/analyzer.h"
 #include "store/store.h"
 
-namespace backline::server {
+namespace backline::curator {
 
 struct UnansweredGroup {
   std::string key;      // the group's normalised terms, space separated
@@ -38,6 +38,6 @@ std::vector<UnansweredGroup> GroupUnanswered(const engine::Analyzer& analyzer,
 // The groups as a plain-text table ("count  last seen  example"), for the command line.
 std::string FormatUnansweredTable(const std::vector<UnansweredGroup>& groups);
 
-}  // namespace backline::server
+}  // namespace backline::curator
 
-#endif  // BACKLINE_SERVER_UNANSWERED_REPORT_H_
+#endif  // BACKLINE_CURATOR_UNANSWERED_REPORT_H_

@@ -3,8 +3,8 @@
 // tests drive time by hand.
 //
 // Thread safety: CuratorAuth may be used from any thread (one mutex inside).
-#ifndef BACKLINE_SERVER_INTERNAL_CURATOR_AUTH_H_
-#define BACKLINE_SERVER_INTERNAL_CURATOR_AUTH_H_
+#ifndef BACKLINE_CURATOR_INTERNAL_CURATOR_AUTH_H_
+#define BACKLINE_CURATOR_INTERNAL_CURATOR_AUTH_H_
 
 #include <cstdint>
 #include <mutex>
@@ -15,7 +15,7 @@
 
 #include "server/config.h"
 
-namespace backline::server::internal {
+namespace backline::curator::internal {
 
 // True when a and b are equal. The time taken depends only on b's length (the secret's), not
 // on where the first difference is or on a's length: every byte of b is compared.
@@ -25,7 +25,7 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b);
 std::string RandomSessionId();
 
 // The curator cookie is Secure when the server serves TLS (a certificate is configured).
-bool CookieSecure(const Config& config);
+bool CookieSecure(const server::Config& config);
 
 // The Set-Cookie value for a session id (an empty id with max_age 0 clears the cookie):
 // "backline_curator=ID; HttpOnly; SameSite=Strict; Path=/curator; Max-Age=N[; Secure]".
@@ -33,7 +33,7 @@ std::string SessionCookie(const std::string& id, int64_t max_age_seconds, bool s
 
 class CuratorAuth {
  public:
-  explicit CuratorAuth(CuratorSettings settings);
+  explicit CuratorAuth(server::CuratorSettings settings);
 
   // True when at least one curator is configured (else the tools are off).
   bool enabled() const { return !settings_.accounts.empty(); }
@@ -65,7 +65,7 @@ class CuratorAuth {
  private:
   void Prune(int64_t now_ms);  // REQUIRES: mu_ held
 
-  const CuratorSettings settings_;
+  const server::CuratorSettings settings_;
   std::mutex mu_;
   std::unordered_map<std::string, Session> sessions_;
   // Failed attempts per address: the times of those still inside the window, oldest first.
@@ -73,6 +73,6 @@ class CuratorAuth {
   int64_t last_prune_ms_ = 0;
 };
 
-}  // namespace backline::server::internal
+}  // namespace backline::curator::internal
 
-#endif  // BACKLINE_SERVER_INTERNAL_CURATOR_AUTH_H_
+#endif  // BACKLINE_CURATOR_INTERNAL_CURATOR_AUTH_H_

@@ -3,14 +3,14 @@
 //
 // Only files meant for browsers are published: by extension (.html .js .css .svg .png .ico
 // .webp .woff2 .txt), never in a hidden, node_modules or tests folder, never package files.
-#ifndef BACKLINE_SERVER_INTERNAL_STATIC_FILES_H_
-#define BACKLINE_SERVER_INTERNAL_STATIC_FILES_H_
+#ifndef BACKLINE_SERVER_STATIC_FILES_H_
+#define BACKLINE_SERVER_STATIC_FILES_H_
 
 #include <map>
 #include <memory>
 #include <string>
 
-namespace backline::server::internal {
+namespace backline::server {
 
 struct StaticFile {
   std::string body;
@@ -31,6 +31,6 @@ class StaticFiles {
   std::map<std::string, StaticFile> files_;  // "/widget.js" -> file
 };
 
-}  // namespace backline::server::internal
+}  // namespace backline::server
 
-#endif  // BACKLINE_SERVER_INTERNAL_STATIC_FILES_H_
+#endif  // BACKLINE_SERVER_STATIC_FILES_H_

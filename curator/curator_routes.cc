@@ -1,4 +1,4 @@
-#include "server/internal/curator_http.h"
+#include "curator/curator_routes.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -9,16 +9,30 @@
 #include <sstream>
 #include <thread>
 
-#include "content/reply_json.h"
-#include "server/curator.h"
-#include "server/internal/curator_auth.h"
+#include <boost/beast/http.hpp>
 
-namespace backline::server::internal {
+#include "content/reply_json.h"
+#include "curator/internal/curator_auth.h"
+#include "server/routes.h"
+
+namespace backline::curator {
 namespace {
 
+namespace http = boost::beast::http;
+using internal::CookieSecure;
+using internal::CuratorAuth;
+using internal::SessionCookie;
+
 using json = nlohmann::json;
-using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
+using Request = server::HttpRequest;
+using Response = server::HttpResponse;
+using Responder = std::function<void(Response)>;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 constexpr const char* kCookie = "backline_curator";
 constexpr const char* kApi = "/curator/api/";
@@ -81,38 +95,23 @@ class Worker {
   std::thread thread_;
 };
 
-// What one server keeps for its curators: sessions, login failures and the worker. It holds
-// no reference to the server state (jobs carry their own), so it cannot keep it alive.
-struct CuratorApi {
-  explicit CuratorApi(const CuratorSettings& settings) : auth(settings) {}
+// The route: what one server keeps for its curators (sessions, login failures, the worker
+// and the Curator). It holds no strong reference to the server's state (requests carry their
+// own), so it cannot keep it alive; the state owns it.
+class CuratorRoute : public server::Route, public std::enable_shared_from_this<CuratorRoute> {
+ public:
+  CuratorRoute(const server::CuratorSettings& settings, std::unique_ptr<Curator> back_end)
+      : auth(settings), curator(std::move(back_end)) {}
+
+  bool Matches(std::string_view path) const override { return IsCuratorPath(path); }
+  void Handle(std::shared_ptr<server::RouteHost> host, Request request, std::string address,
+              Responder respond) override;
+
   CuratorAuth auth;
   Worker worker;
+  // Jobs that use it hold this route, so it outlives every job.
+  std::unique_ptr<Curator> curator;
 };
-
-// One CuratorApi per live server (tests run several servers in one process), keyed by the
-// state's control block; those of servers that are gone are dropped on the next lookup.
-std::shared_ptr<CuratorApi> ApiFor(const std::shared_ptr<ServerState>& state) {
-  static std::mutex mu;
-  static auto* apis = new std::map<std::weak_ptr<ServerState>, std::shared_ptr<CuratorApi>,
-                                   std::owner_less<std::weak_ptr<ServerState>>>();
-  std::vector<std::shared_ptr<CuratorApi>> gone;  // destroyed (joined) outside the lock
-  std::shared_ptr<CuratorApi> api;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    for (auto it = apis->begin(); it != apis->end();) {
-      if (it->first.expired()) {
-        gone.push_back(std::move(it->second));
-        it = apis->erase(it);
-      } else {
-        ++it;
-      }
-    }
-    auto& slot = (*apis)[state];
-    if (!slot) slot = std::make_shared<CuratorApi>(state->config.curators);
-    api = slot;
-  }
-  return api;
-}
 
 // ---- responses -----------------------------------------------------------------------------
 
@@ -342,9 +341,9 @@ json LineDiff(const std::string& before, const std::string& after, size_t limit)
 
 class Call {
  public:
-  Call(std::shared_ptr<ServerState> state, std::shared_ptr<CuratorApi> api, Request req,
-       std::string address, CuratorResponder respond)
-      : state_(std::move(state)),
+  Call(std::shared_ptr<server::RouteHost> host, std::shared_ptr<CuratorRoute> api, Request req,
+       std::string address, Responder respond)
+      : host_(std::move(host)),
         api_(std::move(api)),
         req_(std::move(req)),
         address_(std::move(address)),
@@ -377,11 +376,11 @@ class Call {
   Curator* GetCurator(std::string* why);
   bool Body(json* out, Response* error);
 
-  std::shared_ptr<ServerState> state_;
-  std::shared_ptr<CuratorApi> api_;
+  std::shared_ptr<server::RouteHost> host_;
+  std::shared_ptr<CuratorRoute> api_;
   Request req_;
   std::string address_;
-  CuratorResponder respond_;
+  Responder respond_;
   std::string who_;
   std::string session_id_;
 };
@@ -404,8 +403,7 @@ void Call::Page(const std::string& path) {
   const bool plain = file.find('%') == std::string::npos &&
                      file.find('\\') == std::string::npos &&
                      file.find("/.") == std::string::npos;
-  const auto files = state_->static_files();
-  const StaticFile* f = plain && files ? files->Find(file) : nullptr;
+  const auto f = plain ? host_->FindWebFile(file) : nullptr;
   if (!f) return Fail(http::status::not_found, "not_found", "No such page.");
   Response res = Base(http::status::ok, req_);
   res.set(http::field::content_type, f->content_type);
@@ -432,7 +430,7 @@ void Call::Login() {
   switch (login.result) {
     case CuratorAuth::LoginResult::kTooManyAttempts: {
       const int64_t seconds = (login.retry_after_ms + 999) / 1000;
-      Log("warn", "curator login refused for " + address_ + ": too many failed attempts");
+      host_->Log("warn", "curator login refused for " + address_ + ": too many failed attempts");
       Response res = Error(http::status::too_many_requests, "too_many_attempts",
                            "Too many failed sign-ins from this address. Try again in " +
                                std::to_string((seconds + 59) / 60) + " minute(s).",
@@ -441,18 +439,18 @@ void Call::Login() {
       return Reply(std::move(res));
     }
     case CuratorAuth::LoginResult::kWrongToken:
-      Log("warn", "curator login failed from " + address_);
+      host_->Log("warn", "curator login failed from " + address_);
       return Fail(http::status::unauthorized, "wrong_token", "That token is not right.");
     case CuratorAuth::LoginResult::kOk:
       break;
   }
-  Log("info", "curator signed in: " + login.name);
+  host_->Log("info", "curator signed in: " + login.name);
   const int64_t max_age = api_->auth.session_ms() / 1000;
   Response res = Json(http::status::ok,
                       {{"name", login.name}, {"expires_ms", NowMs() + api_->auth.session_ms()}},
                       req_);
   res.set(http::field::set_cookie,
-          SessionCookie(login.session_id, max_age, CookieSecure(state_->config)));
+          SessionCookie(login.session_id, max_age, CookieSecure(host_->Configuration())));
   Reply(std::move(res));
 }
 
@@ -460,7 +458,7 @@ void Call::Logout() {
   if (auto problem = CsrfProblem(req_)) return Fail(http::status::forbidden, "csrf", *problem);
   api_->auth.SignOut(session_id_);
   Response res = Json(http::status::ok, {{"signed_out", true}}, req_);
-  res.set(http::field::set_cookie, SessionCookie("", 0, CookieSecure(state_->config)));
+  res.set(http::field::set_cookie, SessionCookie("", 0, CookieSecure(host_->Configuration())));
   Reply(std::move(res));
 }
 
@@ -485,7 +483,7 @@ void Call::OnWorker(std::function<Response(Call&)> job) {
     try {
       res = job(*self);
     } catch (const std::exception& e) {
-      Log("error", std::string("curator request failed: ") + e.what());
+      self->host_->Log("error", std::string("curator request failed: ") + e.what());
       res = Error(http::status::internal_server_error, "server_error",
                   "Something went wrong on the server; nothing was changed by this request.",
                   self->req_);
@@ -495,8 +493,8 @@ void Call::OnWorker(std::function<Response(Call&)> job) {
 }
 
 Curator* Call::GetCurator(std::string* why) {
-  if (!state_->curator) *why = "The curator back end is not available on this server.";
-  return state_->curator.get();
+  if (!api_->curator) *why = "The curator back end is not available on this server.";
+  return api_->curator.get();
 }
 
 Response Call::Try() {
@@ -507,13 +505,13 @@ Response Call::Try() {
   if (text == body.end() || !text->is_string() || text->get<std::string>().empty()) {
     return Error(http::status::bad_request, "bad_request", "Send {\"text\": \"...\"}.", req_);
   }
-  if (text->get<std::string>().size() > state_->config.limits.max_message_bytes) {
+  if (text->get<std::string>().size() > host_->Configuration().limits.max_message_bytes) {
     return Error(http::status::payload_too_large, "too_long",
                  "The message is longer than a chat message may be (" +
-                     std::to_string(state_->config.limits.max_message_bytes) + " bytes).",
+                     std::to_string(host_->Configuration().limits.max_message_bytes) + " bytes).",
                  req_);
   }
-  const auto content = state_->content();
+  const auto content = host_->CurrentContent();
   if (!content) return Error(http::status::service_unavailable, "unavailable", "No content.", req_);
   std::string clinic_id = "default";
   if (auto c = body.find("clinic"); c != body.end() && c->is_string() && !c->empty()) {
@@ -532,7 +530,7 @@ Response Call::Try() {
 }
 
 Response Call::Topics() {
-  const auto content = state_->content();
+  const auto content = host_->CurrentContent();
   if (!content) return Error(http::status::service_unavailable, "unavailable", "No content.", req_);
   std::map<std::string, json> by_topic;
   for (const auto& e : content->engine->content().entries) {
@@ -558,7 +556,7 @@ Response Call::Topics() {
 }
 
 Response Call::Entry(const std::string& id) {
-  const auto content = state_->content();
+  const auto content = host_->CurrentContent();
   if (!content) return Error(http::status::service_unavailable, "unavailable", "No content.", req_);
   const engine::FaqEntry* e = content->engine->FindEntry(id);
   if (!e) return Error(http::status::not_found, "not_found", "No entry \"" + id + "\".", req_);
@@ -613,7 +611,7 @@ Response Call::Revisions() {
 }
 
 Response Call::Status() {
-  const auto content = state_->content();
+  const auto content = host_->CurrentContent();
   if (!content) return Error(http::status::service_unavailable, "unavailable", "No content.", req_);
   return Json(http::status::ok, {{"content", StatusJson(content->status)}, {"curator", who_}},
               req_);
@@ -622,14 +620,14 @@ Response Call::Status() {
 Response Call::Reload() {
   // Edits go through the Curator, which reloads under its own lock; a plain reload (after the
   // files were changed by hand) takes the same path as SIGHUP.
-  auto s = ReloadContent(state_);
+  auto s = host_->ReloadContent();
   if (!s.ok()) {
     return Error(http::status::bad_request, "reload_refused",
                  "The content has errors; the server keeps the previous content.\n" +
                      s.status().message(),
                  req_);
   }
-  Log("info", "curator " + who_ + " reloaded the content");
+  host_->Log("info", "curator " + who_ + " reloaded the content");
   return Json(http::status::ok, {{"content", StatusJson(s.value())}}, req_);
 }
 
@@ -655,7 +653,7 @@ Response Call::Edit(const std::function<engine::StatusOr<EditOutcome>(Curator&)>
                      (first.empty() ? std::string(".") : ": " + first),
                  req_, std::move(diags));
   }
-  Log("info", "curator " + who_ + " saved revision " + std::to_string(outcome->revision));
+  host_->Log("info", "curator " + who_ + " saved revision " + std::to_string(outcome->revision));
   return Json(http::status::ok,
               {{"applied", true},
                {"revision", outcome->revision},
@@ -837,17 +835,41 @@ void Call::Run() {
   Fail(http::status::not_found, "not_found", "No such API.");
 }
 
+void CuratorRoute::Handle(std::shared_ptr<server::RouteHost> host, Request request,
+                          std::string address, Responder respond) {
+  Call call(std::move(host), shared_from_this(), std::move(request), std::move(address),
+            std::move(respond));
+  call.Run();
+}
+
 }  // namespace
 
 bool IsCuratorPath(std::string_view path) {
   return path == "/curator" || path.rfind("/curator/", 0) == 0;
 }
 
-void HandleCuratorRequest(const std::shared_ptr<ServerState>& state, Request request,
-                          std::string address, CuratorResponder respond) {
-  auto api = ApiFor(state);
-  Call call(state, std::move(api), std::move(request), std::move(address), std::move(respond));
-  call.Run();
+engine::StatusOr<Curator*> AddCuratorRoutes(server::Server& server) {
+  const std::shared_ptr<server::RouteHost> host = server.host();
+  const server::Config& config = host->Configuration();
+  // The curator's functions hold the server's state weakly: the state owns the route, which
+  // owns the curator.
+  std::weak_ptr<server::RouteHost> weak = host;
+  auto curator = Curator::Create(
+      content::ContentPaths{config.knowledge, config.dialogs}, &host->ConversationStore(),
+      [weak]() -> std::shared_ptr<const content::Content> {
+        auto h = weak.lock();
+        return h ? h->CurrentContent() : nullptr;
+      },
+      [weak]() -> engine::StatusOr<content::ContentStatus> {
+        auto h = weak.lock();
+        if (!h) return engine::Status::Unavailable("the server is gone");
+        return h->ReloadContent();
+      });
+  if (!curator.ok()) return curator.status();
+  auto route = std::make_shared<CuratorRoute>(config.curators, std::move(curator).value());
+  Curator* raw = route->curator.get();
+  server.AddRoute(std::move(route));
+  return raw;
 }
 
-}  // namespace backline::server::internal
+}  // namespace backline::curator
