@@ -1,7 +1,6 @@
 // backline check: load, compile and lint the content (cli/commands.h).
 #include "cli/commands.h"
 
-#include <ctime>
 #include <map>
 #include <ostream>
 #include <string>
@@ -36,14 +35,7 @@ int RunCheck(const std::vector<std::string>& args, std::ostream& out,
   }
   CommonOptions o;
   if (!ParseOptions(rest, "check", false, true, &o, err)) return 2;
-  if (lint.today.empty()) {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[16];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    lint.today = buf;
-  }
+  if (lint.today.empty()) lint.today = internal::TodayUtc();
   std::vector<engine::Diagnostic> diags;
   auto content = content::LoadContent(o.paths, &diags);
   // The content lint runs on compiled content only; its findings are counted

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -12,6 +11,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/internal/options.h"
 #include "content/content.h"
 #include "engine/lint.h"
 
@@ -114,14 +114,7 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
       return Usage(err);
     }
   }
-  if (lint.today.empty()) {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[16];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    lint.today = buf;
-  }
+  if (lint.today.empty()) lint.today = internal::TodayUtc();
   std::vector<engine::Diagnostic> diags;
   auto content = content::LoadContent(paths, &diags);
   if (!content) {

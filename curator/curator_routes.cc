@@ -14,6 +14,7 @@
 #include "content/reply_json.h"
 #include "curator/internal/curator_auth.h"
 #include "server/routes.h"
+#include "server/util.h"
 
 namespace backline::curator {
 namespace {
@@ -236,25 +237,6 @@ int64_t QueryNumber(const std::map<std::string, std::string>& q, const std::stri
     return fallback;
   }
   return std::min<int64_t>(std::stoll(it->second), max);
-}
-
-// Decodes %XX in a path segment (entry ids are plain, but a browser may encode).
-bool DecodeSegment(std::string_view in, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out->push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    const std::string hex(in.substr(i + 1, 2));
-    if (hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) return false;
-    const char c = static_cast<char>(std::stoi(hex, nullptr, 16));
-    if (c == '\0' || c == '/') return false;
-    out->push_back(c);
-    i += 2;
-  }
-  return true;
 }
 
 bool IsJson(const Request& req) {
@@ -792,7 +774,8 @@ void Call::Run() {
     const bool paraphrases = rest.size() > 12 && rest.compare(rest.size() - 12, 12, "/paraphrases") == 0;
     if (paraphrases) rest.resize(rest.size() - 12);
     std::string id;
-    if (rest.empty() || !DecodeSegment(rest, &id) || id.find('/') != std::string::npos ||
+    // Entry ids are plain, but a browser may encode them.
+    if (rest.empty() || !server::PercentDecode(rest, &id) || id.find('/') != std::string::npos ||
         rest.find('/') != std::string::npos) {
       return Fail(http::status::not_found, "not_found", "No such API.");
     }

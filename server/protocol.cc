@@ -4,10 +4,10 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <utility>
 
 #include "content/reply_json.h"
+#include "server/util.h"
 
 namespace backline::server {
 
@@ -73,21 +73,7 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-std::string NewSessionId() {
-  // std::random_device reads the kernel's generator (getrandom / /dev/urandom) on Linux.
-  static thread_local std::random_device rd;
-  static const char* kHex = "0123456789abcdef";
-  std::string id;
-  id.reserve(32);
-  for (int i = 0; i < 4; ++i) {
-    uint32_t v = rd();
-    for (int k = 0; k < 8; ++k) {
-      id.push_back(kHex[v & 0xF]);
-      v >>= 4;
-    }
-  }
-  return id;
-}
+std::string NewSessionId() { return RandomHex(16); }
 
 bool IsSessionIdShaped(std::string_view id) {
   if (id.size() != 32) return false;

@@ -1,5 +1,6 @@
 #include "cli/internal/options.h"
 
+#include <ctime>
 #include <vector>
 
 namespace backline::cli::internal {
@@ -48,6 +49,15 @@ std::shared_ptr<const content::Content> Load(const CommonOptions& o, const char*
     }
   }
   return content;
+}
+
+std::string TodayUtc() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
 }
 
 }  // namespace backline::cli::internal

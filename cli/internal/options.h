@@ -30,6 +30,9 @@ bool ParseOptions(const std::vector<std::string>& args, const char* command,
 std::shared_ptr<const content::Content> Load(const CommonOptions& o, const char* command,
                                              std::ostream& err);
 
+// Today's date in UTC as YYYY-MM-DD: what --today defaults to (check, export review).
+std::string TodayUtc();
+
 }  // namespace backline::cli::internal
 
 #endif  // BACKLINE_CLI_INTERNAL_OPTIONS_H_

@@ -1,8 +1,9 @@
 #include "curator/internal/curator_auth.h"
 
 #include <algorithm>
-#include <random>
 #include <vector>
+
+#include "server/util.h"
 
 namespace backline::curator::internal {
 
@@ -17,20 +18,7 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-std::string RandomSessionId() {
-  static const char* kHex = "0123456789abcdef";
-  std::random_device rd;
-  std::string id;
-  id.reserve(64);
-  for (int i = 0; i < 8; ++i) {
-    uint32_t v = rd();
-    for (int k = 0; k < 8; ++k) {
-      id.push_back(kHex[v & 0xF]);
-      v >>= 4;
-    }
-  }
-  return id;
-}
+std::string RandomSessionId() { return server::RandomHex(32); }
 
 bool CookieSecure(const server::Config& config) { return !config.tls_cert.empty(); }
 

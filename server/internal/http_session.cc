@@ -17,6 +17,7 @@
 #include "server/internal/state.h"
 #include "server/protocol.h"
 #include "server/static_files.h"
+#include "server/util.h"
 
 namespace backline::server::internal {
 namespace {
@@ -31,29 +32,6 @@ constexpr uint32_t kMaxHeaderBytes = 8 * 1024;
 // sends discarded) for at most this long, so that the client reads the response instead of
 // a reset (a close with unread data sends RST).
 constexpr auto kLingerTime = std::chrono::seconds(2);
-
-// Decodes %XX escapes; false on a malformed escape or a decoded NUL.
-bool PercentDecode(std::string_view in, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out->push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    const int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return false;
-    out->push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return true;
-}
 
 std::map<std::string, std::string> ParseQuery(std::string_view query) {
   std::map<std::string, std::string> out;
