@@ -89,8 +89,8 @@ const backline::content::Content& Shared() {
     std::vector<backline::engine::Diagnostic> diags;
     auto c = backline::content::LoadContent(
         backline::content::DefaultContentPaths(), &diags);
-    if (!c) std::abort();
-    return c;
+    if (!c.ok()) std::abort();
+    return std::move(c).value();
   }();
   return *content;
 }

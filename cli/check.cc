@@ -37,7 +37,9 @@ int RunCheck(const std::vector<std::string>& args, std::ostream& out,
   if (!ParseOptions(rest, "check", false, true, &o, err)) return 2;
   if (lint.today.empty()) lint.today = internal::TodayUtc();
   std::vector<engine::Diagnostic> diags;
-  auto content = content::LoadContent(o.paths, &diags);
+  auto loaded = content::LoadContent(o.paths, &diags);
+  const std::shared_ptr<const content::Content> content =
+      loaded.ok() ? std::move(loaded).value() : nullptr;
   // The content lint runs on compiled content only; its findings are counted
   // per check for the summary.
   std::map<std::string, size_t> per_check;

@@ -35,12 +35,13 @@ const engine::Concept* FindConcept(const engine::ContentSpec& spec, const std::s
 std::shared_ptr<const content::Content> Load(const content::ContentPaths& paths, std::ostream& err) {
   std::vector<engine::Diagnostic> diags;
   auto content = content::LoadContent(paths, &diags);
-  if (!content) {
+  if (!content.ok()) {
     for (const auto& d : diags) {
       if (d.severity == engine::Diagnostic::Severity::kError) err << d.ToString() << "\n";
     }
+    return nullptr;
   }
-  return content;
+  return std::move(content).value();
 }
 
 // Adds `words` to the "words" list of concept `id` in the text of concepts.json, keeping the

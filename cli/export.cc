@@ -115,17 +115,12 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
     }
   }
   if (lint.today.empty()) lint.today = internal::TodayUtc();
-  std::vector<engine::Diagnostic> diags;
-  auto content = content::LoadContent(paths, &diags);
-  if (!content) {
-    err << "backline export review: the content has errors (run `backline "
-           "check`):\n";
-    for (const auto& d : diags) {
-      if (d.severity == engine::Diagnostic::Severity::kError)
-        err << "  " << d.ToString() << "\n";
-    }
+  auto loaded = content::LoadContent(paths);
+  if (!loaded.ok()) {
+    err << "backline export review: " << loaded.status().message() << "\n";
     return 2;
   }
+  const std::shared_ptr<const content::Content> content = std::move(loaded).value();
   const engine::Engine& eng = *content->engine;
   const engine::ContentSpec& spec = eng.content();
   std::map<std::string, std::vector<engine::LintFinding>> by_entry;

@@ -88,12 +88,12 @@ int RunReportUnanswered(const std::vector<std::string>& args, std::ostream& out,
     return 2;
   }
   // The analyser of the content, so grouping normalises exactly as a turn does.
-  std::vector<engine::Diagnostic> diags;
-  auto content = content::LoadContent(paths, &diags);
-  if (!content) {
+  auto loaded = content::LoadContent(paths);
+  if (!loaded.ok()) {
     err << "backline report unanswered: the content has errors (run `backline check`)\n";
     return 2;
   }
+  const std::shared_ptr<const content::Content> content = std::move(loaded).value();
   auto store = store::SqliteStore::Open(database);
   if (!store.ok()) {
     err << "backline report unanswered: " << store.status().ToString() << "\n";

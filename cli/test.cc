@@ -32,16 +32,12 @@ int RunTest(const std::vector<std::string>& args, std::ostream& out,
   }
   if (targets.empty()) targets.push_back(paths.dialogs + "/tests");
 
-  std::vector<engine::Diagnostic> diags;
-  auto content = content::LoadContent(paths, &diags);
-  if (!content) {
-    err << "backline test: the content has errors (run `backline check`):\n";
-    for (const auto& d : diags) {
-      if (d.severity == engine::Diagnostic::Severity::kError)
-        err << "  " << d.ToString() << "\n";
-    }
+  auto loaded = content::LoadContent(paths);
+  if (!loaded.ok()) {
+    err << "backline test: " << loaded.status().message() << "\n";
     return 2;
   }
+  const std::shared_ptr<const content::Content> content = std::move(loaded).value();
   std::vector<std::string> missing;
   const std::vector<std::string> files = ExpandTestPaths(targets, &missing);
   for (const auto& m : missing)

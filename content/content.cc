@@ -127,8 +127,11 @@ ContentPaths DefaultContentPaths() {
                       (root / "dialogs").lexically_normal().string()};
 }
 
-std::shared_ptr<const Content> LoadContent(
-    const ContentPaths& paths, std::vector<engine::Diagnostic>* diags) {
+namespace {
+
+// LoadContent without the Status: null when any diagnostic is an error.
+std::shared_ptr<const Content> Load(const ContentPaths& paths,
+                                    std::vector<engine::Diagnostic>* diags) {
   engine::ContentSpec spec;
   auto content = std::make_shared<Content>();
   bool ok = knowledge::LoadKnowledge(paths.knowledge, &spec, diags);
@@ -193,6 +196,23 @@ std::shared_ptr<const Content> LoadContent(
   st.loaded_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
+  return content;
+}
+
+}  // namespace
+
+engine::StatusOr<std::shared_ptr<const Content>> LoadContent(
+    const ContentPaths& paths, std::vector<engine::Diagnostic>* diags) {
+  std::vector<engine::Diagnostic> found;
+  std::shared_ptr<const Content> content = Load(paths, &found);
+  std::string errors;
+  for (const auto& d : found) {
+    if (d.severity == engine::Diagnostic::Severity::kError) errors += "\n  " + d.ToString();
+  }
+  if (diags) diags->insert(diags->end(), found.begin(), found.end());
+  if (!content) {
+    return engine::Status::DataError("the content has errors (run `backline check`):" + errors);
+  }
   return content;
 }
 

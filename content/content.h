@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/status.h"
 
 namespace backline::content {
 
@@ -58,10 +59,12 @@ std::string ContentVersion(const ContentPaths& paths);
 // Lowercase hex SHA-256 of `bytes`.
 std::string Sha256Hex(std::string_view bytes);
 
-// Loads and compiles. Fills Content::status. All problems go to diags (errors and warnings). Returns
-// nullptr when any is an error.
-std::shared_ptr<const Content> LoadContent(
-    const ContentPaths& paths, std::vector<engine::Diagnostic>* diags);
+// Loads and compiles. Fills Content::status. Every problem found (errors and warnings) is
+// appended to `diags` when it is not null. Any error: kDataError, whose message is
+// "the content has errors (run `backline check`):" followed by each error on a line of its own
+// ("\n  file:line:column: message"), ready to print; a Content that failed never comes back.
+engine::StatusOr<std::shared_ptr<const Content>> LoadContent(
+    const ContentPaths& paths, std::vector<engine::Diagnostic>* diags = nullptr);
 
 }  // namespace backline::content
 

@@ -379,7 +379,9 @@ StatusOr<EditOutcome> Curator::Apply(const std::string& who, Change change) {
     fs::remove(in_copy, ec);
   }
   std::vector<Diagnostic> diags;
-  std::shared_ptr<const content::Content> candidate = content::LoadContent(copy, &diags);
+  auto loaded = content::LoadContent(copy, &diags);
+  std::shared_ptr<const content::Content> candidate =
+      loaded.ok() ? std::move(loaded).value() : nullptr;
   if (candidate && change.check) change.check(*candidate, &diags);
   // Name the real files, not the copy's.
   const std::string copy_k = fs::path(copy.knowledge).lexically_normal().string();

@@ -305,16 +305,9 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
   } else {
     state->web_root = state->config.web;
   }
-  std::vector<engine::Diagnostic> diags;
-  auto content = content::LoadContent(paths, &diags);
-  if (!content) {
-    std::string msg = "the content has errors (run `backline check`):";
-    for (const auto& d : diags) {
-      if (d.severity == engine::Diagnostic::Severity::kError) msg += "\n  " + d.ToString();
-    }
-    return engine::Status::DataError(msg);
-  }
-  state->set_content(content);
+  auto content = content::LoadContent(paths);
+  if (!content.ok()) return content.status();
+  state->set_content(std::move(content).value());
   state->set_static_files(StaticFiles::Load(state->web_root));
   state->config.knowledge = paths.knowledge;
   state->config.dialogs = paths.dialogs;
@@ -412,8 +405,9 @@ engine::StatusOr<content::ContentStatus> ReloadContent(ServerState& state) {
   ServerState* const state_ = &state;
   std::lock_guard<std::mutex> reloading(state_->reload_mutex);
   std::vector<engine::Diagnostic> diags;
-  auto content = content::LoadContent(content::ContentPaths{state_->config.knowledge, state_->config.dialogs}, &diags);
-  if (!content) {
+  auto loaded = content::LoadContent(
+      content::ContentPaths{state_->config.knowledge, state_->config.dialogs}, &diags);
+  if (!loaded.ok()) {
     state_->metrics.reloads_failed.fetch_add(1);
     std::string msg = "reload refused, still serving the previous content:";
     for (const auto& d : diags) {
@@ -422,6 +416,7 @@ engine::StatusOr<content::ContentStatus> ReloadContent(ServerState& state) {
     Log("error", msg);
     return engine::Status::DataError(msg);
   }
+  const std::shared_ptr<const content::Content> content = std::move(loaded).value();
   state_->set_content(content);
   state_->set_static_files(StaticFiles::Load(state_->web_root));
   state_->metrics.reloads_ok.fetch_add(1);

@@ -38,17 +38,12 @@ bool ParseOptions(const std::vector<std::string>& args, const char* command,
 
 std::shared_ptr<const content::Content> Load(const CommonOptions& o, const char* command,
                                     std::ostream& err) {
-  std::vector<engine::Diagnostic> diags;
-  auto content = content::LoadContent(o.paths, &diags);
-  if (!content) {
-    err << "backline " << command
-        << ": the content has errors (run `backline check`):\n";
-    for (const auto& d : diags) {
-      if (d.severity == engine::Diagnostic::Severity::kError)
-        err << "  " << d.ToString() << "\n";
-    }
+  auto content = content::LoadContent(o.paths);
+  if (!content.ok()) {
+    err << "backline " << command << ": " << content.status().message() << "\n";
+    return nullptr;
   }
-  return content;
+  return std::move(content).value();
 }
 
 std::string TodayUtc() {

@@ -41,7 +41,8 @@ TestRun RunTestCommand(const std::vector<std::string>& args) {
 const content::Content& Shipped() {
   static const std::shared_ptr<const content::Content> content = [] {
     std::vector<engine::Diagnostic> diags;
-    return content::LoadContent(content::DefaultContentPaths(), &diags);
+    auto loaded = content::LoadContent(content::DefaultContentPaths(), &diags);
+    return loaded.ok() ? std::move(loaded).value() : nullptr;
   }();
   EXPECT_NE(content, nullptr);
   return *content;

@@ -56,8 +56,9 @@ TEST(ExportReviewTest, ShippedContentHasEveryEntryKindAndClinic) {
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string& html = r.out;
   std::vector<engine::Diagnostic> diags;
-  auto content = content::LoadContent(content::DefaultContentPaths(), &diags);
-  ASSERT_NE(content, nullptr);
+  auto loaded = content::LoadContent(content::DefaultContentPaths(), &diags);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const auto& content = loaded.value();
   const auto& spec = content->engine->content();
   ASSERT_GT(spec.entries.size(), 50u);
   for (const auto& e : spec.entries) {
@@ -102,8 +103,9 @@ TEST(ExportReviewTest, IsSelfContained) {
   // The only URLs are links to the sources (and in-page anchors).
   std::set<std::string> sources;
   std::vector<engine::Diagnostic> diags;
-  auto content = content::LoadContent(content::DefaultContentPaths(), &diags);
-  ASSERT_NE(content, nullptr);
+  auto loaded = content::LoadContent(content::DefaultContentPaths(), &diags);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const auto& content = loaded.value();
   for (const auto& e : content->engine->content().entries)
     for (const auto& s : e.sources) sources.insert(s.url);
   const std::regex href("href=\"([^\"]*)\"");

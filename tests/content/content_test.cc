@@ -40,10 +40,11 @@ TEST(ContentTest, DefaultPathsFindTheShippedFolders) {
 
 TEST(ContentTest, LoadsTheMinimalFixture) {
   std::vector<engine::Diagnostic> diags;
-  const auto content = LoadContent(
+  const auto loaded = LoadContent(
       ContentPaths{KnowledgeFixture("minimal/knowledge"), KnowledgeFixture("minimal/dialogs")},
       &diags);
-  ASSERT_NE(content, nullptr) << Join(diags);
+  ASSERT_TRUE(loaded.ok()) << Join(diags);
+  const auto& content = loaded.value();
   EXPECT_TRUE(diags.empty()) << Join(diags);
   ASSERT_EQ(content->clinics.size(), 2u);
   EXPECT_EQ(content->ClinicOrDefault("demo").name, "Demo Clinic");
@@ -57,21 +58,26 @@ TEST(ContentTest, LoadsTheMinimalFixture) {
 
 TEST(ContentTest, BrokenContentIsNeverReturned) {
   std::vector<engine::Diagnostic> diags;
-  EXPECT_EQ(LoadContent(ContentPaths{KnowledgeFixture("broken-json/knowledge"),
-                                     KnowledgeFixture("minimal/dialogs")},
-                        &diags),
-            nullptr);
+  const auto broken = LoadContent(ContentPaths{KnowledgeFixture("broken-json/knowledge"),
+                                               KnowledgeFixture("minimal/dialogs")},
+                                  &diags);
+  ASSERT_FALSE(broken.ok());
+  // The status says what the diagnostics say, ready to print.
+  EXPECT_EQ(broken.status().code(), engine::Status::Code::kDataError);
+  EXPECT_THAT(broken.status().message(),
+              HasSubstr("the content has errors (run `backline check`):\n  "));
+  EXPECT_THAT(broken.status().message(), HasSubstr("faq/causes.json:11:45"));
   ASSERT_FALSE(diags.empty());
   EXPECT_THAT(diags[0].where.ToString(), EndsWith("faq/causes.json:11:45"));
   diags.clear();
-  EXPECT_EQ(LoadContent(ContentPaths{KnowledgeFixture("bad-pattern/knowledge"),
-                                     KnowledgeFixture("minimal/dialogs")},
-                        &diags),
-            nullptr);
+  EXPECT_FALSE(LoadContent(ContentPaths{KnowledgeFixture("bad-pattern/knowledge"),
+                                        KnowledgeFixture("minimal/dialogs")},
+                           &diags)
+                   .ok());
   ASSERT_FALSE(diags.empty());
   EXPECT_THAT(Join(diags), HasSubstr("red_flags.json:10:9"));
   diags.clear();
-  EXPECT_EQ(LoadContent(ContentPaths{"/nonexistent/k", "/nonexistent/d"}, &diags), nullptr);
+  EXPECT_FALSE(LoadContent(ContentPaths{"/nonexistent/k", "/nonexistent/d"}, &diags).ok());
   EXPECT_FALSE(diags.empty());
 }
 

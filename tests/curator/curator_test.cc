@@ -91,8 +91,8 @@ const content::Content& Shipped() {
   static const std::shared_ptr<const content::Content> content = [] {
     std::vector<engine::Diagnostic> diags;
     auto c = content::LoadContent(content::ContentPaths{kRoot + "/knowledge", kRoot + "/dialogs"}, &diags);
-    if (!c) ADD_FAILURE() << Join(diags);
-    return c;
+    if (!c.ok()) ADD_FAILURE() << Join(diags);
+    return c.ok() ? std::move(c).value() : nullptr;
   }();
   return *content;
 }
@@ -216,8 +216,9 @@ class CuratorTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
     std::vector<engine::Diagnostic> diags;
-    content_ = content::LoadContent(paths_, &diags);
-    ASSERT_NE(content_, nullptr) << Join(diags);
+    auto loaded = content::LoadContent(paths_, &diags);
+    ASSERT_TRUE(loaded.ok()) << Join(diags);
+    content_ = std::move(loaded).value();
     auto curator = Curator::Create(
         paths_, store_.get(),
         [this]() {
@@ -229,10 +230,10 @@ class CuratorTest : public ::testing::Test {
           if (fail_reload_) return engine::Status::DataError("reload failed on purpose");
           std::vector<engine::Diagnostic> d;
           auto c = content::LoadContent(paths_, &d);
-          if (!c) return engine::Status::DataError(Join(d));
+          if (!c.ok()) return engine::Status::DataError(Join(d));
           std::lock_guard<std::mutex> lock(mu_);
-          content_ = c;
-          return c->status;
+          content_ = c.value();
+          return content_->status;
         });
     ASSERT_TRUE(curator.ok()) << curator.status().ToString();
     curator_ = std::move(curator).value();

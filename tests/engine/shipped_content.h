@@ -31,7 +31,8 @@ inline const Shipped& LoadShipped() {
   static const Shipped* const shipped = [] {
     auto* s = new Shipped();
     std::vector<engine::Diagnostic> diags;
-    s->content = content::LoadContent(content::DefaultContentPaths(), &diags);
+    auto loaded = content::LoadContent(content::DefaultContentPaths(), &diags);
+    if (loaded.ok()) s->content = std::move(loaded).value();
     for (const auto& d : diags) s->errors += d.ToString() + "\n";
     return s;
   }();

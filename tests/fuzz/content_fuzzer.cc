@@ -97,7 +97,8 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   // and indexing them for every input would make this target a hundred times slower, and the
   // checks Compile makes do not depend on them.
   g_shipped->known_words.clear();
-  g_content = backline::content::LoadContent(paths, &diags);
+  auto loaded = backline::content::LoadContent(paths, &diags);
+  if (loaded.ok()) g_content = std::move(loaded).value();
   if (!ok || !g_content) {
     for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.ToString().c_str());
     std::fprintf(stderr, "content_fuzzer: the shipped content did not load\n");

@@ -42,7 +42,8 @@ void CheckReply(const backline::engine::TurnResult& r) {
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   std::vector<backline::engine::Diagnostic> diags;
-  g_content = backline::content::LoadContent(backline::content::DefaultContentPaths(), &diags);
+  auto loaded = backline::content::LoadContent(backline::content::DefaultContentPaths(), &diags);
+  if (loaded.ok()) g_content = std::move(loaded).value();
   if (!g_content) {
     for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.ToString().c_str());
     std::fprintf(stderr, "turn_fuzzer: the shipped content did not load\n");

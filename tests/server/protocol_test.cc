@@ -116,8 +116,9 @@ TEST(ReplyFrameTest, BadUtf8IsReplacedAsInEveryOtherFrame) {
 
 TEST(ReplyFrameTest, EveryReplyOfTheShippedContentIsWrittenAsNlohmannJsonWritesIt) {
   std::vector<engine::Diagnostic> diags;
-  const auto content = content::LoadContent(content::DefaultContentPaths(), &diags);
-  ASSERT_NE(content, nullptr);
+  const auto loaded = content::LoadContent(content::DefaultContentPaths(), &diags);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const auto& content = loaded.value();
   // The bench's mixed messages, then each carried on in one conversation, so that dialog
   // states, slots and offers show up in the state as well.
   std::ifstream in(std::string(build::kSourceDir) + "/bench/messages.txt");
