@@ -32,10 +32,10 @@
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 
+#include "content/content.h"
+#include "content/reply_json.h"
 #include "engine/engine.h"
-#include "server/content.h"
 #include "server/protocol.h"
-#include "server/reply_json.h"
 
 // Counting allocator: a relaxed atomic add per allocation, so the counts cost
 // little and the timings stay comparable with a binary without it.
@@ -84,13 +84,13 @@ namespace {
 using backline::engine::Clinic;
 using backline::engine::SessionState;
 
-const backline::server::Content& Shared() {
+const backline::content::Content& Shared() {
   static const auto content = [] {
     std::vector<backline::engine::Diagnostic> diags;
-    auto c = backline::server::LoadContent(
-        backline::server::DefaultContentPaths(), &diags);
-    if (!c) std::abort();
-    return c;
+    auto c = backline::content::LoadContent(
+        backline::content::DefaultContentPaths(), &diags);
+    if (!c.ok()) std::abort();
+    return std::move(c).value();
   }();
   return *content;
 }
@@ -423,7 +423,7 @@ void BM_ReplyFrame(benchmark::State& state) {
 
 void BM_ReplyFrameTree(benchmark::State& state) {
   WriteEach(state, [](const backline::engine::TurnResult& t, int64_t seq) {
-    nlohmann::json j = backline::server::ReplyToJson(t.reply);
+    nlohmann::json j = backline::content::ReplyToJson(t.reply);
     j["type"] = "reply";
     j["seq"] = seq;
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -446,8 +446,8 @@ void BM_LoadAndCompile(benchmark::State& state) {
   AllocCounter allocs;
   for (auto _ : state) {
     std::vector<backline::engine::Diagnostic> diags;
-    auto c = backline::server::LoadContent(
-        backline::server::DefaultContentPaths(), &diags);
+    auto c = backline::content::LoadContent(
+        backline::content::DefaultContentPaths(), &diags);
     benchmark::DoNotOptimize(c);
   }
   allocs.Report(state);

@@ -36,18 +36,18 @@
 
 #include <benchmark/benchmark.h>
 
-#include "server/memory_store.h"
-#include "server/sqlite_store.h"
-#include "server/store.h"
+#include "store/memory_store.h"
+#include "store/sqlite_store.h"
+#include "store/store.h"
 
 namespace {
 
 using backline::engine::Status;
-using backline::server::MemoryStore;
-using backline::server::SessionRecord;
-using backline::server::SqliteStore;
-using backline::server::Store;
-using backline::server::TurnRecord;
+using backline::store::MemoryStore;
+using backline::store::SessionRecord;
+using backline::store::SqliteStore;
+using backline::store::Store;
+using backline::store::TurnRecord;
 
 constexpr int kSessions = 64;  // the default
 constexpr int kTurnsPerGroup = 32;
@@ -224,7 +224,7 @@ void BM_SqliteGroupOf32Turns(benchmark::State& state) {
 }
 
 // The same with every WAL frame written as SQLite hands it over (two writes per page): the
-// baseline for server/sqlite_wal_vfs.h, measured in the same run.
+// baseline for store/internal/sqlite_wal_vfs.h, measured in the same run.
 void BM_SqliteGroupOf32TurnsUnbatchedWal(benchmark::State& state) {
   TempDir dir;
   auto store = OpenSqlite(dir, /*batch_wal_writes=*/false);

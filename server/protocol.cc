@@ -4,10 +4,10 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <utility>
 
-#include "server/reply_json.h"
+#include "content/reply_json.h"
+#include "server/util.h"
 
 namespace backline::server {
 
@@ -73,21 +73,7 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-std::string NewSessionId() {
-  // std::random_device reads the kernel's generator (getrandom / /dev/urandom) on Linux.
-  static thread_local std::random_device rd;
-  static const char* kHex = "0123456789abcdef";
-  std::string id;
-  id.reserve(32);
-  for (int i = 0; i < 4; ++i) {
-    uint32_t v = rd();
-    for (int k = 0; k < 8; ++k) {
-      id.push_back(kHex[v & 0xF]);
-      v >>= 4;
-    }
-  }
-  return id;
-}
+std::string NewSessionId() { return RandomHex(16); }
 
 bool IsSessionIdShaped(std::string_view id) {
   if (id.size() != 32) return false;
@@ -389,7 +375,7 @@ std::string ErrorFrame(std::string_view code, std::string_view message) {
 
 std::string WelcomeFrame(const std::string& session, bool resumed, const engine::Clinic& clinic,
                          const engine::Reply& welcome, int64_t turns) {
-  json j = ReplyToJson(welcome);
+  json j = content::ReplyToJson(welcome);
   j["type"] = "welcome";
   j["session"] = session;
   j["resumed"] = resumed;
@@ -417,7 +403,7 @@ std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
     all_valid = all_valid && IsValidUtf8(src.title) && IsValidUtf8(src.url);
   }
   if (!all_valid) {
-    json j = ReplyToJson(reply);
+    json j = content::ReplyToJson(reply);
     j["type"] = "reply";
     j["seq"] = seq;
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -499,7 +485,7 @@ std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
   return out;
 }
 
-std::string HistoryFrame(const std::vector<TurnRecord>& turns) {
+std::string HistoryFrame(const std::vector<store::TurnRecord>& turns) {
   json list = json::array();
   for (const auto& t : turns) {
     list.push_back({{"seq", t.seq},

@@ -9,7 +9,7 @@
 
 #include "engine/dialogue.h"
 #include "engine/engine.h"
-#include "server/store.h"
+#include "store/store.h"
 
 namespace backline::server {
 
@@ -48,7 +48,7 @@ std::string ErrorFrame(std::string_view code, std::string_view message);
 std::string WelcomeFrame(const std::string& session, bool resumed, const engine::Clinic& clinic,
                          const engine::Reply& welcome, int64_t turns);
 std::string ReplyFrame(const engine::Reply& reply, int64_t seq);
-std::string HistoryFrame(const std::vector<TurnRecord>& turns);
+std::string HistoryFrame(const std::vector<store::TurnRecord>& turns);
 
 }  // namespace backline::server
 

@@ -57,7 +57,7 @@ int64_t ServerState::NextSeq(const std::string& id, int64_t known) {
   return stored.last_seq;
 }
 
-void ServerState::QueueTurn(Store::TurnWrite write) {
+void ServerState::QueueTurn(store::Store::TurnWrite write) {
   bool first;
   {
     std::lock_guard<std::mutex> lock(outbox_mutex_);
@@ -73,7 +73,7 @@ void ServerState::FlushTurns() {
   // One flush at a time: with several network threads, a later flush must not reach the store
   // before an earlier one (a session's turns would be stored, and answered, out of order).
   std::lock_guard<std::mutex> in_order(flush_mutex_);
-  std::vector<Store::TurnWrite> turns;
+  std::vector<store::Store::TurnWrite> turns;
   {
     std::lock_guard<std::mutex> lock(outbox_mutex_);
     turns.swap(outbox_);
@@ -284,7 +284,7 @@ Server::~Server() {
 }
 
 engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
-                                                         std::unique_ptr<Store> store) {
+                                                         std::unique_ptr<store::Store> store) {
   if (engine::Status s = config.Validate(); !s.ok()) return s;
   auto state = std::make_shared<ServerState>();
   state->config = std::move(config);
@@ -296,8 +296,8 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
   state->store = std::move(store);
   // Raw: the store is the state's own member, and is destroyed before it.
   state->store->SetAfterCallbacks([raw = state.get()]() { raw->WakeForStoreResults(); });
-  const ContentPaths shipped = DefaultContentPaths();
-  ContentPaths paths{state->config.knowledge.empty() ? shipped.knowledge : state->config.knowledge,
+  const content::ContentPaths shipped = content::DefaultContentPaths();
+  content::ContentPaths paths{state->config.knowledge.empty() ? shipped.knowledge : state->config.knowledge,
                      state->config.dialogs.empty() ? shipped.dialogs : state->config.dialogs};
   if (state->config.web.empty()) {
     const std::string beside = (std::filesystem::path(shipped.knowledge).parent_path() / "web").string();
@@ -305,36 +305,12 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
   } else {
     state->web_root = state->config.web;
   }
-  std::vector<engine::Diagnostic> diags;
-  auto content = LoadContent(paths, &diags);
-  if (!content) {
-    std::string msg = "the content has errors (run `backline check`):";
-    for (const auto& d : diags) {
-      if (d.severity == engine::Diagnostic::Severity::kError) msg += "\n  " + d.ToString();
-    }
-    return engine::Status::DataError(msg);
-  }
-  state->set_content(content);
-  state->set_static_files(internal::StaticFiles::Load(state->web_root));
+  auto content = content::LoadContent(paths);
+  if (!content.ok()) return content.status();
+  state->set_content(std::move(content).value());
+  state->set_static_files(StaticFiles::Load(state->web_root));
   state->config.knowledge = paths.knowledge;
   state->config.dialogs = paths.dialogs;
-  {
-    // The curator's functions hold the state weakly: the state owns the curator.
-    std::weak_ptr<ServerState> weak = state;
-    auto curator = Curator::Create(
-        paths, state->store.get(),
-        [weak]() -> std::shared_ptr<const Content> {
-          auto s = weak.lock();
-          return s ? s->content() : nullptr;
-        },
-        [weak]() -> engine::StatusOr<ContentStatus> {
-          auto s = weak.lock();
-          if (!s) return engine::Status::Unavailable("the server is gone");
-          return internal::ReloadContent(s);
-        });
-    if (!curator.ok()) return curator.status();
-    state->curator = std::move(curator).value();
-  }
 
   namespace net = internal::net;
   using internal::tcp;
@@ -360,7 +336,9 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
 
 unsigned short Server::port() const { return state_->port; }
 
-Curator& Server::curator() { return *state_->curator; }
+void Server::AddRoute(std::shared_ptr<Route> route) { state_->AddRoute(std::move(route)); }
+
+std::shared_ptr<RouteHost> Server::host() const { return state_; }
 
 void Server::Stop() {
   auto state = state_;
@@ -391,15 +369,45 @@ void Server::Stop() {
   });
 }
 
-engine::Status Server::Reload() { return internal::ReloadContent(state_).status(); }
+engine::Status Server::Reload() { return internal::ReloadContent(*state_).status(); }
 
 namespace internal {
 
-engine::StatusOr<ContentStatus> ReloadContent(const std::shared_ptr<ServerState>& state_) {
+std::shared_ptr<const StaticFile> ServerState::FindWebFile(const std::string& path) const {
+  auto files = static_files();
+  const StaticFile* f = files ? files->Find(path) : nullptr;
+  if (!f) return nullptr;
+  return std::shared_ptr<const StaticFile>(std::move(files), f);  // keeps the set alive
+}
+
+engine::StatusOr<content::ContentStatus> ServerState::ReloadContent() {
+  return internal::ReloadContent(*this);
+}
+
+void ServerState::Log(const char* level, const std::string& message) const {
+  internal::Log(level, message);
+}
+
+void ServerState::AddRoute(std::shared_ptr<Route> route) {
+  std::lock_guard<std::mutex> lock(routes_mutex_);
+  routes_.push_back(std::move(route));
+}
+
+std::shared_ptr<Route> ServerState::FindRoute(std::string_view path) const {
+  std::lock_guard<std::mutex> lock(routes_mutex_);
+  for (const auto& r : routes_) {
+    if (r->Matches(path)) return r;
+  }
+  return nullptr;
+}
+
+engine::StatusOr<content::ContentStatus> ReloadContent(ServerState& state) {
+  ServerState* const state_ = &state;
   std::lock_guard<std::mutex> reloading(state_->reload_mutex);
   std::vector<engine::Diagnostic> diags;
-  auto content = LoadContent(ContentPaths{state_->config.knowledge, state_->config.dialogs}, &diags);
-  if (!content) {
+  auto loaded = content::LoadContent(
+      content::ContentPaths{state_->config.knowledge, state_->config.dialogs}, &diags);
+  if (!loaded.ok()) {
     state_->metrics.reloads_failed.fetch_add(1);
     std::string msg = "reload refused, still serving the previous content:";
     for (const auto& d : diags) {
@@ -408,8 +416,9 @@ engine::StatusOr<ContentStatus> ReloadContent(const std::shared_ptr<ServerState>
     Log("error", msg);
     return engine::Status::DataError(msg);
   }
+  const std::shared_ptr<const content::Content> content = std::move(loaded).value();
   state_->set_content(content);
-  state_->set_static_files(internal::StaticFiles::Load(state_->web_root));
+  state_->set_static_files(StaticFiles::Load(state_->web_root));
   state_->metrics.reloads_ok.fetch_add(1);
   Log("info", "content reloaded: " + std::to_string(content->status.entries) +
                   " FAQ entries, version " + content->status.version.substr(0, 12));
@@ -430,7 +439,7 @@ int Server::Run() {
     if (sig == SIGHUP) {
       // Compile off the network threads; the swap itself is a pointer under a mutex. The
       // thread holds the state, not the Server, so it outlives neither.
-      std::thread([state = state_]() { internal::ReloadContent(state); }).detach();
+      std::thread([state = state_]() { internal::ReloadContent(*state); }).detach();
       signals.async_wait(on_signal);
       return;
     }

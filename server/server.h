@@ -20,8 +20,8 @@
 
 #include "engine/status.h"
 #include "server/config.h"
-#include "server/curator.h"
-#include "server/store.h"
+#include "server/routes.h"
+#include "store/store.h"
 
 namespace backline::server {
 
@@ -37,7 +37,7 @@ class Server {
 
   // Loads the content, binds the port (0 picks a free one) and prepares the threads.
   static engine::StatusOr<std::unique_ptr<Server>> Create(Config config,
-                                                          std::unique_ptr<Store> store);
+                                                          std::unique_ptr<store::Store> store);
 
   // Serves until stopped. Returns 0 after a clean shutdown: the acceptor closed, open
   // conversations told with a close frame (going away), the store flushed.
@@ -51,9 +51,14 @@ class Server {
 
   unsigned short port() const;
 
-  // The curators' back end (server/curator.h) over this server's content folders, store and
-  // reload path. Its methods block: never call them on a network thread.
-  Curator& curator();
+  // Adds a route: the server hands the requests whose path it matches to it (server/routes.h),
+  // before its own routes (/healthz, /metrics, the web/ files), WebSocket upgrades excepted.
+  // The server owns it. REQUIRES: before Run().
+  void AddRoute(std::shared_ptr<Route> route);
+
+  // The server as its routes see it: configuration, content, reload path, store. Holding it
+  // keeps the server's state (not this object) alive.
+  std::shared_ptr<RouteHost> host() const;
 
  private:
   explicit Server(std::shared_ptr<internal::ServerState> state);

@@ -14,10 +14,10 @@
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
-#include "server/internal/curator_http.h"
 #include "server/internal/state.h"
-#include "server/internal/static_files.h"
 #include "server/protocol.h"
+#include "server/static_files.h"
+#include "server/util.h"
 
 namespace backline::server::internal {
 namespace {
@@ -32,29 +32,6 @@ constexpr uint32_t kMaxHeaderBytes = 8 * 1024;
 // sends discarded) for at most this long, so that the client reads the response instead of
 // a reset (a close with unread data sends RST).
 constexpr auto kLingerTime = std::chrono::seconds(2);
-
-// Decodes %XX escapes; false on a malformed escape or a decoded NUL.
-bool PercentDecode(std::string_view in, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out->push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    const int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return false;
-    out->push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return true;
-}
 
 std::map<std::string, std::string> ParseQuery(std::string_view query) {
   std::map<std::string, std::string> out;
@@ -170,12 +147,12 @@ void ApplySecurityHeaders(Response& res, bool tls) {
 }
 
 // What HandleRequest decided: a response, an upgrade to a WebSocket session, or a request
-// for the curator page and API (answered asynchronously by curator_http.h).
+// for a route another folder added (server/routes.h; answered asynchronously).
 struct Decision {
   Response response;
   bool close = false;
   bool upgrade = false;
-  bool curator = false;
+  std::shared_ptr<Route> route;
   std::string address, clinic_id, resume_id;  // upgrade only
 };
 
@@ -253,8 +230,8 @@ Decision Health(ServerState& state, const Request& req) {
   if (auto c = state.content()) {
     j["faq_entries"] = c->engine->content().entries.size();
     j["clinics"] = c->clinics.size();
-    // What is live: the same status a curator edit reports (server/content.h).
-    const ContentStatus& st = c->status;
+    // What is live: the same status a curator edit reports (content/content.h).
+    const content::ContentStatus& st = c->status;
     char loaded_at[32] = "";
     const std::time_t t = static_cast<std::time_t>(st.loaded_ms / 1000);
     std::tm tm{};
@@ -351,9 +328,9 @@ Decision HandleRequest(ServerState& state, const Request& req, const RequestCont
     if (path != "/ws") return Respond(Error(http::status::not_found, "Not found.\n", req), true);
     return Upgrade(state, req, query, ctx);
   }
-  if (IsCuratorPath(path)) {
+  if (auto route = state.FindRoute(path)) {
     Decision d;
-    d.curator = true;
+    d.route = std::move(route);
     return d;
   }
   // Routes that take other methods than GET and HEAD go above this line.
@@ -450,7 +427,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     ctx.address = addr_ec ? std::string("?") : endpoint.address().to_string();
     ctx.tls = kTls;
     Decision d = HandleRequest(*state_, req, ctx);
-    if (d.curator) return Curator(std::move(req), std::move(ctx.address));
+    if (d.route) return Routed(std::move(d.route), std::move(req), std::move(ctx.address));
     if (d.upgrade) {
       Lowest().expires_never();
       StartWebSocketSession(state_, std::move(stream_), std::move(req), std::move(d.address),
@@ -460,16 +437,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     Send(std::move(d.response), d.close);
   }
 
-  // The curator page and API (curator_http.h) answer through a callback, maybe from their
-  // worker thread; the response is written on this connection's strand.
-  void Curator(Request req, std::string address) {
-    HandleCuratorRequest(state_, std::move(req), std::move(address),
-                         [self = this->shared_from_this()](Response res) {
-                           net::post(self->stream_.get_executor(),
-                                     [self, res = std::move(res)]() mutable {
-                                       self->Send(std::move(res), false);
-                                     });
-                         });
+  // Routes (server/routes.h; the curator page and API) answer through a callback, maybe
+  // from another thread; the response is written on this connection's strand.
+  void Routed(std::shared_ptr<Route> route, Request req, std::string address) {
+    route->Handle(state_, std::move(req), std::move(address),
+                  [self = this->shared_from_this()](Response res) {
+                    net::post(self->stream_.get_executor(),
+                              [self, res = std::move(res)]() mutable {
+                                self->Send(std::move(res), false);
+                              });
+                  });
   }
 
   void Send(Response&& res, bool close) {

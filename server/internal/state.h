@@ -18,13 +18,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "content/content.h"
 #include "engine/dialogue.h"
 #include "server/config.h"
-#include "server/content.h"
-#include "server/curator.h"
-#include "server/internal/static_files.h"
 #include "server/metrics.h"
-#include "server/store.h"
+#include "server/routes.h"
+#include "server/static_files.h"
+#include "store/store.h"
 
 namespace backline::server::internal {
 
@@ -51,13 +51,11 @@ struct LiveSession {
   int64_t last_seq = 0;  // the last turn number given out, shared by all its connections
 };
 
-struct ServerState {
+// The state is also what the routes see of the server (server/routes.h).
+struct ServerState : RouteHost {
   Config config;
   net::io_context ioc;
-  std::unique_ptr<Store> store;
-  // Curators' edits, undo, revisions and the unanswered list (server/curator.h); created by
-  // Server::Create, never null after it. Its methods block: call them off the network threads.
-  std::unique_ptr<Curator> curator;
+  std::unique_ptr<store::Store> store;
   // Held by ReloadContent (server.cc) around load and swap: reloads never overlap, so the
   // last one to start is the one that stays.
   std::mutex reload_mutex;
@@ -66,11 +64,11 @@ struct ServerState {
   // Set when the configuration has tls_cert and tls_key: the port then speaks TLS only.
   std::unique_ptr<net::ssl::context> tls;
 
-  std::shared_ptr<const Content> content() const {
+  std::shared_ptr<const content::Content> content() const {
     std::lock_guard<std::mutex> lock(content_mutex);
     return content_;
   }
-  void set_content(std::shared_ptr<const Content> c) {
+  void set_content(std::shared_ptr<const content::Content> c) {
     std::lock_guard<std::mutex> lock(content_mutex);
     content_ = std::move(c);
   }
@@ -82,6 +80,20 @@ struct ServerState {
     std::lock_guard<std::mutex> lock(content_mutex);
     static_files_ = std::move(f);
   }
+
+  // RouteHost.
+  const Config& Configuration() const override { return config; }
+  std::shared_ptr<const content::Content> CurrentContent() const override { return content(); }
+  std::shared_ptr<const StaticFile> FindWebFile(const std::string& path) const override;
+  engine::StatusOr<content::ContentStatus> ReloadContent() override;
+  store::Store& ConversationStore() override { return *store; }
+  void Log(const char* level, const std::string& message) const override;
+
+  // Routes other folders added (Server::AddRoute). Declared after the store: a route (the
+  // curator's holds a Store*) is destroyed before it.
+  void AddRoute(std::shared_ptr<Route> route);
+  // The route that answers `path` (decoded, without the query), or null.
+  std::shared_ptr<Route> FindRoute(std::string_view path) const;
 
   // Live conversations by session id (resume after a dropped connection).
   std::optional<LiveSession> FindSession(const std::string& id);
@@ -98,7 +110,7 @@ struct ServerState {
   //    the turns kept meanwhile to the store at once (Store::AppendTurns);
   //  - a store callback leaves its follow-up with AddStoreResult, and the store's
   //    after-callbacks hook (set by Server::Create) posts one handler that runs them all.
-  void QueueTurn(Store::TurnWrite write);
+  void QueueTurn(store::Store::TurnWrite write);
   void FlushTurns();  // hands the kept turns to the store now
   size_t QueuedTurns();
   void AddStoreResult(std::function<void()> work);
@@ -116,8 +128,11 @@ struct ServerState {
   std::atomic<bool> ready{false};
 
  private:
+  mutable std::mutex routes_mutex_;
+  std::vector<std::shared_ptr<Route>> routes_;
+
   mutable std::mutex content_mutex;
-  std::shared_ptr<const Content> content_;
+  std::shared_ptr<const content::Content> content_;
   std::shared_ptr<const StaticFiles> static_files_;
 
   void RunStoreResults();
@@ -125,7 +140,7 @@ struct ServerState {
   std::mutex flush_mutex_;     // held by FlushTurns: flushes reach the store in order
   std::mutex delivery_mutex_;  // held by RunStoreResults: deliveries post in order
   std::mutex outbox_mutex_;
-  std::vector<Store::TurnWrite> outbox_;
+  std::vector<store::Store::TurnWrite> outbox_;
   std::mutex results_mutex_;
   std::vector<std::function<void()>> results_;
   bool results_posted_ = false;  // a RunStoreResults handler is on its way
@@ -142,7 +157,7 @@ struct ServerState {
 // The one reload path (SIGHUP, Server::Reload, the curator): loads the content folders,
 // swaps them in, and returns what is now live; on errors keeps the running content, logs
 // them and returns kDataError with them. Blocks; call it off the network threads.
-engine::StatusOr<ContentStatus> ReloadContent(const std::shared_ptr<ServerState>& state);
+engine::StatusOr<content::ContentStatus> ReloadContent(ServerState& state);
 
 // Starts an HTTP session on an accepted socket.
 void StartHttpSession(std::shared_ptr<ServerState> state, tcp::socket socket);

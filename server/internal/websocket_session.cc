@@ -1,6 +1,6 @@
 #include "server/internal/websocket_session.h"
 
-#include "server/reply_json.h"
+#include "content/reply_json.h"
 
 namespace backline::server::internal {
 
@@ -84,7 +84,7 @@ void WebSocketSession::OnAccept(beast::error_code ec) {
     auto self = shared_from_this();
     state_->store->LoadSession(
         resume_id_, not_before,
-        [self](engine::StatusOr<std::optional<SessionRecord>> loaded) {
+        [self](engine::StatusOr<std::optional<store::SessionRecord>> loaded) {
           self->FromStore([self, loaded = std::move(loaded)]() mutable {
             self->OnSessionLoaded(std::move(loaded));
           });
@@ -94,12 +94,12 @@ void WebSocketSession::OnAccept(beast::error_code ec) {
   Begin(false);
 }
 
-void WebSocketSession::OnSessionLoaded(engine::StatusOr<std::optional<SessionRecord>> loaded) {
+void WebSocketSession::OnSessionLoaded(engine::StatusOr<std::optional<store::SessionRecord>> loaded) {
   if (!loaded.ok()) {
     state_->metrics.store_errors.fetch_add(1);
     Log("error", "loading a session failed: " + loaded.status().ToString());
   } else if (loaded.value()) {
-    const SessionRecord& rec = *loaded.value();
+    const store::SessionRecord& rec = *loaded.value();
     nlohmann::json j = nlohmann::json::parse(rec.state, nullptr, false);
     engine::SessionState s;
     if (!j.is_discarded() && StateFromJson(j, &s)) {
@@ -256,7 +256,7 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   }
 
   // The reply is in `frame` now: the record takes the reply's strings.
-  TurnRecord record;
+  store::TurnRecord record;
   record.session_id = session_id_;
   record.seq = seq;
   record.user_text = text;
@@ -268,7 +268,7 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   record.unanswered = turn.reply.unanswered;
   record.received_ms = received_ms;
   record.replied_ms = NowMs();
-  SessionRecord session;
+  store::SessionRecord session;
   session.id = session_id_;
   session.clinic = live_.clinic;
   session.state = StateJson(live_.state);
@@ -280,7 +280,7 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   // must never be held back -- and the failure is counted and logged.
   ++pending_turns_;
   auto self = shared_from_this();
-  state_->QueueTurn(Store::TurnWrite{
+  state_->QueueTurn(store::Store::TurnWrite{
       std::move(record), std::move(session), [self, frame, started](engine::Status s) {
         self->FromStore([self, frame, started, s]() {
           --self->pending_turns_;
@@ -301,7 +301,7 @@ void WebSocketSession::HandleHistory() {
   auto self = shared_from_this();
   state_->store->RecentTurns(
       session_id_, state_->config.limits.history_turns,
-      [self](engine::StatusOr<std::vector<TurnRecord>> turns) {
+      [self](engine::StatusOr<std::vector<store::TurnRecord>> turns) {
         self->FromStore([self, turns = std::move(turns)]() {
           if (!turns.ok()) {
             self->state_->metrics.store_errors.fetch_add(1);
@@ -314,7 +314,7 @@ void WebSocketSession::HandleHistory() {
 }
 
 void WebSocketSession::HandleFeedback(const ClientFrame& frame) {
-  FeedbackRecord fb;
+  store::FeedbackRecord fb;
   fb.session_id = session_id_;
   fb.seq = frame.seq;
   fb.rating = frame.rating;

@@ -43,7 +43,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
  private:
   void OnAccept(beast::error_code ec);
   void Begin(bool resumed);
-  void OnSessionLoaded(engine::StatusOr<std::optional<SessionRecord>> loaded);
+  void OnSessionLoaded(engine::StatusOr<std::optional<store::SessionRecord>> loaded);
   void DoRead();
   void OnRead(beast::error_code ec, std::size_t bytes);
   void Handle(std::string payload);
@@ -91,7 +91,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   std::string clinic_id_;
   std::string resume_id_;
   std::string session_id_;
-  std::shared_ptr<const Content> content_;  // the snapshot this conversation runs on
+  std::shared_ptr<const content::Content> content_;  // the snapshot this conversation runs on
   LiveSession live_;
   int64_t pending_turns_ = 0;  // turns waiting for their commit
 };

@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "content/content.h"
 #include "engine/engine.h"
-#include "server/content.h"
 
 namespace backline::testing {
 
 struct Shipped {
-  std::shared_ptr<const server::Content> content;
+  std::shared_ptr<const content::Content> content;
   std::string errors;  // every diagnostic, one per line, when loading failed
 
   const engine::Engine& engine() const { return *content->engine; }
@@ -31,7 +31,8 @@ inline const Shipped& LoadShipped() {
   static const Shipped* const shipped = [] {
     auto* s = new Shipped();
     std::vector<engine::Diagnostic> diags;
-    s->content = server::LoadContent(server::DefaultContentPaths(), &diags);
+    auto loaded = content::LoadContent(content::DefaultContentPaths(), &diags);
+    if (loaded.ok()) s->content = std::move(loaded).value();
     for (const auto& d : diags) s->errors += d.ToString() + "\n";
     return s;
   }();

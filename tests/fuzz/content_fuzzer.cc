@@ -22,11 +22,11 @@
 #include <string>
 #include <vector>
 
+#include "content/content.h"
 #include "dialogs/loader.h"
 #include "engine/content.h"
 #include "engine/engine.h"
 #include "knowledge/loader.h"
-#include "server/content.h"
 
 namespace {
 
@@ -56,7 +56,7 @@ constexpr size_t kKindCount = sizeof(kKinds) / sizeof(kKinds[0]);
 
 // The shipped content, loaded once: the parts a fuzzed file replaces, and an engine for clinics.
 ContentSpec* g_shipped = nullptr;
-std::shared_ptr<const backline::server::Content> g_content;
+std::shared_ptr<const backline::content::Content> g_content;
 fs::path g_root;  // the temporary folder; one subfolder per kind
 
 const char* kMessages[] = {
@@ -88,7 +88,7 @@ void RemoveTree() {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
-  const backline::server::ContentPaths paths = backline::server::DefaultContentPaths();
+  const backline::content::ContentPaths paths = backline::content::DefaultContentPaths();
   std::vector<Diagnostic> diags;
   g_shipped = new ContentSpec;
   bool ok = backline::knowledge::LoadKnowledge(paths.knowledge, g_shipped, &diags);
@@ -97,7 +97,8 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   // and indexing them for every input would make this target a hundred times slower, and the
   // checks Compile makes do not depend on them.
   g_shipped->known_words.clear();
-  g_content = backline::server::LoadContent(paths, &diags);
+  auto loaded = backline::content::LoadContent(paths, &diags);
+  if (loaded.ok()) g_content = std::move(loaded).value();
   if (!ok || !g_content) {
     for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.ToString().c_str());
     std::fprintf(stderr, "content_fuzzer: the shipped content did not load\n");

@@ -17,16 +17,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "content/content.h"
 #include "engine/dialogue.h"
 #include "engine/engine.h"
-#include "server/content.h"
 #include "server/protocol.h"
 
 namespace {
 
 constexpr size_t kFrameLimit = 4096;
 
-std::shared_ptr<const backline::server::Content> g_content;
+std::shared_ptr<const backline::content::Content> g_content;
 
 void Check(bool ok) {
   if (!ok) std::abort();
@@ -42,7 +42,8 @@ void CheckReply(const backline::engine::TurnResult& r) {
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   std::vector<backline::engine::Diagnostic> diags;
-  g_content = backline::server::LoadContent(backline::server::DefaultContentPaths(), &diags);
+  auto loaded = backline::content::LoadContent(backline::content::DefaultContentPaths(), &diags);
+  if (loaded.ok()) g_content = std::move(loaded).value();
   if (!g_content) {
     for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.ToString().c_str());
     std::fprintf(stderr, "turn_fuzzer: the shipped content did not load\n");

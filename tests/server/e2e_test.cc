@@ -33,7 +33,7 @@
 #include <sqlite3.h>
 
 #include "server/config.h"
-#include "server/sqlite_store.h"
+#include "store/sqlite_store.h"
 #include "tests/server/server_process.h"
 #include "tests/server/ws_client.h"
 #include "tests/support/build_paths.h"
@@ -195,7 +195,7 @@ class E2eTest : public ::testing::Test {
   }
 
   void StartServer() {
-    auto store = SqliteStore::Open(db_.string());
+    auto store = store::SqliteStore::Open(db_.string());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     auto server = Server::Create(config_, std::move(store).value());
     ASSERT_TRUE(server.ok()) << server.status().ToString();

@@ -37,7 +37,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/config.h"
-#include "server/sqlite_store.h"
+#include "store/sqlite_store.h"
 #include "tests/server/ws_client.h"
 #include "tests/support/build_paths.h"
 
@@ -88,7 +88,7 @@ class CatalogueServer {
     c.limits.handshake_timeout_seconds = kHandshakeTimeoutSeconds;
     c.limits.max_message_bytes = kMaxMessageBytes;
     c.limits.connections_per_address = 1000;
-    auto store = SqliteStore::Open(db_.string());
+    auto store = store::SqliteStore::Open(db_.string());
     if (!store.ok()) {
       error_ = store.status().ToString();
       return;

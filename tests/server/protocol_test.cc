@@ -8,8 +8,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "server/content.h"
-#include "server/reply_json.h"
+#include "content/content.h"
+#include "content/reply_json.h"
 #include "tests/support/build_paths.h"
 
 namespace backline::server {
@@ -51,7 +51,7 @@ TEST(StateFromJsonTest, RefusesNumbersThatAreNotAWholeNumberInRange) {
 // ReplyFrame and StateJson write their JSON by hand (a reply per turn); these hold them to the
 // bytes nlohmann::json writes for the same values, which is what every other frame uses.
 std::string ReferenceReplyFrame(const engine::Reply& reply, int64_t seq) {
-  json j = ReplyToJson(reply);
+  json j = content::ReplyToJson(reply);
   j["type"] = "reply";
   j["seq"] = seq;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -116,8 +116,9 @@ TEST(ReplyFrameTest, BadUtf8IsReplacedAsInEveryOtherFrame) {
 
 TEST(ReplyFrameTest, EveryReplyOfTheShippedContentIsWrittenAsNlohmannJsonWritesIt) {
   std::vector<engine::Diagnostic> diags;
-  const auto content = LoadContent(DefaultContentPaths(), &diags);
-  ASSERT_NE(content, nullptr);
+  const auto loaded = content::LoadContent(content::DefaultContentPaths(), &diags);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const auto& content = loaded.value();
   // The bench's mixed messages, then each carried on in one conversation, so that dialog
   // states, slots and offers show up in the state as well.
   std::ifstream in(std::string(build::kSourceDir) + "/bench/messages.txt");

@@ -21,7 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/config.h"
-#include "server/sqlite_store.h"
+#include "store/sqlite_store.h"
 #include "tests/server/ws_client.h"
 #include "tests/support/build_paths.h"
 
@@ -157,7 +157,7 @@ class TlsTest : public ::testing::Test {
     Config config = BaseConfig(db_.string());
     config.tls_cert = cert;
     config.tls_key = key;
-    auto store = SqliteStore::Open(db_.string());
+    auto store = store::SqliteStore::Open(db_.string());
     if (!store.ok()) return store.status();
     auto server = Server::Create(config, std::move(store).value());
     if (!server.ok()) return server.status();

@@ -1,0 +1,67 @@
+// backline serve: the chat server, with the store the configuration names (cli/commands.h).
+#include "cli/commands.h"
+
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "curator/curator_routes.h"
+#include "server/config.h"
+#include "server/server.h"
+#include "store/memory_store.h"
+#include "store/sqlite_store.h"
+
+namespace backline::cli {
+
+using server::Config;
+using server::Server;
+
+int RunServe(const std::vector<std::string>& args, std::ostream& err) {
+  Config config;
+  std::string config_file;
+  // A --config file is read first, then the other options override it.
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--config") config_file = args[i + 1];
+  }
+  if (!config_file.empty()) {
+    if (engine::Status s = Config::LoadFile(config_file, &config); !s.ok()) {
+      err << "backline serve: " << s.message() << "\n";
+      return 2;
+    }
+  }
+  if (engine::Status s = Config::ApplyArgs(args, &config_file, &config); !s.ok()) {
+    err << "backline serve: " << s.message() << "\n";
+    return 2;
+  }
+  std::unique_ptr<store::Store> store;
+  if (config.store == "memory") {
+    auto memory = store::MemoryStore::Open();
+    if (!memory.ok()) {
+      err << "backline serve: " << memory.status().message() << "\n";
+      return 2;
+    }
+    store = std::move(memory).value();
+  } else {
+    auto sqlite = store::SqliteStore::Open(config.database);
+    if (!sqlite.ok()) {
+      err << "backline serve: cannot open the database " << config.database << ": "
+          << sqlite.status().message() << "\n";
+      return 2;
+    }
+    store = std::move(sqlite).value();
+  }
+  auto server = Server::Create(config, std::move(store));
+  if (!server.ok()) {
+    err << "backline serve: " << server.status().message() << "\n";
+    return 2;
+  }
+  // The curator page and its API (/curator/): the server hosts the route, curator/ answers.
+  if (auto curator = curator::AddCuratorRoutes(*server.value()); !curator.ok()) {
+    err << "backline serve: " << curator.status().message() << "\n";
+    return 2;
+  }
+  return server.value()->Run();
+}
+
+}  // namespace backline::cli

@@ -1,0 +1,75 @@
+// Routes: HTTP paths on the server's port that another folder answers (the curator page and
+// its API, which cli/ registers at start-up through curator/curator_routes.h). The server
+// decides every other answer itself; a request whose path a route claims is handed to that
+// route, and the response it gives back is written on the connection's strand, with the
+// server's security headers added (server/internal/http_session.cc).
+//
+// The server knows routes only through this interface, so server/ never includes the
+// folders that register them: dependencies point from them to server/, never back.
+#ifndef BACKLINE_SERVER_ROUTES_H_
+#define BACKLINE_SERVER_ROUTES_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "content/content.h"
+#include "engine/status.h"
+#include "server/config.h"
+#include "server/static_files.h"
+#include "store/store.h"
+
+namespace backline::server {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+// What a route may use of the server that hosts it. Held through a shared_ptr, it keeps the
+// server's state (not the Server object) alive, like a connection does; hold it weakly from
+// anything the server itself owns. Thread safety: every method may be called from any thread.
+class RouteHost {
+ public:
+  virtual ~RouteHost() = default;
+
+  // The configuration the server runs with (validated, the content folders filled in).
+  virtual const Config& Configuration() const = 0;
+  // The content being served now (null only before the first load).
+  virtual std::shared_ptr<const content::Content> CurrentContent() const = 0;
+  // A file of the web root (web/) by URL path ("/curator/index.html"), as loaded at start-up
+  // or by the last reload; null when there is none.
+  virtual std::shared_ptr<const StaticFile> FindWebFile(const std::string& path) const = 0;
+  // The server's one reload path (the same as SIGHUP and Server::Reload()): the status now
+  // live, or kDataError with the errors while the previous content keeps being served.
+  // Blocks: never call it on a network thread.
+  virtual engine::StatusOr<content::ContentStatus> ReloadContent() = 0;
+  // The store the server writes conversations to; it lives as long as the server's state.
+  virtual store::Store& ConversationStore() = 0;
+  // One line on stderr in the server's format ("2026-11-26T21:00:00Z warn: ..."). Never pass
+  // patient text.
+  virtual void Log(const char* level, const std::string& message) const = 0;
+};
+
+class Route {
+ public:
+  virtual ~Route() = default;
+
+  // True when this route answers `path`: the request's path, percent-decoded once and
+  // checked by the server (no dot segments, control characters or bad UTF-8), without the
+  // query string.
+  virtual bool Matches(std::string_view path) const = 0;
+
+  // Answers one request (any method, WebSocket upgrades excepted). `address` is the client's
+  // IP address. `respond` must be called exactly once, from any thread: the server posts the
+  // response to the connection's strand. Must not block a network thread (run slow work
+  // elsewhere and respond from there) and must not throw.
+  virtual void Handle(std::shared_ptr<RouteHost> host, HttpRequest request,
+                      std::string address, std::function<void(HttpResponse)> respond) = 0;
+};
+
+}  // namespace backline::server
+
+#endif  // BACKLINE_SERVER_ROUTES_H_

@@ -1,0 +1,264 @@
+#include "store/memory_store.h"
+
+#include <algorithm>
+#include <system_error>
+#include <tuple>
+
+namespace backline::store {
+
+using engine::Status;
+using engine::StatusOr;
+
+StatusOr<std::unique_ptr<MemoryStore>> MemoryStore::Open() {
+  std::unique_ptr<MemoryStore> store(new MemoryStore());
+  // std::thread reports failure by throwing; it must not cross our API.
+  try {
+    store->thread_ = std::thread(&MemoryStore::Loop, store.get());
+  } catch (const std::system_error& e) {
+    return Status::Unavailable(std::string("cannot start store thread: ") + e.what());
+  }
+  return store;
+}
+
+MemoryStore::~MemoryStore() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void MemoryStore::Enqueue(bool write, std::function<void()> run) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (write) ++queued_writes_;
+    queue_.push_back(Op{write, std::move(run)});
+    if (queue_.size() > 1) return;
+  }
+  work_cv_.notify_one();
+}
+
+void MemoryStore::SetAfterCallbacks(std::function<void()> hook) {
+  after_callbacks_ = std::move(hook);
+}
+
+void MemoryStore::Loop() {
+  std::deque<Op> ops;
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) break;  // stopping, and everything is done
+    ops.swap(queue_);           // everything queued: one pass, one after-callbacks call
+    busy_ = true;
+    lock.unlock();
+    size_t writes = 0;
+    for (Op& op : ops) {
+      if (op.write) ++writes;
+      op.run();
+    }
+    ops.clear();  // drop what the callbacks hold outside the lock
+    if (after_callbacks_) after_callbacks_();
+    lock.lock();
+    busy_ = false;
+    queued_writes_ -= writes;
+    if (queue_.empty()) idle_cv_.notify_all();
+  }
+}
+
+void MemoryStore::Flush() {
+  if (std::this_thread::get_id() == thread_.get_id()) return;  // would wait for itself
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_cv_.wait(lock, [this] { return queue_.empty() && !busy_; });
+}
+
+size_t MemoryStore::QueueDepth() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queued_writes_;
+}
+
+Status MemoryStore::ApplyAppendTurn(TurnRecord turn, SessionRecord session) {
+  if (turn.session_id != session.id) {
+    return Status::InvalidArgument("append turn: turn.session_id differs from session.id");
+  }
+  if (turn.seq <= 0) return Status::InvalidArgument("append turn: seq must be > 0");
+  auto [it, inserted] = sessions_.try_emplace(session.id);
+  SessionData& data = it->second;
+  if (data.turns.count(turn.seq)) {
+    // As in SqliteStore, the failed write leaves nothing behind (not even a new session).
+    if (inserted) sessions_.erase(it);
+    return Status::InvalidArgument("append turn: session " + session.id.substr(0, 8) +
+                                   " already has turn " + std::to_string(turn.seq));
+  }
+  if (inserted) {
+    data.record = std::move(session);
+  } else {
+    // The id, clinic and created_ms are those of the first insert.
+    data.record.state = std::move(session.state);
+    data.record.updated_ms = session.updated_ms;
+  }
+  if (turn.unanswered) {
+    data.unanswered[turn.seq] =
+        UnansweredRecord{turn.session_id, turn.seq, turn.user_text, turn.kind, turn.received_ms};
+  }
+  const int64_t seq = turn.seq;
+  data.turns.emplace(seq, std::move(turn));
+  return Status::Ok();
+}
+
+void MemoryStore::AppendTurn(TurnRecord turn, SessionRecord session, Done done) {
+  Enqueue(true, [this, turn = std::move(turn), session = std::move(session),
+                 done = std::move(done)]() mutable {
+    done(ApplyAppendTurn(std::move(turn), std::move(session)));
+  });
+}
+
+void MemoryStore::AppendTurns(std::vector<TurnWrite> turns) {
+  if (turns.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const bool was_empty = queue_.empty();
+    for (TurnWrite& w : turns) {
+      ++queued_writes_;
+      queue_.push_back(Op{true, [this, w = std::move(w)]() mutable {
+                            w.done(ApplyAppendTurn(std::move(w.turn), std::move(w.session)));
+                          }});
+    }
+    if (!was_empty) return;  // the thread is awake already
+  }
+  work_cv_.notify_one();
+}
+
+void MemoryStore::LoadSession(
+    std::string id, int64_t not_before_ms,
+    std::function<void(StatusOr<std::optional<SessionRecord>>)> done) {
+  Enqueue(false, [this, id = std::move(id), not_before_ms, done = std::move(done)]() {
+    std::optional<SessionRecord> out;
+    auto it = sessions_.find(id);
+    if (it != sessions_.end() && it->second.record.updated_ms >= not_before_ms) {
+      out = it->second.record;
+    }
+    done(std::move(out));
+  });
+}
+
+void MemoryStore::RecentTurns(std::string session_id, size_t limit,
+                              std::function<void(StatusOr<std::vector<TurnRecord>>)> done) {
+  Enqueue(false, [this, session_id = std::move(session_id), limit, done = std::move(done)]() {
+    std::vector<TurnRecord> out;
+    auto it = sessions_.find(session_id);
+    if (it != sessions_.end()) {
+      const auto& turns = it->second.turns;
+      auto from = turns.end();
+      for (size_t n = 0; n < limit && from != turns.begin(); ++n) --from;
+      for (auto t = from; t != turns.end(); ++t) out.push_back(t->second);  // oldest first
+    }
+    done(std::move(out));
+  });
+}
+
+void MemoryStore::AddFeedback(FeedbackRecord feedback, Done done) {
+  Enqueue(true, [this, fb = std::move(feedback), done = std::move(done)]() mutable {
+    if (fb.rating != 1 && fb.rating != -1) {
+      return done(Status::InvalidArgument("add feedback: rating must be +1 or -1"));
+    }
+    auto it = sessions_.find(fb.session_id);
+    if (it == sessions_.end() || !it->second.turns.count(fb.seq)) {
+      return done(Status::InvalidArgument("add feedback: no such turn"));
+    }
+    const int64_t seq = fb.seq;
+    it->second.feedback.emplace(seq, std::move(fb));
+    done(Status::Ok());
+  });
+}
+
+void MemoryStore::DeleteSession(std::string id, Done done) {
+  Enqueue(true, [this, id = std::move(id), done = std::move(done)]() {
+    sessions_.erase(id);
+    done(Status::Ok());
+  });
+}
+
+void MemoryStore::Purge(std::string clinic, int64_t before_ms,
+                        std::function<void(StatusOr<int64_t>)> done) {
+  Enqueue(true, [this, clinic = std::move(clinic), before_ms, done = std::move(done)]() {
+    int64_t deleted = 0;
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      SessionData& data = it->second;
+      if (data.record.clinic != clinic) {
+        ++it;
+        continue;
+      }
+      if (data.record.updated_ms < before_ms) {
+        it = sessions_.erase(it);
+        ++deleted;
+        continue;
+      }
+      // Old turns go with the feedback and unanswered entry about them.
+      for (auto t = data.turns.begin(); t != data.turns.end();) {
+        if (t->second.received_ms < before_ms) {
+          data.feedback.erase(t->first);
+          data.unanswered.erase(t->first);
+          t = data.turns.erase(t);
+        } else {
+          ++t;
+        }
+      }
+      std::erase_if(data.feedback, [&](const auto& f) { return f.second.created_ms < before_ms; });
+      std::erase_if(data.unanswered,
+                    [&](const auto& u) { return u.second.created_ms < before_ms; });
+      ++it;
+    }
+    done(deleted);
+  });
+}
+
+void MemoryStore::Unanswered(int64_t since_ms, size_t limit,
+                             std::function<void(StatusOr<std::vector<UnansweredRecord>>)> done) {
+  Enqueue(false, [this, since_ms, limit, done = std::move(done)]() {
+    std::vector<UnansweredRecord> out;
+    for (const auto& [id, data] : sessions_) {
+      for (const auto& [seq, u] : data.unanswered) {
+        if (u.created_ms >= since_ms) out.push_back(u);
+      }
+    }
+    // Oldest first, as SqliteStore orders them.
+    std::sort(out.begin(), out.end(), [](const UnansweredRecord& a, const UnansweredRecord& b) {
+      return std::tie(a.created_ms, a.session_id, a.seq) <
+             std::tie(b.created_ms, b.session_id, b.seq);
+    });
+    if (out.size() > limit) out.resize(limit);
+    done(std::move(out));
+  });
+}
+
+void MemoryStore::AddRevision(RevisionRecord revision,
+                              std::function<void(StatusOr<int64_t>)> done) {
+  Enqueue(true, [this, revision = std::move(revision), done = std::move(done)]() mutable {
+    // Ids are never reused, as with SQLite's AUTOINCREMENT.
+    revision.id = next_revision_++;
+    const int64_t id = revision.id;
+    revisions_[id] = std::move(revision);
+    done(id);
+  });
+}
+
+void MemoryStore::DeleteRevision(int64_t id, Done done) {
+  Enqueue(true, [this, id, done = std::move(done)]() {
+    revisions_.erase(id);
+    done(Status::Ok());
+  });
+}
+
+void MemoryStore::Revisions(size_t limit,
+                            std::function<void(StatusOr<std::vector<RevisionRecord>>)> done) {
+  Enqueue(false, [this, limit, done = std::move(done)]() {
+    std::vector<RevisionRecord> out;
+    for (auto it = revisions_.rbegin(); it != revisions_.rend() && out.size() < limit; ++it) {
+      out.push_back(it->second);
+    }
+    done(std::move(out));
+  });
+}
+
+}  // namespace backline::store
