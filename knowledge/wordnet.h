@@ -1,7 +1,7 @@
 // Word proposals for red-flag concepts from WordNet (Princeton WordNet 3.0, Debian's
 // wordnet-base: /usr/share/wordnet). A curator tool, not part of a turn: `backline concepts
 // propose ID` lists what WordNet relates to a concept's words, and a person accepts or rejects
-// each proposal (server/cmd_concepts.cc).
+// each proposal (cli/concepts.cc).
 //
 //   auto wn = WordNet::Open("/usr/share/wordnet");
 //   if (!wn.ok()) ... wn.status().message()

@@ -402,6 +402,27 @@ std::shared_ptr<Route> ServerState::FindRoute(std::string_view path) const {
 }
 
 engine::StatusOr<content::ContentStatus> ReloadContent(ServerState& state) {
+  // No reload failure of any kind may end the process: the reload runs on a
+  // detached thread (SIGHUP) or a request's, where an escaping exception
+  // (bad_alloc on a pathological file, anything a loader did not expect)
+  // would call std::terminate. The previous content keeps serving.
+  try {
+    return ReloadContentOrThrow(state);
+  } catch (const std::exception& e) {
+    state.metrics.reloads_failed.fetch_add(1);
+    const std::string msg =
+        std::string("reload refused, still serving the previous content: ") + e.what();
+    Log("error", msg);
+    return engine::Status::DataError(msg);
+  } catch (...) {
+    state.metrics.reloads_failed.fetch_add(1);
+    const std::string msg = "reload refused, still serving the previous content: unknown error";
+    Log("error", msg);
+    return engine::Status::DataError(msg);
+  }
+}
+
+engine::StatusOr<content::ContentStatus> ReloadContentOrThrow(ServerState& state) {
   ServerState* const state_ = &state;
   std::lock_guard<std::mutex> reloading(state_->reload_mutex);
   std::vector<engine::Diagnostic> diags;

@@ -158,6 +158,8 @@ struct ServerState : RouteHost {
 // swaps them in, and returns what is now live; on errors keeps the running content, logs
 // them and returns kDataError with them. Blocks; call it off the network threads.
 engine::StatusOr<content::ContentStatus> ReloadContent(ServerState& state);
+// The same without the catch-all: what ReloadContent runs.
+engine::StatusOr<content::ContentStatus> ReloadContentOrThrow(ServerState& state);
 
 // Starts an HTTP session on an accepted socket.
 void StartHttpSession(std::shared_ptr<ServerState> state, tcp::socket socket);

@@ -1034,9 +1034,19 @@ TEST_F(ServerProcessTest, SighupWithBrokenContentKeepsServingTheOldContent) {
     EXPECT_EQ(Str(Ask(fresh, kMassage), "entry"), "massage-safe-during-treatment");
     fresh.Close();
   }
+  // A valid file nested 50,000 deep once made the reload exhaust memory and end the
+  // process (issue 24): refused with its place, and the server goes on.
+  const fs::path deep = kb / "faq" / "deep.json";
+  std::ofstream(deep) << "{\"entries\": " << std::string(50000, '[') << std::string(50000, ']')
+                      << "}";
+  server.Signal(SIGHUP);
+  ASSERT_TRUE(server.WaitForStderr("nested more than 64 levels", 10s)) << server.Stderr();
+  fs::remove(deep);
+  EXPECT_EQ(Str(Ask(before, kMassage), "entry"), "massage-safe-during-treatment");
+
   HttpResult metrics = HttpGet(port, "/metrics");
   EXPECT_EQ(MetricValue(metrics.body, "backline_reloads_total"), 0);
-  EXPECT_EQ(MetricValue(metrics.body, "backline_reloads_failed_total"), 1);
+  EXPECT_EQ(MetricValue(metrics.body, "backline_reloads_failed_total"), 2);
   EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
 
   // Fix it, add a paraphrase, reload: accepted.
@@ -1056,7 +1066,7 @@ TEST_F(ServerProcessTest, SighupWithBrokenContentKeepsServingTheOldContent) {
   ASSERT_TRUE(server.WaitForStderr("content reloaded", 5s)) << server.Stderr();
   metrics = HttpGet(port, "/metrics");
   EXPECT_EQ(MetricValue(metrics.body, "backline_reloads_total"), 1) << metrics.body;
-  EXPECT_EQ(MetricValue(metrics.body, "backline_reloads_failed_total"), 1);
+  EXPECT_EQ(MetricValue(metrics.body, "backline_reloads_failed_total"), 2);
   {
     WsClient fresh;
     Open(fresh, port);
