@@ -437,14 +437,11 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
   e->index_ = std::make_unique<Bm25Index>(docs);
   for (size_t i = 0; i < s.entries.size(); ++i) {
     e->entry_index_.emplace(s.entries[i].id, i);
-    e->offer_canonical_.push_back(
-        s.entries[i].questions.empty()
-            ? std::string()
-            : e->analyzer_->Analyze(s.entries[i].questions.front()).canonical);
-    e->context_terms_.push_back(
-        s.entries[i].questions.empty()
-            ? std::vector<std::string>()
-            : e->analyzer_->Analyze(s.entries[i].questions.front()).terms);
+    Analysis first;  // of the entry's first question, once for both uses
+    if (!s.entries[i].questions.empty())
+      first = e->analyzer_->Analyze(s.entries[i].questions.front());
+    e->offer_canonical_.push_back(std::move(first.canonical));
+    e->context_terms_.push_back(std::move(first.terms));
   }
   for (const auto& g : s.synonyms) {
     for (const auto& t : e->analyzer_->ContentTerms(g.canonical))
@@ -468,9 +465,10 @@ std::string Engine::TermsKey(std::vector<std::string> terms) {
 std::optional<Candidate> Engine::FollowUp(const Analysis& a,
                                          const std::vector<bool>& skip,
                                          size_t previous) const {
-  std::vector<std::string> terms =
+  const std::vector<std::string> own =
       analyzer_->TermsOfRange(a.tokens, 0, a.tokens.size(), skip);
-  if (terms.empty()) return std::nullopt;
+  if (own.empty()) return std::nullopt;
+  std::vector<std::string> terms = own;
   const std::vector<std::string>& context = context_terms_[previous];
   terms.insert(terms.end(), context.begin(), context.end());
   std::vector<Candidate> all = index_->ScoreAll(terms);
@@ -497,8 +495,6 @@ std::optional<Candidate> Engine::FollowUp(const Analysis& a,
   const Candidate& top = all.front();
   const double second = all.size() > 1 ? all[1].score : 0;
   if (!Confident(top, second)) return std::nullopt;
-  const std::vector<std::string> own =
-      analyzer_->TermsOfRange(a.tokens, 0, a.tokens.size(), skip);
   const std::vector<Candidate> alone = index_->ScoreAll(own);
   const bool mentions = std::any_of(alone.begin(), alone.end(), [&](const Candidate& c) {
     return c.entry == top.entry && c.score > 0;
