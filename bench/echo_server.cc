@@ -16,10 +16,6 @@
 //
 // Prints "ready port=N" on stdout once it listens; stops on SIGINT/SIGTERM. Loopback-only
 // addresses are accepted, like the load generator: this is a bench tool, not a service.
-#include <utility>  // Boost 1.74's asio uses std::exchange without including it
-
-#include <boost/asio.hpp>
-#include <boost/beast.hpp>
 #include <cstdlib>
 #include <deque>
 #include <iostream>
@@ -27,7 +23,11 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>  // Boost 1.74's asio uses std::exchange without including it
 #include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
 
 namespace {
 
@@ -54,7 +54,8 @@ class EchoSession : public std::enable_shared_from_this<EchoSession> {
     timeout.keep_alive_pings = true;
     ws_.set_option(timeout);
     ws_.read_message_max(kMaxMessageBytes);
-    ws_.async_accept(request, beast::bind_front_handler(&EchoSession::OnAccept, shared_from_this()));
+    ws_.async_accept(request,
+                     beast::bind_front_handler(&EchoSession::OnAccept, shared_from_this()));
   }
 
  private:
@@ -148,7 +149,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, tcp::acceptor acceptor) : ioc_(ioc), acceptor_(std::move(acceptor)) {}
+  Listener(net::io_context& ioc, tcp::acceptor acceptor)
+      : ioc_(ioc), acceptor_(std::move(acceptor)) {}
   void Run() { DoAccept(); }
 
  private:

@@ -72,9 +72,7 @@ void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -87,8 +85,7 @@ using backline::engine::SessionState;
 const backline::content::Content& Shared() {
   static const auto content = [] {
     std::vector<backline::engine::Diagnostic> diags;
-    auto c = backline::content::LoadContent(
-        backline::content::DefaultContentPaths(), &diags);
+    auto c = backline::content::LoadContent(backline::content::DefaultContentPaths(), &diags);
     if (!c.ok()) std::abort();
     return std::move(c).value();
   }();
@@ -262,9 +259,8 @@ const std::vector<std::string>& RamblingMessages() {
     b += "what stretches are safe for my back?";
     std::string c;
     while (c.size() < 4096) {
-      c +=
-          "so my friend from church told me about turmeric and i have been "
-          "thinking, ";
+      c += "so my friend from church told me about turmeric and i have been "
+           "thinking, ";
     }
     return std::vector<std::string>{a, b, c};
   }();
@@ -302,21 +298,18 @@ const backline::engine::Engine& WithoutClassifier() {
 void Turn(benchmark::State& state, const std::vector<std::string>& messages,
           bool classifier = true) {
   const auto& c = Shared();
-  const backline::engine::Engine& engine =
-      classifier ? *c.engine : WithoutClassifier();
+  const backline::engine::Engine& engine = classifier ? *c.engine : WithoutClassifier();
   const Clinic& clinic = c.ClinicOrDefault("default");
   const SessionState fresh;
   size_t i = 0;
-  const unsigned long long before =
-      g_allocations.load(std::memory_order_relaxed);
+  const unsigned long long before = g_allocations.load(std::memory_order_relaxed);
   for (auto _ : state) {
     auto r = engine.Turn(fresh, messages[i], clinic);
     if (++i == messages.size()) i = 0;
     benchmark::DoNotOptimize(r);
   }
   state.counters["allocs_per_iter"] = benchmark::Counter(
-      static_cast<double>(g_allocations.load(std::memory_order_relaxed) -
-                          before),
+      static_cast<double>(g_allocations.load(std::memory_order_relaxed) - before),
       benchmark::Counter::kAvgIterations);
   state.counters["messages"] = static_cast<double>(messages.size());
 }
@@ -326,8 +319,7 @@ struct AllocCounter {
   unsigned long long start = g_allocations.load(std::memory_order_relaxed);
   void Report(benchmark::State& state) const {
     state.counters["allocs_per_iter"] = benchmark::Counter(
-        static_cast<double>(g_allocations.load(std::memory_order_relaxed) -
-                            start),
+        static_cast<double>(g_allocations.load(std::memory_order_relaxed) - start),
         benchmark::Counter::kAvgIterations);
   }
 };
@@ -336,19 +328,13 @@ void BM_TurnFaq(benchmark::State& s) { Turn(s, FaqMessages()); }
 void BM_TurnMisspelt(benchmark::State& s) { Turn(s, MisspeltMessages()); }
 void BM_TurnRedFlag(benchmark::State& s) { Turn(s, RedFlagMessages()); }
 void BM_TurnNegatedRedFlag(benchmark::State& s) { Turn(s, NegatedMessages()); }
-void BM_TurnUnanswerable(benchmark::State& s) {
-  Turn(s, UnanswerableMessages());
-}
+void BM_TurnUnanswerable(benchmark::State& s) { Turn(s, UnanswerableMessages()); }
 void BM_TurnSmallTalk(benchmark::State& s) { Turn(s, SmallTalkMessages()); }
 void BM_TurnRambling4KiB(benchmark::State& s) { Turn(s, RamblingMessages()); }
 // The same FAQ and red-flag turns without the classifier, and the classifier
 // alone (knowledge/classifier.h: normalising and scoring one message).
-void BM_TurnFaqNoClassifier(benchmark::State& s) {
-  Turn(s, FaqMessages(), false);
-}
-void BM_TurnRedFlagNoClassifier(benchmark::State& s) {
-  Turn(s, RedFlagMessages(), false);
-}
+void BM_TurnFaqNoClassifier(benchmark::State& s) { Turn(s, FaqMessages(), false); }
+void BM_TurnRedFlagNoClassifier(benchmark::State& s) { Turn(s, RedFlagMessages(), false); }
 void BM_Classify(benchmark::State& state) {
   const auto& model = *Shared().engine->content().classifier.model;
   const auto& m = FaqMessages();
@@ -446,8 +432,7 @@ void BM_LoadAndCompile(benchmark::State& state) {
   AllocCounter allocs;
   for (auto _ : state) {
     std::vector<backline::engine::Diagnostic> diags;
-    auto c = backline::content::LoadContent(
-        backline::content::DefaultContentPaths(), &diags);
+    auto c = backline::content::LoadContent(backline::content::DefaultContentPaths(), &diags);
     benchmark::DoNotOptimize(c);
   }
   allocs.Report(state);
@@ -460,11 +445,10 @@ void BM_RetrievalFts5(benchmark::State& state) {
   const auto& c = Shared();
   sqlite3* db = nullptr;
   sqlite3_open(":memory:", &db);
-  sqlite3_exec(db, "CREATE VIRTUAL TABLE q USING fts5(entry UNINDEXED, text)",
-               nullptr, nullptr, nullptr);
+  sqlite3_exec(db, "CREATE VIRTUAL TABLE q USING fts5(entry UNINDEXED, text)", nullptr, nullptr,
+               nullptr);
   sqlite3_stmt* ins = nullptr;
-  sqlite3_prepare_v2(db, "INSERT INTO q(entry, text) VALUES(?, ?)", -1, &ins,
-                     nullptr);
+  sqlite3_prepare_v2(db, "INSERT INTO q(entry, text) VALUES(?, ?)", -1, &ins, nullptr);
   for (const auto& e : c.engine->content().entries) {
     for (const auto& text : e.questions) {
       sqlite3_bind_text(ins, 1, e.id.c_str(), -1, SQLITE_TRANSIENT);
@@ -475,11 +459,10 @@ void BM_RetrievalFts5(benchmark::State& state) {
   }
   sqlite3_finalize(ins);
   sqlite3_stmt* q = nullptr;
-  sqlite3_prepare_v3(
-      db,
-      "SELECT entry, min(bm25(q)) AS s FROM q WHERE q MATCH ? GROUP BY entry "
-      "ORDER BY s LIMIT 5",
-      -1, SQLITE_PREPARE_PERSISTENT, &q, nullptr);
+  sqlite3_prepare_v3(db,
+                     "SELECT entry, min(bm25(q)) AS s FROM q WHERE q MATCH ? GROUP BY entry "
+                     "ORDER BY s LIMIT 5",
+                     -1, SQLITE_PREPARE_PERSISTENT, &q, nullptr);
   std::vector<std::string> queries;
   for (const auto& m : FaqMessages()) {
     std::string match;
@@ -492,8 +475,7 @@ void BM_RetrievalFts5(benchmark::State& state) {
   size_t i = 0;
   AllocCounter allocs;
   for (auto _ : state) {
-    sqlite3_bind_text(q, 1, queries[i++ % queries.size()].c_str(), -1,
-                      SQLITE_STATIC);
+    sqlite3_bind_text(q, 1, queries[i++ % queries.size()].c_str(), -1, SQLITE_STATIC);
     int rows = 0;
     while (sqlite3_step(q) == SQLITE_ROW) ++rows;
     sqlite3_reset(q);
@@ -509,8 +491,7 @@ void BM_RetrievalFts5(benchmark::State& state) {
 void BM_RetrievalInMemory(benchmark::State& state) {
   const auto& c = Shared();
   std::vector<std::vector<std::string>> queries;
-  for (const auto& m : FaqMessages())
-    queries.push_back(c.engine->analyzer().Analyze(m).terms);
+  for (const auto& m : FaqMessages()) queries.push_back(c.engine->analyzer().Analyze(m).terms);
   // Rebuild an index from the content the same way the engine does.
   std::vector<backline::engine::Bm25Index::Document> docs;
   for (const auto& e : c.engine->content().entries) {
@@ -570,8 +551,7 @@ int PrintMessages() {
   for (const Kind& k : kKinds) {
     const auto& m = k.messages();
     for (size_t i = 0; i < m.size(); ++i) {
-      std::printf("{\"id\": \"%s-%zu\", \"text\": %s}\n", k.name, i + 1,
-                  Quoted(m[i]).c_str());
+      std::printf("{\"id\": \"%s-%zu\", \"text\": %s}\n", k.name, i + 1, Quoted(m[i]).c_str());
     }
   }
   return 0;
@@ -580,8 +560,8 @@ int PrintMessages() {
 // The measured turns of --turns: callgrind collects only inside this function
 // (--toggle-collect=*MeasuredTurns*), so its count divided by the turns printed
 // is the cost of one turn.
-__attribute__((noinline)) size_t MeasuredTurns(
-    const std::vector<std::string>& messages, int rounds) {
+__attribute__((noinline)) size_t MeasuredTurns(const std::vector<std::string>& messages,
+                                               int rounds) {
   const auto& c = Shared();
   const Clinic& clinic = c.ClinicOrDefault("default");
   size_t turns = 0;
@@ -614,12 +594,10 @@ int RunTurns(std::string_view spec) {
       benchmark::DoNotOptimize(result);
     }
     const size_t turns = MeasuredTurns(m, rounds);
-    std::printf("kind %s: %zu messages, %zu measured turns\n", k.name,
-                m.size(), turns);
+    std::printf("kind %s: %zu messages, %zu measured turns\n", k.name, m.size(), turns);
     return 0;
   }
-  std::fprintf(stderr, "unknown kind '%.*s'\n", static_cast<int>(name.size()),
-               name.data());
+  std::fprintf(stderr, "unknown kind '%.*s'\n", static_cast<int>(name.size()), name.data());
   return 2;
 }
 

@@ -27,12 +27,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <utility>  // Boost 1.74's asio uses std::exchange without including it
-
 #include <algorithm>
 #include <array>
-#include <boost/asio.hpp>
-#include <boost/beast.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -42,11 +38,15 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>  // Boost 1.74's asio uses std::exchange without including it
 #include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <nlohmann/json.hpp>
 
 #include "tests/support/build_paths.h"
 
@@ -110,23 +110,40 @@ Options ParseArgs(int argc, char** argv) {
       if (i + 1 >= argc) Usage(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--host") o.host = value();
-    else if (a == "--port") o.port = static_cast<unsigned short>(Number(a, value(), 1, 65535));
-    else if (a == "--path") o.path = value();
-    else if (a == "--protocol") o.protocol = value();
-    else if (a == "--connections") o.connections = static_cast<int>(Number(a, value(), 1, kMaxConnections));
-    else if (a == "--duration") o.duration = Number(a, value(), 0.1, kMaxDuration);
-    else if (a == "--warmup") o.warmup = Number(a, value(), 0, kMaxDuration);
-    else if (a == "--rate") o.rate = Number(a, value(), 0, kMaxRate);
-    else if (a == "--max-inflight") o.max_inflight = static_cast<int>(Number(a, value(), 1, 1024));
-    else if (a == "--messages") o.messages_file = value();
-    else if (a == "--server-pid") o.server_pid = static_cast<int>(Number(a, value(), 1, 1 << 30));
-    else if (a == "--label") o.label = value();
-    else if (a == "--idle") o.idle = static_cast<int>(Number(a, value(), 1, kMaxConnections));
-    else if (a == "--hold") o.hold = Number(a, value(), 0, kMaxDuration);
-    else if (a == "--connect-parallel") o.connect_parallel = static_cast<int>(Number(a, value(), 1, 10000));
-    else if (a == "--check") o.check = true;
-    else Usage("unknown option '" + a + "'");
+    if (a == "--host")
+      o.host = value();
+    else if (a == "--port")
+      o.port = static_cast<unsigned short>(Number(a, value(), 1, 65535));
+    else if (a == "--path")
+      o.path = value();
+    else if (a == "--protocol")
+      o.protocol = value();
+    else if (a == "--connections")
+      o.connections = static_cast<int>(Number(a, value(), 1, kMaxConnections));
+    else if (a == "--duration")
+      o.duration = Number(a, value(), 0.1, kMaxDuration);
+    else if (a == "--warmup")
+      o.warmup = Number(a, value(), 0, kMaxDuration);
+    else if (a == "--rate")
+      o.rate = Number(a, value(), 0, kMaxRate);
+    else if (a == "--max-inflight")
+      o.max_inflight = static_cast<int>(Number(a, value(), 1, 1024));
+    else if (a == "--messages")
+      o.messages_file = value();
+    else if (a == "--server-pid")
+      o.server_pid = static_cast<int>(Number(a, value(), 1, 1 << 30));
+    else if (a == "--label")
+      o.label = value();
+    else if (a == "--idle")
+      o.idle = static_cast<int>(Number(a, value(), 1, kMaxConnections));
+    else if (a == "--hold")
+      o.hold = Number(a, value(), 0, kMaxDuration);
+    else if (a == "--connect-parallel")
+      o.connect_parallel = static_cast<int>(Number(a, value(), 1, 10000));
+    else if (a == "--check")
+      o.check = true;
+    else
+      Usage("unknown option '" + a + "'");
   }
   if (o.port == 0) Usage("--port is required");
   if (o.protocol != "backline" && o.protocol != "echo") Usage("--protocol is backline or echo");
@@ -204,8 +221,8 @@ class Histogram {
     if (i < kLinear) return static_cast<double>(i);
     const size_t j = i - kLinear;
     const int e = static_cast<int>(j >> kSub) + kSub + 1;
-    const double lo = std::ldexp(1.0, e) + static_cast<double>(j & ((1u << kSub) - 1)) *
-                                               std::ldexp(1.0, e - kSub);
+    const double lo = std::ldexp(1.0, e) +
+                      static_cast<double>(j & ((1u << kSub) - 1)) * std::ldexp(1.0, e - kSub);
     return lo + std::ldexp(1.0, e - kSub) / 2;
   }
   std::vector<int64_t> buckets_ = std::vector<int64_t>(kSize);
@@ -221,11 +238,11 @@ struct Run {
   std::vector<std::string> frames;  // what is sent, already wrapped for the protocol
   Histogram latency;
   std::map<std::string, int64_t> errors;
-  int64_t replies = 0;        // answered within the measured window
-  int64_t sent = 0;           // sent within the measured window
-  int64_t connected = 0;      // handshakes completed (and welcome read, for Backline)
-  int64_t open = 0;           // connections open now
-  int64_t closed_early = 0;   // connections lost before the end
+  int64_t replies = 0;       // answered within the measured window
+  int64_t sent = 0;          // sent within the measured window
+  int64_t connected = 0;     // handshakes completed (and welcome read, for Backline)
+  int64_t open = 0;          // connections open now
+  int64_t closed_early = 0;  // connections lost before the end
   Clock::time_point measure_begin, measure_end;
   bool measuring = false;
   bool sending = false;   // past the connect phase and before the end
@@ -296,8 +313,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnHandshake(beast::error_code ec) {
     if (ec) return ConnectFailed("handshake");
     beast::get_lowest_layer(ws_).expires_never();
-    websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(
-        beast::role_type::client);
+    websocket::stream_base::timeout t =
+        websocket::stream_base::timeout::suggested(beast::role_type::client);
     ws_.set_option(t);
     ws_.text(true);
     ++run_->open;
@@ -359,7 +376,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       if (ok && p.counted && now <= run_->measure_end) {
         ++run_->replies;
-        run_->latency.Add(std::chrono::duration_cast<std::chrono::nanoseconds>(now - p.sent).count());
+        run_->latency.Add(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - p.sent).count());
       }
       if (run_->sending && run_->opt.rate == 0 && inflight_.empty()) Send(now);
     }
@@ -475,7 +493,8 @@ std::string Fixed(double v, int digits) {
 
 int RunLoad(Run& run) {
   const Options& o = run.opt;
-  for (int i = 0; i < o.connections; ++i) g_connections.push_back(std::make_shared<Connection>(&run, i));
+  for (int i = 0; i < o.connections; ++i)
+    g_connections.push_back(std::make_shared<Connection>(&run, i));
 
   net::steady_timer phase(run.ioc);
   net::steady_timer ticker(run.ioc);
@@ -524,8 +543,8 @@ int RunLoad(Run& run) {
         if (c->idle()) c->Send(Clock::now());
       }
     }
-    phase.expires_after(std::chrono::duration_cast<Clock::duration>(
-        std::chrono::duration<double>(o.warmup)));
+    phase.expires_after(
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup)));
     phase.async_wait([&](beast::error_code) {
       run.measuring = true;
       run.measure_begin = Clock::now();
@@ -614,8 +633,8 @@ int RunIdle(Run& run) {
     phase.expires_after(std::chrono::seconds(1));
     phase.async_wait([&](beast::error_code) {
       rss_after = StatusKib(o.server_pid, "VmRSS");
-      phase.expires_after(std::chrono::duration_cast<Clock::duration>(
-          std::chrono::duration<double>(o.hold)));
+      phase.expires_after(
+          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.hold)));
       phase.async_wait([&](beast::error_code) {
         held = run.open;
         run.finished = true;
@@ -699,8 +718,9 @@ int Summarize(const std::string& path) {
               "peak MiB");
   for (const auto& [label, conns] : groups) {
     const auto [rps, n] = med(label, conns, "replies_per_s");
-    std::snprintf(buf, sizeof buf, "%-16s %6d %5zu %10.0f %9.1f %9.1f %9.1f %9.1f %7.0f %10.2f %9.1f",
-                  label.c_str(), conns, n, rps, med(label, conns, "p50_us").first,
+    std::snprintf(buf, sizeof buf,
+                  "%-16s %6d %5zu %10.0f %9.1f %9.1f %9.1f %9.1f %7.0f %10.2f %9.1f", label.c_str(),
+                  conns, n, rps, med(label, conns, "p50_us").first,
                   med(label, conns, "p90_us").first, med(label, conns, "p99_us").first,
                   med(label, conns, "p999_us").first, med(label, conns, "errors").first,
                   med(label, conns, "server_cpu_us_per_reply").first,
@@ -712,7 +732,8 @@ int Summarize(const std::string& path) {
   for (const json& r : rows) {
     const std::string l = r.value("label", "");
     const std::string m = r.value("mode", "");
-    if ((m == "idle" || m == "ready") && std::find(labels.begin(), labels.end(), l) == labels.end()) {
+    if ((m == "idle" || m == "ready") &&
+        std::find(labels.begin(), labels.end(), l) == labels.end()) {
       labels.push_back(l);
     }
   }
@@ -729,8 +750,9 @@ int Summarize(const std::string& path) {
       if (r.value("mode", "") == "ready") ms.push_back(r.value("ms", -1.0));
     }
     if (!kib.empty()) {
-      std::printf("%-16s idle: %.0f connections, %.0f held, %.0f errors, %.2f KiB per idle connection\n",
-                  l.c_str(), Median(conns), Median(held), Median(errs), Median(kib));
+      std::printf(
+          "%-16s idle: %.0f connections, %.0f held, %.0f errors, %.2f KiB per idle connection\n",
+          l.c_str(), Median(conns), Median(held), Median(errs), Median(kib));
     }
     if (!ms.empty()) {
       std::printf("%-16s start to ready: %.1f ms (median of %zu starts)\n", l.c_str(), Median(ms),

@@ -299,9 +299,10 @@ int RunProfile(std::string_view spec) {
   const auto t1 = std::chrono::steady_clock::now();
   const IoCounters after = ReadIo();
   const double turns = static_cast<double>(groups) * kTurnsPerGroup;
-  std::printf("groups %ld of %d turns over %ld conversations (after %ld warm-up groups): %.0f "
-              "measured turns\n",
-              groups, kTurnsPerGroup, sessions, warmup, turns);
+  std::printf(
+      "groups %ld of %d turns over %ld conversations (after %ld warm-up groups): %.0f "
+      "measured turns\n",
+      groups, kTurnsPerGroup, sessions, warmup, turns);
   std::printf("commits %llu\n",
               static_cast<unsigned long long>(sqlite->commits() - commits_before));
   if (before.wchar >= 0 && after.wchar >= 0) {

@@ -1,6 +1,4 @@
 // backline ask: JSON Lines in, one reply per line out (cli/commands.h).
-#include "cli/commands.h"
-
 #include <istream>
 #include <ostream>
 #include <string>
@@ -8,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/commands.h"
 #include "cli/internal/options.h"
 #include "content/reply_json.h"
 #include "engine/engine.h"
@@ -19,8 +18,8 @@ using internal::Load;
 using internal::ParseOptions;
 using json = nlohmann::json;
 
-int RunAsk(const std::vector<std::string>& args, std::istream& in,
-           std::ostream& out, std::ostream& err) {
+int RunAsk(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+           std::ostream& err) {
   CommonOptions o;
   if (!ParseOptions(args, "ask", true, false, &o, err)) return 2;
   auto content = Load(o, "ask", err);
@@ -45,12 +44,11 @@ int RunAsk(const std::vector<std::string>& args, std::istream& in,
       } else if (!text->is_string()) {
         result["error"] = "field \"text\" must be a string";
       } else {
-        const engine::TurnResult turn = content->engine->Turn(
-            engine::SessionState{}, text->get<std::string>(), clinic,
-            engine::TurnOptions{.explain = o.explain});
+        const engine::TurnResult turn =
+            content->engine->Turn(engine::SessionState{}, text->get<std::string>(), clinic,
+                                  engine::TurnOptions{.explain = o.explain});
         json reply = content::ReplyToJson(turn.reply);
-        for (auto it = reply.begin(); it != reply.end(); ++it)
-          result[it.key()] = it.value();
+        for (auto it = reply.begin(); it != reply.end(); ++it) result[it.key()] = it.value();
         result["state"] = turn.state.state;
         if (o.explain) result["explain"] = content::ExplanationToJson(turn.explanation);
       }

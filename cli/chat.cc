@@ -1,11 +1,10 @@
 // backline chat: a conversation on the terminal (cli/commands.h).
-#include "cli/commands.h"
-
 #include <istream>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "cli/commands.h"
 #include "cli/internal/options.h"
 #include "content/reply_json.h"
 #include "engine/engine.h"
@@ -16,8 +15,8 @@ using internal::CommonOptions;
 using internal::Load;
 using internal::ParseOptions;
 
-int RunChat(const std::vector<std::string>& args, std::istream& in,
-            std::ostream& out, std::ostream& err) {
+int RunChat(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+            std::ostream& err) {
   CommonOptions o;
   if (!ParseOptions(args, "chat", true, false, &o, err)) return 2;
   auto content = Load(o, "chat", err);
@@ -29,18 +28,14 @@ int RunChat(const std::vector<std::string>& args, std::istream& in,
 
   auto show = [&](const engine::Reply& r) {
     if (r.urgency != engine::Urgency::kNone) {
-      out << "\n!!! "
-          << (r.urgency == engine::Urgency::kEmergency ? "EMERGENCY" : "URGENT")
+      out << "\n!!! " << (r.urgency == engine::Urgency::kEmergency ? "EMERGENCY" : "URGENT")
           << " !!!\n";
     }
     out << "\nBackline: " << r.text << "\n";
-    for (const auto& s : r.sources)
-      out << "  source: " << s.title << " <" << s.url << ">\n";
+    for (const auto& s : r.sources) out << "  source: " << s.title << " <" << s.url << ">\n";
     quick = r.quick_replies;
-    for (size_t i = 0; i < quick.size(); ++i)
-      out << "  [" << (i + 1) << "] " << quick[i] << "\n";
-    out << "  (" << r.topic << ", urgency " << engine::UrgencyName(r.urgency)
-        << ")\n";
+    for (size_t i = 0; i < quick.size(); ++i) out << "  [" << (i + 1) << "] " << quick[i] << "\n";
+    out << "  (" << r.topic << ", urgency " << engine::UrgencyName(r.urgency) << ")\n";
   };
 
   out << "Backline chat. Type a question; a number picks a suggested reply; "
@@ -54,8 +49,7 @@ int RunChat(const std::vector<std::string>& args, std::istream& in,
     if (line.empty()) continue;
     if (line == "/state") {
       out << "state: " << state.state << "\n";
-      for (const auto& [k, v] : state.slots)
-        out << "  slot " << k << " = " << v << "\n";
+      for (const auto& [k, v] : state.slots) out << "  slot " << k << " = " << v << "\n";
       continue;
     }
     if (line == "/explain") {
@@ -64,8 +58,7 @@ int RunChat(const std::vector<std::string>& args, std::istream& in,
       continue;
     }
     // A bare number picks a quick reply.
-    if (line.find_first_not_of("0123456789") == std::string::npos &&
-        line.size() < 3) {
+    if (line.find_first_not_of("0123456789") == std::string::npos && line.size() < 3) {
       const size_t n = static_cast<size_t>(std::stoi(line));
       if (n >= 1 && n <= quick.size()) {
         line = quick[n - 1];

@@ -1,11 +1,10 @@
 // backline check: load, compile and lint the content (cli/commands.h).
-#include "cli/commands.h"
-
 #include <map>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "cli/commands.h"
 #include "cli/internal/options.h"
 #include "content/content.h"
 #include "engine/lint.h"
@@ -15,8 +14,7 @@ namespace backline::cli {
 using internal::CommonOptions;
 using internal::ParseOptions;
 
-int RunCheck(const std::vector<std::string>& args, std::ostream& out,
-             std::ostream& err) {
+int RunCheck(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   // --today DATE (YYYY-MM-DD) ages reviews against another day (tests, or to
   // see what falls due next month); the default is today's UTC date.
   std::vector<std::string> rest;
@@ -53,8 +51,7 @@ int RunCheck(const std::vector<std::string>& args, std::ostream& out,
   for (const auto& d : diags) {
     (d.severity == engine::Diagnostic::Severity::kError ? errors : warnings)++;
   }
-  auto group = [&](engine::Diagnostic::Severity sev, const char* title,
-                   size_t n) {
+  auto group = [&](engine::Diagnostic::Severity sev, const char* title, size_t n) {
     if (!n) return;
     out << "== " << title << " (" << n << ") ==\n";
     for (const auto& d : diags) {
@@ -68,15 +65,13 @@ int RunCheck(const std::vector<std::string>& args, std::ostream& out,
     const auto& spec = content->engine->content();
     out << "checked " << o.paths.knowledge << " and " << o.paths.dialogs << ": "
         << spec.entries.size() << " FAQ entries, " << spec.red_flag_rules.size()
-        << " red-flag rules, " << spec.intents.size() << " intents, "
-        << spec.dialog.states.size() << " dialog states, "
-        << content->clinics.size() << " clinics (reviews aged to "
+        << " red-flag rules, " << spec.intents.size() << " intents, " << spec.dialog.states.size()
+        << " dialog states, " << content->clinics.size() << " clinics (reviews aged to "
         << lint.today << ")\n";
     if (const auto& cl = spec.classifier; cl.model) {
       out << "red-flag classifier: " << cl.model->version() << ", screens at "
           << cl.screen_threshold << ", escalates at " << cl.escalate_threshold
-          << (cl.first_look.empty() ? "" : "; first look: " + cl.first_look)
-          << "\n";
+          << (cl.first_look.empty() ? "" : "; first look: " + cl.first_look) << "\n";
     }
     if (!per_check.empty()) {
       out << "content lint:";

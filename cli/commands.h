@@ -14,12 +14,12 @@ namespace backline::cli {
 // backline ask [--kb DIR] [--dialogs DIR] [--clinic ID] [--explain]
 // JSON Lines in, JSON Lines out, one line per line; exit 0 (2 when content
 // fails to load or an option is wrong).
-int RunAsk(const std::vector<std::string>& args, std::istream& in,
-           std::ostream& out, std::ostream& err);
+int RunAsk(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+           std::ostream& err);
 
 // backline chat [--kb DIR] [--dialogs DIR] [--clinic ID] [--explain]
-int RunChat(const std::vector<std::string>& args, std::istream& in,
-            std::ostream& out, std::ostream& err);
+int RunChat(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+            std::ostream& err);
 
 // backline check [--kb DIR] [--dialogs DIR] [--strict] [--today YYYY-MM-DD]
 // Loads, compiles and lints the content (engine/lint.h; review dates aged to
@@ -27,8 +27,7 @@ int RunChat(const std::vector<std::string>& args, std::istream& in,
 // "== warnings (N) ==" groups, one file:line:column line per problem, then
 // the lint counts per check; exit 1 on any error (or warning with --strict),
 // 2 on a bad option.
-int RunCheck(const std::vector<std::string>& args, std::ostream& out,
-             std::ostream& err);
+int RunCheck(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // backline serve [--config FILE] [--port N] [--address A] [--threads N] [--db PATH]
 //                [--kb DIR] [--dialogs DIR] [--web DIR] [limits...]
@@ -44,15 +43,13 @@ int RunServe(const std::vector<std::string>& args, std::ostream& err);
 // line): topic accuracy, red-flag recall, exact tier, under-triage and false
 // alarms. Exit 1 when a threshold is not met or any red flag is under-triaged,
 // 2 when the file cannot be read.
-int RunEval(const std::vector<std::string>& args, std::ostream& out,
-            std::ostream& err);
+int RunEval(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // backline test [--kb DIR] [--dialogs DIR] [FILE_OR_DIR...]
 // Runs the golden conversation tests (cli/conversation_tests.h; default:
 // every <dialogs>/tests/*.json). Exit 0 when all pass, 1 on a failed
 // conversation, 2 on a malformed test file or content that fails to load.
-int RunTest(const std::vector<std::string>& args, std::ostream& out,
-            std::ostream& err);
+int RunTest(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // backline export review [--out FILE] [--kb DIR] [--dialogs DIR] [--today DATE]
 // Writes the clinical review sheet: one self-contained HTML page (no scripts,
@@ -61,8 +58,7 @@ int RunTest(const std::vector<std::string>& args, std::ostream& out,
 // and sample phrasings, the escalation text rendered for each clinic, and a
 // sign-off block. --out - writes to `out`. Exit 0; 1 when the file cannot be
 // written; 2 on a bad option or content with errors (listed on err).
-int RunExport(const std::vector<std::string>& args, std::ostream& out,
-              std::ostream& err);
+int RunExport(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // backline report unanswered [--since YYYY-MM-DD] [--database FILE] [--limit N] [--json]
 //                           [--kb DIR] [--dialogs DIR]
@@ -70,8 +66,7 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
 // (curator/unanswered_report.h), biggest group first. Shows patient text: it reads
 // the database file directly. Exit 2 on a wrong option, a missing database or
 // content that fails to load. (cli/report.cc)
-int RunReport(const std::vector<std::string>& args, std::ostream& out,
-              std::ostream& err);
+int RunReport(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // backline concepts list | backline concepts propose ID [--review] [--wordnet DIR]
 //                                                     [--limit N] [--kb DIR] [--dialogs DIR]

@@ -32,7 +32,8 @@ const engine::Concept* FindConcept(const engine::ContentSpec& spec, const std::s
   return nullptr;
 }
 
-std::shared_ptr<const content::Content> Load(const content::ContentPaths& paths, std::ostream& err) {
+std::shared_ptr<const content::Content> Load(const content::ContentPaths& paths,
+                                             std::ostream& err) {
   std::vector<engine::Diagnostic> diags;
   auto content = content::LoadContent(paths, &diags);
   if (!content.ok()) {
@@ -59,8 +60,10 @@ bool InsertWords(std::string* text, const std::string& id, const std::vector<std
   for (size_t i = list + 10; i < text->size(); ++i) {
     const char c = (*text)[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == ']') {
@@ -117,7 +120,8 @@ std::vector<Labelled> LabelledMessages(const content::ContentPaths& paths) {
 std::string Outcome(const content::Content& c, const std::string& text) {
   engine::TurnOptions o;
   o.explain = false;
-  const engine::TurnResult r = c.engine->Turn(engine::SessionState{}, text, c.ClinicOrDefault(""), o);
+  const engine::TurnResult r =
+      c.engine->Turn(engine::SessionState{}, text, c.ClinicOrDefault(""), o);
   if (r.reply.kind == "escalation") return "escalation " + r.reply.red_flag_kind;
   return r.reply.screening ? "screening questions" : "no escalation";
 }
@@ -146,8 +150,9 @@ int List(const content::ContentPaths& paths, std::ostream& out, std::ostream& er
   return 0;
 }
 
-int Propose(const content::ContentPaths& paths, const std::string& id, const std::string& wordnet_dir,
-            size_t limit, bool review, std::istream& in, std::ostream& out, std::ostream& err) {
+int Propose(const content::ContentPaths& paths, const std::string& id,
+            const std::string& wordnet_dir, size_t limit, bool review, std::istream& in,
+            std::ostream& out, std::ostream& err) {
   const auto before = Load(paths, err);
   if (!before) return 2;
   const engine::Concept* concept_spec = FindConcept(before->engine->content(), id);
@@ -219,16 +224,14 @@ int Propose(const content::ContentPaths& paths, const std::string& id, const std
            "concepts.json is unchanged\n";
     return 1;
   }
-  out << "Added " << accepted.size() << " word(s) to '" << id << "' in " << file.string()
-      << ".\n";
+  out << "Added " << accepted.size() << " word(s) to '" << id << "' in " << file.string() << ".\n";
   size_t changed = 0;
   for (const auto& m : LabelledMessages(paths)) {
     const std::string was = Outcome(*before, m.text);
     const std::string now = Outcome(*after, m.text);
     if (was == now) continue;
     if (changed++ == 0) out << "Labelled messages (tests/eval) that now get a different reply:\n";
-    out << "  " << m.set << " " << m.id << ": " << was << " -> " << now << ": " << m.text
-        << "\n";
+    out << "  " << m.set << " " << m.id << ": " << was << " -> " << now << ": " << m.text << "\n";
   }
   if (changed == 0) out << "No labelled message (tests/eval) gets a different reply.\n";
   out << "Next: backline check (every rule's examples must still escalate), then backline "

@@ -18,19 +18,21 @@ namespace {
 using json = nlohmann::json;
 using knowledge::JsonFile;
 
-constexpr std::initializer_list<const char*> kFileKeys = {
-    "$schema", "$comment", "note", "clinic", "conversations"};
-constexpr std::initializer_list<const char*> kConversationKeys = {
-    "$comment", "note", "name", "clinic", "turns"};
-constexpr std::initializer_list<const char*> kTurnKeys = {
-    "$comment",     "note",         "say",           "topic",
-    "urgency",      "kind",         "state",         "entry",
-    "intent",       "red_flag",     "contains",      "not_contains",
-    "quick_replies", "quick_replies_include", "slots",  "screening"};
+constexpr std::initializer_list<const char*> kFileKeys = {"$schema", "$comment", "note", "clinic",
+                                                          "conversations"};
+constexpr std::initializer_list<const char*> kConversationKeys = {"$comment", "note", "name",
+                                                                  "clinic", "turns"};
+constexpr std::initializer_list<const char*> kTurnKeys = {"$comment",      "note",
+                                                          "say",           "topic",
+                                                          "urgency",       "kind",
+                                                          "state",         "entry",
+                                                          "intent",        "red_flag",
+                                                          "contains",      "not_contains",
+                                                          "quick_replies", "quick_replies_include",
+                                                          "slots",         "screening"};
 // Every Reply::kind the engine produces (engine/engine.h).
 constexpr std::initializer_list<const char*> kKinds = {
-    "answer", "clarify",  "fallback", "escalation",
-    "intent", "refusal", "prompt"};
+    "answer", "clarify", "fallback", "escalation", "intent", "refusal", "prompt"};
 
 std::string EscapePointer(const std::string& key) {
   std::string out;
@@ -47,9 +49,8 @@ std::string EscapePointer(const std::string& key) {
 }
 
 std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
-    return static_cast<char>(std::tolower(c));
-  });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -77,11 +78,9 @@ std::string ListText(const std::vector<std::string>& v) {
 // Reads the file's structure; values that name content are checked by Validate.
 class Reader {
  public:
-  Reader(const JsonFile& f, const content::Content& content,
-         std::vector<engine::Diagnostic>* diags)
+  Reader(const JsonFile& f, const content::Content& content, std::vector<engine::Diagnostic>* diags)
       : f_(f), content_(content), diags_(diags) {
-    for (const auto& k : content.engine->content().red_flag_kinds)
-      kinds_.insert(k.id);
+    for (const auto& k : content.engine->content().red_flag_kinds) kinds_.insert(k.id);
     const auto& dialog = content.engine->content().dialog;
     for (const auto& s : dialog.states) {
       states_.insert(s.id);
@@ -89,16 +88,16 @@ class Reader {
         if (!t.set_slot.empty()) slots_.insert(t.set_slot);
     }
     for (const auto& s : dialog.slots) slots_.insert(s.id);
-    for (const auto& i : content.engine->content().intents)
-      intents_.insert(i.id);
+    for (const auto& i : content.engine->content().intents) intents_.insert(i.id);
     for (const auto& c : content.clinics) clinics_.insert(c.id);
   }
 
   bool Read(ConversationTestFile* out) {
     const json& root = f_.root();
     if (!root.is_object()) {
-      Fail("", "a conversation test file must be an object "
-               "{\"conversations\": [...]}");
+      Fail("",
+           "a conversation test file must be an object "
+           "{\"conversations\": [...]}");
       return false;
     }
     Keys(root, "", kFileKeys);
@@ -134,8 +133,7 @@ class Reader {
         CheckClinic(c, p, conv.clinic);
       auto turns = c.find("turns");
       if (turns == c.end() || !turns->is_array() || turns->empty()) {
-        Fail(turns == c.end() ? p : p + "/turns",
-             "\"turns\" must be a non-empty list of turns");
+        Fail(turns == c.end() ? p : p + "/turns", "\"turns\" must be a non-empty list of turns");
         continue;
       }
       for (size_t j = 0; j < turns->size(); ++j) {
@@ -164,32 +162,27 @@ class Reader {
     }
     Optional(t, p, "topic", &out->topic);
     if (out->topic && !engine::IsKnownTopic(*out->topic))
-      Fail(p + "/topic", "unknown topic " + Quoted(*out->topic) +
-                             " (see ../shared/docs/topics.md)");
+      Fail(p + "/topic",
+           "unknown topic " + Quoted(*out->topic) + " (see ../shared/docs/topics.md)");
     Optional(t, p, "urgency", &out->urgency);
     if (out->urgency && !OneOf(*out->urgency, {"none", "urgent", "emergency"}))
       Fail(p + "/urgency", "\"urgency\" must be one of none, urgent, emergency");
     Optional(t, p, "kind", &out->kind);
     if (out->kind && !OneOf(*out->kind, kKinds))
-      Fail(p + "/kind", "unknown kind " + Quoted(*out->kind) +
-                            " (one of " + Join(kKinds) + ")");
+      Fail(p + "/kind", "unknown kind " + Quoted(*out->kind) + " (one of " + Join(kKinds) + ")");
     Optional(t, p, "state", &out->state);
     if (out->state && !states_.count(*out->state))
-      Fail(p + "/state", "unknown dialog state " + Quoted(*out->state) +
-                             " (dialogs/flow.json)");
+      Fail(p + "/state", "unknown dialog state " + Quoted(*out->state) + " (dialogs/flow.json)");
     Optional(t, p, "entry", &out->entry);
-    if (out->entry && !out->entry->empty() &&
-        !content_.engine->FindEntry(*out->entry))
+    if (out->entry && !out->entry->empty() && !content_.engine->FindEntry(*out->entry))
       Fail(p + "/entry", "unknown FAQ entry " + Quoted(*out->entry));
     Optional(t, p, "intent", &out->intent);
     if (out->intent && !out->intent->empty() && !intents_.count(*out->intent))
-      Fail(p + "/intent", "unknown intent " + Quoted(*out->intent) +
-                              " (dialogs/intents.json)");
+      Fail(p + "/intent", "unknown intent " + Quoted(*out->intent) + " (dialogs/intents.json)");
     Optional(t, p, "red_flag", &out->red_flag);
-    if (out->red_flag && !out->red_flag->empty() &&
-        !kinds_.count(*out->red_flag))
-      Fail(p + "/red_flag", "unknown red-flag kind " + Quoted(*out->red_flag) +
-                                " (knowledge/escalations.json)");
+    if (out->red_flag && !out->red_flag->empty() && !kinds_.count(*out->red_flag))
+      Fail(p + "/red_flag",
+           "unknown red-flag kind " + Quoted(*out->red_flag) + " (knowledge/escalations.json)");
     if (auto scr = t.find("screening"); scr != t.end()) {
       if (scr->is_boolean()) {
         out->screening = scr->get<bool>();
@@ -206,21 +199,20 @@ class Reader {
     List(t, p, "quick_replies_include", &out->quick_replies_include);
     if (auto s = t.find("slots"); s != t.end()) {
       if (!s->is_object()) {
-        Fail(p + "/slots",
-             "\"slots\" must be an object {\"slot\": \"value\" or null}");
+        Fail(p + "/slots", "\"slots\" must be an object {\"slot\": \"value\" or null}");
       } else {
         for (auto it = s->begin(); it != s->end(); ++it) {
           const std::string sp = p + "/slots/" + EscapePointer(it.key());
           if (!slots_.count(it.key())) {
-            Fail(sp + "#key", "unknown slot " + Quoted(it.key()) +
-                                  " (dialogs/flow.json)");
+            Fail(sp + "#key", "unknown slot " + Quoted(it.key()) + " (dialogs/flow.json)");
           } else if (it->is_null()) {
             out->slots[it.key()] = std::nullopt;
           } else if (it->is_string()) {
             out->slots[it.key()] = it->get<std::string>();
           } else {
-            Fail(sp, "a slot's expected value must be a string, or null for "
-                     "\"not set\"");
+            Fail(sp,
+                 "a slot's expected value must be a string, or null for "
+                 "\"not set\"");
           }
         }
       }
@@ -233,18 +225,15 @@ class Reader {
     ++errors_;
   }
 
-  void Keys(const json& obj, const std::string& p,
-            std::initializer_list<const char*> known) {
+  void Keys(const json& obj, const std::string& p, std::initializer_list<const char*> known) {
     for (auto it = obj.begin(); it != obj.end(); ++it) {
       if (OneOf(it.key(), known)) continue;
       Fail(p + "/" + EscapePointer(it.key()) + "#key",
-           "unknown key " + Quoted(it.key()) + " (known keys: " + Join(known) +
-               ")");
+           "unknown key " + Quoted(it.key()) + " (known keys: " + Join(known) + ")");
     }
   }
 
-  bool String(const json& obj, const std::string& p, const char* key,
-              std::string* out) {
+  bool String(const json& obj, const std::string& p, const char* key, std::string* out) {
     auto it = obj.find(key);
     if (it == obj.end()) return true;
     if (!it->is_string()) {
@@ -262,8 +251,7 @@ class Reader {
     if (String(obj, p, key, &v)) *out = std::move(v);
   }
 
-  bool List(const json& obj, const std::string& p, const char* key,
-            std::vector<std::string>* out) {
+  bool List(const json& obj, const std::string& p, const char* key, std::vector<std::string>* out) {
     auto it = obj.find(key);
     if (it == obj.end()) return false;
     bool ok = it->is_array();
@@ -271,8 +259,7 @@ class Reader {
       for (const json& v : *it) ok &= v.is_string();
     }
     if (!ok) {
-      Fail(p + "/" + key,
-           std::string("\"") + key + "\" must be a list of strings");
+      Fail(p + "/" + key, std::string("\"") + key + "\" must be a list of strings");
       return false;
     }
     for (const json& v : *it) out->push_back(v.get<std::string>());
@@ -298,8 +285,7 @@ class Reader {
     }
   }
 
-  void CheckClinic(const json& obj, const std::string& p,
-                   const std::string& id) {
+  void CheckClinic(const json& obj, const std::string& p, const std::string& id) {
     if (clinics_.count(id)) return;
     Fail(obj.contains("clinic") ? p + "/clinic" : p,
          "unknown clinic " + Quoted(id) + " (dialogs/clinics/)");
@@ -319,16 +305,14 @@ const engine::Clinic* FindClinic(const content::Content& content, const std::str
 }
 
 // "name: expected X, got Y" lines for every expectation the reply misses.
-std::vector<std::string> Check(const ConversationTurn& t,
-                               const engine::TurnResult& r,
+std::vector<std::string> Check(const ConversationTurn& t, const engine::TurnResult& r,
                                const std::string& start_state) {
   std::vector<std::string> fails;
   auto field = [&](const char* name, const std::optional<std::string>& want,
                    const std::string& got) {
     if (want && *want != got) {
-      fails.push_back(std::string(name) + ": expected " +
-                      (want->empty() ? "none" : *want) + ", got " +
-                      (got.empty() ? "none" : got));
+      fails.push_back(std::string(name) + ": expected " + (want->empty() ? "none" : *want) +
+                      ", got " + (got.empty() ? "none" : got));
     }
   };
   const engine::Reply& reply = r.reply;
@@ -340,9 +324,8 @@ std::vector<std::string> Check(const ConversationTurn& t,
   field("intent", t.intent, reply.intent_id);
   field("red_flag", t.red_flag, reply.red_flag_kind);
   if (t.screening && *t.screening != reply.screening) {
-    fails.push_back(std::string("screening: expected ") +
-                    (*t.screening ? "true" : "false") + ", got " +
-                    (reply.screening ? "true" : "false"));
+    fails.push_back(std::string("screening: expected ") + (*t.screening ? "true" : "false") +
+                    ", got " + (reply.screening ? "true" : "false"));
   }
   const std::string text = Lower(reply.text);
   for (const auto& s : t.contains) {
@@ -352,30 +335,28 @@ std::vector<std::string> Check(const ConversationTurn& t,
   }
   for (const auto& s : t.not_contains) {
     if (text.find(Lower(s)) != std::string::npos)
-      fails.push_back("not_contains: expected the reply not to contain " +
-                      Quoted(s) + ", got a reply with it");
+      fails.push_back("not_contains: expected the reply not to contain " + Quoted(s) +
+                      ", got a reply with it");
   }
   if (t.quick_replies && *t.quick_replies != reply.quick_replies) {
-    fails.push_back("quick_replies: expected " + ListText(*t.quick_replies) +
-                    ", got " + ListText(reply.quick_replies));
+    fails.push_back("quick_replies: expected " + ListText(*t.quick_replies) + ", got " +
+                    ListText(reply.quick_replies));
   }
   for (const auto& q : t.quick_replies_include) {
     if (std::find(reply.quick_replies.begin(), reply.quick_replies.end(), q) ==
         reply.quick_replies.end()) {
       fails.push_back("quick_replies_include: expected " + Quoted(q) +
-                      " among the quick replies, got " +
-                      ListText(reply.quick_replies));
+                      " among the quick replies, got " + ListText(reply.quick_replies));
     }
   }
   for (const auto& [slot, want] : t.slots) {
     auto it = r.state.slots.find(slot);
     const std::optional<std::string> got =
-        it == r.state.slots.end() ? std::nullopt
-                                  : std::optional<std::string>(it->second);
+        it == r.state.slots.end() ? std::nullopt : std::optional<std::string>(it->second);
     if (got != want) {
       fails.push_back("slots." + slot + ": expected " +
-                      (want ? Quoted(*want) : std::string("not set")) +
-                      ", got " + (got ? Quoted(*got) : std::string("not set")));
+                      (want ? Quoted(*want) : std::string("not set")) + ", got " +
+                      (got ? Quoted(*got) : std::string("not set")));
     }
   }
   return fails;
@@ -384,8 +365,7 @@ std::vector<std::string> Check(const ConversationTurn& t,
 }  // namespace
 
 bool ParseConversationTestFile(std::string text, const std::string& display,
-                               const content::Content& content,
-                               ConversationTestFile* out,
+                               const content::Content& content, ConversationTestFile* out,
                                std::vector<engine::Diagnostic>* diags) {
   JsonFile f;
   if (!JsonFile::Parse(std::move(text), display, &f, diags)) return false;
@@ -393,8 +373,7 @@ bool ParseConversationTestFile(std::string text, const std::string& display,
   return Reader(f, content, diags).Read(out);
 }
 
-bool LoadConversationTestFile(const std::string& path,
-                              const std::string& display,
+bool LoadConversationTestFile(const std::string& path, const std::string& display,
                               const content::Content& content, ConversationTestFile* out,
                               std::vector<engine::Diagnostic>* diags) {
   JsonFile f;
@@ -405,8 +384,7 @@ bool LoadConversationTestFile(const std::string& path,
 
 ConversationResult RunConversation(const content::Content& content,
                                    const ConversationTestFile& file,
-                                   const Conversation& conversation,
-                                   std::ostream& out) {
+                                   const Conversation& conversation, std::ostream& out) {
   ConversationResult result;
   const engine::Engine& eng = *content.engine;
   const engine::Clinic* clinic = FindClinic(content, conversation.clinic);
@@ -422,18 +400,15 @@ ConversationResult RunConversation(const content::Content& content,
     const std::vector<std::string> fails = Check(t, r, start);
     if (!fails.empty()) {
       result.passed = false;
-      out << "FAIL " << t.where.ToString() << ": " << conversation.name
-          << ", turn " << (i + 1) << " of " << conversation.turns.size()
-          << "\n";
+      out << "FAIL " << t.where.ToString() << ": " << conversation.name << ", turn " << (i + 1)
+          << " of " << conversation.turns.size() << "\n";
       out << "  said:  " << Quoted(t.say) << "\n";
       for (const auto& f : fails) out << "  " << f << "\n";
       out << "  reply: [" << r.reply.kind << ", " << r.reply.topic << ", "
           << engine::UrgencyName(r.reply.urgency);
       if (!r.reply.entry_id.empty()) out << ", entry " << r.reply.entry_id;
-      if (!r.reply.red_flag_kind.empty())
-        out << ", red flag " << r.reply.red_flag_kind;
-      out << ", state "
-          << (r.state.state.empty() ? start : r.state.state) << "]\n";
+      if (!r.reply.red_flag_kind.empty()) out << ", red flag " << r.reply.red_flag_kind;
+      out << ", state " << (r.state.state.empty() ? start : r.state.state) << "]\n";
       // The whole reply, every line indented under the failure.
       out << "  ";
       for (char c : r.reply.text) {
@@ -450,9 +425,8 @@ ConversationResult RunConversation(const content::Content& content,
     }
     state = std::move(r.state);
   }
-  out << "ok   " << file.display << ": " << conversation.name << " ("
-      << conversation.turns.size() << " turn"
-      << (conversation.turns.size() == 1 ? "" : "s") << ")\n";
+  out << "ok   " << file.display << ": " << conversation.name << " (" << conversation.turns.size()
+      << " turn" << (conversation.turns.size() == 1 ? "" : "s") << ")\n";
   return result;
 }
 
@@ -480,10 +454,8 @@ std::vector<std::string> ExpandTestPaths(const std::vector<std::string>& paths,
   return files;
 }
 
-int RunConversationTestFiles(const content::Content& content,
-                             const std::vector<std::string>& files,
-                             std::ostream& out,
-                             ConversationTestSummary* summary) {
+int RunConversationTestFiles(const content::Content& content, const std::vector<std::string>& files,
+                             std::ostream& out, ConversationTestSummary* summary) {
   ConversationTestSummary s;
   for (const auto& path : files) {
     ++s.files;
@@ -493,8 +465,7 @@ int RunConversationTestFiles(const content::Content& content,
       ++s.malformed;
       out << "ERROR " << path << ": not a valid conversation test file:\n";
       std::stable_sort(diags.begin(), diags.end(),
-                       [](const engine::Diagnostic& a,
-                          const engine::Diagnostic& b) {
+                       [](const engine::Diagnostic& a, const engine::Diagnostic& b) {
                          return std::pair(a.where.line, a.where.column) <
                                 std::pair(b.where.line, b.where.column);
                        });
@@ -508,8 +479,7 @@ int RunConversationTestFiles(const content::Content& content,
       if (!r.passed) ++s.failed;
     }
   }
-  out << s.conversations << " conversations, " << s.turns << " turns, "
-      << s.failed << " failed";
+  out << s.conversations << " conversations, " << s.turns << " turns, " << s.failed << " failed";
   if (s.malformed) out << ", " << s.malformed << " malformed file(s)";
   out << "\n";
   if (summary) *summary = s;

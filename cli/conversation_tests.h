@@ -44,13 +44,13 @@ struct ConversationTurn {
   std::optional<std::string> topic;
   std::optional<std::string> urgency;  // "none", "urgent", "emergency"
   std::optional<std::string> kind;
-  std::optional<std::string> state;     // dialog state after the turn
-  std::optional<std::string> entry;     // "" expects no entry
-  std::optional<std::string> intent;    // "" expects no intent
-  std::optional<std::string> red_flag;  // "" expects no red flag
-  std::optional<bool> screening;  // the reply asks the screening questions
-  std::vector<std::string> contains;      // case-insensitive substrings
-  std::vector<std::string> not_contains;  // case-insensitive substrings
+  std::optional<std::string> state;                       // dialog state after the turn
+  std::optional<std::string> entry;                       // "" expects no entry
+  std::optional<std::string> intent;                      // "" expects no intent
+  std::optional<std::string> red_flag;                    // "" expects no red flag
+  std::optional<bool> screening;                          // the reply asks the screening questions
+  std::vector<std::string> contains;                      // case-insensitive substrings
+  std::vector<std::string> not_contains;                  // case-insensitive substrings
   std::optional<std::vector<std::string>> quick_replies;  // exactly, in order
   std::vector<std::string> quick_replies_include;         // among them
   // Slots after the turn: a value, or nullopt for "not set".
@@ -72,14 +72,12 @@ struct ConversationTestFile {
 // Reads and validates one test file against the loaded content. Every problem
 // is appended to diags as an error with its location; returns false when there
 // is any.
-bool LoadConversationTestFile(const std::string& path,
-                              const std::string& display,
+bool LoadConversationTestFile(const std::string& path, const std::string& display,
                               const content::Content& content, ConversationTestFile* out,
                               std::vector<engine::Diagnostic>* diags);
 // The same, for text already in memory.
 bool ParseConversationTestFile(std::string text, const std::string& display,
-                               const content::Content& content,
-                               ConversationTestFile* out,
+                               const content::Content& content, ConversationTestFile* out,
                                std::vector<engine::Diagnostic>* diags);
 
 struct ConversationResult {
@@ -92,8 +90,7 @@ struct ConversationResult {
 // and the whole reply text) to out.
 ConversationResult RunConversation(const content::Content& content,
                                    const ConversationTestFile& file,
-                                   const Conversation& conversation,
-                                   std::ostream& out);
+                                   const Conversation& conversation, std::ostream& out);
 
 struct ConversationTestSummary {
   int files = 0;
@@ -112,10 +109,8 @@ std::vector<std::string> ExpandTestPaths(const std::vector<std::string>& paths,
 // ("N conversations, M turns, K failed"), and returns the exit code: 0 when all
 // pass, 1 on a failed conversation, 2 on a malformed file (the well-formed
 // files still run).
-int RunConversationTestFiles(const content::Content& content,
-                             const std::vector<std::string>& files,
-                             std::ostream& out,
-                             ConversationTestSummary* summary = nullptr);
+int RunConversationTestFiles(const content::Content& content, const std::vector<std::string>& files,
+                             std::ostream& out, ConversationTestSummary* summary = nullptr);
 
 }  // namespace backline::cli
 

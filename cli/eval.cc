@@ -1,6 +1,4 @@
 // backline eval: score the content on a labelled message set (cli/commands.h).
-#include "cli/commands.h"
-
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -11,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/commands.h"
 #include "cli/internal/options.h"
 #include "engine/engine.h"
 
@@ -21,8 +20,7 @@ using internal::Load;
 using internal::ParseOptions;
 using json = nlohmann::json;
 
-int RunEval(const std::vector<std::string>& args, std::ostream& out,
-            std::ostream& err) {
+int RunEval(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   CommonOptions o;
   std::vector<std::string> rest;
   std::string file;
@@ -44,8 +42,7 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
     };
     if (a == "--misses") {
       misses = true;
-    } else if (a == "--min-topic" || a == "--min-recall" ||
-               a == "--max-false-alarm") {
+    } else if (a == "--min-topic" || a == "--min-recall" || a == "--max-false-alarm") {
       double* v = a == "--min-topic"    ? &min_topic
                   : a == "--min-recall" ? &min_recall
                                         : &max_false_alarm;
@@ -60,8 +57,7 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
       }
     } else if (a.rfind("--", 0) == 0) {
       rest.push_back(a);
-      if (i + 1 < args.size() && (a == "--kb" || a == "--dialogs"))
-        rest.push_back(args[++i]);
+      if (i + 1 < args.size() && (a == "--kb" || a == "--dialogs")) rest.push_back(args[++i]);
     } else if (file.empty()) {
       file = a;
     } else {
@@ -98,18 +94,16 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
     if (line.empty()) continue;
     json c = json::parse(line, nullptr, false);
     engine::Urgency want_u;
-    if (c.is_discarded() || !c.is_object() || !c.contains("text") ||
-        !c["text"].is_string() || !c.contains("topic") ||
-        !c["topic"].is_string() || !c.contains("urgency") ||
+    if (c.is_discarded() || !c.is_object() || !c.contains("text") || !c["text"].is_string() ||
+        !c.contains("topic") || !c["topic"].is_string() || !c.contains("urgency") ||
         !c["urgency"].is_string() ||
         !engine::ParseUrgency(c["urgency"].get<std::string>(), &want_u)) {
-      err << file << ":" << line_no
-          << ": not a labelled case {id, text, topic, urgency}\n";
+      err << file << ":" << line_no << ": not a labelled case {id, text, topic, urgency}\n";
       return 2;
     }
     const std::string want_t = c["topic"].get<std::string>();
-    const engine::TurnResult r = content->engine->Turn(
-        engine::SessionState{}, c["text"].get<std::string>(), clinic);
+    const engine::TurnResult r =
+        content->engine->Turn(engine::SessionState{}, c["text"].get<std::string>(), clinic);
     ++n;
     const bool ok_topic = r.reply.topic == want_t;
     topic_right += ok_topic;
@@ -120,20 +114,17 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
       caught += r.reply.urgency != engine::Urgency::kNone;
       exact += r.reply.urgency == want_u;
       under += r.reply.urgency < want_u;
-      unscreened +=
-          r.reply.urgency == engine::Urgency::kNone && !r.reply.screening;
+      unscreened += r.reply.urgency == engine::Urgency::kNone && !r.reply.screening;
     } else {
       ++benign;
       false_alarm += r.reply.urgency != engine::Urgency::kNone;
     }
     if (!ok_topic || r.reply.urgency != want_u) {
       std::string id = c.contains("id")
-                           ? (c["id"].is_string() ? c["id"].get<std::string>()
-                                                  : c["id"].dump())
+                           ? (c["id"].is_string() ? c["id"].get<std::string>() : c["id"].dump())
                            : "";
-      missed.push_back(id + ": want " + want_t + "/" +
-                       engine::UrgencyName(want_u) + ", got " + r.reply.topic +
-                       "/" + engine::UrgencyName(r.reply.urgency) + ": " +
+      missed.push_back(id + ": want " + want_t + "/" + engine::UrgencyName(want_u) + ", got " +
+                       r.reply.topic + "/" + engine::UrgencyName(r.reply.urgency) + ": " +
                        c["text"].get<std::string>().substr(0, 110));
     }
   }
@@ -141,8 +132,7 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
     err << "backline eval: " << file << " has no cases\n";
     return 2;
   }
-  for (const auto& [t, rk] : per_topic)
-    out << t << " " << rk.first << "/" << rk.second << "\n";
+  for (const auto& [t, rk] : per_topic) out << t << " " << rk.first << "/" << rk.second << "\n";
   if (misses) {
     out << "misses:\n";
     for (const auto& m : missed) out << "  " << m << "\n";
@@ -151,12 +141,11 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
   const double recall = flagged ? 100.0 * caught / flagged : 100.0;
   const double fa = benign ? 100.0 * false_alarm / benign : 0.0;
   char buf[256];
-  std::snprintf(
-      buf, sizeof buf,
-      "topic %.1f%% | red-flag recall %.1f%% (%d/%d) | exact tier %d/%d | "
-      "under-triage %d (unscreened %d) | false alarms %.1f%% (%d/%d)",
-      topic_pct, recall, caught, flagged, exact, flagged, under, unscreened,
-      fa, false_alarm, benign);
+  std::snprintf(buf, sizeof buf,
+                "topic %.1f%% | red-flag recall %.1f%% (%d/%d) | exact tier %d/%d | "
+                "under-triage %d (unscreened %d) | false alarms %.1f%% (%d/%d)",
+                topic_pct, recall, caught, flagged, exact, flagged, under, unscreened, fa,
+                false_alarm, benign);
   out << n << " cases from " << file << "\n" << buf << "\n";
   bool failed = false;
   if (topic_pct < min_topic) {
@@ -172,8 +161,7 @@ int RunEval(const std::vector<std::string>& args, std::ostream& out,
     failed = true;
   }
   if (under > max_under) {
-    out << "FAIL: " << under
-        << " red flag(s) answered less urgently than labelled (at most "
+    out << "FAIL: " << under << " red flag(s) answered less urgently than labelled (at most "
         << max_under << ")\n";
     failed = true;
   }

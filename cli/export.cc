@@ -24,12 +24,23 @@ std::string Esc(std::string_view s) {
   out.reserve(s.size() + s.size() / 8);
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -42,15 +53,13 @@ std::string EscMarked(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     const size_t open = s.find('{', i);
-    const size_t close =
-        open == std::string_view::npos ? open : s.find('}', open);
+    const size_t close = open == std::string_view::npos ? open : s.find('}', open);
     if (close == std::string_view::npos) {
       out += Esc(s.substr(i));
       break;
     }
     out += Esc(s.substr(i, open - i));
-    out += "<span class=\"ph\">" + Esc(s.substr(open, close - open + 1)) +
-           "</span>";
+    out += "<span class=\"ph\">" + Esc(s.substr(open, close - open + 1)) + "</span>";
     i = close + 1;
   }
   return out;
@@ -60,7 +69,6 @@ std::string EscMarked(std::string_view s) {
 bool IsWebUrl(const std::string& url) {
   return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
 }
-
 
 constexpr const char* kStyle = R"(
 body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2433;max-width:60rem;margin:0 auto;padding:1.5rem}
@@ -91,8 +99,7 @@ int Usage(std::ostream& err) {
 
 }  // namespace
 
-int RunExport(const std::vector<std::string>& args, std::ostream& out,
-              std::ostream& err) {
+int RunExport(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (args.empty() || args[0] != "review") return Usage(err);
   content::ContentPaths paths = content::DefaultContentPaths();
   std::string out_file = "backline-review.html";
@@ -137,8 +144,7 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
   // Topics in the contract's order, then any other.
   std::vector<std::string> topics = engine::FaqTopicIds();
   for (const auto& e : spec.entries) {
-    if (std::find(topics.begin(), topics.end(), e.topic) == topics.end())
-      topics.push_back(e.topic);
+    if (std::find(topics.begin(), topics.end(), e.topic) == topics.end()) topics.push_back(e.topic);
   }
   std::map<std::string, size_t> per_topic;
   for (const auto& e : spec.entries) ++per_topic[e.topic];
@@ -151,13 +157,12 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
   h << "<header>\n<h1>Backline: clinical review of the content</h1>\n"
        "<table class=\"meta\">\n"
     << "<tr><td>Content version</td><td><code>" << Esc(version) << "</code> ("
-    << "SHA-256 of the content files in " << Esc(paths.knowledge) << " and "
-    << Esc(paths.dialogs) << ", as /healthz reports it)</td></tr>\n"
+    << "SHA-256 of the content files in " << Esc(paths.knowledge) << " and " << Esc(paths.dialogs)
+    << ", as /healthz reports it)</td></tr>\n"
     << "<tr><td>Generated</td><td>" << Esc(lint.today) << " (UTC)</td></tr>\n"
-    << "<tr><td>Content</td><td>" << spec.entries.size() << " answers in "
-    << per_topic.size() << " topics; " << spec.red_flag_kinds.size()
-    << " red-flag kinds, " << spec.red_flag_rules.size() << " rules; "
-    << content->clinics.size() << " clinics</td></tr>\n"
+    << "<tr><td>Content</td><td>" << spec.entries.size() << " answers in " << per_topic.size()
+    << " topics; " << spec.red_flag_kinds.size() << " red-flag kinds, "
+    << spec.red_flag_rules.size() << " rules; " << content->clinics.size() << " clinics</td></tr>\n"
     << "<tr><td>Lint</td><td>" << findings
     << " findings of <code>backline check</code>, shown beside their answer or"
        " rule</td></tr>\n</table>\n";
@@ -175,8 +180,7 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
   bool first = true;
   for (const auto& t : topics) {
     if (!per_topic.count(t)) continue;
-    h << (first ? "" : ", ") << "<a href=\"#topic-" << Esc(t) << "\">" << Esc(t)
-      << "</a>";
+    h << (first ? "" : ", ") << "<a href=\"#topic-" << Esc(t) << "\">" << Esc(t) << "</a>";
     first = false;
   }
   h << ") &middot; <a href=\"#red-flags\">Red flags and escalations</a> &middot; <a "
@@ -191,15 +195,14 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
        "on your clinic card\".</p>\n";
   for (const auto& t : topics) {
     if (!per_topic.count(t)) continue;
-    h << "<section>\n<h3 id=\"topic-" << Esc(t) << "\">Topic: " << Esc(t)
-      << " (" << per_topic[t] << ")</h3>\n";
+    h << "<section>\n<h3 id=\"topic-" << Esc(t) << "\">Topic: " << Esc(t) << " (" << per_topic[t]
+      << ")</h3>\n";
     for (const auto& e : spec.entries) {
       if (e.topic != t) continue;
       h << "<article id=\"entry-" << Esc(e.id) << "\">\n<h4>"
         << Esc(e.questions.empty() ? e.id : e.questions.front())
-        << "</h4>\n<div class=\"id\">entry " << Esc(e.id) << " &middot; "
-        << Esc(e.where.ToString()) << " &middot; reviewed on "
-        << Esc(e.reviewed)
+        << "</h4>\n<div class=\"id\">entry " << Esc(e.id) << " &middot; " << Esc(e.where.ToString())
+        << " &middot; reviewed on " << Esc(e.reviewed)
         << (e.reviewed_by.empty() ? std::string(" by <em>(no one named)</em>")
                                   : " by " + Esc(e.reviewed_by))
         << " &middot; next review "
@@ -243,17 +246,15 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
        " (each checked by <code>backline check</code>), and the exact reply "
        "each clinic's patients get.</p>\n";
   for (const auto& k : spec.red_flag_kinds) {
-    h << "<section id=\"kind-" << Esc(k.id) << "\">\n<h3>" << Esc(k.id)
-      << ": " << Esc(k.name) << " (" << engine::UrgencyName(k.urgency)
-      << ")</h3>\n";
+    h << "<section id=\"kind-" << Esc(k.id) << "\">\n<h3>" << Esc(k.id) << ": " << Esc(k.name)
+      << " (" << engine::UrgencyName(k.urgency) << ")</h3>\n";
     size_t examples = 0;
     h << "<p><strong>Rules</strong></p>\n<ul>\n";
     for (const auto& r : spec.red_flag_rules) {
       if (r.kind != k.id) continue;
       h << "<li><span class=\"id\">" << Esc(r.id) << "</span> "
         << Esc(r.note.empty() ? "(no note)" : r.note);
-      if (r.general_questions_escalate)
-        h << " <em>General questions escalate too.</em>";
+      if (r.general_questions_escalate) h << " <em>General questions escalate too.</em>";
       if (!r.concepts.empty()) {
         h << "<br>Concept combinations (all in one clause, any order):";
         for (size_t i = 0; i < r.concepts.size(); ++i) {
@@ -290,8 +291,7 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
       << (k.tell_them.empty() ? "" : "<th>Tell them</th>") << "</tr>\n";
     for (const auto& c : content->clinics) {
       h << "<tr><td>" << Esc(c.name) << "<br><span class=\"id\">" << Esc(c.id)
-        << "</span></td><td class=\"esc\">"
-        << Esc(engine::Engine::Render(k.reply, c)) << "</td>";
+        << "</span></td><td class=\"esc\">" << Esc(engine::Engine::Render(k.reply, c)) << "</td>";
       if (!k.tell_them.empty())
         h << "<td>" << Esc(engine::Engine::Render(k.tell_them, c)) << "</td>";
       h << "</tr>\n";
@@ -321,8 +321,8 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
          "<table class=\"concepts\"><tr><th>Concept</th><th>What it covers</th>"
          "<th>Words</th></tr>\n";
     for (const auto& c : spec.concepts) {
-      h << "<tr id=\"concept-" << Esc(c.id) << "\"><td class=\"id\">" << Esc(c.id)
-        << "</td><td>" << Esc(c.note) << "</td><td>";
+      h << "<tr id=\"concept-" << Esc(c.id) << "\"><td class=\"id\">" << Esc(c.id) << "</td><td>"
+        << Esc(c.note) << "</td><td>";
       for (size_t i = 0; i < c.words.size(); ++i) h << (i ? ", " : "") << Esc(c.words[i]);
       h << "</td></tr>\n";
     }
@@ -337,8 +337,8 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
          "questions and the golden conversations (<code>tools/train-classifier</code>; what "
          "it was trained on is in <code>knowledge/classifier.json</code>). It is asked only "
          "when no rule fires, and it never cancels a rule's escalation.</p>\n<ul>\n"
-      << "<li>When it reads a possible red flag (a probability of at least "
-      << cl.screen_threshold << "), the reply also asks the screening questions of the "
+      << "<li>When it reads a possible red flag (a probability of at least " << cl.screen_threshold
+      << "), the reply also asks the screening questions of the "
       << "dialog state <code>" << Esc(screen.empty() ? "(none set)" : screen)
       << "</code>; a yes escalates.</li>\n"
       << "<li>When it is sure (at least " << cl.escalate_threshold
@@ -368,9 +368,8 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
     return 1;
   }
   out << "wrote " << out_file << ": " << spec.entries.size() << " answers, "
-      << spec.red_flag_kinds.size() << " red-flag kinds, "
-      << content->clinics.size() << " clinics, content version " << version
-      << "\n";
+      << spec.red_flag_kinds.size() << " red-flag kinds, " << content->clinics.size()
+      << " clinics, content version " << version << "\n";
   return 0;
 }
 

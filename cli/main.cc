@@ -59,20 +59,13 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "serve") return backline::cli::RunServe(args, std::cerr);
-  if (command == "ask")
-    return backline::cli::RunAsk(args, std::cin, std::cout, std::cerr);
-  if (command == "chat")
-    return backline::cli::RunChat(args, std::cin, std::cout, std::cerr);
-  if (command == "check")
-    return backline::cli::RunCheck(args, std::cout, std::cerr);
-  if (command == "export")
-    return backline::cli::RunExport(args, std::cout, std::cerr);
-  if (command == "eval")
-    return backline::cli::RunEval(args, std::cout, std::cerr);
-  if (command == "test")
-    return backline::cli::RunTest(args, std::cout, std::cerr);
-  if (command == "report")
-    return backline::cli::RunReport(args, std::cout, std::cerr);
+  if (command == "ask") return backline::cli::RunAsk(args, std::cin, std::cout, std::cerr);
+  if (command == "chat") return backline::cli::RunChat(args, std::cin, std::cout, std::cerr);
+  if (command == "check") return backline::cli::RunCheck(args, std::cout, std::cerr);
+  if (command == "export") return backline::cli::RunExport(args, std::cout, std::cerr);
+  if (command == "eval") return backline::cli::RunEval(args, std::cout, std::cerr);
+  if (command == "test") return backline::cli::RunTest(args, std::cout, std::cerr);
+  if (command == "report") return backline::cli::RunReport(args, std::cout, std::cerr);
   if (command == "concepts")
     return backline::cli::RunConcepts(args, std::cin, std::cout, std::cerr);
   if (command == "help" || command == "--help" || command == "-h") {

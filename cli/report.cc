@@ -100,9 +100,8 @@ int RunReportUnanswered(const std::vector<std::string>& args, std::ostream& out,
     return 2;
   }
   std::promise<engine::StatusOr<std::vector<store::UnansweredRecord>>> got;
-  store.value()->Unanswered(since_ms, 1000000, [&got](auto result) {
-    got.set_value(std::move(result));
-  });
+  store.value()->Unanswered(since_ms, 1000000,
+                            [&got](auto result) { got.set_value(std::move(result)); });
   auto records = got.get_future().get();
   if (!records.ok()) {
     err << "backline report unanswered: " << records.status().ToString() << "\n";
@@ -112,8 +111,12 @@ int RunReportUnanswered(const std::vector<std::string>& args, std::ostream& out,
   if (as_json) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& g : groups) {
-      j.push_back({{"count", g.count}, {"example", g.example}, {"variants", g.variants},
-                   {"key", g.key}, {"first_ms", g.first_ms}, {"last_ms", g.last_ms}});
+      j.push_back({{"count", g.count},
+                   {"example", g.example},
+                   {"variants", g.variants},
+                   {"key", g.key},
+                   {"first_ms", g.first_ms},
+                   {"last_ms", g.last_ms}});
     }
     out << j.dump(2) << "\n";
   } else {

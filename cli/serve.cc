@@ -1,11 +1,10 @@
 // backline serve: the chat server, with the store the configuration names (cli/commands.h).
-#include "cli/commands.h"
-
 #include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "cli/commands.h"
 #include "curator/curator_routes.h"
 #include "server/config.h"
 #include "server/server.h"

@@ -9,8 +9,7 @@
 
 namespace backline::cli {
 
-int RunTest(const std::vector<std::string>& args, std::ostream& out,
-            std::ostream& err) {
+int RunTest(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   content::ContentPaths paths = content::DefaultContentPaths();
   std::vector<std::string> targets;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -40,8 +39,7 @@ int RunTest(const std::vector<std::string>& args, std::ostream& out,
   const std::shared_ptr<const content::Content> content = std::move(loaded).value();
   std::vector<std::string> missing;
   const std::vector<std::string> files = ExpandTestPaths(targets, &missing);
-  for (const auto& m : missing)
-    err << "backline test: no conversation test file at " << m << "\n";
+  for (const auto& m : missing) err << "backline test: no conversation test file at " << m << "\n";
   const int code = RunConversationTestFiles(*content, files, out);
   return missing.empty() ? code : 2;
 }

@@ -1,5 +1,7 @@
 #include "content/content.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -8,8 +10,6 @@
 #include <fstream>
 #include <iterator>
 #include <set>
-
-#include <openssl/evp.h>
 
 #include "dialogs/loader.h"
 #include "knowledge/loader.h"
@@ -110,8 +110,7 @@ const engine::Clinic& Content::ClinicOrDefault(const std::string& id) const {
 ContentPaths DefaultContentPaths() {
   std::error_code ec;
   auto both = [&](const fs::path& root) {
-    return fs::is_directory(root / "knowledge", ec) &&
-           fs::is_directory(root / "dialogs", ec);
+    return fs::is_directory(root / "knowledge", ec) && fs::is_directory(root / "dialogs", ec);
   };
   fs::path root = ".";
   if (!both(root)) {
@@ -148,9 +147,8 @@ std::shared_ptr<const Content> Load(const ContentPaths& paths,
     std::vector<const std::string*> texts;
     for (const auto& e : s.entries) texts.push_back(&e.answer);
     for (const auto& k : s.red_flag_kinds) {
-      for (const std::string* t : {&k.reply, &k.tell_them, &k.self_reply,
-                                   &k.self_tell_them, &k.other_reply,
-                                   &k.other_tell_them})
+      for (const std::string* t : {&k.reply, &k.tell_them, &k.self_reply, &k.self_tell_them,
+                                   &k.other_reply, &k.other_tell_them})
         texts.push_back(t);
     }
     for (const auto& i : s.intents) texts.push_back(&i.reply);
@@ -177,8 +175,7 @@ std::shared_ptr<const Content> Load(const ContentPaths& paths,
         diags->push_back(engine::Diagnostic{engine::Diagnostic::Severity::kWarning, c.where,
                                             msg + " (set it before going live)"});
       } else {
-        diags->push_back(
-            engine::Diagnostic{engine::Diagnostic::Severity::kError, c.where, msg});
+        diags->push_back(engine::Diagnostic{engine::Diagnostic::Severity::kError, c.where, msg});
         return nullptr;
       }
     }

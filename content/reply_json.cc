@@ -25,8 +25,7 @@ json ReplyToJson(const engine::Reply& r) {
   if (r.screening) j["screening"] = true;
   if (!r.sources.empty()) {
     json sources = json::array();
-    for (const auto& s : r.sources)
-      sources.push_back({{"title", s.title}, {"url", s.url}});
+    for (const auto& s : r.sources) sources.push_back({{"title", s.title}, {"url", s.url}});
     j["sources"] = std::move(sources);
   }
   return j;
@@ -37,12 +36,10 @@ json ExplanationToJson(const engine::Explanation& ex) {
   j["normalized"] = ex.folded;
   j["canonical"] = ex.canonical;
   json repairs = json::array();
-  for (const auto& [from, to] : ex.repairs)
-    repairs.push_back({{"from", from}, {"to", to}});
+  for (const auto& [from, to] : ex.repairs) repairs.push_back({{"from", from}, {"to", to}});
   j["spelling"] = std::move(repairs);
   json syn = json::array();
-  for (const auto& [from, to] : ex.synonyms)
-    syn.push_back({{"from", from}, {"to", to}});
+  for (const auto& [from, to] : ex.synonyms) syn.push_back({{"from", from}, {"to", to}});
   j["synonyms"] = std::move(syn);
   j["terms"] = ex.terms;
   if (!ex.classifier.empty()) j["classifier"] = ex.classifier;
@@ -71,9 +68,7 @@ json ExplanationToJson(const engine::Explanation& ex) {
   j["red_flags"] = std::move(flags);
   json cands = json::array();
   for (const auto& [id, c] : ex.candidates) {
-    cands.push_back({{"entry", id},
-                     {"score", Round3(c.score)},
-                     {"coverage", Round3(c.coverage)}});
+    cands.push_back({{"entry", id}, {"score", Round3(c.score)}, {"coverage", Round3(c.coverage)}});
   }
   j["candidates"] = std::move(cands);
   j["state_before"] = ex.state_before;

@@ -232,8 +232,8 @@ struct Curator::Change {
   std::function<void(const content::Content&, std::vector<Diagnostic>*)> check;
 };
 
-engine::StatusOr<std::unique_ptr<Curator>> Curator::Create(content::ContentPaths paths, store::Store* store,
-                                                           CurrentFn current,
+engine::StatusOr<std::unique_ptr<Curator>> Curator::Create(content::ContentPaths paths,
+                                                           store::Store* store, CurrentFn current,
                                                            ReloadFn reload) {
   std::error_code ec;
   if (!fs::is_directory(paths.knowledge, ec)) {
@@ -248,7 +248,8 @@ engine::StatusOr<std::unique_ptr<Curator>> Curator::Create(content::ContentPaths
       new Curator(std::move(paths), store, std::move(current), std::move(reload)));
 }
 
-Curator::Curator(content::ContentPaths paths, store::Store* store, CurrentFn current, ReloadFn reload)
+Curator::Curator(content::ContentPaths paths, store::Store* store, CurrentFn current,
+                 ReloadFn reload)
     : paths_(std::move(paths)),
       store_(store),
       current_(std::move(current)),
@@ -327,8 +328,8 @@ void Curator::CheckParaphrases(const content::Content& content, const std::strin
       continue;
     }
     if (!seen.insert(norm).second) {
-      diags->push_back(Refusal(where, "\"" + text + "\" is listed twice (after normalisation: \"" +
-                                          norm + "\")"));
+      diags->push_back(Refusal(
+          where, "\"" + text + "\" is listed twice (after normalisation: \"" + norm + "\")"));
       continue;
     }
     if (!fresh.count(text)) continue;  // a question the entry already had stays
@@ -365,7 +366,8 @@ StatusOr<EditOutcome> Curator::Apply(const std::string& who, Change change) {
   std::error_code ec;
   fs::copy(paths_.knowledge, copy.knowledge, fs::copy_options::recursive, ec);
   if (!ec) fs::copy(paths_.dialogs, copy.dialogs, fs::copy_options::recursive, ec);
-  if (ec) return Status::IOError("cannot copy the content to " + root.string() + ": " + ec.message());
+  if (ec)
+    return Status::IOError("cannot copy the content to " + root.string() + ": " + ec.message());
   std::error_code rel_ec;
   const fs::path in_copy =
       fs::path(copy.knowledge) / fs::relative(change.path, paths_.knowledge, rel_ec);
@@ -405,11 +407,12 @@ StatusOr<EditOutcome> Curator::Apply(const std::string& who, Change change) {
     now = std::move(bytes).value();
   }
   if (now != change.before) {
-    return Refused({Refusal(display, "the file changed while the edit was being checked; "
-                                     "reload the page and try again")});
+    return Refused({Refusal(display,
+                            "the file changed while the edit was being checked; "
+                            "reload the page and try again")});
   }
-  Status written = change.after ? WriteFileAtomic(change.path, *change.after)
-                                : RemoveFileDurably(change.path);
+  Status written =
+      change.after ? WriteFileAtomic(change.path, *change.after) : RemoveFileDurably(change.path);
   if (!written.ok()) return written;
   auto restore = [&]() {
     return change.before ? WriteFileAtomic(change.path, *change.before)
@@ -425,29 +428,26 @@ StatusOr<EditOutcome> Curator::Apply(const std::string& who, Change change) {
   rev.before = change.before.value_or("");
   rev.after = change.after.value_or("");
   rev.undoes = change.undoes;
-  StatusOr<int64_t> id = Await<int64_t>([&](auto done) {
-    store_->AddRevision(rev, std::move(done));
-  });
+  StatusOr<int64_t> id =
+      Await<int64_t>([&](auto done) { store_->AddRevision(rev, std::move(done)); });
   if (!id.ok()) {
     Status undone = restore();
-    return Status::IOError("the revision could not be recorded (" + id.status().ToString() +
-                           "); " +
+    return Status::IOError("the revision could not be recorded (" + id.status().ToString() + "); " +
                            (undone.ok() ? "the file was restored, nothing changed"
-                                        : "the file could not be restored: " +
-                                              undone.ToString()));
+                                        : "the file could not be restored: " + undone.ToString()));
   }
 
   // 4. Live, through the server's reload path.
   StatusOr<content::ContentStatus> live = reload_();
   if (!live.ok()) {
     Status undone = restore();
-    AwaitStatus([&](store::Store::Done done) { store_->DeleteRevision(id.value(), std::move(done)); });
-    std::vector<Diagnostic> why{
-        Refusal(display, "the edit passed validation but the reload failed (" +
-                             live.status().message() + "); " +
-                             (undone.ok() ? "the file was restored"
-                                          : "the file could not be restored: " +
-                                                undone.ToString()))};
+    AwaitStatus(
+        [&](store::Store::Done done) { store_->DeleteRevision(id.value(), std::move(done)); });
+    std::vector<Diagnostic> why{Refusal(
+        display, "the edit passed validation but the reload failed (" + live.status().message() +
+                     "); " +
+                     (undone.ok() ? "the file was restored"
+                                  : "the file could not be restored: " + undone.ToString()))};
     // Bring the server back to the restored files (a failed reload kept the old content,
     // so this normally changes nothing).
     if (undone.ok()) reload_();
@@ -553,7 +553,8 @@ StatusOr<EditOutcome> Curator::CreateEntry(const std::string& who, const NewEntr
   if (std::find(topics.begin(), topics.end(), topic) == topics.end()) {
     std::string known;
     for (const auto& t : topics) known += (known.empty() ? "" : ", ") + t;
-    return Refused({Refusal(Display(faq), "unknown topic '" + topic + "' (one of: " + known + ")")});
+    return Refused(
+        {Refusal(Display(faq), "unknown topic '" + topic + "' (one of: " + known + ")")});
   }
   // The topic's file: the one whose "topic" is this topic, else a new <topic>.json.
   fs::path path;
@@ -664,8 +665,7 @@ StatusOr<EditOutcome> Curator::UndoLast(const std::string& who) {
   change.path = path;
   change.rel = target->file;
   change.before = now;
-  change.after =
-      target->before.empty() ? std::nullopt : std::optional<std::string>(target->before);
+  change.after = target->before.empty() ? std::nullopt : std::optional<std::string>(target->before);
   change.undoes = target->id;
   return Apply(who, std::move(change));
 }
@@ -678,8 +678,9 @@ StatusOr<std::vector<store::RevisionRecord>> Curator::Revisions(size_t limit) {
 StatusOr<std::vector<UnansweredGroup>> Curator::Unanswered(int64_t since_ms, size_t limit) {
   auto content = current_();
   if (!content) return Status::Unavailable("no content loaded");
-  StatusOr<std::vector<store::UnansweredRecord>> records = Await<std::vector<store::UnansweredRecord>>(
-      [&](auto done) { store_->Unanswered(since_ms, kMaxUnansweredRecords, std::move(done)); });
+  StatusOr<std::vector<store::UnansweredRecord>> records =
+      Await<std::vector<store::UnansweredRecord>>(
+          [&](auto done) { store_->Unanswered(since_ms, kMaxUnansweredRecords, std::move(done)); });
   if (!records.ok()) return records.status();
   return GroupUnanswered(content->engine->analyzer(), records.value(), limit);
 }

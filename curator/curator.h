@@ -59,7 +59,7 @@ struct EditOutcome {
   bool applied = false;
   // When refused: why (errors first). Warnings of an applied edit are included too.
   std::vector<engine::Diagnostic> errors;
-  int64_t revision = 0;  // the new revision's id when applied
+  int64_t revision = 0;           // the new revision's id when applied
   content::ContentStatus status;  // the content now live (after the reload) when applied
 };
 
@@ -85,14 +85,14 @@ class Curator {
   using ReloadFn = std::function<engine::StatusOr<content::ContentStatus>()>;
 
   // `store` must outlive the Curator. Fails with kInvalidArgument when a folder is missing.
-  static engine::StatusOr<std::unique_ptr<Curator>> Create(content::ContentPaths paths, store::Store* store,
-                                                           CurrentFn current, ReloadFn reload);
+  static engine::StatusOr<std::unique_ptr<Curator>> Create(content::ContentPaths paths,
+                                                           store::Store* store, CurrentFn current,
+                                                           ReloadFn reload);
 
   // Appends `text` to the entry's questions. Refused (applied=false) when empty, when the
   // entry already has it, when another entry has it, when it would escalate as a red flag,
   // or when the content would not load. kNotFound: no entry with that id.
-  engine::StatusOr<EditOutcome> AddParaphrase(const std::string& who,
-                                              const std::string& entry_id,
+  engine::StatusOr<EditOutcome> AddParaphrase(const std::string& who, const std::string& entry_id,
                                               const std::string& text);
 
   // Replaces the entry's questions and answer (everything else is kept). Refused like
@@ -151,9 +151,8 @@ class Curator {
   // Refusals for `texts` (an entry's questions): empty or listed twice; and for those in
   // `fresh`, also belonging to another entry or reporting a red flag.
   void CheckParaphrases(const content::Content& content, const std::string& entry_id,
-                        const std::vector<std::string>& texts,
-                        const std::set<std::string>& fresh, const std::string& where,
-                        std::vector<engine::Diagnostic>* diags) const;
+                        const std::vector<std::string>& texts, const std::set<std::string>& fresh,
+                        const std::string& where, std::vector<engine::Diagnostic>* diags) const;
   engine::StatusOr<EditOutcome> Apply(const std::string& who, Change change);
 
   content::ContentPaths paths_;

@@ -4,12 +4,12 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
 
 #include "content/reply_json.h"
 #include "curator/internal/curator_auth.h"
@@ -181,10 +181,14 @@ Response FromStatus(const engine::Status& s, const Request& req) {
 }
 
 json StatusJson(const content::ContentStatus& s) {
-  return {{"version", s.version},         {"loaded_ms", s.loaded_ms},
-          {"entries", s.entries},         {"topics", s.topics},
-          {"red_flag_kinds", s.red_flag_kinds}, {"red_flag_rules", s.red_flag_rules},
-          {"intents", s.intents},         {"states", s.states},
+  return {{"version", s.version},
+          {"loaded_ms", s.loaded_ms},
+          {"entries", s.entries},
+          {"topics", s.topics},
+          {"red_flag_kinds", s.red_flag_kinds},
+          {"red_flag_rules", s.red_flag_rules},
+          {"intents", s.intents},
+          {"states", s.states},
           {"clinics", s.clinics}};
 }
 
@@ -382,8 +386,7 @@ void Call::Page(const std::string& path) {
   if (file.back() == '/') file += "index.html";
   // Plain paths only: no escapes, dot segments or hidden files (the static files hold only
   // what web/ publishes, but the page should never reach outside web/curator/ anyway).
-  const bool plain = file.find('%') == std::string::npos &&
-                     file.find('\\') == std::string::npos &&
+  const bool plain = file.find('%') == std::string::npos && file.find('\\') == std::string::npos &&
                      file.find("/.") == std::string::npos;
   const auto f = plain ? host_->FindWebFile(file) : nullptr;
   if (!f) return Fail(http::status::not_found, "not_found", "No such page.");
@@ -428,9 +431,9 @@ void Call::Login() {
   }
   host_->Log("info", "curator signed in: " + login.name);
   const int64_t max_age = api_->auth.session_ms() / 1000;
-  Response res = Json(http::status::ok,
-                      {{"name", login.name}, {"expires_ms", NowMs() + api_->auth.session_ms()}},
-                      req_);
+  Response res =
+      Json(http::status::ok,
+           {{"name", login.name}, {"expires_ms", NowMs() + api_->auth.session_ms()}}, req_);
   res.set(http::field::set_cookie,
           SessionCookie(login.session_id, max_age, CookieSecure(host_->Configuration())));
   Reply(std::move(res));
@@ -523,8 +526,8 @@ Response Call::Topics() {
   json topics = json::array();
   for (const auto& id : engine::FaqTopicIds()) {
     auto it = by_topic.find(id);
-    topics.push_back({{"topic", id},
-                      {"entries", it == by_topic.end() ? json::array() : it->second}});
+    topics.push_back(
+        {{"topic", id}, {"entries", it == by_topic.end() ? json::array() : it->second}});
     if (it != by_topic.end()) by_topic.erase(it);
   }
   for (auto& [id, list] : by_topic) topics.push_back({{"topic", id}, {"entries", list}});
@@ -604,10 +607,10 @@ Response Call::Reload() {
   // files were changed by hand) takes the same path as SIGHUP.
   auto s = host_->ReloadContent();
   if (!s.ok()) {
-    return Error(http::status::bad_request, "reload_refused",
-                 "The content has errors; the server keeps the previous content.\n" +
-                     s.status().message(),
-                 req_);
+    return Error(
+        http::status::bad_request, "reload_refused",
+        "The content has errors; the server keeps the previous content.\n" + s.status().message(),
+        req_);
   }
   host_->Log("info", "curator " + who_ + " reloaded the content");
   return Json(http::status::ok, {{"content", StatusJson(s.value())}}, req_);
@@ -651,7 +654,8 @@ std::vector<std::string> Strings(const json& j) {
 }
 
 bool AllStrings(const json& j) {
-  return j.is_array() && std::all_of(j.begin(), j.end(), [](const json& v) { return v.is_string(); });
+  return j.is_array() &&
+         std::all_of(j.begin(), j.end(), [](const json& v) { return v.is_string(); });
 }
 
 void Call::Run() {
@@ -771,7 +775,8 @@ void Call::Run() {
   const std::string prefix = "entries/";
   if (route.rfind(prefix, 0) == 0) {
     std::string rest = route.substr(prefix.size());
-    const bool paraphrases = rest.size() > 12 && rest.compare(rest.size() - 12, 12, "/paraphrases") == 0;
+    const bool paraphrases =
+        rest.size() > 12 && rest.compare(rest.size() - 12, 12, "/paraphrases") == 0;
     if (paraphrases) rest.resize(rest.size() - 12);
     std::string id;
     // Entry ids are plain, but a browser may encode them.
@@ -810,9 +815,8 @@ void Call::Run() {
       }
       const auto qs = Strings(*questions);
       const std::string a = answer->get<std::string>();
-      return c.Edit(
-          [&c, &id, &qs, &a](Curator& cur) { return cur.UpdateEntry(c.who_, id, qs, a); },
-          http::status::bad_request);
+      return c.Edit([&c, &id, &qs, &a](Curator& cur) { return cur.UpdateEntry(c.who_, id, qs, a); },
+                    http::status::bad_request);
     });
   }
   Fail(http::status::not_found, "not_found", "No such API.");

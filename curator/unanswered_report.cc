@@ -144,7 +144,7 @@ std::vector<UnansweredGroup> GroupUnanswered(const engine::Analyzer& analyzer,
   out.reserve(merged.size());
   for (const Cluster& c : merged) {
     std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> texts(c.texts.begin(),
-                                                                          c.texts.end());
+                                                                           c.texts.end());
     // Most frequent first; on a tie the one seen first.
     std::sort(texts.begin(), texts.end(), [](const auto& a, const auto& b) {
       if (a.second.first != b.second.first) return a.second.first > b.second.first;
@@ -157,7 +157,8 @@ std::vector<UnansweredGroup> GroupUnanswered(const engine::Analyzer& analyzer,
     g.count = c.count;
     g.first_ms = c.first_ms;
     g.last_ms = c.last_ms;
-    for (size_t i = 0; i < texts.size() && i < kMaxVariants; ++i) g.variants.push_back(texts[i].first);
+    for (size_t i = 0; i < texts.size() && i < kMaxVariants; ++i)
+      g.variants.push_back(texts[i].first);
     out.push_back(std::move(g));
   }
   return out;
@@ -169,8 +170,8 @@ std::string FormatUnansweredTable(const std::vector<UnansweredGroup>& groups) {
   for (const UnansweredGroup& g : groups) {
     std::string count = std::to_string(g.count);
     if (count.size() < 5) count.insert(0, 5 - count.size(), ' ');
-    out += count + "  " + FormatTime(g.first_ms) + "  " + FormatTime(g.last_ms) + "  " +
-           g.example + "\n";
+    out += count + "  " + FormatTime(g.first_ms) + "  " + FormatTime(g.last_ms) + "  " + g.example +
+           "\n";
     for (const std::string& v : g.variants) {
       if (v == g.example) continue;
       out += std::string(5 + 2 + 16 + 2 + 16 + 2, ' ') + "~ " + v + "\n";

@@ -27,54 +27,43 @@ std::string Display(const std::string& dir, const std::string& rel) {
 bool ReadTransition(const JsonFile& f, const json& t, const std::string& ptr,
                     engine::Transition* out, std::vector<Diagnostic>* diags) {
   if (!t.is_object()) {
-    Error(diags, f.At(ptr),
-          "a transition is an object with \"on\" and \"next\"");
+    Error(diags, f.At(ptr), "a transition is an object with \"on\" and \"next\"");
     return false;
   }
   CheckKeys(f, t, ptr,
-            {"on", "patterns", "set_slot", "slot_value", "next", "escalate",
-             "escalate_slot", "answer", "reply"},
+            {"on", "patterns", "set_slot", "slot_value", "next", "escalate", "escalate_slot",
+             "answer", "reply"},
             diags);
   out->where = f.At(ptr);
   bool ok = GetString(f, t, ptr, "on", true, &out->on, diags);
-  ok &=
-      GetStrings(f, t, ptr, "patterns", false, &out->patterns, nullptr, diags);
+  ok &= GetStrings(f, t, ptr, "patterns", false, &out->patterns, nullptr, diags);
   ok &= GetString(f, t, ptr, "set_slot", false, &out->set_slot, diags);
   ok &= GetString(f, t, ptr, "slot_value", false, &out->slot_value, diags);
   ok &= GetString(f, t, ptr, "next", false, &out->next, diags);
   ok &= GetString(f, t, ptr, "escalate", false, &out->action.escalate, diags);
-  ok &= GetString(f, t, ptr, "escalate_slot", false, &out->action.escalate_slot,
-                  diags);
+  ok &= GetString(f, t, ptr, "escalate_slot", false, &out->action.escalate_slot, diags);
   ok &= GetString(f, t, ptr, "answer", false, &out->action.answer, diags);
   ok &= GetString(f, t, ptr, "reply", false, &out->action.reply, diags);
   return ok;
 }
 
-bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
-              std::vector<Diagnostic>* diags) {
+bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>* diags) {
   const json& root = f.root();
   if (!root.is_object()) {
     Error(diags, f.At(""), "flow.json is an object");
     return false;
   }
-  CheckKeys(
-      f, root, "",
-      {"start", "escalated_state", "urgent_escalated_state",
-       "screening_state", "screening_slot", "context_slot",
-       "messages", "answers", "slots", "states"},
-      diags);
+  CheckKeys(f, root, "",
+            {"start", "escalated_state", "urgent_escalated_state", "screening_state",
+             "screening_slot", "context_slot", "messages", "answers", "slots", "states"},
+            diags);
   d->where = f.At("");
   bool ok = GetString(f, root, "", "start", true, &d->start_state, diags);
-  ok &= GetString(f, root, "", "escalated_state", false, &d->escalated_state,
-                  diags);
-  ok &= GetString(f, root, "", "urgent_escalated_state", false,
-                  &d->urgent_escalated_state, diags);
-  ok &= GetString(f, root, "", "screening_state", false, &d->screening_state,
-                  diags);
-  ok &= GetString(f, root, "", "context_slot", false, &d->context_slot,
-                  diags);
-  ok &= GetString(f, root, "", "screening_slot", false, &d->screening_slot,
-                  diags);
+  ok &= GetString(f, root, "", "escalated_state", false, &d->escalated_state, diags);
+  ok &= GetString(f, root, "", "urgent_escalated_state", false, &d->urgent_escalated_state, diags);
+  ok &= GetString(f, root, "", "screening_state", false, &d->screening_state, diags);
+  ok &= GetString(f, root, "", "context_slot", false, &d->context_slot, diags);
+  ok &= GetString(f, root, "", "screening_slot", false, &d->screening_slot, diags);
   if (auto m = root.find("messages"); m != root.end() && m->is_object()) {
     for (auto it = m->begin(); it != m->end(); ++it) {
       if (it.value().is_string()) {
@@ -82,13 +71,11 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
       } else if (it.value().is_array()) {
         std::string joined;  // a list of quick replies is kept as "a|b|c"
         for (const auto& v : it.value()) {
-          if (v.is_string())
-            joined += (joined.empty() ? "" : "|") + v.get<std::string>();
+          if (v.is_string()) joined += (joined.empty() ? "" : "|") + v.get<std::string>();
         }
         d->messages[it.key()] = joined;
       } else {
-        Error(diags, f.At("/messages/" + it.key()),
-              "a message must be a string or a list");
+        Error(diags, f.At("/messages/" + it.key()), "a message must be a string or a list");
         ok = false;
       }
     }
@@ -98,15 +85,12 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
   }
   if (auto a = root.find("answers"); a != root.end()) {
     if (!a->is_object()) {
-      Error(diags, f.At("/answers"),
-            "\"answers\" holds \"yes\" and \"no\" pattern lists");
+      Error(diags, f.At("/answers"), "\"answers\" holds \"yes\" and \"no\" pattern lists");
       ok = false;
     } else {
       CheckKeys(f, *a, "/answers", {"yes", "no"}, diags);
-      ok &= GetStrings(f, *a, "/answers", "yes", true, &d->yes_patterns,
-                       nullptr, diags);
-      ok &= GetStrings(f, *a, "/answers", "no", true, &d->no_patterns, nullptr,
-                       diags);
+      ok &= GetStrings(f, *a, "/answers", "yes", true, &d->yes_patterns, nullptr, diags);
+      ok &= GetStrings(f, *a, "/answers", "no", true, &d->no_patterns, nullptr, diags);
     }
   }
   if (auto s = root.find("slots"); s != root.end() && s->is_array()) {
@@ -114,8 +98,7 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
       const std::string ptr = "/slots/" + std::to_string(i);
       const json& sl = (*s)[i];
       if (!sl.is_object()) {
-        Error(diags, f.At(ptr),
-              "a slot is an object with \"id\" and \"values\"");
+        Error(diags, f.At(ptr), "a slot is an object with \"id\" and \"values\"");
         ok = false;
         continue;
       }
@@ -124,8 +107,7 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
       slot.where = f.At(ptr);
       ok &= GetString(f, sl, ptr, "id", true, &slot.id, diags);
       ok &= GetString(f, sl, ptr, "question", false, &slot.question, diags);
-      ok &=
-          GetStrings(f, sl, ptr, "values", false, &slot.values, nullptr, diags);
+      ok &= GetStrings(f, sl, ptr, "values", false, &slot.values, nullptr, diags);
       d->slots.push_back(std::move(slot));
     }
   }
@@ -142,17 +124,16 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
       ok = false;
       continue;
     }
-    CheckKeys(f, s, ptr,
-              {"id", "prompt", "topic", "transitions", "skip_if_slot",
-               "terminal", "screening", "note"},
-              diags);
+    CheckKeys(
+        f, s, ptr,
+        {"id", "prompt", "topic", "transitions", "skip_if_slot", "terminal", "screening", "note"},
+        diags);
     engine::DialogStateSpec state;
     state.where = f.At(ptr);
     bool good = GetString(f, s, ptr, "id", true, &state.id, diags);
     good &= GetString(f, s, ptr, "prompt", false, &state.prompt, diags);
     good &= GetString(f, s, ptr, "topic", false, &state.topic, diags);
-    good &=
-        GetString(f, s, ptr, "skip_if_slot", false, &state.skip_if_slot, diags);
+    good &= GetString(f, s, ptr, "skip_if_slot", false, &state.skip_if_slot, diags);
     if (!state.topic.empty() && !engine::IsKnownTopic(state.topic)) {
       Error(diags, f.At(ptr + "/topic"), "unknown topic '" + state.topic + "'");
       good = false;
@@ -168,8 +149,7 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
       auto it = s.find(key);
       if (it == s.end()) return;
       if (!it->is_boolean()) {
-        Error(diags, f.At(ptr + "/" + key),
-              std::string("\"") + key + "\" must be true or false");
+        Error(diags, f.At(ptr + "/" + key), std::string("\"") + key + "\" must be true or false");
         good = false;
       } else {
         *out = it->get<bool>();
@@ -179,15 +159,12 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
     flag("terminal", &state.terminal);
     if (auto ts = s.find("transitions"); ts != s.end()) {
       if (!ts->is_array()) {
-        Error(diags, f.At(ptr + "/transitions"),
-              "\"transitions\" must be a list");
+        Error(diags, f.At(ptr + "/transitions"), "\"transitions\" must be a list");
         good = false;
       } else {
         for (size_t k = 0; k < ts->size(); ++k) {
           engine::Transition t;
-          if (ReadTransition(f, (*ts)[k],
-                             ptr + "/transitions/" + std::to_string(k), &t,
-                             diags)) {
+          if (ReadTransition(f, (*ts)[k], ptr + "/transitions/" + std::to_string(k), &t, diags)) {
             state.transitions.push_back(std::move(t));
           } else {
             good = false;
@@ -204,8 +181,7 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d,
 bool ReadIntents(const JsonFile& f, std::vector<engine::IntentSpec>* out,
                  std::vector<Diagnostic>* diags) {
   const json* intents = ListUnder(
-      f, "intents", "intents.json is an object with an \"intents\" list",
-      {"intents"}, diags);
+      f, "intents", "intents.json is an object with an \"intents\" list", {"intents"}, diags);
   if (!intents) return false;
   bool ok = true;
   for (size_t i = 0; i < intents->size(); ++i) {
@@ -216,8 +192,8 @@ bool ReadIntents(const JsonFile& f, std::vector<engine::IntentSpec>* out,
       continue;
     }
     CheckKeys(f, it, ptr,
-              {"id", "topic", "kind", "patterns", "concepts", "unless",
-               "reply", "quick_replies", "next", "question_only", "note"},
+              {"id", "topic", "kind", "patterns", "concepts", "unless", "reply", "quick_replies",
+               "next", "question_only", "note"},
               diags);
     engine::IntentSpec intent;
     intent.where = f.At(ptr);
@@ -225,26 +201,23 @@ bool ReadIntents(const JsonFile& f, std::vector<engine::IntentSpec>* out,
     bool good = GetString(f, it, ptr, "id", true, &intent.id, diags);
     good &= GetString(f, it, ptr, "topic", true, &intent.topic, diags);
     good &= GetString(f, it, ptr, "kind", true, &kind, diags);
-    good &= GetStrings(f, it, ptr, "patterns", false, &intent.patterns,
-                       &intent.pattern_where, diags);
-    good &= GetCombinations(f, it, ptr, "concepts", &intent.concepts,
-                            &intent.concepts_where, diags);
+    good &=
+        GetStrings(f, it, ptr, "patterns", false, &intent.patterns, &intent.pattern_where, diags);
+    good &=
+        GetCombinations(f, it, ptr, "concepts", &intent.concepts, &intent.concepts_where, diags);
     if (it.find("patterns") == it.end() && it.find("concepts") == it.end()) {
       Error(diags, f.At(ptr), "an intent needs \"patterns\", \"concepts\" or both");
       good = false;
     }
-    good &=
-        GetStrings(f, it, ptr, "unless", false, &intent.unless, nullptr, diags);
+    good &= GetStrings(f, it, ptr, "unless", false, &intent.unless, nullptr, diags);
     good &= GetString(f, it, ptr, "reply", false, &intent.reply, diags);
-    good &= GetStrings(f, it, ptr, "quick_replies", false,
-                       &intent.quick_replies, nullptr, diags);
+    good &= GetStrings(f, it, ptr, "quick_replies", false, &intent.quick_replies, nullptr, diags);
     good &= GetString(f, it, ptr, "next", false, &intent.next_state, diags);
     if (auto q = it.find("question_only"); q != it.end()) {
       if (q->is_boolean()) {
         intent.question_only = q->get<bool>();
       } else {
-        Error(diags, f.At(ptr + "/question_only"),
-              "\"question_only\" must be true or false");
+        Error(diags, f.At(ptr + "/question_only"), "\"question_only\" must be true or false");
         good = false;
       }
     }
@@ -289,7 +262,8 @@ bool IsHttpsOrigin(const std::string& s) {
   }
   if (colon == std::string::npos) return true;
   const std::string port = rest.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
     return false;
   }
   const long n = std::stol(port);
@@ -299,8 +273,7 @@ bool IsHttpsOrigin(const std::string& s) {
 // frame_ancestors: 'self', 'none' (alone) or https origins, at least one.
 bool CheckFrameAncestors(const std::vector<std::string>& sources,
                          const std::vector<engine::SourceLocation>& where,
-                         const engine::SourceLocation& list,
-                         std::vector<Diagnostic>* diags) {
+                         const engine::SourceLocation& list, std::vector<Diagnostic>* diags) {
   if (sources.empty()) {
     Error(diags, list,
           "\"frame_ancestors\" is empty; use [\"'none'\"] to forbid embedding the pages");
@@ -324,38 +297,31 @@ bool CheckFrameAncestors(const std::vector<std::string>& sources,
   return ok;
 }
 
-bool ReadClinic(const JsonFile& f, engine::Clinic* c,
-                std::vector<Diagnostic>* diags) {
+bool ReadClinic(const JsonFile& f, engine::Clinic* c, std::vector<Diagnostic>* diags) {
   const json& root = f.root();
   if (!root.is_object()) {
     Error(diags, f.At(""), "a clinic file is an object");
     return false;
   }
-  CheckKeys(
-      f, root, "",
-      {"id", "name", "care_team_phone", "after_hours_phone", "emergency_number",
-       "crisis_line", "allowed_origins", "frame_ancestors", "retention_days",
-       "country"},
-      diags);
+  CheckKeys(f, root, "",
+            {"id", "name", "care_team_phone", "after_hours_phone", "emergency_number",
+             "crisis_line", "allowed_origins", "frame_ancestors", "retention_days", "country"},
+            diags);
   c->where = f.At("");
   bool ok = GetString(f, root, "", "id", true, &c->id, diags);
   ok &= GetString(f, root, "", "name", true, &c->name, diags);
-  ok &= GetString(f, root, "", "care_team_phone", false, &c->care_team_phone,
-                  diags);
-  ok &= GetString(f, root, "", "after_hours_phone", false,
-                  &c->after_hours_phone, diags);
-  ok &= GetString(f, root, "", "emergency_number", true, &c->emergency_number,
-                  diags);
+  ok &= GetString(f, root, "", "care_team_phone", false, &c->care_team_phone, diags);
+  ok &= GetString(f, root, "", "after_hours_phone", false, &c->after_hours_phone, diags);
+  ok &= GetString(f, root, "", "emergency_number", true, &c->emergency_number, diags);
   ok &= GetString(f, root, "", "crisis_line", false, &c->crisis_line, diags);
   ok &= GetString(f, root, "", "country", false, &c->country, diags);
-  if (c->country.size() != 2 || c->country[0] < 'A' || c->country[0] > 'Z' ||
-      c->country[1] < 'A' || c->country[1] > 'Z') {
+  if (c->country.size() != 2 || c->country[0] < 'A' || c->country[0] > 'Z' || c->country[1] < 'A' ||
+      c->country[1] > 'Z') {
     Error(diags, f.At("/country"),
           "\"country\" must be a two-letter ISO 3166 code in capitals, like \"GB\" or \"US\"");
     ok = false;
   }
-  ok &= GetStrings(f, root, "", "allowed_origins", false, &c->allowed_origins,
-                   nullptr, diags);
+  ok &= GetStrings(f, root, "", "allowed_origins", false, &c->allowed_origins, nullptr, diags);
   if (root.contains("frame_ancestors")) {
     std::vector<std::string> sources;
     std::vector<engine::SourceLocation> where;
@@ -367,10 +333,8 @@ bool ReadClinic(const JsonFile& f, engine::Clinic* c,
     }
   }
   if (auto r = root.find("retention_days"); r != root.end()) {
-    if (!r->is_number_integer() || r->get<long long>() < 1 ||
-        r->get<long long>() > 3650) {
-      Error(diags, f.At("/retention_days"),
-            "\"retention_days\" must be a whole number 1-3650");
+    if (!r->is_number_integer() || r->get<long long>() < 1 || r->get<long long>() > 3650) {
+      Error(diags, f.At("/retention_days"), "\"retention_days\" must be a whole number 1-3650");
       ok = false;
     } else {
       c->retention_days = r->get<int>();
@@ -390,15 +354,15 @@ bool LoadDialogs(const std::string& dir, engine::ContentSpec* spec,
   }
   bool ok = true;
   JsonFile flow;
-  if (JsonFile::Load((fs::path(dir) / "flow.json").string(),
-                     Display(dir, "flow.json"), &flow, diags)) {
+  if (JsonFile::Load((fs::path(dir) / "flow.json").string(), Display(dir, "flow.json"), &flow,
+                     diags)) {
     ok &= ReadFlow(flow, &spec->dialog, diags);
   } else {
     ok = false;
   }
   JsonFile intents;
-  if (JsonFile::Load((fs::path(dir) / "intents.json").string(),
-                     Display(dir, "intents.json"), &intents, diags)) {
+  if (JsonFile::Load((fs::path(dir) / "intents.json").string(), Display(dir, "intents.json"),
+                     &intents, diags)) {
     ok &= ReadIntents(intents, &spec->intents, diags);
   } else {
     ok = false;
@@ -413,8 +377,7 @@ bool LoadClinics(const std::string& dir, std::vector<engine::Clinic>* clinics,
   std::vector<fs::path> files;
   if (fs::is_directory(cdir, ec)) {
     for (const auto& e : fs::directory_iterator(cdir, ec)) {
-      if (e.is_regular_file() && e.path().extension() == ".json")
-        files.push_back(e.path());
+      if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
     }
   }
   std::sort(files.begin(), files.end());
@@ -422,8 +385,7 @@ bool LoadClinics(const std::string& dir, std::vector<engine::Clinic>* clinics,
   std::set<std::string> ids;
   for (const auto& p : files) {
     JsonFile f;
-    const std::string display =
-        Display(dir, "clinics/" + p.filename().string());
+    const std::string display = Display(dir, "clinics/" + p.filename().string());
     if (!JsonFile::Load(p.string(), display, &f, diags)) {
       ok = false;
       continue;

@@ -10,11 +10,9 @@ namespace {
 // not enough against a bare word: Snowball makes "once" "onc", which is a
 // synonym term of its own.
 bool IsInflectionOf(std::string_view token, std::string_view word) {
-  static constexpr std::string_view kEndings[] = {"s", "es", "ed", "d", "ing",
-                                                  "er", "ers"};
+  static constexpr std::string_view kEndings[] = {"s", "es", "ed", "d", "ing", "er", "ers"};
   const auto ends_with_one = [&](std::string_view base) {
-    if (token.size() <= base.size() || token.substr(0, base.size()) != base)
-      return false;
+    if (token.size() <= base.size() || token.substr(0, base.size()) != base) return false;
     const std::string_view rest = token.substr(base.size());
     for (std::string_view e : kEndings) {
       if (rest == e) return true;
@@ -22,8 +20,7 @@ bool IsInflectionOf(std::string_view token, std::string_view word) {
     return false;
   };
   if (ends_with_one(word)) return true;
-  if (word.size() > 2 && word.back() == 'e' &&
-      ends_with_one(word.substr(0, word.size() - 1)))
+  if (word.size() > 2 && word.back() == 'e' && ends_with_one(word.substr(0, word.size() - 1)))
     return true;  // "wake" -> "waking"
   if (word.size() > 2 && word.back() == 'y') {
     const std::string_view base = word.substr(0, word.size() - 1);
@@ -41,8 +38,7 @@ size_t Analysis::TokenAt(size_t pos) const {
   const size_t idx = static_cast<size_t>(it - token_offset.begin()) - 1;
   // pos inside token idx, or in the space after it: the next token starts after
   // the space.
-  if (pos >= token_offset[idx] + tokens[idx].text.size() &&
-      idx + 1 < tokens.size()) {
+  if (pos >= token_offset[idx] + tokens[idx].text.size() && idx + 1 < tokens.size()) {
     return idx + 1;
   }
   return idx;
@@ -55,16 +51,14 @@ void SynonymMap::Add(std::string_view term, std::string_view canonical) {
     e.stems.push_back(Stem(w));
     e.words.push_back(w);
   }
-  for (const auto& w : SplitWords(FoldToAscii(canonical)))
-    e.canonical.push_back(w);
+  for (const auto& w : SplitWords(FoldToAscii(canonical))) e.canonical.push_back(w);
   if (e.stems.empty() || e.canonical.empty()) return;
   by_first_[e.stems.front()].push_back(terms_.size());
   terms_.push_back(std::move(e));
 }
 
-void SynonymMap::Apply(
-    std::vector<Token>* tokens,
-    std::vector<std::pair<std::string, std::string>>* applied) const {
+void SynonymMap::Apply(std::vector<Token>* tokens,
+                       std::vector<std::pair<std::string, std::string>>* applied) const {
   std::vector<Token> out;
   out.reserve(tokens->size());
   // Tokens are moved to `out` once passed; matching only reads tokens at or
@@ -105,10 +99,9 @@ void SynonymMap::Apply(
           const bool participles =
               (ends(tok, "ing") && ends(w, "ed")) || (ends(tok, "ed") && ends(w, "ing"));
           match = !in[i + k].is_break &&
-                  (tok == w ||
-                   (stem == e.stems[k] && !participles &&
-                    (IsInflectionOf(tok, w) ||
-                     (IsInflectionOf(tok, stem) && IsInflectionOf(w, stem)))));
+                  (tok == w || (stem == e.stems[k] && !participles &&
+                                (IsInflectionOf(tok, w) ||
+                                 (IsInflectionOf(tok, stem) && IsInflectionOf(w, stem)))));
         }
         if (match && (!best || e.stems.size() > best->stems.size())) best = &e;
       }
@@ -128,15 +121,13 @@ void SynonymMap::Apply(
       replacement += w;
       out.push_back(Token{w, false});
     }
-    if (applied && original != replacement)
-      applied->emplace_back(original, replacement);
+    if (applied && original != replacement) applied->emplace_back(original, replacement);
     i += best->stems.size();
   }
   *tokens = std::move(out);
 }
 
-Analyzer::Analyzer(const LanguageSpec& language,
-                   const std::vector<SynonymGroup>& synonyms,
+Analyzer::Analyzer(const LanguageSpec& language, const std::vector<SynonymGroup>& synonyms,
                    const std::vector<std::string>& vocabulary,
                    const std::vector<std::string>& known_words)
     : normalizer_(language) {
@@ -152,8 +143,7 @@ Analyzer::Analyzer(const LanguageSpec& language,
   // repair targets.
   for (const auto& w : vocabulary) speller_.AddWord(w);
   for (const auto& g : synonyms) {
-    for (const auto& w : SplitWords(FoldToAscii(g.canonical)))
-      speller_.AddWord(w, 3);
+    for (const auto& w : SplitWords(FoldToAscii(g.canonical))) speller_.AddWord(w, 3);
     for (const auto& t : g.terms) {
       for (const auto& w : SplitWords(FoldToAscii(t))) speller_.AddWord(w, 3);
     }
@@ -206,8 +196,7 @@ Analysis Analyzer::Analyze(std::string_view utf8) const {
   return a;
 }
 
-std::vector<std::string> Analyzer::TermsOf(
-    const std::vector<Token>& tokens) const {
+std::vector<std::string> Analyzer::TermsOf(const std::vector<Token>& tokens) const {
   std::vector<std::string> terms;
   for (const auto& t : tokens) {
     if (t.is_break || IsStopword(t.text)) continue;
@@ -218,14 +207,12 @@ std::vector<std::string> Analyzer::TermsOf(
   return terms;
 }
 
-std::vector<std::string> Analyzer::TermsOfRange(
-    const std::vector<Token>& tokens, size_t begin, size_t end,
-    const std::vector<bool>& skip) const {
+std::vector<std::string> Analyzer::TermsOfRange(const std::vector<Token>& tokens, size_t begin,
+                                                size_t end, const std::vector<bool>& skip) const {
   std::vector<std::string> terms;
   for (size_t i = begin; i < end && i < tokens.size(); ++i) {
     const Token& t = tokens[i];
-    if (t.is_break || (i < skip.size() && skip[i]) || IsStopword(t.text))
-      continue;
+    if (t.is_break || (i < skip.size() && skip[i]) || IsStopword(t.text)) continue;
     std::string s = Stem(t.text);
     if (IsStopword(s)) continue;
     terms.push_back(std::move(s));
@@ -233,13 +220,12 @@ std::vector<std::string> Analyzer::TermsOfRange(
   return terms;
 }
 
-std::vector<std::string> Analyzer::TokenTerms(
-    const std::vector<Token>& tokens, const std::vector<bool>& skip) const {
+std::vector<std::string> Analyzer::TokenTerms(const std::vector<Token>& tokens,
+                                              const std::vector<bool>& skip) const {
   std::vector<std::string> terms(tokens.size());
   for (size_t i = 0; i < tokens.size(); ++i) {
     const Token& t = tokens[i];
-    if (t.is_break || (i < skip.size() && skip[i]) || IsStopword(t.text))
-      continue;
+    if (t.is_break || (i < skip.size() && skip[i]) || IsStopword(t.text)) continue;
     std::string s = Stem(t.text);
     if (IsStopword(s)) continue;
     terms[i] = std::move(s);

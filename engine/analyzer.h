@@ -22,14 +22,12 @@
 namespace backline::engine {
 
 struct Analysis {
-  std::string folded;         // the message folded to lowercase ASCII words
-  std::vector<Token> tokens;  // after spelling repair and synonyms
-  std::string canonical;  // tokens joined with single spaces: what rules match
+  std::string folded;                // the message folded to lowercase ASCII words
+  std::vector<Token> tokens;         // after spelling repair and synonyms
+  std::string canonical;             // tokens joined with single spaces: what rules match
   std::vector<size_t> token_offset;  // byte offset of each token in canonical
-  std::vector<std::pair<std::string, std::string>>
-      repairs;  // misspelt -> repaired
-  std::vector<std::pair<std::string, std::string>>
-      synonyms;                    // term -> canonical
+  std::vector<std::pair<std::string, std::string>> repairs;   // misspelt -> repaired
+  std::vector<std::pair<std::string, std::string>> synonyms;  // term -> canonical
   std::vector<std::string> terms;  // stemmed content words, for retrieval
 
   // The token index holding byte offset `pos` of canonical (the next token if
@@ -55,17 +53,14 @@ class SynonymMap {
     std::string term;
   };
   std::vector<Entry> terms_;
-  std::unordered_map<std::string, std::vector<size_t>>
-      by_first_;  // first stem -> entries
+  std::unordered_map<std::string, std::vector<size_t>> by_first_;  // first stem -> entries
 };
 
 // Hashes std::string and std::string_view alike, so a set of strings can be
 // probed with a string_view without building a string.
 struct StringHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const {
-    return std::hash<std::string_view>{}(s);
-  }
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
 class Analyzer {
@@ -73,23 +68,19 @@ class Analyzer {
   // Builds the analyser. Vocabulary words (from the content) become
   // spelling-repair targets. `known_words` are real words that are never
   // repaired but never a repair target either.
-  Analyzer(const LanguageSpec& language,
-           const std::vector<SynonymGroup>& synonyms,
+  Analyzer(const LanguageSpec& language, const std::vector<SynonymGroup>& synonyms,
            const std::vector<std::string>& vocabulary,
            const std::vector<std::string>& known_words = {});
 
   Analysis Analyze(std::string_view utf8) const;
 
-  bool IsStopword(std::string_view word) const {
-    return stopwords_.find(word) != stopwords_.end();
-  }
+  bool IsStopword(std::string_view word) const { return stopwords_.find(word) != stopwords_.end(); }
   // Content words of a curated text (paraphrase, keyword): folded, synonyms,
   // stemmed, no stop words, no spelling repair.
   std::vector<std::string> ContentTerms(std::string_view text) const;
   // Retrieval terms of tokens [begin, end), skipping tokens whose `skip` flag
   // is set (skip may be empty).
-  std::vector<std::string> TermsOfRange(const std::vector<Token>& tokens,
-                                        size_t begin, size_t end,
+  std::vector<std::string> TermsOfRange(const std::vector<Token>& tokens, size_t begin, size_t end,
                                         const std::vector<bool>& skip) const;
   // The retrieval term of each token (as TermsOfRange would give it), or an
   // empty string for a token that has none: computed once, it serves every

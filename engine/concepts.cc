@@ -6,8 +6,7 @@
 
 namespace backline::engine {
 
-ConceptIndex::ConceptIndex(const std::vector<Concept>& concepts,
-                           std::vector<Diagnostic>* diags) {
+ConceptIndex::ConceptIndex(const std::vector<Concept>& concepts, std::vector<Diagnostic>* diags) {
   DiagnosticSink sink(diags);
   for (const Concept& c : concepts) {
     if (!by_id_.emplace(c.id, ids_.size()).second) {

@@ -46,8 +46,7 @@ class ConceptIndex {
   // sentence breaks ("I forgot my oxycodone this morning. Can I take two
   // tonight?"). Red-flag rules use clauses and their own checks instead
   // (engine/red_flags.h).
-  static bool Within(const std::vector<size_t>& combination, const Occurrences& occ,
-                     size_t window);
+  static bool Within(const std::vector<size_t>& combination, const Occurrences& occ, size_t window);
 
  private:
   struct Phrase {

@@ -25,9 +25,8 @@ const char* UrgencyName(Urgency u);
 bool ParseUrgency(std::string_view name, Urgency* out);
 
 // The topic ids of the outside contract (shared/docs/topics.md).
-const std::vector<std::string>& FaqTopicIds();  // the 18 FAQ topics
-const std::vector<std::string>&
-ConversationTopicIds();  // greeting ... red-flag
+const std::vector<std::string>& FaqTopicIds();           // the 18 FAQ topics
+const std::vector<std::string>& ConversationTopicIds();  // greeting ... red-flag
 bool IsKnownTopic(std::string_view id);
 
 struct Source {
@@ -42,12 +41,11 @@ struct FaqEntry {
   std::vector<std::string> keywords;
   std::string answer;  // may hold {placeholders} filled from the clinic
   std::vector<Source> sources;
-  std::string reviewed;  // YYYY-MM-DD
+  std::string reviewed;     // YYYY-MM-DD
   std::string reviewed_by;  // who reviewed it (a name and role), or empty
   std::string next_review;  // YYYY-MM-DD, or empty
   SourceLocation where;
-  std::vector<SourceLocation>
-      question_where;  // parallel to questions (may be shorter)
+  std::vector<SourceLocation> question_where;  // parallel to questions (may be shorter)
 };
 
 // Words that mean the same thing to the matcher: every term is rewritten to
@@ -60,27 +58,20 @@ struct SynonymGroup {
 
 // The language resources the normaliser and the red-flag scope rules use.
 struct LanguageSpec {
-  std::map<std::string, std::string>
-      contractions;  // "can't" -> "cannot" (apostrophe optional)
-  std::vector<std::string> stopwords;  // ignored by retrieval
-  std::vector<std::string>
-      negation_cues;  // "no", "not", "never", "without", ...
-  std::vector<std::string>
-      pseudo_negations;  // "not sure", "no better": not negations
-  std::vector<std::string>
-      post_negation_cues;  // "is fine", "are ok": negate what precedes
-  std::vector<std::string>
-      hypothetical_cues;                  // "if", "what if", "signs of", ...
-  std::vector<std::string> current_cues;  // "since", "today", "still": a report
-  std::vector<std::string>
-      resolved_cues;  // "recovered", "went away": in the past
+  std::map<std::string, std::string> contractions;  // "can't" -> "cannot" (apostrophe optional)
+  std::vector<std::string> stopwords;               // ignored by retrieval
+  std::vector<std::string> negation_cues;           // "no", "not", "never", "without", ...
+  std::vector<std::string> pseudo_negations;        // "not sure", "no better": not negations
+  std::vector<std::string> post_negation_cues;      // "is fine", "are ok": negate what precedes
+  std::vector<std::string> hypothetical_cues;       // "if", "what if", "signs of", ...
+  std::vector<std::string> current_cues;            // "since", "today", "still": a report
+  std::vector<std::string> resolved_cues;           // "recovered", "went away": in the past
   // "before", "like this": in the symptom's clause, these make "never" before
   // it mean "for the first time" ("never had numbness like this before" is a
   // report), not a negation.
   std::vector<std::string> novelty_cues;
-  std::vector<std::string>
-      future_cues;  // "one day", "eventually": anywhere in
-                    // the clause, the symptom is a possibility
+  // "one day", "eventually": anywhere in the clause, the symptom is a possibility.
+  std::vector<std::string> future_cues;
   // Anywhere in the clause, these make the symptom imagined, dreamt or dreaded
   // ("if my legs ever started to feel weak", "I dreamt I could not move my
   // legs"), even when the clause also has a current cue.
@@ -111,15 +102,13 @@ struct LanguageSpec {
   // start chemo next week", "I read a forum post where..."), unless the
   // symptom's own clause says it is happening now ("since", "today").
   std::vector<std::string> message_frames;
-  std::vector<std::string>
-      negation_breaks;      // "and", "then": end a negation's reach
-  int negation_window = 6;  // words between a cue and the symptom
+  std::vector<std::string> negation_breaks;  // "and", "then": end a negation's reach
+  int negation_window = 6;                   // words between a cue and the symptom
   // The most tokens a red-flag rule's concept combination may span, from the
   // first word of its first concept to the last word of its last, within one
   // clause.
   int concept_window = 10;
-  std::vector<std::string>
-      dictionaries;  // word-list files (paths), for the loader
+  std::vector<std::string> dictionaries;  // word-list files (paths), for the loader
   SourceLocation where;
 };
 
@@ -167,13 +156,10 @@ struct RedFlagRule {
   // or both.
   std::vector<std::vector<std::string>> concepts;
   std::vector<SourceLocation> concepts_where;  // parallel to concepts
-  std::vector<std::string>
-      unless;  // re2: any match anywhere in the message cancels
-  std::vector<std::string>
-      requires_any;  // re2: when set, one must match somewhere too
-  bool general_questions_escalate =
-      false;  // true: a hypothetical frame does not cancel it
-  std::string note;  // what the rule is for, in words (for reviewers)
+  std::vector<std::string> unless;             // re2: any match anywhere in the message cancels
+  std::vector<std::string> requires_any;       // re2: when set, one must match somewhere too
+  bool general_questions_escalate = false;     // true: a hypothetical frame does not cancel it
+  std::string note;                            // what the rule is for, in words (for reviewers)
   // Messages that must escalate to `kind` (checked by engine/lint.h; shown on
   // the clinical review sheet).
   std::vector<std::string> examples;
@@ -202,7 +188,7 @@ struct IntentSpec {
   // change), across sentences.
   std::vector<std::vector<std::string>> concepts;
   std::vector<SourceLocation> concepts_where;  // parallel to concepts
-  std::vector<std::string> unless;    // re2: any match cancels this intent
+  std::vector<std::string> unless;             // re2: any match cancels this intent
   std::string reply;
   std::vector<std::string> quick_replies;
   std::string next_state;  // empty: stay in / return to the start state
@@ -222,16 +208,15 @@ struct Action {
   // slot: the kind the classifier suspected); when the slot names no kind, the
   // transition goes on to `next`.
   std::string escalate_slot;
-  std::string answer;    // an FAQ entry id to answer with, or empty
-  std::string reply;     // text to say before the next state's prompt, or empty
+  std::string answer;  // an FAQ entry id to answer with, or empty
+  std::string reply;   // text to say before the next state's prompt, or empty
 };
 
 // An expected answer in a state and where it leads.
 struct Transition {
-  std::string on;  // "yes", "no", or a choice label the person can type or tap
-  std::vector<std::string>
-      patterns;          // extra re2 patterns that count as this answer
-  std::string set_slot;  // slot to set, or empty
+  std::string on;                     // "yes", "no", or a choice label the person can type or tap
+  std::vector<std::string> patterns;  // extra re2 patterns that count as this answer
+  std::string set_slot;               // slot to set, or empty
   std::string slot_value;
   std::string next;  // state id; empty means the start state
   Action action;
@@ -262,8 +247,7 @@ struct SlotSpec {
 
 struct DialogSpec {
   std::string start_state = "idle";
-  std::string
-      escalated_state;  // entered after any red-flag reply; empty: start state
+  std::string escalated_state;  // entered after any red-flag reply; empty: start state
   // Entered after an urgent (not emergency) red-flag reply, whose next steps
   // differ: nobody is on the way, the team calls back. Empty: escalated_state.
   std::string urgent_escalated_state;
@@ -281,8 +265,7 @@ struct DialogSpec {
   std::vector<SlotSpec> slots;
   std::vector<std::string> yes_patterns;
   std::vector<std::string> no_patterns;
-  std::map<std::string, std::string>
-      messages;  // welcome, fallback, clarify, ...
+  std::map<std::string, std::string> messages;  // welcome, fallback, clarify, ...
   SourceLocation where;
 };
 
@@ -307,11 +290,9 @@ struct Clinic {
 
 // Thresholds for answer / clarify / fallback.
 struct RetrievalSpec {
-  double answer_coverage =
-      0.5;  // share of the question's weight the top entry must cover
+  double answer_coverage = 0.5;   // share of the question's weight the top entry must cover
   double clarify_coverage = 0.3;  // below this: fallback
-  double clarify_margin =
-      0.08;  // top two within this (relative) and different: clarify
+  double clarify_margin = 0.08;   // top two within this (relative) and different: clarify
   int clarify_options = 3;
   // The least IDF weight an answer must match: one distinctive word is not
   // enough to answer

@@ -9,8 +9,7 @@ namespace backline::engine {
 std::unique_ptr<DialogGraph> DialogGraph::Build(
     const DialogSpec& spec, const Analyzer& analyzer,
     const std::vector<std::string>& reachable_from_outside,
-    const std::vector<std::string>& known_entries,
-    const std::vector<std::string>& known_kinds,
+    const std::vector<std::string>& known_entries, const std::vector<std::string>& known_kinds,
     std::vector<Diagnostic>* diags) {
   std::unique_ptr<DialogGraph> g(new DialogGraph());
   g->spec_ = spec;
@@ -18,43 +17,32 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
 
   std::set<std::string> ids;
   for (const auto& s : g->spec_.states) {
-    if (!ids.insert(s.id).second)
-      sink.Error(s.where, "duplicate state id '" + s.id + "'");
+    if (!ids.insert(s.id).second) sink.Error(s.where, "duplicate state id '" + s.id + "'");
   }
   if (!ids.count(g->spec_.start_state)) {
+    sink.Error(g->spec_.where, "start state '" + g->spec_.start_state + "' is not defined");
+  }
+  if (!g->spec_.escalated_state.empty() && !ids.count(g->spec_.escalated_state)) {
+    sink.Error(g->spec_.where, "escalated_state '" + g->spec_.escalated_state + "' is not defined");
+  }
+  if (!g->spec_.urgent_escalated_state.empty() && !ids.count(g->spec_.urgent_escalated_state)) {
     sink.Error(g->spec_.where,
-               "start state '" + g->spec_.start_state + "' is not defined");
+               "urgent_escalated_state '" + g->spec_.urgent_escalated_state + "' is not defined");
   }
-  if (!g->spec_.escalated_state.empty() &&
-      !ids.count(g->spec_.escalated_state)) {
-    sink.Error(g->spec_.where, "escalated_state '" + g->spec_.escalated_state +
-                                   "' is not defined");
-  }
-  if (!g->spec_.urgent_escalated_state.empty() &&
-      !ids.count(g->spec_.urgent_escalated_state)) {
-    sink.Error(g->spec_.where, "urgent_escalated_state '" +
-                                   g->spec_.urgent_escalated_state +
-                                   "' is not defined");
-  }
-  if (!g->spec_.screening_state.empty() &&
-      !ids.count(g->spec_.screening_state)) {
-    sink.Error(g->spec_.where, "screening_state '" +
-                                   g->spec_.screening_state +
-                                   "' is not defined");
+  if (!g->spec_.screening_state.empty() && !ids.count(g->spec_.screening_state)) {
+    sink.Error(g->spec_.where, "screening_state '" + g->spec_.screening_state + "' is not defined");
   }
   std::set<std::string> slot_ids;
   for (const auto& sl : g->spec_.slots) slot_ids.insert(sl.id);
-  if (!g->spec_.screening_slot.empty() &&
-      !slot_ids.count(g->spec_.screening_slot)) {
-    sink.Error(g->spec_.where, "screening_slot '" + g->spec_.screening_slot +
-                                   "' is not a declared slot");
+  if (!g->spec_.screening_slot.empty() && !slot_ids.count(g->spec_.screening_slot)) {
+    sink.Error(g->spec_.where,
+               "screening_slot '" + g->spec_.screening_slot + "' is not a declared slot");
   }
   if (!g->spec_.context_slot.empty() && !slot_ids.count(g->spec_.context_slot)) {
-    sink.Error(g->spec_.where, "context_slot '" + g->spec_.context_slot +
-                                   "' is not a declared slot");
+    sink.Error(g->spec_.where,
+               "context_slot '" + g->spec_.context_slot + "' is not a declared slot");
   }
-  const std::set<std::string> entries(known_entries.begin(),
-                                      known_entries.end());
+  const std::set<std::string> entries(known_entries.begin(), known_entries.end());
   const std::set<std::string> kinds(known_kinds.begin(), known_kinds.end());
 
   if (!g->spec_.yes_patterns.empty()) {
@@ -62,24 +50,21 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
     if (p.ok())
       g->yes_ = std::move(p).value();
     else
-      sink.Error(g->spec_.where,
-                 "a yes pattern does not compile: " + p.status().message());
+      sink.Error(g->spec_.where, "a yes pattern does not compile: " + p.status().message());
   }
   if (!g->spec_.no_patterns.empty()) {
     auto p = Pattern::CompileAny(g->spec_.no_patterns);
     if (p.ok())
       g->no_ = std::move(p).value();
     else
-      sink.Error(g->spec_.where,
-                 "a no pattern does not compile: " + p.status().message());
+      sink.Error(g->spec_.where, "a no pattern does not compile: " + p.status().message());
   }
 
   for (const auto& s : g->spec_.states) {
     State st;
     st.spec = &s;
     if (!s.skip_if_slot.empty() && !slot_ids.count(s.skip_if_slot)) {
-      sink.Error(s.where, "state '" + s.id + "' skips on unknown slot '" +
-                              s.skip_if_slot + "'");
+      sink.Error(s.where, "state '" + s.id + "' skips on unknown slot '" + s.skip_if_slot + "'");
     }
     if (s.transitions.empty() && !s.terminal && s.id != g->spec_.start_state) {
       sink.Error(s.where, "state '" + s.id +
@@ -92,37 +77,29 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
                                 "' leads to unknown state '" + t.next + "'");
       }
       if (!t.set_slot.empty() && !slot_ids.count(t.set_slot)) {
-        sink.Error(t.where, "transition '" + t.on + "' sets unknown slot '" +
-                                t.set_slot + "'");
+        sink.Error(t.where, "transition '" + t.on + "' sets unknown slot '" + t.set_slot + "'");
       }
       if (!t.action.answer.empty() && !entries.count(t.action.answer)) {
-        sink.Error(t.where, "transition '" + t.on +
-                                "' answers with unknown entry '" +
+        sink.Error(t.where, "transition '" + t.on + "' answers with unknown entry '" +
                                 t.action.answer + "'");
       }
-      if (!t.action.escalate_slot.empty() &&
-          !slot_ids.count(t.action.escalate_slot)) {
-        sink.Error(t.where, "transition '" + t.on +
-                                "' escalates to the kind in unknown slot '" +
+      if (!t.action.escalate_slot.empty() && !slot_ids.count(t.action.escalate_slot)) {
+        sink.Error(t.where, "transition '" + t.on + "' escalates to the kind in unknown slot '" +
                                 t.action.escalate_slot + "'");
       }
       if (!t.action.escalate.empty() && !kinds.count(t.action.escalate)) {
-        sink.Error(t.where, "transition '" + t.on +
-                                "' escalates to unknown red-flag kind '" +
+        sink.Error(t.where, "transition '" + t.on + "' escalates to unknown red-flag kind '" +
                                 t.action.escalate + "'");
       }
-      if (t.on.empty())
-        sink.Error(t.where,
-                   "a transition of state '" + s.id + "' has no \"on\"");
+      if (t.on.empty()) sink.Error(t.where, "a transition of state '" + s.id + "' has no \"on\"");
       std::unique_ptr<Pattern> extra;
       if (!t.patterns.empty()) {
         auto p = Pattern::CompileAny(t.patterns);
         if (p.ok())
           extra = std::move(p).value();
         else
-          sink.Error(t.where,
-                     "a pattern of transition '" + t.on +
-                         "' does not compile: " + p.status().message());
+          sink.Error(t.where, "a pattern of transition '" + t.on +
+                                  "' does not compile: " + p.status().message());
       }
       st.extra.push_back(std::move(extra));
       st.label_canonical.push_back(analyzer.Analyze(t.on).canonical);
@@ -135,8 +112,7 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
   std::set<std::string> seen;
   std::deque<std::string> queue;
   auto push = [&](const std::string& id) {
-    if (!id.empty() && ids.count(id) && seen.insert(id).second)
-      queue.push_back(id);
+    if (!id.empty() && ids.count(id) && seen.insert(id).second) queue.push_back(id);
   };
   push(g->spec_.start_state);
   push(g->spec_.escalated_state);
@@ -148,15 +124,13 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
     queue.pop_front();
     for (const auto& s : g->spec_.states) {
       if (s.id != id) continue;
-      for (const auto& t : s.transitions)
-        push(t.next.empty() ? g->spec_.start_state : t.next);
+      for (const auto& t : s.transitions) push(t.next.empty() ? g->spec_.start_state : t.next);
     }
   }
   for (const auto& s : g->spec_.states) {
     if (!seen.count(s.id)) {
       sink.Error(s.where,
-                 "state '" + s.id +
-                     "' is unreachable: no transition or intent leads to it");
+                 "state '" + s.id + "' is unreachable: no transition or intent leads to it");
     }
   }
   for (const auto& sl : g->spec_.slots) {
@@ -166,9 +140,7 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
     for (const auto& s : g->spec_.states) {
       for (const auto& t : s.transitions) used |= t.set_slot == sl.id;
     }
-    if (!used)
-      sink.Warning(sl.where,
-                   "slot '" + sl.id + "' is never filled by any transition");
+    if (!used) sink.Warning(sl.where, "slot '" + sl.id + "' is never filled by any transition");
   }
   if (sink.failed()) return nullptr;
   return g;
@@ -184,8 +156,7 @@ int DialogGraph::MatchAnswer(const State& state, const Analysis& a) const {
   // An exact label first ("Pain medicines"), then extra patterns, then yes /
   // no.
   for (size_t i = 0; i < ts.size(); ++i) {
-    if (!state.label_canonical[i].empty() &&
-        a.canonical == state.label_canonical[i]) {
+    if (!state.label_canonical[i].empty() && a.canonical == state.label_canonical[i]) {
       return static_cast<int>(i);
     }
   }

@@ -24,7 +24,7 @@ namespace backline::engine {
 
 // A quick reply the last reply offered, and what choosing it means.
 struct Offer {
-  std::string label;  // the text shown on the button and sent back when tapped
+  std::string label;     // the text shown on the button and sent back when tapped
   std::string entry_id;  // an FAQ entry to answer with, or empty
 
   bool operator==(const Offer&) const = default;
@@ -32,7 +32,7 @@ struct Offer {
 
 // One conversation's state. Plain data: copy it, store it, compare it.
 struct SessionState {
-  std::string state;  // dialog state id; empty means the start state
+  std::string state;                         // dialog state id; empty means the start state
   std::map<std::string, std::string> slots;  // filled slots
   std::vector<Offer> offers;                 // quick replies of the last reply
   int turns = 0;                             // turns taken so far
@@ -54,12 +54,11 @@ class DialogGraph {
   // diags; returns nullptr on error. `reachable_from_outside` lists states
   // entered from elsewhere (intents' next_state). `known_entries` and
   // `known_kinds` check actions that name an entry or a red-flag kind.
-  static std::unique_ptr<DialogGraph> Build(
-      const DialogSpec& spec, const Analyzer& analyzer,
-      const std::vector<std::string>& reachable_from_outside,
-      const std::vector<std::string>& known_entries,
-      const std::vector<std::string>& known_kinds,
-      std::vector<Diagnostic>* diags);
+  static std::unique_ptr<DialogGraph> Build(const DialogSpec& spec, const Analyzer& analyzer,
+                                            const std::vector<std::string>& reachable_from_outside,
+                                            const std::vector<std::string>& known_entries,
+                                            const std::vector<std::string>& known_kinds,
+                                            std::vector<Diagnostic>* diags);
 
   const State* Find(const std::string& id) const;
   const DialogSpec& spec() const { return spec_; }

@@ -69,9 +69,7 @@ std::string Fixed(double v, int precision) {
   // Room for the largest double's 309 integer digits, a sign, the point and
   // the decimals.
   char buf[std::numeric_limits<double>::max_exponent10 + 20];
-  const auto end = std::to_chars(buf, buf + sizeof buf, v,
-                                 std::chars_format::fixed, precision)
-                       .ptr;
+  const auto end = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, precision).ptr;
   return std::string(buf, end);
 }
 
@@ -125,8 +123,7 @@ const std::vector<std::string>& FaqTopicIds() {
 
 const std::vector<std::string>& ConversationTopicIds() {
   static const std::vector<std::string> kIds = {
-      "greeting", "goodbye",      "thanks",  "capabilities",
-      "human",    "out-of-scope", "red-flag"};
+      "greeting", "goodbye", "thanks", "capabilities", "human", "out-of-scope", "red-flag"};
   return kIds;
 }
 
@@ -140,8 +137,7 @@ bool IsKnownTopic(std::string_view id) {
   return false;
 }
 
-std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
-                                              std::vector<Diagnostic>* diags) {
+std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diagnostic>* diags) {
   std::shared_ptr<Engine> e(new Engine());
   e->spec_ = std::move(spec);
   const ContentSpec& s = e->spec_;
@@ -156,31 +152,24 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
     if (entry.id.empty()) sink.Error(entry.where, "entry has no id");
     auto [it, fresh] = by_id.emplace(entry.id, &entry);
     if (!fresh) {
-      sink.Error(entry.where, "duplicate entry id '" + entry.id +
-                                  "' (first defined at " +
+      sink.Error(entry.where, "duplicate entry id '" + entry.id + "' (first defined at " +
                                   it->second->where.ToString() + ")");
     }
-    if (std::find(FaqTopicIds().begin(), FaqTopicIds().end(), entry.topic) ==
-        FaqTopicIds().end()) {
-      sink.Error(entry.where, "entry '" + entry.id + "' has unknown topic '" +
-                                  entry.topic + "'");
+    if (std::find(FaqTopicIds().begin(), FaqTopicIds().end(), entry.topic) == FaqTopicIds().end()) {
+      sink.Error(entry.where, "entry '" + entry.id + "' has unknown topic '" + entry.topic + "'");
     }
-    if (entry.answer.empty())
-      sink.Error(entry.where, "entry '" + entry.id + "' has no answer");
+    if (entry.answer.empty()) sink.Error(entry.where, "entry '" + entry.id + "' has no answer");
     if (entry.questions.empty())
       sink.Error(entry.where, "entry '" + entry.id + "' has no questions");
     else if (entry.questions.size() < 5) {
-      sink.Warning(entry.where,
-                   "entry '" + entry.id + "' has " +
-                       std::to_string(entry.questions.size()) +
-                       " questions; 5 or more match patients' wording better");
+      sink.Warning(entry.where, "entry '" + entry.id + "' has " +
+                                    std::to_string(entry.questions.size()) +
+                                    " questions; 5 or more match patients' wording better");
     }
-    if (entry.sources.empty())
-      sink.Warning(entry.where, "entry '" + entry.id + "' has no sources");
+    if (entry.sources.empty()) sink.Warning(entry.where, "entry '" + entry.id + "' has no sources");
     for (size_t i = 0; i < entry.questions.size(); ++i) {
-      const SourceLocation& where = i < entry.question_where.size()
-                                        ? entry.question_where[i]
-                                        : entry.where;
+      const SourceLocation& where =
+          i < entry.question_where.size() ? entry.question_where[i] : entry.where;
       // Compared as words: case and punctuation do not make two paraphrases
       // different.
       std::string key;
@@ -189,12 +178,10 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
         if (!key.empty()) key.push_back(' ');
         key += tok.text;
       }
-      auto [qit, qfresh] =
-          by_question.emplace(key, std::make_pair(&entry, where));
+      auto [qit, qfresh] = by_question.emplace(key, std::make_pair(&entry, where));
       if (!qfresh && qit->second.first != &entry) {
-        sink.Error(where, "question \"" + entry.questions[i] + "\" of entry '" +
-                              entry.id + "' also belongs to entry '" +
-                              qit->second.first->id + "' (" +
+        sink.Error(where, "question \"" + entry.questions[i] + "\" of entry '" + entry.id +
+                              "' also belongs to entry '" + qit->second.first->id + "' (" +
                               qit->second.second.ToString() + ")");
       }
       AddWordsOf(entry.questions[i], &vocabulary);
@@ -217,24 +204,19 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
   for (const auto& p : s.dialog.yes_patterns) AddPatternWords(p, &vocabulary);
   for (const auto& p : s.dialog.no_patterns) AddPatternWords(p, &vocabulary);
 
-  e->analyzer_ = std::make_unique<Analyzer>(s.language, s.synonyms, vocabulary,
-                                            s.known_words);
+  e->analyzer_ = std::make_unique<Analyzer>(s.language, s.synonyms, vocabulary, s.known_words);
 
   // Synonym groups: a term under two canonicals is ambiguous.
   {
     std::map<std::string, std::pair<std::string, SourceLocation>> term_owner;
     for (const auto& g : s.synonyms) {
-      if (g.canonical.empty())
-        sink.Error(g.where, "synonym group has no canonical word");
+      if (g.canonical.empty()) sink.Error(g.where, "synonym group has no canonical word");
       for (const auto& t : g.terms) {
         std::string key = JoinTokens(normalizer.Normalize(t));
-        auto [it, fresh] =
-            term_owner.emplace(key, std::make_pair(g.canonical, g.where));
+        auto [it, fresh] = term_owner.emplace(key, std::make_pair(g.canonical, g.where));
         if (!fresh && it->second.first != g.canonical) {
-          sink.Error(g.where, "synonym \"" + t + "\" maps to both '" +
-                                  it->second.first + "' (" +
-                                  it->second.second.ToString() + ") and '" +
-                                  g.canonical + "'");
+          sink.Error(g.where, "synonym \"" + t + "\" maps to both '" + it->second.first + "' (" +
+                                  it->second.second.ToString() + ") and '" + g.canonical + "'");
         }
       }
     }
@@ -246,14 +228,11 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
     if (!kind_ids.insert(k.id).second)
       sink.Error(k.where, "duplicate red-flag kind '" + k.id + "'");
     if (k.urgency == Urgency::kNone) {
-      sink.Error(k.where, "red-flag kind '" + k.id +
-                              "' must be \"urgent\" or \"emergency\"");
+      sink.Error(k.where, "red-flag kind '" + k.id + "' must be \"urgent\" or \"emergency\"");
     }
-    if (k.reply.empty())
-      sink.Error(k.where, "red-flag kind '" + k.id + "' has no reply");
+    if (k.reply.empty()) sink.Error(k.where, "red-flag kind '" + k.id + "' has no reply");
     if (!k.general_entry.empty() && !by_id.count(k.general_entry)) {
-      sink.Error(k.where, "red-flag kind '" + k.id +
-                              "' names unknown general_entry '" +
+      sink.Error(k.where, "red-flag kind '" + k.id + "' names unknown general_entry '" +
                               k.general_entry + "'");
     }
   }
@@ -264,12 +243,9 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
         sink.Error(r.where, "duplicate red-flag rule id '" + r.id + "'");
     }
     for (const auto& k : s.red_flag_kinds) {
-      bool used =
-          std::any_of(s.red_flag_rules.begin(), s.red_flag_rules.end(),
-                      [&](const RedFlagRule& r) { return r.kind == k.id; });
-      if (!used)
-        sink.Warning(k.where, "red-flag kind '" + k.id +
-                                  "' has no rule that triggers it");
+      bool used = std::any_of(s.red_flag_rules.begin(), s.red_flag_rules.end(),
+                              [&](const RedFlagRule& r) { return r.kind == k.id; });
+      if (!used) sink.Warning(k.where, "red-flag kind '" + k.id + "' has no rule that triggers it");
     }
   }
   // One index of concepts.json serves the red-flag rules and the intents, so
@@ -285,13 +261,12 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
                      s.retrieval.clarify_concept + "' (knowledge/concepts.json)");
     }
   }
-  const bool concepts_failed = std::any_of(
-      diags->begin() + static_cast<std::ptrdiff_t>(diags_before_concepts), diags->end(),
-      [](const Diagnostic& g) { return g.severity == Diagnostic::Severity::kError; });
-  e->red_flags_ = concepts_failed
-                      ? nullptr
-                      : RedFlagDetector::Build(s.red_flag_kinds, e->concepts_,
-                                               s.red_flag_rules, s.language, diags);
+  const bool concepts_failed =
+      std::any_of(diags->begin() + static_cast<std::ptrdiff_t>(diags_before_concepts), diags->end(),
+                  [](const Diagnostic& g) { return g.severity == Diagnostic::Severity::kError; });
+  e->red_flags_ = concepts_failed ? nullptr
+                                  : RedFlagDetector::Build(s.red_flag_kinds, e->concepts_,
+                                                           s.red_flag_rules, s.language, diags);
   const bool red_flags_failed = !e->red_flags_;
 
   // Intents.
@@ -302,12 +277,10 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
       if (!intent_ids.insert(i.id).second)
         sink.Error(i.where, "duplicate intent id '" + i.id + "'");
       if (!IsKnownTopic(i.topic) || i.topic == "red-flag") {
-        sink.Error(i.where,
-                   "intent '" + i.id + "' has unknown topic '" + i.topic + "'");
+        sink.Error(i.where, "intent '" + i.id + "' has unknown topic '" + i.topic + "'");
       }
       if (i.reply.empty() && i.next_state.empty()) {
-        sink.Error(i.where, "intent '" + i.id +
-                                "' has neither a reply nor a next state");
+        sink.Error(i.where, "intent '" + i.id + "' has neither a reply nor a next state");
       }
       CompiledIntent ci{&i, nullptr, {}, nullptr};
       bool ok = true;
@@ -315,26 +288,22 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
         auto p = Pattern::Compile(i.patterns[k]);
         if (!p.ok()) {
           sink.Error(k < i.pattern_where.size() ? i.pattern_where[k] : i.where,
-                     "pattern of intent '" + i.id +
-                         "' does not compile: " + p.status().message());
+                     "pattern of intent '" + i.id + "' does not compile: " + p.status().message());
           ok = false;
         }
       }
       if (i.patterns.empty() && i.concepts.empty()) {
-        sink.Error(i.where,
-                   "intent '" + i.id + "' has no patterns and no concept combinations");
+        sink.Error(i.where, "intent '" + i.id + "' has no patterns and no concept combinations");
         ok = false;
       }
       for (size_t k = 0; k < i.concepts.size(); ++k) {
-        const SourceLocation& at =
-            k < i.concepts_where.size() ? i.concepts_where[k] : i.where;
+        const SourceLocation& at = k < i.concepts_where.size() ? i.concepts_where[k] : i.where;
         std::vector<size_t> combination;
         for (const std::string& id : i.concepts[k]) {
           const auto found = e->concepts_.Find(id);
           if (!found) {
-            sink.Error(at, "concept combination " + std::to_string(k + 1) + " of intent '" +
-                               i.id + "' names unknown concept '" + id +
-                               "' (knowledge/concepts.json)");
+            sink.Error(at, "concept combination " + std::to_string(k + 1) + " of intent '" + i.id +
+                               "' names unknown concept '" + id + "' (knowledge/concepts.json)");
             ok = false;
             break;
           }
@@ -353,12 +322,10 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
           ci.unless = std::move(u).value();
         else
           sink.Error(i.where,
-                     "'unless' of intent '" + i.id +
-                         "' does not compile: " + u.status().message());
+                     "'unless' of intent '" + i.id + "' does not compile: " + u.status().message());
       }
       if (!i.next_state.empty()) intent_states.push_back(i.next_state);
-      if (ok && (ci.pattern || !ci.combinations.empty()))
-        e->intents_.push_back(std::move(ci));
+      if (ok && (ci.pattern || !ci.combinations.empty())) e->intents_.push_back(std::move(ci));
     }
   }
   // One PatternSet per kind, so that a turn scans its text once per kind
@@ -380,31 +347,27 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
       is.set = std::move(set).value();
     } else {
       const IntentSpec& first = *e->intents_[is.intents.front()].spec;
-      sink.Warning(first.where,
-                   std::string("the ") + KindName(first.kind) +
-                       " intents are matched one at a time, " +
-                       "which is slower: " + set.status().message());
+      sink.Warning(first.where, std::string("the ") + KindName(first.kind) +
+                                    " intents are matched one at a time, " +
+                                    "which is slower: " + set.status().message());
     }
   }
 
   // Dialog.
   std::vector<std::string> entry_ids;
   for (const auto& entry : s.entries) entry_ids.push_back(entry.id);
-  e->dialog_ = DialogGraph::Build(
-      s.dialog, *e->analyzer_, intent_states, entry_ids,
-      std::vector<std::string>(kind_ids.begin(), kind_ids.end()), diags);
+  e->dialog_ =
+      DialogGraph::Build(s.dialog, *e->analyzer_, intent_states, entry_ids,
+                         std::vector<std::string>(kind_ids.begin(), kind_ids.end()), diags);
   const bool dialog_failed = !e->dialog_;
   for (const auto& i : s.intents) {
-    if (!i.next_state.empty() && e->dialog_ &&
-        !e->dialog_->Find(i.next_state)) {
-      sink.Error(i.where, "intent '" + i.id + "' leads to unknown state '" +
-                              i.next_state + "'");
+    if (!i.next_state.empty() && e->dialog_ && !e->dialog_->Find(i.next_state)) {
+      sink.Error(i.where, "intent '" + i.id + "' leads to unknown state '" + i.next_state + "'");
     }
   }
   for (const char* key : {"welcome", "fallback", "clarify", "empty"}) {
     if (!s.dialog.messages.count(key)) {
-      sink.Error(s.dialog.where,
-                 std::string("dialog messages lack \"") + key + "\"");
+      sink.Error(s.dialog.where, std::string("dialog messages lack \"") + key + "\"");
     }
   }
 
@@ -444,8 +407,7 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec,
     e->context_terms_.push_back(std::move(first.terms));
   }
   for (const auto& g : s.synonyms) {
-    for (const auto& t : e->analyzer_->ContentTerms(g.canonical))
-      e->domain_terms_.insert(t);
+    for (const auto& t : e->analyzer_->ContentTerms(g.canonical)) e->domain_terms_.insert(t);
   }
 
   if (sink.failed() || red_flags_failed || dialog_failed) return nullptr;
@@ -462,11 +424,9 @@ std::string Engine::TermsKey(std::vector<std::string> terms) {
   return key;
 }
 
-std::optional<Candidate> Engine::FollowUp(const Analysis& a,
-                                         const std::vector<bool>& skip,
-                                         size_t previous) const {
-  const std::vector<std::string> own =
-      analyzer_->TermsOfRange(a.tokens, 0, a.tokens.size(), skip);
+std::optional<Candidate> Engine::FollowUp(const Analysis& a, const std::vector<bool>& skip,
+                                          size_t previous) const {
+  const std::vector<std::string> own = analyzer_->TermsOfRange(a.tokens, 0, a.tokens.size(), skip);
   if (own.empty()) return std::nullopt;
   std::vector<std::string> terms = own;
   const std::vector<std::string>& context = context_terms_[previous];
@@ -478,8 +438,7 @@ std::optional<Candidate> Engine::FollowUp(const Analysis& a,
   const std::string& topic = spec_.entries[previous].topic;
   all.erase(std::remove_if(all.begin(), all.end(),
                            [&](const Candidate& c) {
-                             return c.entry == previous ||
-                                    spec_.entries[c.entry].topic != topic;
+                             return c.entry == previous || spec_.entries[c.entry].topic != topic;
                            }),
             all.end());
   if (all.empty()) return std::nullopt;
@@ -488,8 +447,7 @@ std::optional<Candidate> Engine::FollowUp(const Analysis& a,
     return x.entry < y.entry;
   };
   const size_t n = std::min<size_t>(all.size(), 2);
-  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n),
-                    all.end(), better);
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(), better);
   // It must rest on the new message's own words too: the context alone says
   // nothing new.
   const Candidate& top = all.front();
@@ -505,12 +463,10 @@ std::optional<Candidate> Engine::FollowUp(const Analysis& a,
 
 bool Engine::Confident(const Candidate& c, double second_score) const {
   const RetrievalSpec& rs = spec_.retrieval;
-  if (c.coverage >= rs.answer_coverage && c.evidence >= rs.min_evidence)
-    return true;
+  if (c.coverage >= rs.answer_coverage && c.evidence >= rs.min_evidence) return true;
   // A long message covers little of any entry, but one entry can still stand
   // out clearly.
-  return c.coverage >= rs.dominant_coverage &&
-         c.evidence >= 2 * rs.min_evidence &&
+  return c.coverage >= rs.dominant_coverage && c.evidence >= 2 * rs.min_evidence &&
          c.score >= rs.dominant_ratio * second_score;
 }
 
@@ -520,8 +476,7 @@ bool Engine::OnlyIntent(const CompiledIntent& intent, const Analysis& a,
   covered.resize(a.tokens.size(), false);
   for (const auto& [b, e] : intent.pattern->FindAll(a.canonical)) {
     if (e <= b) continue;
-    for (size_t i = a.TokenAt(b); i <= a.TokenAt(e - 1) && i < covered.size();
-         ++i) {
+    for (size_t i = a.TokenAt(b); i <= a.TokenAt(e - 1) && i < covered.size(); ++i) {
       covered[i] = true;
     }
   }
@@ -532,17 +487,16 @@ namespace {
 
 bool IsQuestionWord(const std::string& w) {
   static const std::set<std::string> kWords = {
-      "what",   "how",   "why",   "when",  "where",    "which", "who",
-      "can",    "could", "is",    "are",   "does",     "do",    "did",
-      "should", "will",  "would", "any",   "anything", "has",   "have",
-      "am",     "may",   "shall", "whats", "hows",     "tips",  "advice"};
+      "what", "how",  "why", "when",  "where",  "which", "who",   "can",   "could",    "is",
+      "are",  "does", "do",  "did",   "should", "will",  "would", "any",   "anything", "has",
+      "have", "am",   "may", "shall", "whats",  "hows",  "tips",  "advice"};
   return kWords.count(w) > 0;
 }
 
 bool IsFiller(const std::string& w) {
-  static const std::set<std::string> kWords = {
-      "so",   "and", "but",  "anyway", "also", "ok", "okay",
-      "well", "oh",  "just", "then",   "plus", "i"};
+  static const std::set<std::string> kWords = {"so",   "and",  "but",  "anyway", "also",
+                                               "ok",   "okay", "well", "oh",     "just",
+                                               "then", "plus", "i"};
   return kWords.count(w) > 0;
 }
 
@@ -561,53 +515,45 @@ bool AsksQuestion(const std::vector<Token>& t, size_t b, size_t e) {
 
 }  // namespace
 
-Engine::Ranking Engine::Rank(const Analysis& a,
-                             const std::vector<bool>& skip) const {
+Engine::Ranking Engine::Rank(const Analysis& a, const std::vector<bool>& skip) const {
   constexpr double kQuestionBonus = 0.2;  // prefer the clause that asks
-  constexpr double kContextWeight =
-      0.5;  // and the entry the whole message is about
+  constexpr double kContextWeight = 0.5;  // and the entry the whole message is about
   const RetrievalSpec& rs = spec_.retrieval;
   const auto& t = a.tokens;
   // Only the best kCandidates + 1 are ever read, and (score, entry) is a strict
   // order, so a partial sort gives the same leaders as a full one.
   auto by_score = [](std::vector<Candidate>* v) {
     const size_t n = std::min(v->size(), kCandidates + 1);
-    std::partial_sort(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(n),
-                      v->end(), [](const Candidate& x, const Candidate& y) {
+    std::partial_sort(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(n), v->end(),
+                      [](const Candidate& x, const Candidate& y) {
                         if (x.score != y.score) return x.score > y.score;
                         return x.entry < y.entry;
                       });
   };
   Ranking best;
-  const std::vector<std::string> all =
-      analyzer_->TermsOfRange(t, 0, t.size(), skip);
+  const std::vector<std::string> all = analyzer_->TermsOfRange(t, 0, t.size(), skip);
   std::vector<Candidate> whole = index_->ScoreAll(all);
   by_score(&whole);
   std::vector<double> whole_coverage(spec_.entries.size(), 0);
   for (const auto& c : whole) whole_coverage[c.entry] = c.coverage;
-  best.candidates.assign(whole.begin(),
-                         whole.begin() + static_cast<std::ptrdiff_t>(std::min(
-                                             whole.size(), kCandidates + 1)));
+  best.candidates.assign(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                            whole.size(), kCandidates + 1)));
   if (static_cast<int>(all.size()) <= rs.long_message_terms) return best;
 
   bool any_question = false;
   for (const auto& tok : t) any_question |= tok.is_break && tok.text == "?";
   double best_priority = -1;
-  if (!whole.empty() &&
-      Confident(whole[0], whole.size() > 1 ? whole[1].score : 0)) {
-    best_priority = whole[0].coverage * (1 + kContextWeight) +
-                    (any_question ? kQuestionBonus : 0);
+  if (!whole.empty() && Confident(whole[0], whole.size() > 1 ? whole[1].score : 0)) {
+    best_priority = whole[0].coverage * (1 + kContextWeight) + (any_question ? kQuestionBonus : 0);
   }
   // Clauses (split at every break) and sentences (split at . ? ! ;).
   std::vector<std::pair<size_t, size_t>> segments;
   for (bool sentences : {false, true}) {
     size_t start = 0;
     for (size_t i = 0; i <= t.size(); ++i) {
-      const bool end =
-          i == t.size() || (t[i].is_break && (!sentences || t[i].text != ","));
+      const bool end = i == t.size() || (t[i].is_break && (!sentences || t[i].text != ","));
       if (!end) continue;
-      if (i > start && !(start == 0 && i == t.size()))
-        segments.emplace_back(start, i);
+      if (i > start && !(start == 0 && i == t.size())) segments.emplace_back(start, i);
       start = i + 1;
     }
   }
@@ -630,8 +576,7 @@ Engine::Ranking Engine::Rank(const Analysis& a,
     for (size_t k = 0; k < cands.size() && k < kCandidates; ++k) {
       const Candidate& c = cands[k];
       if (!Confident(c, k == 0 ? second : cands[0].score)) continue;
-      const double priority =
-          c.coverage + kContextWeight * whole_coverage[c.entry] + bonus;
+      const double priority = c.coverage + kContextWeight * whole_coverage[c.entry] + bonus;
       if (priority > chosen_priority) {
         chosen_priority = priority;
         chosen = k;
@@ -639,14 +584,12 @@ Engine::Ranking Engine::Rank(const Analysis& a,
     }
     if (chosen == cands.size()) continue;
     best_priority = chosen_priority;
-    std::rotate(cands.begin(),
-                cands.begin() + static_cast<std::ptrdiff_t>(chosen),
+    std::rotate(cands.begin(), cands.begin() + static_cast<std::ptrdiff_t>(chosen),
                 cands.begin() + static_cast<std::ptrdiff_t>(chosen) + 1);
     if (cands.size() > kCandidates + 1) cands.resize(kCandidates + 1);
     best.candidates = std::move(cands);
     std::string text;
-    for (size_t i = b; i < e; ++i)
-      text += (text.empty() ? "" : " ") + t[i].text;
+    for (size_t i = b; i < e; ++i) text += (text.empty() ? "" : " ") + t[i].text;
     best.segment = std::move(text);
   }
   return best;
@@ -674,27 +617,21 @@ std::string Engine::Render(std::string_view text, const Clinic& clinic) {
   const std::string_view care = clinic.care_team_phone.empty()
                                     ? "the number on your clinic card"
                                     : std::string_view(clinic.care_team_phone);
-  const std::string_view after =
-      clinic.after_hours_phone.empty()
-          ? "the number on your clinic card"
-          : std::string_view(clinic.after_hours_phone);
+  const std::string_view after = clinic.after_hours_phone.empty()
+                                     ? "the number on your clinic card"
+                                     : std::string_view(clinic.after_hours_phone);
   const std::string_view emergency =
-      clinic.emergency_number.empty()
-          ? "911"
-          : std::string_view(clinic.emergency_number);
+      clinic.emergency_number.empty() ? "911" : std::string_view(clinic.emergency_number);
   const std::string_view crisis =
       clinic.crisis_line.empty() ? "988" : std::string_view(clinic.crisis_line);
-  const std::string_view name = clinic.name.empty()
-                                    ? "your cancer centre"
-                                    : std::string_view(clinic.name);
+  const std::string_view name =
+      clinic.name.empty() ? "your cancer centre" : std::string_view(clinic.name);
   // What the emergency department is called where the clinic is.
   const std::string_view department =
       clinic.country == "GB" || clinic.country == "IE" || clinic.country == "AU" ||
               clinic.country == "NZ"
-          ? (clinic.country == "GB" || clinic.country == "IE" ? "A&E"
-                                                               : "emergency department")
-          : (clinic.country == "US" || clinic.country == "CA" ? "ER"
-                                                               : "emergency department");
+          ? (clinic.country == "GB" || clinic.country == "IE" ? "A&E" : "emergency department")
+          : (clinic.country == "US" || clinic.country == "CA" ? "ER" : "emergency department");
   const std::string retention = std::to_string(clinic.retention_days);
   const std::string_view retention_days(retention);
   // A second unset number in one sentence does not repeat "the number on your
@@ -736,8 +673,7 @@ std::string Engine::Render(std::string_view text, const Clinic& clinic) {
       else if (key == "emergency_department")
         value = &department;
       if (value) {
-        if (*value == kCard && card_at != std::string::npos &&
-            same_sentence(out, card_at)) {
+        if (*value == kCard && card_at != std::string::npos && same_sentence(out, card_at)) {
           out.append(value == &after ? "the out-of-hours number on the same card"
                                      : "the care team number on the same card");
         } else {
@@ -773,8 +709,7 @@ Reply Engine::Welcome(const Clinic& clinic) const {
   return r;
 }
 
-const Engine::CompiledIntent* Engine::MatchIntent(IntentSpec::Kind kind,
-                                                  const Analysis& a,
+const Engine::CompiledIntent* Engine::MatchIntent(IntentSpec::Kind kind, const Analysis& a,
                                                   TurnConcepts* concepts) const {
   const IntentSet& is = intent_sets_[static_cast<size_t>(kind)];
   if (is.intents.empty() && !is.any_combinations) return nullptr;
@@ -821,8 +756,7 @@ Reply Engine::Escalate(const RedFlagKind& kind, RedFlagDetector::Person person,
   if (person == RedFlagDetector::Person::kWriter && !kind.self_reply.empty()) {
     text = &kind.self_reply;
     if (!kind.self_tell_them.empty()) tell = &kind.self_tell_them;
-  } else if (person == RedFlagDetector::Person::kSomeoneElse &&
-             !kind.other_reply.empty()) {
+  } else if (person == RedFlagDetector::Person::kSomeoneElse && !kind.other_reply.empty()) {
     text = &kind.other_reply;
     if (!kind.other_tell_them.empty()) tell = &kind.other_tell_them;
   }
@@ -858,9 +792,8 @@ void Engine::Enter(const std::string& id, SessionState* state, Reply* reply,
     if (!spec.skip_if_slot.empty()) {
       auto slot = state->slots.find(spec.skip_if_slot);
       if (slot != state->slots.end()) {
-        auto t = std::find_if(
-            spec.transitions.begin(), spec.transitions.end(),
-            [&](const Transition& tr) { return tr.on == slot->second; });
+        auto t = std::find_if(spec.transitions.begin(), spec.transitions.end(),
+                              [&](const Transition& tr) { return tr.on == slot->second; });
         if (t != spec.transitions.end()) {
           if (!t->action.reply.empty()) {
             if (!reply->text.empty()) reply->text += "\n\n";
@@ -874,10 +807,8 @@ void Engine::Enter(const std::string& id, SessionState* state, Reply* reply,
     if (!spec.prompt.empty()) {
       if (!reply->text.empty()) reply->text += "\n\n";
       reply->text += Render(spec.prompt, clinic);
-      if (reply->kind.empty() || reply->kind == "intent")
-        reply->kind = "prompt";
-      if (reply->topic.empty() && !spec.topic.empty())
-        reply->topic = spec.topic;
+      if (reply->kind.empty() || reply->kind == "intent") reply->kind = "prompt";
+      if (reply->topic.empty() && !spec.topic.empty()) reply->topic = spec.topic;
     }
     for (const auto& t : spec.transitions) {
       reply->quick_replies.push_back(t.on);
@@ -888,8 +819,8 @@ void Engine::Enter(const std::string& id, SessionState* state, Reply* reply,
   }
 }
 
-TurnResult Engine::Turn(const SessionState& before, std::string_view text,
-                        const Clinic& clinic, TurnOptions options) const {
+TurnResult Engine::Turn(const SessionState& before, std::string_view text, const Clinic& clinic,
+                        TurnOptions options) const {
   TurnResult out;
   Explanation& ex = out.explanation;
   SessionState& state = out.state;
@@ -940,10 +871,11 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
       ex.terms = std::move(a.terms);
       ex.decision = decision();
       if (reply.screening && screen_score >= 0) {
-        ex.decision += "; and the screening questions: the classifier reads a "
-                       "possible red flag (" +
-                       Fixed(screen_score, 2) + " >= " +
-                       Fixed(cl.screen_threshold, 2) + ") that no rule names";
+        ex.decision +=
+            "; and the screening questions: the classifier reads a "
+            "possible red flag (" +
+            Fixed(screen_score, 2) + " >= " + Fixed(cl.screen_threshold, 2) +
+            ") that no rule names";
       }
       ex.state_after = state.state;
     }
@@ -969,8 +901,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     reply = Escalate(kind, red_flags_->AffectedPerson(a, match), clinic);
     // After an urgent reply nobody is on the way: its own next steps.
     const std::string& next =
-        kind.urgency == Urgency::kUrgent &&
-                !spec_.dialog.urgent_escalated_state.empty()
+        kind.urgency == Urgency::kUrgent && !spec_.dialog.urgent_escalated_state.empty()
             ? spec_.dialog.urgent_escalated_state
             : spec_.dialog.escalated_state;
     state.state = next.empty() ? dialog_->start() : next;
@@ -1009,8 +940,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     const int idx = dialog_->MatchAnswer(*st, a);
     if (idx >= 0) {
       const Transition& t = st->spec->transitions[static_cast<size_t>(idx)];
-      if (!t.set_slot.empty())
-        state.slots[t.set_slot] = t.slot_value.empty() ? t.on : t.slot_value;
+      if (!t.set_slot.empty()) state.slots[t.set_slot] = t.slot_value.empty() ? t.on : t.slot_value;
       // The kind the safety net suspected, kept in a slot: a yes to the
       // screening question escalates to it.
       if (!t.action.escalate_slot.empty()) {
@@ -1020,8 +950,8 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
         if (k) {
           escalate_to(*k);
           return finish([&]() -> std::string {
-            return "escalation: answer '" + t.on + "' in state '" +
-                   st->spec->id + "' confirms the suspected " + k->id;
+            return "escalation: answer '" + t.on + "' in state '" + st->spec->id +
+                   "' confirms the suspected " + k->id;
           });
         }
       }
@@ -1029,8 +959,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
         if (const RedFlagKind* k = red_flags_->FindKind(t.action.escalate)) {
           escalate_to(*k);
           return finish([&]() -> std::string {
-            return "escalation: answer '" + t.on + "' in state '" +
-                   st->spec->id + "'";
+            return "escalation: answer '" + t.on + "' in state '" + st->spec->id + "'";
           });
         }
       }
@@ -1055,14 +984,12 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   // time).
   for (const Offer& o : before.offers) {
     const long i = o.entry_id.empty() ? -1 : EntryIndex(o.entry_id);
-    if (i < 0 || a.canonical != offer_canonical_[static_cast<size_t>(i)])
-      continue;
+    if (i < 0 || a.canonical != offer_canonical_[static_cast<size_t>(i)]) continue;
     reply = AnswerWith(static_cast<size_t>(i), {}, clinic);
     reply.score = 1.0;
     state.state = dialog_->start();
-    return finish([&]() -> std::string {
-      return "quick reply chosen: entry '" + o.entry_id + "'";
-    });
+    return finish(
+        [&]() -> std::string { return "quick reply chosen: entry '" + o.entry_id + "'"; });
   }
 
   // 2b. The safety net for reports no rule names (engine/classifier.h): the
@@ -1071,8 +998,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   if (cl.model) {
     const ClassifierScores cs = cl.model->Score(text);
     if (options.explain) {
-      ex.classifier = cl.model->version() + ": emergency " +
-                      Fixed(cs.emergency, 2) +
+      ex.classifier = cl.model->version() + ": emergency " + Fixed(cs.emergency, 2) +
                       (cs.emergency_kind.empty() ? "" : " (" + cs.emergency_kind + ")") +
                       ", urgent " + Fixed(cs.urgent, 2) +
                       (cs.urgent_kind.empty() ? "" : " (" + cs.urgent_kind + ")");
@@ -1089,11 +1015,10 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     // (U6); "I didn't feel any crack when I slipped" still keeps the classifier
     // from calling it an emergency of another kind.
     const auto rule_cancelled = [&](const std::string& kind, Urgency tier) {
-      return std::any_of(rf.matches.begin(), rf.matches.end(),
-                         [&](const RedFlagMatch& m) {
-                           return !m.affirmed() && m.combination.empty() &&
-                                  (m.kind == kind || (m.negated && m.urgency == tier));
-                         });
+      return std::any_of(rf.matches.begin(), rf.matches.end(), [&](const RedFlagMatch& m) {
+        return !m.affirmed() && m.combination.empty() &&
+               (m.kind == kind || (m.negated && m.urgency == tier));
+      });
     };
     // A request for a person or about the service ("I'd prefer a live
     // agent", "can he speak to somebody on the phone"), in which no rule saw a
@@ -1103,12 +1028,10 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     // dose question is how many reports arrive ("I took one too many by
     // mistake, what now?").
     const CompiledIntent* refusal =
-        rf.matches.empty() ? MatchIntent(IntentSpec::Kind::kRefusal, a, &turn_concepts)
-                           : nullptr;
+        rf.matches.empty() ? MatchIntent(IntentSpec::Kind::kRefusal, a, &turn_concepts) : nullptr;
     const bool explained =
-        rf.matches.empty() &&
-        ((refusal && refusal->spec->question_only) ||
-         MatchIntent(IntentSpec::Kind::kRequest, a, &turn_concepts));
+        rf.matches.empty() && ((refusal && refusal->spec->question_only) ||
+                               MatchIntent(IntentSpec::Kind::kRequest, a, &turn_concepts));
     const RedFlagKind* k = nullptr;
     if (!explained && cs.emergency >= cl.escalate_threshold &&
         !rule_cancelled(cs.emergency_kind, Urgency::kEmergency))
@@ -1120,22 +1043,20 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
       escalate_to(*k);
       return finish([&]() -> std::string {
         return "escalation: the classifier names " + k->id + " (" +
-               Fixed(std::max(cs.emergency, cs.urgent), 2) + " >= " +
-               Fixed(cl.escalate_threshold, 2) + "); no rule fired";
+               Fixed(std::max(cs.emergency, cs.urgent), 2) +
+               " >= " + Fixed(cl.escalate_threshold, 2) + "); no rule fired";
       });
     }
     // Below that, the questions go with whatever reply the message gets
     // (finish adds them): the person still has their answer, refusal or
     // greeting, and a check they can answer with one tap.
     const DialogGraph::State* was = dialog_->Find(before.state);
-    if (cs.flag() >= cl.screen_threshold &&
-        !spec_.dialog.screening_state.empty() &&
+    if (cs.flag() >= cl.screen_threshold && !spec_.dialog.screening_state.empty() &&
         !(was && was->spec->screening)) {
       screen_score = cs.flag();
       // Keep the kind it suspects (the likelier tier's), for the answer.
       if (!spec_.dialog.screening_slot.empty()) {
-        const std::string& kind = cs.emergency >= cs.urgent ? cs.emergency_kind
-                                                            : cs.urgent_kind;
+        const std::string& kind = cs.emergency >= cs.urgent ? cs.emergency_kind : cs.urgent_kind;
         if (red_flags_->FindKind(kind)) {
           state.slots[spec_.dialog.screening_slot] = kind;
         } else {
@@ -1152,11 +1073,9 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     reply.text = Render(ci.spec->reply, clinic);
     reply.quick_replies = ci.spec->quick_replies;
     state.state = dialog_->start();
-    if (!ci.spec->next_state.empty())
-      Enter(ci.spec->next_state, &state, &reply, clinic);
-    return finish([&]() -> std::string {
-      return std::string(kind) + ": intent '" + ci.spec->id + "'";
-    });
+    if (!ci.spec->next_state.empty()) Enter(ci.spec->next_state, &state, &reply, clinic);
+    return finish(
+        [&]() -> std::string { return std::string(kind) + ": intent '" + ci.spec->id + "'"; });
   };
 
   // 3. Refusals, 4. requests.
@@ -1171,16 +1090,13 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   std::vector<bool> skip = red_flags_->NegatedSymptoms(a);
   for (const auto& m : rf.matches) {
     if (!m.negated) continue;
-    for (size_t i = m.first_token; i <= m.last_token && i < skip.size(); ++i)
-      skip[i] = true;
+    for (size_t i = m.first_token; i <= m.last_token && i < skip.size(); ++i) skip[i] = true;
   }
 
   // Small talk that is the whole message ("good morning!") is answered as small
   // talk.
-  const CompiledIntent* small_talk =
-      MatchIntent(IntentSpec::Kind::kSmallTalk, a, &turn_concepts);
-  if (small_talk && OnlyIntent(*small_talk, a, skip))
-    return intent_reply(*small_talk, "intent");
+  const CompiledIntent* small_talk = MatchIntent(IntentSpec::Kind::kSmallTalk, a, &turn_concepts);
+  if (small_talk && OnlyIntent(*small_talk, a, skip)) return intent_reply(*small_talk, "intent");
 
   // 5. FAQ retrieval.
   const Ranking ranking = Rank(a, skip);
@@ -1188,21 +1104,19 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   const double second_score = cands.size() > 1 ? cands[1].score : 0;
   if (cands.size() > kCandidates) cands.resize(kCandidates);
   if (options.explain) {
-    for (const auto& c : cands)
-      ex.candidates.emplace_back(spec_.entries[c.entry].id, c);
+    for (const auto& c : cands) ex.candidates.emplace_back(spec_.entries[c.entry].id, c);
   }
   const RetrievalSpec& rs = spec_.retrieval;
   const Candidate* top = cands.empty() ? nullptr : &cands.front();
-  const std::string seg =
-      ranking.segment.empty() ? "" : " (in \"" + ranking.segment + "\")";
+  const std::string seg = ranking.segment.empty() ? "" : " (in \"" + ranking.segment + "\")";
   // The message is one of an entry's own paraphrases (its content words, in
   // any order): that entry answers, even when its words are too common for
   // the ranking to be sure.
   long own = -1;
   if (const auto it = paraphrase_keys_.find(TermsKey(a.terms)); it != paraphrase_keys_.end())
     own = it->second;
-  if (own >= 0 && (!top || top->entry != static_cast<size_t>(own) ||
-                   !Confident(*top, second_score))) {
+  if (own >= 0 &&
+      (!top || top->entry != static_cast<size_t>(own) || !Confident(*top, second_score))) {
     reply = AnswerWith(static_cast<size_t>(own), cands, clinic);
     reply.score = 1.0;
     state.state = dialog_->start();
@@ -1223,9 +1137,8 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
       }
     }
     return finish([&]() -> std::string {
-      return "answer: coverage " + Fixed(top->coverage, 2) +
-             " >= " + Fixed(rs.answer_coverage, 2) + ", evidence " +
-             Fixed(top->evidence, 1) + seg;
+      return "answer: coverage " + Fixed(top->coverage, 2) + " >= " + Fixed(rs.answer_coverage, 2) +
+             ", evidence " + Fixed(top->evidence, 1) + seg;
     });
   }
 
@@ -1263,8 +1176,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
         reply.score = f->coverage;
         state.state = dialog_->start();
         return finish([&]() -> std::string {
-          return "answer: a follow-up to '" +
-                 spec_.entries[static_cast<size_t>(previous)].id +
+          return "answer: a follow-up to '" + spec_.entries[static_cast<size_t>(previous)].id +
                  "', read with its words: coverage " + Fixed(f->coverage, 2);
         });
       }
@@ -1272,9 +1184,9 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   }
 
   // 7. Clarify or fall back.
-  const bool names_domain = std::any_of(
-      a.terms.begin(), a.terms.end(),
-      [&](const std::string& t) { return domain_terms_.count(t) > 0; });
+  const bool names_domain = std::any_of(a.terms.begin(), a.terms.end(), [&](const std::string& t) {
+    return domain_terms_.count(t) > 0;
+  });
   // Nothing about health at all: out of scope, however many words it shares.
   // A message of one or two content words says too little to tell ("what helps
   // at night" is asked here about pain), so it may still be offered choices.
@@ -1289,8 +1201,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
                 !turn_concepts.occ[*clarify_concept_].empty();
   }
   if (top && in_domain && (top->evidence >= rs.clarify_evidence || names_domain) &&
-      (top->coverage >= rs.clarify_coverage ||
-       top->score >= rs.clarify_score)) {
+      (top->coverage >= rs.clarify_coverage || top->score >= rs.clarify_score)) {
     reply.kind = "clarify";
     reply.topic = spec_.entries[top->entry].topic;
     reply.text = Render(Message("clarify"), clinic);
@@ -1298,11 +1209,8 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     reply.unanswered = true;
     std::set<std::string> seen;
     for (const auto& c : cands) {
-      if (static_cast<int>(reply.quick_replies.size()) >= rs.clarify_options)
-        break;
-      if (c.coverage < rs.clarify_coverage / 2 &&
-          c.score < rs.clarify_score / 2)
-        continue;
+      if (static_cast<int>(reply.quick_replies.size()) >= rs.clarify_options) break;
+      if (c.coverage < rs.clarify_coverage / 2 && c.score < rs.clarify_score / 2) continue;
       const std::string& q = spec_.entries[c.entry].questions.front();
       if (!seen.insert(q).second) continue;
       reply.quick_replies.push_back(q);
@@ -1310,9 +1218,8 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
     }
     state.state = dialog_->start();
     return finish([&]() -> std::string {
-      return "clarify: coverage " + Fixed(top->coverage, 2) + ", score " +
-             Fixed(top->score, 1) + ": not confident enough to answer, " +
-             "enough to offer candidates";
+      return "clarify: coverage " + Fixed(top->coverage, 2) + ", score " + Fixed(top->score, 1) +
+             ": not confident enough to answer, " + "enough to offer candidates";
     });
   }
   reply.kind = "fallback";
@@ -1322,8 +1229,8 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text,
   reply.unanswered = true;
   state.state = dialog_->start();
   return finish([&]() -> std::string {
-    return "fallback: best coverage " + Fixed(top ? top->coverage : 0.0, 2) +
-           " < " + Fixed(rs.clarify_coverage, 2);
+    return "fallback: best coverage " + Fixed(top ? top->coverage : 0.0, 2) + " < " +
+           Fixed(rs.clarify_coverage, 2);
   });
 }
 

@@ -34,10 +34,10 @@
 #include <vector>
 
 #include "engine/analyzer.h"
+#include "engine/concepts.h"
 #include "engine/content.h"
 #include "engine/dialogue.h"
 #include "engine/pattern.h"
-#include "engine/concepts.h"
 #include "engine/red_flags.h"
 #include "engine/retrieval.h"
 
@@ -57,8 +57,7 @@ struct Reply {
   double score = 0;           // the top candidate's coverage (0..1)
   std::vector<std::string> quick_replies;
   std::vector<Source> sources;
-  bool unanswered =
-      false;  // a fallback or a low-confidence reply: for the curators' list
+  bool unanswered = false;  // a fallback or a low-confidence reply: for the curators' list
   // The reply asks the red-flag screening questions instead of escalating
   // (it enters a state marked "screening"; contract section 2).
   bool screening = false;
@@ -72,8 +71,7 @@ struct Explanation {
   std::vector<std::pair<std::string, std::string>> synonyms;
   std::vector<std::string> terms;
   std::vector<RedFlagMatch> red_flags;
-  std::vector<std::pair<std::string, Candidate>>
-      candidates;  // entry id, candidate
+  std::vector<std::pair<std::string, Candidate>> candidates;  // entry id, candidate
   std::string classifier;  // the classifier's scores, when it was asked
   std::string state_before;
   std::string state_after;
@@ -97,11 +95,10 @@ class Engine {
   // Compiles content into a snapshot. Every problem found is appended to diags
   // (errors and warnings, with source locations); returns nullptr if any is an
   // error.
-  static std::shared_ptr<const Engine> Compile(ContentSpec spec,
-                                               std::vector<Diagnostic>* diags);
+  static std::shared_ptr<const Engine> Compile(ContentSpec spec, std::vector<Diagnostic>* diags);
 
-  TurnResult Turn(const SessionState& state, std::string_view text,
-                  const Clinic& clinic, TurnOptions options = {}) const;
+  TurnResult Turn(const SessionState& state, std::string_view text, const Clinic& clinic,
+                  TurnOptions options = {}) const;
 
   // The first message of a conversation, with the clinic's details filled in.
   Reply Welcome(const Clinic& clinic) const;
@@ -114,9 +111,7 @@ class Engine {
   const ContentSpec& content() const { return spec_; }
   const Analyzer& analyzer() const { return *analyzer_; }
   const FaqEntry* FindEntry(std::string_view id) const;
-  size_t vocabulary_size() const {
-    return analyzer_->speller().vocabulary_size();
-  }
+  size_t vocabulary_size() const { return analyzer_->speller().vocabulary_size(); }
 
  private:
   struct CompiledIntent {
@@ -139,8 +134,7 @@ class Engine {
     std::vector<size_t> intents;  // those with patterns
     bool any_combinations = false;
   };
-  static constexpr size_t kIntentKinds =
-      static_cast<size_t>(IntentSpec::Kind::kFlow) + 1;
+  static constexpr size_t kIntentKinds = static_cast<size_t>(IntentSpec::Kind::kFlow) + 1;
 
   Engine() = default;
   // The first intent of `kind`, in content order, whose pattern matches and
@@ -167,16 +161,14 @@ class Engine {
   bool Confident(const Candidate& c, double second_score) const;
   // A message's or a paraphrase's content terms, sorted and joined.
   static std::string TermsKey(std::vector<std::string> terms);
-  Reply AnswerWith(size_t entry, const std::vector<Candidate>& related,
-                   const Clinic& clinic) const;
+  Reply AnswerWith(size_t entry, const std::vector<Candidate>& related, const Clinic& clinic) const;
   // The kind's reply, in its wording for the person the report is about when
   // it has one.
   Reply Escalate(const RedFlagKind& kind, RedFlagDetector::Person person,
                  const Clinic& clinic) const;
   std::string Message(const std::string& key) const;
   // Enters state `id` (following skip_if_slot), appending its prompt to reply.
-  void Enter(const std::string& id, SessionState* state, Reply* reply,
-             const Clinic& clinic) const;
+  void Enter(const std::string& id, SessionState* state, Reply* reply, const Clinic& clinic) const;
 
   ContentSpec spec_;
   std::unique_ptr<Analyzer> analyzer_;

@@ -1,17 +1,15 @@
 #include "engine/lint.h"
 
-#include "engine/text.h"
-
 #include <algorithm>
 #include <cstdio>
 #include <set>
 
+#include "engine/text.h"
+
 namespace backline::engine {
 namespace {
 
-bool IsVowel(char c) {
-  return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
-}
+bool IsVowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
 bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
@@ -34,12 +32,12 @@ std::vector<std::string_view> Tokens(std::string_view text) {
   std::vector<std::string_view> out;
   size_t i = 0;
   while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' ||
-                               text[i] == '\n' || text[i] == '\r'))
+    while (i < text.size() &&
+           (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
       ++i;
     size_t j = i;
-    while (j < text.size() && !(text[j] == ' ' || text[j] == '\t' ||
-                                text[j] == '\n' || text[j] == '\r'))
+    while (j < text.size() &&
+           !(text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == '\r'))
       ++j;
     if (j > i) out.push_back(text.substr(i, j - i));
     i = j;
@@ -83,16 +81,14 @@ void CountToken(std::string_view token, int* words, int* syllables) {
 // digit, an opening quote or bracket.
 bool EndsSentence(std::string_view token, std::string_view next) {
   size_t end = token.size();
-  while (end > 0 && (token[end - 1] == '"' || token[end - 1] == ')' ||
-                     token[end - 1] == '\''))
+  while (end > 0 && (token[end - 1] == '"' || token[end - 1] == ')' || token[end - 1] == '\''))
     --end;
   if (end == 0) return false;
   const char last = token[end - 1];
   if (last != '.' && last != '!' && last != '?') return false;
   if (next.empty()) return true;
   const char first = next.front();
-  return IsUpper(first) || IsDigit(first) || first == '"' || first == '(' ||
-         first == '\'';
+  return IsUpper(first) || IsDigit(first) || first == '"' || first == '(' || first == '\'';
 }
 
 // Where paraphrase k of an entry is written.
@@ -124,9 +120,7 @@ std::vector<std::string> SplitBar(const std::string& s) {
 std::vector<std::string> LiteralPhrases(std::string_view pattern) {
   std::vector<std::string> out;
   const auto is_lower = [](char c) { return c >= 'a' && c <= 'z'; };
-  const auto opens = [](char c) {
-    return c == ' ' || c == '|' || c == '(' || c == ':';
-  };
+  const auto opens = [](char c) { return c == ' ' || c == '|' || c == '(' || c == ':'; };
   const auto closes = [](char c) { return c == ' ' || c == '|' || c == ')'; };
   const size_t n = pattern.size();
   size_t i = 0;
@@ -160,10 +154,8 @@ std::vector<std::string> LiteralPhrases(std::string_view pattern) {
 std::string Describe(const TurnResult& r) {
   const Reply& rep = r.reply;
   if (rep.kind == "answer") return "the answer of entry '" + rep.entry_id + "'";
-  if (rep.kind == "escalation")
-    return "the red-flag escalation " + rep.red_flag_kind;
-  if (!rep.intent_id.empty())
-    return "the " + rep.kind + " of intent '" + rep.intent_id + "'";
+  if (rep.kind == "escalation") return "the red-flag escalation " + rep.red_flag_kind;
+  if (!rep.intent_id.empty()) return "the " + rep.kind + " of intent '" + rep.intent_id + "'";
   if (rep.kind == "clarify") {
     std::string s = "a clarifying question";
     if (!r.explanation.candidates.empty()) {
@@ -194,13 +186,11 @@ class Linter {
   }
 
  private:
-  void Add(const char* check, std::string entry, std::string rule,
-           SourceLocation where, std::string message,
-           Diagnostic::Severity sev = Diagnostic::Severity::kWarning) {
+  void Add(const char* check, std::string entry, std::string rule, SourceLocation where,
+           std::string message, Diagnostic::Severity sev = Diagnostic::Severity::kWarning) {
     out_.push_back(LintFinding{
         check, std::move(entry), std::move(rule),
-        Diagnostic{sev, std::move(where),
-                   std::string(check) + ": " + std::move(message)}});
+        Diagnostic{sev, std::move(where), std::string(check) + ": " + std::move(message)}});
   }
 
   TurnResult TurnIn(const std::string& state, std::string_view text) const {
@@ -218,19 +208,17 @@ class Linter {
       const TextStats st = ReadingStats(text);
       if (st.grade > l.max_grade) {
         Add("reading-level", e.id, "", e.where,
-            "the answer of '" + e.id + "' reads at grade " +
-                Fmt("%.1f", st.grade) + " (Flesch-Kincaid; at most " +
-                Fmt("%.1f", l.max_grade) + "): " + std::to_string(st.words) +
-                " words in " + std::to_string(st.sentences) + " sentences, " +
-                Fmt("%.2f", static_cast<double>(st.syllables) /
-                                std::max(1, st.words)) +
+            "the answer of '" + e.id + "' reads at grade " + Fmt("%.1f", st.grade) +
+                " (Flesch-Kincaid; at most " + Fmt("%.1f", l.max_grade) +
+                "): " + std::to_string(st.words) + " words in " + std::to_string(st.sentences) +
+                " sentences, " +
+                Fmt("%.2f", static_cast<double>(st.syllables) / std::max(1, st.words)) +
                 " syllables a word; shorter sentences and plainer words help");
       }
       if (static_cast<long>(text.size()) > l.max_answer_chars) {
         Add("answer-length", e.id, "", e.where,
             "the answer of '" + e.id + "' is " + std::to_string(text.size()) +
-                " characters, more than a phone screen (" +
-                std::to_string(l.max_answer_chars) +
+                " characters, more than a phone screen (" + std::to_string(l.max_answer_chars) +
                 "): the person must scroll to reach its end");
       }
       // An entry with no sources at all is already a warning of
@@ -247,19 +235,17 @@ class Linter {
         const long age = today - reviewed;
         if (age > l.max_review_age_days) {
           Add("review-age", e.id, "", e.where,
-              "entry '" + e.id + "' was reviewed on " + e.reviewed + ", " +
-                  std::to_string(age) + " days ago (more than " +
-                  std::to_string(l.max_review_age_days) +
+              "entry '" + e.id + "' was reviewed on " + e.reviewed + ", " + std::to_string(age) +
+                  " days ago (more than " + std::to_string(l.max_review_age_days) +
                   "): due for clinical review");
         } else if (age < 0) {
           Add("review-age", e.id, "", e.where,
-              "entry '" + e.id + "' has a review date in the future (" +
-                  e.reviewed + ", today is " + opts_.today + ")");
+              "entry '" + e.id + "' has a review date in the future (" + e.reviewed +
+                  ", today is " + opts_.today + ")");
         }
       }
       long next = 0;
-      if (aged && !e.next_review.empty() && DaysFromCivil(e.next_review, &next) &&
-          next < today) {
+      if (aged && !e.next_review.empty() && DaysFromCivil(e.next_review, &next) && next < today) {
         Add("review-age", e.id, "", e.where,
             "entry '" + e.id + "' was due for review on " + e.next_review);
       }
@@ -284,14 +270,12 @@ class Linter {
           std::string rules;
           for (const auto& m : r.explanation.red_flags) {
             if (m.affirmed() && m.kind == rep.red_flag_kind &&
-                (", " + rules + ",").find(", " + m.rule + ",") ==
-                    std::string::npos)
+                (", " + rules + ",").find(", " + m.rule + ",") == std::string::npos)
               rules += (rules.empty() ? "" : ", ") + m.rule;
           }
           Add("paraphrase-escalates", e.id, rules, QuestionWhere(e, k),
-              "paraphrase " + Quote(q) + " of '" + e.id +
-                  "' triggers red flag " + rep.red_flag_kind + " (rule " +
-                  rules +
+              "paraphrase " + Quote(q) + " of '" + e.id + "' triggers red flag " +
+                  rep.red_flag_kind + " (rule " + rules +
                   "): a person asking it gets the escalation, not this "
                   "answer; reword it as a general question or narrow the "
                   "rule");
@@ -299,12 +283,10 @@ class Linter {
         }
         if (rep.kind == "answer" && rep.entry_id == e.id) continue;
         const auto& cands = r.explanation.candidates;
-        if (rep.kind == "clarify" && !cands.empty() &&
-            cands.front().first == e.id)
-          continue;
+        if (rep.kind == "clarify" && !cands.empty() && cands.front().first == e.id) continue;
         Add("paraphrase-confusion", e.id, "", QuestionWhere(e, k),
-            "paraphrase " + Quote(q) + " of '" + e.id + "' gets " +
-                Describe(r) + ", not this entry's answer");
+            "paraphrase " + Quote(q) + " of '" + e.id + "' gets " + Describe(r) +
+                ", not this entry's answer");
       }
     }
   }
@@ -343,26 +325,24 @@ class Linter {
             ++j;
           }
         }
-        const double jaccard = static_cast<double>(common) /
-                               static_cast<double>(x.size() + y.size() - common);
+        const double jaccard =
+            static_cast<double>(common) / static_cast<double>(x.size() + y.size() - common);
         if (jaccard < limit) continue;
         const FaqEntry& ea = spec_.entries[paras[a].entry];
         const FaqEntry& eb = spec_.entries[paras[b].entry];
         const std::string& qa = ea.questions[paras[a].k];
         const std::string& qb = eb.questions[paras[b].k];
         Add("paraphrase-confusion", eb.id, "", QuestionWhere(eb, paras[b].k),
-            "paraphrase " + Quote(qb) + " of '" + eb.id +
-                "' shares most of its words (" + Fmt("%.2f", jaccard) +
-                " overlap, at most " + Fmt("%.2f", limit) + ") with " +
-                Quote(qa) + " of '" + ea.id + "' (" + ea.where.ToString() +
-                ")");
+            "paraphrase " + Quote(qb) + " of '" + eb.id + "' shares most of its words (" +
+                Fmt("%.2f", jaccard) + " overlap, at most " + Fmt("%.2f", limit) + ") with " +
+                Quote(qa) + " of '" + ea.id + "' (" + ea.where.ToString() + ")");
       }
     }
   }
 
   // A quick reply offered in `state`, typed or tapped back there.
-  void QuickReply(const std::string& label, const std::string& state,
-                  const std::string& origin, const SourceLocation& where) {
+  void QuickReply(const std::string& label, const std::string& state, const std::string& origin,
+                  const SourceLocation& where) {
     const TurnResult r = TurnIn(state, label);
     const std::string& kind = r.reply.kind;
     if (kind == "fallback") {
@@ -371,24 +351,21 @@ class Linter {
               ") leads nowhere: tapped, it gets the fallback");
     } else if (kind == "clarify") {
       Add("quick-reply", "", "", where,
-          "quick reply " + Quote(label) + " (" + origin +
-              ") leads to no answer: tapped, it gets " + Describe(r));
+          "quick reply " + Quote(label) + " (" + origin + ") leads to no answer: tapped, it gets " +
+              Describe(r));
     } else if (kind == "escalation" &&
                r.explanation.decision.rfind("escalation: red flag", 0) == 0) {
       Add("quick-reply", "", "", where,
-          "quick reply " + Quote(label) + " (" + origin +
-              ") triggers red flag " + r.reply.red_flag_kind +
-              " when tapped");
+          "quick reply " + Quote(label) + " (" + origin + ") triggers red flag " +
+              r.reply.red_flag_kind + " when tapped");
     }
   }
 
   void QuickReplies() {
     const DialogSpec& d = spec_.dialog;
     const std::string start = d.start_state;
-    if (auto it = d.messages.find("welcome_quick_replies");
-        it != d.messages.end()) {
-      for (const auto& label : SplitBar(it->second))
-        QuickReply(label, start, "welcome", d.where);
+    if (auto it = d.messages.find("welcome_quick_replies"); it != d.messages.end()) {
+      for (const auto& label : SplitBar(it->second)) QuickReply(label, start, "welcome", d.where);
     }
     for (const IntentSpec& in : spec_.intents) {
       const std::string state = in.next_state.empty() ? start : in.next_state;
@@ -401,16 +378,13 @@ class Linter {
       for (const Transition& t : st.transitions) {
         const TurnResult r = TurnIn(st.id, t.on);
         const std::string& dec = r.explanation.decision;
-        if (dec.rfind("transition '" + t.on + "' of state '" + st.id + "'",
-                      0) == 0 ||
-            dec.rfind("escalation: answer '" + t.on + "' in state '" + st.id +
-                          "'",
-                      0) == 0)
+        if (dec.rfind("transition '" + t.on + "' of state '" + st.id + "'", 0) == 0 ||
+            dec.rfind("escalation: answer '" + t.on + "' in state '" + st.id + "'", 0) == 0)
           continue;
         Add("quick-reply", "", "", t.where,
             "the answer " + Quote(t.on) + " offered in state '" + st.id +
-                "' does not take its transition when tapped: it gets " +
-                Describe(r) + " (" + dec + ")");
+                "' does not take its transition when tapped: it gets " + Describe(r) + " (" + dec +
+                ")");
       }
     }
   }
@@ -422,14 +396,12 @@ class Linter {
       for (size_t k = 0; k < rule.examples.size(); ++k) {
         const std::string& ex = rule.examples[k];
         const TurnResult r = TurnIn("", ex);
-        if (r.reply.kind == "escalation" && r.reply.red_flag_kind == rule.kind)
-          continue;
+        if (r.reply.kind == "escalation" && r.reply.red_flag_kind == rule.kind) continue;
         const SourceLocation where =
             k < rule.example_where.size() ? rule.example_where[k] : rule.where;
         Add("red-flag-example", "", rule.id, where,
-            "example " + Quote(ex) + " of rule '" + rule.id +
-                "' does not escalate to " + rule.kind + ": it gets " +
-                Describe(r),
+            "example " + Quote(ex) + " of rule '" + rule.id + "' does not escalate to " +
+                rule.kind + ": it gets " + Describe(r),
             Diagnostic::Severity::kError);
       }
     }
@@ -443,21 +415,17 @@ class Linter {
   void PatternWords() {
     for (const RedFlagRule& rule : spec_.red_flag_rules) {
       const auto check = [&](const std::vector<std::string>& patterns,
-                             const std::vector<SourceLocation>& where,
-                             const char* what) {
+                             const std::vector<SourceLocation>& where, const char* what) {
         for (size_t k = 0; k < patterns.size(); ++k) {
           for (const std::string& phrase : LiteralPhrases(patterns[k])) {
-            const std::string canonical =
-                engine_.analyzer().Analyze(phrase).canonical;
+            const std::string canonical = engine_.analyzer().Analyze(phrase).canonical;
             if (canonical == phrase) continue;
-            Add("red-flag-word", "", rule.id,
-                k < where.size() ? where[k] : rule.where,
-                std::string(what) + " " + std::to_string(k + 1) + " of rule '" +
-                    rule.id + "' has " + Quote(phrase) +
-                    ", which never reaches it: the normaliser makes it " +
-                    Quote(canonical) +
-                    " first (synonyms, contractions or spelling); write " +
-                    Quote(canonical) + " instead",
+            Add("red-flag-word", "", rule.id, k < where.size() ? where[k] : rule.where,
+                std::string(what) + " " + std::to_string(k + 1) + " of rule '" + rule.id +
+                    "' has " + Quote(phrase) +
+                    ", which never reaches it: the normaliser makes it " + Quote(canonical) +
+                    " first (synonyms, contractions or spelling); write " + Quote(canonical) +
+                    " instead",
                 Diagnostic::Severity::kError);
           }
         }
@@ -468,20 +436,18 @@ class Linter {
     }
     // The same holds for the cue lists that cancel a match by its words.
     const LanguageSpec& lang = spec_.language;
-    for (const auto& [list, name] :
-         {std::pair{&lang.figurative_phrases, "figurative_phrases"},
-          std::pair{&lang.other_experiencers, "other_experiencers"},
-          std::pair{&lang.writer_words, "writer_words"},
-          std::pair{&lang.other_people, "other_people"},
-          std::pair{&lang.message_frames, "message_frames"}}) {
+    for (const auto& [list, name] : {std::pair{&lang.figurative_phrases, "figurative_phrases"},
+                                     std::pair{&lang.other_experiencers, "other_experiencers"},
+                                     std::pair{&lang.writer_words, "writer_words"},
+                                     std::pair{&lang.other_people, "other_people"},
+                                     std::pair{&lang.message_frames, "message_frames"}}) {
       for (const std::string& phrase : *list) {
         const std::string canonical = engine_.analyzer().Analyze(phrase).canonical;
         if (canonical == phrase) continue;
         Add("red-flag-word", "", name, lang.where,
             std::string("language.json ") + name + " has " + Quote(phrase) +
-                ", which never matches: the normaliser makes it " +
-                Quote(canonical) + " first; write " + Quote(canonical) +
-                " instead",
+                ", which never matches: the normaliser makes it " + Quote(canonical) +
+                " first; write " + Quote(canonical) + " instead",
             Diagnostic::Severity::kError);
       }
     }
@@ -501,8 +467,7 @@ class Linter {
       for (const auto& combination : intent.concepts)
         used.insert(combination.begin(), combination.end());
     }
-    if (!spec_.retrieval.clarify_concept.empty())
-      used.insert(spec_.retrieval.clarify_concept);
+    if (!spec_.retrieval.clarify_concept.empty()) used.insert(spec_.retrieval.clarify_concept);
     for (const Concept& c : spec_.concepts) {
       if (!used.count(c.id)) {
         Add("concept-unused", "", c.id, c.where,
@@ -522,12 +487,11 @@ class Linter {
           return out;
         };
         if (stems(canonical) == stems(word)) continue;
-        Add("red-flag-word", "", c.id,
-            k < c.word_where.size() ? c.word_where[k] : c.where,
+        Add("red-flag-word", "", c.id, k < c.word_where.size() ? c.word_where[k] : c.where,
             "concept '" + c.id + "' has " + Quote(word) +
-                ", which never matches: the normaliser makes it " +
-                Quote(canonical) + " first (synonyms, contractions or " +
-                "spelling); write " + Quote(canonical) + " instead",
+                ", which never matches: the normaliser makes it " + Quote(canonical) +
+                " first (synonyms, contractions or " + "spelling); write " + Quote(canonical) +
+                " instead",
             Diagnostic::Severity::kError);
       }
     }
@@ -554,8 +518,7 @@ int CountSyllables(std::string_view word) {
   auto vowel = [&](size_t i) {
     const char c = w[i];
     if (c == 'y') return i > 0;
-    if (c == 'u' && i > 0 && (w[i - 1] == 'q' || w[i - 1] == 'g') &&
-        i + 1 < n && IsVowel(w[i + 1]))
+    if (c == 'u' && i > 0 && (w[i - 1] == 'q' || w[i - 1] == 'g') && i + 1 < n && IsVowel(w[i + 1]))
       return false;
     return IsVowel(c);
   };
@@ -570,12 +533,11 @@ int CountSyllables(std::string_view word) {
     while (j + 1 < n && vowel(j + 1)) ++j;
     for (size_t p = i; p < j; ++p) {
       const char a = w[p], b = w[p + 1];
-      const bool split = (a == 'i' && (b == 'a' || b == 'o' || b == 'u')) ||
-                         (a == 'u' && b == 'a');
+      const bool split = (a == 'i' && (b == 'a' || b == 'o' || b == 'u')) || (a == 'u' && b == 'a');
       if (!split) continue;
       const char before = p > 0 ? w[p - 1] : ' ';
-      if (a == 'i' && (before == 'c' || before == 't' || before == 's' ||
-                       before == 'g' || before == 'x'))
+      if (a == 'i' &&
+          (before == 'c' || before == 't' || before == 's' || before == 'g' || before == 'x'))
         continue;
       ++count;
       break;
@@ -586,19 +548,17 @@ int CountSyllables(std::string_view word) {
   };
   auto consonant_at = [&](size_t i) { return !IsVowel(w[i]) && w[i] != 'y'; };
   if (count > 1) {
-    if (ends("e") && !ends("ee") && !ends("ye") && n >= 2 &&
-        consonant_at(n - 2)) {
+    if (ends("e") && !ends("ee") && !ends("ye") && n >= 2 && consonant_at(n - 2)) {
       // Silent final e (take, because), but "-le" after a consonant is
       // sounded (ta-ble, sim-ple).
       if (!(ends("le") && n >= 3 && consonant_at(n - 3))) --count;
     } else if (ends("es") && n >= 3 && consonant_at(n - 3)) {
       // makes, times: silent; boxes, pieces, causes, wishes: sounded.
       const char c = w[n - 3];
-      const bool sibilant = c == 's' || c == 'x' || c == 'z' || c == 'c' ||
-                            c == 'g' || ends("ches") || ends("shes");
+      const bool sibilant =
+          c == 's' || c == 'x' || c == 'z' || c == 'c' || c == 'g' || ends("ches") || ends("shes");
       if (!sibilant) --count;
-    } else if (ends("ed") && n >= 3 && consonant_at(n - 3) && w[n - 3] != 't' &&
-               w[n - 3] != 'd') {
+    } else if (ends("ed") && n >= 3 && consonant_at(n - 3) && w[n - 3] != 't' && w[n - 3] != 'd') {
       --count;  // jumped, used; but want-ed, need-ed
     } else if (ends("ely") && n >= 4 && consonant_at(n - 4)) {
       --count;  // like-ly, safe-ly
@@ -616,8 +576,7 @@ TextStats ReadingStats(std::string_view text) {
   while (line_start <= text.size()) {
     size_t nl = text.find('\n', line_start);
     if (nl == std::string_view::npos) nl = text.size();
-    const std::vector<std::string_view> toks =
-        Tokens(text.substr(line_start, nl - line_start));
+    const std::vector<std::string_view> toks = Tokens(text.substr(line_start, nl - line_start));
     int open = 0;  // words in the sentence not yet ended
     for (size_t i = 0; i < toks.size(); ++i) {
       int words = 0;
@@ -634,8 +593,7 @@ TextStats ReadingStats(std::string_view text) {
     line_start = nl + 1;
   }
   if (st.words > 0) {
-    st.grade = 0.39 * st.words / st.sentences +
-               11.8 * st.syllables / st.words - 15.59;
+    st.grade = 0.39 * st.words / st.sentences + 11.8 * st.syllables / st.words - 15.59;
   }
   return st;
 }

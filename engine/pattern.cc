@@ -21,8 +21,7 @@ RE2::Options Options() {
 
 Pattern::~Pattern() = default;
 
-StatusOr<std::unique_ptr<Pattern>> Pattern::Compile(std::string_view source,
-                                                    bool raw) {
+StatusOr<std::unique_ptr<Pattern>> Pattern::Compile(std::string_view source, bool raw) {
   const RE2::Options opts = Options();
   if (!raw) {
     // Check the curator's own text first: an error must describe what they
@@ -31,13 +30,11 @@ StatusOr<std::unique_ptr<Pattern>> Pattern::Compile(std::string_view source,
     RE2 alone(re2::StringPiece(source.data(), source.size()), opts);
     if (!alone.ok()) {
       std::string msg = alone.error();
-      if (!alone.error_arg().empty())
-        msg += " (at \"" + alone.error_arg() + "\")";
+      if (!alone.error_arg().empty()) msg += " (at \"" + alone.error_arg() + "\")";
       return Status::InvalidArgument(msg);
     }
   }
-  std::string wrapped =
-      raw ? std::string(source) : "\\b(?:" + std::string(source) + ")\\b";
+  std::string wrapped = raw ? std::string(source) : "\\b(?:" + std::string(source) + ")\\b";
   auto re = std::make_unique<RE2>(wrapped, opts);
   if (!re->ok()) {
     std::string msg = re->error();
@@ -50,8 +47,7 @@ StatusOr<std::unique_ptr<Pattern>> Pattern::Compile(std::string_view source,
   return p;
 }
 
-StatusOr<std::unique_ptr<Pattern>> Pattern::CompileAny(
-    const std::vector<std::string>& sources) {
+StatusOr<std::unique_ptr<Pattern>> Pattern::CompileAny(const std::vector<std::string>& sources) {
   std::string joined;
   for (const auto& s : sources) {
     auto one = Compile(s);
@@ -63,8 +59,7 @@ StatusOr<std::unique_ptr<Pattern>> Pattern::CompileAny(
   return Compile(joined);
 }
 
-std::vector<Pattern::Match> Pattern::FindAllWithGroups(
-    std::string_view text) const {
+std::vector<Pattern::Match> Pattern::FindAllWithGroups(std::string_view text) const {
   std::vector<Match> out;
   const int n = 1 + re_->NumberOfCapturingGroups();
   std::vector<re2::StringPiece> sub(static_cast<size_t>(n));
@@ -90,14 +85,12 @@ bool Pattern::Matches(std::string_view text) const {
   return RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *re_);
 }
 
-std::vector<std::pair<size_t, size_t>> Pattern::FindAll(
-    std::string_view text) const {
+std::vector<std::pair<size_t, size_t>> Pattern::FindAll(std::string_view text) const {
   std::vector<std::pair<size_t, size_t>> out;
   re2::StringPiece input(text.data(), text.size());
   re2::StringPiece match;
   size_t pos = 0;
-  while (pos <= text.size() &&
-         re_->Match(input, pos, text.size(), RE2::UNANCHORED, &match, 1)) {
+  while (pos <= text.size() && re_->Match(input, pos, text.size(), RE2::UNANCHORED, &match, 1)) {
     const size_t begin = static_cast<size_t>(match.data() - text.data());
     const size_t end = begin + match.size();
     out.emplace_back(begin, end);

@@ -30,12 +30,10 @@ class Pattern {
 
   // Compiles `source`. On failure the status carries re2's error and the
   // offending fragment.
-  static StatusOr<std::unique_ptr<Pattern>> Compile(std::string_view source,
-                                                    bool raw = false);
+  static StatusOr<std::unique_ptr<Pattern>> Compile(std::string_view source, bool raw = false);
   // Compiles several sources as one alternation (each must compile on its own
   // first).
-  static StatusOr<std::unique_ptr<Pattern>> CompileAny(
-      const std::vector<std::string>& sources);
+  static StatusOr<std::unique_ptr<Pattern>> CompileAny(const std::vector<std::string>& sources);
 
   bool Matches(std::string_view text) const;
   // Every non-overlapping match as [begin, end) byte offsets, left to right.
@@ -43,8 +41,7 @@ class Pattern {
 
   struct Match {
     size_t begin = 0, end = 0;
-    std::vector<std::pair<size_t, size_t>>
-        groups;  // capturing groups that took part
+    std::vector<std::pair<size_t, size_t>> groups;  // capturing groups that took part
   };
   // Like FindAll, with the spans of the pattern's capturing groups. Red-flag
   // patterns use capturing groups for their word gaps, so a negation inside a
@@ -75,8 +72,7 @@ class PatternSet {
   // memory limit a Pattern has; the caller can then match the patterns one
   // by one.
   // REQUIRES: no element of `patterns` is null.
-  static StatusOr<std::unique_ptr<PatternSet>> Compile(
-      const std::vector<const Pattern*>& patterns);
+  static StatusOr<std::unique_ptr<PatternSet>> Compile(const std::vector<const Pattern*>& patterns);
 
   // Sets *matched to the indices of the patterns that match somewhere in
   // `text` (what each one's Matches would say), in ascending order, and

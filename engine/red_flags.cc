@@ -33,8 +33,7 @@ RedFlagDetector::PhraseSet::PhraseSet(const std::vector<std::string>& cues) {
   }
 }
 
-size_t RedFlagDetector::PhraseSet::LongestFrom(const std::vector<Token>& t,
-                                               size_t p) const {
+size_t RedFlagDetector::PhraseSet::LongestFrom(const std::vector<Token>& t, size_t p) const {
   const auto it = by_first_.find(t[p].text);
   if (it == by_first_.end()) return 0;
   size_t best = 0;
@@ -51,31 +50,32 @@ size_t RedFlagDetector::PhraseSet::LongestFrom(const std::vector<Token>& t,
 RedFlagDetector::RedFlagDetector() = default;
 RedFlagDetector::~RedFlagDetector() = default;
 
-std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
-    const std::vector<RedFlagKind>& kinds,
-    const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
-    std::vector<Diagnostic>* diags) {
+std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(const std::vector<RedFlagKind>& kinds,
+                                                        const std::vector<RedFlagRule>& rules,
+                                                        const LanguageSpec& language,
+                                                        std::vector<Diagnostic>* diags) {
   return Build(kinds, std::vector<Concept>{}, rules, language, diags);
 }
 
-std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
-    const std::vector<RedFlagKind>& kinds,
-    const std::vector<Concept>& concepts,
-    const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
-    std::vector<Diagnostic>* diags) {
+std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(const std::vector<RedFlagKind>& kinds,
+                                                        const std::vector<Concept>& concepts,
+                                                        const std::vector<RedFlagRule>& rules,
+                                                        const LanguageSpec& language,
+                                                        std::vector<Diagnostic>* diags) {
   const size_t diags_before = diags->size();
   ConceptIndex index(concepts, diags);
-  const bool concept_errors = std::any_of(
-      diags->begin() + static_cast<std::ptrdiff_t>(diags_before), diags->end(),
-      [](const Diagnostic& g) { return g.severity == Diagnostic::Severity::kError; });
+  const bool concept_errors =
+      std::any_of(diags->begin() + static_cast<std::ptrdiff_t>(diags_before), diags->end(),
+                  [](const Diagnostic& g) { return g.severity == Diagnostic::Severity::kError; });
   if (concept_errors) return nullptr;
   return Build(kinds, index, rules, language, diags);
 }
 
-std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
-    const std::vector<RedFlagKind>& kinds, const ConceptIndex& concepts,
-    const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
-    std::vector<Diagnostic>* diags) {
+std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(const std::vector<RedFlagKind>& kinds,
+                                                        const ConceptIndex& concepts,
+                                                        const std::vector<RedFlagRule>& rules,
+                                                        const LanguageSpec& language,
+                                                        std::vector<Diagnostic>* diags) {
   std::unique_ptr<RedFlagDetector> d(new RedFlagDetector());
   d->kinds_ = kinds;
   DiagnosticSink sink(diags);
@@ -84,37 +84,32 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
     CompiledRule cr;
     cr.id = r.id;
     cr.general_questions_escalate = r.general_questions_escalate;
-    auto kit =
-        std::find_if(kinds.begin(), kinds.end(),
-                     [&](const RedFlagKind& k) { return k.id == r.kind; });
+    auto kit = std::find_if(kinds.begin(), kinds.end(),
+                            [&](const RedFlagKind& k) { return k.id == r.kind; });
     if (kit == kinds.end()) {
-      sink.Error(r.where, "red-flag rule '" + r.id + "' names unknown kind '" +
-                              r.kind + "'");
+      sink.Error(r.where, "red-flag rule '" + r.id + "' names unknown kind '" + r.kind + "'");
       continue;
     }
     cr.kind = static_cast<size_t>(kit - kinds.begin());
     if (r.patterns.empty() && r.concepts.empty()) {
-      sink.Error(r.where, "red-flag rule '" + r.id +
-                              "' has no patterns and no concept combinations");
+      sink.Error(r.where,
+                 "red-flag rule '" + r.id + "' has no patterns and no concept combinations");
     }
     for (size_t i = 0; i < r.concepts.size(); ++i) {
-      const SourceLocation& at =
-          i < r.concepts_where.size() ? r.concepts_where[i] : r.where;
+      const SourceLocation& at = i < r.concepts_where.size() ? r.concepts_where[i] : r.where;
       std::vector<size_t> combination;
       for (const std::string& id : r.concepts[i]) {
         const auto found = d->concepts_.Find(id);
         if (!found) {
-          sink.Error(at, "concept combination " + std::to_string(i + 1) +
-                             " of rule '" + r.id + "' names unknown concept '" +
-                             id + "' (knowledge/concepts.json)");
+          sink.Error(at, "concept combination " + std::to_string(i + 1) + " of rule '" + r.id +
+                             "' names unknown concept '" + id + "' (knowledge/concepts.json)");
           combination.clear();
           break;
         }
         combination.push_back(*found);
       }
       if (r.concepts[i].size() < 2) {
-        sink.Error(at, "concept combination " + std::to_string(i + 1) +
-                           " of rule '" + r.id +
+        sink.Error(at, "concept combination " + std::to_string(i + 1) + " of rule '" + r.id +
                            "' names fewer than two concepts: one concept "
                            "alone is a list of words, not a report");
         continue;
@@ -128,8 +123,7 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
       auto p = Pattern::Compile(r.patterns[i]);
       if (!p.ok()) {
         sink.Error(i < r.pattern_where.size() ? r.pattern_where[i] : r.where,
-                   "pattern of rule '" + r.id +
-                       "' does not compile: " + p.status().message());
+                   "pattern of rule '" + r.id + "' does not compile: " + p.status().message());
         continue;
       }
       cr.patterns.push_back(std::move(p).value());
@@ -138,9 +132,9 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
     for (size_t i = 0; i < r.unless.size(); ++i) {
       auto p = Pattern::Compile(r.unless[i]);
       if (!p.ok()) {
-        sink.Error(i < r.unless_where.size() ? r.unless_where[i] : r.where,
-                   "'unless' pattern of rule '" + r.id +
-                       "' does not compile: " + p.status().message());
+        sink.Error(
+            i < r.unless_where.size() ? r.unless_where[i] : r.where,
+            "'unless' pattern of rule '" + r.id + "' does not compile: " + p.status().message());
         continue;
       }
       unless_ok.push_back(r.unless[i]);
@@ -153,9 +147,9 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
     for (size_t i = 0; i < r.requires_any.size(); ++i) {
       auto p = Pattern::Compile(r.requires_any[i]);
       if (!p.ok()) {
-        sink.Error(i < r.requires_where.size() ? r.requires_where[i] : r.where,
-                   "'requires' pattern of rule '" + r.id +
-                       "' does not compile: " + p.status().message());
+        sink.Error(
+            i < r.requires_where.size() ? r.requires_where[i] : r.where,
+            "'requires' pattern of rule '" + r.id + "' does not compile: " + p.status().message());
         continue;
       }
       requires_ok.push_back(r.requires_any[i]);
@@ -209,9 +203,8 @@ std::unique_ptr<RedFlagDetector> RedFlagDetector::Build(
   for (size_t r = 0; r < d->rules_.size() && added; ++r) {
     for (size_t p = 0; p < d->rules_[r].patterns.size() && added; ++p) {
       std::string err;
-      added = d->prefilter_->set.Add(
-                  "\\b(?:" + d->rules_[r].patterns[p]->source() + ")\\b",
-                  &err) >= 0;
+      added =
+          d->prefilter_->set.Add("\\b(?:" + d->rules_[r].patterns[p]->source() + ")\\b", &err) >= 0;
       d->prefilter_->owner.emplace_back(r, p);
     }
   }
@@ -227,10 +220,11 @@ const RedFlagKind* RedFlagDetector::FindKind(const std::string& id) const {
   return nullptr;
 }
 
-void RedFlagDetector::Classify(
-    const Analysis& a, size_t ts, size_t te, const std::vector<int>& clause,
-    const std::vector<int>& neg_scope, bool general_ok, bool framed,
-    const std::vector<std::pair<size_t, size_t>>& gaps, RedFlagMatch* m) const {
+void RedFlagDetector::Classify(const Analysis& a, size_t ts, size_t te,
+                               const std::vector<int>& clause, const std::vector<int>& neg_scope,
+                               bool general_ok, bool framed,
+                               const std::vector<std::pair<size_t, size_t>>& gaps,
+                               RedFlagMatch* m) const {
   const auto& t = a.tokens;
   const int c = clause[ts];
   size_t cs = ts;
@@ -298,21 +292,18 @@ void RedFlagDetector::Classify(
       if (p > te && p <= te + 3) resolved_after = true;
     }
     if (imagined_.LongestAt(t, p) > 0) imagined = true;
-    if (p < ts && hypothetical_.LongestAt(t, p) > 0 && !hedged(p))
-      hypothetical = true;
+    if (p < ts && hypothetical_.LongestAt(t, p) > 0 && !hedged(p)) hypothetical = true;
     if (future_.LongestAt(t, p) > 0) hypothetical = true;
   }
   // "what signs should I watch for, like black poo?": an example continues the
   // question.
   size_t start = cs;
-  while (!hypothetical && start >= 2 &&
-         example_joiners_.LongestAt(t, start) > 0) {
+  while (!hypothetical && start >= 2 && example_joiners_.LongestAt(t, start) > 0) {
     size_t prev_end = start - 1;  // the break token before this clause
     while (prev_end > 0 && clause[prev_end] < 0) --prev_end;
     if (clause[prev_end] < 0) break;
     size_t prev_start = prev_end;
-    while (prev_start > 0 && clause[prev_start - 1] == clause[prev_end])
-      --prev_start;
+    while (prev_start > 0 && clause[prev_start - 1] == clause[prev_end]) --prev_start;
     for (size_t p = prev_start; p <= prev_end; ++p) {
       if (hypothetical_.LongestAt(t, p) > 0 && !hedged(p)) hypothetical = true;
     }
@@ -322,10 +313,9 @@ void RedFlagDetector::Classify(
   // it starts with a pronoun for the symptom, can say it is over.
   if (!resolved) {
     size_t q = ce + 1;
-    while (q < t.size() && clause[q] < 0)
-      ++q;  // skip the break and break words
-    static const std::unordered_set<std::string> kBackReference = {
-        "it", "they", "that", "this", "both", "those"};
+    while (q < t.size() && clause[q] < 0) ++q;  // skip the break and break words
+    static const std::unordered_set<std::string> kBackReference = {"it",   "they", "that",
+                                                                   "this", "both", "those"};
     if (q < t.size() && q > ce + 1 && kBackReference.count(t[q].text)) {
       const int next = clause[q];
       for (size_t p = q; p < t.size() && clause[p] == next; ++p) {
@@ -337,8 +327,8 @@ void RedFlagDetector::Classify(
   // "since", "still", "again" say it is happening now: that beats both frames.
   if (framed) hypothetical = true;
   m->hypothetical = ((hypothetical && !current) || imagined) && !general_ok;
-  m->resolved = (resolved && !current) || resolved_inside ||
-                (resolved_after && !current_before_resolved);
+  m->resolved =
+      (resolved && !current) || resolved_inside || (resolved_after && !current_before_resolved);
   // "hay fever", "slow breathing exercises": a figure of speech that shares a
   // word with the match (it may start before the match or run past it).
   for (size_t p = cs; p <= te && !m->figurative; ++p) {
@@ -351,8 +341,8 @@ void RedFlagDetector::Classify(
   }
 }
 
-RedFlagDetector::Person RedFlagDetector::AffectedPerson(
-    const Analysis& a, const RedFlagMatch* m) const {
+RedFlagDetector::Person RedFlagDetector::AffectedPerson(const Analysis& a,
+                                                        const RedFlagMatch* m) const {
   const std::vector<Token>& t = a.tokens;
   if (t.empty()) return Person::kUnknown;
   size_t end = m ? std::min(m->last_token, t.size() - 1) : t.size() - 1;
@@ -376,8 +366,7 @@ RedFlagDetector::Person RedFlagDetector::AffectedPerson(
   return Person::kUnknown;
 }
 
-size_t RedFlagDetector::NegationAt(const std::vector<Token>& t,
-                                   size_t p) const {
+size_t RedFlagDetector::NegationAt(const std::vector<Token>& t, size_t p) const {
   const size_t len = negation_.LongestAt(t, p);
   if (len == 0) return 0;
   for (size_t q = (p >= 3 ? p - 3 : 0); q <= p; ++q) {
@@ -391,10 +380,9 @@ std::vector<bool> RedFlagDetector::NegatedSymptoms(const Analysis& a) const {
   const auto& t = a.tokens;
   std::vector<bool> out(t.size(), false);
   // Only symptom words are ever marked: a message without one needs no scopes.
-  const bool any_symptom =
-      std::any_of(t.begin(), t.end(), [&](const Token& tok) {
-        return !tok.is_break && symptom_words_.count(tok.text) > 0;
-      });
+  const bool any_symptom = std::any_of(t.begin(), t.end(), [&](const Token& tok) {
+    return !tok.is_break && symptom_words_.count(tok.text) > 0;
+  });
   if (!any_symptom) return out;
   std::vector<int> clause, neg_scope;
   Scopes(a, &clause, &neg_scope);
@@ -461,12 +449,10 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
   std::vector<std::pair<size_t, size_t>> to_run;
   std::vector<int> matched;
   RE2::Set::ErrorInfo error{RE2::Set::kNoError};
-  const bool told =
-      prefilter_ && prefilter_->ok &&
-      (prefilter_->set.Match(
-           re2::StringPiece(a.canonical.data(), a.canonical.size()), &matched,
-           &error) ||
-       error.kind == RE2::Set::kNoError);
+  const bool told = prefilter_ && prefilter_->ok &&
+                    (prefilter_->set.Match(re2::StringPiece(a.canonical.data(), a.canonical.size()),
+                                           &matched, &error) ||
+                     error.kind == RE2::Set::kNoError);
   // Concepts in the message, when any rule combines them: usually none.
   Occurrences occ;
   bool any_concept = false;
@@ -480,19 +466,16 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
     if (matched.empty() && !any_concept) return result;
     std::sort(matched.begin(), matched.end());
     to_run.reserve(matched.size());
-    for (int i : matched)
-      to_run.push_back(prefilter_->owner[static_cast<size_t>(i)]);
+    for (int i : matched) to_run.push_back(prefilter_->owner[static_cast<size_t>(i)]);
   } else {
     for (size_t r = 0; r < rules_.size(); ++r) {
-      for (size_t p = 0; p < rules_[r].patterns.size(); ++p)
-        to_run.emplace_back(r, p);
+      for (size_t p = 0; p < rules_[r].patterns.size(); ++p) to_run.emplace_back(r, p);
     }
   }
   std::vector<int> clause, neg_scope;
   Scopes(a, &clause, &neg_scope);
   bool framed = false;
-  for (size_t p = 0; p < t.size() && !framed; ++p)
-    framed = message_frames_.LongestAt(t, p) > 0;
+  for (size_t p = 0; p < t.size() && !framed; ++p) framed = message_frames_.LongestAt(t, p) > 0;
 
   std::vector<int> excepted(rules_.size(), -1);  // -1 unknown, 0 no, 1 yes
   // Cancels or affirms a match of rule r whose tokens [ts, te] and word gaps
@@ -501,13 +484,12 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
                           const std::vector<std::pair<size_t, size_t>>& gaps) {
     const CompiledRule& rule = rules_[r];
     if (clause[m.first_token] >= 0) {
-      Classify(a, m.first_token, m.last_token, clause, neg_scope,
-               rule.general_questions_escalate, framed, gaps, &m);
+      Classify(a, m.first_token, m.last_token, clause, neg_scope, rule.general_questions_escalate,
+               framed, gaps, &m);
     }
     if (excepted[r] < 0) {
       const bool unless = rule.unless && rule.unless->Matches(a.canonical);
-      const bool lacks =
-          rule.requires_any && !rule.requires_any->Matches(a.canonical);
+      const bool lacks = rule.requires_any && !rule.requires_any->Matches(a.canonical);
       excepted[r] = unless || lacks ? 1 : 0;
     }
     m.excepted = excepted[r] == 1;
@@ -551,11 +533,10 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
       m.last_token = te;
       std::vector<std::pair<size_t, size_t>> gaps;
       for (const auto& [gb, ge] : match.groups) {
-        size_t last = ge;  // the gap's last non-space byte + 1 (a gap ends
-                           // with a space)
+        // The gap's last non-space byte + 1 (a gap ends with a space).
+        size_t last = ge;
         while (last > gb && a.canonical[last - 1] == ' ') --last;
-        if (last > gb)
-          gaps.emplace_back(a.TokenAt(gb), a.TokenAt(last - 1) + 1);
+        if (last > gb) gaps.emplace_back(a.TokenAt(gb), a.TokenAt(last - 1) + 1);
       }
       settle(r, std::move(m), gaps);
     }
@@ -563,8 +544,7 @@ RedFlagResult RedFlagDetector::Detect(const Analysis& a) const {
   return result;
 }
 
-void RedFlagDetector::MatchCombinations(const Analysis& a, size_t r,
-                                        const Occurrences& occ,
+void RedFlagDetector::MatchCombinations(const Analysis& a, size_t r, const Occurrences& occ,
                                         const std::vector<int>& clause,
                                         std::vector<CombinationMatch>* out) const {
   const CompiledRule& rule = rules_[r];
@@ -591,11 +571,9 @@ void RedFlagDetector::MatchCombinations(const Analysis& a, size_t r,
           te = std::max(te, ch.second);
         }
         if (te - ts > window) return;
-        const bool seen = std::any_of(
-            out->begin(), out->end(), [&](const CombinationMatch& cm) {
-              return cm.first.first_token == ts &&
-                     cm.first.last_token == te - 1;
-            });
+        const bool seen = std::any_of(out->begin(), out->end(), [&](const CombinationMatch& cm) {
+          return cm.first.first_token == ts && cm.first.last_token == te - 1;
+        });
         if (seen) return;
         RedFlagMatch m;
         m.rule = rule.id;
@@ -604,8 +582,7 @@ void RedFlagDetector::MatchCombinations(const Analysis& a, size_t r,
         m.first_token = ts;
         m.last_token = te - 1;
         const size_t b = a.token_offset[ts];
-        const size_t e =
-            a.token_offset[te - 1] + a.tokens[te - 1].text.size();
+        const size_t e = a.token_offset[te - 1] + a.tokens[te - 1].text.size();
         m.text = a.canonical.substr(b, e - b);
         for (size_t c : combination) {
           if (!m.combination.empty()) m.combination += " + ";
@@ -635,12 +612,10 @@ void RedFlagDetector::MatchCombinations(const Analysis& a, size_t r,
           if (clause[o.first] != cl) continue;
           // Beyond the window from the anchor it cannot fit: skipped early,
           // so a long clause full of concept words stays cheap.
-          if ((o.first > anchor.first ? o.first - anchor.first
-                                      : anchor.first - o.first) > window)
+          if ((o.first > anchor.first ? o.first - anchor.first : anchor.first - o.first) > window)
             continue;
           bool overlaps = false;
-          for (const auto& ch : chosen)
-            overlaps |= o.first < ch.second && ch.first < o.second;
+          for (const auto& ch : chosen) overlaps |= o.first < ch.second && ch.first < o.second;
           if (overlaps) continue;
           chosen.push_back(o);
           choose(k + 1);

@@ -49,9 +49,9 @@ struct RedFlagMatch {
   std::string rule;  // rule id
   std::string kind;  // kind id
   Urgency urgency = Urgency::kNone;
-  std::string text;        // the matched canonical text
+  std::string text;         // the matched canonical text
   std::string combination;  // "lower-limb + loss-of-power" for a concept match
-  size_t first_token = 0;  // the tokens of the match (inclusive)
+  size_t first_token = 0;   // the tokens of the match (inclusive)
   size_t last_token = 0;
   bool negated = false;
   bool hypothetical = false;
@@ -60,17 +60,14 @@ struct RedFlagMatch {
   bool figurative = false;  // shares a word with a figure of speech
   bool other = false;       // about an animal, not a person
   bool affirmed() const {
-    return !negated && !hypothetical && !resolved && !excepted &&
-           !figurative && !other;
+    return !negated && !hypothetical && !resolved && !excepted && !figurative && !other;
   }
 };
 
 struct RedFlagResult {
   Urgency urgency = Urgency::kNone;
-  const RedFlagKind* kind =
-      nullptr;  // the winning kind, or nullptr when nothing is affirmed
-  std::vector<RedFlagMatch>
-      matches;  // every match, affirmed or cancelled (for explanations)
+  const RedFlagKind* kind = nullptr;  // the winning kind, or nullptr when nothing is affirmed
+  std::vector<RedFlagMatch> matches;  // every match, affirmed or cancelled (for explanations)
   // Where each concept of concepts.json occurs (by the order of that file),
   // when any rule combines concepts; the engine's intents reuse it.
   ConceptIndex::Occurrences concepts;
@@ -84,23 +81,24 @@ class RedFlagDetector {
   // Compiles the rules. Every problem (bad pattern, unknown kind) is appended
   // to diags as an error with the rule's source location; returns nullptr if
   // there was any.
-  static std::unique_ptr<RedFlagDetector> Build(
-      const std::vector<RedFlagKind>& kinds,
-      const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
-      std::vector<Diagnostic>* diags);
+  static std::unique_ptr<RedFlagDetector> Build(const std::vector<RedFlagKind>& kinds,
+                                                const std::vector<RedFlagRule>& rules,
+                                                const LanguageSpec& language,
+                                                std::vector<Diagnostic>* diags);
   // The same, with the concepts that rules' combinations name (an unknown
   // concept, a duplicate id or a concept without words is an error).
-  static std::unique_ptr<RedFlagDetector> Build(
-      const std::vector<RedFlagKind>& kinds,
-      const std::vector<Concept>& concepts,
-      const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
-      std::vector<Diagnostic>* diags);
+  static std::unique_ptr<RedFlagDetector> Build(const std::vector<RedFlagKind>& kinds,
+                                                const std::vector<Concept>& concepts,
+                                                const std::vector<RedFlagRule>& rules,
+                                                const LanguageSpec& language,
+                                                std::vector<Diagnostic>* diags);
   // The same, with an index already built (the engine's, shared with its
   // intents; RedFlagResult::concepts is then in that index's order).
-  static std::unique_ptr<RedFlagDetector> Build(
-      const std::vector<RedFlagKind>& kinds, const ConceptIndex& concepts,
-      const std::vector<RedFlagRule>& rules, const LanguageSpec& language,
-      std::vector<Diagnostic>* diags);
+  static std::unique_ptr<RedFlagDetector> Build(const std::vector<RedFlagKind>& kinds,
+                                                const ConceptIndex& concepts,
+                                                const std::vector<RedFlagRule>& rules,
+                                                const LanguageSpec& language,
+                                                std::vector<Diagnostic>* diags);
 
   RedFlagResult Detect(const Analysis& a) const;
 
@@ -127,10 +125,8 @@ class RedFlagDetector {
     size_t kind;  // index into kinds_
     std::vector<std::unique_ptr<Pattern>> patterns;
     std::vector<std::vector<size_t>> combinations;  // indices into concepts_
-    std::unique_ptr<Pattern>
-        unless;  // alternation of all `unless` patterns, may be null
-    std::unique_ptr<Pattern>
-        requires_any;  // alternation of all `requires` patterns, may be null
+    std::unique_ptr<Pattern> unless;        // alternation of all `unless` patterns, may be null
+    std::unique_ptr<Pattern> requires_any;  // alternation of all `requires` patterns, may be null
     bool general_questions_escalate;
   };
   using Phrase = std::vector<std::string>;
@@ -163,12 +159,10 @@ class RedFlagDetector {
 
   using Occurrences = ConceptIndex::Occurrences;
   // A match of a concept combination, with its word gaps.
-  using CombinationMatch =
-      std::pair<RedFlagMatch, std::vector<std::pair<size_t, size_t>>>;
+  using CombinationMatch = std::pair<RedFlagMatch, std::vector<std::pair<size_t, size_t>>>;
   // Appends the matches of rule r's concept combinations.
   void MatchCombinations(const Analysis& a, size_t r, const Occurrences& occ,
-                         const std::vector<int>& clause,
-                         std::vector<CombinationMatch>* out) const;
+                         const std::vector<int>& clause, std::vector<CombinationMatch>* out) const;
 
   // One RE2::Set over every rule pattern: a single pass over the text says
   // which patterns match at all, so only those are run on their own to find
@@ -178,26 +172,22 @@ class RedFlagDetector {
   RedFlagDetector();
   // Clause and negation-scope ids per token (-1 for break tokens and break
   // words).
-  void Scopes(const Analysis& a, std::vector<int>* clause,
-              std::vector<int>* neg_scope) const;
+  void Scopes(const Analysis& a, std::vector<int>* clause, std::vector<int>* neg_scope) const;
   // The length of a negation cue at token p that is not part of a
   // pseudo-negation, or 0.
   size_t NegationAt(const std::vector<Token>& t, size_t p) const;
   // `gaps` are the token ranges of the match's word gaps (its capturing
   // groups).
   // `framed`: the message has one of language.json's message_frames.
-  void Classify(const Analysis& a, size_t ts, size_t te,
-                const std::vector<int>& clause,
+  void Classify(const Analysis& a, size_t ts, size_t te, const std::vector<int>& clause,
                 const std::vector<int>& neg_scope, bool general_ok, bool framed,
-                const std::vector<std::pair<size_t, size_t>>& gaps,
-                RedFlagMatch* m) const;
+                const std::vector<std::pair<size_t, size_t>>& gaps, RedFlagMatch* m) const;
 
   std::vector<RedFlagKind> kinds_;
   std::vector<CompiledRule> rules_;
-  PhraseSet negation_, pseudo_, post_negation_, hypothetical_, current_,
-      resolved_, future_, imagined_, clause_breaks_, negation_breaks_, example_joiners_,
-      hedges_, novelty_, figurative_, other_experiencers_, message_frames_,
-      writer_words_, other_people_;
+  PhraseSet negation_, pseudo_, post_negation_, hypothetical_, current_, resolved_, future_,
+      imagined_, clause_breaks_, negation_breaks_, example_joiners_, hedges_, novelty_, figurative_,
+      other_experiencers_, message_frames_, writer_words_, other_people_;
   int window_ = 6;
   std::unique_ptr<Prefilter> prefilter_;
   ConceptIndex concepts_;

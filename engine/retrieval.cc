@@ -7,8 +7,7 @@
 
 namespace backline::engine {
 
-std::vector<Candidate> Retriever::Rank(const std::vector<std::string>& terms,
-                                       size_t limit) const {
+std::vector<Candidate> Retriever::Rank(const std::vector<std::string>& terms, size_t limit) const {
   std::vector<Candidate> out = ScoreAll(terms);
   std::sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) {
     if (a.score != b.score) return a.score > b.score;
@@ -18,13 +17,11 @@ std::vector<Candidate> Retriever::Rank(const std::vector<std::string>& terms,
   return out;
 }
 
-Bm25Index::Bm25Index(const std::vector<Document>& docs)
-    : num_docs_(docs.size()) {
+Bm25Index::Bm25Index(const std::vector<Document>& docs) : num_docs_(docs.size()) {
   doc_length_.resize(docs.size(), 0);
   double total = 0;
   for (uint32_t d = 0; d < docs.size(); ++d) {
-    std::unordered_map<std::string, std::pair<float, bool>>
-        tf;  // weight, answer only
+    std::unordered_map<std::string, std::pair<float, bool>> tf;  // weight, answer only
     for (const auto& t : docs[d].answer) {
       auto& v = tf.try_emplace(t, 0.0f, true).first->second;
       v.first += static_cast<float>(kAnswerWeight);
@@ -47,14 +44,11 @@ Bm25Index::Bm25Index(const std::vector<Document>& docs)
     doc_length_[d] = len;
     total += len;
   }
-  avg_length_ = docs.empty()
-                    ? 1.0
-                    : std::max(1.0, total / static_cast<double>(docs.size()));
+  avg_length_ = docs.empty() ? 1.0 : std::max(1.0, total / static_cast<double>(docs.size()));
   max_idf_ = std::log(1.0 + (static_cast<double>(num_docs_) + 0.5) / 0.5);
   for (auto& [t, info] : postings_) {
     const double df = static_cast<double>(info.postings.size());
-    info.idf = std::log(1.0 + (static_cast<double>(num_docs_) - df + 0.5) /
-                                  (df + 0.5));
+    info.idf = std::log(1.0 + (static_cast<double>(num_docs_) - df + 0.5) / (df + 0.5));
   }
   norm_.resize(docs.size());
   for (size_t d = 0; d < docs.size(); ++d)
@@ -66,8 +60,7 @@ double Bm25Index::Idf(const std::string& term) const {
   return it == postings_.end() ? max_idf_ : it->second.idf;
 }
 
-std::vector<Candidate> Bm25Index::ScoreAll(
-    const std::vector<std::string>& terms) const {
+std::vector<Candidate> Bm25Index::ScoreAll(const std::vector<std::string>& terms) const {
   // Each distinct term once, in order of first occurrence (the order of the
   // floating-point sums below), looked up once. Questions have a few terms, so
   // duplicates are found by comparison; a long message uses a hash set.

@@ -27,10 +27,9 @@
 namespace backline::engine {
 
 struct Candidate {
-  size_t entry = 0;  // index into the entries the index was built from
-  double score = 0;  // BM25 score (unbounded, higher is better)
-  double coverage =
-      0;  // share of the question's IDF weight this entry matches, 0..1
+  size_t entry = 0;     // index into the entries the index was built from
+  double score = 0;     // BM25 score (unbounded, higher is better)
+  double coverage = 0;  // share of the question's IDF weight this entry matches, 0..1
   double evidence = 0;  // the IDF weight this entry matches (absolute)
 };
 
@@ -38,11 +37,9 @@ class Retriever {
  public:
   virtual ~Retriever() = default;
   // Every entry that matches at least one term, scored, in entry order.
-  virtual std::vector<Candidate> ScoreAll(
-      const std::vector<std::string>& terms) const = 0;
+  virtual std::vector<Candidate> ScoreAll(const std::vector<std::string>& terms) const = 0;
   // The best `limit` entries for the question's terms, best first.
-  std::vector<Candidate> Rank(const std::vector<std::string>& terms,
-                              size_t limit) const;
+  std::vector<Candidate> Rank(const std::vector<std::string>& terms, size_t limit) const;
 };
 
 class Bm25Index : public Retriever {
@@ -63,15 +60,12 @@ class Bm25Index : public Retriever {
 
   explicit Bm25Index(const std::vector<Document>& docs);
 
-  std::vector<Candidate> ScoreAll(
-      const std::vector<std::string>& terms) const override;
+  std::vector<Candidate> ScoreAll(const std::vector<std::string>& terms) const override;
 
   // Inverse document frequency of a term; terms absent from the content get the
   // highest.
   double Idf(const std::string& term) const;
-  bool Contains(const std::string& term) const {
-    return postings_.count(term) > 0;
-  }
+  bool Contains(const std::string& term) const { return postings_.count(term) > 0; }
   size_t size() const { return num_docs_; }
 
  private:

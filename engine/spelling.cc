@@ -57,8 +57,7 @@ void SpellingCorrector::Freeze() {
     deletes_[w].push_back(i);
     // Index deletes up to distance 2: a query within distance 2 of w shares a
     // delete with it.
-    ForEachDelete(w, 2,
-                  [&](const std::string& del) { deletes_[del].push_back(i); });
+    ForEachDelete(w, 2, [&](const std::string& del) { deletes_[del].push_back(i); });
   }
 }
 
@@ -66,8 +65,7 @@ bool SpellingCorrector::IsKnown(std::string_view word) const {
   return known_.count(std::string(word)) > 0;
 }
 
-int SpellingCorrector::Distance(std::string_view a, std::string_view b,
-                                int limit) {
+int SpellingCorrector::Distance(std::string_view a, std::string_view b, int limit) {
   const size_t n = a.size(), m = b.size();
   const size_t diff = n > m ? n - m : m - n;
   if (diff > static_cast<size_t>(limit)) return limit + 1;
@@ -78,8 +76,7 @@ int SpellingCorrector::Distance(std::string_view a, std::string_view b,
     int row_min = d[i][0];
     for (size_t j = 1; j <= m; ++j) {
       const int cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      int v =
-          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      int v = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
         v = std::min(v, d[i - 2][j - 2] + 1);
       }
@@ -111,8 +108,7 @@ std::string SpellingCorrector::Correct(std::string_view word) const {
     const int d = Distance(w, cand, max_d);
     if (d > max_d) continue;
     const int f = frequency_.at(cand);
-    if (d < best_d ||
-        (d == best_d && (f > best_f || (f == best_f && cand < *best)))) {
+    if (d < best_d || (d == best_d && (f > best_f || (f == best_f && cand < *best)))) {
       best = &cand;
       best_d = d;
       best_f = f;

@@ -52,8 +52,7 @@ class SpellingCorrector {
   static int MaxDistance(size_t length) { return length >= 8 ? 2 : 1; }
 
   std::unordered_map<std::string, int> frequency_;  // repair targets
-  std::unordered_set<std::string>
-      known_;  // everything known (targets included)
+  std::unordered_set<std::string> known_;           // everything known (targets included)
   // A string with up to two letters deleted -> indexes into words_.
   std::unordered_map<std::string, std::vector<uint32_t>> deletes_;
   std::vector<std::string> words_;

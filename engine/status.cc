@@ -36,8 +36,7 @@ std::string SourceLocation::ToString() const {
 }
 
 std::string Diagnostic::ToString() const {
-  return where.ToString() +
-         (severity == Severity::kError ? ": error: " : ": warning: ") + message;
+  return where.ToString() + (severity == Severity::kError ? ": error: " : ": warning: ") + message;
 }
 
 }  // namespace backline::engine

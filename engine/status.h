@@ -20,14 +20,7 @@ namespace backline::engine {
 
 class Status {
  public:
-  enum class Code {
-    kOk,
-    kInvalidArgument,
-    kNotFound,
-    kDataError,
-    kIOError,
-    kUnavailable
-  };
+  enum class Code { kOk, kInvalidArgument, kNotFound, kDataError, kIOError, kUnavailable };
 
   Status() = default;  // OK
 
@@ -35,18 +28,10 @@ class Status {
   static Status InvalidArgument(std::string msg) {
     return {Code::kInvalidArgument, std::move(msg)};
   }
-  static Status NotFound(std::string msg) {
-    return {Code::kNotFound, std::move(msg)};
-  }
-  static Status DataError(std::string msg) {
-    return {Code::kDataError, std::move(msg)};
-  }
-  static Status IOError(std::string msg) {
-    return {Code::kIOError, std::move(msg)};
-  }
-  static Status Unavailable(std::string msg) {
-    return {Code::kUnavailable, std::move(msg)};
-  }
+  static Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
+  static Status DataError(std::string msg) { return {Code::kDataError, std::move(msg)}; }
+  static Status IOError(std::string msg) { return {Code::kIOError, std::move(msg)}; }
+  static Status Unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -67,9 +52,8 @@ class Status {
 template <typename T>
 class StatusOr {
  public:
-  StatusOr(Status status)
-      : status_(std::move(status)) {}              // NOLINT: implicit by design
-  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  StatusOr(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
+  StatusOr(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
@@ -111,13 +95,12 @@ class DiagnosticSink {
  public:
   explicit DiagnosticSink(std::vector<Diagnostic>* out) : out_(out) {}
   void Error(SourceLocation where, std::string message) {
-    out_->push_back(Diagnostic{Diagnostic::Severity::kError, std::move(where),
-                               std::move(message)});
+    out_->push_back(Diagnostic{Diagnostic::Severity::kError, std::move(where), std::move(message)});
     failed_ = true;
   }
   void Warning(SourceLocation where, std::string message) {
-    out_->push_back(Diagnostic{Diagnostic::Severity::kWarning, std::move(where),
-                               std::move(message)});
+    out_->push_back(
+        Diagnostic{Diagnostic::Severity::kWarning, std::move(where), std::move(message)});
   }
   bool failed() const { return failed_; }
 

@@ -44,9 +44,8 @@ char32_t DecodeOne(std::string_view s, size_t* i) {
     cp = (cp << 6) | (b & 0x3Fu);
   }
   // Reject overlong forms and surrogates.
-  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-      (len == 4 && cp < 0x10000) || (cp >= 0xD800 && cp <= 0xDFFF) ||
-      cp > 0x10FFFF) {
+  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+      (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
     ++*i;
     return 0xFFFD;
   }
@@ -59,12 +58,10 @@ char32_t DecodeOne(std::string_view s, size_t* i) {
 const char* FoldLatin(char32_t cp) {
   static const char* const kLatin1[64] = {
       // U+00C0 .. U+00FF
-      "a",     "a",     "a", "a", "a", "a",  "ae", "c",  "e",  "e",  "e",
-      "e",     "i",     "i", "i", "i", "d",  "n",  "o",  "o",  "o",  "o",
-      "o",     nullptr, "o", "u", "u", "u",  "u",  "y",  "th", "ss", "a",
-      "a",     "a",     "a", "a", "a", "ae", "c",  "e",  "e",  "e",  "e",
-      "i",     "i",     "i", "i", "d", "n",  "o",  "o",  "o",  "o",  "o",
-      nullptr, "o",     "u", "u", "u", "u",  "y",  "th", "y"};
+      "a", "a", "a", "a", "a", "a", "ae", "c",     "e", "e", "e", "e", "i", "i", "i",  "i",
+      "d", "n", "o", "o", "o", "o", "o",  nullptr, "o", "u", "u", "u", "u", "y", "th", "ss",
+      "a", "a", "a", "a", "a", "a", "ae", "c",     "e", "e", "e", "e", "i", "i", "i",  "i",
+      "d", "n", "o", "o", "o", "o", "o",  nullptr, "o", "u", "u", "u", "u", "y", "th", "y"};
   if (cp >= 0xC0 && cp <= 0xFF) return kLatin1[cp - 0xC0];
   if (cp >= 0x100 && cp <= 0x17F) {
     // Latin Extended-A comes in case pairs; map by ranges of the base letter.
@@ -72,14 +69,12 @@ const char* FoldLatin(char32_t cp) {
       char32_t from, to;
       const char* letter;
     } kRanges[] = {
-        {0x100, 0x105, "a"}, {0x106, 0x10D, "c"},  {0x10E, 0x111, "d"},
-        {0x112, 0x11B, "e"}, {0x11C, 0x123, "g"},  {0x124, 0x127, "h"},
-        {0x128, 0x131, "i"}, {0x132, 0x133, "ij"}, {0x134, 0x135, "j"},
-        {0x136, 0x138, "k"}, {0x139, 0x142, "l"},  {0x143, 0x14B, "n"},
-        {0x14C, 0x151, "o"}, {0x152, 0x153, "oe"}, {0x154, 0x159, "r"},
-        {0x15A, 0x161, "s"}, {0x162, 0x167, "t"},  {0x168, 0x173, "u"},
-        {0x174, 0x175, "w"}, {0x176, 0x178, "y"},  {0x179, 0x17E, "z"},
-        {0x17F, 0x17F, "s"}};
+        {0x100, 0x105, "a"}, {0x106, 0x10D, "c"},  {0x10E, 0x111, "d"}, {0x112, 0x11B, "e"},
+        {0x11C, 0x123, "g"}, {0x124, 0x127, "h"},  {0x128, 0x131, "i"}, {0x132, 0x133, "ij"},
+        {0x134, 0x135, "j"}, {0x136, 0x138, "k"},  {0x139, 0x142, "l"}, {0x143, 0x14B, "n"},
+        {0x14C, 0x151, "o"}, {0x152, 0x153, "oe"}, {0x154, 0x159, "r"}, {0x15A, 0x161, "s"},
+        {0x162, 0x167, "t"}, {0x168, 0x173, "u"},  {0x174, 0x175, "w"}, {0x176, 0x178, "y"},
+        {0x179, 0x17E, "z"}, {0x17F, 0x17F, "s"}};
     for (const auto& r : kRanges) {
       if (cp >= r.from && cp <= r.to) return r.letter;
     }
@@ -87,9 +82,7 @@ const char* FoldLatin(char32_t cp) {
   return nullptr;
 }
 
-bool IsWordChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\'';
-}
+bool IsWordChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\''; }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -98,8 +91,7 @@ bool IsBreakChar(char c) {
 }
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() &&
-         s.substr(s.size() - suffix.size()) == suffix;
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
 // Whether CollapseRepeats would change the word: a letter three times in a row.
@@ -218,9 +210,8 @@ std::string Stem(std::string_view w) {
   thread_local std::unordered_map<std::string, std::string> memo;
   const std::string key(w);
   if (auto it = memo.find(key); it != memo.end()) return it->second;
-  const sb_symbol* out = sb_stemmer_stem(
-      stemmer.s, reinterpret_cast<const sb_symbol*>(w.data()),
-      static_cast<int>(w.size()));
+  const sb_symbol* out = sb_stemmer_stem(stemmer.s, reinterpret_cast<const sb_symbol*>(w.data()),
+                                         static_cast<int>(w.size()));
   if (!out) return key;  // out of memory: the word itself
   std::string stem(reinterpret_cast<const char*>(out),
                    static_cast<size_t>(sb_stemmer_length(stemmer.s)));
@@ -257,8 +248,7 @@ TextNormalizer::TextNormalizer(const LanguageSpec& spec) {
   }
 }
 
-void TextNormalizer::AppendWord(std::string word,
-                                std::vector<Token>* out) const {
+void TextNormalizer::AppendWord(std::string word, std::vector<Token>* out) const {
   // Strip leading and trailing apostrophes (quotes), then try the contraction
   // table.
   while (!word.empty() && word.front() == '\'') word.erase(word.begin());
@@ -277,8 +267,7 @@ void TextNormalizer::AppendWord(std::string word,
   }
   if (word.find('\'') != std::string::npos) {
     if (EndsWith(word, "'s")) {
-      word.resize(word.size() -
-                  2);  // possessive ("dad's") or "is" (handled by the table)
+      word.resize(word.size() - 2);  // possessive ("dad's") or "is" (handled by the table)
     }
     word = StripApostrophes(word);
     if (auto it = contractions_.find(word); it != contractions_.end()) {
@@ -298,8 +287,8 @@ std::vector<Token> TextNormalizer::Normalize(std::string_view utf8) const {
     const char c = folded[i];
     // A decimal point or comma inside a number stays in the number ("38.4",
     // "1,000").
-    if ((c == '.' || c == ',') && !word.empty() && IsDigit(word.back()) &&
-        i + 1 < n && IsDigit(folded[i + 1])) {
+    if ((c == '.' || c == ',') && !word.empty() && IsDigit(word.back()) && i + 1 < n &&
+        IsDigit(folded[i + 1])) {
       if (c == '.') word.push_back('.');
       continue;
     }
@@ -321,8 +310,7 @@ std::vector<Token> TextNormalizer::Normalize(std::string_view utf8) const {
   // Drop breaks at the very start.
   size_t first = 0;
   while (first < out.size() && out[first].is_break) ++first;
-  if (first > 0)
-    out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(first));
+  if (first > 0) out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(first));
   return out;
 }
 

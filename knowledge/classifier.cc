@@ -1,5 +1,7 @@
 #include "knowledge/classifier.h"
 
+#include <fasttext/fasttext.h>
+
 #include <cstdint>
 #include <exception>
 #include <filesystem>
@@ -7,8 +9,6 @@
 #include <iomanip>
 #include <sstream>
 #include <utility>
-
-#include <fasttext/fasttext.h>
 
 #include "knowledge/json_file.h"
 
@@ -23,8 +23,7 @@ constexpr std::uintmax_t kMaxModelBytes = 64u << 20;
 
 class FastTextClassifier final : public engine::RedFlagClassifier {
  public:
-  FastTextClassifier(std::unique_ptr<fasttext::FastText> model,
-                     std::string version)
+  FastTextClassifier(std::unique_ptr<fasttext::FastText> model, std::string version)
       : model_(std::move(model)), version_(std::move(version)) {}
 
   engine::ClassifierScores Score(std::string_view text) const override {
@@ -40,8 +39,7 @@ class FastTextClassifier final : public engine::RedFlagClassifier {
     constexpr std::string_view kPrefix = "__label__";
     for (const auto& [p, full] : labels) {
       std::string_view label = full;
-      if (label.substr(0, kPrefix.size()) == kPrefix)
-        label.remove_prefix(kPrefix.size());
+      if (label.substr(0, kPrefix.size()) == kPrefix) label.remove_prefix(kPrefix.size());
       const double prob = static_cast<double>(p);
       if (label == "emergency") {
         s.emergency = prob;
@@ -95,8 +93,7 @@ std::string ClassifierText(std::string_view text) {
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (c == '\'') continue;
     // U+2019 (right single quotation mark), the apostrophe phones type.
-    if (c == 0xE2 && i + 2 < text.size() &&
-        static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+    if (c == 0xE2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
         static_cast<unsigned char>(text[i + 2]) == 0x99) {
       i += 2;
       continue;
@@ -114,8 +111,7 @@ std::string ClassifierText(std::string_view text) {
 }
 
 std::shared_ptr<const engine::RedFlagClassifier> LoadFastTextClassifier(
-    const std::string& path, const engine::SourceLocation& where,
-    std::vector<Diagnostic>* diags) {
+    const std::string& path, const engine::SourceLocation& where, std::vector<Diagnostic>* diags) {
   std::error_code ec;
   const std::uintmax_t size = fs::file_size(path, ec);
   if (ec) {
@@ -132,13 +128,11 @@ std::shared_ptr<const engine::RedFlagClassifier> LoadFastTextClassifier(
   try {
     model->loadModel(path);
   } catch (const std::exception& e) {
-    Error(diags, where,
-          "classifier model '" + path + "' is not a fastText model: " + e.what());
+    Error(diags, where, "classifier model '" + path + "' is not a fastText model: " + e.what());
     return nullptr;
   }
   return std::make_shared<FastTextClassifier>(
-      std::move(model), "fasttext " + fs::path(path).filename().string() +
-                            " " + Fingerprint(path));
+      std::move(model), "fasttext " + fs::path(path).filename().string() + " " + Fingerprint(path));
 }
 
 bool LoadClassifier(const std::string& dir, engine::ClassifierSpec* spec,
@@ -154,10 +148,10 @@ bool LoadClassifier(const std::string& dir, engine::ClassifierSpec* spec,
     Error(diags, f.At(""), "classifier.json is an object");
     return false;
   }
-  CheckKeys(f, root, "",
-            {"$schema", "model", "screen_threshold", "escalate_threshold",
-             "first_look", "training"},
-            diags);
+  CheckKeys(
+      f, root, "",
+      {"$schema", "model", "screen_threshold", "escalate_threshold", "first_look", "training"},
+      diags);
   spec->where = f.At("");
   std::string model;
   bool ok = GetString(f, root, "", "model", true, &model, diags);
@@ -182,12 +176,10 @@ bool LoadClassifier(const std::string& dir, engine::ClassifierSpec* spec,
   }
   if (!ok || model.empty()) return false;
   if (model.find("..") != std::string::npos || fs::path(model).is_absolute()) {
-    Error(diags, f.At("/model"),
-          "\"model\" is a file name inside the knowledge folder");
+    Error(diags, f.At("/model"), "\"model\" is a file name inside the knowledge folder");
     return false;
   }
-  spec->model = LoadFastTextClassifier((fs::path(dir) / model).string(),
-                                       f.At("/model"), diags);
+  spec->model = LoadFastTextClassifier((fs::path(dir) / model).string(), f.At("/model"), diags);
   return spec->model != nullptr;
 }
 

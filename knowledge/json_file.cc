@@ -24,8 +24,7 @@ std::string EscapePointerToken(const std::string& s) {
 // errors.
 class Scanner {
  public:
-  Scanner(const std::string& text,
-          std::unordered_map<std::string, std::pair<int, int>>* out)
+  Scanner(const std::string& text, std::unordered_map<std::string, std::pair<int, int>>* out)
       : t_(text), out_(out) {}
 
   void Run() {
@@ -55,8 +54,7 @@ class Scanner {
       } else if (c == '/' && i_ + 1 < t_.size() && t_[i_ + 1] == '*') {
         Advance();
         Advance();
-        while (i_ + 1 < t_.size() && !(t_[i_] == '*' && t_[i_ + 1] == '/'))
-          Advance();
+        while (i_ + 1 < t_.size() && !(t_[i_] == '*' && t_[i_ + 1] == '/')) Advance();
         Advance();
         Advance();
       } else {
@@ -131,9 +129,8 @@ class Scanner {
     } else if (c == '"') {
       String();
     } else {
-      while (i_ < t_.size() && t_[i_] != ',' && t_[i_] != '}' &&
-             t_[i_] != ']' && t_[i_] != ' ' && t_[i_] != '\n' &&
-             t_[i_] != '\t' && t_[i_] != '\r' && t_[i_] != '/') {
+      while (i_ < t_.size() && t_[i_] != ',' && t_[i_] != '}' && t_[i_] != ']' && t_[i_] != ' ' &&
+             t_[i_] != '\n' && t_[i_] != '\t' && t_[i_] != '\r' && t_[i_] != '/') {
         Advance();
       }
     }
@@ -216,14 +213,13 @@ std::pair<int, int> LineCol(const std::string& text, size_t offset) {
 
 }  // namespace
 
-void Error(std::vector<engine::Diagnostic>* diags, engine::SourceLocation where,
-           std::string msg) {
-  diags->push_back(engine::Diagnostic{engine::Diagnostic::Severity::kError,
-                                      std::move(where), std::move(msg)});
+void Error(std::vector<engine::Diagnostic>* diags, engine::SourceLocation where, std::string msg) {
+  diags->push_back(
+      engine::Diagnostic{engine::Diagnostic::Severity::kError, std::move(where), std::move(msg)});
 }
 
-bool JsonFile::Load(const std::string& path, const std::string& display,
-                    JsonFile* out, std::vector<engine::Diagnostic>* diags) {
+bool JsonFile::Load(const std::string& path, const std::string& display, JsonFile* out,
+                    std::vector<engine::Diagnostic>* diags) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     Error(diags, engine::SourceLocation{display, 0, 0}, "cannot open file");
@@ -244,15 +240,14 @@ bool JsonFile::Load(const std::string& path, const std::string& display,
   return Parse(ss.str(), display, out, diags);
 }
 
-bool JsonFile::Parse(std::string text, const std::string& display,
-                     JsonFile* out, std::vector<engine::Diagnostic>* diags) {
+bool JsonFile::Parse(std::string text, const std::string& display, JsonFile* out,
+                     std::vector<engine::Diagnostic>* diags) {
   out->name_ = display;
   out->text_ = std::move(text);
   if (out->text_.size() > kMaxBytes) {
     Error(diags, engine::SourceLocation{display, 1, 1},
           "file is " + std::to_string(out->text_.size()) +
-              " bytes; a content file may be at most " + std::to_string(kMaxBytes >> 20) +
-              " MiB");
+              " bytes; a content file may be at most " + std::to_string(kMaxBytes >> 20) + " MiB");
     return false;
   }
   if (const size_t at = TooDeepAt(out->text_, kMaxDepth); at != std::string::npos) {
@@ -264,29 +259,23 @@ bool JsonFile::Parse(std::string text, const std::string& display,
     return false;
   }
   try {
-    out->root_ =
-        nlohmann::json::parse(out->text_, nullptr, /*allow_exceptions=*/true,
-                              /*ignore_comments=*/true);
+    out->root_ = nlohmann::json::parse(out->text_, nullptr, /*allow_exceptions=*/true,
+                                       /*ignore_comments=*/true);
   } catch (const nlohmann::json::parse_error& e) {
     auto [line, col] = LineCol(out->text_, e.byte > 0 ? e.byte - 1 : 0);
     std::string msg = e.what();
     // "[json.exception.parse_error.101] parse error at line 3, column 5: syntax
     // error ..."
-    if (auto p = msg.find("syntax error"); p != std::string::npos)
-      msg = msg.substr(p);
-    Error(diags, engine::SourceLocation{display, line, col},
-          "invalid JSON: " + msg);
+    if (auto p = msg.find("syntax error"); p != std::string::npos) msg = msg.substr(p);
+    Error(diags, engine::SourceLocation{display, line, col}, "invalid JSON: " + msg);
     return false;
   } catch (const nlohmann::json::exception& e) {
     // Well-formed, but not representable: "number overflow parsing '1e999'".
     // This exception has no offset, so a second pass finds where it stopped.
     ErrorLocator where;
-    nlohmann::json::sax_parse(out->text_, &where,
-                              nlohmann::json::input_format_t::json,
+    nlohmann::json::sax_parse(out->text_, &where, nlohmann::json::input_format_t::json,
                               /*strict=*/true, /*ignore_comments=*/true);
-    const size_t start = where.offset >= where.token.size()
-                             ? where.offset - where.token.size()
-                             : 0;
+    const size_t start = where.offset >= where.token.size() ? where.offset - where.token.size() : 0;
     auto [line, col] = LineCol(out->text_, start);
     std::string msg = e.what();  // "[json.exception.out_of_range.406] number ..."
     if (auto p = msg.find("] "); p != std::string::npos) msg = msg.substr(p + 2);
@@ -316,8 +305,7 @@ engine::SourceLocation JsonFile::At(const std::string& pointer) const {
   return engine::SourceLocation{name_, 1, 1};
 }
 
-const nlohmann::json* ListUnder(const JsonFile& f, const char* key,
-                                const char* shape,
+const nlohmann::json* ListUnder(const JsonFile& f, const char* key, const char* shape,
                                 std::initializer_list<const char*> root_keys,
                                 std::vector<engine::Diagnostic>* diags) {
   const nlohmann::json& root = f.root();
@@ -329,35 +317,31 @@ const nlohmann::json* ListUnder(const JsonFile& f, const char* key,
   return &root[key];
 }
 
-bool IsObjectItem(const JsonFile& f, const nlohmann::json& item,
-                  const std::string& pointer, const char* what,
-                  std::vector<engine::Diagnostic>* diags) {
+bool IsObjectItem(const JsonFile& f, const nlohmann::json& item, const std::string& pointer,
+                  const char* what, std::vector<engine::Diagnostic>* diags) {
   if (item.is_object()) return true;
   Error(diags, f.At(pointer), std::string(what) + " must be an object");
   return false;
 }
 
-bool GetString(const JsonFile& f, const nlohmann::json& obj,
-               const std::string& pointer, const char* key, bool required,
-               std::string* out, std::vector<engine::Diagnostic>* diags) {
+bool GetString(const JsonFile& f, const nlohmann::json& obj, const std::string& pointer,
+               const char* key, bool required, std::string* out,
+               std::vector<engine::Diagnostic>* diags) {
   auto it = obj.find(key);
   if (it == obj.end()) {
-    if (required)
-      Error(diags, f.At(pointer), std::string("missing field \"") + key + "\"");
+    if (required) Error(diags, f.At(pointer), std::string("missing field \"") + key + "\"");
     return !required;
   }
   if (!it->is_string()) {
-    Error(diags, f.At(pointer + "/" + key),
-          std::string("\"") + key + "\" must be a string");
+    Error(diags, f.At(pointer + "/" + key), std::string("\"") + key + "\" must be a string");
     return false;
   }
   *out = it->get<std::string>();
   return true;
 }
 
-bool GetCombinations(const JsonFile& f, const nlohmann::json& obj,
-                     const std::string& ptr, const char* key,
-                     std::vector<std::vector<std::string>>* out,
+bool GetCombinations(const JsonFile& f, const nlohmann::json& obj, const std::string& ptr,
+                     const char* key, std::vector<std::vector<std::string>>* out,
                      std::vector<engine::SourceLocation>* where,
                      std::vector<engine::Diagnostic>* diags) {
   const auto c = obj.find(key);
@@ -390,15 +374,13 @@ bool GetCombinations(const JsonFile& f, const nlohmann::json& obj,
   return good;
 }
 
-bool GetStrings(const JsonFile& f, const nlohmann::json& obj,
-                const std::string& pointer, const char* key, bool required,
-                std::vector<std::string>* out,
+bool GetStrings(const JsonFile& f, const nlohmann::json& obj, const std::string& pointer,
+                const char* key, bool required, std::vector<std::string>* out,
                 std::vector<engine::SourceLocation>* where,
                 std::vector<engine::Diagnostic>* diags) {
   auto it = obj.find(key);
   if (it == obj.end()) {
-    if (required)
-      Error(diags, f.At(pointer), std::string("missing field \"") + key + "\"");
+    if (required) Error(diags, f.At(pointer), std::string("missing field \"") + key + "\"");
     return !required;
   }
   if (!it->is_array()) {
@@ -410,8 +392,7 @@ bool GetStrings(const JsonFile& f, const nlohmann::json& obj,
   for (size_t i = 0; i < it->size(); ++i) {
     const std::string p = pointer + "/" + key + "/" + std::to_string(i);
     if (!(*it)[i].is_string()) {
-      Error(diags, f.At(p),
-            std::string("items of \"") + key + "\" must be strings");
+      Error(diags, f.At(p), std::string("items of \"") + key + "\" must be strings");
       ok = false;
       continue;
     }
@@ -421,20 +402,17 @@ bool GetStrings(const JsonFile& f, const nlohmann::json& obj,
   return ok;
 }
 
-void CheckKeys(const JsonFile& f, const nlohmann::json& obj,
-               const std::string& pointer,
-               std::initializer_list<const char*> known,
-               std::vector<engine::Diagnostic>* diags) {
+void CheckKeys(const JsonFile& f, const nlohmann::json& obj, const std::string& pointer,
+               std::initializer_list<const char*> known, std::vector<engine::Diagnostic>* diags) {
   if (!obj.is_object()) return;
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     if (it.key() == "$schema" || it.key() == "$comment") continue;
     bool found = false;
     for (const char* k : known) found |= it.key() == k;
     if (!found) {
-      diags->push_back(
-          engine::Diagnostic{engine::Diagnostic::Severity::kWarning,
-                             f.At(pointer + "/" + it.key() + "#key"),
-                             "unknown field \"" + it.key() + "\" (ignored)"});
+      diags->push_back(engine::Diagnostic{engine::Diagnostic::Severity::kWarning,
+                                          f.At(pointer + "/" + it.key() + "#key"),
+                                          "unknown field \"" + it.key() + "\" (ignored)"});
     }
   }
 }

@@ -30,8 +30,8 @@ class JsonFile {
   // Reads and parses `path`; `display` is the name used in messages (a relative
   // path). A syntax error becomes a Diagnostic with the line and column of the
   // error.
-  static bool Load(const std::string& path, const std::string& display,
-                   JsonFile* out, std::vector<engine::Diagnostic>* diags);
+  static bool Load(const std::string& path, const std::string& display, JsonFile* out,
+                   std::vector<engine::Diagnostic>* diags);
   // Parses text already in memory (tests, the curator API).
   static bool Parse(std::string text, const std::string& display, JsonFile* out,
                     std::vector<engine::Diagnostic>* diags);
@@ -55,42 +55,34 @@ class JsonFile {
 // Helpers for reading typed fields with located errors. Each reports a problem
 // to diags and returns false (leaving *out unchanged) when the field has the
 // wrong type; a missing optional field is not an error.
-bool GetString(const JsonFile& f, const nlohmann::json& obj,
-               const std::string& pointer, const char* key, bool required,
-               std::string* out, std::vector<engine::Diagnostic>* diags);
+bool GetString(const JsonFile& f, const nlohmann::json& obj, const std::string& pointer,
+               const char* key, bool required, std::string* out,
+               std::vector<engine::Diagnostic>* diags);
 // The optional key `key` of obj: a list of concept combinations, each a list of
 // concept ids ([["lower-limb", "loss-of-power"]]), with where each one is.
-bool GetCombinations(const JsonFile& f, const nlohmann::json& obj,
-                     const std::string& ptr, const char* key,
-                     std::vector<std::vector<std::string>>* out,
+bool GetCombinations(const JsonFile& f, const nlohmann::json& obj, const std::string& ptr,
+                     const char* key, std::vector<std::vector<std::string>>* out,
                      std::vector<engine::SourceLocation>* where,
                      std::vector<engine::Diagnostic>* diags);
 
-bool GetStrings(const JsonFile& f, const nlohmann::json& obj,
-                const std::string& pointer, const char* key, bool required,
-                std::vector<std::string>* out,
-                std::vector<engine::SourceLocation>* where,
-                std::vector<engine::Diagnostic>* diags);
+bool GetStrings(const JsonFile& f, const nlohmann::json& obj, const std::string& pointer,
+                const char* key, bool required, std::vector<std::string>* out,
+                std::vector<engine::SourceLocation>* where, std::vector<engine::Diagnostic>* diags);
 // Warns about keys not in `known` (a likely typo such as "questoins").
-void CheckKeys(const JsonFile& f, const nlohmann::json& obj,
-               const std::string& pointer,
-               std::initializer_list<const char*> known,
-               std::vector<engine::Diagnostic>* diags);
-void Error(std::vector<engine::Diagnostic>* diags, engine::SourceLocation where,
-           std::string msg);
+void CheckKeys(const JsonFile& f, const nlohmann::json& obj, const std::string& pointer,
+               std::initializer_list<const char*> known, std::vector<engine::Diagnostic>* diags);
+void Error(std::vector<engine::Diagnostic>* diags, engine::SourceLocation where, std::string msg);
 
 // The list under `key` of a file shaped {"key": [...]}: nullptr, with the error
 // `shape`, when the file is shaped otherwise. Top-level keys other than
 // `root_keys` are warned about.
-const nlohmann::json* ListUnder(const JsonFile& f, const char* key,
-                                const char* shape,
+const nlohmann::json* ListUnder(const JsonFile& f, const char* key, const char* shape,
                                 std::initializer_list<const char*> root_keys,
                                 std::vector<engine::Diagnostic>* diags);
 // True when `item` is an object; otherwise reports "<what> must be an object"
 // at `pointer`.
-bool IsObjectItem(const JsonFile& f, const nlohmann::json& item,
-                  const std::string& pointer, const char* what,
-                  std::vector<engine::Diagnostic>* diags);
+bool IsObjectItem(const JsonFile& f, const nlohmann::json& item, const std::string& pointer,
+                  const char* what, std::vector<engine::Diagnostic>* diags);
 
 }  // namespace backline::knowledge
 

@@ -30,10 +30,8 @@ bool LoadKnowledge(const std::string& dir, engine::ContentSpec* spec,
 
 // The parts, for tests and for the curator API's validation of one edited file.
 bool LoadFaqFile(const std::string& path, const std::string& display,
-                 std::vector<engine::FaqEntry>* out,
-                 std::vector<engine::Diagnostic>* diags);
-bool LoadFaqText(std::string text, const std::string& display,
-                 std::vector<engine::FaqEntry>* out,
+                 std::vector<engine::FaqEntry>* out, std::vector<engine::Diagnostic>* diags);
+bool LoadFaqText(std::string text, const std::string& display, std::vector<engine::FaqEntry>* out,
                  std::vector<engine::Diagnostic>* diags);
 
 }  // namespace backline::knowledge

@@ -53,9 +53,8 @@ engine::StatusOr<WordNet> WordNet::Open(const std::string& dir) {
     const std::string path = dir + "/index." + kPosFiles[i];
     std::ifstream in(path);
     if (!in) {
-      return engine::Status::NotFound(
-          "WordNet not found at " + dir + " (no index." + kPosFiles[i] +
-          "): install Debian's wordnet-base, or pass --wordnet DIR");
+      return engine::Status::NotFound("WordNet not found at " + dir + " (no index." + kPosFiles[i] +
+                                      "): install Debian's wordnet-base, or pass --wordnet DIR");
     }
     std::string line;
     while (std::getline(in, line)) {
@@ -71,8 +70,7 @@ engine::StatusOr<WordNet> WordNet::Open(const std::string& dir) {
       std::vector<uint64_t> offsets;
       uint64_t off = 0;
       while (offsets.size() < synset_cnt && ls >> off) offsets.push_back(off);
-      if (!offsets.empty())
-        wn.index_[lemma].emplace_back(kPosChars[i], std::move(offsets));
+      if (!offsets.empty()) wn.index_[lemma].emplace_back(kPosChars[i], std::move(offsets));
     }
   }
   if (wn.index_.empty())
@@ -107,14 +105,13 @@ bool WordNet::ReadSynset(char pos, uint64_t offset, Synset* out) const {
   return true;
 }
 
-std::vector<WordProposal> WordNet::Propose(const std::vector<std::string>& words,
-                                           size_t senses, size_t limit) const {
+std::vector<WordProposal> WordNet::Propose(const std::vector<std::string>& words, size_t senses,
+                                           size_t limit) const {
   std::set<std::string> known;
   for (const auto& w : words) known.insert(Plain(Lemma(w)));
   std::map<std::string, WordProposal> found;
   std::map<std::string, std::set<std::string>> supporters;
-  const auto offer = [&](const std::string& word, const std::string& why,
-                         const std::string& from) {
+  const auto offer = [&](const std::string& word, const std::string& why, const std::string& from) {
     if (word.empty() || known.count(word)) return;
     auto [it, fresh] = found.try_emplace(word, WordProposal{word, why, 0});
     if (supporters[word].insert(from).second) ++it->second.support;

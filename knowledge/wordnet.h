@@ -41,8 +41,8 @@ class WordNet {
 
   // Proposals for a concept whose words are `words` (those already in it, compared
   // in lowercase with spaces, are left out), best first, at most `limit`.
-  std::vector<WordProposal> Propose(const std::vector<std::string>& words,
-                                    size_t senses = 3, size_t limit = 60) const;
+  std::vector<WordProposal> Propose(const std::vector<std::string>& words, size_t senses = 3,
+                                    size_t limit = 60) const;
 
  private:
   struct Synset {

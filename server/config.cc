@@ -3,10 +3,11 @@
 #include <cstdint>
 #include <fstream>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <type_traits>
 #include <utility>
+
+#include <nlohmann/json.hpp>
 
 namespace backline::server {
 namespace {
@@ -41,7 +42,8 @@ Status Read(const json& obj, const char* key, T* out, const std::string& where) 
   return Status::Ok();
 }
 
-Status CheckKnown(const json& obj, std::initializer_list<const char*> keys, const std::string& where) {
+Status CheckKnown(const json& obj, std::initializer_list<const char*> keys,
+                  const std::string& where) {
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     bool known = it.key() == "$comment" || it.key() == "$schema";
     for (const char* k : keys) known |= it.key() == k;
@@ -127,15 +129,15 @@ Status Config::LoadFile(const std::string& path, Config* c) {
                          "curator_login_window_minutes", "tls_cert", "tls_key"},
                         path);
   if (!s.ok()) return s;
-  for (Status r : {Read(j, "address", &c->address, path), Read(j, "port", &c->port, path),
-                   Read(j, "threads", &c->threads, path), Read(j, "database", &c->database, path),
-                   Read(j, "store", &c->store, path),
-                   Read(j, "knowledge", &c->knowledge, path), Read(j, "dialogs", &c->dialogs, path),
-                   Read(j, "web", &c->web, path),
-                   Read(j, "log_patient_text", &c->log_patient_text, path),
-                   Read(j, "retention_check_minutes", &c->retention_check_minutes, path),
-                   Read(j, "curator_login_attempts", &c->curators.login_attempts, path),
-                   Read(j, "tls_cert", &c->tls_cert, path), Read(j, "tls_key", &c->tls_key, path)}) {
+  for (Status r :
+       {Read(j, "address", &c->address, path), Read(j, "port", &c->port, path),
+        Read(j, "threads", &c->threads, path), Read(j, "database", &c->database, path),
+        Read(j, "store", &c->store, path), Read(j, "knowledge", &c->knowledge, path),
+        Read(j, "dialogs", &c->dialogs, path), Read(j, "web", &c->web, path),
+        Read(j, "log_patient_text", &c->log_patient_text, path),
+        Read(j, "retention_check_minutes", &c->retention_check_minutes, path),
+        Read(j, "curator_login_attempts", &c->curators.login_attempts, path),
+        Read(j, "tls_cert", &c->tls_cert, path), Read(j, "tls_key", &c->tls_key, path)}) {
     if (!r.ok()) return r;
   }
   s = ReadCurators(j, path, &c->curators);
@@ -146,12 +148,12 @@ Status Config::LoadFile(const std::string& path, Config* c) {
   if (auto l = j.find("limits"); l != j.end()) {
     if (!l->is_object()) return Status::InvalidArgument(path + ": \"limits\" must be an object");
     const std::string where = path + " limits";
-    s = CheckKnown(*l,
-                   {"max_message_bytes", "messages_per_minute", "connections_per_address",
-                    "max_connections", "idle_timeout_seconds", "handshake_timeout_seconds",
-                    "write_queue_soft", "write_queue_hard", "max_http_request_bytes",
-                    "session_resume_hours", "history_turns"},
-                   where);
+    s = CheckKnown(
+        *l,
+        {"max_message_bytes", "messages_per_minute", "connections_per_address", "max_connections",
+         "idle_timeout_seconds", "handshake_timeout_seconds", "write_queue_soft",
+         "write_queue_hard", "max_http_request_bytes", "session_resume_hours", "history_turns"},
+        where);
     if (!s.ok()) return s;
     Limits& L = c->limits;
     for (Status r : {Read(*l, "max_message_bytes", &L.max_message_bytes, where),
@@ -174,8 +176,10 @@ Status Config::LoadFile(const std::string& path, Config* c) {
 Status Config::Validate() const {
   if (tls_cert.empty() != tls_key.empty()) {
     return Status::InvalidArgument(
-        tls_cert.empty() ? "tls_key is set but tls_cert is not: TLS needs both (--tls-cert FILE --tls-key FILE)"
-                         : "tls_cert is set but tls_key is not: TLS needs both (--tls-cert FILE --tls-key FILE)");
+        tls_cert.empty()
+            ? "tls_key is set but tls_cert is not: TLS needs both (--tls-cert FILE --tls-key FILE)"
+            : "tls_cert is set but tls_key is not: TLS needs both (--tls-cert FILE --tls-key "
+              "FILE)");
   }
   return Status::Ok();
 }

@@ -49,24 +49,24 @@ struct CuratorAccount {
 // (the API answers 404 and the page says so).
 struct CuratorSettings {
   std::vector<CuratorAccount> accounts;
-  int session_seconds = 8 * 3600;   // a signed-in curator's session lasts a working day
-  int login_attempts = 5;           // failed logins allowed per address per window...
-  int login_window_seconds = 900;   // ...after which the address gets 429 until the window ends
+  int session_seconds = 8 * 3600;  // a signed-in curator's session lasts a working day
+  int login_attempts = 5;          // failed logins allowed per address per window...
+  int login_window_seconds = 900;  // ...after which the address gets 429 until the window ends
 };
 
 struct Config {
   std::string address = "127.0.0.1";
   unsigned short port = 8080;
-  int threads = 0;                     // 0: one per core
+  int threads = 0;  // 0: one per core
   std::string database = "backline.db";
   // Where conversations are kept: "sqlite" (the database file above) or "memory" (nothing
   // survives a restart; for benchmarks and trying the server out).
   std::string store = "sqlite";
-  std::string knowledge;               // empty: the shipped folder
-  std::string dialogs;                 // empty: the shipped folder
-  std::string web;                     // empty: the shipped web/ folder
-  bool log_patient_text = false;       // never on by default: patient text is sensitive
-  int retention_check_minutes = 60;    // how often old turns are deleted
+  std::string knowledge;             // empty: the shipped folder
+  std::string dialogs;               // empty: the shipped folder
+  std::string web;                   // empty: the shipped web/ folder
+  bool log_patient_text = false;     // never on by default: patient text is sensitive
+  int retention_check_minutes = 60;  // how often old turns are deleted
   // TLS without a reverse proxy: a PEM certificate chain and its PEM private key. Both or
   // neither; with both, the port speaks HTTPS/WSS only (a plain HTTP request gets a 400
   // saying so). Checked by Server::Create: unreadable files and a key that does not match
@@ -74,8 +74,9 @@ struct Config {
   std::string tls_cert;
   std::string tls_key;
   Limits limits;
-  CuratorSettings curators;  // JSON: "curators": [{"name", "token"}], "curator_session_minutes",
-                             // "curator_login_attempts", "curator_login_window_minutes"
+  // JSON: "curators": [{"name", "token"}], "curator_session_minutes",
+  // "curator_login_attempts", "curator_login_window_minutes".
+  CuratorSettings curators;
 
   // Reads a JSON config file over the defaults; unknown keys are errors (a typo must not
   // silently leave a limit at its default).

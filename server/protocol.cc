@@ -107,13 +107,27 @@ void AppendJsonString(std::string* out, std::string_view s) {
     out->append(s, plain, i - plain);
     plain = i + 1;
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\b': *out += "\\b"; break;
-      case '\f': *out += "\\f"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\b':
+        *out += "\\b";
+        break;
+      case '\f':
+        *out += "\\f";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
       default: {
         static constexpr char kHexDigits[] = "0123456789abcdef";
         *out += "\\u00";
@@ -186,8 +200,7 @@ bool StateFromJson(const json& j, engine::SessionState* out) {
     }
     return n->is_number_integer() && n->get<int64_t>() >= lo && n->get<int64_t>() <= hi;
   };
-  if (!j.is_object() || !whole("v", 1, 1) ||
-      !whole("turns", 0, std::numeric_limits<int>::max())) {
+  if (!j.is_object() || !whole("v", 1, 1) || !whole("turns", 0, std::numeric_limits<int>::max())) {
     return false;
   }
   engine::SessionState s;
@@ -195,8 +208,8 @@ bool StateFromJson(const json& j, engine::SessionState* out) {
     s.state = j.at("state").get<std::string>();
     s.slots = j.at("slots").get<std::map<std::string, std::string>>();
     for (const auto& o : j.at("offers")) {
-      s.offers.push_back(engine::Offer{o.at("label").get<std::string>(),
-                                       o.at("entry").get<std::string>()});
+      s.offers.push_back(
+          engine::Offer{o.at("label").get<std::string>(), o.at("entry").get<std::string>()});
     }
     s.turns = j.at("turns").get<int>();
   } catch (const json::exception&) {
@@ -240,15 +253,32 @@ bool ParseCommonClientFrame(std::string_view p, ClientFrame* f) {
       out->append(p, plain, i - plain);
       if (i + 1 >= p.size()) return false;
       switch (p[i + 1]) {
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
-        default: return false;  // \u (surrogates and all) or an invalid escape
+        case '"':
+          out->push_back('"');
+          break;
+        case '\\':
+          out->push_back('\\');
+          break;
+        case '/':
+          out->push_back('/');
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
+        default:
+          return false;  // \u (surrogates and all) or an invalid escape
       }
       i += 2;
       plain = i;
@@ -324,7 +354,8 @@ ClientFrame ParseClientFrameWithTree(std::string_view payload) {
   if (!IsValidUtf8(payload)) return fail("invalid_utf8", "The message is not valid UTF-8 text.");
   json j = json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
-    return fail("invalid_json", "The message is not valid JSON. Send {\"type\": \"message\", \"text\": \"...\"}.");
+    return fail("invalid_json",
+                "The message is not valid JSON. Send {\"type\": \"message\", \"text\": \"...\"}.");
   }
   if (!j.is_object()) return fail("invalid_json", "A message must be a JSON object.");
   auto type = j.find("type");
@@ -351,7 +382,8 @@ ClientFrame ParseClientFrameWithTree(std::string_view payload) {
       return r.is_number_integer() && (r.get<int64_t>() == 1 || r.get<int64_t>() == -1);
     };
     if (seq == j.end() || !seq->is_number_integer() || rating == j.end() || !is_rating(*rating)) {
-      return fail("bad_field", "\"feedback\" needs \"seq\" (a turn number) and \"rating\" (1 or -1).");
+      return fail("bad_field",
+                  "\"feedback\" needs \"seq\" (a turn number) and \"rating\" (1 or -1).");
     }
     f.seq = seq->get<int64_t>();
     f.rating = static_cast<int>(rating->get<int64_t>());
@@ -394,10 +426,9 @@ std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
   // Every text of a reply comes from the content or the engine, and is valid UTF-8 after the
   // content checks; should one not be, nlohmann::json replaces its bad bytes as the other
   // frames do.
-  bool all_valid = IsValidUtf8(reply.text) && IsValidUtf8(reply.topic) &&
-                   IsValidUtf8(reply.kind) && IsValidUtf8(reply.entry_id) &&
-                   IsValidUtf8(reply.intent_id) && IsValidUtf8(reply.red_flag_kind) &&
-                   IsValidUtf8(reply.tell_them);
+  bool all_valid = IsValidUtf8(reply.text) && IsValidUtf8(reply.topic) && IsValidUtf8(reply.kind) &&
+                   IsValidUtf8(reply.entry_id) && IsValidUtf8(reply.intent_id) &&
+                   IsValidUtf8(reply.red_flag_kind) && IsValidUtf8(reply.tell_them);
   for (const auto& q : reply.quick_replies) all_valid = all_valid && IsValidUtf8(q);
   for (const auto& src : reply.sources) {
     all_valid = all_valid && IsValidUtf8(src.title) && IsValidUtf8(src.url);

@@ -3,9 +3,10 @@
 #ifndef BACKLINE_SERVER_PROTOCOL_H_
 #define BACKLINE_SERVER_PROTOCOL_H_
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "engine/dialogue.h"
 #include "engine/engine.h"
@@ -31,11 +32,11 @@ bool StateFromJson(const nlohmann::json& j, engine::SessionState* state);
 
 // A client frame, parsed. `error` is set (and `type` empty) when the frame is unusable.
 struct ClientFrame {
-  std::string type;       // "message", "history", "feedback", "delete", "ping"
-  std::string text;       // message
-  int64_t seq = 0;        // feedback: the turn it is about
-  int rating = 0;         // feedback: +1 or -1
-  std::string comment;    // feedback
+  std::string type;        // "message", "history", "feedback", "delete", "ping"
+  std::string text;        // message
+  int64_t seq = 0;         // feedback: the turn it is about
+  int rating = 0;          // feedback: +1 or -1
+  std::string comment;     // feedback
   std::string error_code;  // "invalid_utf8", "invalid_json", "unknown_type", "bad_field", ...
   std::string error_message;
 };

@@ -66,8 +66,8 @@ class Route {
   // IP address. `respond` must be called exactly once, from any thread: the server posts the
   // response to the connection's strand. Must not block a network thread (run slow work
   // elsewhere and respond from there) and must not throw.
-  virtual void Handle(std::shared_ptr<RouteHost> host, HttpRequest request,
-                      std::string address, std::function<void(HttpResponse)> respond) = 0;
+  virtual void Handle(std::shared_ptr<RouteHost> host, HttpRequest request, std::string address,
+                      std::function<void(HttpResponse)> respond) = 0;
 };
 
 }  // namespace backline::server

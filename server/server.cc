@@ -179,7 +179,7 @@ void StartWebSocketSession(std::shared_ptr<ServerState> state,
 // wrong is a startup error that names the file: unreadable, not PEM, an encrypted key (the
 // server cannot ask for a passphrase), a key that is not the certificate's.
 engine::StatusOr<std::unique_ptr<net::ssl::context>> MakeTlsContext(const std::string& cert,
-                                                                     const std::string& key) {
+                                                                    const std::string& key) {
   using engine::Status;
   for (const auto& [path, what] : {std::pair{cert, "certificate"}, std::pair{key, "private key"}}) {
     std::ifstream in(path, std::ios::binary);
@@ -297,10 +297,12 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
   // Raw: the store is the state's own member, and is destroyed before it.
   state->store->SetAfterCallbacks([raw = state.get()]() { raw->WakeForStoreResults(); });
   const content::ContentPaths shipped = content::DefaultContentPaths();
-  content::ContentPaths paths{state->config.knowledge.empty() ? shipped.knowledge : state->config.knowledge,
-                     state->config.dialogs.empty() ? shipped.dialogs : state->config.dialogs};
+  content::ContentPaths paths{
+      state->config.knowledge.empty() ? shipped.knowledge : state->config.knowledge,
+      state->config.dialogs.empty() ? shipped.dialogs : state->config.dialogs};
   if (state->config.web.empty()) {
-    const std::string beside = (std::filesystem::path(shipped.knowledge).parent_path() / "web").string();
+    const std::string beside =
+        (std::filesystem::path(shipped.knowledge).parent_path() / "web").string();
     state->web_root = FirstExisting({beside, "web"});
   } else {
     state->web_root = state->config.web;
@@ -473,7 +475,8 @@ int Server::Run() {
   auto retention = std::make_shared<net::steady_timer>(state->ioc);
   std::function<void()> schedule;
   schedule = [state, retention, &schedule]() {
-    retention->expires_after(std::chrono::minutes(std::max(1, state->config.retention_check_minutes)));
+    retention->expires_after(
+        std::chrono::minutes(std::max(1, state->config.retention_check_minutes)));
     retention->async_wait([state, &schedule](const boost::system::error_code& ec) {
       if (ec || state->stopping) return;
       const int64_t now = internal::NowMs();
@@ -482,8 +485,8 @@ int Server::Run() {
           state->store->Purge(clinic.id, now - int64_t{clinic.retention_days} * 86400000,
                               [](engine::StatusOr<int64_t> deleted) {
                                 if (!deleted.ok()) {
-                                  Log("error", "retention purge failed: " +
-                                                   deleted.status().ToString());
+                                  Log("error",
+                                      "retention purge failed: " + deleted.status().ToString());
                                 }
                               });
         }
@@ -498,7 +501,8 @@ int Server::Run() {
                                           : static_cast<int>(std::thread::hardware_concurrency());
   if (threads < 1) threads = 1;
   Log("info", std::string("listening on ") + (state->tls ? "https://" : "http://") +
-                  state->config.address + ":" + std::to_string(port()) + " with " + std::to_string(threads) + " thread(s)");
+                  state->config.address + ":" + std::to_string(port()) + " with " +
+                  std::to_string(threads) + " thread(s)");
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back([state]() { state->ioc.run(); });
   state->ioc.run();

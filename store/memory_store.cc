@@ -129,9 +129,8 @@ void MemoryStore::AppendTurns(std::vector<TurnWrite> turns) {
   work_cv_.notify_one();
 }
 
-void MemoryStore::LoadSession(
-    std::string id, int64_t not_before_ms,
-    std::function<void(StatusOr<std::optional<SessionRecord>>)> done) {
+void MemoryStore::LoadSession(std::string id, int64_t not_before_ms,
+                              std::function<void(StatusOr<std::optional<SessionRecord>>)> done) {
   Enqueue(false, [this, id = std::move(id), not_before_ms, done = std::move(done)]() {
     std::optional<SessionRecord> out;
     auto it = sessions_.find(id);

@@ -46,33 +46,32 @@ class MemoryStore : public Store {
   void SetAfterCallbacks(std::function<void()> hook) override;
   void AppendTurn(TurnRecord turn, SessionRecord session, Done done) override;
   void AppendTurns(std::vector<TurnWrite> turns) override;
-  void LoadSession(std::string id, int64_t not_before_ms,
-                   std::function<void(engine::StatusOr<std::optional<SessionRecord>>)> done)
-      override;
+  void LoadSession(
+      std::string id, int64_t not_before_ms,
+      std::function<void(engine::StatusOr<std::optional<SessionRecord>>)> done) override;
   void RecentTurns(std::string session_id, size_t limit,
                    std::function<void(engine::StatusOr<std::vector<TurnRecord>>)> done) override;
   void AddFeedback(FeedbackRecord feedback, Done done) override;
   void DeleteSession(std::string id, Done done) override;
   void Purge(std::string clinic, int64_t before_ms,
              std::function<void(engine::StatusOr<int64_t>)> done) override;
-  void Unanswered(int64_t since_ms, size_t limit,
-                  std::function<void(engine::StatusOr<std::vector<UnansweredRecord>>)> done)
-      override;
+  void Unanswered(
+      int64_t since_ms, size_t limit,
+      std::function<void(engine::StatusOr<std::vector<UnansweredRecord>>)> done) override;
   void AddRevision(RevisionRecord revision,
                    std::function<void(engine::StatusOr<int64_t>)> done) override;
   void DeleteRevision(int64_t id, Done done) override;
   void Revisions(size_t limit,
-                 std::function<void(engine::StatusOr<std::vector<RevisionRecord>>)> done)
-      override;
+                 std::function<void(engine::StatusOr<std::vector<RevisionRecord>>)> done) override;
   void Flush() override;
   size_t QueueDepth() const override;
 
  private:
   struct SessionData {
     SessionRecord record;
-    std::map<int64_t, TurnRecord> turns;                 // by seq
-    std::multimap<int64_t, FeedbackRecord> feedback;     // by seq
-    std::map<int64_t, UnansweredRecord> unanswered;      // by seq
+    std::map<int64_t, TurnRecord> turns;              // by seq
+    std::multimap<int64_t, FeedbackRecord> feedback;  // by seq
+    std::map<int64_t, UnansweredRecord> unanswered;   // by seq
   };
   struct Op {
     bool write = true;

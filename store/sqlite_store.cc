@@ -141,8 +141,7 @@ constexpr std::string_view kInsertFeedback = R"sql(
 INSERT INTO feedback (session_id, seq, rating, comment, created_ms)
 VALUES (?1, ?2, ?3, ?4, ?5))sql";
 
-constexpr std::string_view kDeleteSession =
-    "DELETE FROM sessions WHERE id = ?1";
+constexpr std::string_view kDeleteSession = "DELETE FROM sessions WHERE id = ?1";
 
 // Purge: ?1 clinic, ?2 before_ms. Old sessions go first (with everything they
 // hold), then old rows of the sessions that stay. A session is old when
@@ -185,8 +184,7 @@ constexpr std::string_view kInsertRevision = R"sql(
 INSERT INTO revisions (who, at_ms, summary, file, before, after, undoes)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id)sql";
 
-constexpr std::string_view kDeleteRevision =
-    "DELETE FROM revisions WHERE id = ?1";
+constexpr std::string_view kDeleteRevision = "DELETE FROM revisions WHERE id = ?1";
 
 constexpr std::string_view kRevisions = R"sql(
 SELECT id, who, at_ms, summary, file, before, after, undoes FROM revisions
@@ -202,14 +200,11 @@ Status RunCached(Database& db, std::string_view sql, const Args&... args) {
 }
 
 int64_t ClampLimit(size_t limit) {
-  constexpr auto kMax =
-      static_cast<size_t>(std::numeric_limits<int64_t>::max());
+  constexpr auto kMax = static_cast<size_t>(std::numeric_limits<int64_t>::max());
   return static_cast<int64_t>(std::min(limit, kMax));
 }
 
-bool IsMemory(const std::string& path) {
-  return path.empty() || path == ":memory:";
-}
+bool IsMemory(const std::string& path) { return path.empty() || path == ":memory:"; }
 
 // Creates or upgrades the schema, each step in its own transaction.
 Status Migrate(Database& db) {
@@ -225,8 +220,7 @@ Status Migrate(Database& db) {
     const int64_t v = version.value();
     if (v > SqliteStore::kSchemaVersion || v < 0) {
       db.Exec("ROLLBACK");
-      return Status::DataError("schema: the database has schema version " +
-                               std::to_string(v) +
+      return Status::DataError("schema: the database has schema version " + std::to_string(v) +
                                ", newer than this binary's " +
                                std::to_string(SqliteStore::kSchemaVersion));
     }
@@ -238,8 +232,7 @@ Status Migrate(Database& db) {
     if (s.ok()) s = db.Exec("COMMIT");
     if (!s.ok()) {
       if (db.InTransaction()) db.Exec("ROLLBACK");
-      return WithContext("schema: migrating from version " + std::to_string(v),
-                         s);
+      return WithContext("schema: migrating from version " + std::to_string(v), s);
     }
   }
 }
@@ -262,8 +255,7 @@ Status Configure(Database& db, bool memory, int busy_timeout_ms) {
     StatusOr<std::string> mode = db.QueryText("PRAGMA journal_mode = WAL");
     if (!mode.ok()) return mode.status();
     if (mode.value() != "wal") {
-      return Status::IOError("cannot use WAL (journal_mode stays \"" +
-                             mode.value() +
+      return Status::IOError("cannot use WAL (journal_mode stays \"" + mode.value() +
                              "\"); the file system must support shared memory");
     }
   }
@@ -285,23 +277,20 @@ Status Configure(Database& db, bool memory, int busy_timeout_ms) {
 // of both copies to reach the disk: 9-10 ms, the stall this thread is for.
 void SyncDatabaseFile(Database& db) {
   sqlite3_file* file = nullptr;
-  if (sqlite3_file_control(db.get(), "main", SQLITE_FCNTL_FILE_POINTER, &file) ==
-          SQLITE_OK &&
+  if (sqlite3_file_control(db.get(), "main", SQLITE_FCNTL_FILE_POINTER, &file) == SQLITE_OK &&
       file != nullptr && file->pMethods != nullptr) {
     file->pMethods->xSync(file, SQLITE_SYNC_NORMAL);
   }
 }
 
-StatusOr<std::unique_ptr<Database>> OpenConnection(const std::string& path,
-                                                   int flags,
+StatusOr<std::unique_ptr<Database>> OpenConnection(const std::string& path, int flags,
                                                    const char* vfs = nullptr) {
   StatusOr<Database> db = Database::Open(path, flags, vfs);
   if (!db.ok()) return db.status();
   return std::make_unique<Database>(std::move(db).value());
 }
 
-Status ApplyPurge(Database& db, const std::string& clinic, int64_t before_ms,
-                  int64_t* deleted) {
+Status ApplyPurge(Database& db, const std::string& clinic, int64_t before_ms, int64_t* deleted) {
   Status s = RunCached(db, kPurgeSessions, clinic, before_ms);
   if (!s.ok()) return WithContext("purge: sessions", s);
   *deleted = db.Changes();  // cascaded rows are not counted
@@ -312,8 +301,7 @@ Status ApplyPurge(Database& db, const std::string& clinic, int64_t before_ms,
   return Status::Ok();
 }
 
-Status ApplyLoadSession(Database& db, const std::string& id,
-                        int64_t not_before_ms,
+Status ApplyLoadSession(Database& db, const std::string& id, int64_t not_before_ms,
                         std::optional<SessionRecord>* out) {
   StatusOr<Database::Lease> stmt = db.Cached(kLoadSession);
   if (!stmt.ok()) return WithContext("load session", stmt.status());
@@ -333,8 +321,8 @@ Status ApplyLoadSession(Database& db, const std::string& id,
   return Status::Ok();
 }
 
-Status ApplyRecentTurns(Database& db, const std::string& session_id,
-                        size_t limit, std::vector<TurnRecord>* out) {
+Status ApplyRecentTurns(Database& db, const std::string& session_id, size_t limit,
+                        std::vector<TurnRecord>* out) {
   StatusOr<Database::Lease> stmt = db.Cached(kRecentTurns);
   if (!stmt.ok()) return WithContext("recent turns", stmt.status());
   Statement& q = *stmt.value();
@@ -388,8 +376,7 @@ Status ApplyAddRevision(Database& db, const RevisionRecord& r, int64_t* id) {
   StatusOr<Database::Lease> stmt = db.Cached(kInsertRevision);
   if (!stmt.ok()) return WithContext("add revision", stmt.status());
   Statement& q = *stmt.value();
-  Status s = q.BindAll(r.who, r.at_ms, r.summary, r.file, r.before, r.after,
-                       r.undoes);
+  Status s = q.BindAll(r.who, r.at_ms, r.summary, r.file, r.before, r.after, r.undoes);
   if (!s.ok()) return WithContext("add revision", s);
   StatusOr<bool> row = q.Step();
   if (!row.ok()) return WithContext("add revision", row.status());
@@ -399,8 +386,7 @@ Status ApplyAddRevision(Database& db, const RevisionRecord& r, int64_t* id) {
   return Status::Ok();
 }
 
-Status ApplyRevisions(Database& db, size_t limit,
-                      std::vector<RevisionRecord>* out) {
+Status ApplyRevisions(Database& db, size_t limit, std::vector<RevisionRecord>* out) {
   StatusOr<Database::Lease> stmt = db.Cached(kRevisions);
   if (!stmt.ok()) return WithContext("revisions", stmt.status());
   Statement& q = *stmt.value();
@@ -439,8 +425,7 @@ std::function<void(Status)> Deliver(std::shared_ptr<T> result,
 
 }  // namespace
 
-StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
-    const std::string& path, Options options) {
+StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, Options options) {
   if (options.max_batch == 0) {
     return Status::InvalidArgument("SqliteStore: max_batch must be > 0");
   }
@@ -450,8 +435,7 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   if (options.busy_timeout_ms < 0) {
     return Status::InvalidArgument("SqliteStore: busy_timeout_ms must be >= 0");
   }
-  options.max_batch_delay =
-      std::max(options.max_batch_delay, std::chrono::microseconds::zero());
+  options.max_batch_delay = std::max(options.max_batch_delay, std::chrono::microseconds::zero());
 
   const bool memory = IsMemory(path);
   // NOMUTEX: each connection is used by one thread at a time (ours).
@@ -462,9 +446,8 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     if (!batching.ok()) return WithContext("cannot open store", batching.status());
     vfs = batching.value();
   }
-  StatusOr<std::unique_ptr<Database>> writer = OpenConnection(
-      path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-      vfs);
+  StatusOr<std::unique_ptr<Database>> writer =
+      OpenConnection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
   if (!writer.ok()) return writer.status();
   Status s = Configure(*writer.value(), memory, options.busy_timeout_ms);
   if (s.ok()) s = Migrate(*writer.value());
@@ -477,8 +460,8 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   // Its first read opens the WAL, so a checkpoint on it finds the log.
   std::unique_ptr<Database> checkpointer;
   if (!memory) {
-    StatusOr<std::unique_ptr<Database>> c = OpenConnection(
-        path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, options.checkpoint_vfs);
+    StatusOr<std::unique_ptr<Database>> c =
+        OpenConnection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, options.checkpoint_vfs);
     if (!c.ok()) return WithContext("cannot open store", c.status());
     s = c.value()->Exec("PRAGMA synchronous = FULL");
     if (s.ok()) s = c.value()->QueryInt64("PRAGMA user_version").status();
@@ -495,9 +478,8 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     if (!s.ok()) return WithContext("cannot open store \"" + path + "\"", s);
     reader = std::move(r).value();
   }
-  std::unique_ptr<SqliteStore> store(
-      new SqliteStore(options, std::move(writer).value(), std::move(checkpointer),
-                      std::move(reader)));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(options, std::move(writer).value(),
+                                                     std::move(checkpointer), std::move(reader)));
   s = store->Start();
   if (!s.ok()) return s;  // ~SqliteStore stops whatever did start
   return store;
@@ -541,8 +523,7 @@ Status SqliteStore::Start() {
       reader_ = std::thread(&SqliteStore::ReaderLoop, this);
     }
   } catch (const std::system_error& e) {
-    return Status::Unavailable(std::string("cannot start store thread: ") +
-                               e.what());
+    return Status::Unavailable(std::string("cannot start store thread: ") + e.what());
   }
   return Status::Ok();
 }
@@ -587,8 +568,7 @@ SqliteStore::~SqliteStore() {
 
 bool SqliteStore::OnStoreThread() const {
   const std::thread::id me = std::this_thread::get_id();
-  return me == writer_.get_id() ||
-         (syncer_.joinable() && me == syncer_.get_id()) ||
+  return me == writer_.get_id() || (syncer_.joinable() && me == syncer_.get_id()) ||
          (reader_.joinable() && me == reader_.get_id());
 }
 
@@ -660,20 +640,15 @@ void SqliteStore::WriterLoop() {
   std::vector<Op> batch;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    work_cv_.wait(lock, [this] {
-      return !queue_.empty() || (stopping_ && acks_in_flight_ == 0);
-    });
+    work_cv_.wait(lock, [this] { return !queue_.empty() || (stopping_ && acks_in_flight_ == 0); });
     if (queue_.empty()) break;  // stopping, and everything is done
     if (!stopping_ && flush_waiters_ == 0 && queue_.front().write &&
-        options_.max_batch_delay.count() > 0 &&
-        queue_.size() < options_.max_batch) {
+        options_.max_batch_delay.count() > 0 && queue_.size() < options_.max_batch) {
       // Give the group a moment to gather, counted from the oldest op, so ops
       // that queued up during the last commit go at once.
-      work_cv_.wait_until(
-          lock, queue_.front().queued + options_.max_batch_delay, [this] {
-            return stopping_ || flush_waiters_ > 0 ||
-                   queue_.size() >= options_.max_batch;
-          });
+      work_cv_.wait_until(lock, queue_.front().queued + options_.max_batch_delay, [this] {
+        return stopping_ || flush_waiters_ > 0 || queue_.size() >= options_.max_batch;
+      });
     }
     const size_t n = std::min(queue_.size(), options_.max_batch);
     batch.clear();
@@ -712,7 +687,7 @@ void SqliteStore::SyncerLoop() {
       std::unique_lock<std::mutex> lock(sync_mu_);
       sync_cv_.wait(lock, [this] { return sync_stopping_ || !sync_queue_.empty(); });
       if (sync_queue_.empty()) return;  // stopping, and everything is acknowledged
-      batches.swap(sync_queue_);  // every batch committed so far: one fsync for all
+      batches.swap(sync_queue_);        // every batch committed so far: one fsync for all
     }
     bool committed = false;
     size_t ops = 0;
@@ -749,16 +724,14 @@ Status SqliteStore::SyncWal() {
     if (vfs == nullptr) {
       rc = SQLITE_ERROR;
     } else {
-      const size_t words =
-          (static_cast<size_t>(vfs->szOsFile) + sizeof(std::max_align_t) - 1) /
-          sizeof(std::max_align_t);
+      const size_t words = (static_cast<size_t>(vfs->szOsFile) + sizeof(std::max_align_t) - 1) /
+                           sizeof(std::max_align_t);
       wal_file_storage_ = std::make_unique<std::max_align_t[]>(words);
       auto* file = reinterpret_cast<sqlite3_file*>(wal_file_storage_.get());
       file->pMethods = nullptr;
       int out_flags = 0;
       rc = vfs->xOpen(vfs, wal_name_, file,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_WAL,
-                      &out_flags);
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_WAL, &out_flags);
       wal_file_ = file;  // closed by the destructor when pMethods is set
     }
   }
@@ -769,8 +742,8 @@ Status SqliteStore::SyncWal() {
   if (rc == SQLITE_OK) return Status::Ok();
   // The commits are in the database, but perhaps not on the disk: stop
   // writing rather than acknowledge turns a power cut could take back.
-  sync_error_ = sqlite::Error(
-      nullptr, rc, std::string(what) + "; writes stop until the server restarts");
+  sync_error_ =
+      sqlite::Error(nullptr, rc, std::string(what) + "; writes stop until the server restarts");
   sync_failed_.store(true, std::memory_order_release);
   return sync_error_;
 }
@@ -780,8 +753,7 @@ void SqliteStore::ReaderLoop() {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(read_mu_);
-      read_cv_.wait(lock,
-                    [this] { return read_stopping_ || !read_queue_.empty(); });
+      read_cv_.wait(lock, [this] { return read_stopping_ || !read_queue_.empty(); });
       if (read_queue_.empty()) {
         reader_running_ = false;
         return;
@@ -802,8 +774,7 @@ void SqliteStore::RunBatch(std::vector<Op>& batch) {
       ++it;
       continue;
     }
-    auto end =
-        std::find_if(it, batch.end(), [](const Op& op) { return !op.write; });
+    auto end = std::find_if(it, batch.end(), [](const Op& op) { return !op.write; });
     RunGroup(it, end);
     it = end;
   }
@@ -863,8 +834,8 @@ void SqliteStore::CheckpointIfDue() {
 int SqliteStore::Checkpoint(Database& db) {
   int log_frames = 0;
   int copied = 0;
-  if (sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                &log_frames, &copied) != SQLITE_OK) {
+  if (sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                &copied) != SQLITE_OK) {
     return -1;
   }
   return log_frames;
@@ -916,8 +887,7 @@ void SqliteStore::CheckpointerLoop() {
   }
 }
 
-void SqliteStore::RunGroup(std::vector<Op>::iterator begin,
-                           std::vector<Op>::iterator end) {
+void SqliteStore::RunGroup(std::vector<Op>::iterator begin, std::vector<Op>::iterator end) {
   Database& db = *writer_db_;
   const size_t n = static_cast<size_t>(end - begin);
   std::vector<Status> results(n);
@@ -989,19 +959,17 @@ void SqliteStore::RunGroup(std::vector<Op>::iterator begin,
   }
 }
 
-Status SqliteStore::WriteTurn(Database& db, const TurnRecord& t,
-                              const SessionRecord& s) {
+Status SqliteStore::WriteTurn(Database& db, const TurnRecord& t, const SessionRecord& s) {
   if (t.session_id != s.id) {
-    return Status::InvalidArgument(
-        "append turn: turn.session_id differs from session.id");
+    return Status::InvalidArgument("append turn: turn.session_id differs from session.id");
   }
   // The upsert's WHERE, on the row as this writer last wrote it.
   const auto known = session_rows_.find(s.id);
-  const bool fresh = known != session_rows_.end() &&
-                     known->second > s.updated_ms - kSessionRowRefreshMs;
+  const bool fresh =
+      known != session_rows_.end() && known->second > s.updated_ms - kSessionRowRefreshMs;
   if (!fresh) {
-    Status st = RunCached(db, kWriteSession, s.id, s.clinic, s.state,
-                          s.created_ms, s.updated_ms, kSessionRowRefreshMs);
+    Status st = RunCached(db, kWriteSession, s.id, s.clinic, s.state, s.created_ms, s.updated_ms,
+                          kSessionRowRefreshMs);
     if (!st.ok()) return WithContext("append turn: session", st);
     if (db.Changes() > 0) {
       if (session_rows_.size() >= kMaxSessionRows) {
@@ -1013,13 +981,12 @@ Status SqliteStore::WriteTurn(Database& db, const TurnRecord& t,
       session_rows_.insert_or_assign(s.id, s.updated_ms);
     }
   }
-  Status st = RunCached(db, kInsertTurn, t.session_id, t.seq, t.user_text,
-                        t.reply_text, t.topic, t.urgency, t.kind, t.entry_id,
-                        t.unanswered, t.received_ms, t.replied_ms, s.state);
+  Status st =
+      RunCached(db, kInsertTurn, t.session_id, t.seq, t.user_text, t.reply_text, t.topic, t.urgency,
+                t.kind, t.entry_id, t.unanswered, t.received_ms, t.replied_ms, s.state);
   if (!st.ok()) return WithContext("append turn", st);
   if (t.unanswered) {
-    st = RunCached(db, kInsertUnanswered, t.session_id, t.seq, t.user_text,
-                   t.kind, t.received_ms);
+    st = RunCached(db, kInsertUnanswered, t.session_id, t.seq, t.user_text, t.kind, t.received_ms);
     if (!st.ok()) return WithContext("append turn: unanswered", st);
   }
   return Status::Ok();
@@ -1029,11 +996,11 @@ void SqliteStore::SetAfterCallbacks(std::function<void()> hook) {
   after_callbacks_ = std::move(hook);
 }
 
-void SqliteStore::AppendTurn(TurnRecord turn, SessionRecord session,
-                             Done done) {
+void SqliteStore::AppendTurn(TurnRecord turn, SessionRecord session, Done done) {
   Op op;
-  op.apply = [this, turn = std::move(turn), session = std::move(session)](
-                 Database& db) { return WriteTurn(db, turn, session); };
+  op.apply = [this, turn = std::move(turn), session = std::move(session)](Database& db) {
+    return WriteTurn(db, turn, session);
+  };
   op.finish = std::move(done);
   EnqueueWrite(std::move(op));
 }
@@ -1055,9 +1022,8 @@ void SqliteStore::AppendTurns(std::vector<TurnWrite> turns) {
 void SqliteStore::AddFeedback(FeedbackRecord feedback, Done done) {
   Op op;
   op.apply = [f = std::move(feedback)](Database& db) {
-    return WithContext("add feedback",
-                       RunCached(db, kInsertFeedback, f.session_id, f.seq,
-                                 f.rating, f.comment, f.created_ms));
+    return WithContext("add feedback", RunCached(db, kInsertFeedback, f.session_id, f.seq, f.rating,
+                                                 f.comment, f.created_ms));
   };
   op.finish = std::move(done);
   EnqueueWrite(std::move(op));
@@ -1085,9 +1051,8 @@ void SqliteStore::Purge(std::string clinic, int64_t before_ms,
   EnqueueWrite(std::move(op));
 }
 
-void SqliteStore::LoadSession(
-    std::string id, int64_t not_before_ms,
-    std::function<void(StatusOr<std::optional<SessionRecord>>)> done) {
+void SqliteStore::LoadSession(std::string id, int64_t not_before_ms,
+                              std::function<void(StatusOr<std::optional<SessionRecord>>)> done) {
   auto result = std::make_shared<std::optional<SessionRecord>>();
   Op op;
   op.apply = [id = std::move(id), not_before_ms, result](Database& db) {
@@ -1097,9 +1062,8 @@ void SqliteStore::LoadSession(
   EnqueueRead(std::move(op));
 }
 
-void SqliteStore::RecentTurns(
-    std::string session_id, size_t limit,
-    std::function<void(StatusOr<std::vector<TurnRecord>>)> done) {
+void SqliteStore::RecentTurns(std::string session_id, size_t limit,
+                              std::function<void(StatusOr<std::vector<TurnRecord>>)> done) {
   auto result = std::make_shared<std::vector<TurnRecord>>();
   Op op;
   op.apply = [session_id = std::move(session_id), limit, result](Database& db) {
@@ -1109,9 +1073,8 @@ void SqliteStore::RecentTurns(
   EnqueueRead(std::move(op));
 }
 
-void SqliteStore::Unanswered(
-    int64_t since_ms, size_t limit,
-    std::function<void(StatusOr<std::vector<UnansweredRecord>>)> done) {
+void SqliteStore::Unanswered(int64_t since_ms, size_t limit,
+                             std::function<void(StatusOr<std::vector<UnansweredRecord>>)> done) {
   auto result = std::make_shared<std::vector<UnansweredRecord>>();
   Op op;
   op.apply = [since_ms, limit, result](Database& db) {
@@ -1141,14 +1104,11 @@ void SqliteStore::DeleteRevision(int64_t id, Done done) {
   EnqueueWrite(std::move(op));
 }
 
-void SqliteStore::Revisions(
-    size_t limit,
-    std::function<void(StatusOr<std::vector<RevisionRecord>>)> done) {
+void SqliteStore::Revisions(size_t limit,
+                            std::function<void(StatusOr<std::vector<RevisionRecord>>)> done) {
   auto result = std::make_shared<std::vector<RevisionRecord>>();
   Op op;
-  op.apply = [limit, result](Database& db) {
-    return ApplyRevisions(db, limit, result.get());
-  };
+  op.apply = [limit, result](Database& db) { return ApplyRevisions(db, limit, result.get()); };
   op.finish = Deliver(result, std::move(done));
   EnqueueRead(std::move(op));
 }

@@ -116,8 +116,8 @@ class SqliteStore : public Store {
 
   // Opens or creates the database at `path` (":memory:" for a private
   // in-memory one), creates or migrates the schema, and starts the threads.
-  static engine::StatusOr<std::unique_ptr<SqliteStore>> Open(
-      const std::string& path, Options options = Options());
+  static engine::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                             Options options = Options());
 
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -134,12 +134,9 @@ class SqliteStore : public Store {
   void AppendTurns(std::vector<TurnWrite> turns) override;
   void LoadSession(
       std::string id, int64_t not_before_ms,
-      std::function<void(engine::StatusOr<std::optional<SessionRecord>>)> done)
-      override;
-  void RecentTurns(
-      std::string session_id, size_t limit,
-      std::function<void(engine::StatusOr<std::vector<TurnRecord>>)> done)
-      override;
+      std::function<void(engine::StatusOr<std::optional<SessionRecord>>)> done) override;
+  void RecentTurns(std::string session_id, size_t limit,
+                   std::function<void(engine::StatusOr<std::vector<TurnRecord>>)> done) override;
   // Fails with kInvalidArgument when the turn (session_id, seq) is unknown or
   // the rating is not +1 or -1.
   void AddFeedback(FeedbackRecord feedback, Done done) override;
@@ -150,18 +147,15 @@ class SqliteStore : public Store {
   // Entries created at or after `since_ms`, oldest first, at most `limit`.
   void Unanswered(
       int64_t since_ms, size_t limit,
-      std::function<void(engine::StatusOr<std::vector<UnansweredRecord>>)> done)
-      override;
+      std::function<void(engine::StatusOr<std::vector<UnansweredRecord>>)> done) override;
 
   // Revisions of curator edits (schema version 2 added their table; a version 1
   // database is migrated on open). `done` of AddRevision runs after the commit.
   void AddRevision(RevisionRecord revision,
                    std::function<void(engine::StatusOr<int64_t>)> done) override;
   void DeleteRevision(int64_t id, Done done) override;
-  void Revisions(
-      size_t limit,
-      std::function<void(engine::StatusOr<std::vector<RevisionRecord>>)> done)
-      override;
+  void Revisions(size_t limit,
+                 std::function<void(engine::StatusOr<std::vector<RevisionRecord>>)> done) override;
 
   // Blocks until every write queued before the call is committed (or failed)
   // and its callback has returned. The writer stops gathering (no
@@ -175,9 +169,7 @@ class SqliteStore : public Store {
   uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
   // Checkpoints completed (checkpoint_frames): each a copy by the checkpointer
   // and the writer's catch-up after it. For tests.
-  uint64_t checkpoints() const {
-    return checkpoints_.load(std::memory_order_relaxed);
-  }
+  uint64_t checkpoints() const { return checkpoints_.load(std::memory_order_relaxed); }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -258,8 +250,7 @@ class SqliteStore : public Store {
   size_t flush_waiters_ = 0;          // guarded by mu_
   bool stopping_ = false;             // guarded by mu_
   bool writer_running_ = true;        // guarded by mu_
-  size_t acks_in_flight_ = 0;         // guarded by mu_: handed to the syncer,
-                                      // callbacks not yet run
+  size_t acks_in_flight_ = 0;         // guarded by mu_: with the syncer, callbacks not run
 
   std::mutex read_mu_;
   std::condition_variable read_cv_;
@@ -289,8 +280,8 @@ class SqliteStore : public Store {
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> checkpoints_{0};
   // Writer thread only.
-  Acks acks_;  // of the batch being run, when there is a syncer
-  int wal_frames_ = 0;   // the WAL's frames after the last commit
+  Acks acks_;             // of the batch being run, when there is a syncer
+  int wal_frames_ = 0;    // the WAL's frames after the last commit
   bool copying_ = false;  // a copy was asked for; the writer has not caught up
   // Sessions whose row this writer wrote, with the updated_ms it wrote: while
   // that is fresh a turn need not run the session's upsert, which would find

@@ -53,8 +53,8 @@ struct TurnRecord {
 
 struct FeedbackRecord {
   std::string session_id;
-  int64_t seq = 0;       // the turn the feedback is about
-  int rating = 0;        // +1 helpful, -1 not helpful
+  int64_t seq = 0;  // the turn the feedback is about
+  int rating = 0;   // +1 helpful, -1 not helpful
   std::string comment;
   int64_t created_ms = 0;
 };
@@ -109,14 +109,13 @@ class Store {
   virtual void AppendTurns(std::vector<TurnWrite> turns) = 0;
 
   // The session, or nullopt when unknown or expired (updated before `not_before_ms`).
-  virtual void LoadSession(std::string id, int64_t not_before_ms,
-                           std::function<void(engine::StatusOr<std::optional<SessionRecord>>)>
-                               done) = 0;
+  virtual void LoadSession(
+      std::string id, int64_t not_before_ms,
+      std::function<void(engine::StatusOr<std::optional<SessionRecord>>)> done) = 0;
 
   // The last `limit` turns of a session, oldest first.
   virtual void RecentTurns(std::string session_id, size_t limit,
-                           std::function<void(engine::StatusOr<std::vector<TurnRecord>>)>
-                               done) = 0;
+                           std::function<void(engine::StatusOr<std::vector<TurnRecord>>)> done) = 0;
 
   virtual void AddFeedback(FeedbackRecord feedback, Done done) = 0;
 
@@ -129,9 +128,9 @@ class Store {
   virtual void Purge(std::string clinic, int64_t before_ms,
                      std::function<void(engine::StatusOr<int64_t>)> done) = 0;
 
-  virtual void Unanswered(int64_t since_ms, size_t limit,
-                          std::function<void(engine::StatusOr<std::vector<UnansweredRecord>>)>
-                              done) = 0;
+  virtual void Unanswered(
+      int64_t since_ms, size_t limit,
+      std::function<void(engine::StatusOr<std::vector<UnansweredRecord>>)> done) = 0;
 
   // Records a revision; `done` gets its new id (the record's `id` is ignored).
   virtual void AddRevision(RevisionRecord revision,
@@ -141,9 +140,8 @@ class Store {
   virtual void DeleteRevision(int64_t id, Done done) = 0;
 
   // The last `limit` revisions, newest first.
-  virtual void Revisions(size_t limit,
-                         std::function<void(engine::StatusOr<std::vector<RevisionRecord>>)>
-                             done) = 0;
+  virtual void Revisions(
+      size_t limit, std::function<void(engine::StatusOr<std::vector<RevisionRecord>>)> done) = 0;
 
   // Blocks until everything queued so far is committed and its callback has run (shutdown,
   // tests).

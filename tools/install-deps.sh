@@ -41,6 +41,7 @@ if [ "$profile" != run ]; then
     libbenchmark-dev                    # micro-benchmarks, built with the tests
     python3 python3-jsonschema          # eval scoring; tests/schemas: shipped content files against schemas/
     fasttext                            # tools/train-classifier (and its --check, a CTest test)
+    clang-format                        # tools/check-format (the CTest test layout.format)
     chromium                            # browser tests of the chat widget (web/tests), headless
   )
   # Node.js and npm run the browser tests. Debian's packages only when no node/npm is installed:

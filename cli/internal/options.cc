@@ -5,9 +5,8 @@
 
 namespace backline::cli::internal {
 
-bool ParseOptions(const std::vector<std::string>& args, const char* command,
-                  bool allow_explain, bool allow_strict, CommonOptions* o,
-                  std::ostream& err) {
+bool ParseOptions(const std::vector<std::string>& args, const char* command, bool allow_explain,
+                  bool allow_strict, CommonOptions* o, std::ostream& err) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string* out) {
@@ -37,7 +36,7 @@ bool ParseOptions(const std::vector<std::string>& args, const char* command,
 }
 
 std::shared_ptr<const content::Content> Load(const CommonOptions& o, const char* command,
-                                    std::ostream& err) {
+                                             std::ostream& err) {
   auto content = content::LoadContent(o.paths);
   if (!content.ok()) {
     err << "backline " << command << ": " << content.status().message() << "\n";

@@ -21,9 +21,8 @@ struct CommonOptions {
 
 // Parses the options every subcommand shares; false (with a message on err) on
 // a bad one.
-bool ParseOptions(const std::vector<std::string>& args, const char* command,
-                  bool allow_explain, bool allow_strict, CommonOptions* o,
-                  std::ostream& err);
+bool ParseOptions(const std::vector<std::string>& args, const char* command, bool allow_explain,
+                  bool allow_strict, CommonOptions* o, std::ostream& err);
 
 // The content of `o.paths`, or null after printing its errors on err as
 // "backline <command>: the content has errors ...".

@@ -23,9 +23,9 @@ std::string RandomSessionId() { return server::RandomHex(32); }
 bool CookieSecure(const server::Config& config) { return !config.tls_cert.empty(); }
 
 std::string SessionCookie(const std::string& id, int64_t max_age_seconds, bool secure) {
-  std::string cookie = "backline_curator=" + id +
-                       "; HttpOnly; SameSite=Strict; Path=/curator; Max-Age=" +
-                       std::to_string(max_age_seconds);
+  std::string cookie =
+      "backline_curator=" + id +
+      "; HttpOnly; SameSite=Strict; Path=/curator; Max-Age=" + std::to_string(max_age_seconds);
   if (secure) cookie += "; Secure";
   return cookie;
 }
@@ -75,8 +75,7 @@ CuratorAuth::Login CuratorAuth::SignIn(const std::string& address, std::string_v
   return out;
 }
 
-std::optional<CuratorAuth::Session> CuratorAuth::Find(std::string_view session_id,
-                                                      int64_t now_ms) {
+std::optional<CuratorAuth::Session> CuratorAuth::Find(std::string_view session_id, int64_t now_ms) {
   if (session_id.size() != 64) return std::nullopt;
   std::lock_guard<std::mutex> lock(mu_);
   Prune(now_ms);

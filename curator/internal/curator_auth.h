@@ -41,9 +41,9 @@ class CuratorAuth {
   enum class LoginResult { kOk, kWrongToken, kTooManyAttempts };
   struct Login {
     LoginResult result = LoginResult::kWrongToken;
-    std::string session_id;        // kOk: the new session
-    std::string name;              // kOk: the curator
-    int64_t retry_after_ms = 0;    // kTooManyAttempts: until the address may try again
+    std::string session_id;      // kOk: the new session
+    std::string name;            // kOk: the curator
+    int64_t retry_after_ms = 0;  // kTooManyAttempts: until the address may try again
   };
   // Checks `token` against every configured account (all of them, always, so the time does
   // not tell which one came close). A failure counts against `address`; once an address has

@@ -11,8 +11,9 @@
 // Every response passes through ApplySecurityHeaders() on its way out.
 #include <ctime>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <type_traits>
+
+#include <nlohmann/json.hpp>
 
 #include "server/internal/state.h"
 #include "server/protocol.h"
@@ -111,8 +112,7 @@ Response ErrorWithoutRequest(http::status status, std::string body) {
 // setting for ?clinic=ID, 'self' otherwise; the rest allows the page's own scripts, its
 // inline <style> (the demo page's, and the widget's fallback when constructable stylesheets
 // are missing), and WebSocket connections back to this host.
-std::string PageCsp(const std::vector<std::string>& frame_ancestors, const Request& req,
-                    bool tls) {
+std::string PageCsp(const std::vector<std::string>& frame_ancestors, const Request& req, bool tls) {
   std::string connect = "'self'";
   if (auto host = req.find(http::field::host); host != req.end() && HostLooksValid(host->value())) {
     // CSP Level 3 lets 'self' match ws:/wss: on the same host; older engines need them named.
@@ -237,11 +237,16 @@ Decision Health(ServerState& state, const Request& req) {
     std::tm tm{};
     gmtime_r(&t, &tm);
     std::strftime(loaded_at, sizeof loaded_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    j["content"] = {{"version", st.version},       {"loaded_ms", st.loaded_ms},
-                    {"loaded_at", loaded_at},      {"entries", st.entries},
-                    {"topics", st.topics},         {"red_flag_kinds", st.red_flag_kinds},
-                    {"red_flag_rules", st.red_flag_rules}, {"intents", st.intents},
-                    {"states", st.states},         {"clinics", st.clinics}};
+    j["content"] = {{"version", st.version},
+                    {"loaded_ms", st.loaded_ms},
+                    {"loaded_at", loaded_at},
+                    {"entries", st.entries},
+                    {"topics", st.topics},
+                    {"red_flag_kinds", st.red_flag_kinds},
+                    {"red_flag_rules", st.red_flag_rules},
+                    {"intents", st.intents},
+                    {"states", st.states},
+                    {"clinics", st.clinics}};
   }
   Response res = MakeResponse(ready ? http::status::ok : http::status::service_unavailable, req);
   res.set(http::field::content_type, "application/json");
@@ -416,10 +421,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (ec) return Close();  // a timeout, a reset, a TLS error: nobody to answer
     Request req = parser_->release();
     if (refuse_plain_) {
-      return Send(Error(http::status::bad_request,
-                        "This server speaks HTTPS only: use https:// (or wss:// for the chat).\n",
-                        req),
-                  true);
+      return Send(
+          Error(http::status::bad_request,
+                "This server speaks HTTPS only: use https:// (or wss:// for the chat).\n", req),
+          true);
     }
     beast::error_code addr_ec;
     const auto endpoint = Lowest().socket().remote_endpoint(addr_ec);
@@ -442,10 +447,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void Routed(std::shared_ptr<Route> route, Request req, std::string address) {
     route->Handle(state_, std::move(req), std::move(address),
                   [self = this->shared_from_this()](Response res) {
-                    net::post(self->stream_.get_executor(),
-                              [self, res = std::move(res)]() mutable {
-                                self->Send(std::move(res), false);
-                              });
+                    net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+                      self->Send(std::move(res), false);
+                    });
                   });
   }
 
@@ -523,7 +527,7 @@ class DetectSession : public std::enable_shared_from_this<DetectSession> {
           ->Run();
     } else {
       std::make_shared<HttpSession<beast::tcp_stream>>(state_, std::move(stream_),
-                                                        std::move(buffer_), true)
+                                                       std::move(buffer_), true)
           ->Run();
     }
   }

@@ -2,12 +2,6 @@
 #ifndef BACKLINE_SERVER_INTERNAL_STATE_H_
 #define BACKLINE_SERVER_INTERNAL_STATE_H_
 
-#include <utility>  // Boost 1.74's asio uses std::exchange without including it
-
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast.hpp>
-#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -16,7 +10,13 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>  // Boost 1.74's asio uses std::exchange without including it
 #include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "content/content.h"
 #include "engine/dialogue.h"

@@ -12,8 +12,7 @@ constexpr int kFramesPerMessage = 4;
 }  // namespace
 
 WebSocketSession::WebSocketSession(std::shared_ptr<ServerState> state, beast::tcp_stream&& stream,
-                                   std::string address, std::string clinic,
-                                   std::string resume_id)
+                                   std::string address, std::string clinic, std::string resume_id)
     : state_(std::move(state)),
       ws_(std::in_place_type<PlainWs>, std::move(stream)),
       idle_timer_(Executor()),
@@ -26,8 +25,7 @@ WebSocketSession::WebSocketSession(std::shared_ptr<ServerState> state, beast::tc
 
 WebSocketSession::WebSocketSession(std::shared_ptr<ServerState> state,
                                    beast::ssl_stream<beast::tcp_stream>&& stream,
-                                   std::string address, std::string clinic,
-                                   std::string resume_id)
+                                   std::string address, std::string clinic, std::string resume_id)
     : state_(std::move(state)),
       ws_(std::in_place_type<TlsWs>, std::move(stream)),
       idle_timer_(Executor()),
@@ -45,8 +43,8 @@ WebSocketSession::~WebSocketSession() {
 
 void WebSocketSession::Run(http::request<http::string_body> request) {
   const Limits& limits = state_->config.limits;
-  websocket::stream_base::timeout timeout = websocket::stream_base::timeout::suggested(
-      beast::role_type::server);
+  websocket::stream_base::timeout timeout =
+      websocket::stream_base::timeout::suggested(beast::role_type::server);
   timeout.handshake_timeout = std::chrono::seconds(limits.handshake_timeout_seconds);
   // Beast pings a silent peer and closes it if the ping goes unanswered: dead connections.
   timeout.idle_timeout = std::chrono::seconds(60);
@@ -94,7 +92,8 @@ void WebSocketSession::OnAccept(beast::error_code ec) {
   Begin(false);
 }
 
-void WebSocketSession::OnSessionLoaded(engine::StatusOr<std::optional<store::SessionRecord>> loaded) {
+void WebSocketSession::OnSessionLoaded(
+    engine::StatusOr<std::optional<store::SessionRecord>> loaded) {
   if (!loaded.ok()) {
     state_->metrics.store_errors.fetch_add(1);
     Log("error", "loading a session failed: " + loaded.status().ToString());
@@ -237,8 +236,8 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   const int64_t known = std::max(live_.last_seq, int64_t{live_.state.turns});
   // Nothing here reads the explanation (`backline ask --explain` and the
   // curators' tools do).
-  engine::TurnResult turn = content_->engine->Turn(
-      live_.state, text, clinic, engine::TurnOptions{.explain = false});
+  engine::TurnResult turn =
+      content_->engine->Turn(live_.state, text, clinic, engine::TurnOptions{.explain = false});
   live_.state = std::move(turn.state);
   live_.updated_ms = received_ms;
   const int64_t seq = state_->NextSeq(session_id_, known);
@@ -441,8 +440,7 @@ void WebSocketSession::DoClose(websocket::close_code code, std::string reason) {
 void WebSocketSession::Fail(beast::error_code ec, const char* what) {
   idle_timer_.cancel();
   if (ec == net::error::operation_aborted || ec == websocket::error::closed ||
-      ec == net::error::eof || ec == net::error::connection_reset ||
-      ec == beast::error::timeout) {
+      ec == net::error::eof || ec == net::error::connection_reset || ec == beast::error::timeout) {
     return;
   }
   Log("warn", std::string("websocket ") + what + ": " + ec.message());

@@ -96,9 +96,8 @@ Status Error(sqlite3* db, int rc, std::string_view what) {
   if (!msg.empty()) msg += ": ";
   // sqlite3_errmsg describes the most recent failure on the connection, which
   // is the one that returned `rc` as long as the caller asks right away.
-  msg += (db != nullptr && sqlite3_errcode(db) != SQLITE_OK)
-             ? sqlite3_errmsg(db)
-             : sqlite3_errstr(rc);
+  msg +=
+      (db != nullptr && sqlite3_errcode(db) != SQLITE_OK) ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   msg += " (";
   msg += PrimaryName(rc);
   msg += ", extended code ";
@@ -143,9 +142,7 @@ int Initialize() {
 
 // --- Statement ---------------------------------------------------------------
 
-void Statement::Finalizer::operator()(sqlite3_stmt* stmt) const {
-  sqlite3_finalize(stmt);
-}
+void Statement::Finalizer::operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
 
 Status Statement::Bind(int index, int64_t value) {
   const int rc = sqlite3_bind_int64(stmt_.get(), index, value);
@@ -158,9 +155,9 @@ Status Statement::Bind(int index, std::string_view text) {
 }
 
 Status Statement::BindText(int index, std::string_view text, Text how) {
-  const int rc = sqlite3_bind_text64(
-      stmt_.get(), index, text.data(), text.size(),
-      how == Text::kCopy ? SQLITE_TRANSIENT : SQLITE_STATIC, SQLITE_UTF8);
+  const int rc =
+      sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(),
+                          how == Text::kCopy ? SQLITE_TRANSIENT : SQLITE_STATIC, SQLITE_UTF8);
   if (rc != SQLITE_OK) return Error(sqlite3_db_handle(stmt_.get()), rc, "bind");
   return Status::Ok();
 }
@@ -194,8 +191,7 @@ std::string Statement::ColumnText(int column) const {
   const auto* text = sqlite3_column_text(stmt_.get(), column);
   if (text == nullptr) return std::string();
   const int size = sqlite3_column_bytes(stmt_.get(), column);
-  return std::string(reinterpret_cast<const char*>(text),
-                     static_cast<size_t>(size));
+  return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
 }
 
 bool Statement::ColumnIsNull(int column) const {
@@ -239,8 +235,7 @@ void Database::Lease::Release() {
 
 void Database::Closer::operator()(sqlite3* db) const { sqlite3_close(db); }
 
-StatusOr<Database> Database::Open(const std::string& path, int flags,
-                                  const char* vfs) {
+StatusOr<Database> Database::Open(const std::string& path, int flags, const char* vfs) {
   if (const int init = Initialize(); init != SQLITE_OK) {
     return Error(nullptr, init, "cannot initialise SQLite");
   }
@@ -275,15 +270,14 @@ Status Database::Exec(const std::string& sql) {
 
 StatusOr<Statement> Database::Prepare(std::string_view sql) {
   sqlite3_stmt* raw = nullptr;
-  const int rc = sqlite3_prepare_v3(
-      db_.get(), sql.data(), static_cast<int>(sql.size()), 0, &raw, nullptr);
+  const int rc =
+      sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), 0, &raw, nullptr);
   Statement stmt(raw);
   if (rc != SQLITE_OK) {
     return Error(db_.get(), rc, "prepare \"" + std::string(sql) + "\"");
   }
   if (raw == nullptr) {
-    return Status::InvalidArgument("prepare: no SQL statement in \"" +
-                                   std::string(sql) + "\"");
+    return Status::InvalidArgument("prepare: no SQL statement in \"" + std::string(sql) + "\"");
   }
   return stmt;
 }
@@ -292,19 +286,16 @@ StatusOr<Database::Lease> Database::Cached(std::string_view sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     sqlite3_stmt* raw = nullptr;
-    const int rc =
-        sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
-                           SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+    const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
     Statement stmt(raw);
     if (rc != SQLITE_OK) {
       return Error(db_.get(), rc, "prepare \"" + std::string(sql) + "\"");
     }
     if (raw == nullptr) {
-      return Status::InvalidArgument("prepare: no SQL statement in \"" +
-                                     std::string(sql) + "\"");
+      return Status::InvalidArgument("prepare: no SQL statement in \"" + std::string(sql) + "\"");
     }
-    it = cache_.emplace(std::string(sql), CacheEntry{std::move(stmt), false})
-             .first;
+    it = cache_.emplace(std::string(sql), CacheEntry{std::move(stmt), false}).first;
   }
   CacheEntry& entry = it->second;
   if (entry.in_use) {
@@ -344,8 +335,6 @@ Status Database::SetBusyTimeout(int ms) {
 
 int64_t Database::Changes() const { return sqlite3_changes64(db_.get()); }
 
-bool Database::InTransaction() const {
-  return sqlite3_get_autocommit(db_.get()) == 0;
-}
+bool Database::InTransaction() const { return sqlite3_get_autocommit(db_.get()) == 0; }
 
 }  // namespace backline::store::sqlite

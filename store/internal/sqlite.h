@@ -121,12 +121,8 @@ class Statement {
   }
 
   engine::Status BindOne(int index, int64_t v, Text) { return Bind(index, v); }
-  engine::Status BindOne(int index, int v, Text) {
-    return Bind(index, static_cast<int64_t>(v));
-  }
-  engine::Status BindOne(int index, bool v, Text) {
-    return Bind(index, static_cast<int64_t>(v));
-  }
+  engine::Status BindOne(int index, int v, Text) { return Bind(index, static_cast<int64_t>(v)); }
+  engine::Status BindOne(int index, bool v, Text) { return Bind(index, static_cast<int64_t>(v)); }
   engine::Status BindOne(int index, std::string_view v, Text how) {
     return BindText(index, v, how);
   }
@@ -136,9 +132,7 @@ class Statement {
   engine::Status BindOne(int index, const char* v, Text how) {
     return BindText(index, std::string_view(v), how);
   }
-  engine::Status BindOne(int index, std::nullptr_t, Text) {
-    return Bind(index, nullptr);
-  }
+  engine::Status BindOne(int index, std::nullptr_t, Text) { return Bind(index, nullptr); }
 
   std::unique_ptr<sqlite3_stmt, Finalizer> stmt_;
 };
@@ -224,9 +218,7 @@ class Database {
   // Lets the cache be searched with a string_view (no allocation per lookup).
   struct SqlHash {
     using is_transparent = void;
-    size_t operator()(std::string_view sql) const {
-      return std::hash<std::string_view>()(sql);
-    }
+    size_t operator()(std::string_view sql) const { return std::hash<std::string_view>()(sql); }
   };
 
   explicit Database(sqlite3* db) : db_(db) {}

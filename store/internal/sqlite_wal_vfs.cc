@@ -1,13 +1,13 @@
 #include "store/internal/sqlite_wal_vfs.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
+
+#include <sqlite3.h>
 
 #include "store/internal/sqlite.h"
 
@@ -32,7 +32,7 @@ struct WalFile {
   sqlite3_int64 start;
   size_t len;
   size_t cap;
-  bool commit_frame;   // the last write was the header of a commit frame
+  bool commit_frame;  // the last write was the header of a commit frame
 };
 
 // The base VFS, per batching VFS (the sqlite3_vfs's pAppData).
@@ -275,9 +275,7 @@ int Access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
 int FullPathname(sqlite3_vfs* vfs, const char* name, int n, char* out) {
   return BaseOf(vfs)->xFullPathname(BaseOf(vfs), name, n, out);
 }
-void* DlOpen(sqlite3_vfs* vfs, const char* name) {
-  return BaseOf(vfs)->xDlOpen(BaseOf(vfs), name);
-}
+void* DlOpen(sqlite3_vfs* vfs, const char* name) { return BaseOf(vfs)->xDlOpen(BaseOf(vfs), name); }
 void DlError(sqlite3_vfs* vfs, int n, char* out) { BaseOf(vfs)->xDlError(BaseOf(vfs), n, out); }
 void (*DlSym(sqlite3_vfs* vfs, void* handle, const char* symbol))(void) {
   return BaseOf(vfs)->xDlSym(BaseOf(vfs), handle, symbol);
@@ -351,8 +349,7 @@ StatusOr<const char*> WalBatchingVfs() {
   static const StatusOr<const char*> registered = []() -> StatusOr<const char*> {
     constexpr const char* kName = "backline-wal-batching";
     if (const int init = Initialize(); init != SQLITE_OK) {
-      return Status::Unavailable(std::string("cannot initialise SQLite: ") +
-                                 sqlite3_errstr(init));
+      return Status::Unavailable(std::string("cannot initialise SQLite: ") + sqlite3_errstr(init));
     }
     sqlite3_vfs* base = sqlite3_vfs_find(nullptr);
     if (base == nullptr) return Status::Unavailable("SQLite has no default VFS");
@@ -365,8 +362,7 @@ StatusOr<const char*> WalBatchingVfs() {
 
 Status RegisterWalBatchingVfs(const char* name, const char* base) {
   if (const int init = Initialize(); init != SQLITE_OK) {
-    return Status::Unavailable(std::string("cannot initialise SQLite: ") +
-                               sqlite3_errstr(init));
+    return Status::Unavailable(std::string("cannot initialise SQLite: ") + sqlite3_errstr(init));
   }
   sqlite3_vfs* b = sqlite3_vfs_find(base);
   if (b == nullptr) {

@@ -58,18 +58,19 @@ json Parse(const std::string& line) {
 // second in a Debug build.
 TEST(RunAskTest, OneReplyLinePerInputLineInOrder) {
   const std::string input =
-      "{\"id\": \"a\", \"text\": \"hello\"}\n"                                   // 0
-      "{\"id\": 7, \"text\": \"what's the weather tomorrow\"}\n"                 // 1
-      "{not json\n"                                                               // 2
-      "{\"id\": \"m\"}\n"                                                         // 3
-      "{\"id\": \"n\", \"text\": 42}\n"                                           // 4
-      "[1, 2]\n"                                                                  // 5
-      "{\"id\": \"r\", \"text\": \"my legs keep giving way\"}\n"                 // 6
-      "{\"text\": \"can I take ibuprofen with chemo?\"}\n"                        // 7
-      "\n"                                                                        // 8
-      "{\"id\": \"crlf\", \"text\": \"thanks\"}\r\n"                              // 9
-      "{\"id\": {\"nested\": true}, \"text\": \"my back pain is getting worse every week\"}\n"  // 10
-      "{\"id\": \"demo\", \"text\": \"I want to talk to a real person\"}";        // 11, no \n
+      "{\"id\": \"a\", \"text\": \"hello\"}\n"                    // 0
+      "{\"id\": 7, \"text\": \"what's the weather tomorrow\"}\n"  // 1
+      "{not json\n"                                               // 2
+      "{\"id\": \"m\"}\n"                                         // 3
+      "{\"id\": \"n\", \"text\": 42}\n"                           // 4
+      "[1, 2]\n"                                                  // 5
+      "{\"id\": \"r\", \"text\": \"my legs keep giving way\"}\n"  // 6
+      "{\"text\": \"can I take ibuprofen with chemo?\"}\n"        // 7
+      "\n"                                                        // 8
+      "{\"id\": \"crlf\", \"text\": \"thanks\"}\r\n"              // 9
+      "{\"id\": {\"nested\": true}, \"text\": \"my back pain is getting worse every "
+      "week\"}\n"                                                           // 10
+      "{\"id\": \"demo\", \"text\": \"I want to talk to a real person\"}";  // 11, no \n
   const AskRun r = Ask(input, {"--clinic", "demo"});
   EXPECT_EQ(r.code, 0) << r.err;
   ASSERT_EQ(r.lines.size(), 12u) << "one output line per input line\n" << r.err;
@@ -125,8 +126,8 @@ TEST(RunAskTest, OneReplyLinePerInputLineInOrder) {
 }
 
 TEST(RunAskTest, BadOptionsExitTwo) {
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"--nope"}, {"--kb"}, {"--strict"}}) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"--nope"}, {"--kb"}, {"--strict"}}) {
     const AskRun r = Ask("{\"text\": \"hello\"}\n", args);
     EXPECT_EQ(r.code, 2) << args[0];
     EXPECT_TRUE(r.lines.empty()) << args[0];
@@ -135,9 +136,9 @@ TEST(RunAskTest, BadOptionsExitTwo) {
 }
 
 TEST(RunAskTest, ContentThatFailsToLoadExitsTwoWithTheErrors) {
-  const AskRun r = Ask("{\"text\": \"hello\"}\n",
-                       {"--kb", KnowledgeFixture("broken-json/knowledge"), "--dialogs",
-                        KnowledgeFixture("minimal/dialogs")});
+  const AskRun r =
+      Ask("{\"text\": \"hello\"}\n", {"--kb", KnowledgeFixture("broken-json/knowledge"),
+                                      "--dialogs", KnowledgeFixture("minimal/dialogs")});
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(r.lines.empty());
   EXPECT_THAT(r.err, HasSubstr("faq/causes.json:11:45"));
@@ -182,8 +183,9 @@ TEST(RunCheckTest, ShippedContentPasses) {
   // content lint's, for the content owner (README, "Checking content").
   std::istringstream lines(r.out);
   std::string line;
-  const std::regex lint(".*: warning: (reading-level|answer-length|sources|review-age|"
-                        "quick-reply|paraphrase-confusion|paraphrase-escalates|review-owner|concept-unused): .*");
+  const std::regex lint(
+      ".*: warning: (reading-level|answer-length|sources|review-age|"
+      "quick-reply|paraphrase-confusion|paraphrase-escalates|review-owner|concept-unused): .*");
   // The one loader warning: the shipped "default" clinic is a template whose phone numbers an
   // operator fills in (a real clinic without them is an error).
   const std::regex template_clinic(
@@ -209,7 +211,8 @@ TEST(RunCheckTest, ErrorsAndWarningsAreSeparateHeadedGroups) {
   {
     // An unknown field (a warning) and a lint threshold misspelt (an error).
     std::ofstream syn(tmp / "synonyms.json", std::ios::trunc);
-    syn << "{\n  \"groups\": [\n    {\"canonical\": \"pee\", \"terms\": [\"wee\"], \"note\": \"x\"}\n"
+    syn << "{\n  \"groups\": [\n    {\"canonical\": \"pee\", \"terms\": [\"wee\"], \"note\": "
+           "\"x\"}\n"
            "  ]\n}\n";
   }
   {
@@ -223,8 +226,8 @@ TEST(RunCheckTest, ErrorsAndWarningsAreSeparateHeadedGroups) {
     std::ofstream out(tmp / "language.json", std::ios::trunc);
     out << text;
   }
-  const CheckRun r = Check({"--kb", tmp.string(), "--dialogs",
-                            KnowledgeFixture("minimal/dialogs"), "--today", "2026-11-26"});
+  const CheckRun r = Check({"--kb", tmp.string(), "--dialogs", KnowledgeFixture("minimal/dialogs"),
+                            "--today", "2026-11-26"});
   fs::remove_all(tmp);
   EXPECT_EQ(r.code, 1) << r.out;
   const size_t errors = r.out.find("== errors (1) ==");
@@ -245,9 +248,9 @@ TEST(RunCheckTest, TodayMustBeADate) {
 }
 
 TEST(RunCheckTest, MinimalFixturePassesEvenWhenStrict) {
-  const CheckRun r = Check({"--kb", KnowledgeFixture("minimal/knowledge"), "--dialogs",
-                            KnowledgeFixture("minimal/dialogs"), "--strict", "--today",
-                            "2026-11-26"});
+  const CheckRun r =
+      Check({"--kb", KnowledgeFixture("minimal/knowledge"), "--dialogs",
+             KnowledgeFixture("minimal/dialogs"), "--strict", "--today", "2026-11-26"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("2 FAQ entries"));
 }
@@ -275,12 +278,13 @@ TEST(RunCheckTest, WarningsFailOnlyWithStrict) {
   fs::copy(KnowledgeFixture("minimal/knowledge"), tmp, fs::copy_options::recursive);
   {
     std::ofstream syn(tmp / "synonyms.json", std::ios::trunc);
-    syn << "{\n  \"groups\": [\n    {\"canonical\": \"pee\", \"terms\": [\"wee\"], \"note\": \"x\"}\n"
+    syn << "{\n  \"groups\": [\n    {\"canonical\": \"pee\", \"terms\": [\"wee\"], \"note\": "
+           "\"x\"}\n"
            "  ]\n}\n";
   }
-  const std::vector<std::string> base = {"--kb", tmp.string(), "--dialogs",
-                                         KnowledgeFixture("minimal/dialogs"), "--today",
-                                         "2026-11-26"};
+  const std::vector<std::string> base = {"--kb",      tmp.string(),
+                                         "--dialogs", KnowledgeFixture("minimal/dialogs"),
+                                         "--today",   "2026-11-26"};
   const CheckRun lax = Check(base);
   std::vector<std::string> strict_args = base;
   strict_args.push_back("--strict");
@@ -361,8 +365,8 @@ TEST(RunConceptsTest, ProposesWordNetWordsAndAddsOnlyTheAcceptedOnes) {
   fs::create_directories(root / "knowledge");
   fs::copy(kRoot + "/knowledge", root / "knowledge", fs::copy_options::recursive);
 
-  const ConceptsRun listed = Concepts({"propose", "lower-limb", "--wordnet", wn.string(), "--kb",
-                                       (root / "knowledge").string()});
+  const ConceptsRun listed = Concepts(
+      {"propose", "lower-limb", "--wordnet", wn.string(), "--kb", (root / "knowledge").string()});
   EXPECT_EQ(listed.code, 0) << listed.err;
   // "shin" and "kneecap" are words of the concept already: not proposed.
   EXPECT_EQ(listed.out.find(". shin"), std::string::npos) << listed.out;

@@ -74,8 +74,10 @@ TEST(BacklineTestCommand, WrongExpectationFailsWithLocationAndDifference) {
                                "nsaids-chemo-platelets-kidneys, state idle]\n"));
   EXPECT_THAT(r.out, HasSubstr("(the 1 later turn(s) of this conversation were not run)"));
   // The whole reply text is shown.
-  EXPECT_THAT(r.out, HasSubstr(Shipped().engine->FindEntry("nsaids-chemo-platelets-kidneys")
-                                   ->answer.substr(0, 60)));
+  EXPECT_THAT(
+      r.out,
+      HasSubstr(
+          Shipped().engine->FindEntry("nsaids-chemo-platelets-kidneys")->answer.substr(0, 60)));
   // Slots and quick replies.
   EXPECT_THAT(r.out, HasSubstr("FAIL " + file +
                                ":17:8: the slot is set to the wrong value, turn 3 of 3\n"));
@@ -83,7 +85,8 @@ TEST(BacklineTestCommand, WrongExpectationFailsWithLocationAndDifference) {
   EXPECT_THAT(r.out, HasSubstr("  quick_replies_include: expected \"Acupuncture\" among the "
                                "quick replies, got [\"Pain medicines\","));
   // A red flag expected to be calm: each failed expectation on its own line.
-  EXPECT_THAT(r.out, HasSubstr("FAIL " + file + ":22:8: a red flag expected to be calm, turn 1 of 1\n"));
+  EXPECT_THAT(r.out,
+              HasSubstr("FAIL " + file + ":22:8: a red flag expected to be calm, turn 1 of 1\n"));
   EXPECT_THAT(r.out, HasSubstr("  urgency: expected none, got emergency\n"
                                "  red_flag: expected none, got E1\n"
                                "  not_contains: expected the reply not to contain \"call 911\", "
@@ -173,8 +176,8 @@ TEST(ConversationTestParser, ContainsTakesAStringOrAListAndRefusesEmpty) {
 
   diags.clear();
   EXPECT_FALSE(ParseConversationTestFile(
-      R"({"conversations": [{"name": "n", "turns": [{"say": "hi", "contains": ""}]}]})",
-      "t.json", Shipped(), &f, &diags));
+      R"({"conversations": [{"name": "n", "turns": [{"say": "hi", "contains": ""}]}]})", "t.json",
+      Shipped(), &f, &diags));
   ASSERT_EQ(diags.size(), 1u);
   EXPECT_THAT(diags[0].message, HasSubstr("must not hold an empty string"));
 }

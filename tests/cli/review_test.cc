@@ -1,6 +1,4 @@
 // backline export review: the clinical review sheet.
-#include "cli/commands.h"
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -14,6 +12,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "cli/commands.h"
 #include "content/content.h"
 #include "tests/support/build_paths.h"
 
@@ -44,8 +43,8 @@ std::string Fixture(const std::string& rel) {
 }
 
 fs::path TempDir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() /
-                     ("backline-review-" + name + "-" + std::to_string(::getpid()));
+  const fs::path p =
+      fs::temp_directory_path() / ("backline-review-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p;
@@ -110,8 +109,8 @@ TEST(ExportReviewTest, IsSelfContained) {
     for (const auto& s : e.sources) sources.insert(s.url);
   const std::regex href("href=\"([^\"]*)\"");
   size_t links = 0;
-  for (auto it = std::sregex_iterator(html.begin(), html.end(), href);
-       it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), href); it != std::sregex_iterator();
+       ++it) {
     const std::string target = (*it)[1];
     if (target.rfind("#", 0) == 0) continue;
     ++links;
@@ -150,7 +149,7 @@ TEST(ExportReviewTest, EscapesContent) {
   }
   const fs::path out_file = kb / "review.html";
   const ExportRun r = Export({"review", "--kb", kb.string(), "--dialogs",
-                        Fixture("minimal/dialogs"), "--out", out_file.string()});
+                              Fixture("minimal/dialogs"), "--out", out_file.string()});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("wrote " + out_file.string()));
   std::ifstream in(out_file);
@@ -172,7 +171,7 @@ TEST(ExportReviewTest, BadUsageAndBrokenContent) {
   EXPECT_EQ(Export({"review", "--out"}).code, 2);
   EXPECT_EQ(Export({"review", "--today", "tomorrow"}).code, 2);
   const ExportRun broken = Export({"review", "--out", "-", "--kb", Fixture("broken-json/knowledge"),
-                             "--dialogs", Fixture("minimal/dialogs")});
+                                   "--dialogs", Fixture("minimal/dialogs")});
   EXPECT_EQ(broken.code, 2);
   EXPECT_THAT(broken.err, HasSubstr("invalid JSON"));
   EXPECT_TRUE(broken.out.empty());

@@ -58,9 +58,9 @@ TEST(ContentTest, LoadsTheMinimalFixture) {
 
 TEST(ContentTest, BrokenContentIsNeverReturned) {
   std::vector<engine::Diagnostic> diags;
-  const auto broken = LoadContent(ContentPaths{KnowledgeFixture("broken-json/knowledge"),
-                                               KnowledgeFixture("minimal/dialogs")},
-                                  &diags);
+  const auto broken = LoadContent(
+      ContentPaths{KnowledgeFixture("broken-json/knowledge"), KnowledgeFixture("minimal/dialogs")},
+      &diags);
   ASSERT_FALSE(broken.ok());
   // The status says what the diagnostics say, ready to print.
   EXPECT_EQ(broken.status().code(), engine::Status::Code::kDataError);

@@ -103,20 +103,19 @@ Response Send(unsigned short port, http::verb verb, const std::string& target,
   req.prepare_payload();
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
-  stream.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
-                       [&](beast::error_code ec) {
-                         if (ec) return;
-                         http::async_write(stream, req, [&](beast::error_code ec2, std::size_t) {
-                           if (ec2) return;
-                           http::async_read(stream, buffer, res,
-                                            [&](beast::error_code ec3, std::size_t) {
-                                              if (ec3) return;
-                                              result.status = static_cast<int>(res.result_int());
-                                              result.body = res.body();
-                                              result.headers = res.base();
-                                            });
-                         });
-                       });
+  stream.async_connect(
+      tcp::endpoint(net::ip::make_address("127.0.0.1"), port), [&](beast::error_code ec) {
+        if (ec) return;
+        http::async_write(stream, req, [&](beast::error_code ec2, std::size_t) {
+          if (ec2) return;
+          http::async_read(stream, buffer, res, [&](beast::error_code ec3, std::size_t) {
+            if (ec3) return;
+            result.status = static_cast<int>(res.result_int());
+            result.body = res.body();
+            result.headers = res.base();
+          });
+        });
+      });
   ioc.run();
   return result;
 }
@@ -215,7 +214,8 @@ TEST_F(CuratorHttpTest, WithoutCuratorsTheApiIsOffAndThePageSaysSo) {
   ASSERT_EQ(page.status, 200);
   EXPECT_THAT(page.body, HasSubstr("The curator tools are off"));
   EXPECT_EQ(page.Header(http::field::cache_control), "no-store");
-  EXPECT_THAT(std::string(page.headers["Content-Security-Policy"]), HasSubstr("default-src 'self'"));
+  EXPECT_THAT(std::string(page.headers["Content-Security-Policy"]),
+              HasSubstr("default-src 'self'"));
 }
 
 // ---- signing in ----------------------------------------------------------------------------
@@ -270,8 +270,8 @@ TEST_F(CuratorHttpTest, MissingAndWrongCredentialsAreRefused) {
   }
   // Edits need a session too, and change nothing without one.
   const std::string before = ReadFile(FaqFile("physical-therapy.json"));
-  Response edit = Api(http::verb::post, "entries/" + kStretching + "/paraphrases",
-                      {{"text", kUnanswered}});
+  Response edit =
+      Api(http::verb::post, "entries/" + kStretching + "/paraphrases", {{"text", kUnanswered}});
   EXPECT_EQ(edit.status, 401);
   EXPECT_EQ(ReadFile(FaqFile("physical-therapy.json")), before);
 }
@@ -323,9 +323,9 @@ TEST_F(CuratorHttpTest, ChangesNeedJsonPostFromTheSameOrigin) {
                          {"Origin", "http://evil.example"}});
   EXPECT_EQ(cross.status, 403);
   // A login from another site is refused the same way.
-  Response login = Send(port_, http::verb::post, "/curator/api/login",
-                        json{{"token", kToken}}.dump(),
-                        {{"Content-Type", "application/json"}, {"Origin", "http://evil.example"}});
+  Response login =
+      Send(port_, http::verb::post, "/curator/api/login", json{{"token", kToken}}.dump(),
+           {{"Content-Type", "application/json"}, {"Origin", "http://evil.example"}});
   EXPECT_EQ(login.status, 403);
   EXPECT_EQ(login.Header(http::field::set_cookie), "");
   // A GET cannot change anything.
@@ -429,7 +429,8 @@ TEST_F(CuratorHttpTest, AttachingAnUnansweredQuestionAnswersItNextTime) {
   const std::string after = ReadFile(FaqFile("physical-therapy.json"));
   EXPECT_THAT(after, HasSubstr(kUnanswered));
   // Never the repository's own file.
-  EXPECT_THAT(ReadFile(kRoot + "/knowledge/faq/physical-therapy.json"), Not(HasSubstr(kUnanswered)));
+  EXPECT_THAT(ReadFile(kRoot + "/knowledge/faq/physical-therapy.json"),
+              Not(HasSubstr(kUnanswered)));
 
   // The next conversation gets the entry.
   WsClient c;
@@ -463,9 +464,8 @@ TEST_F(CuratorHttpTest, ABrokenEditIsRefusedWithDiagnosticsAndNothingIsWritten) 
   const std::string before = ReadFile(FaqFile("massage.json"));
   Response entry = Api(http::verb::get, "entries/" + kMassageEntry, nullptr, session);
   ASSERT_EQ(entry.status, 200);
-  const std::string version = Api(http::verb::get, "status", nullptr, session)
-                                  .Json()["content"]
-                                  .value("version", "");
+  const std::string version =
+      Api(http::verb::get, "status", nullptr, session).Json()["content"].value("version", "");
   ASSERT_FALSE(version.empty());
 
   // An empty answer does not pass `backline check`.
@@ -588,9 +588,7 @@ TEST(CuratorAuthTest, SessionsExpireAndFailedLoginsAreForgottenAfterTheWindow) {
 
 TEST(CuratorConfigTest, CuratorsAreReadAndShortTokensRefused) {
   const fs::path p = TempPath(".json");
-  auto write = [&](const std::string& text) {
-    std::ofstream(p) << text;
-  };
+  auto write = [&](const std::string& text) { std::ofstream(p) << text; };
   write(R"({"curators": [{"name": "Nurse Kim", "token": "kim-0123456789-abcdef"}],
             "curator_session_minutes": 30, "curator_login_attempts": 4,
             "curator_login_window_minutes": 10})");

@@ -3,7 +3,6 @@
 // Every test that edits works on a temporary copy of the shipped knowledge/ and dialogs/ and a
 // temporary database; the repository's content files are never written.
 #include "curator/curator.h"
-#include "curator/curator_routes.h"
 
 #include <unistd.h>
 
@@ -26,6 +25,7 @@
 
 #include "cli/commands.h"
 #include "content/content.h"
+#include "curator/curator_routes.h"
 #include "curator/unanswered_report.h"
 #include "server/server.h"
 #include "store/sqlite_store.h"
@@ -60,8 +60,8 @@ fs::path TempPath(const std::string& suffix) {
   static std::atomic<int> counter{0};
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   const std::string test = info ? info->name() : "none";
-  return fs::temp_directory_path() / ("backline-curator-test-" + std::to_string(::getpid()) +
-                                      "-" + test + "-" + std::to_string(counter++) + suffix);
+  return fs::temp_directory_path() / ("backline-curator-test-" + std::to_string(::getpid()) + "-" +
+                                      test + "-" + std::to_string(counter++) + suffix);
 }
 
 std::string ReadAll(const fs::path& p) {
@@ -90,7 +90,8 @@ std::string EntryFor(const content::Content& c, const std::string& text) {
 const content::Content& Shipped() {
   static const std::shared_ptr<const content::Content> content = [] {
     std::vector<engine::Diagnostic> diags;
-    auto c = content::LoadContent(content::ContentPaths{kRoot + "/knowledge", kRoot + "/dialogs"}, &diags);
+    auto c = content::LoadContent(content::ContentPaths{kRoot + "/knowledge", kRoot + "/dialogs"},
+                                  &diags);
     if (!c.ok()) ADD_FAILURE() << Join(diags);
     return c.ok() ? std::move(c).value() : nullptr;
   }();
@@ -120,8 +121,7 @@ TEST(UnansweredReportTest, GroupsTyposWordOrderAndSynonyms) {
       // a synonym: "chemotherapy" is "chemo" to the matcher
       Rec("Can my dog sleep on the bed during chemo", 5000),
       // something else entirely
-      Rec("is the hospital car park free", 1500),
-      Rec("is the hospital car park free?", 6000),
+      Rec("is the hospital car park free", 1500), Rec("is the hospital car park free?", 6000),
       Rec("   ", 7000),  // nothing to group
   };
   const std::vector<UnansweredGroup> groups = GroupUnanswered(analyzer, records, 0);
@@ -173,16 +173,18 @@ TEST(UnansweredReportTest, MergesNearIdenticalButNotMerelySimilarQuestions) {
 TEST(ContentStatusTest, VersionIsAHashOfTheFilesAndCountsAreFilled) {
   const content::ContentStatus& st = Shipped().status;
   EXPECT_THAT(st.version, ::testing::MatchesRegex("[0-9a-f]{64}"));
-  EXPECT_EQ(st.version,
-            content::ContentVersion(content::ContentPaths{kRoot + "/knowledge", kRoot + "/dialogs"}));
+  EXPECT_EQ(st.version, content::ContentVersion(
+                            content::ContentPaths{kRoot + "/knowledge", kRoot + "/dialogs"}));
   EXPECT_EQ(st.entries, Shipped().engine->content().entries.size());
   EXPECT_GT(st.topics, 10u);
   EXPECT_GT(st.red_flag_rules, 0u);
   EXPECT_GT(st.red_flag_kinds, 0u);
   EXPECT_GT(st.loaded_ms, 1700000000000);
   // SHA-256 test vectors (FIPS 180-2): empty, "abc", and two blocks.
-  EXPECT_EQ(content::Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(content::Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(content::Sha256Hex(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(content::Sha256Hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(content::Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
@@ -367,7 +369,8 @@ TEST_F(CuratorTest, BrokenEditsAreRefusedWithTheErrorsAndNothingChanges) {
   EXPECT_THAT(Join(out->errors), HasSubstr("reviewed"));
 
   // A paraphrase another entry already has (after normalisation: case, punctuation).
-  out = curator_->AddParaphrase("kim", kNsaidEntry, "IS IT SAFE to have a massage during chemotherapy");
+  out = curator_->AddParaphrase("kim", kNsaidEntry,
+                                "IS IT SAFE to have a massage during chemotherapy");
   ASSERT_TRUE(out.ok());
   EXPECT_FALSE(out->applied);
   // (`backline check` itself refuses a question two entries share; the curator's own check
@@ -435,8 +438,8 @@ TEST_F(CuratorTest, UnknownTopLevelKeysAreKept) {
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   // The loader may warn about the key; it must not refuse.
   ASSERT_TRUE(out->applied) << Join(out->errors);
-  EXPECT_EQ(ReadAll(file).rfind(head + "  \"$comment\": \"Reviewed with Dr Osei\",\n  \"topic\"", 0),
-            0u);
+  EXPECT_EQ(
+      ReadAll(file).rfind(head + "  \"$comment\": \"Reviewed with Dr Osei\",\n  \"topic\"", 0), 0u);
 }
 
 TEST_F(CuratorTest, CreateEntryIsAnsweredAndUndoRemovesIt) {
@@ -445,8 +448,9 @@ TEST_F(CuratorTest, CreateEntryIsAnsweredAndUndoRemovesIt) {
   n.id = "massage-hot-stones";
   n.questions = {"what about stone massages for my back", "can I have a hot stone massage"};
   n.keywords = {"hot stone"};
-  n.answer = "Hot stones can burn skin that radiotherapy or nerve damage has made less sensitive. "
-             "Ask your care team first, and tell the therapist about your treatment.";
+  n.answer =
+      "Hot stones can burn skin that radiotherapy or nerve damage has made less sensitive. "
+      "Ask your care team first, and tell the therapist about your treatment.";
   n.sources = {{"NHS: Massage", "https://www.nhs.uk/"}};
   n.reviewed_on = "2026-11-26";
   const std::string before = ReadAll(Faq("massage.json"));
@@ -517,8 +521,8 @@ TEST_F(CuratorTest, AFailedReloadRestoresTheFileAndDropsTheRevision) {
   auto out = curator_->AddParaphrase("kim", kMassageEntry, kNewParaphrase);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_FALSE(out->applied);
-  EXPECT_THAT(Join(out->errors), AllOf(HasSubstr("reload failed on purpose"),
-                                       HasSubstr("the file was restored")));
+  EXPECT_THAT(Join(out->errors),
+              AllOf(HasSubstr("reload failed on purpose"), HasSubstr("the file was restored")));
   EXPECT_EQ(ReadAll(Faq("massage.json")), massage);
   EXPECT_THAT(Revisions(), IsEmpty());
 }
@@ -576,26 +580,26 @@ TEST_F(CuratorTest, UnansweredGroupsWhatTheStoreHolds) {
   store_->Flush();
   std::ostringstream out, err;
   const int code = cli::RunReport({"unanswered", "--database", (dir_ / "test.db").string(), "--kb",
-                              paths_.knowledge, "--dialogs", paths_.dialogs},
-                             out, err);
+                                   paths_.knowledge, "--dialogs", paths_.dialogs},
+                                  out, err);
   EXPECT_EQ(code, 0) << err.str();
   EXPECT_THAT(out.str(), HasSubstr("    2  1970-01-01 00:00  1970-01-01 00:00  can my dog sleep"));
   EXPECT_THAT(out.str(), HasSubstr("is the hospital car park free"));
   std::ostringstream out2, err2;
-  EXPECT_EQ(cli::RunReport({"unanswered", "--database", (dir_ / "test.db").string(), "--since",
-                       "2026-02-30"},
-                      out2, err2),
+  EXPECT_EQ(cli::RunReport(
+                {"unanswered", "--database", (dir_ / "test.db").string(), "--since", "2026-02-30"},
+                out2, err2),
             2);
   EXPECT_THAT(err2.str(), HasSubstr("--since"));
   std::ostringstream out3, err3;
-  EXPECT_EQ(cli::RunReport({"unanswered", "--database", (dir_ / "missing.db").string()}, out3, err3),
-            2);
+  EXPECT_EQ(
+      cli::RunReport({"unanswered", "--database", (dir_ / "missing.db").string()}, out3, err3), 2);
   EXPECT_THAT(err3.str(), HasSubstr("no database"));
   EXPECT_FALSE(fs::exists(dir_ / "missing.db")) << "the report never creates a database";
   std::ostringstream out4, err4;
   EXPECT_EQ(cli::RunReport({"unanswered", "--database", (dir_ / "test.db").string(), "--since",
-                       "2030-01-01", "--kb", paths_.knowledge, "--dialogs", paths_.dialogs},
-                      out4, err4),
+                            "2030-01-01", "--kb", paths_.knowledge, "--dialogs", paths_.dialogs},
+                           out4, err4),
             0)
       << err4.str();
   EXPECT_THAT(out4.str(), HasSubstr("No unanswered questions"));

@@ -230,7 +230,8 @@ TEST(ClinicsLoaderTest, BadFrameAncestorsAreErrorsAtEachItem) {
   // Four bad items, then: the folder's only clinic failed, so there is no "default".
   ASSERT_EQ(errors.size(), 5u) << Join(diags);
   EXPECT_THAT(errors[0].message, HasSubstr("http://portal.example.org"));
-  EXPECT_THAT(errors[0].where.ToString(), EndsWith("bad-frame-ancestors/clinics/default.json:6:54"));
+  EXPECT_THAT(errors[0].where.ToString(),
+              EndsWith("bad-frame-ancestors/clinics/default.json:6:54"));
   EXPECT_THAT(errors[1].message, HasSubstr("https://*.example.org"));
   EXPECT_THAT(errors[2].message, HasSubstr("must be the only item"));
   EXPECT_THAT(errors[3].message, HasSubstr("script-src"));

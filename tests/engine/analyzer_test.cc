@@ -34,13 +34,12 @@ SynonymGroup Group(std::string canonical, std::vector<std::string> terms) {
 std::vector<SynonymGroup> Synonyms() {
   return {Group("pee", {"wee", "peed", "pass urine", "passing water"}),
           Group("wet myself", {"peed myself", "wet my pants"}),
-          Group("poo", {"stool", "bowel movement"}),
-          Group("ibuprofen", {"nurofen", "advil"}),
+          Group("poo", {"stool", "bowel movement"}), Group("ibuprofen", {"nurofen", "advil"}),
           Group("morphine", {"oramorph"})};
 }
 
 Analyzer MakeAnalyzer(const std::vector<std::string>& vocabulary = {"morphine", "ibuprofen",
-                                                                      "numbness", "weakness"}) {
+                                                                    "numbness", "weakness"}) {
   return Analyzer(Language(), Synonyms(), vocabulary);
 }
 
@@ -48,8 +47,9 @@ Analyzer MakeAnalyzer(const std::vector<std::string>& vocabulary = {"morphine", 
 
 std::vector<Token> Words(std::initializer_list<const char*> words) {
   std::vector<Token> out;
-  for (const char* w : words) out.push_back(Token{w, std::string(".,;:!?").find(w) != std::string::npos
-                                                        && std::string(w).size() == 1});
+  for (const char* w : words)
+    out.push_back(
+        Token{w, std::string(".,;:!?").find(w) != std::string::npos && std::string(w).size() == 1});
   return out;
 }
 

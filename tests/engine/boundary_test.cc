@@ -65,9 +65,8 @@ TEST(EngineBoundaryTest, FindsTheEngineSources) {
 }
 
 TEST(EngineBoundaryTest, NoBoostSqliteOrJsonIncludes) {
-  const auto hits = Offenders(EngineSources(),
-                              {"boost/", "sqlite3.h", "nlohmann", "asio", "beast", "<json"},
-                              "#include");
+  const auto hits = Offenders(
+      EngineSources(), {"boost/", "sqlite3.h", "nlohmann", "asio", "beast", "<json"}, "#include");
   EXPECT_TRUE(hits.empty()) << "engine/ must stay a pure library; found:\n" << Lines(hits);
 }
 

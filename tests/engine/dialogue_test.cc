@@ -170,15 +170,14 @@ TEST_F(DialogGraphTest, OtherStructuralErrors) {
       {"duplicate state", [](DialogSpec* d) { d->states.push_back(d->states[1]); }, "duplicate"},
       {"start undefined", [](DialogSpec* d) { d->start_state = "begin"; }, "'begin'"},
       {"escalated undefined", [](DialogSpec* d) { d->escalated_state = "alarm"; }, "'alarm'"},
-      {"unknown slot set",
-       [](DialogSpec* d) { d->states[1].transitions[0].set_slot = "mood"; }, "'mood'"},
+      {"unknown slot set", [](DialogSpec* d) { d->states[1].transitions[0].set_slot = "mood"; },
+       "'mood'"},
       {"unknown skip slot", [](DialogSpec* d) { d->states[1].skip_if_slot = "age"; }, "'age'"},
-      {"unknown entry",
-       [](DialogSpec* d) { d->states[2].transitions[0].action.answer = "e404"; }, "'e404'"},
-      {"unknown kind",
-       [](DialogSpec* d) { d->states[1].transitions[0].action.escalate = "Z9"; }, "'Z9'"},
-      {"bad pattern",
-       [](DialogSpec* d) { d->states[1].transitions[1].patterns = {"not (really"}; },
+      {"unknown entry", [](DialogSpec* d) { d->states[2].transitions[0].action.answer = "e404"; },
+       "'e404'"},
+      {"unknown kind", [](DialogSpec* d) { d->states[1].transitions[0].action.escalate = "Z9"; },
+       "'Z9'"},
+      {"bad pattern", [](DialogSpec* d) { d->states[1].transitions[1].patterns = {"not (really"}; },
        "does not compile"},
       {"bad yes pattern", [](DialogSpec* d) { d->yes_patterns = {"[yes"}; }, "does not compile"},
       {"transition without on", [](DialogSpec* d) { d->states[1].transitions[0].on = ""; },
@@ -196,9 +195,9 @@ TEST_F(DialogGraphTest, OtherStructuralErrors) {
 
 TEST_F(DialogGraphTest, EveryProblemIsReportedInOneRun) {
   DialogSpec spec = ValidSpec();
-  spec.states[1].transitions[1].next = "nowhere";                   // unknown target
+  spec.states[1].transitions[1].next = "nowhere";                       // unknown target
   spec.states.push_back(State("orphan", {To("yes", "idle", 41)}, 40));  // unreachable
-  spec.states[2].transitions[0].action.answer = "e404";             // unknown entry
+  spec.states[2].transitions[0].action.answer = "e404";                 // unknown entry
   EXPECT_EQ(Build(spec), nullptr);
   int errors = 0;
   for (const auto& d : diags_) errors += d.severity == Diagnostic::Severity::kError;
@@ -232,8 +231,8 @@ TEST_F(DialogGraphTest, MatchAnswerPrefersLabelsThenPatternsThenYesNo) {
   EXPECT_EQ(match(ask, "I am not"), -1);         // both yes ("i am") and no: ambiguous
   EXPECT_EQ(match(ask, "maybe"), -1);
   EXPECT_EQ(match(ask2, "Pain medicines"), 0);
-  EXPECT_EQ(match(ask2, "pain medicines"), 0);   // typed, not tapped
-  EXPECT_EQ(match(ask2, "yes"), -1);             // this state has no "yes" answer
+  EXPECT_EQ(match(ask2, "pain medicines"), 0);  // typed, not tapped
+  EXPECT_EQ(match(ask2, "yes"), -1);            // this state has no "yes" answer
   EXPECT_EQ(match(ask2, "pain medicines and sleep"), -1);
 }
 
@@ -261,8 +260,9 @@ const std::map<std::string, std::vector<std::string>>& PathTo() {
       {"escalated", {"my legs keep giving way"}},
       {"escalated-urgent", {"my oxycodone isnt working anymore"}},
       // The classifier's safety net: a report no rule names (engine/classifier.h).
-      {"screen", {"feel like someone else's legs are attached to me, they just do not do "
-                  "what I tell them"}},
+      {"screen",
+       {"feel like someone else's legs are attached to me, they just do not do "
+        "what I tell them"}},
   };
   return kPaths;
 }
@@ -372,8 +372,8 @@ TEST(ShippedDialogue, PainReportFlowSlotAndRedFlagInterrupts) {
           << "the path did not reach '" << id << "'";
       const TurnResult got = Converse({f.text}, &at, s.clinic());
       EXPECT_EQ(got.explanation.state_before, id);
-      EXPECT_EQ(std::string(UrgencyName(got.reply.urgency)) + " " + got.reply.red_flag_kind +
-                    " " + got.reply.topic + " -> " + got.state.state,
+      EXPECT_EQ(std::string(UrgencyName(got.reply.urgency)) + " " + got.reply.red_flag_kind + " " +
+                    got.reply.topic + " -> " + got.state.state,
                 std::string(UrgencyName(f.urgency)) + " " + f.kind + " red-flag -> " +
                     (f.urgency == Urgency::kUrgent ? "escalated-urgent" : "escalated"))
           << "in state '" << id << "': " << f.text;

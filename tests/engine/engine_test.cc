@@ -49,8 +49,8 @@ TEST(RenderTest, UnconfiguredPhonesBecomeDescriptions) {
   EXPECT_EQ(care, "the number on your clinic card");
   EXPECT_EQ(after, "the number on your clinic card");
   // Never twice in one sentence: the second says which number on the card.
-  EXPECT_EQ(Engine::Render("Call your team on {care_team_phone}; out of hours, {after_hours_phone}.",
-                           none),
+  EXPECT_EQ(Engine::Render(
+                "Call your team on {care_team_phone}; out of hours, {after_hours_phone}.", none),
             "Call your team on the number on your clinic card; out of hours, the out-of-hours "
             "number on the same card.");
   EXPECT_EQ(Engine::Render("Save {after_hours_phone} and {care_team_phone} in your phone.", none),
@@ -113,8 +113,8 @@ ContentSpec MinimalSpec() {
             "Try a pillow between your knees. Ask your team on {care_team_phone}."),
   };
   s.synonyms = {SynonymGroup{"pain", {"ache", "hurt", "sore"}, {}}};
-  s.language.stopwords = {"i", "my", "the", "a", "is", "what", "why", "how", "does", "can",
-                          "for", "with", "in", "me", "should", "which", "to", "of"};
+  s.language.stopwords = {"i",   "my",  "the",  "a",  "is", "what",   "why",   "how", "does",
+                          "can", "for", "with", "in", "me", "should", "which", "to",  "of"};
   s.language.negation_cues = {"no", "not"};
   s.language.hypothetical_cues = {"if", "what if"};
   RedFlagKind e1;
@@ -278,9 +278,9 @@ TEST(SafetyNetTest, ARuleSilentPossibleReportGetsTheScreeningQuestions) {
 }
 
 TEST(SafetyNetTest, AConfidentClassifierEscalatesToTheKindItNames) {
-  auto fake = std::make_shared<FakeClassifier>(
-      std::vector<std::pair<std::string, ClassifierScores>>{{"planks", Scores(0.9, "E1")},
-                                                            {"unknown", Scores(0.9, "E9")}});
+  auto fake =
+      std::make_shared<FakeClassifier>(std::vector<std::pair<std::string, ClassifierScores>>{
+          {"planks", Scores(0.9, "E1")}, {"unknown", Scores(0.9, "E9")}});
   std::vector<Diagnostic> diags;
   auto e = Engine::Compile(SafetyNetSpec(fake), &diags);
   ASSERT_NE(e, nullptr) << Join(diags);
@@ -291,7 +291,8 @@ TEST(SafetyNetTest, AConfidentClassifierEscalatesToTheKindItNames) {
   EXPECT_THAT(r.explanation.decision, HasSubstr("classifier"));
   // Where a rule matched and the message's own words cancelled it, the classifier cannot
   // overrule that reading: the questions at most.
-  TurnResult negated = e->Turn(SessionState{}, "what if my legs are weak, they feel like planks", DemoClinic());
+  TurnResult negated =
+      e->Turn(SessionState{}, "what if my legs are weak, they feel like planks", DemoClinic());
   EXPECT_EQ(negated.reply.urgency, Urgency::kNone) << negated.explanation.decision;
   EXPECT_TRUE(negated.reply.screening);
   // A kind the content does not define cannot be escalated to: the questions instead.
@@ -322,16 +323,16 @@ TEST(EngineEscalationTest, TheReplyIsWordedForWhomTheReportIsAbout) {
 
 TEST(EngineFollowUpTest, AShortFollowUpIsReadWithTheLastAnswer) {
   ContentSpec s = MinimalSpec();
-  s.entries.push_back(Entry("sleep-mattress", "sleep",
-                            {"What kind of mattress is best for back pain?",
-                             "is a firm mattress better", "should I buy a new mattress",
-                             "memory foam mattress for a sore back", "which bed is best"},
-                            "A medium-firm mattress suits many people."));
-  s.entries.push_back(Entry("massage-pressure", "massage",
-                            {"How firm should a massage be with cancer?",
-                             "is a firm massage safe", "deep tissue massage with bone mets",
-                             "gentle or firm pressure", "can the massage be firm"},
-                            "Gentle pressure is safest."));
+  s.entries.push_back(Entry(
+      "sleep-mattress", "sleep",
+      {"What kind of mattress is best for back pain?", "is a firm mattress better",
+       "should I buy a new mattress", "memory foam mattress for a sore back", "which bed is best"},
+      "A medium-firm mattress suits many people."));
+  s.entries.push_back(Entry(
+      "massage-pressure", "massage",
+      {"How firm should a massage be with cancer?", "is a firm massage safe",
+       "deep tissue massage with bone mets", "gentle or firm pressure", "can the massage be firm"},
+      "Gentle pressure is safest."));
   s.retrieval.min_evidence = 1.0;  // one rare word alone does not answer
   s.dialog.slots = {SlotSpec{"last_answer", "the entry answered last", {}, {}}};
   s.dialog.context_slot = "last_answer";
@@ -339,8 +340,8 @@ TEST(EngineFollowUpTest, AShortFollowUpIsReadWithTheLastAnswer) {
   auto e = Engine::Compile(s, &diags);
   ASSERT_NE(e, nullptr) << Join(diags);
   const Clinic clinic = DemoClinic();
-  TurnResult first = e->Turn(SessionState{}, "what is the best sleeping position for back pain",
-                             clinic);
+  TurnResult first =
+      e->Turn(SessionState{}, "what is the best sleeping position for back pain", clinic);
   ASSERT_EQ(first.reply.entry_id, "sleep-positions");
   EXPECT_EQ(first.state.slots.at("last_answer"), "sleep-positions");
   // "firm?" alone could be the bed or a massage; after the sleeping answer it is the bed.
@@ -356,9 +357,9 @@ TEST(SafetyNetTest, ANegatedSignSettlesItsOwnTierNotAnother) {
   nights.urgent = 0.9;
   nights.urgent_kind = "U1";
   nights.urgent_kind_probability = 0.9;
-  auto fake = std::make_shared<FakeClassifier>(
-      std::vector<std::pair<std::string, ClassifierScores>>{{"night", nights},
-                                                            {"planks", Scores(0.9, "E1")}});
+  auto fake =
+      std::make_shared<FakeClassifier>(std::vector<std::pair<std::string, ClassifierScores>>{
+          {"night", nights}, {"planks", Scores(0.9, "E1")}});
   ContentSpec s = SafetyNetSpec(fake);
   RedFlagKind u1;
   u1.id = "U1";
@@ -370,9 +371,9 @@ TEST(SafetyNetTest, ANegatedSignSettlesItsOwnTierNotAnother) {
   auto e = Engine::Compile(s, &diags);
   ASSERT_NE(e, nullptr) << Join(diags);
   // "not weak" settles the leg weakness (an emergency sign), not the pain worse each night.
-  TurnResult r = e->Turn(SessionState{},
-                         "not that her legs are weak, but the pain is worse every night",
-                         DemoClinic());
+  TurnResult r =
+      e->Turn(SessionState{}, "not that her legs are weak, but the pain is worse every night",
+              DemoClinic());
   EXPECT_EQ(r.reply.red_flag_kind, "U1") << r.explanation.decision;
   EXPECT_EQ(r.reply.urgency, Urgency::kUrgent);
   // The classifier cannot call the negated emergency an emergency after all.
@@ -381,9 +382,9 @@ TEST(SafetyNetTest, ANegatedSignSettlesItsOwnTierNotAnother) {
 }
 
 TEST(SafetyNetTest, AYesEscalatesToTheKindTheClassifierSuspected) {
-  auto fake = std::make_shared<FakeClassifier>(
-      std::vector<std::pair<std::string, ClassifierScores>>{{"wobbly", Scores(0.4, "E1")},
-                                                            {"odd", Scores(0.4, "E9")}});
+  auto fake =
+      std::make_shared<FakeClassifier>(std::vector<std::pair<std::string, ClassifierScores>>{
+          {"wobbly", Scores(0.4, "E1")}, {"odd", Scores(0.4, "E9")}});
   ContentSpec s = SafetyNetSpec(fake);
   SlotSpec suspected;
   suspected.id = "suspected";
@@ -415,8 +416,8 @@ TEST(SafetyNetTest, AYesEscalatesToTheKindTheClassifierSuspected) {
 TEST(SafetyNetTest, TheClassifierNeverCancelsARule) {
   // The classifier says "nothing here" with certainty; the rule still escalates, and the
   // classifier is not even asked.
-  auto fake = std::make_shared<FakeClassifier>(
-      std::vector<std::pair<std::string, ClassifierScores>>{});
+  auto fake =
+      std::make_shared<FakeClassifier>(std::vector<std::pair<std::string, ClassifierScores>>{});
   std::vector<Diagnostic> diags;
   auto e = Engine::Compile(SafetyNetSpec(fake), &diags);
   ASSERT_NE(e, nullptr) << Join(diags);
@@ -452,21 +453,21 @@ TEST(EngineCompileTest, ContentErrorsAreReportedWithTheirLocation) {
       {"no answer", [](ContentSpec* s) { s->entries[0].answer.clear(); }, "no answer"},
       {"no questions", [](ContentSpec* s) { s->entries[0].questions.clear(); }, "no questions"},
       {"same question twice",
-       [](ContentSpec* s) { s->entries[1].questions.push_back("Why does cancer cause back pain?"); },
+       [](ContentSpec* s) {
+         s->entries[1].questions.push_back("Why does cancer cause back pain?");
+       },
        "also belongs to entry 'causes-why'"},
-      {"kind urgency none",
-       [](ContentSpec* s) { s->red_flag_kinds[0].urgency = Urgency::kNone; }, "\"urgent\""},
-      {"unknown general entry",
-       [](ContentSpec* s) { s->red_flag_kinds[0].general_entry = "nope"; }, "'nope'"},
-      {"duplicate kind",
-       [](ContentSpec* s) { s->red_flag_kinds.push_back(s->red_flag_kinds[0]); },
+      {"kind urgency none", [](ContentSpec* s) { s->red_flag_kinds[0].urgency = Urgency::kNone; },
+       "\"urgent\""},
+      {"unknown general entry", [](ContentSpec* s) { s->red_flag_kinds[0].general_entry = "nope"; },
+       "'nope'"},
+      {"duplicate kind", [](ContentSpec* s) { s->red_flag_kinds.push_back(s->red_flag_kinds[0]); },
        "duplicate red-flag kind"},
-      {"duplicate rule",
-       [](ContentSpec* s) { s->red_flag_rules.push_back(s->red_flag_rules[0]); },
+      {"duplicate rule", [](ContentSpec* s) { s->red_flag_rules.push_back(s->red_flag_rules[0]); },
        "duplicate red-flag rule"},
       {"rule of unknown kind", [](ContentSpec* s) { s->red_flag_rules[0].kind = "Z9"; }, "'Z9'"},
-      {"bad rule pattern",
-       [](ContentSpec* s) { s->red_flag_rules[0].patterns = {"legs (weak"}; }, "missing )"},
+      {"bad rule pattern", [](ContentSpec* s) { s->red_flag_rules[0].patterns = {"legs (weak"}; },
+       "missing )"},
       {"intent unknown topic", [](ContentSpec* s) { s->intents[0].topic = "weather"; },
        "'weather'"},
       {"intent topic red-flag", [](ContentSpec* s) { s->intents[0].topic = "red-flag"; },
@@ -479,10 +480,11 @@ TEST(EngineCompileTest, ContentErrorsAreReportedWithTheirLocation) {
        "does not compile"},
       {"duplicate intent", [](ContentSpec* s) { s->intents.push_back(s->intents[0]); },
        "duplicate intent"},
-      {"missing message", [](ContentSpec* s) { s->dialog.messages.erase("empty"); },
-       "\"empty\""},
+      {"missing message", [](ContentSpec* s) { s->dialog.messages.erase("empty"); }, "\"empty\""},
       {"synonym in two groups",
-       [](ContentSpec* s) { s->synonyms.push_back(SynonymGroup{"tired", {"sore"}, {}}); },
+       [](ContentSpec* s) {
+         s->synonyms.push_back(SynonymGroup{"tired", {"sore"}, {}});
+       },
        "maps to both"},
   };
   for (const auto& c : cases) {
@@ -666,8 +668,8 @@ TEST(ShippedEngine, ConversationTopicsDeterminismAndBuriedQuestions) {
       {"Why does cancer cause back pain?", "causes", "answer"},
       {"cancer back pain why does it cause", "causes", "answer"},
       // Concept refusals: asking + a medicine + a change, in any words.
-      {"is it ok to have my evening oxycodone a couple of hours earlier than usual?", "out-of-scope",
-       "refusal"},
+      {"is it ok to have my evening oxycodone a couple of hours earlier than usual?",
+       "out-of-scope", "refusal"},
       {"could I snap my dexamethasone tablet in half and have the rest tomorrow", "out-of-scope",
        "refusal"},
       {"can my son have one of my gabapentin", "out-of-scope", "refusal"},
@@ -726,9 +728,9 @@ TEST(ShippedEngine, ConversationTopicsDeterminismAndBuriedQuestions) {
   EXPECT_EQ(s.engine().FindEntry("no-such-entry"), nullptr);
 
   // A long message buries its question; the question is answered.
-  const TurnResult r = Ask(
-      "Hi, I've been on chemo for three months and my back has been aching on and off, my "
-      "partner keeps telling me to ask someone. Is it safe to have a massage during chemo?");
+  const TurnResult r =
+      Ask("Hi, I've been on chemo for three months and my back has been aching on and off, my "
+          "partner keeps telling me to ask someone. Is it safe to have a massage during chemo?");
   EXPECT_EQ(r.reply.topic, "massage") << r.explanation.decision;
   // The words of a negated red flag are no evidence for an FAQ entry.
   const TurnResult n = Ask("no fever, is a massage ok in my chemo week?");
@@ -826,8 +828,8 @@ TEST(ShippedEngine, QuickRepliesAnswerTheChosenEntry) {
   const auto& s = LoadShipped();
   ASSERT_SHIPPED(s);
   // A clarify reply: vague messages that should clarify; the first that does is used.
-  const char* vague[] = {"ibuprofen gives me a mildly upset stomach", "my legs are fine",
-                         "pillows", "morphine", "exercise"};
+  const char* vague[] = {"ibuprofen gives me a mildly upset stomach", "my legs are fine", "pillows",
+                         "morphine", "exercise"};
   bool clarified = false;
   for (const char* text : vague) {
     const TurnResult first = Ask(text);

@@ -15,15 +15,13 @@ using ::testing::HasSubstr;
 
 TEST(SyllablesTest, KnownWords) {
   const std::vector<std::pair<const char*, int>> words = {
-      {"cat", 1},        {"the", 1},          {"pain", 1},        {"spine", 1},
-      {"take", 1},       {"makes", 1},        {"jumped", 1},      {"free", 1},
-      {"they", 1},       {"yes", 1},          {"quick", 1},       {"table", 2},
-      {"simple", 2},     {"people", 2},       {"because", 2},     {"morphine", 2},
-      {"wanted", 2},     {"boxes", 2},        {"body", 2},        {"bodies", 2},
-      {"likely", 2},     {"movement", 2},     {"questions", 2},   {"special", 2},
-      {"medicine", 3},      {"opioid", 3},      {"serious", 3},
-      {"element", 3},    {"needed", 2},      {"radiation", 4},    {"ibuprofen", 4},   {"chemotherapy", 5},
-      {"acetaminophen", 6}, {"Doctor", 2},    {"don't", 1},
+      {"cat", 1},       {"the", 1},          {"pain", 1},          {"spine", 1},   {"take", 1},
+      {"makes", 1},     {"jumped", 1},       {"free", 1},          {"they", 1},    {"yes", 1},
+      {"quick", 1},     {"table", 2},        {"simple", 2},        {"people", 2},  {"because", 2},
+      {"morphine", 2},  {"wanted", 2},       {"boxes", 2},         {"body", 2},    {"bodies", 2},
+      {"likely", 2},    {"movement", 2},     {"questions", 2},     {"special", 2}, {"medicine", 3},
+      {"opioid", 3},    {"serious", 3},      {"element", 3},       {"needed", 2},  {"radiation", 4},
+      {"ibuprofen", 4}, {"chemotherapy", 5}, {"acetaminophen", 6}, {"Doctor", 2},  {"don't", 1},
   };
   for (const auto& [w, n] : words) EXPECT_EQ(CountSyllables(w), n) << w;
   EXPECT_EQ(CountSyllables(""), 0);
@@ -54,14 +52,15 @@ TEST(ReadingStatsTest, SentenceEndsAndNumbers) {
 
 TEST(ReadingStatsTest, HardTextScoresHigherThanPlainText) {
   const double plain =
-      ReadingStats("Rest when you need to. Walk a little each day. Ask your nurse if the pain "
-                   "gets worse.")
+      ReadingStats(
+          "Rest when you need to. Walk a little each day. Ask your nurse if the pain "
+          "gets worse.")
           .grade;
-  const double hard =
-      ReadingStats("Nonsteroidal anti-inflammatory medications occasionally precipitate "
-                   "gastrointestinal haemorrhage, particularly concurrently with "
-                   "corticosteroid administration or anticoagulation.")
-          .grade;
+  const double hard = ReadingStats(
+                          "Nonsteroidal anti-inflammatory medications occasionally precipitate "
+                          "gastrointestinal haemorrhage, particularly concurrently with "
+                          "corticosteroid administration or anticoagulation.")
+                          .grade;
   EXPECT_LT(plain, 4);
   EXPECT_GT(hard, 16);
 }
@@ -123,8 +122,8 @@ ContentSpec CleanSpec() {
             "Try a pillow between your knees. Ask your team on {care_team_phone}."),
   };
   s.synonyms = {SynonymGroup{"pain", {"ache", "hurt", "sore"}, {}}};
-  s.language.stopwords = {"i", "my", "the", "a", "is", "what", "why", "how", "does", "can",
-                          "for", "with", "in", "me", "should", "which", "to", "of"};
+  s.language.stopwords = {"i",   "my",  "the",  "a",  "is", "what",   "why",   "how", "does",
+                          "can", "for", "with", "in", "me", "should", "which", "to",  "of"};
   s.language.negation_cues = {"no", "not"};
   s.language.hypothetical_cues = {"if", "what if"};
   RedFlagKind e1;
@@ -408,7 +407,8 @@ TEST(LintTest, ConceptWordsTheNormaliserRewritesAndUnusedConceptsAreReported) {
   Concept loss;
   loss.id = "loss";
   loss.words = {"sore feeling", "weak"};
-  loss.word_where = {SourceLocation{"concepts.json", 8, 18}, SourceLocation{"concepts.json", 8, 34}};
+  loss.word_where = {SourceLocation{"concepts.json", 8, 18},
+                     SourceLocation{"concepts.json", 8, 34}};
   Concept spare;
   spare.id = "spare";
   spare.words = {"spare"};

@@ -122,8 +122,8 @@ TEST(PatternSetTest, MatchesWhatEachPatternMatchesInGivenOrder) {
   auto set = PatternSet::Compile(patterns);
   ASSERT_TRUE(set.ok()) << set.status().ToString();
   const char* const texts[] = {
-      "my legs are numb", "numb arm", "hi, my arm is numb", "oh hi", "what number",
-      "my back PAIN", "pain in my back", "I CANNOT Walk", "", "benumbed legend",
+      "my legs are numb",   "numb arm",        "hi, my arm is numb", "oh hi", "what number",
+      "my back PAIN",       "pain in my back", "I CANNOT Walk",      "",      "benumbed legend",
       "a leg and a number", "hi a pain"};
   for (const char* text : texts) {
     std::vector<int> want;

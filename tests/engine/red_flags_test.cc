@@ -159,7 +159,7 @@ TEST_F(RedFlagDetectorTest, NegationCueBeforeTheSymptomCancelsIt) {
 TEST_F(RedFlagDetectorTest, NeverWithANoveltyCueInItsClauseIsAReport) {
   EXPECT_EQ(Winner("never had numb legs like this before"), "E1");
   EXPECT_EQ(Winner("I have never had weak legs before"), "E1");
-  EXPECT_EQ(Winner("never had numb legs"), "none");  // a denial
+  EXPECT_EQ(Winner("never had numb legs"), "none");            // a denial
   EXPECT_EQ(Winner("no numb legs like this before"), "none");  // only "never" turns
   // The novelty cue must be in the symptom's own clause.
   EXPECT_EQ(Winner("never had numb legs but my arms were like this before"), "none");
@@ -201,8 +201,8 @@ TEST_F(RedFlagDetectorTest, NegationEndsAtANegationBreak) {
 }
 
 TEST_F(RedFlagDetectorTest, HypotheticalFramesCancel) {
-  for (const char* text : {"what if my legs are weak", "if my legs went numb",
-                           "what are the signs of weak legs"}) {
+  for (const char* text :
+       {"what if my legs are weak", "if my legs went numb", "what are the signs of weak legs"}) {
     const RedFlagResult r = Detect(text);
     EXPECT_EQ(r.kind, nullptr) << text;
     ASSERT_FALSE(r.matches.empty()) << text;
@@ -283,7 +283,8 @@ TEST_F(RedFlagDetectorTest, AmongEqualsTheFirstRuleInFileOrderWins) {
   std::vector<Diagnostic> diags;
   auto d = RedFlagDetector::Build(TinyKinds(), rules, TinyLanguage(), &diags);
   ASSERT_NE(d, nullptr);
-  const RedFlagResult r = d->Detect(analyzer_.Analyze("my legs are weak and I want to kill myself"));
+  const RedFlagResult r =
+      d->Detect(analyzer_.Analyze("my legs are weak and I want to kill myself"));
   ASSERT_NE(r.kind, nullptr);
   EXPECT_EQ(r.kind->id, "E6");
 }
@@ -350,12 +351,12 @@ class ConceptRuleTest : public ::testing::Test {
   ConceptRuleTest() : analyzer_(TinyLanguage(), {}, {}) {
     LanguageSpec language = TinyLanguage();
     language.concept_window = 8;
-    detector_ = RedFlagDetector::Build(
-        TinyKinds(), TinyConcepts(),
-        {ConceptRule("e1-limb", "E1", {{"lower-limb", "loss-of-power"}}),
-         ConceptRule("e1-bowel", "E1", {{"bowel", "control-loss"}}),
-         ConceptRule("e6-plan", "E6", {{"stockpile", "means"}})},
-        language, &diags_);
+    detector_ =
+        RedFlagDetector::Build(TinyKinds(), TinyConcepts(),
+                               {ConceptRule("e1-limb", "E1", {{"lower-limb", "loss-of-power"}}),
+                                ConceptRule("e1-bowel", "E1", {{"bowel", "control-loss"}}),
+                                ConceptRule("e6-plan", "E6", {{"stockpile", "means"}})},
+                               language, &diags_);
   }
   std::string Winner(const std::string& text) const {
     const RedFlagResult r = detector_->Detect(analyzer_.Analyze(text));
@@ -441,10 +442,10 @@ TEST(ConceptRuleBuildTest, UnknownConceptOneConceptAndDuplicatesAreErrors) {
   EXPECT_EQ(diags[0].where.line, 12);
 
   diags.clear();
-  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(), TinyConcepts(),
-                                   {ConceptRule("r2", "E1", {{"lower-limb"}})}, TinyLanguage(),
-                                   &diags),
-            nullptr);
+  EXPECT_EQ(
+      RedFlagDetector::Build(TinyKinds(), TinyConcepts(),
+                             {ConceptRule("r2", "E1", {{"lower-limb"}})}, TinyLanguage(), &diags),
+      nullptr);
   ASSERT_EQ(diags.size(), 1u);
   EXPECT_THAT(diags[0].message, HasSubstr("fewer than two concepts"));
 
@@ -456,8 +457,8 @@ TEST(ConceptRuleBuildTest, UnknownConceptOneConceptAndDuplicatesAreErrors) {
   EXPECT_THAT(diags[0].message, HasSubstr("duplicate concept id 'bowel'"));
 
   diags.clear();
-  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(), std::vector<Concept>{}, {ConceptRule("r3", "E1", {})}, TinyLanguage(),
-                                   &diags),
+  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(), std::vector<Concept>{},
+                                   {ConceptRule("r3", "E1", {})}, TinyLanguage(), &diags),
             nullptr);
   ASSERT_EQ(diags.size(), 1u);
   EXPECT_THAT(diags[0].message, HasSubstr("no patterns and no concept combinations"));
@@ -536,10 +537,10 @@ TEST(RedFlagDetectorBuildTest, RuleWithoutPatternsIsAnError) {
 
 TEST(RedFlagDetectorBuildTest, EveryProblemIsReportedInOneRun) {
   std::vector<Diagnostic> diags;
-  EXPECT_EQ(RedFlagDetector::Build(TinyKinds(),
-                                   {Rule("a", "Z1", {"x"}), Rule("b", "E1", {"(("}),
-                                    Rule("c", "E1", {"ok"}, {"[["})},
-                                   TinyLanguage(), &diags),
+  EXPECT_EQ(RedFlagDetector::Build(
+                TinyKinds(),
+                {Rule("a", "Z1", {"x"}), Rule("b", "E1", {"(("}), Rule("c", "E1", {"ok"}, {"[["})},
+                TinyLanguage(), &diags),
             nullptr);
   EXPECT_EQ(diags.size(), 3u);
 }
@@ -557,10 +558,14 @@ enum class Frame { kAffirmed, kNegated, kHypothetical, kLookAlike };
 
 const char* FrameName(Frame f) {
   switch (f) {
-    case Frame::kAffirmed: return "affirmed";
-    case Frame::kNegated: return "negated";
-    case Frame::kHypothetical: return "hypothetical";
-    case Frame::kLookAlike: return "look-alike";
+    case Frame::kAffirmed:
+      return "affirmed";
+    case Frame::kNegated:
+      return "negated";
+    case Frame::kHypothetical:
+      return "hypothetical";
+    case Frame::kLookAlike:
+      return "look-alike";
   }
   return "?";
 }
@@ -575,8 +580,7 @@ struct Case {
 };
 
 Urgency UrgencyOfKind(const std::string& kind) {
-  return kind.empty() ? Urgency::kNone
-                      : kind[0] == 'E' ? Urgency::kEmergency : Urgency::kUrgent;
+  return kind.empty() ? Urgency::kNone : kind[0] == 'E' ? Urgency::kEmergency : Urgency::kUrgent;
 }
 
 // clang-format off
@@ -742,8 +746,8 @@ void CheckRows(Frame frame) {
     if (c.frame != frame) continue;
     const TurnResult r = s.engine().Turn(SessionState{}, c.text, s.clinic());
     const std::string want_kind = c.expect_kind ? c.expect_kind : "";
-    const Urgency want = frame == Frame::kAffirmed ? UrgencyOfKind(c.kind)
-                                                   : UrgencyOfKind(want_kind);
+    const Urgency want =
+        frame == Frame::kAffirmed ? UrgencyOfKind(c.kind) : UrgencyOfKind(want_kind);
     // A non-escalating reply may have any topic but red-flag: report the actual one.
     const std::string got = Summary(r.reply, want == Urgency::kNone || !want_kind.empty());
     const std::string expected =
@@ -859,11 +863,10 @@ TEST(ShippedRedFlags, ScopeRulesAtTheEdges) {
       {"my legs are not weak", Urgency::kNone, ""},
       {"there was no crack when I fell", Urgency::kNone, ""},
       {"my back pain is not getting any worse", Urgency::kNone, ""},
-      {"what bleeding signs should I watch for on naproxen, like black poo?", Urgency::kNone,
-       ""},
+      {"what bleeding signs should I watch for on naproxen, like black poo?", Urgency::kNone, ""},
       {"what are the signs of a blood clot, like a swollen calf?", Urgency::kNone, ""},
-      {"what are the signs of high calcium, like being thirsty and constipated?",
-       Urgency::kNone, ""},
+      {"what are the signs of high calcium, like being thirsty and constipated?", Urgency::kNone,
+       ""},
       {"not sure if my legs are weaker", Urgency::kEmergency, "E1"},
       {"I had weak legs in 2022 but they fully recovered after surgery", Urgency::kNone, ""},
   });
@@ -893,8 +896,7 @@ TEST(ShippedRedFlags, QuestionsAskedAheadAndThingsReadAreNotReports) {
        Urgency::kNone, ""},
       {"I read a forum post where someone lost control of their bladder. Is that common?",
        Urgency::kNone, ""},
-      {"asking ahead, but my legs have been weak since this morning", Urgency::kEmergency,
-       "E1"},
+      {"asking ahead, but my legs have been weak since this morning", Urgency::kEmergency, "E1"},
   });
 }
 

@@ -49,8 +49,7 @@ TEST(Bm25IndexTest, ADistinctiveWordBeatsACommonOne) {
 
 TEST(Bm25IndexTest, KeywordsWeighMoreThanParaphraseWords) {
   // Same length, same term once, but as a keyword in entry 1.
-  const Bm25Index index({Doc({"massage", "oil", "relax"}, {}),
-                         Doc({"oil", "relax"}, {"massage"}),
+  const Bm25Index index({Doc({"massage", "oil", "relax"}, {}), Doc({"oil", "relax"}, {"massage"}),
                          Doc({"unrelated", "words", "here"}, {})});
   const auto c = index.Rank({"massage"}, 5);
   ASSERT_EQ(c.size(), 2u);
@@ -145,8 +144,8 @@ TEST(Bm25IndexTest, ResultsAreSortedBestFirstAndTiesByEntry) {
 
 TEST(Bm25IndexTest, ShorterEntriesWinForTheSameMatch) {
   // BM25 length normalisation: one match in a short entry beats one in a long entry.
-  const Bm25Index index({Doc({"tens", "machine", "a", "b", "c", "d", "e", "f"}, {}),
-                         Doc({"tens", "machine"}, {})});
+  const Bm25Index index(
+      {Doc({"tens", "machine", "a", "b", "c", "d", "e", "f"}, {}), Doc({"tens", "machine"}, {})});
   const auto c = index.Rank({"tens"}, 5);
   ASSERT_EQ(c.size(), 2u);
   EXPECT_EQ(c[0].entry, 1u);

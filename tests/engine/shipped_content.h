@@ -41,8 +41,7 @@ inline const Shipped& LoadShipped() {
 
 // Sends `messages` in order from a fresh session and returns the last turn.
 inline engine::TurnResult Converse(const std::vector<std::string>& messages,
-                                   engine::SessionState* state,
-                                   const engine::Clinic& clinic) {
+                                   engine::SessionState* state, const engine::Clinic& clinic) {
   const engine::Engine& e = LoadShipped().engine();
   engine::TurnResult last;
   for (const auto& m : messages) {

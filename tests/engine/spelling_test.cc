@@ -17,10 +17,10 @@ SpellingCorrector Build(const std::vector<std::string>& words) {
 
 TEST(SpellingTest, RepairsWithinDistanceOne) {
   const auto c = Build({"morphine", "ibuprofen", "numbness", "tingling", "weakness"});
-  EXPECT_EQ(c.Correct("morphene"), "morphine");   // substitution
+  EXPECT_EQ(c.Correct("morphene"), "morphine");    // substitution
   EXPECT_EQ(c.Correct("ibuprofin"), "ibuprofen");  // substitution
-  EXPECT_EQ(c.Correct("numbess"), "numbness");    // deletion
-  EXPECT_EQ(c.Correct("tinglling"), "tingling");  // insertion
+  EXPECT_EQ(c.Correct("numbess"), "numbness");     // deletion
+  EXPECT_EQ(c.Correct("tinglling"), "tingling");   // insertion
 }
 
 TEST(SpellingTest, RepairsTranspositionsAsOneEdit) {
@@ -55,7 +55,7 @@ TEST(SpellingTest, KnownWordsAreNotRepairTargets) {
 
 TEST(SpellingTest, NeverRepairsWordsUnderFiveLetters) {
   const auto c = Build({"pain", "numb", "pee", "back", "spine"});
-  EXPECT_EQ(c.Correct("pian"), "");   // 4 letters, transposition of "pain"
+  EXPECT_EQ(c.Correct("pian"), "");  // 4 letters, transposition of "pain"
   EXPECT_EQ(c.Correct("nmub"), "");
   EXPECT_EQ(c.Correct("bakc"), "");
   EXPECT_EQ(c.Correct("spien"), "spine");  // 5 letters is enough
@@ -160,8 +160,7 @@ TEST(DistanceTest, IsOptimalStringAlignment) {
 }
 
 TEST(DistanceTest, IsSymmetric) {
-  const char* words[] = {"morphine", "morhpine", "morfine", "ibuprofen", "ibuprofin", "pain",
-                         "a"};
+  const char* words[] = {"morphine", "morhpine", "morfine", "ibuprofen", "ibuprofin", "pain", "a"};
   for (const char* a : words) {
     for (const char* b : words) {
       EXPECT_EQ(SpellingCorrector::Distance(a, b, 10), SpellingCorrector::Distance(b, a, 10))

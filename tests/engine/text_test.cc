@@ -16,9 +16,9 @@ using ::testing::ElementsAre;
 // A small language spec like knowledge/language.json, enough for the normaliser.
 LanguageSpec TinyLanguage() {
   LanguageSpec spec;
-  spec.contractions = {{"can't", "cannot"},   {"cant", "cannot"}, {"won't", "will not"},
-                       {"dont", "do not"},    {"don't", "do not"}, {"i'm", "i am"},
-                       {"it's", "it is"},     {"u", "you"}};
+  spec.contractions = {{"can't", "cannot"}, {"cant", "cannot"},  {"won't", "will not"},
+                       {"dont", "do not"},  {"don't", "do not"}, {"i'm", "i am"},
+                       {"it's", "it is"},   {"u", "you"}};
   return spec;
 }
 
@@ -50,16 +50,18 @@ TEST(FoldToAsciiTest, LowercasesAscii) {
 }
 
 TEST(FoldToAsciiTest, CurlyApostrophesAndQuotesBecomePlain) {
-  EXPECT_EQ(FoldToAscii("can\u2019t"), "can't");   // right single quotation mark
-  EXPECT_EQ(FoldToAscii("can\u2018t"), "can't");   // left single quotation mark
-  EXPECT_EQ(FoldToAscii("can`t"), "can't");        // backtick
+  EXPECT_EQ(FoldToAscii("can\u2019t"), "can't");  // right single quotation mark
+  EXPECT_EQ(FoldToAscii("can\u2018t"), "can't");  // left single quotation mark
+  EXPECT_EQ(FoldToAscii("can`t"), "can't");       // backtick
   EXPECT_EQ(FoldToAscii("\u201cnumb\u201d"), "\"numb\"");
 }
 
 TEST(FoldToAsciiTest, DashesBecomeHyphens) {
   EXPECT_EQ(FoldToAscii("2\u20133 days"), "2-3 days");  // en dash
   EXPECT_EQ(FoldToAscii("pain\u2014bad"), "pain-bad");  // em dash
-  EXPECT_EQ(FoldToAscii("\u2212" "5"), "-5");           // minus sign
+  EXPECT_EQ(FoldToAscii("\u2212"
+                        "5"),
+            "-5");  // minus sign
 }
 
 TEST(FoldToAsciiTest, EllipsisAndFullwidthPunctuation) {
@@ -69,7 +71,7 @@ TEST(FoldToAsciiTest, EllipsisAndFullwidthPunctuation) {
 
 TEST(FoldToAsciiTest, EmojiAndOtherScriptsBecomeSpaces) {
   EXPECT_EQ(FoldToAscii("pain \U0001F623 today"), "pain   today");
-  EXPECT_EQ(FoldToAscii("\u75db"), " ");  // a CJK character
+  EXPECT_EQ(FoldToAscii("\u75db"), " ");      // a CJK character
   EXPECT_EQ(FoldToAscii("a\u00a0b"), "a b");  // no-break space
 }
 
@@ -79,14 +81,20 @@ TEST(FoldToAsciiTest, ControlCharactersBecomeSpaces) {
 }
 
 TEST(FoldToAsciiTest, InvalidUtf8BytesBecomeSpaces) {
-  EXPECT_EQ(FoldToAscii("a\xff" "b"), "a b");
-  EXPECT_EQ(FoldToAscii("a\x80" "b"), "a b");       // stray continuation byte
-  EXPECT_EQ(FoldToAscii("a\xc3"), "a ");            // truncated two-byte sequence
-  EXPECT_EQ(FoldToAscii("\xe2\x80"), "  ");         // truncated three-byte sequence
-  EXPECT_EQ(FoldToAscii("\xc0\xaf"), "  ");         // overlong "/"
-  EXPECT_EQ(FoldToAscii("\xed\xa0\x80"), "   ");    // UTF-16 surrogate
+  EXPECT_EQ(FoldToAscii("a\xff"
+                        "b"),
+            "a b");
+  EXPECT_EQ(FoldToAscii("a\x80"
+                        "b"),
+            "a b");                                    // stray continuation byte
+  EXPECT_EQ(FoldToAscii("a\xc3"), "a ");               // truncated two-byte sequence
+  EXPECT_EQ(FoldToAscii("\xe2\x80"), "  ");            // truncated three-byte sequence
+  EXPECT_EQ(FoldToAscii("\xc0\xaf"), "  ");            // overlong "/"
+  EXPECT_EQ(FoldToAscii("\xed\xa0\x80"), "   ");       // UTF-16 surrogate
   EXPECT_EQ(FoldToAscii("\xf4\x90\x80\x80"), "    ");  // above U+10FFFF
-  EXPECT_EQ(FoldToAscii("\xc3" "a"), " a");         // lead byte then a non-continuation
+  EXPECT_EQ(FoldToAscii("\xc3"
+                        "a"),
+            " a");  // lead byte then a non-continuation
 }
 
 TEST(FoldToAsciiTest, NeverProducesNonAsciiOrCrashesOnArbitraryBytes) {
@@ -123,11 +131,11 @@ TEST(FoldToAsciiTest, NeverProducesNonAsciiOrCrashesOnArbitraryBytes) {
 TEST(NormalizeTest, SplitsWordsAndClauseBreaks) {
   const TextNormalizer n(TinyLanguage());
   const auto tokens = n.Normalize("Hello, my legs. Weak? Yes! ok; no: fine");
-  EXPECT_THAT(Texts(tokens), ElementsAre("hello", ",", "my", "legs", ".", "weak", "?", "yes",
-                                         "!", "ok", ";", "no", ":", "fine"));
+  EXPECT_THAT(Texts(tokens), ElementsAre("hello", ",", "my", "legs", ".", "weak", "?", "yes", "!",
+                                         "ok", ";", "no", ":", "fine"));
   for (const auto& t : tokens) {
-    EXPECT_EQ(t.is_break, t.text.size() == 1 && std::string(".,;:!?").find(t.text) !=
-                                                    std::string::npos)
+    EXPECT_EQ(t.is_break,
+              t.text.size() == 1 && std::string(".,;:!?").find(t.text) != std::string::npos)
         << t.text;
   }
 }
@@ -197,7 +205,7 @@ TEST(NormalizeTest, CollapsesLettersRepeatedThreeTimesOrMore) {
   EXPECT_EQ(JoinTokens(n.Normalize("sooooo painful")), "soo painful");
   EXPECT_EQ(JoinTokens(n.Normalize("heeelp")), "heelp");
   EXPECT_EQ(JoinTokens(n.Normalize("cantttt")), "cantt");
-  EXPECT_EQ(JoinTokens(n.Normalize("soo")), "soo");  // two stay two
+  EXPECT_EQ(JoinTokens(n.Normalize("soo")), "soo");          // two stay two
   EXPECT_EQ(JoinTokens(n.Normalize("1000 mg")), "1000 mg");  // digits are not letters
 }
 
@@ -233,7 +241,7 @@ TEST(StemTest, LeavesShortAndSpecialWordsAlone) {
   EXPECT_EQ(Stem("this"), "this");
   EXPECT_EQ(Stem("virus"), "virus");
   EXPECT_EQ(Stem("loss"), "loss");
-  EXPECT_EQ(Stem("sing"), "sing");    // too short to lose "-ing"
+  EXPECT_EQ(Stem("sing"), "sing");     // too short to lose "-ing"
   EXPECT_EQ(Stem("falling"), "fall");  // a double l stays
   EXPECT_EQ(Stem(""), "");
 }

@@ -72,8 +72,7 @@ void Check(bool ok) {
 
 bool HasError(const std::vector<Diagnostic>& diags, const std::string& file) {
   for (const auto& d : diags) {
-    if (d.severity == Diagnostic::Severity::kError &&
-        (file.empty() || d.where.file == file)) {
+    if (d.severity == Diagnostic::Severity::kError && (file.empty() || d.where.file == file)) {
       return true;
     }
   }
@@ -163,16 +162,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case Part::kFaq:
       spec.entries.insert(spec.entries.end(), part.entries.begin(), part.entries.end());
       break;
-    case Part::kSynonyms: spec.synonyms = std::move(part.synonyms); break;
+    case Part::kSynonyms:
+      spec.synonyms = std::move(part.synonyms);
+      break;
     case Part::kLanguage:
       spec.language = std::move(part.language);
       spec.retrieval = std::move(part.retrieval);
       break;
-    case Part::kEscalations: spec.red_flag_kinds = std::move(part.red_flag_kinds); break;
-    case Part::kRedFlags: spec.red_flag_rules = std::move(part.red_flag_rules); break;
-    case Part::kFlow: spec.dialog = std::move(part.dialog); break;
-    case Part::kIntents: spec.intents = std::move(part.intents); break;
-    case Part::kClinic: break;
+    case Part::kEscalations:
+      spec.red_flag_kinds = std::move(part.red_flag_kinds);
+      break;
+    case Part::kRedFlags:
+      spec.red_flag_rules = std::move(part.red_flag_rules);
+      break;
+    case Part::kFlow:
+      spec.dialog = std::move(part.dialog);
+      break;
+    case Part::kIntents:
+      spec.intents = std::move(part.intents);
+      break;
+    case Part::kClinic:
+      break;
   }
   std::vector<Diagnostic> compile_diags;
   auto engine = backline::engine::Engine::Compile(std::move(spec), &compile_diags);

@@ -30,9 +30,7 @@ void Check(bool ok) {
   if (!ok) std::abort();
 }
 
-void CheckIsJson(const std::string& frame) {
-  Check(nlohmann::json::accept(frame));
-}
+void CheckIsJson(const std::string& frame) { Check(nlohmann::json::accept(frame)); }
 
 }  // namespace
 
@@ -43,8 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The common frames are read without a JSON tree: they must come out as the tree reads them.
   const ClientFrame tree = backline::server::ParseClientFrameWithTree(payload);
   Check(f.type == tree.type && f.text == tree.text && f.seq == tree.seq &&
-        f.rating == tree.rating && f.comment == tree.comment &&
-        f.error_code == tree.error_code && f.error_message == tree.error_message);
+        f.rating == tree.rating && f.comment == tree.comment && f.error_code == tree.error_code &&
+        f.error_message == tree.error_message);
   if (!f.error_code.empty()) {
     Check(f.type.empty() && !f.error_message.empty());
     CheckIsJson(backline::server::ErrorFrame(f.error_code, f.error_message));

@@ -57,8 +57,8 @@ TEST(JsonFileParseTest, ANumberTooLargeIsAnErrorAtTheNumber) {
 // A valid file nested 50,000 deep used to exhaust memory in the position scanner (its
 // paths grow with the depth) and end a server reloading it: now a located error.
 TEST(JsonFileParseTest, ANestingTooDeepIsAnErrorWhereItGoesTooDeep) {
-  const std::string deep = std::string("{\"a\":\n") + std::string(50000, '[') +
-                           std::string(50000, ']') + "}";
+  const std::string deep =
+      std::string("{\"a\":\n") + std::string(50000, '[') + std::string(50000, ']') + "}";
   const auto r = Parse(deep);
   EXPECT_FALSE(r.ok);
   ASSERT_EQ(r.diags.size(), 1u);
@@ -69,8 +69,8 @@ TEST(JsonFileParseTest, ANestingTooDeepIsAnErrorWhereItGoesTooDeep) {
   const auto fine = Parse("{\"a\": \"" + std::string(1000, '[') + "\" // [[[[[[\n}");
   EXPECT_TRUE(fine.ok) << (fine.diags.empty() ? "" : fine.diags[0].ToString());
   // At the bound itself, still fine.
-  const auto edge = Parse(std::string(JsonFile::kMaxDepth, '[') +
-                          std::string(JsonFile::kMaxDepth, ']'));
+  const auto edge =
+      Parse(std::string(JsonFile::kMaxDepth, '[') + std::string(JsonFile::kMaxDepth, ']'));
   EXPECT_TRUE(edge.ok);
 }
 
@@ -141,15 +141,15 @@ TEST(JsonFileLoadTest, MissingFileIsAnErrorNamingIt) {
 // ---- Where values are ------------------------------------------------------------------
 
 const char* const kEntries =
-    "{\n"                                        // 1
-    "  \"entries\": [\n"                         // 2
-    "    {\"id\": \"x\", \"questions\": [\n"     // 3
-    "      \"one\",\n"                           // 4
-    "      \"two\"\n"                            // 5
-    "    ]},\n"                                  // 6
-    "    {\"id\": \"y\"}\n"                      // 7
-    "  ],\n"                                     // 8
-    "  \"k\": \"caf\xc3\xa9\", \"n\": 5\n"       // 9
+    "{\n"                                     // 1
+    "  \"entries\": [\n"                      // 2
+    "    {\"id\": \"x\", \"questions\": [\n"  // 3
+    "      \"one\",\n"                        // 4
+    "      \"two\"\n"                         // 5
+    "    ]},\n"                               // 6
+    "    {\"id\": \"y\"}\n"                   // 7
+    "  ],\n"                                  // 8
+    "  \"k\": \"caf\xc3\xa9\", \"n\": 5\n"    // 9
     "}\n";
 
 TEST(JsonFileAtTest, LocatesValuesByJsonPointer) {

@@ -1,5 +1,7 @@
 #include "knowledge/loader.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -8,8 +10,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -102,8 +102,8 @@ TEST(KnowledgeLoaderTest, MissingFolderOrFileIsAnError) {
     EXPECT_THAT(diags[0].where.file, HasSubstr("no-such-folder"));
   }
   // A copy of the minimal knowledge base without synonyms.json.
-  const fs::path tmp = fs::temp_directory_path() /
-                       ("backline-loader-test-" + std::to_string(::getpid()));
+  const fs::path tmp =
+      fs::temp_directory_path() / ("backline-loader-test-" + std::to_string(::getpid()));
   fs::remove_all(tmp);
   fs::copy(Fixture("minimal/knowledge"), tmp, fs::copy_options::recursive);
   fs::remove(tmp / "synonyms.json");
@@ -136,8 +136,8 @@ TEST(KnowledgeLoaderTest, InvalidJsonReportsFileLineAndColumn) {
 TEST(KnowledgeLoaderTest, InvalidJsonInTextReportsLineAndColumn) {
   std::vector<engine::FaqEntry> out;
   std::vector<Diagnostic> diags;
-  EXPECT_FALSE(LoadFaqText("{\n  \"entries\": [\n    {\"id\": \"a\",}\n  ]\n}", "faq/x.json", &out,
-                           &diags));
+  EXPECT_FALSE(
+      LoadFaqText("{\n  \"entries\": [\n    {\"id\": \"a\",}\n  ]\n}", "faq/x.json", &out, &diags));
   ASSERT_EQ(diags.size(), 1u);
   EXPECT_EQ(diags[0].where.ToString(), "faq/x.json:3:16");
 }
@@ -157,12 +157,12 @@ std::string OneEntry(const std::string& fields) {
 }
 
 const char* const kGoodFields =
-    "      \"id\": \"sleep-positions\",\n"                                        // 5
-    "      \"topic\": \"sleep\",\n"                                               // 6
-    "      \"questions\": [\"a b\", \"c d\", \"e f\", \"g h\", \"i j\"],\n"       // 7
-    "      \"answer\": \"Lie on your side.\",\n"                                  // 8
+    "      \"id\": \"sleep-positions\",\n"                                            // 5
+    "      \"topic\": \"sleep\",\n"                                                   // 6
+    "      \"questions\": [\"a b\", \"c d\", \"e f\", \"g h\", \"i j\"],\n"           // 7
+    "      \"answer\": \"Lie on your side.\",\n"                                      // 8
     "      \"sources\": [{\"title\": \"NHS\", \"url\": \"https://www.nhs.uk/\"}],\n"  // 9
-    "      \"reviewed\": \"2026-01-15\"";                                         // 10
+    "      \"reviewed\": \"2026-01-15\"";                                             // 10
 
 struct Loaded {
   bool ok;
@@ -225,8 +225,8 @@ TEST(FaqTextTest, WrongTypeIsAnErrorAtTheValue) {
     int column;
   } cases[] = {
       {"\"id\": \"sleep-positions\"", "\"id\": 42", "\"id\" must be a string", 5, 13},
-      {"\"questions\": [\"a b\",", "\"questions\": \"a b\", \"x\": [", "\"questions\" must be a list",
-       7, 20},
+      {"\"questions\": [\"a b\",", "\"questions\": \"a b\", \"x\": [",
+       "\"questions\" must be a list", 7, 20},
       {"[\"a b\", \"c d\"", "[\"a b\", 7", "items of \"questions\" must be strings", 7, 28},
       {"\"answer\": \"Lie on your side.\"", "\"answer\": [\"Lie\"]", "\"answer\" must be a string",
        8, 17},
@@ -341,10 +341,10 @@ TEST(FaqTextTest, OneBadEntryDoesNotHideTheOthers) {
 TEST(KnowledgeCompileTest, UnknownTopicIsAnErrorAtTheEntry) {
   ContentSpec spec = MinimalSpec();
   std::vector<Diagnostic> diags;
-  ASSERT_TRUE(LoadFaqText(OneEntry(Replace(Replace(kGoodFields, "\"topic\": \"sleep\"",
-                                                   "\"topic\": \"astrology\""),
-                                           "sleep-positions", "stars")),
-                          "faq/sleep.json", &spec.entries, &diags));
+  ASSERT_TRUE(LoadFaqText(
+      OneEntry(Replace(Replace(kGoodFields, "\"topic\": \"sleep\"", "\"topic\": \"astrology\""),
+                       "sleep-positions", "stars")),
+      "faq/sleep.json", &spec.entries, &diags));
   bool ok = true;
   const auto errors = Errors(Compile(std::move(spec), &ok));
   EXPECT_FALSE(ok);
@@ -356,10 +356,10 @@ TEST(KnowledgeCompileTest, UnknownTopicIsAnErrorAtTheEntry) {
 TEST(KnowledgeCompileTest, DuplicateEntryIdAcrossTwoFilesNamesBothPlaces) {
   ContentSpec spec = MinimalSpec();
   std::vector<Diagnostic> diags;
-  ASSERT_TRUE(LoadFaqFile(Fixture("duplicate-id-first.json"), "faq/first.json", &spec.entries,
-                          &diags));
-  ASSERT_TRUE(LoadFaqFile(Fixture("duplicate-id-second.json"), "faq/second.json",
-                          &spec.entries, &diags));
+  ASSERT_TRUE(
+      LoadFaqFile(Fixture("duplicate-id-first.json"), "faq/first.json", &spec.entries, &diags));
+  ASSERT_TRUE(
+      LoadFaqFile(Fixture("duplicate-id-second.json"), "faq/second.json", &spec.entries, &diags));
   ASSERT_TRUE(diags.empty()) << Join(diags);
   bool ok = true;
   const auto errors = Errors(Compile(std::move(spec), &ok));
@@ -373,8 +373,8 @@ TEST(KnowledgeCompileTest, DuplicateEntryIdAcrossTwoFilesNamesBothPlaces) {
 TEST(KnowledgeCompileTest, SameParaphraseUnderTwoEntriesNamesBoth) {
   ContentSpec spec = MinimalSpec();
   std::vector<Diagnostic> diags;
-  ASSERT_TRUE(LoadFaqFile(Fixture("duplicate-question.json"), "faq/massage.json",
-                          &spec.entries, &diags))
+  ASSERT_TRUE(
+      LoadFaqFile(Fixture("duplicate-question.json"), "faq/massage.json", &spec.entries, &diags))
       << Join(diags);
   bool ok = true;
   const auto errors = Errors(Compile(std::move(spec), &ok));
@@ -392,8 +392,8 @@ TEST(KnowledgeCompileTest, SameParaphraseUnderTwoEntriesNamesBoth) {
 TEST(KnowledgeCompileTest, SameParaphraseWithOtherPunctuationIsADuplicate) {
   ContentSpec spec = MinimalSpec();
   std::vector<Diagnostic> diags;
-  ASSERT_TRUE(LoadFaqFile(Fixture("duplicate-question.json"), "faq/massage.json",
-                          &spec.entries, &diags));
+  ASSERT_TRUE(
+      LoadFaqFile(Fixture("duplicate-question.json"), "faq/massage.json", &spec.entries, &diags));
   ASSERT_GE(spec.entries.size(), 4u);
   spec.entries[2].questions[1] = "Is massage safe during chemo?";
   bool ok = true;
@@ -476,9 +476,9 @@ TEST(ShippedKnowledgeTest, RepliesFollowTheWritingRules) {
   std::vector<Diagnostic> diags;
   ASSERT_TRUE(LoadKnowledge(root + "/knowledge", &spec, &diags)) << Join(diags);
   ASSERT_TRUE(dialogs::LoadDialogs(root + "/dialogs", &spec, &diags)) << Join(diags);
-  const std::set<std::string> placeholders = {"clinic_name", "care_team_phone",
-                                              "after_hours_phone", "emergency_number",
-                                              "crisis_line", "retention_days", "emergency_department"};
+  const std::set<std::string> placeholders = {
+      "clinic_name", "care_team_phone", "after_hours_phone",   "emergency_number",
+      "crisis_line", "retention_days",  "emergency_department"};
   const std::regex brace("\\{([^{}]*)\\}");
   auto check_placeholders = [&](const std::string& text, const std::string& what) {
     for (std::sregex_iterator it(text.begin(), text.end(), brace), end; it != end; ++it) {
@@ -497,8 +497,7 @@ TEST(ShippedKnowledgeTest, RepliesFollowTheWritingRules) {
     check_placeholders(k.reply, "kind " + k.id);
     if (k.urgency == engine::Urgency::kEmergency) {
       // red-flags.md 6.4: the action first, in the first line.
-      EXPECT_THAT(k.reply.substr(0, k.reply.find('.')), HasSubstr("{emergency_number}"))
-          << k.id;
+      EXPECT_THAT(k.reply.substr(0, k.reply.find('.')), HasSubstr("{emergency_number}")) << k.id;
       EXPECT_FALSE(k.tell_them.empty()) << k.id;
     } else {
       // 6.5: "Contact your cancer care team today", with the clinic's numbers.
@@ -520,8 +519,8 @@ TEST(ShippedKnowledgeTest, RepliesFollowTheWritingRules) {
 // `extra` inserted just after its opening brace.
 bool LoadWith(const std::string& file, const std::string& extra, ContentSpec* spec,
               std::vector<Diagnostic>* diags) {
-  const fs::path tmp = fs::temp_directory_path() /
-                       ("backline-loader-lint-" + std::to_string(::getpid()));
+  const fs::path tmp =
+      fs::temp_directory_path() / ("backline-loader-lint-" + std::to_string(::getpid()));
   fs::remove_all(tmp);
   fs::copy(Fixture("minimal/knowledge"), tmp, fs::copy_options::recursive);
   std::ifstream in(tmp / file);
@@ -580,8 +579,8 @@ TEST(KnowledgeLoaderTest, RedFlagRulesKeepTheirNoteAndExamples) {
   // The shipped rules: every one has a note and examples, with their locations.
   ContentSpec shipped;
   std::vector<Diagnostic> shipped_diags;
-  ASSERT_TRUE(LoadKnowledge(std::string(build::kSourceDir) + "/knowledge", &shipped,
-                            &shipped_diags))
+  ASSERT_TRUE(
+      LoadKnowledge(std::string(build::kSourceDir) + "/knowledge", &shipped, &shipped_diags))
       << Join(shipped_diags);
   ASSERT_GT(shipped.red_flag_rules.size(), 30u);
   for (const auto& r : shipped.red_flag_rules) {

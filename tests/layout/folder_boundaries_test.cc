@@ -26,8 +26,8 @@ namespace fs = std::filesystem;
 const fs::path kRoot = fs::path(backline::build::kSourceDir);
 
 struct Rule {
-  std::vector<std::string> may;        // project folders it may include ("engine")
-  std::vector<std::string> must_not;   // system headers it must not include ("boost/")
+  std::vector<std::string> may;       // project folders it may include ("engine")
+  std::vector<std::string> must_not;  // system headers it must not include ("boost/")
 };
 
 // What each folder may include besides itself.

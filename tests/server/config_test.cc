@@ -38,8 +38,8 @@ class ConfigFileTest : public ::testing::Test {
 
 TEST_F(ConfigFileTest, ReadsNumbersThatFit) {
   Config c;
-  ASSERT_TRUE(Load(R"({"port": 65535, "threads": 4, "limits": {"max_message_bytes": 8192}})", &c)
-                  .ok());
+  ASSERT_TRUE(
+      Load(R"({"port": 65535, "threads": 4, "limits": {"max_message_bytes": 8192}})", &c).ok());
   EXPECT_EQ(c.port, 65535);
   EXPECT_EQ(c.threads, 4);
   EXPECT_EQ(c.limits.max_message_bytes, 8192u);
@@ -53,13 +53,12 @@ TEST_F(ConfigFileTest, RefusesNumbersThatDoNotFitTheirSetting) {
     const char* text;
     const char* key;
   };
-  for (const Case& k : {Case{R"({"port": 70000})", "\"port\""},
-                        Case{R"({"port": -1})", "\"port\""},
-                        Case{R"({"port": 1e10})", "\"port\""},
-                        Case{R"({"port": 8080.5})", "\"port\""},
-                        Case{R"({"threads": 3000000000})", "\"threads\""},
-                        Case{R"({"limits": {"max_message_bytes": -1}})", "\"max_message_bytes\""},
-                        Case{R"({"limits": {"history_turns": 1e300}})", "\"history_turns\""}}) {
+  for (const Case& k :
+       {Case{R"({"port": 70000})", "\"port\""}, Case{R"({"port": -1})", "\"port\""},
+        Case{R"({"port": 1e10})", "\"port\""}, Case{R"({"port": 8080.5})", "\"port\""},
+        Case{R"({"threads": 3000000000})", "\"threads\""},
+        Case{R"({"limits": {"max_message_bytes": -1}})", "\"max_message_bytes\""},
+        Case{R"({"limits": {"history_turns": 1e300}})", "\"history_turns\""}}) {
     Config c;
     const Config defaults;
     const engine::Status s = Load(k.text, &c);

@@ -3,8 +3,6 @@
 // After each kill, every turn whose reply any client received must be in the database, as sent,
 // the database must pass PRAGMA integrity_check, and the restarted server must resume those
 // conversations where they stopped.
-#include <sqlite3.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +17,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "tests/server/load_agents.h"
 #include "tests/server/server_process.h"
@@ -67,8 +66,8 @@ class Database {
   // The stored reply of a turn, or nullopt.
   std::optional<std::string> Reply(const std::string& session, int64_t seq) {
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, "SELECT reply_text FROM turns WHERE session_id = ? AND seq = ?",
-                           -1, &stmt, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db_, "SELECT reply_text FROM turns WHERE session_id = ? AND seq = ?", -1,
+                           &stmt, nullptr) != SQLITE_OK) {
       return std::nullopt;
     }
     sqlite3_bind_text(stmt, 1, session.c_str(), -1, SQLITE_TRANSIENT);
@@ -98,19 +97,23 @@ class Database {
 // The clients here send as fast as the server answers: far past the per-connection rate limit
 // that protects a real server, and all from one address: both limits are raised in `config`.
 std::vector<std::string> ServerArgs(const fs::path& config, const fs::path& db) {
-  return {"--config", config.string(), "--port", "0", "--threads", "2", "--db", db.string(),
-          "--kb", kRoot + "/knowledge", "--dialogs", kRoot + "/dialogs"};
+  return {"--config",  config.string(),
+          "--port",    "0",
+          "--threads", "2",
+          "--db",      db.string(),
+          "--kb",      kRoot + "/knowledge",
+          "--dialogs", kRoot + "/dialogs"};
 }
 
 TEST(CrashTest, SigkillUnderLoadNeverLosesAnAcknowledgedTurn) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("backline-crash-" + std::to_string(::getpid()));
+  const fs::path dir = fs::temp_directory_path() / ("backline-crash-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const fs::path db = dir / "crash.db";
   const fs::path config = dir / "config.json";
   {
     std::ofstream out(config);
-    out << json{{"limits", {{"messages_per_minute", 1000000}, {"connections_per_address", 100}}}}.dump();
+    out << json{{"limits", {{"messages_per_minute", 1000000}, {"connections_per_address", 100}}}}
+               .dump();
   }
   std::mt19937 rng(std::random_device{}());
   constexpr int kRounds = 5;
@@ -136,8 +139,8 @@ TEST(CrashTest, SigkillUnderLoadNeverLosesAnAcknowledgedTurn) {
     }
     // The clients' io_context runs on this thread until the kill; the kill happens between
     // two of its handlers, so no reply can be half-recorded.
-    const auto kill_at =
-        Clock::now() + std::chrono::milliseconds(std::uniform_int_distribution<int>(300, 1500)(rng));
+    const auto kill_at = Clock::now() + std::chrono::milliseconds(
+                                            std::uniform_int_distribution<int>(300, 1500)(rng));
     boost::asio::steady_timer killer(ioc);
     killer.expires_at(kill_at);
     killer.async_wait([&](boost::system::error_code) {
@@ -175,9 +178,8 @@ TEST(CrashTest, SigkillUnderLoadNeverLosesAnAcknowledgedTurn) {
       EXPECT_EQ(missing, 0) << "of " << env.acked.size() << " acknowledged turns";
       EXPECT_GE(d.Count("SELECT COUNT(*) FROM turns"), total_acked);
     }
-    std::cout << "round " << round << ": killed after "
-              << env.acked.size() << " acknowledged replies from " << kClients << " clients"
-              << std::endl;
+    std::cout << "round " << round << ": killed after " << env.acked.size()
+              << " acknowledged replies from " << kClients << " clients" << std::endl;
 
     // Restarted, the server resumes a conversation of this round where it stopped.
     std::map<std::string, int64_t> last_seq;

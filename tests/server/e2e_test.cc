@@ -4,8 +4,6 @@
 // E2eTest runs the server in this process (Server::Create + Run on a thread) with small limits
 // where a test needs them. ServerProcessTest starts the built `backline` binary, because
 // signals (SIGTERM, SIGHUP) act on a whole process.
-#include "server/server.h"
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -33,6 +31,7 @@
 #include <sqlite3.h>
 
 #include "server/config.h"
+#include "server/server.h"
 #include "store/sqlite_store.h"
 #include "tests/server/server_process.h"
 #include "tests/server/ws_client.h"
@@ -50,11 +49,11 @@ namespace websocket = e2e::websocket;
 using e2e::HttpGet;
 using e2e::HttpRequest;
 using e2e::HttpResult;
+using e2e::ServerProcess;
 using e2e::WithOrigin;
 using e2e::WithReceiveBuffer;
 using e2e::WithTarget;
 using e2e::WsClient;
-using e2e::ServerProcess;
 using tcp = e2e::tcp;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
@@ -120,7 +119,8 @@ json ReadWelcome(WsClient& c) {
 }
 
 // Connects (the upgrade must succeed) and returns the welcome.
-json Open(WsClient& c, unsigned short port, const WsClient::Options& options = WsClient::Options()) {
+json Open(WsClient& c, unsigned short port,
+          const WsClient::Options& options = WsClient::Options()) {
   if (!c.Connect(port, options)) {
     ADD_FAILURE() << "upgrade of " << options.target << " failed: " << c.Describe()
                   << ", HTTP status " << c.http_status();
@@ -322,9 +322,8 @@ TEST_F(E2eTest, ResumeContinuesTheConversationAndReturnsItsHistory) {
   resumed.Close();
 
   // An id shaped like ours that the server never gave, and ids that are not ours at all.
-  for (const std::string unknown :
-       {"0123456789abcdef0123456789abcdef", "not-a-session", "%zz", "../../etc/passwd",
-        "0123456789ABCDEF0123456789ABCDEF"}) {
+  for (const std::string unknown : {"0123456789abcdef0123456789abcdef", "not-a-session", "%zz",
+                                    "../../etc/passwd", "0123456789ABCDEF0123456789ABCDEF"}) {
     SCOPED_TRACE("session=" + unknown);
     WsClient c;
     json w = Open(c, port_, WithTarget("/ws?session=" + unknown));
@@ -684,8 +683,8 @@ TEST_F(E2eTest, ASlowReaderDoesNotHoldUpOthers) {
   int replies = 0;
   for (const auto& f : frames) replies += Str(json::parse(f, nullptr, false), "type") == "reply";
   std::cout << "slow reader: sent " << sent << (pushed_back ? " then blocked" : "")
-            << (write_failed ? " then failed" : "") << "; read " << frames.size()
-            << " frames (" << replies << " replies); "
+            << (write_failed ? " then failed" : "") << "; read " << frames.size() << " frames ("
+            << replies << " replies); "
             << (ended ? "closed: " + slow.Describe() : std::string("still open")) << "\n";
   EXPECT_LE(replies, sent);
   if (ended && slow.closed_by_peer()) {
@@ -697,7 +696,6 @@ TEST_F(E2eTest, ASlowReaderDoesNotHoldUpOthers) {
   EXPECT_TRUE(ended || pushed_back || (turns_a >= 0 && turns_a == turns_b && turns_a < sent))
       << "turns answered: " << turns_a << " then " << turns_b << " of " << sent << " sent";
 }
-
 
 // 2c. Stop() closes the listening socket (Run's contract: "the acceptor closed"), so a server
 // can be started again on the same port in the same process.
@@ -765,11 +763,12 @@ TEST_F(E2eTest, FeedbackThenDeleteForgetsTheConversation) {
   for (const char* table : {"sessions", "turns", "feedback", "unanswered"}) {
     const std::string column = std::string(table) == "sessions" ? "id" : "session_id";
     sqlite3_stmt* stmt = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(
-                  db, ("SELECT COUNT(*) FROM " + std::string(table) + " WHERE " + column + " = ?")
-                          .c_str(),
-                  -1, &stmt, nullptr),
-              SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_prepare_v2(
+            db,
+            ("SELECT COUNT(*) FROM " + std::string(table) + " WHERE " + column + " = ?").c_str(),
+            -1, &stmt, nullptr),
+        SQLITE_OK);
     sqlite3_bind_text(stmt, 1, old_id.c_str(), -1, SQLITE_TRANSIENT);
     ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
     EXPECT_EQ(sqlite3_column_int64(stmt, 0), 0) << table << " still holds the deleted session";
@@ -887,7 +886,8 @@ struct ReceivedReply {
 // 7. SIGTERM with conversations open: every one gets a close frame (or EOF), the process exits
 // 0 within the 5 s drain, and every reply a client received is a committed turn.
 TEST_F(ServerProcessTest, SigtermClosesConversationsAndKeepsEveryRepliedTurn) {
-  ServerProcess server(build::kBacklineBinary, {"--port", "0", "--threads", "2", "--db", db_.string(), "--kb",
+  ServerProcess server(build::kBacklineBinary,
+                       {"--port", "0", "--threads", "2", "--db", db_.string(), "--kb",
                         kRoot + "/knowledge", "--dialogs", kRoot + "/dialogs"});
   ASSERT_TRUE(server.started());
   const unsigned short port = server.WaitForPort(10s);
@@ -970,8 +970,9 @@ TEST_F(ServerProcessTest, SigtermClosesConversationsAndKeepsEveryRepliedTurn) {
   EXPECT_GE(received.size(), static_cast<size_t>(kClients * 4));
 
   // Each conversation's stored turns are 1..n without a gap.
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT session_id, COUNT(*), MIN(seq), MAX(seq) FROM turns "
-                                   "GROUP BY session_id",
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT session_id, COUNT(*), MIN(seq), MAX(seq) FROM turns "
+                               "GROUP BY session_id",
                                -1, &stmt, nullptr),
             SQLITE_OK);
   int conversations = 0;
@@ -996,8 +997,9 @@ TEST_F(ServerProcessTest, SighupWithBrokenContentKeepsServingTheOldContent) {
   const fs::path kb = dir_ / "knowledge", dialogs = dir_ / "dialogs";
   fs::copy(kRoot + "/knowledge", kb, fs::copy_options::recursive);
   fs::copy(kRoot + "/dialogs", dialogs, fs::copy_options::recursive);
-  ServerProcess server(build::kBacklineBinary, {"--port", "0", "--threads", "2", "--db", db_.string(), "--kb",
-                        kb.string(), "--dialogs", dialogs.string()});
+  ServerProcess server(build::kBacklineBinary,
+                       {"--port", "0", "--threads", "2", "--db", db_.string(), "--kb", kb.string(),
+                        "--dialogs", dialogs.string()});
   ASSERT_TRUE(server.started());
   const unsigned short port = server.WaitForPort(10s);
   ASSERT_NE(port, 0) << server.Stderr();

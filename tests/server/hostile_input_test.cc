@@ -15,15 +15,13 @@
 //   Http:   "http:<status>", or "dropped" (closed without a response).
 // To add a row, add a line to Rows(); the test's name is the row's name with non-alphanumeric
 // characters as '_'. Every row also checks, on a fresh connection, that the server answers.
-#include "server/server.h"
-
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <cstdlib>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -37,6 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/config.h"
+#include "server/server.h"
 #include "store/sqlite_store.h"
 #include "tests/server/ws_client.h"
 #include "tests/support/build_paths.h"
@@ -57,7 +56,7 @@ const std::string kRoot = build::kSourceDir;
 const std::string kQuestion = "Is it safe to have a massage during chemotherapy?";
 
 // The catalogue's server runs with these limits (the rows' expectations depend on them).
-constexpr int kMessagesPerMinute = 5;     // frames of any type: 4x this
+constexpr int kMessagesPerMinute = 5;  // frames of any type: 4x this
 constexpr int kHandshakeTimeoutSeconds = 2;
 constexpr size_t kMaxMessageBytes = 4096;  // the default
 
@@ -74,8 +73,7 @@ class CatalogueServer {
 
  private:
   CatalogueServer() {
-    db_ = fs::temp_directory_path() /
-          ("backline-hostile-" + std::to_string(::getpid()) + ".db");
+    db_ = fs::temp_directory_path() / ("backline-hostile-" + std::to_string(::getpid()) + ".db");
     Config c;
     c.address = "127.0.0.1";
     c.port = 0;
@@ -199,7 +197,8 @@ std::string Token(const json& j) {
 std::string Summary(const std::set<std::string>& tokens, int close_code) {
   std::string out;
   for (const auto& t : tokens) out += (out.empty() ? "" : ", ") + t;
-  if (close_code >= 0) out += (out.empty() ? "" : ", ") + std::string("close:") + std::to_string(close_code);
+  if (close_code >= 0)
+    out += (out.empty() ? "" : ", ") + std::string("close:") + std::to_string(close_code);
   return out;
 }
 
@@ -332,7 +331,7 @@ std::string ActOnAnotherSession(unsigned short port, const std::string& type) {
   std::string outcome;
   if (type == "history") {
     outcome = r.value("type", "") == "history" && r["turns"].empty() ? "history:own (empty)"
-                                                                       : "history:" + r.dump();
+                                                                     : "history:" + r.dump();
   } else {
     outcome = r.value("type", "") == "deleted" && r.value("session", "") == id_b
                   ? "deleted:own"
@@ -371,17 +370,17 @@ std::vector<Row> Rows() {
       {"missing type", Ws({Text(R"({"text":"hi"})")}), "error:missing_type"},
       {"type not a string", Ws({Text(R"({"type":1,"text":"hi"})")}), "error:missing_type"},
       {"unknown type", Ws({Text(R"({"type":"shout","text":"hi"})")}), "error:unknown_type"},
-      {"type of 3000 characters",
-       Ws({Text(json{{"type", std::string(3000, 't')}}.dump())}), "error:unknown_type"},
+      {"type of 3000 characters", Ws({Text(json{{"type", std::string(3000, 't')}}.dump())}),
+       "error:unknown_type"},
       {"message without text", Ws({Text(R"({"type":"message"})")}), "error:bad_field"},
       {"text is a number", Ws({Text(R"({"type":"message","text":42})")}), "error:bad_field"},
       {"text is null", Ws({Text(R"({"type":"message","text":null})")}), "error:bad_field"},
-      {"text is an object", Ws({Text(R"({"type":"message","text":{"a":1}})")}),
-       "error:bad_field"},
+      {"text is an object", Ws({Text(R"({"type":"message","text":{"a":1}})")}), "error:bad_field"},
       {"empty text", Ws({Text(R"({"type":"message","text":""})")}), "error:empty_message"},
       {"whitespace text", Ws({Text(R"({"type":"message","text":" \t\r\n "})")}),
        "error:empty_message"},
-      {"raw NUL byte in the frame", Ws({Text(std::string(R"({"type":"message","text":"a)") + '\0' + R"(b"})")}),
+      {"raw NUL byte in the frame",
+       Ws({Text(std::string(R"({"type":"message","text":"a)") + '\0' + R"(b"})")}),
        "error:invalid_json"},
       {"escaped NUL in the text", Ws({Text(R"({"type":"message","text":"back\u0000pain"})")}),
        "reply"},
@@ -396,10 +395,9 @@ std::vector<Row> Rows() {
       {"UTF-8 encoded surrogate in a binary frame",
        Ws({Binary("{\"type\":\"message\",\"text\":\"\xed\xa0\x80\"}")}), "error:invalid_utf8"},
       {"well-formed binary frame", Ws({Binary(Message(kQuestion).payload)}), "reply"},
-      {"unknown extra fields", Ws({Text(R"({"type":"ping","admin":true,"session":"x"})")}),
-       "pong"},
-      {"duplicate keys, the last wins", Ws({Text(R"({"type":"message","text":"x","type":"ping"})")}),
-       "pong"},
+      {"unknown extra fields", Ws({Text(R"({"type":"ping","admin":true,"session":"x"})")}), "pong"},
+      {"duplicate keys, the last wins",
+       Ws({Text(R"({"type":"message","text":"x","type":"ping"})")}), "pong"},
       {"feedback seq 1e30", Ws({Text(R"({"type":"feedback","seq":1e30,"rating":1})")}),
        "error:bad_field"},
       {"feedback seq 2^64-1",
@@ -426,8 +424,8 @@ std::vector<Row> Rows() {
       {"feedback for a turn that is not there",
        Ws({Text(R"({"type":"feedback","seq":7,"rating":1})")}), "error:bad_field"},
       {"deeply nested arrays", Ws({Text(Nested("[", "]", 2000))}), "error:invalid_json"},
-      {"deeply nested objects, innermost without a value",
-       Ws({Text(Nested("{\"a\":", "}", 600))}), "error:invalid_json"},
+      {"deeply nested objects, innermost without a value", Ws({Text(Nested("{\"a\":", "}", 600))}),
+       "error:invalid_json"},
       {"frame of exactly 4096 bytes", Ws({MessageOfSize(kMaxMessageBytes)}), "reply"},
       {"frame of 4097 bytes", Ws({MessageOfSize(kMaxMessageBytes + 1)}), "close:1009"},
       // The server refuses a frame from its header, before reading the payload; closing with
@@ -439,7 +437,8 @@ std::vector<Row> Rows() {
       {"message flood", Ws(Times(40, Message(kQuestion))), "error:rate_limited, reply, close:1008"},
       {"ping flood", Ws(Times(60, Text(R"({"type":"ping"})"))),
        "error:rate_limited, pong, close:1008"},
-      {"junk flood", Ws(Times(60, Text("}{"))), "error:invalid_json, error:rate_limited, close:1008"},
+      {"junk flood", Ws(Times(60, Text("}{"))),
+       "error:invalid_json, error:rate_limited, close:1008"},
       {"history naming another session",
        Custom([](unsigned short p) { return ActOnAnotherSession(p, "history"); }),
        "history:own (empty), other intact"},
@@ -450,8 +449,7 @@ std::vector<Row> Rows() {
        Custom([](unsigned short p) { return Resume(p, std::string(32, 'a')); }), "welcome:new"},
       {"resume of a malformed session id",
        Custom([](unsigned short p) { return Resume(p, "..%2F..%2Fetc%2Fpasswd"); }), "welcome:new"},
-      {"resume of an uppercase session id",
-       Custom([](unsigned short p) {
+      {"resume of an uppercase session id", Custom([](unsigned short p) {
          WsClient a;
          std::string id = OpenSession(a, p, true);
          std::transform(id.begin(), id.end(), id.begin(), ::toupper);
@@ -491,13 +489,14 @@ std::vector<Row> Rows() {
       {"100 KB body",
        Http("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n" + big_body),
        "http:413"},
-      {"slow loris: headers never finished", Http("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: 1\r\n"),
-       "dropped"},
+      {"slow loris: headers never finished",
+       Http("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: 1\r\n"), "dropped"},
 
       // -- methods
       {"POST to a page", Http("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}"),
        "http:405"},
-      {"PUT the widget", Http("PUT /widget.js HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\n\r\nx"),
+      {"PUT the widget",
+       Http("PUT /widget.js HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\n\r\nx"),
        "http:405"},
       {"DELETE /healthz", Http("DELETE /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), "http:405"},
       {"OPTIONS", Http("OPTIONS / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), "http:405"},
@@ -519,7 +518,8 @@ std::vector<Row> Rows() {
       {"negative Content-Length",
        Http("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n"), "http:400"},
       {"two different Content-Lengths",
-       Http("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx"),
+       Http("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\nContent-Length: "
+            "2\r\n\r\nxx"),
        "http:400"},
       {"bad chunk",
        Http("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
@@ -540,8 +540,7 @@ std::vector<Row> Rows() {
       {"upgrade on another path", Http(UpgradeRequest("/chat", kKey + kVersion)), "http:404"},
       {"upgrade with a traversal path", Http(UpgradeRequest("/%2e%2e/ws", kKey + kVersion)),
        "http:404"},
-      {"well-formed upgrade", Http(UpgradeRequest("/ws?clinic=demo", kKey + kVersion)),
-       "http:101"},
+      {"well-formed upgrade", Http(UpgradeRequest("/ws?clinic=demo", kKey + kVersion)), "http:101"},
       {"GET /ws without an upgrade", Http(Get("/ws")), "http:426"},
   };
 }
@@ -599,7 +598,8 @@ TEST(HostileInputCatalogueTest, HasAtLeastFortyRowsWithUniqueNames) {
   EXPECT_GE(rows.size(), 40u);
   std::set<std::string> names;
   for (const auto& r : rows) {
-    EXPECT_TRUE(names.insert(TestName(::testing::TestParamInfo<Row>(r, 0))).second) << "duplicate row name: " << r.name;
+    EXPECT_TRUE(names.insert(TestName(::testing::TestParamInfo<Row>(r, 0))).second)
+        << "duplicate row name: " << r.name;
   }
 }
 
@@ -644,8 +644,9 @@ TEST(SecurityHeadersTest, TheWidgetScriptCanBeLoadedByOtherSites) {
   CatalogueServer& server = CatalogueServer::Get();
   ASSERT_TRUE(server.error().empty()) << server.error();
   http::response<http::string_body> res;
-  ASSERT_EQ(RunHttp(server.port(), Get("/widget.js", "Origin: https://portal.example.org\r\n"), &res),
-            "http:200");
+  ASSERT_EQ(
+      RunHttp(server.port(), Get("/widget.js", "Origin: https://portal.example.org\r\n"), &res),
+      "http:200");
   EXPECT_EQ(Header(res, "Cross-Origin-Resource-Policy"), "cross-origin");
   EXPECT_EQ(Header(res, http::field::access_control_allow_origin), "*");
   EXPECT_EQ(Header(res, http::field::access_control_allow_credentials), "<none>");
@@ -659,9 +660,10 @@ TEST(SecurityHeadersTest, TheWidgetScriptCanBeLoadedByOtherSites) {
 TEST(SecurityHeadersTest, ErrorsAndJsonGetTheStrictPolicy) {
   CatalogueServer& server = CatalogueServer::Get();
   ASSERT_TRUE(server.error().empty()) << server.error();
-  for (const std::string& raw : {Get("/healthz"), Get("/nope"), Get("/%2e%2e/"),
-                                 std::string("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"),
-                                 Get("/", "X-Filler: " + std::string(9000, 'a') + "\r\n")}) {
+  for (const std::string& raw :
+       {Get("/healthz"), Get("/nope"), Get("/%2e%2e/"),
+        std::string("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"),
+        Get("/", "X-Filler: " + std::string(9000, 'a') + "\r\n")}) {
     SCOPED_TRACE(raw.substr(0, 40));
     http::response<http::string_body> res;
     ASSERT_THAT(RunHttp(server.port(), raw, &res), ::testing::StartsWith("http:"));

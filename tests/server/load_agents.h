@@ -15,18 +15,18 @@
 #ifndef BACKLINE_TESTS_SERVER_LOAD_AGENTS_H_
 #define BACKLINE_TESTS_SERVER_LOAD_AGENTS_H_
 
-#include <utility>  // Boost 1.74's asio uses std::exchange without including it
-
-#include <boost/asio.hpp>
-#include <boost/beast.hpp>
 #include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <utility>  // Boost 1.74's asio uses std::exchange without including it
 #include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <nlohmann/json.hpp>
 
 namespace backline::server::e2e {
 
@@ -52,8 +52,7 @@ inline const std::vector<ScriptedMessage>& PatientMessages() {
       {"can i take morfine with ibuprofin", "nsaids", "none"},
       {"I can't feel my legs and I've wet myself", "red-flag", "emergency"},
       {"my legs feel weak and wobbly since this morning", "red-flag", "emergency"},
-      {"my dad is really drowsy and breathing slowly after his morphine", "red-flag",
-       "emergency"},
+      {"my dad is really drowsy and breathing slowly after his morphine", "red-flag", "emergency"},
       {"thanks that helps", "thanks", "none"},
       {"what is the capital of france", "out-of-scope", "none"},
   };
@@ -87,9 +86,9 @@ struct AgentEnv {
   // What happened, summed over all agents.
   int64_t connects = 0;
   int64_t connect_failures = 0;
-  int64_t messages_sent = 0;     // patients' messages (kPatient, kFast)
-  int64_t replies = 0;           // their replies
-  int64_t wrong_replies = 0;     // a reply that did not say what it must
+  int64_t messages_sent = 0;  // patients' messages (kPatient, kFast)
+  int64_t replies = 0;        // their replies
+  int64_t wrong_replies = 0;  // a reply that did not say what it must
   int64_t malformed_sent = 0;
   int64_t malformed_answered = 0;  // with the expected error code
   int64_t oversized_sent = 0;
@@ -176,10 +175,10 @@ class Agent : public std::enable_shared_from_this<Agent> {
   }
 
   void DoRead(int gen) {
-    ws_->async_read(read_buffer_, [self = shared_from_this(), gen](agents_beast::error_code ec,
-                                                                    std::size_t) {
-      self->OnRead(gen, ec);
-    });
+    ws_->async_read(read_buffer_,
+                    [self = shared_from_this(), gen](agents_beast::error_code ec, std::size_t) {
+                      self->OnRead(gen, ec);
+                    });
   }
 
   void OnRead(int gen, agents_beast::error_code ec) {

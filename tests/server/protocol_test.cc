@@ -33,9 +33,14 @@ TEST(StateFromJsonTest, ReadsBackWhatStateToJsonWrote) {
 // for a float out of range.
 TEST(StateFromJsonTest, RefusesNumbersThatAreNotAWholeNumberInRange) {
   const json good = json::parse(R"({"v":1,"state":"","slots":{},"offers":[],"turns":2})");
-  for (const auto& [key, value] :
-       {std::pair<const char*, json>{"v", 1e300}, {"v", 1.0}, {"v", 0}, {"v", -1},
-        {"turns", 1e300}, {"turns", -1}, {"turns", 2147483648LL}, {"turns", "2"}}) {
+  for (const auto& [key, value] : {std::pair<const char*, json>{"v", 1e300},
+                                   {"v", 1.0},
+                                   {"v", 0},
+                                   {"v", -1},
+                                   {"turns", 1e300},
+                                   {"turns", -1},
+                                   {"turns", 2147483648LL},
+                                   {"turns", "2"}}) {
     json j = good;
     j[key] = value;
     engine::SessionState state;
@@ -132,7 +137,8 @@ TEST(ReplyFrameTest, EveryReplyOfTheShippedContentIsWrittenAsNlohmannJsonWritesI
   engine::SessionState state;
   int offers_seen = 0;
   for (size_t i = 0; i < messages.size(); ++i) {
-    const engine::TurnResult fresh = content->engine->Turn(engine::SessionState{}, messages[i], clinic);
+    const engine::TurnResult fresh =
+        content->engine->Turn(engine::SessionState{}, messages[i], clinic);
     EXPECT_EQ(ReplyFrame(fresh.reply, 7), ReferenceReplyFrame(fresh.reply, 7)) << messages[i];
     const engine::TurnResult carried = content->engine->Turn(state, messages[i], clinic);
     state = carried.state;
@@ -174,8 +180,8 @@ TEST(StateJsonTest, BadUtf8IsReplacedNotThrown) {
 
 // Every place a byte that needs an escape can take in and around an 8-byte block.
 TEST(ReplyFrameTest, EscapesAreFoundAtEveryOffset) {
-  const std::vector<std::string> specials = {"\"", "\\", "\n", std::string(1, '\0'), "\x1f",
-                                             "\x7f", "\xc3\xa9"};
+  const std::vector<std::string> specials = {"\"",   "\\",   "\n",      std::string(1, '\0'),
+                                             "\x1f", "\x7f", "\xc3\xa9"};
   for (const std::string& special : specials) {
     for (size_t length = 0; length <= 24; ++length) {
       for (size_t at = 0; at <= length; ++at) {
@@ -193,14 +199,16 @@ TEST(ReplyFrameTest, EscapesAreFoundAtEveryOffset) {
 // IsValidUtf8 skips ASCII 8 bytes at a time: a bad or a good sequence must be seen wherever it
 // falls in a block.
 TEST(IsValidUtf8Test, SeesASequenceAtEveryOffset) {
-  const std::vector<std::string> good = {"\xc3\xa9", "\xe2\x80\x94", "\xf0\x9f\x92\x99",
-                                         "\x7f", std::string(1, '\0')};
-  const std::vector<std::string> bad = {
-      "\xff",         "\x80",         "\xc3",  // lone continuation, truncated
-      "\xc0\xaf",                               // overlong '/'
-      "\xed\xa0\x80",                           // a surrogate
-      "\xf4\x90\x80\x80",                       // above U+10FFFF
-      "\xe2\x80",     "\xe2\x28\xa1"};
+  const std::vector<std::string> good = {"\xc3\xa9", "\xe2\x80\x94", "\xf0\x9f\x92\x99", "\x7f",
+                                         std::string(1, '\0')};
+  const std::vector<std::string> bad = {"\xff",
+                                        "\x80",
+                                        "\xc3",              // lone continuation, truncated
+                                        "\xc0\xaf",          // overlong '/'
+                                        "\xed\xa0\x80",      // a surrogate
+                                        "\xf4\x90\x80\x80",  // above U+10FFFF
+                                        "\xe2\x80",
+                                        "\xe2\x28\xa1"};
   for (size_t length = 0; length <= 24; ++length) {
     for (size_t at = 0; at <= length; ++at) {
       for (const std::string& g : good) {
@@ -212,9 +220,9 @@ TEST(IsValidUtf8Test, SeesASequenceAtEveryOffset) {
       for (const std::string& b : bad) {
         std::string text(length, 'x');
         text.insert(at, b);
-        EXPECT_FALSE(IsValidUtf8(text)) << json(b).dump(-1, ' ', false,
-                                                       json::error_handler_t::replace)
-                                        << " at " << at << " of " << length;
+        EXPECT_FALSE(IsValidUtf8(text))
+            << json(b).dump(-1, ' ', false, json::error_handler_t::replace) << " at " << at
+            << " of " << length;
       }
     }
   }
@@ -223,8 +231,8 @@ TEST(IsValidUtf8Test, SeesASequenceAtEveryOffset) {
 void ExpectSameFrame(std::string_view payload) {
   const ClientFrame fast = ParseClientFrame(payload);
   const ClientFrame tree = ParseClientFrameWithTree(payload);
-  const std::string shown = json(std::string(payload)).dump(-1, ' ', false,
-                                                           json::error_handler_t::replace);
+  const std::string shown =
+      json(std::string(payload)).dump(-1, ' ', false, json::error_handler_t::replace);
   EXPECT_EQ(fast.type, tree.type) << shown;
   EXPECT_EQ(fast.text, tree.text) << shown;
   EXPECT_EQ(fast.seq, tree.seq) << shown;
@@ -296,7 +304,8 @@ TEST(ParseClientFrameTest, ReadsEveryFrameAsTheTreeReadsIt) {
 // run), which reach the corners a list does not.
 TEST(ParseClientFrameTest, ReadsEditedFramesAsTheTreeReadsThem) {
   std::mt19937 rng(20261127);
-  const std::string alphabet = "{}[]:,\"\\/ \t\nbfnrtu0123456789abcdefmessagetypext\x01\x7f\xc3\xa9";
+  const std::string alphabet =
+      "{}[]:,\"\\/ \t\nbfnrtu0123456789abcdefmessagetypext\x01\x7f\xc3\xa9";
   auto pick = [&rng](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
   size_t usable = 0;
   for (int round = 0; round < 20000; ++round) {
@@ -306,9 +315,14 @@ TEST(ParseClientFrameTest, ReadsEditedFramesAsTheTreeReadsThem) {
       const size_t at = pick(p.size() + 1);
       const char c = alphabet[pick(alphabet.size())];
       switch (pick(3)) {
-        case 0: p.insert(p.begin() + static_cast<std::ptrdiff_t>(at), c); break;
-        case 1: if (at < p.size()) p.erase(at, 1); break;
-        default: if (at < p.size()) p[at] = c;
+        case 0:
+          p.insert(p.begin() + static_cast<std::ptrdiff_t>(at), c);
+          break;
+        case 1:
+          if (at < p.size()) p.erase(at, 1);
+          break;
+        default:
+          if (at < p.size()) p[at] = c;
       }
     }
     ExpectSameFrame(p);

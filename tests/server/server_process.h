@@ -86,8 +86,7 @@ class ServerProcess {
 
   bool WaitForStderr(const std::string& needle, std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, timeout,
-                        [&]() { return err_.find(needle) != std::string::npos; });
+    return cv_.wait_for(lock, timeout, [&]() { return err_.find(needle) != std::string::npos; });
   }
 
   std::string Stderr() {

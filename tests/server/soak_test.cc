@@ -95,8 +95,7 @@ TEST(SoakTest, ThousandConnectionsForAMinuteOfMixedAndHostileTraffic) {
   int seconds = 60;
   if (const char* s = std::getenv("BACKLINE_SOAK_SECONDS")) seconds = std::max(60, std::atoi(s));
 
-  const fs::path dir = fs::temp_directory_path() /
-                       ("backline-soak-" + std::to_string(::getpid()));
+  const fs::path dir = fs::temp_directory_path() / ("backline-soak-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const fs::path config = dir / "config.json";
   {
@@ -104,10 +103,10 @@ TEST(SoakTest, ThousandConnectionsForAMinuteOfMixedAndHostileTraffic) {
     std::ofstream out(config);
     out << json{{"limits", {{"connections_per_address", 2000}, {"max_connections", 4000}}}}.dump();
   }
-  ServerProcess server(build::kBacklineBinary,
-                       {"--config", config.string(), "--port", "0", "--threads", "2", "--db",
-                        (dir / "soak.db").string(), "--kb", kRoot + "/knowledge", "--dialogs",
-                        kRoot + "/dialogs"});
+  ServerProcess server(
+      build::kBacklineBinary,
+      {"--config", config.string(), "--port", "0", "--threads", "2", "--db",
+       (dir / "soak.db").string(), "--kb", kRoot + "/knowledge", "--dialogs", kRoot + "/dialogs"});
   ASSERT_TRUE(server.started());
   const unsigned short port = server.WaitForPort(20s);
   ASSERT_NE(port, 0) << server.Stderr();
@@ -167,8 +166,8 @@ TEST(SoakTest, ThousandConnectionsForAMinuteOfMixedAndHostileTraffic) {
 
   std::cout << "soak: " << agents.size() << " connections for " << elapsed << " s\n"
             << "  connects " << env.connects << ", connect failures " << env.connect_failures
-            << "\n  patients: " << env.messages_sent << " messages, " << env.replies
-            << " replies, " << env.wrong_replies << " wrong\n"
+            << "\n  patients: " << env.messages_sent << " messages, " << env.replies << " replies, "
+            << env.wrong_replies << " wrong\n"
             << "  malformed: " << env.malformed_sent << " sent, " << env.malformed_answered
             << " answered with their error\n"
             << "  oversized: " << env.oversized_sent << " sent, " << env.closed_1009
@@ -205,9 +204,9 @@ TEST(SoakTest, ThousandConnectionsForAMinuteOfMixedAndHostileTraffic) {
     ASSERT_TRUE(c.Connect(port)) << c.Describe();
     json welcome = c.ReadJson();
     EXPECT_EQ(welcome.value("type", ""), "welcome");
-    ASSERT_TRUE(c.Send(json{{"type", "message"},
-                            {"text", "Is it safe to have a massage during chemotherapy?"}}
-                           .dump()));
+    ASSERT_TRUE(c.Send(
+        json{{"type", "message"}, {"text", "Is it safe to have a massage during chemotherapy?"}}
+            .dump()));
     json reply = c.ReadJson();
     EXPECT_EQ(reply.value("type", ""), "reply") << reply.dump();
     EXPECT_EQ(reply.value("topic", ""), "massage") << reply.dump();

@@ -1,8 +1,6 @@
 // `backline serve --tls-cert --tls-key`: HTTPS and WSS on one port, with a self-signed
 // certificate this test makes with the openssl command in a temp folder. A plain HTTP request
 // to the TLS port gets a 400 that says to use https; bad TLS files are startup errors.
-#include "server/server.h"
-
 #include <unistd.h>
 
 #include <atomic>
@@ -21,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/config.h"
+#include "server/server.h"
 #include "store/sqlite_store.h"
 #include "tests/server/ws_client.h"
 #include "tests/support/build_paths.h"
@@ -52,12 +51,15 @@ class Certificates {
     fs::create_directories(dir_);
     const std::string d = dir_.string();
     ok_ = Run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-              " -keyout " + d + "/key.pem -out " + d + "/cert.pem -days 2 -subj /CN=localhost"
+              " -keyout " +
+              d + "/key.pem -out " + d +
+              "/cert.pem -days 2 -subj /CN=localhost"
               " -addext subjectAltName=DNS:localhost,IP:127.0.0.1") &&
           Run("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + d +
               "/other-key.pem") &&
           Run("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes256"
-              " -pass pass:secret -out " + d + "/encrypted-key.pem");
+              " -pass pass:secret -out " +
+              d + "/encrypted-key.pem");
   }
   ~Certificates() {
     std::error_code ec;
@@ -113,9 +115,8 @@ class TlsClient {
     SSL_set_tlsext_host_name(stream.native_handle(), "localhost");
     beast::get_lowest_layer(stream).expires_after(5s);
     const tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), port);
-    if (!Await(ioc_, &ec_, [&](auto done) {
-          beast::get_lowest_layer(stream).async_connect(endpoint, done);
-        }) ||
+    if (!Await(ioc_, &ec_,
+               [&](auto done) { beast::get_lowest_layer(stream).async_connect(endpoint, done); }) ||
         ec_) {
       return false;
     }
@@ -184,8 +185,8 @@ TEST_F(TlsTest, HttpsHealthzAnswersWithHstsAndNoServerBanner) {
   http::request<http::string_body> req{http::verb::get, "/healthz", 11};
   req.set(http::field::host, "localhost:" + std::to_string(port_));
   req.keep_alive(false);
-  ASSERT_TRUE(Await(client.ioc(), &client.ec(),
-                    [&](auto done) { http::async_write(stream, req, done); }));
+  ASSERT_TRUE(
+      Await(client.ioc(), &client.ec(), [&](auto done) { http::async_write(stream, req, done); }));
   ASSERT_FALSE(client.ec()) << client.ec().message();
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
@@ -239,9 +240,8 @@ TEST_F(TlsTest, WssConversation) {
   EXPECT_EQ(reply.value("topic", ""), "massage") << reply.dump();
   EXPECT_EQ(reply.value("seq", 0), 1) << reply.dump();
 
-  ASSERT_TRUE(Await(client.ioc(), &client.ec(), [&](auto done) {
-    ws.async_close(websocket::close_code::normal, done);
-  }));
+  ASSERT_TRUE(Await(client.ioc(), &client.ec(),
+                    [&](auto done) { ws.async_close(websocket::close_code::normal, done); }));
   EXPECT_FALSE(client.ec()) << client.ec().message();
 }
 
@@ -275,9 +275,8 @@ TEST_F(TlsTest, AClientThatDoesNotTrustTheCertificateFailsTheHandshake) {
     beast::get_lowest_layer(stream).async_connect(endpoint, done);
   }));
   ASSERT_FALSE(client.ec());
-  ASSERT_TRUE(Await(client.ioc(), &client.ec(), [&](auto done) {
-    stream.async_handshake(ssl::stream_base::client, done);
-  }));
+  ASSERT_TRUE(Await(client.ioc(), &client.ec(),
+                    [&](auto done) { stream.async_handshake(ssl::stream_base::client, done); }));
   EXPECT_TRUE(client.ec()) << "the wrong name must not verify";
 }
 
@@ -322,15 +321,15 @@ TEST_F(TlsTest, AnEncryptedKeyIsAStartupErrorNotAPrompt) {
 TEST(TlsConfigTest, OptionsAndConfigKeysSetTheFiles) {
   Config c;
   std::string file;
-  ASSERT_TRUE(Config::ApplyArgs({"--tls-cert", "/x/cert.pem", "--tls-key", "/x/key.pem"}, &file, &c)
-                  .ok());
+  ASSERT_TRUE(
+      Config::ApplyArgs({"--tls-cert", "/x/cert.pem", "--tls-key", "/x/key.pem"}, &file, &c).ok());
   EXPECT_EQ(c.tls_cert, "/x/cert.pem");
   EXPECT_EQ(c.tls_key, "/x/key.pem");
   EXPECT_TRUE(c.Validate().ok());
   EXPECT_FALSE(Config::ApplyArgs({"--tls-cert"}, &file, &c).ok());
 
-  const fs::path path = fs::temp_directory_path() /
-                        ("backline-tls-config-" + std::to_string(::getpid()) + ".json");
+  const fs::path path =
+      fs::temp_directory_path() / ("backline-tls-config-" + std::to_string(::getpid()) + ".json");
   std::ofstream(path) << R"({"tls_cert": "a.pem"})";
   Config d;
   ASSERT_TRUE(Config::LoadFile(path.string(), &d).ok());

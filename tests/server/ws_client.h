@@ -14,16 +14,16 @@
 #ifndef BACKLINE_TESTS_SERVER_WS_CLIENT_H_
 #define BACKLINE_TESTS_SERVER_WS_CLIENT_H_
 
-#include <utility>  // Boost 1.74's asio uses std::exchange without including it
-
-#include <boost/asio.hpp>
-#include <boost/beast.hpp>
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>  // Boost 1.74's asio uses std::exchange without including it
 #include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <nlohmann/json.hpp>
 
 namespace backline::server::e2e {
 

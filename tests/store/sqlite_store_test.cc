@@ -33,15 +33,14 @@ using ::testing::Not;
 
 using testing_support::TempDbPath;
 
-std::unique_ptr<SqliteStore> OpenOrDie(const std::string& path,
-                                       SqliteStore::Options options = {}) {
+std::unique_ptr<SqliteStore> OpenOrDie(const std::string& path, SqliteStore::Options options = {}) {
   auto store = SqliteStore::Open(path, options);
   EXPECT_TRUE(store.ok()) << store.status().ToString();
   return store.ok() ? std::move(store).value() : nullptr;
 }
 
-SessionRecord Session(const std::string& id, const std::string& clinic,
-                      int64_t ms, const std::string& state = "{}") {
+SessionRecord Session(const std::string& id, const std::string& clinic, int64_t ms,
+                      const std::string& state = "{}") {
   SessionRecord s;
   s.id = id;
   s.clinic = clinic;
@@ -51,8 +50,7 @@ SessionRecord Session(const std::string& id, const std::string& clinic,
   return s;
 }
 
-TurnRecord Turn(const std::string& session_id, int64_t seq, int64_t ms,
-                bool unanswered = false) {
+TurnRecord Turn(const std::string& session_id, int64_t seq, int64_t ms, bool unanswered = false) {
   TurnRecord t;
   t.session_id = session_id;
   t.seq = seq;
@@ -76,8 +74,7 @@ Status Append(Store& store, TurnRecord turn, SessionRecord session) {
   return p.get_future().get();
 }
 
-Status Feedback(Store& store, const std::string& session_id, int64_t seq,
-                int rating, int64_t ms) {
+Status Feedback(Store& store, const std::string& session_id, int64_t seq, int rating, int64_t ms) {
   FeedbackRecord f;
   f.session_id = session_id;
   f.seq = seq;
@@ -95,11 +92,9 @@ Status Delete(Store& store, const std::string& id) {
   return p.get_future().get();
 }
 
-StatusOr<int64_t> Purge(Store& store, const std::string& clinic,
-                        int64_t before_ms) {
+StatusOr<int64_t> Purge(Store& store, const std::string& clinic, int64_t before_ms) {
   std::promise<StatusOr<int64_t>> p;
-  store.Purge(clinic, before_ms,
-              [&p](StatusOr<int64_t> n) { p.set_value(std::move(n)); });
+  store.Purge(clinic, before_ms, [&p](StatusOr<int64_t> n) { p.set_value(std::move(n)); });
   return p.get_future().get();
 }
 
@@ -107,29 +102,22 @@ StatusOr<std::optional<SessionRecord>> Load(Store& store, const std::string& id,
                                             int64_t not_before_ms = 0) {
   std::promise<StatusOr<std::optional<SessionRecord>>> p;
   store.LoadSession(id, not_before_ms,
-                    [&p](StatusOr<std::optional<SessionRecord>> r) {
-                      p.set_value(std::move(r));
-                    });
+                    [&p](StatusOr<std::optional<SessionRecord>> r) { p.set_value(std::move(r)); });
   return p.get_future().get();
 }
 
-StatusOr<std::vector<TurnRecord>> Recent(Store& store, const std::string& id,
-                                         size_t limit) {
+StatusOr<std::vector<TurnRecord>> Recent(Store& store, const std::string& id, size_t limit) {
   std::promise<StatusOr<std::vector<TurnRecord>>> p;
-  store.RecentTurns(id, limit, [&p](StatusOr<std::vector<TurnRecord>> r) {
-    p.set_value(std::move(r));
-  });
+  store.RecentTurns(id, limit,
+                    [&p](StatusOr<std::vector<TurnRecord>> r) { p.set_value(std::move(r)); });
   return p.get_future().get();
 }
 
-StatusOr<std::vector<UnansweredRecord>> ListUnanswered(Store& store,
-                                                       int64_t since_ms,
+StatusOr<std::vector<UnansweredRecord>> ListUnanswered(Store& store, int64_t since_ms,
                                                        size_t limit) {
   std::promise<StatusOr<std::vector<UnansweredRecord>>> p;
   store.Unanswered(since_ms, limit,
-                   [&p](StatusOr<std::vector<UnansweredRecord>> r) {
-                     p.set_value(std::move(r));
-                   });
+                   [&p](StatusOr<std::vector<UnansweredRecord>> r) { p.set_value(std::move(r)); });
   return p.get_future().get();
 }
 
@@ -254,9 +242,8 @@ TEST(SqliteStoreTest, GroupCommitSharesTransactions) {
       for (int i = 1; i <= kPerThread; ++i) {
         SessionRecord s = Session(id, "c", 100);
         s.updated_ms = 100 + i;
-        store->AppendTurn(Turn(id, i, 100 + i), s, [&](Status st) {
-          (st.ok() ? ok : failed).fetch_add(1);
-        });
+        store->AppendTurn(Turn(id, i, 100 + i), s,
+                          [&](Status st) { (st.ok() ? ok : failed).fetch_add(1); });
       }
     });
   }
@@ -266,8 +253,7 @@ TEST(SqliteStoreTest, GroupCommitSharesTransactions) {
   EXPECT_EQ(ok.load(), kThreads * kPerThread);
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(store->QueueDepth(), 0u);
-  EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM turns"),
-            kThreads * kPerThread);
+  EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM turns"), kThreads * kPerThread);
   EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM sessions"), kThreads);
   // 200 writes queued without waiting: a handful of groups, not 200 commits.
   EXPECT_GE(store->commits(), 1u);
@@ -476,11 +462,9 @@ TEST(SqliteStoreTest, RecentTurnsAreTheLastOnesOldestFirst) {
   auto store = OpenOrDie(path.str());
   ASSERT_NE(store, nullptr);
   for (int i = 1; i <= 7; ++i) {
-    ASSERT_TRUE(
-        Append(*store, Turn("r", i, i * 10), Session("r", "c", i * 10)).ok());
+    ASSERT_TRUE(Append(*store, Turn("r", i, i * 10), Session("r", "c", i * 10)).ok());
   }
-  ASSERT_TRUE(
-      Append(*store, Turn("other", 1, 1), Session("other", "c", 1)).ok());
+  ASSERT_TRUE(Append(*store, Turn("other", 1, 1), Session("other", "c", 1)).ok());
   auto last3 = Recent(*store, "r", 3);
   ASSERT_TRUE(last3.ok()) << last3.status().ToString();
   EXPECT_EQ(Seqs(last3.value()), (std::vector<int64_t>{5, 6, 7}));
@@ -496,9 +480,9 @@ TEST(SqliteStoreTest, UnansweredSinceAndLimit) {
   auto store = OpenOrDie(":memory:");
   ASSERT_NE(store, nullptr);
   for (int i = 1; i <= 5; ++i) {
-    ASSERT_TRUE(Append(*store, Turn("a", i, i * 100, /*unanswered=*/i % 2 == 1),
-                       Session("a", "c", i * 100))
-                    .ok());
+    ASSERT_TRUE(
+        Append(*store, Turn("a", i, i * 100, /*unanswered=*/i % 2 == 1), Session("a", "c", i * 100))
+            .ok());
   }
   auto since = ListUnanswered(*store, 200, 10);  // seq 3 and 5
   ASSERT_TRUE(since.ok()) << since.status().ToString();
@@ -517,8 +501,7 @@ TEST(SqliteStoreTest, DeleteSessionCascades) {
   ASSERT_NE(store, nullptr);
   for (const std::string id : {"gone", "kept"}) {
     ASSERT_TRUE(Append(*store, Turn(id, 1, 10), Session(id, "c", 10)).ok());
-    ASSERT_TRUE(
-        Append(*store, Turn(id, 2, 20, true), Session(id, "c", 20)).ok());
+    ASSERT_TRUE(Append(*store, Turn(id, 2, 20, true), Session(id, "c", 20)).ok());
     ASSERT_TRUE(Feedback(*store, id, 1, +1, 30).ok());
   }
   ASSERT_TRUE(Delete(*store, "gone").ok());
@@ -526,18 +509,12 @@ TEST(SqliteStoreTest, DeleteSessionCascades) {
 
   const std::string& p = path.str();
   EXPECT_EQ(Count(p, "SELECT count(*) FROM sessions WHERE id = 'gone'"), 0);
-  EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE session_id = 'gone'"),
-            0);
-  EXPECT_EQ(Count(p, "SELECT count(*) FROM feedback WHERE session_id = 'gone'"),
-            0);
-  EXPECT_EQ(
-      Count(p, "SELECT count(*) FROM unanswered WHERE session_id = 'gone'"), 0);
-  EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE session_id = 'kept'"),
-            2);
-  EXPECT_EQ(Count(p, "SELECT count(*) FROM feedback WHERE session_id = 'kept'"),
-            1);
-  EXPECT_EQ(
-      Count(p, "SELECT count(*) FROM unanswered WHERE session_id = 'kept'"), 1);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE session_id = 'gone'"), 0);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM feedback WHERE session_id = 'gone'"), 0);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM unanswered WHERE session_id = 'gone'"), 0);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE session_id = 'kept'"), 2);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM feedback WHERE session_id = 'kept'"), 1);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM unanswered WHERE session_id = 'kept'"), 1);
   auto loaded = Load(*store, "gone");
   ASSERT_TRUE(loaded.ok());
   EXPECT_FALSE(loaded.value().has_value());
@@ -548,23 +525,17 @@ TEST(SqliteStoreTest, PurgeByClinicAndTime) {
   auto store = OpenOrDie(path.str());
   ASSERT_NE(store, nullptr);
   // north/old: idle since 100, goes whole.
-  ASSERT_TRUE(
-      Append(*store, Turn("old", 1, 100, true), Session("old", "north", 100))
-          .ok());
+  ASSERT_TRUE(Append(*store, Turn("old", 1, 100, true), Session("old", "north", 100)).ok());
   // north/live: an old turn (purged with its feedback and unanswered entry)
   // and a new one (kept).
-  ASSERT_TRUE(
-      Append(*store, Turn("live", 1, 100, true), Session("live", "north", 100))
-          .ok());
+  ASSERT_TRUE(Append(*store, Turn("live", 1, 100, true), Session("live", "north", 100)).ok());
   ASSERT_TRUE(Feedback(*store, "live", 1, -1, 150).ok());
   SessionRecord live = Session("live", "north", 100);
   live.updated_ms = 5000;
   ASSERT_TRUE(Append(*store, Turn("live", 2, 5000, true), live).ok());
   ASSERT_TRUE(Feedback(*store, "live", 2, +1, 5001).ok());
   // south/old: another clinic, untouched.
-  ASSERT_TRUE(
-      Append(*store, Turn("south", 1, 100), Session("south", "south", 100))
-          .ok());
+  ASSERT_TRUE(Append(*store, Turn("south", 1, 100), Session("south", "south", 100)).ok());
 
   auto deleted = Purge(*store, "north", 1000);
   ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
@@ -573,20 +544,10 @@ TEST(SqliteStoreTest, PurgeByClinicAndTime) {
   const std::string& p = path.str();
   EXPECT_EQ(Count(p, "SELECT count(*) FROM sessions WHERE id = 'old'"), 0);
   EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE session_id = 'old'"), 0);
-  EXPECT_EQ(
-      Text(p, "SELECT group_concat(seq) FROM turns WHERE session_id = 'live'"),
-      "2");
-  EXPECT_EQ(
-      Text(p,
-           "SELECT group_concat(seq) FROM feedback WHERE session_id = 'live'"),
-      "2");
-  EXPECT_EQ(
-      Text(
-          p,
-          "SELECT group_concat(seq) FROM unanswered WHERE session_id = 'live'"),
-      "2");
-  EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE session_id = 'south'"),
-            1);
+  EXPECT_EQ(Text(p, "SELECT group_concat(seq) FROM turns WHERE session_id = 'live'"), "2");
+  EXPECT_EQ(Text(p, "SELECT group_concat(seq) FROM feedback WHERE session_id = 'live'"), "2");
+  EXPECT_EQ(Text(p, "SELECT group_concat(seq) FROM unanswered WHERE session_id = 'live'"), "2");
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE session_id = 'south'"), 1);
 
   auto again = Purge(*store, "north", 1000);
   ASSERT_TRUE(again.ok());
@@ -602,12 +563,9 @@ TEST(SqliteStoreTest, DuplicateSeqFailsAloneAndTheStoreGoesOn) {
   ASSERT_NE(store, nullptr);
 
   std::promise<Status> first, dup, other;
-  store->AppendTurn(Turn("d", 1, 10), Session("d", "c", 10),
-                    [&](Status s) { first.set_value(s); });
-  store->AppendTurn(Turn("d", 1, 20), Session("d", "c", 20),
-                    [&](Status s) { dup.set_value(s); });
-  store->AppendTurn(Turn("x", 1, 30), Session("x", "c", 30),
-                    [&](Status s) { other.set_value(s); });
+  store->AppendTurn(Turn("d", 1, 10), Session("d", "c", 10), [&](Status s) { first.set_value(s); });
+  store->AppendTurn(Turn("d", 1, 20), Session("d", "c", 20), [&](Status s) { dup.set_value(s); });
+  store->AppendTurn(Turn("x", 1, 30), Session("x", "c", 30), [&](Status s) { other.set_value(s); });
   store->Flush();
   EXPECT_TRUE(first.get_future().get().ok());
   const Status d = dup.get_future().get();
@@ -627,8 +585,7 @@ TEST(SqliteStoreTest, DuplicateSeqFailsAloneAndTheStoreGoesOn) {
 
   // Later writes still work.
   std::promise<Status> later;
-  store->AppendTurn(Turn("d", 2, 40), Session("d", "c", 40),
-                    [&](Status s) { later.set_value(s); });
+  store->AppendTurn(Turn("d", 2, 40), Session("d", "c", 40), [&](Status s) { later.set_value(s); });
   store->Flush();
   EXPECT_TRUE(later.get_future().get().ok());
   EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM turns"), 3);
@@ -645,8 +602,7 @@ TEST(SqliteStoreTest, AFailedWriteDoesNotRepeatTheWritesBeforeIt) {
   auto store = OpenOrDie(path.str(), options);
   ASSERT_NE(store, nullptr);
   std::promise<Status> setup;
-  store->AppendTurn(Turn("f", 1, 10), Session("f", "c", 10),
-                    [&](Status s) { setup.set_value(s); });
+  store->AppendTurn(Turn("f", 1, 10), Session("f", "c", 10), [&](Status s) { setup.set_value(s); });
   store->Flush();
   ASSERT_TRUE(setup.get_future().get().ok());
   const uint64_t commits_before = store->commits();
@@ -654,12 +610,9 @@ TEST(SqliteStoreTest, AFailedWriteDoesNotRepeatTheWritesBeforeIt) {
   std::promise<Status> before, dup, after, turn;
   store->AddFeedback(FeedbackRecord{"f", 1, 1, "helpful", 20},
                      [&](Status s) { before.set_value(s); });
-  store->AppendTurn(Turn("f", 1, 30), Session("f", "c", 30),
-                    [&](Status s) { dup.set_value(s); });
-  store->AddFeedback(FeedbackRecord{"f", 1, -1, "", 40},
-                     [&](Status s) { after.set_value(s); });
-  store->AppendTurn(Turn("f", 2, 50), Session("f", "c", 50),
-                    [&](Status s) { turn.set_value(s); });
+  store->AppendTurn(Turn("f", 1, 30), Session("f", "c", 30), [&](Status s) { dup.set_value(s); });
+  store->AddFeedback(FeedbackRecord{"f", 1, -1, "", 40}, [&](Status s) { after.set_value(s); });
+  store->AppendTurn(Turn("f", 2, 50), Session("f", "c", 50), [&](Status s) { turn.set_value(s); });
   store->Flush();
   EXPECT_TRUE(before.get_future().get().ok());
   EXPECT_EQ(dup.get_future().get().code(), Status::Code::kInvalidArgument);
@@ -685,8 +638,7 @@ TEST(SqliteStoreTest, BadFeedbackAndMismatchedIdsFail) {
   const Status bad_rating = Feedback(*store, "f", 1, 5, 20);
   EXPECT_EQ(bad_rating.code(), Status::Code::kInvalidArgument);
   EXPECT_THAT(bad_rating.message(), HasSubstr("CHECK constraint failed"));
-  const Status mismatch =
-      Append(*store, Turn("f", 2, 30), Session("g", "c", 30));
+  const Status mismatch = Append(*store, Turn("f", 2, 30), Session("g", "c", 30));
   EXPECT_EQ(mismatch.code(), Status::Code::kInvalidArgument);
   EXPECT_TRUE(Feedback(*store, "f", 1, -1, 40).ok());
 }
@@ -697,8 +649,7 @@ TEST(SqliteStoreTest, ReopeningKeepsTheDataIntact) {
     auto store = OpenOrDie(path.str());
     ASSERT_NE(store, nullptr);
     ASSERT_TRUE(Append(*store, Turn("p", 1, 10), Session("p", "c", 10)).ok());
-    ASSERT_TRUE(
-        Append(*store, Turn("p", 2, 20, true), Session("p", "c", 20)).ok());
+    ASSERT_TRUE(Append(*store, Turn("p", 2, 20, true), Session("p", "c", 20)).ok());
     ASSERT_TRUE(Feedback(*store, "p", 2, +1, 30).ok());
   }
   {
@@ -723,8 +674,7 @@ TEST(SqliteStoreTest, ReopeningKeepsTheDataIntact) {
   auto fk_row = fk->Step();
   ASSERT_TRUE(fk_row.ok());
   EXPECT_FALSE(fk_row.value()) << "foreign key violations";
-  EXPECT_EQ(db->QueryInt64("PRAGMA user_version").value(),
-            SqliteStore::kSchemaVersion);
+  EXPECT_EQ(db->QueryInt64("PRAGMA user_version").value(), SqliteStore::kSchemaVersion);
   EXPECT_EQ(db->QueryText("PRAGMA journal_mode").value(), "wal");
   EXPECT_EQ(Count(path.str(), "SELECT count(*) FROM turns"), 3);
 }
@@ -768,24 +718,20 @@ TEST(SqliteStoreTest, ReadsDoNotWaitForABlockedWriter) {
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   ASSERT_TRUE(other->Exec("BEGIN IMMEDIATE").ok());
   std::promise<Status> write;
-  store->AppendTurn(Turn("w", 2, 20), Session("w", "c", 20),
-                    [&](Status s) { write.set_value(s); });
+  store->AppendTurn(Turn("w", 2, 20), Session("w", "c", 20), [&](Status s) { write.set_value(s); });
   auto write_done = write.get_future();
 
   std::promise<StatusOr<std::optional<SessionRecord>>> read;
-  store->LoadSession("w", 0, [&](StatusOr<std::optional<SessionRecord>> r) {
-    read.set_value(std::move(r));
-  });
+  store->LoadSession(
+      "w", 0, [&](StatusOr<std::optional<SessionRecord>> r) { read.set_value(std::move(r)); });
   auto read_done = read.get_future();
-  ASSERT_EQ(read_done.wait_for(std::chrono::seconds(5)),
-            std::future_status::ready)
+  ASSERT_EQ(read_done.wait_for(std::chrono::seconds(5)), std::future_status::ready)
       << "the read waited for the writer";
   auto loaded = read_done.get();
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   ASSERT_TRUE(loaded.value().has_value());
   EXPECT_EQ(loaded.value()->updated_ms, 10);
-  EXPECT_EQ(write_done.wait_for(std::chrono::milliseconds(0)),
-            std::future_status::timeout);
+  EXPECT_EQ(write_done.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
 
   ASSERT_TRUE(other->Exec("ROLLBACK").ok());
   EXPECT_TRUE(write_done.get().ok());
@@ -810,8 +756,7 @@ TEST(SqliteStoreTest, BusyTransactionFailsTheGroupThenRecovers) {
 TEST(SqliteStoreTest, RefusesANewerSchema) {
   TempDbPath path;
   {
-    auto db = sqlite::Database::Open(
-        path.str(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    auto db = sqlite::Database::Open(path.str(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(db->Exec("PRAGMA user_version = 99").ok());
   }
@@ -827,8 +772,7 @@ TEST(SqliteStoreTest, OpenFailsWithAStatus) {
   EXPECT_THAT(store.status().message(), HasSubstr("SQLITE_CANTOPEN"));
   SqliteStore::Options bad;
   bad.max_batch = 0;
-  EXPECT_EQ(SqliteStore::Open(":memory:", bad).status().code(),
-            Status::Code::kInvalidArgument);
+  EXPECT_EQ(SqliteStore::Open(":memory:", bad).status().code(), Status::Code::kInvalidArgument);
   SqliteStore::Options no_checkpoints;
   no_checkpoints.checkpoint_frames = 0;
   EXPECT_EQ(SqliteStore::Open(":memory:", no_checkpoints).status().code(),
@@ -1090,8 +1034,7 @@ TEST(SqliteStoreTest, AReaderHoldingTheWalBackCostsNoSyncPerGroup) {
     sqlite3* reader = nullptr;
     ASSERT_EQ(sqlite3_open_v2(path.str().c_str(), &reader, SQLITE_OPEN_READONLY, nullptr),
               SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM turns;", nullptr, nullptr,
-                           nullptr),
+    ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM turns;", nullptr, nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(reader);
     const int syncs_before = database_syncs;
@@ -1120,8 +1063,7 @@ TEST(SqliteStoreTest, AReaderHoldingTheWalBackCostsNoSyncPerGroup) {
 // ---------------------------------------------------------
 
 TEST(SqliteTest, LeaseResetsAndClearsBindings) {
-  auto db = sqlite::Database::Open(":memory:",
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  auto db = sqlite::Database::Open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   sqlite3_stmt* first = nullptr;
   {
@@ -1175,9 +1117,9 @@ TEST(SqliteTest, RunWithStoresTheTextAndKeepsNoBinding) {
   // Stepped again with nothing bound: every parameter is NULL, and the NOT NULL-free table
   // takes the row.
   ASSERT_TRUE(insert->Run().ok());
-  EXPECT_EQ(db->QueryInt64("SELECT count(*) FROM t WHERE a IS NULL AND b IS NULL AND c IS NULL")
-                .value(),
-            1);
+  EXPECT_EQ(
+      db->QueryInt64("SELECT count(*) FROM t WHERE a IS NULL AND b IS NULL AND c IS NULL").value(),
+      1);
   // A failing run clears its bindings too.
   ASSERT_TRUE(db->Exec("CREATE TABLE u (a TEXT NOT NULL, b INTEGER CHECK (b > 0))").ok());
   auto strict = db->Prepare("INSERT INTO u VALUES (?1, ?2)");
@@ -1186,13 +1128,13 @@ TEST(SqliteTest, RunWithStoresTheTextAndKeepsNoBinding) {
   EXPECT_EQ(bad.code(), Status::Code::kInvalidArgument) << bad.ToString();
   strict->Reset();
   const Status unbound = strict->Run();
-  EXPECT_THAT(unbound.message(), HasSubstr("NOT NULL constraint failed: u.a")) << unbound.ToString();
+  EXPECT_THAT(unbound.message(), HasSubstr("NOT NULL constraint failed: u.a"))
+      << unbound.ToString();
   EXPECT_EQ(db->QueryInt64("SELECT count(*) FROM u").value(), 0);
 }
 
 TEST(SqliteTest, NestedLeasesOfOneStatementAreIndependent) {
-  auto db = sqlite::Database::Open(":memory:",
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  auto db = sqlite::Database::Open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   ASSERT_TRUE(db.ok());
   auto outer = db->Cached("SELECT ?1");
   auto inner = db->Cached("SELECT ?1");
@@ -1207,14 +1149,12 @@ TEST(SqliteTest, NestedLeasesOfOneStatementAreIndependent) {
 }
 
 TEST(SqliteTest, ErrorsCarryTheMessageAndExtendedCode) {
-  auto missing =
-      sqlite::Database::Open("/nonexistent-dir/x.db", SQLITE_OPEN_READWRITE);
+  auto missing = sqlite::Database::Open("/nonexistent-dir/x.db", SQLITE_OPEN_READWRITE);
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(), HasSubstr("unable to open"));
   EXPECT_THAT(missing.status().message(), HasSubstr("SQLITE_CANTOPEN"));
 
-  auto db = sqlite::Database::Open(":memory:",
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  auto db = sqlite::Database::Open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   ASSERT_TRUE(db.ok());
   auto bad = db->Prepare("SELEKT 1");
   ASSERT_FALSE(bad.ok());
@@ -1231,8 +1171,7 @@ TEST(SqliteTest, ErrorsCarryTheMessageAndExtendedCode) {
   EXPECT_EQ(dup.code(), Status::Code::kInvalidArgument);
   EXPECT_THAT(dup.message(), HasSubstr("UNIQUE constraint failed: u.k"));
   EXPECT_THAT(dup.message(),
-              HasSubstr("extended code " +
-                        std::to_string(SQLITE_CONSTRAINT_PRIMARYKEY)));
+              HasSubstr("extended code " + std::to_string(SQLITE_CONSTRAINT_PRIMARYKEY)));
 }
 
 }  // namespace

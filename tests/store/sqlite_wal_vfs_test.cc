@@ -4,13 +4,12 @@
 // and a write that fails must fail its commit and leave the database whole.
 #include "store/internal/sqlite_wal_vfs.h"
 
-#include <sqlite3.h>
-
 #include <atomic>
 #include <cstring>
 #include <string>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "tests/support/spy_vfs.h"
 #include "tests/support/temp_db_path.h"
@@ -54,8 +53,8 @@ using testing_support::TempDbPath;
 // A connection; the test fails (and the connection is null) if it cannot open.
 class Conn {
  public:
-  Conn(const std::string& path, const char* vfs, int flags = SQLITE_OPEN_READWRITE |
-                                                               SQLITE_OPEN_CREATE) {
+  Conn(const std::string& path, const char* vfs,
+       int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) {
     EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db_, flags, vfs), SQLITE_OK);
   }
   ~Conn() { sqlite3_close(db_); }

@@ -1,6 +1,8 @@
 // The store's batching contract (store/store.h), for both stores: AppendTurns queues turns at
 // once and each keeps its own outcome; the after-callbacks hook runs after every pass of
 // callbacks, so a caller that leaves the callbacks' work for later is woken once per pass.
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "store/memory_store.h"
 #include "store/sqlite_store.h"
@@ -51,9 +52,8 @@ TurnRecord Turn(const std::string& session_id, int64_t seq) {
 
 std::vector<TurnRecord> Recent(Store& store, const std::string& id) {
   std::promise<engine::StatusOr<std::vector<TurnRecord>>> p;
-  store.RecentTurns(id, 100, [&p](engine::StatusOr<std::vector<TurnRecord>> r) {
-    p.set_value(std::move(r));
-  });
+  store.RecentTurns(
+      id, 100, [&p](engine::StatusOr<std::vector<TurnRecord>> r) { p.set_value(std::move(r)); });
   auto r = p.get_future().get();
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? r.value() : std::vector<TurnRecord>{};
@@ -76,9 +76,9 @@ class StoreBatchingTest : public ::testing::TestWithParam<std::string> {
       ASSERT_TRUE(s.ok()) << s.status().ToString();
       store_ = std::move(s).value();
     } else {
-      path_ = (fs::temp_directory_path() /
-               ("backline-batching-" + std::to_string(::getpid()) + ".db"))
-                  .string();
+      path_ =
+          (fs::temp_directory_path() / ("backline-batching-" + std::to_string(::getpid()) + ".db"))
+              .string();
       Remove();
       SqliteStore::Options options;
       options.max_batch = 256;

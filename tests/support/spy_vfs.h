@@ -13,12 +13,11 @@
 #ifndef BACKLINE_TESTS_SUPPORT_SPY_VFS_H_
 #define BACKLINE_TESTS_SUPPORT_SPY_VFS_H_
 
-#include <sqlite3.h>
-
 #include <functional>
 #include <string>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 namespace backline::testing_support {
 
@@ -102,18 +101,14 @@ class SpyVfs {
           return Real(f)->pMethods->xFileSize(Real(f), n);
         };
         m.xLock = [](sqlite3_file* f, int l) { return Real(f)->pMethods->xLock(Real(f), l); };
-        m.xUnlock = [](sqlite3_file* f, int l) {
-          return Real(f)->pMethods->xUnlock(Real(f), l);
-        };
+        m.xUnlock = [](sqlite3_file* f, int l) { return Real(f)->pMethods->xUnlock(Real(f), l); };
         m.xCheckReservedLock = [](sqlite3_file* f, int* r) {
           return Real(f)->pMethods->xCheckReservedLock(Real(f), r);
         };
         m.xFileControl = [](sqlite3_file* f, int op, void* a) {
           return Real(f)->pMethods->xFileControl(Real(f), op, a);
         };
-        m.xSectorSize = [](sqlite3_file* f) {
-          return Real(f)->pMethods->xSectorSize(Real(f));
-        };
+        m.xSectorSize = [](sqlite3_file* f) { return Real(f)->pMethods->xSectorSize(Real(f)); };
         m.xDeviceCharacteristics = [](sqlite3_file* f) {
           return Real(f)->pMethods->xDeviceCharacteristics(Real(f));
         };
