@@ -1,10 +1,8 @@
-// Engine: the compiled, immutable snapshot of all content, and one conversation
-// turn.
+// Engine: the compiled, immutable snapshot of all content, and one conversation turn.
 //
-//   auto engine = Engine::Compile(spec, &diags);   // nullptr when diags holds
-//   an error TurnResult r = engine->Turn(state, "can i take ibuprofen with
-//   chemo", clinic); state = r.state;                                // the
-//   caller keeps the session state
+//   auto engine = Engine::Compile(spec, &diags);  // nullptr when diags holds an error
+//   TurnResult r = engine->Turn(state, "can i take ibuprofen with chemo", clinic);
+//   state = r.state;                              // the caller keeps the session state
 //
 // A turn is a pure function of (snapshot, session state, text, clinic): the
 // order of checks is fixed and documented in README.md ("How a reply is
@@ -183,8 +181,7 @@ class Engine {
   // RetrievalSpec::clarify_concept's index in concepts_, if set.
   std::optional<size_t> clarify_concept_;
   std::array<IntentSet, kIntentKinds> intent_sets_;  // by IntentSpec::Kind
-  // Terms of keywords and synonym targets: words that name something this
-  // content is about
+  // Terms of keywords and synonym targets: words that name something this content is about
   // ("morphine"), as opposed to general words ("time").
   std::unordered_set<std::string> domain_terms_;
   // Entry index by id, and the canonical text of each entry's first question
