@@ -340,7 +340,8 @@ void Curator::CheckParaphrases(const content::Content& content, const std::strin
       continue;
     }
     const engine::TurnResult turn = engine.Turn(engine::SessionState{}, text, clinic);
-    if (turn.reply.kind == "escalation" || turn.reply.urgency != engine::Urgency::kNone) {
+    if (turn.reply.kind == engine::ReplyKind::kEscalation ||
+        turn.reply.urgency != engine::Urgency::kNone) {
       std::string kind = turn.reply.red_flag_kind;
       for (const auto& k : engine.content().red_flag_kinds) {
         if (k.id == turn.reply.red_flag_kind) kind += " (" + k.name + ")";

@@ -41,13 +41,26 @@
 
 namespace backline::engine {
 
+// How a reply was chosen. ReplyKindName gives the name the reply frame's "kind" carries.
+enum class ReplyKind {
+  kWelcome,     // "welcome": the first message of a conversation
+  kEscalation,  // "escalation": a red flag (the reply's urgency says how urgent)
+  kAnswer,      // "answer": an FAQ entry's answer
+  kClarify,     // "clarify": not confident; the top candidates are offered as quick replies
+  kFallback,    // "fallback": nothing fits (the empty message too)
+  kIntent,      // "intent": small talk, a request (a person, the service), a flow's opening
+  kPrompt,      // "prompt": a dialog state asking something
+  kRefusal,     // "refusal": out of scope (a diagnosis, a dose change, a prognosis)
+};
+const char* ReplyKindName(ReplyKind kind);
+// False, and *out untouched, for a name ReplyKindName never gives.
+bool ParseReplyKind(std::string_view name, ReplyKind* out);
+
 struct Reply {
   std::string text;
   std::string topic;
   Urgency urgency = Urgency::kNone;
-  // How the reply was chosen: "escalation", "answer", "clarify", "fallback",
-  // "intent", "prompt" (a dialog state asking something), "refusal".
-  std::string kind;
+  ReplyKind kind = ReplyKind::kPrompt;
   std::string entry_id;       // the FAQ entry answered with, if any
   std::string intent_id;      // the intent that answered, if any
   std::string red_flag_kind;  // "E1".."U7" when escalating
