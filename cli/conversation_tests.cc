@@ -161,9 +161,8 @@ class Reader {
       Fail(p + "/say", "\"say\" must not be empty");
     }
     Optional(t, p, "topic", &out->topic);
-    if (out->topic && !engine::IsKnownTopic(*out->topic))
-      Fail(p + "/topic",
-           "unknown topic " + Quoted(*out->topic) + " (see ../shared/docs/topics.md)");
+    if (out->topic && !content_.engine->FindTopic(*out->topic))
+      Fail(p + "/topic", "unknown topic " + Quoted(*out->topic) + " (knowledge/topics.json)");
     Optional(t, p, "urgency", &out->urgency);
     if (out->urgency && !OneOf(*out->urgency, {"none", "urgent", "emergency"}))
       Fail(p + "/urgency", "\"urgency\" must be one of none, urgent, emergency");

@@ -550,7 +550,11 @@ StatusOr<EditOutcome> Curator::CreateEntry(const std::string& who, const NewEntr
   if (Find(id).ok()) {
     return Refused({Refusal(Display(faq), "an entry with id '" + id + "' already exists")});
   }
-  const auto& topics = engine::FaqTopicIds();
+  // The topics of the content being served (knowledge/topics.json); a new entry's file is
+  // validated again, with the rest of the content, before anything is written.
+  const auto cur = current_();
+  const std::vector<std::string> topics =
+      cur ? cur->engine->FaqTopicIds() : std::vector<std::string>{};
   if (std::find(topics.begin(), topics.end(), topic) == topics.end()) {
     std::string known;
     for (const auto& t : topics) known += (known.empty() ? "" : ", ") + t;

@@ -96,6 +96,18 @@ constexpr std::pair<ReplyKind, const char*> kReplyKindNames[] = {
 };
 }  // namespace
 
+const TopicSpec* Engine::FindTopic(std::string_view id) const {
+  const auto it = topics_.find(std::string(id));
+  return it == topics_.end() ? nullptr : it->second;
+}
+
+std::vector<std::string> Engine::FaqTopicIds() const {
+  std::vector<std::string> ids;
+  for (const auto& t : spec_.topics)
+    if (t.faq) ids.push_back(t.id);
+  return ids;
+}
+
 const char* ReplyKindName(ReplyKind kind) {
   for (const auto& [k, name] : kReplyKindNames)
     if (k == kind) return name;
@@ -124,49 +136,31 @@ bool ParseUrgency(std::string_view name, Urgency* out) {
   return true;
 }
 
-const std::vector<std::string>& FaqTopicIds() {
-  static const std::vector<std::string> kIds = {"causes",
-                                                "treatment-side-effects",
-                                                "opioids",
-                                                "nsaids",
-                                                "other-medications",
-                                                "procedures",
-                                                "physical-therapy",
-                                                "massage",
-                                                "acupuncture",
-                                                "mind-body",
-                                                "lifestyle",
-                                                "sleep",
-                                                "only-symptom",
-                                                "risk-factors",
-                                                "cancer-vs-ordinary",
-                                                "complementary-evidence",
-                                                "care-team",
-                                                "emotional-support"};
-  return kIds;
-}
-
-const std::vector<std::string>& ConversationTopicIds() {
-  static const std::vector<std::string> kIds = {
-      "greeting", "goodbye", "thanks", "capabilities", "human", "out-of-scope", "red-flag"};
-  return kIds;
-}
-
-bool IsKnownTopic(std::string_view id) {
-  for (const auto& t : FaqTopicIds()) {
-    if (t == id) return true;
-  }
-  for (const auto& t : ConversationTopicIds()) {
-    if (t == id) return true;
-  }
-  return false;
-}
-
 std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diagnostic>* diags) {
   std::shared_ptr<Engine> e(new Engine());
   e->spec_ = std::move(spec);
   const ContentSpec& s = e->spec_;
   DiagnosticSink sink(diags);
+
+  // Topics: every id once, and the ones the engine files its own replies under.
+  for (const auto& t : s.topics) {
+    if (t.id.empty()) sink.Error(t.where, "topic has no id");
+    if (!e->topics_.emplace(t.id, &t).second) sink.Error(t.where, "duplicate topic '" + t.id + "'");
+  }
+  for (const char* id : {kRedFlagTopic, kWelcomeTopic, kFallbackTopic, kPromptTopic}) {
+    const TopicSpec* t = e->FindTopic(id);
+    if (!t || t->faq) {
+      sink.Error(SourceLocation{s.topics.empty() ? "topics.json" : s.topics.front().where.file},
+                 std::string("topics.json lacks the conversation topic '") + id +
+                     "', which the engine files its own replies under");
+    }
+  }
+  for (const auto& st : s.dialog.states) {
+    if (!st.topic.empty() && !e->FindTopic(st.topic)) {
+      sink.Error(st.topic_where.file.empty() ? st.where : st.topic_where,
+                 "unknown topic '" + st.topic + "'");
+    }
+  }
 
   // FAQ entries: ids, topics, paraphrases.
   const TextNormalizer normalizer(s.language);
@@ -180,8 +174,12 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
       sink.Error(entry.where, "duplicate entry id '" + entry.id + "' (first defined at " +
                                   it->second->where.ToString() + ")");
     }
-    if (std::find(FaqTopicIds().begin(), FaqTopicIds().end(), entry.topic) == FaqTopicIds().end()) {
+    if (const TopicSpec* t = e->FindTopic(entry.topic); !t) {
       sink.Error(entry.where, "entry '" + entry.id + "' has unknown topic '" + entry.topic + "'");
+    } else if (!t->faq) {
+      sink.Error(entry.where, "entry '" + entry.id + "' is filed under '" + entry.topic +
+                                  "', a conversation topic: FAQ entries go under a topic marked "
+                                  "\"faq\" in topics.json");
     }
     if (entry.answer.empty()) sink.Error(entry.where, "entry '" + entry.id + "' has no answer");
     if (entry.questions.empty())
@@ -301,7 +299,7 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
     for (const auto& i : s.intents) {
       if (!intent_ids.insert(i.id).second)
         sink.Error(i.where, "duplicate intent id '" + i.id + "'");
-      if (!IsKnownTopic(i.topic) || i.topic == "red-flag") {
+      if (!e->FindTopic(i.topic) || i.topic == kRedFlagTopic) {
         sink.Error(i.where, "intent '" + i.id + "' has unknown topic '" + i.topic + "'");
       }
       if (i.reply.empty() && i.next_state.empty()) {
@@ -717,7 +715,7 @@ std::string Engine::Render(std::string_view text, const Clinic& clinic) {
 Reply Engine::Welcome(const Clinic& clinic) const {
   Reply r;
   r.kind = ReplyKind::kWelcome;
-  r.topic = "greeting";
+  r.topic = kWelcomeTopic;
   r.text = Render(Message("welcome"), clinic);
   auto it = spec_.dialog.messages.find("welcome_quick_replies");
   if (it != spec_.dialog.messages.end()) {
@@ -773,7 +771,7 @@ Reply Engine::Escalate(const RedFlagKind& kind, RedFlagDetector::Person person,
                        const Clinic& clinic) const {
   Reply r;
   r.kind = ReplyKind::kEscalation;
-  r.topic = "red-flag";
+  r.topic = kRedFlagTopic;
   r.urgency = kind.urgency;
   r.red_flag_kind = kind.id;
   const std::string* text = &kind.reply;
@@ -954,7 +952,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text, const
 
   if (a.terms.empty() && a.canonical.empty()) {
     reply.kind = ReplyKind::kFallback;
-    reply.topic = "out-of-scope";
+    reply.topic = kFallbackTopic;
     reply.text = Render(Message("empty"), clinic);
     return finish([&]() -> std::string { return "empty message"; });
   }
@@ -998,7 +996,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text, const
       }
       if (reply.topic.empty()) reply.topic = st->spec->topic;
       Enter(t.next, &state, &reply, clinic);
-      if (reply.topic.empty()) reply.topic = "capabilities";
+      if (reply.topic.empty()) reply.topic = kPromptTopic;
       return finish([&]() -> std::string {
         return "transition '" + t.on + "' of state '" + st->spec->id + "'";
       });
@@ -1250,7 +1248,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text, const
     });
   }
   reply.kind = ReplyKind::kFallback;
-  reply.topic = "out-of-scope";
+  reply.topic = kFallbackTopic;
   reply.text = Render(Message("fallback"), clinic);
   reply.score = top ? top->coverage : 0;
   reply.unanswered = true;

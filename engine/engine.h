@@ -122,6 +122,17 @@ class Engine {
   const ContentSpec& content() const { return spec_; }
   const Analyzer& analyzer() const { return *analyzer_; }
   const FaqEntry* FindEntry(std::string_view id) const;
+  // The topic with this id (knowledge/topics.json), or nullptr.
+  const TopicSpec* FindTopic(std::string_view id) const;
+  // The topics FAQ entries are filed under, in topics.json's order.
+  std::vector<std::string> FaqTopicIds() const;
+
+  // The topics the engine files its own replies under; topics.json must have each (Compile
+  // says so when it does not).
+  static constexpr const char* kRedFlagTopic = "red-flag";       // every escalation
+  static constexpr const char* kWelcomeTopic = "greeting";       // the welcome
+  static constexpr const char* kFallbackTopic = "out-of-scope";  // a fallback, an empty message
+  static constexpr const char* kPromptTopic = "capabilities";    // a dialog prompt with none
   size_t vocabulary_size() const { return analyzer_->speller().vocabulary_size(); }
 
  private:
@@ -182,6 +193,7 @@ class Engine {
   void Enter(const std::string& id, SessionState* state, Reply* reply, const Clinic& clinic) const;
 
   ContentSpec spec_;
+  std::unordered_map<std::string, const TopicSpec*> topics_;  // into spec_.topics
   std::unique_ptr<Analyzer> analyzer_;
   std::unique_ptr<RedFlagDetector> red_flags_;
   std::unique_ptr<Bm25Index> index_;

@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <functional>
 #include <set>
 #include <string>
@@ -9,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/engine/shipped_content.h"
+#include "tests/engine/test_topics.h"
 
 namespace backline::engine {
 namespace {
@@ -117,6 +119,7 @@ FaqEntry Entry(std::string id, std::string topic, std::vector<std::string> quest
 
 ContentSpec MinimalSpec() {
   ContentSpec s;
+  s.topics = backline::testing::TestTopics();
   s.entries = {
       Entry("causes-why", "causes",
             {"Why does cancer cause back pain?", "how can a tumour make my back hurt",
@@ -467,6 +470,23 @@ TEST(EngineCompileTest, ContentErrorsAreReportedWithTheirLocation) {
        },
        "first defined at faq/a.json:4:5"},
       {"unknown topic", [](ContentSpec* s) { s->entries[0].topic = "astrology"; }, "'astrology'"},
+      {"entry under a conversation topic", [](ContentSpec* s) { s->entries[0].topic = "greeting"; },
+       "a conversation topic"},
+      {"duplicate topic", [](ContentSpec* s) { s->topics.push_back(s->topics[0]); },
+       "duplicate topic 'causes'"},
+      {"no red-flag topic",
+       [](ContentSpec* s) {
+         s->topics.erase(std::remove_if(s->topics.begin(), s->topics.end(),
+                                        [](const TopicSpec& t) { return t.id == "red-flag"; }),
+                         s->topics.end());
+       },
+       "lacks the conversation topic 'red-flag'"},
+      {"engine topic marked faq",
+       [](ContentSpec* s) {
+         for (auto& t : s->topics)
+           if (t.id == "out-of-scope") t.faq = true;
+       },
+       "lacks the conversation topic 'out-of-scope'"},
       {"no answer", [](ContentSpec* s) { s->entries[0].answer.clear(); }, "no answer"},
       {"no questions", [](ContentSpec* s) { s->entries[0].questions.clear(); }, "no questions"},
       {"same question twice",
@@ -517,6 +537,22 @@ TEST(EngineCompileTest, ContentErrorsAreReportedWithTheirLocation) {
     EXPECT_TRUE(found) << c.what << ": no error containing \"" << c.message << "\" in\n"
                        << Join(diags);
   }
+}
+
+// A dialog state's topic is checked against topics.json when the content is compiled (the
+// dialogs loader does not know the topics), at the place the topic is written.
+TEST(EngineCompileTest, AStateWithAnUnknownTopicIsReportedWhereTheTopicIsWritten) {
+  ContentSpec spec = MinimalSpec();
+  ASSERT_FALSE(spec.dialog.states.empty());
+  spec.dialog.states[0].topic = "astrology";
+  spec.dialog.states[0].topic_where = {"dialogs/flow.json", 11, 16};
+  std::vector<Diagnostic> diags;
+  EXPECT_EQ(Engine::Compile(std::move(spec), &diags), nullptr);
+  std::string where;
+  for (const auto& d : diags)
+    if (d.message.find("unknown topic 'astrology'") != std::string::npos)
+      where = d.where.ToString();
+  EXPECT_EQ(where, "dialogs/flow.json:11:16") << Join(diags);
 }
 
 TEST(EngineCompileTest, DuplicateEntryIdNamesBothPlaces) {
