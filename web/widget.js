@@ -46,6 +46,7 @@
   const BACKOFF_MAX_MS = 5000;       // after an outage, back within 5 s of the server
   const CONNECT_TIMEOUT_MS = 8000;
   const HISTORY_TIMEOUT_MS = 5000;
+  const ACCESS_CHECK_EVERY_MS = 10000;   // at most one /ws/check per this, while connects fail
   const PHONE_QUERY = '(max-width: 480px)';   // the panel is full-screen (see the CSS)
 
   // ---------------------------------------------------------------------------------------
@@ -84,6 +85,7 @@
       unreachable: 'We can’t reach the assistant right now. Messages you type will be sent when the connection is back.',
       unreachableEmergency: 'In an emergency, call {number}.',
       retryNow: 'Retry now',
+      refused: 'This chat is not set up for this website yet, so it cannot connect. (For the website’s owner: the browser console says what to change.)',
       online: 'Online',
       offline: 'Offline',
       queued: 'Waiting for connection…',
@@ -141,6 +143,7 @@
       unreachable: 'L’assistant est injoignable pour le moment. Vos messages seront envoyés au retour de la connexion.',
       unreachableEmergency: 'En cas d’urgence, appelez le {number}.',
       retryNow: 'Réessayer',
+      refused: 'Cette discussion n’est pas encore configurée pour ce site : elle ne peut pas se connecter. (Pour le propriétaire du site : la console du navigateur indique quoi changer.)',
       online: 'En ligne',
       offline: 'Hors ligne',
       queued: 'En attente de connexion…',
@@ -198,6 +201,7 @@
       unreachable: 'No podemos contactar con el asistente ahora. Sus mensajes se enviarán cuando vuelva la conexión.',
       unreachableEmergency: 'En una emergencia, llame al {number}.',
       retryNow: 'Reintentar',
+      refused: 'Este chat aún no está configurado para este sitio web y no puede conectarse. (Para el propietario del sitio: la consola del navegador indica qué cambiar.)',
       online: 'En línea',
       offline: 'Sin conexión',
       queued: 'Esperando conexión…',
@@ -962,12 +966,13 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
 
     // ---- connection -----------------------------------------------------------------------
     want() {
+      if (this.refused) return this.failQueued();
       if (!this.ws && !this.retryTimer) this.connect();
     }
 
     // A connection is needed while the panel is open on a visible page, or messages wait.
     needed() {
-      return !this.destroyed &&
+      return !this.destroyed && !this.refused &&
         (this.outbox.length > 0 || this.inflight.length > 0 || (this.isOpen && !document.hidden));
     }
 
@@ -981,7 +986,7 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
     }
 
     connect() {
-      if (this.destroyed || this.ws) return;
+      if (this.destroyed || this.ws || this.refused) return;
       clearTimeout(this.retryTimer);
       this.retryTimer = null;
       clearInterval(this.countdownTimer);
@@ -1028,7 +1033,60 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
       // Nobody is looking and nothing waits (closed panel, hidden tab, the server's idle
       // timeout): reconnect on the next open, send or return to the tab.
       if (!this.needed()) { this.setStatus('idle'); return; }
+      // Closed before any welcome: maybe refused (a foreign origin, an unknown clinic) rather
+      // than unreachable. The browser hides the upgrade's status, so ask the server.
+      if (!was) this.checkAccess();
       this.scheduleReconnect(was ? code : 0);
+    }
+
+    // GET /ws/check?clinic=ID (README, "The chat protocol"): the server says whether it would
+    // let this page's connection in and, if not, why. A failed fetch (an outage) changes
+    // nothing: the reconnects go on.
+    checkAccess() {
+      const now = Date.now();
+      if (this.refused || typeof fetch !== 'function' || now - (this.lastAccessCheck || 0) < ACCESS_CHECK_EVERY_MS) return;
+      this.lastAccessCheck = now;
+      const u = new URL('/ws/check', this.o.server);
+      u.searchParams.set('clinic', this.o.clinic);
+      fetch(u.href, { mode: 'cors', credentials: 'omit', cache: 'no-store' })
+        .then((res) => (res.ok ? res.json() : null))
+        .then((info) => {
+          if (info && info.ok === false && (info.code === 'origin_not_allowed' || info.code === 'unknown_clinic')) {
+            this.refuse(info);
+          }
+        })
+        .catch(() => { /* unreachable: keep retrying */ });
+    }
+
+    // The server refuses this page: a configuration problem, not an outage. Retrying cannot
+    // help, so the widget stops, says so in the panel, and tells the page's owner in the
+    // console what to change. Backline.init() (or a reload, once fixed) starts again.
+    refuse(info) {
+      if (this.destroyed || this.connected || this.refused) return;
+      this.refused = info;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      clearTimeout(this.connectTimer);
+      if (this.ws) {
+        const ws = this.ws;
+        this.ws = null;
+        try { ws.close(); } catch (e) { /* closed */ }
+      }
+      const detail = typeof info.message === 'string' && info.message ? info.message :
+        'this page (' + location.origin + ') may not use the chat of clinic "' + this.o.clinic + '"';
+      console.error('Backline: the chat server ' + this.o.server + ' refused this page (' + String(info.code) + '): ' + detail);
+      this.failQueued();
+      this.setStatus('refused');
+    }
+
+    // Marks every waiting message "Not sent" (a refused page can send nothing).
+    failQueued() {
+      for (const it of this.outbox) {
+        it.status = 'failed';
+        it.reason = '';
+        this.renderItemState(it);
+      }
+      this.outbox = [];
     }
 
     scheduleReconnect(code) {
@@ -1094,10 +1152,10 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
           if (this.root.getAttribute('data-state') === 'connecting') status.hidden = false;
         }, 800);
       }
-      this.status.className = 'status' + (state === 'unreachable' ? ' bad' : '');
+      this.status.className = 'status' + (state === 'unreachable' || state === 'refused' ? ' bad' : '');
       this.statusIcon.textContent = '';
-      this.statusIcon.appendChild(icon(state === 'connecting' ? 'info' : 'cloudOff'));
-      this.statusRetry.hidden = state === 'connecting' || state === 'reconnecting-now';
+      this.statusIcon.appendChild(icon(state === 'connecting' ? 'info' : state === 'refused' ? 'alert' : 'cloudOff'));
+      this.statusRetry.hidden = state === 'connecting' || state === 'reconnecting-now' || state === 'refused';
       this.statusText.textContent = '';
       const render = () => {
         this.statusText.textContent = '';
@@ -1108,9 +1166,9 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
         } else if (state === 'reconnecting') {
           const s = Math.max(1, Math.ceil((due - Date.now()) / 1000));
           this.statusText.textContent = t(this.everConnected ? 'reconnecting' : 'cantConnect', { s: s }) + ' ';
-        } else if (state === 'unreachable') {
+        } else if (state === 'unreachable' || state === 'refused') {
           const num = this.clinic && this.clinic.emergency_number;
-          append(this.statusText, t('unreachable') + ' ');
+          append(this.statusText, t(state) + ' ');
           if (num) {
             const line = t('unreachableEmergency', { number: '\u0000' }).split('\u0000');
             append(this.statusText, [line[0], el('a', { href: telHref(num), text: num }), line[1] || '', ' ']);
@@ -1122,7 +1180,7 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
       render();
       if (state === 'reconnecting') this.countdownTimer = setInterval(render, 1000);
       if (state !== this.lastAnnouncedStatus && state !== 'reconnecting-now') {
-        this.statusLive.textContent = state === 'unreachable' ? t('unreachable') :
+        this.statusLive.textContent = state === 'unreachable' || state === 'refused' ? t(state) :
           state === 'connecting' ? '' : t('reconnectingNow');
       }
       this.lastAnnouncedStatus = state;

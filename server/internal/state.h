@@ -21,6 +21,7 @@
 #include "content/content.h"
 #include "engine/dialogue.h"
 #include "server/config.h"
+#include "server/internal/throttled_log.h"
 #include "server/metrics.h"
 #include "server/routes.h"
 #include "server/static_files.h"
@@ -126,6 +127,8 @@ struct ServerState : RouteHost {
   unsigned short port = 0;
   std::atomic<bool> stopping{false};
   std::atomic<bool> ready{false};
+  // Upgrades refused for their Origin: logged once, then counted once a minute.
+  ThrottledLog origin_refusals;
 
  private:
   mutable std::mutex routes_mutex_;

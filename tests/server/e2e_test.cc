@@ -583,6 +583,66 @@ TEST_F(E2eTest, UpgradeChecksOriginAndClinic) {
   }
 }
 
+// A browser cannot read the 403 of a refused upgrade (it sees a close, 1006, like an outage):
+// /ws/check tells the widget why, in words for the page's owner, from any page (CORS "*");
+// the server logs the refusal once with the origin and what to add, then counts.
+TEST_F(E2eTest, RefusedOriginIsExplainedToThePageAndLoggedOnce) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const std::string foreign = "https://portal.example.org";
+  {
+    const HttpResult r = HttpGet(port_, "/ws/check?clinic=demo", {{"Origin", foreign}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(std::string(r.headers["Access-Control-Allow-Origin"]), "*");
+    EXPECT_EQ(std::string(r.headers["Cache-Control"]), "no-store");
+    const json j = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(j.value("ok", true), false) << r.body;
+    EXPECT_EQ(Str(j, "code"), "origin_not_allowed");
+    EXPECT_EQ(Str(j, "origin"), foreign);
+    EXPECT_EQ(Str(j, "clinic"), "demo");
+    EXPECT_THAT(Str(j, "message"), HasSubstr("dialogs/clinics/demo.json"));
+    EXPECT_THAT(Str(j, "message"), HasSubstr("allowed_origins"));
+    EXPECT_THAT(Str(j, "message"), HasSubstr("SIGHUP"));
+  }
+  {
+    const HttpResult r =
+        HttpGet(port_, "/ws/check?clinic=demo", {{"Origin", "http://localhost:5173"}});
+    const json j = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(j.value("ok", false), true) << r.body;
+    EXPECT_FALSE(j.contains("code")) << r.body;
+  }
+  {
+    const HttpResult r = HttpGet(port_, "/ws/check?clinic=nope", {{"Origin", "http://localhost"}});
+    const json j = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(j.value("ok", true), false) << r.body;
+    EXPECT_EQ(Str(j, "code"), "unknown_clinic");
+  }
+  {
+    // Bytes that are not UTF-8 in the Origin: still a JSON answer (printable ASCII echoed).
+    const HttpResult r = HttpGet(port_, "/ws/check", {{"Origin", "https://\xc3\x28.example"}});
+    ASSERT_EQ(r.status, 200);
+    const json j = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(Str(j, "code"), "origin_not_allowed") << r.body;
+    EXPECT_EQ(Str(j, "origin"), "https://?(.example");
+  }
+
+  ::testing::internal::CaptureStderr();
+  for (int i = 0; i < 5; ++i) {
+    WsClient c;
+    EXPECT_FALSE(c.Connect(port_, WithOrigin(foreign)));
+    EXPECT_EQ(c.http_status(), 403);
+  }
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  size_t lines = 0;
+  for (size_t at = log.find("upgrade refused"); at != std::string::npos;
+       at = log.find("upgrade refused", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 1u) << log;
+  EXPECT_THAT(log, HasSubstr("origin " + foreign));
+  EXPECT_THAT(log, HasSubstr("\"allowed_origins\" in dialogs/clinics/default.json"));
+  EXPECT_THAT(log, HasSubstr("SIGHUP"));
+}
+
 TEST_F(E2eTest, ConnectionsPerAddressAreLimited) {
   config_.limits.connections_per_address = 3;
   ASSERT_NO_FATAL_FAILURE(StartServer());
