@@ -364,20 +364,30 @@ Decision Static(ServerState& state, const Request& req, const std::string& decod
     res.set("Cross-Origin-Resource-Policy", "cross-origin");
     res.set(http::field::access_control_allow_origin, "*");
   }
-  res.set(http::field::etag, file->etag);
+  // The copy compressed at build time that the client takes (br, then gzip), else the file.
+  // Caches key the response on Accept-Encoding, and each representation has its own ETag.
+  const auto accept = req.find(http::field::accept_encoding);
+  const std::string accepted = accept == req.end() ? std::string() : std::string(accept->value());
+  const Encoding encoding = ChooseEncoding(accepted, !file->gzip.empty(), !file->brotli.empty());
+  if (!file->gzip.empty() || !file->brotli.empty()) res.set(http::field::vary, "Accept-Encoding");
+  const std::string etag = file->Etag(encoding);
+  res.set(http::field::etag, etag);
   if (auto inm = req.find(http::field::if_none_match);
-      inm != req.end() && std::string(inm->value()) == file->etag) {
+      inm != req.end() && std::string(inm->value()) == etag) {
     res.result(http::status::not_modified);
     return Respond(std::move(res));
   }
   res.set(http::field::content_type, file->content_type);
+  if (encoding != Encoding::kIdentity)
+    res.set(http::field::content_encoding, EncodingName(encoding));
   // Five minutes fresh, then revalidated with the ETag (a 304 costs no body); a stale copy
   // may be used for a day while the new one is fetched in the background.
   res.set(http::field::cache_control, "public, max-age=300, stale-while-revalidate=86400");
+  const std::string& body = file->Body(encoding);
   if (req.method() == http::verb::head) {
-    res.content_length(file->body.size());
+    res.content_length(body.size());
   } else {
-    res.body() = file->body;
+    res.body() = body;
   }
   return Respond(std::move(res));
 }
