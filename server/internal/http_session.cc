@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/client_address.h"
 #include "server/internal/state.h"
 #include "server/protocol.h"
 #include "server/static_files.h"
@@ -160,6 +161,23 @@ struct RequestContext {
   std::string address;  // the peer's IP address
   bool tls = false;
 };
+
+// The client: the TCP peer, or behind trusted proxies the address they forwarded
+// (server/client_address.h). What the limits, the curator's sign-in limit and the logs use.
+std::string ClientAddressOf(const Request& req, const tcp::endpoint& peer,
+                            const ServerState& state) {
+  const std::string peer_text =
+      CanonicalAddress(peer.address().to_string()).value_or(peer.address().to_string());
+  if (state.trusted_proxies.empty()) return peer_text;
+  std::vector<std::string> forwarded_for, forwarded;
+  for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it) {
+    forwarded_for.emplace_back(it->value());
+  }
+  for (auto [it, end] = req.equal_range("Forwarded"); it != end; ++it) {
+    forwarded.emplace_back(it->value());
+  }
+  return ClientAddress(peer_text, forwarded_for, forwarded, state.trusted_proxies);
+}
 
 Decision Respond(Response res, bool close = false) {
   Decision d;
@@ -513,7 +531,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     beast::error_code addr_ec;
     const auto endpoint = Lowest().socket().remote_endpoint(addr_ec);
     RequestContext ctx;
-    ctx.address = addr_ec ? std::string("?") : endpoint.address().to_string();
+    ctx.address = addr_ec ? std::string("?") : ClientAddressOf(req, endpoint, *state_);
     ctx.tls = kTls;
     Decision d = HandleRequest(*state_, req, ctx);
     if (d.route) return Routed(std::move(d.route), std::move(req), std::move(ctx.address));

@@ -20,6 +20,7 @@
 
 #include "content/content.h"
 #include "engine/dialogue.h"
+#include "server/client_address.h"
 #include "server/config.h"
 #include "server/internal/throttled_log.h"
 #include "server/metrics.h"
@@ -129,6 +130,8 @@ struct ServerState : RouteHost {
   std::atomic<bool> ready{false};
   // Upgrades refused for their Origin: logged once, then counted once a minute.
   ThrottledLog origin_refusals;
+  // From Config::trusted_proxies: whose X-Forwarded-For / Forwarded is believed.
+  TrustedProxies trusted_proxies;
 
  private:
   mutable std::mutex routes_mutex_;
