@@ -716,7 +716,9 @@ TEST_F(E2eTest, WebFilesAreServedPrecompressedByAcceptEncoding) {
     EXPECT_EQ(Decode(r.body, c.encoding), original) << "decodes to web/widget.js";
     const std::string etag(r.headers["ETag"]);
     ASSERT_FALSE(etag.empty());
-    if (etags.count(c.encoding)) EXPECT_EQ(etags[c.encoding], etag);
+    if (etags.count(c.encoding)) {
+      EXPECT_EQ(etags[c.encoding], etag);
+    }
     etags[c.encoding] = etag;
     // Revalidation as before: the ETag of what was sent gives a 304, with Vary.
     headers.push_back({"If-None-Match", etag});
