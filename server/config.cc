@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/client_address.h"
+
 namespace backline::server {
 namespace {
 
@@ -126,19 +128,22 @@ Status Config::LoadFile(const std::string& path, Config* c) {
                         {"address", "port", "threads", "database", "store", "knowledge", "dialogs",
                          "web", "log_patient_text", "retention_check_minutes", "limits", "curators",
                          "curator_session_minutes", "curator_login_attempts",
-                         "curator_login_window_minutes", "tls_cert", "tls_key"},
+                         "curator_login_window_minutes", "tls_cert", "tls_key", "trusted_proxies"},
                         path);
   if (!s.ok()) return s;
-  for (Status r :
-       {Read(j, "address", &c->address, path), Read(j, "port", &c->port, path),
-        Read(j, "threads", &c->threads, path), Read(j, "database", &c->database, path),
-        Read(j, "store", &c->store, path), Read(j, "knowledge", &c->knowledge, path),
-        Read(j, "dialogs", &c->dialogs, path), Read(j, "web", &c->web, path),
-        Read(j, "log_patient_text", &c->log_patient_text, path),
-        Read(j, "retention_check_minutes", &c->retention_check_minutes, path),
-        Read(j, "curator_login_attempts", &c->curators.login_attempts, path),
-        Read(j, "tls_cert", &c->tls_cert, path), Read(j, "tls_key", &c->tls_key, path)}) {
+  for (Status r : {Read(j, "address", &c->address, path), Read(j, "port", &c->port, path),
+                   Read(j, "threads", &c->threads, path), Read(j, "database", &c->database, path),
+                   Read(j, "store", &c->store, path), Read(j, "knowledge", &c->knowledge, path),
+                   Read(j, "dialogs", &c->dialogs, path), Read(j, "web", &c->web, path),
+                   Read(j, "log_patient_text", &c->log_patient_text, path),
+                   Read(j, "retention_check_minutes", &c->retention_check_minutes, path),
+                   Read(j, "curator_login_attempts", &c->curators.login_attempts, path),
+                   Read(j, "tls_cert", &c->tls_cert, path), Read(j, "tls_key", &c->tls_key, path),
+                   Read(j, "trusted_proxies", &c->trusted_proxies, path)}) {
     if (!r.ok()) return r;
+  }
+  if (auto proxies = TrustedProxies::Parse(c->trusted_proxies); !proxies.ok()) {
+    return Status::InvalidArgument(path + ": " + proxies.status().message());
   }
   s = ReadCurators(j, path, &c->curators);
   if (!s.ok()) return s;
@@ -174,6 +179,7 @@ Status Config::LoadFile(const std::string& path, Config* c) {
 }
 
 Status Config::Validate() const {
+  if (auto proxies = TrustedProxies::Parse(trusted_proxies); !proxies.ok()) return proxies.status();
   if (tls_cert.empty() != tls_key.empty()) {
     return Status::InvalidArgument(
         tls_cert.empty()

@@ -73,6 +73,10 @@ struct Config {
   // the certificate are startup errors.
   std::string tls_cert;
   std::string tls_key;
+  // Reverse proxies in front of the server (addresses and CIDR blocks, server/client_address.h):
+  // from these peers the client's address is read from X-Forwarded-For or Forwarded. Empty
+  // (the default): those headers are ignored and the TCP peer is the client.
+  std::vector<std::string> trusted_proxies;
   Limits limits;
   // JSON: "curators": [{"name", "token"}], "curator_session_minutes",
   // "curator_login_attempts", "curator_login_window_minutes".

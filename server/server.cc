@@ -288,6 +288,11 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
   if (engine::Status s = config.Validate(); !s.ok()) return s;
   auto state = std::make_shared<ServerState>();
   state->config = std::move(config);
+  if (auto proxies = TrustedProxies::Parse(state->config.trusted_proxies); proxies.ok()) {
+    state->trusted_proxies = std::move(proxies).value();
+  } else {
+    return proxies.status();
+  }
   if (state->config.tls()) {
     auto tls = internal::MakeTlsContext(state->config.tls_cert, state->config.tls_key);
     if (!tls.ok()) return tls.status();

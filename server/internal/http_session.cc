@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/client_address.h"
 #include "server/internal/state.h"
 #include "server/protocol.h"
 #include "server/static_files.h"
@@ -161,6 +162,23 @@ struct RequestContext {
   bool tls = false;
 };
 
+// The client: the TCP peer, or behind trusted proxies the address they forwarded
+// (server/client_address.h). What the limits, the curator's sign-in limit and the logs use.
+std::string ClientAddressOf(const Request& req, const tcp::endpoint& peer,
+                            const ServerState& state) {
+  const std::string peer_text =
+      CanonicalAddress(peer.address().to_string()).value_or(peer.address().to_string());
+  if (state.trusted_proxies.empty()) return peer_text;
+  std::vector<std::string> forwarded_for, forwarded;
+  for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it) {
+    forwarded_for.emplace_back(it->value());
+  }
+  for (auto [it, end] = req.equal_range("Forwarded"); it != end; ++it) {
+    forwarded.emplace_back(it->value());
+  }
+  return ClientAddress(peer_text, forwarded_for, forwarded, state.trusted_proxies);
+}
+
 Decision Respond(Response res, bool close = false) {
   Decision d;
   d.response = std::move(res);
@@ -189,6 +207,36 @@ bool OriginAllowed(const std::string& origin, const engine::Clinic& clinic, cons
   return false;
 }
 
+// `text` for a log line: printable ASCII only (anything else becomes '?'), at most 200 bytes,
+// so that a header cannot forge or flood log lines.
+std::string Printable(std::string_view text) {
+  std::string out(text.substr(0, 200));
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
+// What the page's owner must do, in words: the log and the widget's console both say it.
+std::string OriginAdvice(const std::string& origin, const std::string& clinic_id) {
+  return "add \"" + origin + "\" to \"allowed_origins\" in dialogs/clinics/" + clinic_id +
+         ".json on the Backline server, then reload it (SIGHUP)";
+}
+
+void LogOriginRefused(ServerState& state, const std::string& origin, const std::string& clinic) {
+  int64_t suppressed = 0;
+  if (!state.origin_refusals.Note(NowMs(), &suppressed)) return;
+  std::string line = "WebSocket upgrade refused: origin " + Printable(origin) +
+                     " is not allowed for clinic \"" + Printable(clinic) + "\"";
+  if (suppressed == 0) {
+    line += "; if this is the clinic's own site, " + OriginAdvice(Printable(origin), clinic) +
+            " (further refusals are counted once a minute)";
+  } else {
+    line += " (and " + std::to_string(suppressed) + " more refused since the last such line)";
+  }
+  Log("warn", line);
+}
+
 Decision Upgrade(ServerState& state, const Request& req,
                  const std::map<std::string, std::string>& query, const RequestContext& ctx) {
   auto content = state.content();
@@ -208,6 +256,7 @@ Decision Upgrade(ServerState& state, const Request& req,
   if (auto origin = req.find(http::field::origin); origin != req.end()) {
     if (!OriginAllowed(std::string(origin->value()), *clinic, req)) {
       state.metrics.connections_refused.fetch_add(1);
+      LogOriginRefused(state, std::string(origin->value()), clinic_id);
       return Respond(Error(http::status::forbidden, "Origin not allowed.\n", req), true);
     }
   }
@@ -221,6 +270,48 @@ Decision Upgrade(ServerState& state, const Request& req,
   d.clinic_id = clinic_id;
   d.resume_id = query.count("session") ? query.at("session") : "";
   return d;
+}
+
+// GET /ws/check?clinic=ID: would an upgrade from this request's Origin be let in? A browser
+// cannot read the status of a refused WebSocket upgrade (it sees only a close, 1006, the same
+// as an outage), so the widget asks here after a connection fails before its welcome, and a
+// refused origin or an unknown clinic becomes a message for the page's owner instead of
+// endless retries. Readable from any page (CORS "*"): it tells a page only what an upgrade
+// attempt would, and carries no credentials.
+Decision AccessCheck(ServerState& state, const Request& req,
+                     const std::map<std::string, std::string>& query) {
+  auto content = state.content();
+  if (state.stopping || !content) {
+    return Respond(Error(http::status::service_unavailable, "Not ready.\n", req));
+  }
+  const std::string clinic_id = query.count("clinic") ? query.at("clinic") : "default";
+  const engine::Clinic* clinic = nullptr;
+  for (const auto& c : content->clinics) {
+    if (c.id == clinic_id) clinic = &c;
+  }
+  nlohmann::json j = {{"ok", true}, {"clinic", Printable(clinic_id)}};
+  const auto origin = req.find(http::field::origin);
+  if (origin != req.end()) j["origin"] = Printable(std::string(origin->value()));
+  if (!clinic) {
+    j["ok"] = false;
+    j["code"] = "unknown_clinic";
+    j["message"] = "There is no clinic \"" + Printable(clinic_id) +
+                   "\" on this Backline server: check the widget's data-clinic attribute "
+                   "against the ids in dialogs/clinics/.";
+  } else if (origin != req.end() && !OriginAllowed(std::string(origin->value()), *clinic, req)) {
+    const std::string o = Printable(std::string(origin->value()));
+    j["ok"] = false;
+    j["code"] = "origin_not_allowed";
+    j["message"] = "This page's origin " + o + " is not allowed to use the chat of clinic \"" +
+                   clinic_id + "\": " + OriginAdvice(o, clinic_id) + ".";
+  }
+  Response res = MakeResponse(http::status::ok, req);
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.set("Cross-Origin-Resource-Policy", "cross-origin");
+  res.set(http::field::access_control_allow_origin, "*");
+  res.body() = j.dump() + "\n";
+  return Respond(std::move(res));
 }
 
 Decision Health(ServerState& state, const Request& req) {
@@ -291,20 +382,30 @@ Decision Static(ServerState& state, const Request& req, const std::string& decod
     res.set("Cross-Origin-Resource-Policy", "cross-origin");
     res.set(http::field::access_control_allow_origin, "*");
   }
-  res.set(http::field::etag, file->etag);
+  // The copy compressed at build time that the client takes (br, then gzip), else the file.
+  // Caches key the response on Accept-Encoding, and each representation has its own ETag.
+  const auto accept = req.find(http::field::accept_encoding);
+  const std::string accepted = accept == req.end() ? std::string() : std::string(accept->value());
+  const Encoding encoding = ChooseEncoding(accepted, !file->gzip.empty(), !file->brotli.empty());
+  if (!file->gzip.empty() || !file->brotli.empty()) res.set(http::field::vary, "Accept-Encoding");
+  const std::string etag = file->Etag(encoding);
+  res.set(http::field::etag, etag);
   if (auto inm = req.find(http::field::if_none_match);
-      inm != req.end() && std::string(inm->value()) == file->etag) {
+      inm != req.end() && std::string(inm->value()) == etag) {
     res.result(http::status::not_modified);
     return Respond(std::move(res));
   }
   res.set(http::field::content_type, file->content_type);
+  if (encoding != Encoding::kIdentity)
+    res.set(http::field::content_encoding, EncodingName(encoding));
   // Five minutes fresh, then revalidated with the ETag (a 304 costs no body); a stale copy
   // may be used for a day while the new one is fetched in the background.
   res.set(http::field::cache_control, "public, max-age=300, stale-while-revalidate=86400");
+  const std::string& body = file->Body(encoding);
   if (req.method() == http::verb::head) {
-    res.content_length(file->body.size());
+    res.content_length(body.size());
   } else {
-    res.body() = file->body;
+    res.body() = body;
   }
   return Respond(std::move(res));
 }
@@ -345,6 +446,7 @@ Decision HandleRequest(ServerState& state, const Request& req, const RequestCont
     return Respond(std::move(res));
   }
   if (path == "/healthz") return Health(state, req);
+  if (path == "/ws/check") return AccessCheck(state, req, query);
   if (path == "/metrics") return Metrics(state, req);
   if (path == "/ws") {
     auto res = Error(http::status::upgrade_required, "This is the WebSocket endpoint.\n", req);
@@ -429,7 +531,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     beast::error_code addr_ec;
     const auto endpoint = Lowest().socket().remote_endpoint(addr_ec);
     RequestContext ctx;
-    ctx.address = addr_ec ? std::string("?") : endpoint.address().to_string();
+    ctx.address = addr_ec ? std::string("?") : ClientAddressOf(req, endpoint, *state_);
     ctx.tls = kTls;
     Decision d = HandleRequest(*state_, req, ctx);
     if (d.route) return Routed(std::move(d.route), std::move(req), std::move(ctx.address));

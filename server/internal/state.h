@@ -20,7 +20,9 @@
 
 #include "content/content.h"
 #include "engine/dialogue.h"
+#include "server/client_address.h"
 #include "server/config.h"
+#include "server/internal/throttled_log.h"
 #include "server/metrics.h"
 #include "server/routes.h"
 #include "server/static_files.h"
@@ -126,6 +128,10 @@ struct ServerState : RouteHost {
   unsigned short port = 0;
   std::atomic<bool> stopping{false};
   std::atomic<bool> ready{false};
+  // Upgrades refused for their Origin: logged once, then counted once a minute.
+  ThrottledLog origin_refusals;
+  // From Config::trusted_proxies: whose X-Forwarded-For / Forwarded is believed.
+  TrustedProxies trusted_proxies;
 
  private:
   mutable std::mutex routes_mutex_;

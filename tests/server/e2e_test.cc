@@ -13,13 +13,17 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -581,6 +585,152 @@ TEST_F(E2eTest, UpgradeChecksOriginAndClinic) {
     EXPECT_THAT(Str(r, "text"), Not(HasSubstr(kDemoAfterHours)));
     c.Close();
   }
+}
+
+// A browser cannot read the 403 of a refused upgrade (it sees a close, 1006, like an outage):
+// /ws/check tells the widget why, in words for the page's owner, from any page (CORS "*");
+// the server logs the refusal once with the origin and what to add, then counts.
+TEST_F(E2eTest, RefusedOriginIsExplainedToThePageAndLoggedOnce) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const std::string foreign = "https://portal.example.org";
+  {
+    const HttpResult r = HttpGet(port_, "/ws/check?clinic=demo", {{"Origin", foreign}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(std::string(r.headers["Access-Control-Allow-Origin"]), "*");
+    EXPECT_EQ(std::string(r.headers["Cache-Control"]), "no-store");
+    const json j = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(j.value("ok", true), false) << r.body;
+    EXPECT_EQ(Str(j, "code"), "origin_not_allowed");
+    EXPECT_EQ(Str(j, "origin"), foreign);
+    EXPECT_EQ(Str(j, "clinic"), "demo");
+    EXPECT_THAT(Str(j, "message"), HasSubstr("dialogs/clinics/demo.json"));
+    EXPECT_THAT(Str(j, "message"), HasSubstr("allowed_origins"));
+    EXPECT_THAT(Str(j, "message"), HasSubstr("SIGHUP"));
+  }
+  {
+    const HttpResult r =
+        HttpGet(port_, "/ws/check?clinic=demo", {{"Origin", "http://localhost:5173"}});
+    const json j = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(j.value("ok", false), true) << r.body;
+    EXPECT_FALSE(j.contains("code")) << r.body;
+  }
+  {
+    const HttpResult r = HttpGet(port_, "/ws/check?clinic=nope", {{"Origin", "http://localhost"}});
+    const json j = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(j.value("ok", true), false) << r.body;
+    EXPECT_EQ(Str(j, "code"), "unknown_clinic");
+  }
+  {
+    // Bytes that are not UTF-8 in the Origin: still a JSON answer (printable ASCII echoed).
+    const HttpResult r = HttpGet(port_, "/ws/check", {{"Origin", "https://\xc3\x28.example"}});
+    ASSERT_EQ(r.status, 200);
+    const json j = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(Str(j, "code"), "origin_not_allowed") << r.body;
+    EXPECT_EQ(Str(j, "origin"), "https://?(.example");
+  }
+
+  ::testing::internal::CaptureStderr();
+  for (int i = 0; i < 5; ++i) {
+    WsClient c;
+    EXPECT_FALSE(c.Connect(port_, WithOrigin(foreign)));
+    EXPECT_EQ(c.http_status(), 403);
+  }
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  size_t lines = 0;
+  for (size_t at = log.find("upgrade refused"); at != std::string::npos;
+       at = log.find("upgrade refused", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 1u) << log;
+  EXPECT_THAT(log, HasSubstr("origin " + foreign));
+  EXPECT_THAT(log, HasSubstr("\"allowed_origins\" in dialogs/clinics/default.json"));
+  EXPECT_THAT(log, HasSubstr("SIGHUP"));
+}
+
+std::string ReadBytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// `body` decoded by the command-line tool of `encoding` (gzip -dc, brotli -dc), or itself.
+std::string Decode(const std::string& body, const std::string& encoding) {
+  if (encoding.empty()) return body;
+  const fs::path file = TempPath(".compressed");
+  std::ofstream(file, std::ios::binary) << body;
+  const std::string cmd = (encoding == "br" ? "brotli" : "gzip") + std::string(" -dc ") +
+                          file.string() + " 2>/dev/null";
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[8192];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    ::pclose(p);
+  }
+  std::error_code ec;
+  fs::remove(file, ec);
+  return out;
+}
+
+// web/ files are compressed at build time (cmake/BacklineWeb.cmake) and served by Accept-Encoding:
+// Brotli, then gzip, else the file; Vary: Accept-Encoding; each representation its own ETag.
+TEST_F(E2eTest, WebFilesAreServedPrecompressedByAcceptEncoding) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const std::string original = ReadBytes(kRoot + "/web/widget.js");
+  ASSERT_GT(original.size(), 10000u);
+  const fs::path built = fs::path(build::kBacklineBinary).parent_path() / "web" / "widget.js";
+  ASSERT_TRUE(fs::exists(built.string() + ".gz")) << "the build makes " << built << ".gz";
+  // Without Debian's brotli the build makes gzip only (CMake says so) and "br" gets gzip.
+  const bool have_br = fs::exists(built.string() + ".br");
+  const std::string br_or_gzip = have_br ? "br" : "gzip";
+  struct Case {
+    std::string accept;    // "" : no header
+    std::string encoding;  // the Content-Encoding expected, "" for none
+  };
+  const std::vector<Case> cases = {
+      {"", ""},
+      {"gzip", "gzip"},
+      {"br", have_br ? "br" : ""},
+      {"gzip, deflate, br, zstd", br_or_gzip},
+      {"br;q=0, gzip", "gzip"},
+      {"br;q=0.5, gzip;q=0.9", "gzip"},
+      {"identity", ""},
+      {"gzip;q=0, br;q=0", ""},
+      {"br;q=7, gzip;q=nonsense", ""},  // malformed items are ignored
+  };
+  std::map<std::string, std::string> etags;  // encoding -> ETag
+  for (const Case& c : cases) {
+    SCOPED_TRACE("Accept-Encoding: " + c.accept);
+    e2e::HttpHeaders headers;
+    if (!c.accept.empty()) headers.push_back({"Accept-Encoding", c.accept});
+    const HttpResult r = HttpGet(port_, "/widget.js", headers);
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(std::string(r.headers["Vary"]), "Accept-Encoding");
+    EXPECT_EQ(std::string(r.headers["Content-Encoding"]), c.encoding);
+    EXPECT_EQ(std::string(r.headers["Content-Type"]), "text/javascript; charset=utf-8");
+    EXPECT_EQ(std::string(r.headers["Cache-Control"]),
+              "public, max-age=300, stale-while-revalidate=86400");
+    if (!c.encoding.empty()) {
+      EXPECT_LT(r.body.size(), original.size() / 2);
+      const std::string suffix = c.encoding == "br" ? ".br" : ".gz";
+      EXPECT_EQ(r.body, ReadBytes(built.string() + suffix)) << "the copy made at build time";
+    }
+    EXPECT_EQ(Decode(r.body, c.encoding), original) << "decodes to web/widget.js";
+    const std::string etag(r.headers["ETag"]);
+    ASSERT_FALSE(etag.empty());
+    if (etags.count(c.encoding)) {
+      EXPECT_EQ(etags[c.encoding], etag);
+    }
+    etags[c.encoding] = etag;
+    // Revalidation as before: the ETag of what was sent gives a 304, with Vary.
+    headers.push_back({"If-None-Match", etag});
+    const HttpResult again = HttpGet(port_, "/widget.js", headers);
+    EXPECT_EQ(again.status, 304);
+    EXPECT_EQ(std::string(again.headers["Vary"]), "Accept-Encoding");
+    EXPECT_TRUE(again.body.empty());
+  }
+  std::set<std::string> distinct;
+  for (const auto& [encoding, etag] : etags) distinct.insert(etag);
+  EXPECT_EQ(distinct.size(), etags.size()) << "one ETag per representation";
+  EXPECT_EQ(etags.size(), have_br ? 3u : 2u);
 }
 
 TEST_F(E2eTest, ConnectionsPerAddressAreLimited) {

@@ -243,10 +243,13 @@ struct HttpResult {
   http::fields headers;
 };
 
-// One HTTP/1.1 request (with `body`, when not empty) on a new connection to 127.0.0.1:port.
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+// One HTTP/1.1 request (with `body`, when not empty, and `headers`) on a new connection to
+// 127.0.0.1:port.
 inline HttpResult HttpRequest(unsigned short port, http::verb verb, const std::string& target,
-                              const std::string& body = "",
-                              std::chrono::milliseconds timeout = 5s) {
+                              const std::string& body = "", std::chrono::milliseconds timeout = 5s,
+                              const HttpHeaders& headers = {}) {
   HttpResult result;
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
@@ -255,6 +258,7 @@ inline HttpResult HttpRequest(unsigned short port, http::verb verb, const std::s
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   req.set(http::field::user_agent, "backline-e2e-test");
   req.keep_alive(false);
+  for (const auto& [name, value] : headers) req.set(name, value);
   if (!body.empty()) {
     req.set(http::field::content_type, "application/json");
     req.body() = body;
@@ -282,6 +286,11 @@ inline HttpResult HttpRequest(unsigned short port, http::verb verb, const std::s
 inline HttpResult HttpGet(unsigned short port, const std::string& target,
                           std::chrono::milliseconds timeout = 5s) {
   return HttpRequest(port, http::verb::get, target, "", timeout);
+}
+
+inline HttpResult HttpGet(unsigned short port, const std::string& target,
+                          const HttpHeaders& headers) {
+  return HttpRequest(port, http::verb::get, target, "", 5s, headers);
 }
 
 }  // namespace backline::server::e2e
