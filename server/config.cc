@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <limits>
@@ -153,12 +154,14 @@ Status Config::LoadFile(const std::string& path, Config* c) {
   if (auto l = j.find("limits"); l != j.end()) {
     if (!l->is_object()) return Status::InvalidArgument(path + ": \"limits\" must be an object");
     const std::string where = path + " limits";
-    s = CheckKnown(
-        *l,
-        {"max_message_bytes", "messages_per_minute", "connections_per_address", "max_connections",
-         "idle_timeout_seconds", "handshake_timeout_seconds", "write_queue_soft",
-         "write_queue_hard", "max_http_request_bytes", "session_resume_hours", "history_turns"},
-        where);
+    s = CheckKnown(*l,
+                   {"max_message_bytes", "messages_per_minute", "connections_per_address",
+                    "max_connections", "idle_timeout_seconds", "handshake_timeout_seconds",
+                    "write_queue_soft", "write_queue_hard", "max_http_request_bytes",
+                    "session_resume_hours", "history_turns", "address_messages_per_minute",
+                    "address_turns_per_day", "address_bytes_per_day", "address_unanswered_per_day",
+                    "address_feedback_per_day", "address_table_size", "live_sessions"},
+                   where);
     if (!s.ok()) return s;
     Limits& L = c->limits;
     for (Status r : {Read(*l, "max_message_bytes", &L.max_message_bytes, where),
@@ -171,8 +174,26 @@ Status Config::LoadFile(const std::string& path, Config* c) {
                      Read(*l, "write_queue_hard", &L.write_queue_hard, where),
                      Read(*l, "max_http_request_bytes", &L.max_http_request_bytes, where),
                      Read(*l, "session_resume_hours", &L.session_resume_hours, where),
-                     Read(*l, "history_turns", &L.history_turns, where)}) {
+                     Read(*l, "history_turns", &L.history_turns, where),
+                     Read(*l, "address_messages_per_minute", &L.address_messages_per_minute, where),
+                     Read(*l, "address_turns_per_day", &L.address_turns_per_day, where),
+                     Read(*l, "address_bytes_per_day", &L.address_bytes_per_day, where),
+                     Read(*l, "address_unanswered_per_day", &L.address_unanswered_per_day, where),
+                     Read(*l, "address_feedback_per_day", &L.address_feedback_per_day, where),
+                     Read(*l, "address_table_size", &L.address_table_size, where),
+                     Read(*l, "live_sessions", &L.live_sessions, where)}) {
       if (!r.ok()) return r;
+    }
+    for (auto [key, value] :
+         {std::pair{"address_messages_per_minute", int64_t{L.address_messages_per_minute}},
+          std::pair{"address_turns_per_day", int64_t{L.address_turns_per_day}},
+          std::pair{"address_unanswered_per_day", int64_t{L.address_unanswered_per_day}},
+          std::pair{"address_feedback_per_day", int64_t{L.address_feedback_per_day}},
+          std::pair{"address_table_size",
+                    static_cast<int64_t>(std::min<size_t>(L.address_table_size, INT64_MAX))},
+          std::pair{"live_sessions",
+                    static_cast<int64_t>(std::min<size_t>(L.live_sessions, INT64_MAX))}}) {
+      if (value < 1) return Status::InvalidArgument(where + ": \"" + key + "\" must be at least 1");
     }
   }
   return Status::Ok();

@@ -34,6 +34,9 @@ constexpr uint32_t kMaxHeaderBytes = 8 * 1024;
 // sends discarded) for at most this long, so that the client reads the response instead of
 // a reset (a close with unread data sends RST).
 constexpr auto kLingerTime = std::chrono::seconds(2);
+// A connection refused at accept (too many) has this long to send its request and read the
+// refusal; refusals in progress are bounded too (kMaxRefusing in server.cc).
+constexpr auto kRefusalTime = std::chrono::seconds(2);
 
 std::map<std::string, std::string> ParseQuery(std::string_view query) {
   std::map<std::string, std::string> out;
@@ -260,10 +263,6 @@ Decision Upgrade(ServerState& state, const Request& req,
       return Respond(Error(http::status::forbidden, "Origin not allowed.\n", req), true);
     }
   }
-  if (!state.AdmitConnection(ctx.address)) {
-    state.metrics.connections_refused.fetch_add(1);
-    return Respond(Error(http::status::too_many_requests, "Too many connections.\n", req), true);
-  }
   Decision d;
   d.upgrade = true;
   d.address = ctx.address;
@@ -350,7 +349,12 @@ Decision Metrics(ServerState& state, const Request& req) {
   Response res = MakeResponse(http::status::ok, req);
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   res.set(http::field::cache_control, "no-store");
-  res.body() = state.metrics.Render(state.store->QueueDepth(), state.ready.load());
+  server::Metrics::Gauges gauges;
+  gauges.store_queue_depth = state.store->QueueDepth();
+  gauges.ready = state.ready.load();
+  gauges.live_sessions = state.LiveSessions();
+  gauges.addresses = state.address_limits->size();
+  res.body() = state.metrics.Render(gauges);
   return Respond(std::move(res));
 }
 
@@ -468,12 +472,22 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   // `buffer` holds bytes already read from the connection (by the TLS detector).
   // `refuse_plain`: this plain connection reached the TLS port; each request gets a 400.
+  // `refusal`: this connection was refused at accept (too many from its address, or in all);
+  // its request gets this status and the connection is closed. `slot`: its place in the
+  // connection counts, handed on to the WebSocket session on an upgrade.
   HttpSession(std::shared_ptr<ServerState> state, Stream&& stream, beast::flat_buffer&& buffer,
-              bool refuse_plain = false)
+              ConnectionSlot slot, bool refuse_plain = false,
+              std::optional<http::status> refusal = std::nullopt)
       : state_(std::move(state)),
         stream_(std::move(stream)),
         buffer_(std::move(buffer)),
-        refuse_plain_(refuse_plain) {}
+        refuse_plain_(refuse_plain),
+        refusal_(refusal),
+        slot_(std::move(slot)) {}
+
+  ~HttpSession() {
+    if (refusal_) state_->refusing.fetch_sub(1);
+  }
 
   void Run() {
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()]() {
@@ -501,7 +515,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     parser_->header_limit(kMaxHeaderBytes);
     parser_->body_limit(state_->config.limits.max_http_request_bytes);
     // The whole request must arrive within this: a slow loris is closed, however it dribbles.
-    Lowest().expires_after(std::chrono::seconds(state_->config.limits.handshake_timeout_seconds));
+    // A refused connection gets less: it is only told to go away.
+    Lowest().expires_after(
+        refusal_ ? std::min<std::chrono::seconds>(
+                       kRefusalTime,
+                       std::chrono::seconds(state_->config.limits.handshake_timeout_seconds))
+                 : std::chrono::seconds(state_->config.limits.handshake_timeout_seconds));
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&HttpSession::OnRead, this->shared_from_this()));
   }
@@ -528,6 +547,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                 "This server speaks HTTPS only: use https:// (or wss:// for the chat).\n", req),
           true);
     }
+    if (refusal_) {
+      return Send(Error(*refusal_,
+                        *refusal_ == http::status::too_many_requests
+                            ? "Too many connections from your address.\n"
+                            : "Too many connections.\n",
+                        req),
+                  true);
+    }
     beast::error_code addr_ec;
     const auto endpoint = Lowest().socket().remote_endpoint(addr_ec);
     RequestContext ctx;
@@ -538,7 +565,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (d.upgrade) {
       Lowest().expires_never();
       StartWebSocketSession(state_, std::move(stream_), std::move(req), std::move(d.address),
-                            std::move(d.clinic_id), std::move(d.resume_id));
+                            std::move(d.clinic_id), std::move(d.resume_id), std::move(slot_));
       return;
     }
     Send(std::move(d.response), d.close);
@@ -602,14 +629,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string linger_;
   const bool refuse_plain_;
+  const std::optional<http::status> refusal_;
+  ConnectionSlot slot_;
 };
 
 // On the TLS port: looks at the first bytes. A TLS ClientHello goes on to an HTTPS session;
 // anything else is read as plain HTTP and answered with a 400 that says to use https.
 class DetectSession : public std::enable_shared_from_this<DetectSession> {
  public:
-  DetectSession(std::shared_ptr<ServerState> state, tcp::socket&& socket)
-      : state_(std::move(state)), stream_(std::move(socket)) {}
+  DetectSession(std::shared_ptr<ServerState> state, tcp::socket&& socket, ConnectionSlot slot)
+      : state_(std::move(state)), stream_(std::move(socket)), slot_(std::move(slot)) {}
 
   void Run() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()]() {
@@ -625,11 +654,11 @@ class DetectSession : public std::enable_shared_from_this<DetectSession> {
     if (ec) return;
     if (tls) {
       std::make_shared<HttpSession<TlsStream>>(state_, TlsStream(std::move(stream_), *state_->tls),
-                                               std::move(buffer_))
+                                               std::move(buffer_), std::move(slot_))
           ->Run();
     } else {
       std::make_shared<HttpSession<beast::tcp_stream>>(state_, std::move(stream_),
-                                                       std::move(buffer_), true)
+                                                       std::move(buffer_), std::move(slot_), true)
           ->Run();
     }
   }
@@ -637,17 +666,26 @@ class DetectSession : public std::enable_shared_from_this<DetectSession> {
   std::shared_ptr<ServerState> state_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  ConnectionSlot slot_;
 };
 
 }  // namespace
 
-void StartHttpSession(std::shared_ptr<ServerState> state, tcp::socket socket) {
+void StartHttpSession(std::shared_ptr<ServerState> state, tcp::socket socket, ConnectionSlot slot) {
   if (state->tls) {
-    std::make_shared<DetectSession>(std::move(state), std::move(socket))->Run();
+    std::make_shared<DetectSession>(std::move(state), std::move(socket), std::move(slot))->Run();
     return;
   }
   std::make_shared<HttpSession<beast::tcp_stream>>(state, beast::tcp_stream(std::move(socket)),
-                                                   beast::flat_buffer())
+                                                   beast::flat_buffer(), std::move(slot))
+      ->Run();
+}
+
+void StartRefusedSession(std::shared_ptr<ServerState> state, tcp::socket socket,
+                         http::status status) {
+  std::make_shared<HttpSession<beast::tcp_stream>>(state, beast::tcp_stream(std::move(socket)),
+                                                   beast::flat_buffer(), ConnectionSlot(), false,
+                                                   status)
       ->Run();
 }
 

@@ -30,10 +30,11 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   using TlsWs = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
 
   WebSocketSession(std::shared_ptr<ServerState> state, beast::tcp_stream&& stream,
-                   std::string address, std::string clinic, std::string resume_id);
+                   std::string address, std::string clinic, std::string resume_id,
+                   ConnectionSlot slot);
   WebSocketSession(std::shared_ptr<ServerState> state,
                    beast::ssl_stream<beast::tcp_stream>&& stream, std::string address,
-                   std::string clinic, std::string resume_id);
+                   std::string clinic, std::string resume_id, ConnectionSlot slot);
   ~WebSocketSession();
 
   void Run(http::request<http::string_body> request);
@@ -52,6 +53,11 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   void HandleFeedback(const ClientFrame& frame);
   void HandleDelete();
   bool RateLimited();
+  // Counts a frame of any type (WebSocket pings included) against the frame rate: false when
+  // it is over it (a strike is counted, and the connection closed past too many).
+  bool ChargeFrame();
+  // The answer to a message over a limit: an error frame, or a close past too many strikes.
+  void Refuse(const char* code, const char* message);
   void Send(std::string frame);
   void DoWrite();
   void OnWrite(beast::error_code ec, std::size_t bytes);
@@ -87,6 +93,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   bool closing_ = false;
   bool begun_ = false;
 
+  ConnectionSlot slot_;  // its place in the connection counts, given back on destruction
   std::string address_;
   std::string clinic_id_;
   std::string resume_id_;
