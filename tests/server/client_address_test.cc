@@ -105,7 +105,9 @@ TEST(ClientAddressTest, TrustedProxiesParse) {
                           "proxy.example", "10.0.0.0/8/8", "::1/-1", " 10.0.0.1"}) {
     auto p = TrustedProxies::Parse({bad});
     EXPECT_FALSE(p.ok()) << bad;
-    if (!p.ok()) EXPECT_NE(p.status().message().find("trusted_proxies"), std::string::npos);
+    if (!p.ok()) {
+      EXPECT_NE(p.status().message().find("trusted_proxies"), std::string::npos);
+    }
   }
   const TrustedProxies t = Trust({"192.168.1.0/24"});
   EXPECT_TRUE(t.Contains("192.168.1.255"));

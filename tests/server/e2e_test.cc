@@ -785,7 +785,7 @@ TEST_F(E2eTest, ATrustedProxyIsNotHeldToThePerAddressConnectionLimit) {
   }
   for (auto& c : open) EXPECT_EQ(Str(Ask(*c, kMassage), "topic"), "massage");
   // Another peer, not a proxy, is still limited.
-  ConnectOptions other;
+  e2e::ConnectOptions other;
   other.source = "127.0.2.11";
   std::vector<std::unique_ptr<WsClient>> held;
   for (int i = 0; i < 2; ++i) {
