@@ -94,6 +94,7 @@
       retry: 'Retry',
       tooLong: 'This message is too long. Please shorten it.',
       rateLimited: 'Too many messages at once. Please wait a moment.',
+      dailyLimit: 'This chat has reached its limit for today. If you need help now, call your care team, or your emergency number in an emergency.',
       sendFailed: 'Not sent: {reason}',
       restored: 'Earlier messages are shown from your saved conversation.',
       newConversation: 'This is a new conversation. Earlier messages could not be restored.',
@@ -152,6 +153,7 @@
       retry: 'Réessayer',
       tooLong: 'Ce message est trop long. Merci de le raccourcir.',
       rateLimited: 'Trop de messages à la fois. Patientez un instant.',
+      dailyLimit: 'Ce chat a atteint sa limite pour aujourd’hui. Si vous avez besoin d’aide maintenant, appelez votre équipe soignante, ou le numéro d’urgence en cas d’urgence.',
       sendFailed: 'Non envoyé : {reason}',
       restored: 'Les messages précédents viennent de votre conversation enregistrée.',
       newConversation: 'Nouvelle conversation. Les messages précédents n’ont pas pu être restaurés.',
@@ -210,6 +212,7 @@
       retry: 'Reintentar',
       tooLong: 'Este mensaje es demasiado largo. Acórtelo, por favor.',
       rateLimited: 'Demasiados mensajes a la vez. Espere un momento.',
+      dailyLimit: 'Este chat llegó a su límite de hoy. Si necesita ayuda ahora, llame a su equipo de atención, o al número de emergencias en una emergencia.',
       sendFailed: 'No enviado: {reason}',
       restored: 'Los mensajes anteriores vienen de su conversación guardada.',
       newConversation: 'Conversación nueva. No se pudieron recuperar los mensajes anteriores.',
@@ -1324,11 +1327,13 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
 
     onError(f) {
       const code = String(f.code || '');
-      const perMessage = ['rate_limited', 'empty_message', 'too_long', 'bad_field', 'invalid_utf8', 'invalid_json'];
+      const perMessage = ['rate_limited', 'daily_limit', 'empty_message', 'too_long', 'bad_field', 'invalid_utf8',
+        'invalid_json'];
       if (perMessage.indexOf(code) >= 0 && this.inflight.length) {
         const item = this.inflight.shift();
         item.status = 'failed';
-        item.reason = code === 'rate_limited' ? this.s('rateLimited') : code === 'too_long' ? this.s('tooLong') :
+        item.reason = code === 'rate_limited' ? this.s('rateLimited') : code === 'daily_limit' ? this.s('dailyLimit') :
+          code === 'too_long' ? this.s('tooLong') :
           String(f.message || code);
         this.renderItemState(item);
         this.setTyping(this.inflight.length > 0);
