@@ -1,12 +1,9 @@
 #include "curator/curator_routes.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
 #include <map>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
@@ -42,63 +39,10 @@ constexpr const char* kApi = "/curator/api/";
 constexpr const char* kPolicy =
     "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-// One thread running jobs in order. The queue is shared with the thread, so the thread never
-// touches the Worker itself: when the last owner of the server state lets go from inside a
-// job (the job held it), ~Worker runs on this very thread and detaches instead of joining.
-class Worker {
- public:
-  Worker() : queue_(std::make_shared<Queue>()) {
-    thread_ = std::thread([q = queue_]() {
-      for (;;) {
-        std::function<void()> job;
-        {
-          std::unique_lock<std::mutex> lock(q->mu);
-          q->cv.wait(lock, [&] { return q->stop || !q->jobs.empty(); });
-          if (q->jobs.empty()) return;  // stopping and drained
-          job = std::move(q->jobs.front());
-          q->jobs.pop_front();
-        }
-        job();
-      }
-    });
-  }
-  ~Worker() {
-    {
-      std::lock_guard<std::mutex> lock(queue_->mu);
-      queue_->stop = true;
-    }
-    queue_->cv.notify_all();
-    if (std::this_thread::get_id() == thread_.get_id()) {
-      thread_.detach();
-    } else {
-      thread_.join();
-    }
-  }
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
-
-  void Post(std::function<void()> job) {
-    {
-      std::lock_guard<std::mutex> lock(queue_->mu);
-      queue_->jobs.push_back(std::move(job));
-    }
-    queue_->cv.notify_one();
-  }
-
- private:
-  struct Queue {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<std::function<void()>> jobs;
-    bool stop = false;
-  };
-  std::shared_ptr<Queue> queue_;
-  std::thread thread_;
-};
-
-// The route: what one server keeps for its curators (sessions, login failures, the worker
-// and the Curator). It holds no strong reference to the server's state (requests carry their
-// own), so it cannot keep it alive; the state owns it.
+// The route: what one server keeps for its curators (sessions, login failures and the
+// Curator); its slow work runs on the server's background thread (RouteHost::RunInBackground). It
+// holds no strong reference to the server's state (requests carry their own), so it cannot keep it
+// alive; the state owns it.
 class CuratorRoute : public server::Route, public std::enable_shared_from_this<CuratorRoute> {
  public:
   CuratorRoute(const server::CuratorSettings& settings, std::unique_ptr<Curator> back_end)
@@ -109,7 +53,6 @@ class CuratorRoute : public server::Route, public std::enable_shared_from_this<C
               Responder respond) override;
 
   CuratorAuth auth;
-  Worker worker;
   // Jobs that use it hold this route, so it outlives every job.
   std::unique_ptr<Curator> curator;
 };
@@ -347,8 +290,8 @@ class Call {
   void Login();
   void Logout();
   void Me(const CuratorAuth::Session& s);
-  // Runs `job` on the worker with the signed-in curator's name.
-  void OnWorker(std::function<Response(Call&)> job);
+  // Runs `job` on the server's background thread with the signed-in curator's name.
+  void InBackground(std::function<Response(Call&)> job);
 
   Response Try();
   Response Topics();
@@ -460,10 +403,10 @@ bool Call::Body(json* out, Response* error) {
   return true;
 }
 
-void Call::OnWorker(std::function<Response(Call&)> job) {
-  // The call is moved into the job; its respond_ answers from the worker thread.
+void Call::InBackground(std::function<Response(Call&)> job) {
+  // The call is moved into the job; its respond_ answers from the background thread.
   auto self = std::make_shared<Call>(std::move(*this));
-  self->api_->worker.Post([self, job = std::move(job)]() {
+  self->host_->RunInBackground([self, job = std::move(job)]() {
     Response res;
     try {
       res = job(*self);
@@ -701,37 +644,37 @@ void Call::Run() {
   if (route == "me") return read ? Me(*session) : method_not_allowed("GET");
   if (route == "status") {
     if (!read) return method_not_allowed("GET");
-    return OnWorker([](Call& c) { return c.Status(); });
+    return InBackground([](Call& c) { return c.Status(); });
   }
   if (route == "try") {
     if (method != http::verb::post) return method_not_allowed("POST");
-    return OnWorker([](Call& c) { return c.Try(); });
+    return InBackground([](Call& c) { return c.Try(); });
   }
   if (route == "topics") {
     if (!read) return method_not_allowed("GET");
-    return OnWorker([](Call& c) { return c.Topics(); });
+    return InBackground([](Call& c) { return c.Topics(); });
   }
   if (route == "unanswered") {
     if (!read) return method_not_allowed("GET");
-    return OnWorker([](Call& c) { return c.Unanswered(); });
+    return InBackground([](Call& c) { return c.Unanswered(); });
   }
   if (route == "revisions") {
     if (!read) return method_not_allowed("GET");
-    return OnWorker([](Call& c) { return c.Revisions(); });
+    return InBackground([](Call& c) { return c.Revisions(); });
   }
   if (route == "reload") {
     if (method != http::verb::post) return method_not_allowed("POST");
-    return OnWorker([](Call& c) { return c.Reload(); });
+    return InBackground([](Call& c) { return c.Reload(); });
   }
   if (route == "undo") {
     if (method != http::verb::post) return method_not_allowed("POST");
-    return OnWorker([](Call& c) {
+    return InBackground([](Call& c) {
       return c.Edit([&c](Curator& cur) { return cur.UndoLast(c.who_); }, http::status::conflict);
     });
   }
   if (route == "entries") {
     if (method != http::verb::post) return method_not_allowed("POST");
-    return OnWorker([](Call& c) {
+    return InBackground([](Call& c) {
       json b;
       Response error;
       if (!c.Body(&b, &error)) return error;
@@ -786,7 +729,7 @@ void Call::Run() {
     }
     if (paraphrases) {
       if (method != http::verb::post) return method_not_allowed("POST");
-      return OnWorker([id](Call& c) {
+      return InBackground([id](Call& c) {
         json b;
         Response error;
         if (!c.Body(&b, &error)) return error;
@@ -800,9 +743,9 @@ void Call::Run() {
                       http::status::bad_request);
       });
     }
-    if (read) return OnWorker([id](Call& c) { return c.Entry(id); });
+    if (read) return InBackground([id](Call& c) { return c.Entry(id); });
     if (method != http::verb::put) return method_not_allowed("GET, PUT");
-    return OnWorker([id](Call& c) {
+    return InBackground([id](Call& c) {
       json b;
       Response error;
       if (!c.Body(&b, &error)) return error;

@@ -46,6 +46,11 @@ class RouteHost {
   // live, or kDataError with the errors while the previous content keeps being served.
   // Blocks: never call it on a network thread.
   virtual engine::StatusOr<content::ContentStatus> ReloadContent() = 0;
+  // Runs `job` on the server's background thread, which the server owns: one thread, so jobs
+  // run in the order posted, the SIGHUP reload among them. For a route's slow or blocking
+  // work (a curator's edit loads the whole content). Server::Run waits for every job posted
+  // before it returns. `job` must not throw.
+  virtual void RunInBackground(std::function<void()> job) = 0;
   // The store the server writes conversations to; it lives as long as the server's state.
   virtual store::Store& ConversationStore() = 0;
   // One line on stderr in the server's format ("2026-11-26T21:00:00Z warn: ..."). Never pass

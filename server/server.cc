@@ -671,9 +671,9 @@ int Server::Run() {
   on_signal = [this, &signals, &on_signal](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
-      // Compile off the network threads; the swap itself is a pointer under a mutex. The
-      // thread holds the state, not the Server, so it outlives neither.
-      std::thread([state = state_]() { internal::ReloadContent(*state); }).detach();
+      // Compile off the network threads, on the background thread (after any curator edit
+      // already queued there); the swap itself is a pointer under a mutex.
+      state_->RunInBackground([state = state_]() { internal::ReloadContent(*state); });
       signals.async_wait(on_signal);
       return;
     }
@@ -718,6 +718,9 @@ int Server::Run() {
   for (int i = 1; i < threads; ++i) pool.emplace_back([state]() { state->ioc.run(); });
   state->ioc.run();
   for (auto& t : pool) t.join();
+  // Jobs already posted (a reload, a curator's edit) finish; their replies are posted to the
+  // stopped io_context and run or dropped by the poll below.
+  state->background.join();
   retention->cancel();
   state->FlushTurns();
   state->store->Flush();

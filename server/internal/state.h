@@ -91,6 +91,10 @@ struct ServerState : RouteHost {
   // Held by ReloadContent (server.cc) around load and swap: reloads never overlap, so the
   // last one to start is the one that stays.
   std::mutex reload_mutex;
+  // The one thread off the network threads (RunInBackground): reloads and the routes' slow
+  // work, in the order posted. Server::Run joins it after the network threads have stopped
+  // and before it returns, so no job outlives the run and none is left holding the state.
+  net::thread_pool background{1};
   Metrics metrics;
   // Limits per client address across connections (server/internal/address_limits.h).
   std::unique_ptr<AddressLimits> address_limits;
@@ -120,6 +124,9 @@ struct ServerState : RouteHost {
   std::shared_ptr<const content::Content> CurrentContent() const override { return content(); }
   std::shared_ptr<const StaticFile> FindWebFile(const std::string& path) const override;
   engine::StatusOr<content::ContentStatus> ReloadContent() override;
+  void RunInBackground(std::function<void()> job) override {
+    net::post(background, std::move(job));
+  }
   store::Store& ConversationStore() override { return *store; }
   void Log(const char* level, const std::string& message) const override;
 
