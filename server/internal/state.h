@@ -49,6 +49,8 @@ struct LiveSession {
   std::string clinic;
   int64_t updated_ms = 0;
   int64_t last_seq = 0;  // the last turn number given out, shared by all its connections
+  // Deleted (EndSession): kept only as a tombstone until it is idle for the resume window.
+  bool deleted = false;
 };
 
 // The state is also what the routes see of the server (server/routes.h).
@@ -95,13 +97,17 @@ struct ServerState : RouteHost {
   // The route that answers `path` (decoded, without the query), or null.
   std::shared_ptr<Route> FindRoute(std::string_view path) const;
 
-  // Live conversations by session id (resume after a dropped connection).
+  // Live conversations by session id (resume after a dropped connection). A deleted one is
+  // not found, and SaveSession neither revives nor changes it (false).
   std::optional<LiveSession> FindSession(const std::string& id);
-  void SaveSession(const std::string& id, const LiveSession& s);
+  bool SaveSession(const std::string& id, const LiveSession& s);
   // The next turn number of a session: one past both the last one given out (by any of its
   // connections: two tabs, or a resume while the old connection lingers) and `known`.
   int64_t NextSeq(const std::string& id, int64_t known);
   void ForgetSession(const std::string& id);
+  // Marks a deleted conversation (its store delete committed): from now on it is never found
+  // or saved again; the mark goes with ForgetIdleSessions after the resume window.
+  void EndSession(const std::string& id, int64_t now_ms);
   void ForgetIdleSessions(int64_t before_ms);
 
   // The turn pipeline between the network threads and the store, batched at both ends so

@@ -120,7 +120,15 @@ void WebSocketSession::Begin(bool resumed) {
     live_.clinic = clinic_id_;
   }
   live_.updated_ms = NowMs();
-  state_->SaveSession(session_id_, live_);
+  // A conversation deleted while it was being loaded is not resumed.
+  if (resumed && !state_->SaveSession(session_id_, live_)) {
+    resumed = false;
+    session_id_ = NewSessionId();
+    live_ = LiveSession{};
+    live_.clinic = clinic_id_;
+    live_.updated_ms = NowMs();
+  }
+  if (!resumed) state_->SaveSession(session_id_, live_);
   begun_ = true;
   const engine::Clinic& clinic = content_->ClinicOrDefault(live_.clinic);
   Send(WelcomeFrame(session_id_, resumed, clinic, content_->engine->Welcome(clinic),
@@ -130,7 +138,7 @@ void WebSocketSession::Begin(bool resumed) {
 }
 
 void WebSocketSession::DoRead() {
-  if (reading_ || closing_) return;
+  if (reading_ || closing_ || ended_) return;
   reading_ = true;
   WithWs([this](auto& ws) {
     ws.async_read(buffer_,
@@ -141,6 +149,7 @@ void WebSocketSession::DoRead() {
 void WebSocketSession::OnRead(beast::error_code ec, std::size_t) {
   reading_ = false;
   if (ec) return Fail(ec, "read");
+  if (ended_) return;  // the conversation was deleted by another connection
   std::string payload = beast::buffers_to_string(buffer_.data());
   buffer_.consume(buffer_.size());
   ArmIdleTimer();
@@ -280,11 +289,15 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   ++pending_turns_;
   auto self = shared_from_this();
   state_->QueueTurn(store::Store::TurnWrite{
-      std::move(record), std::move(session), [self, frame, started](engine::Status s) {
-        self->FromStore([self, frame, started, s]() {
+      std::move(record), std::move(session),
+      [self, frame, started, id = session_id_](engine::Status s) {
+        self->FromStore([self, frame, started, s, id]() {
           --self->pending_turns_;
           auto& metrics = self->state_->metrics;
-          if (!s.ok()) {
+          // kNotFound: the conversation was deleted (by another connection) before this turn
+          // reached the store, which refused it. The reply still goes out, then the end.
+          const bool deleted = s.code() == engine::Status::Code::kNotFound;
+          if (!s.ok() && !deleted) {
             metrics.store_errors.fetch_add(1);
             Log("error", "a turn was not saved: " + s.ToString());
           }
@@ -292,6 +305,8 @@ void WebSocketSession::HandleMessage(const std::string& text) {
           metrics.ObserveLatency(
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
           self->Send(std::move(*frame));
+          if (deleted && self->session_id_ == id && !self->closing_) self->ended_ = true;
+          if (self->ended_ && self->pending_turns_ == 0) self->EndDeleted();
         });
       }});
 }
@@ -339,8 +354,15 @@ void WebSocketSession::HandleDelete() {
   // Read nothing more until the delete is done: a message read meanwhile would be a turn of
   // the deleted session, stored (and the session re-created) after the delete.
   begun_ = false;
-  state_->store->DeleteSession(id, [self](engine::Status s) {
-    self->FromStore([self, s]() {
+  // The turns already answered here and on other connections, still kept for the next group,
+  // go to the store ahead of the delete, which then deletes them too.
+  state_->FlushTurns();
+  // The store keeps a tombstone for as long as the id could be resumed, and refuses any later
+  // turn of it: one still on its way from another connection, or after a restart.
+  const int64_t tombstone_until =
+      NowMs() + int64_t{state_->config.limits.session_resume_hours} * 3600 * 1000;
+  state_->store->DeleteSession(id, tombstone_until, [self, id](engine::Status s) {
+    self->FromStore([self, s, id]() {
       if (!s.ok()) {
         self->state_->metrics.store_errors.fetch_add(1);
         self->Send(ErrorFrame("unavailable", "The conversation could not be deleted. Try again."));
@@ -348,11 +370,32 @@ void WebSocketSession::HandleDelete() {
         self->DoRead();
         return;
       }
-      // The conversation is gone; a new one starts on this connection.
-      self->Send(nlohmann::json{{"type", "deleted"}, {"session", self->session_id_}}.dump());
+      // The conversation is gone: no connection may resume it, the others on it end, and a
+      // new one starts on this connection.
+      self->state_->EndSession(id, NowMs());
+      for (const auto& other : self->state_->Sessions()) {
+        if (other != self) other->SessionDeleted(id);
+      }
+      self->Send(nlohmann::json{{"type", "deleted"}, {"session", id}}.dump());
       self->Begin(false);
     });
   });
+}
+
+void WebSocketSession::SessionDeleted(std::string id) {
+  net::post(Executor(), [self = shared_from_this(), id = std::move(id)]() {
+    // Not begun: not on a conversation yet, or deleting its own (which ends it anyway).
+    if (self->closing_ || self->ended_ || !self->begun_ || self->session_id_ != id) return;
+    self->ended_ = true;
+    if (self->pending_turns_ == 0) self->EndDeleted();
+  });
+}
+
+void WebSocketSession::EndDeleted() {
+  if (closing_ || close_when_drained_) return;
+  Send(nlohmann::json{{"type", "deleted"}, {"session", session_id_}}.dump());
+  close_when_drained_ = true;
+  if (queue_.empty()) DoClose(websocket::close_code::normal, "conversation deleted");
 }
 
 void WebSocketSession::FromStore(std::function<void()> work) {
@@ -384,6 +427,7 @@ void WebSocketSession::OnWrite(beast::error_code ec, std::size_t) {
   if (ec) return Fail(ec, "write");
   queue_.pop_front();
   if (!queue_.empty()) return DoWrite();
+  if (close_when_drained_) return DoClose(websocket::close_code::normal, "conversation deleted");
   if (!reading_ && !closing_ && begun_ &&
       static_cast<size_t>(pending_turns_) < state_->config.limits.write_queue_soft) {
     DoRead();

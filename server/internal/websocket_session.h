@@ -39,6 +39,10 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   void Run(http::request<http::string_body> request);
   // Closes the connection with a close frame; safe from any thread.
   void Close(websocket::close_code code, std::string reason);
+  // Conversation `id` was deleted by another connection: if this connection is on it, it reads
+  // nothing more, sends the replies still waiting for their commit, then
+  // {"type":"deleted","session":id} and closes with 1000. Safe from any thread.
+  void SessionDeleted(std::string id);
 
  private:
   void OnAccept(beast::error_code ec);
@@ -51,6 +55,8 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   void HandleHistory();
   void HandleFeedback(const ClientFrame& frame);
   void HandleDelete();
+  // Sends the "deleted" frame and closes once it is written (see SessionDeleted).
+  void EndDeleted();
   bool RateLimited();
   void Send(std::string frame);
   void DoWrite();
@@ -86,6 +92,8 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   bool reading_ = false;
   bool closing_ = false;
   bool begun_ = false;
+  bool ended_ = false;               // the conversation was deleted elsewhere: read no more
+  bool close_when_drained_ = false;  // close (1000) once the write queue is empty
 
   std::string address_;
   std::string clinic_id_;
