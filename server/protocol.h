@@ -49,6 +49,12 @@ std::string ErrorFrame(std::string_view code, std::string_view message);
 std::string WelcomeFrame(const std::string& session, bool resumed, const engine::Clinic& clinic,
                          const engine::Reply& welcome, int64_t turns);
 std::string ReplyFrame(const engine::Reply& reply, int64_t seq);
+// The parts of a reply a turn record keeps (TurnRecord::parts): the reply frame's keys other
+// than type, seq, text, topic, urgency and kind, as a JSON object ("" when there are none).
+std::string ReplyParts(const engine::Reply& reply);
+// Each turn: seq, text (what the person typed), reply, topic, urgency, kind, at, and the keys
+// of its parts (quick_replies, sources, tell_them, ...), so that the client can redraw the
+// reply as it was first shown. Parts that are not a JSON object are left out.
 std::string HistoryFrame(const std::vector<store::TurnRecord>& turns);
 
 }  // namespace backline::server

@@ -110,6 +110,11 @@ CREATE TABLE deleted_sessions (
   until_ms    INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 4 -> 5: a turn keeps the parts of its reply beyond the text (TurnRecord::parts), NULL in
+    // turns written before: their history shows the text alone.
+    R"sql(
+ALTER TABLE turns ADD COLUMN parts TEXT;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
@@ -140,8 +145,8 @@ WHERE sessions.updated_ms <= excluded.updated_ms - ?6)sql";
 
 constexpr std::string_view kInsertTurn = R"sql(
 INSERT INTO turns (session_id, seq, user_text, reply_text, topic, urgency, kind,
-                   entry_id, unanswered, received_ms, replied_ms, state)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12))sql";
+                   entry_id, unanswered, received_ms, replied_ms, state, parts)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13))sql";
 
 constexpr std::string_view kInsertUnanswered = R"sql(
 INSERT INTO unanswered (session_id, seq, text, kind, created_ms)
@@ -192,7 +197,7 @@ WHERE s.id = ?1 AND updated >= ?2)sql";
 
 constexpr std::string_view kRecentTurns = R"sql(
 SELECT seq, user_text, reply_text, topic, urgency, kind, entry_id, unanswered,
-       received_ms, replied_ms
+       received_ms, replied_ms, parts
 FROM turns WHERE session_id = ?1 ORDER BY seq DESC LIMIT ?2)sql";
 
 constexpr std::string_view kUnanswered = R"sql(
@@ -363,6 +368,7 @@ Status ApplyRecentTurns(Database& db, const std::string& session_id, size_t limi
     t.unanswered = q.ColumnInt64(7) != 0;
     t.received_ms = q.ColumnInt64(8);
     t.replied_ms = q.ColumnInt64(9);
+    t.parts = q.ColumnText(10);
     out->push_back(std::move(t));
   }
   std::reverse(out->begin(), out->end());  // newest first -> oldest first
@@ -1011,8 +1017,9 @@ Status SqliteStore::WriteTurn(Database& db, const TurnRecord& t, const SessionRe
       session_rows_.insert_or_assign(s.id, s.updated_ms);
     }
   }
-  st = RunCached(db, kInsertTurn, t.session_id, t.seq, t.user_text, t.reply_text, t.topic,
-                 t.urgency, t.kind, t.entry_id, t.unanswered, t.received_ms, t.replied_ms, s.state);
+  st =
+      RunCached(db, kInsertTurn, t.session_id, t.seq, t.user_text, t.reply_text, t.topic, t.urgency,
+                t.kind, t.entry_id, t.unanswered, t.received_ms, t.replied_ms, s.state, t.parts);
   if (!st.ok()) return WithContext("append turn", st);
   if (t.unanswered) {
     st = RunCached(db, kInsertUnanswered, t.session_id, t.seq, t.user_text, t.kind, t.received_ms);

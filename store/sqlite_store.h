@@ -112,7 +112,7 @@ class SqliteStore : public Store {
   using Options = SqliteStoreOptions;
 
   // The layout written by this binary (PRAGMA user_version).
-  static constexpr int64_t kSchemaVersion = 4;
+  static constexpr int64_t kSchemaVersion = 5;
 
   // Opens or creates the database at `path` (":memory:" for a private
   // in-memory one), creates or migrates the schema, and starts the threads.

@@ -49,6 +49,10 @@ struct TurnRecord {
   bool unanswered = false;
   int64_t received_ms = 0;
   int64_t replied_ms = 0;
+  // The rest of the reply as it was sent (quick replies, sources, what to say on the phone,
+  // ...): a JSON object, opaque here, so that a history can redraw the reply as it was first
+  // shown. "" when the reply had none, and for turns stored before it was kept.
+  std::string parts;
 };
 
 struct FeedbackRecord {
@@ -114,7 +118,7 @@ class Store {
       std::string id, int64_t not_before_ms,
       std::function<void(engine::StatusOr<std::optional<SessionRecord>>)> done) = 0;
 
-  // The last `limit` turns of a session, oldest first.
+  // The last `limit` turns of a session, oldest first, each with its parts.
   virtual void RecentTurns(std::string session_id, size_t limit,
                            std::function<void(engine::StatusOr<std::vector<TurnRecord>>)> done) = 0;
 

@@ -268,6 +268,7 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   record.session_id = session_id_;
   record.seq = seq;
   record.user_text = text;
+  record.parts = ReplyParts(turn.reply);
   record.reply_text = std::move(turn.reply.text);
   record.topic = std::move(turn.reply.topic);
   record.urgency = engine::UrgencyName(turn.reply.urgency);

@@ -335,6 +335,45 @@ TEST_F(E2eTest, ResumeContinuesTheConversationAndReturnsItsHistory) {
   }
 }
 
+// 2c. The history redraws every reply as it was first shown: each turn carries the parts its
+// live reply had (a red flag's tell_them, an answer's sources and quick replies, a clarify's
+// options), read back from the database after a restart; and the clarify's options still work.
+TEST_F(E2eTest, HistoryCarriesEveryPartOfEachReply) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  std::string id;
+  std::vector<json> live;
+  {
+    WsClient c;
+    id = Str(Open(c, port_), "session");
+    live = {Ask(c, kRedFlag), Ask(c, kNsaids), Ask(c, "what helps at night")};
+    c.Close();
+  }
+  ASSERT_TRUE(live[0].contains("tell_them")) << live[0].dump();
+  ASSERT_TRUE(live[1].contains("sources")) << live[1].dump();
+  ASSERT_EQ(Str(live[2], "kind"), "clarify") << live[2].dump();
+  ASSERT_FALSE(live[2]["quick_replies"].empty()) << live[2].dump();
+  StopServer();
+
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  WsClient c;
+  json welcome = Open(c, port_, WithTarget("/ws?session=" + id));
+  ASSERT_EQ(welcome.value("resumed", false), true);
+  ASSERT_TRUE(c.Send(R"({"type":"history"})"));
+  json history = c.ReadJson();
+  ASSERT_EQ(history["turns"].size(), 3u) << history.dump();
+  for (size_t i = 0; i < live.size(); ++i) {
+    const json& turn = history["turns"][i];
+    SCOPED_TRACE(turn.dump());
+    for (const auto& [key, value] : live[i].items()) {
+      if (key == "type") continue;
+      EXPECT_EQ(turn.value(key == "text" ? "reply" : key, json()), value) << key;
+    }
+  }
+  json picked = Ask(c, live[2]["quick_replies"][0].get<std::string>());
+  EXPECT_EQ(Str(picked, "kind"), "answer") << picked.dump();
+  EXPECT_EQ(Int(picked, "seq"), 4);
+}
+
 // 2b. Resume after a restart: the conversation comes back from the database.
 TEST_F(E2eTest, ResumeAfterRestartReadsTheDatabase) {
   ASSERT_NO_FATAL_FAILURE(StartServer());

@@ -436,6 +436,7 @@ TEST(SqliteStoreTest, ASchemaTwoDatabaseIsMigrated) {
     auto db = sqlite::Database::Open(p, SQLITE_OPEN_READWRITE);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     ASSERT_TRUE(db->Exec("ALTER TABLE turns DROP COLUMN state;"
+                         "ALTER TABLE turns DROP COLUMN parts;"
                          "DROP TABLE deleted_sessions;"
                          "UPDATE sessions SET state = '{\"v\":2}', updated_ms = 1500;"
                          "PRAGMA user_version = 2;")
@@ -570,7 +571,9 @@ TEST(SqliteStoreTest, ASchemaThreeDatabaseIsMigrated) {
   {  // Back to what schema 3 had.
     auto db = sqlite::Database::Open(p, SQLITE_OPEN_READWRITE);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    ASSERT_TRUE(db->Exec("DROP TABLE deleted_sessions; PRAGMA user_version = 3;").ok());
+    ASSERT_TRUE(db->Exec("ALTER TABLE turns DROP COLUMN parts; DROP TABLE deleted_sessions;"
+                         "PRAGMA user_version = 3;")
+                    .ok());
   }
   auto store = OpenOrDie(p);
   ASSERT_NE(store, nullptr);
@@ -581,6 +584,41 @@ TEST(SqliteStoreTest, ASchemaThreeDatabaseIsMigrated) {
   ASSERT_TRUE(Delete(*store, "m").ok());
   EXPECT_EQ(Append(*store, Turn("m", 3, 1200), Session("m", "c", 1200)).code(),
             Status::Code::kNotFound);
+}
+
+// A turn's reply parts come back with it; a database of schema 4 keeps its turns, which come
+// back with no parts, and its new turns keep theirs.
+TEST(SqliteStoreTest, ReplyPartsAreKeptWithTheTurnAndASchemaFourDatabaseIsMigrated) {
+  TempDbPath path;
+  const std::string& p = path.str();
+  const std::string parts = R"({"quick_replies":["yes","no"],"tell_them":"I have cancer"})";
+  {
+    auto store = OpenOrDie(p);
+    ASSERT_NE(store, nullptr);
+    TurnRecord t = Turn("m", 1, 1000);
+    t.parts = parts;
+    ASSERT_TRUE(Append(*store, t, Session("m", "c", 1000)).ok());
+    auto turns = Recent(*store, "m", 10);
+    ASSERT_TRUE(turns.ok() && turns.value().size() == 1u);
+    EXPECT_EQ(turns.value()[0].parts, parts);
+  }
+  {  // Back to what schema 4 had.
+    auto db = sqlite::Database::Open(p, SQLITE_OPEN_READWRITE);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE(db->Exec("ALTER TABLE turns DROP COLUMN parts; PRAGMA user_version = 4;").ok());
+  }
+  auto store = OpenOrDie(p);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Count(p, "PRAGMA user_version"), SqliteStore::kSchemaVersion);
+  TurnRecord t = Turn("m", 2, 1100);
+  t.parts = parts;
+  ASSERT_TRUE(Append(*store, t, Session("m", "c", 1100)).ok());
+  auto turns = Recent(*store, "m", 10);
+  ASSERT_TRUE(turns.ok()) << turns.status().ToString();
+  ASSERT_EQ(Seqs(turns.value()), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(turns.value()[0].parts, "");
+  EXPECT_EQ(turns.value()[0].reply_text, "reply 1");
+  EXPECT_EQ(turns.value()[1].parts, parts);
 }
 
 TEST(SqliteStoreTest, PurgeByClinicAndTime) {

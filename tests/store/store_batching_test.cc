@@ -242,6 +242,20 @@ TEST_P(StoreBatchingTest, ADeletedSessionRefusesItsTurnsUntilItsTombstoneEnds) {
   EXPECT_TRUE(later[0].ok()) << later[0].ToString();
 }
 
+TEST_P(StoreBatchingTest, ATurnKeepsItsReplyParts) {
+  std::vector<Status> results(2);
+  TurnRecord with = Turn("p", 1);
+  with.parts = R"({"sources":[{"title":"t","url":"https://example.org/"}]})";
+  store_->AppendTurn(with, Session("p", 1001), Counting(&results, 0));
+  store_->AppendTurn(Turn("p", 2), Session("p", 1002), Counting(&results, 1));
+  store_->Flush();
+  ASSERT_TRUE(results[0].ok() && results[1].ok());
+  const std::vector<TurnRecord> turns = Recent(*store_, "p");
+  ASSERT_EQ(turns.size(), 2u);
+  EXPECT_EQ(turns[0].parts, with.parts);
+  EXPECT_EQ(turns[1].parts, "");
+}
+
 TEST_P(StoreBatchingTest, AnEmptyAppendTurnsIsHarmless) {
   store_->AppendTurns({});
   store_->Flush();
