@@ -390,6 +390,13 @@ ClientFrame ParseClientFrameWithTree(std::string_view payload) {
     if (auto c = j.find("comment"); c != j.end() && c->is_string()) {
       f.comment = c->get<std::string>().substr(0, 1000);
     }
+  } else if (f.type == "resume") {
+    auto session = j.find("session");
+    if (session == j.end() || !session->is_string()) {
+      return fail("bad_field", "A \"resume\" needs a \"session\" string.");
+    }
+    // Longer than any id we give is not ours; cut, so that nothing big is kept.
+    f.session = session->get<std::string>().substr(0, 64);
   } else if (f.type != "history" && f.type != "delete" && f.type != "ping") {
     const std::string t = f.type.substr(0, 40);
     return fail("unknown_type", "Unknown message type \"" + t + "\".");
@@ -417,7 +424,8 @@ std::string WelcomeFrame(const std::string& session, bool resumed, const engine:
                  {"emergency_number", clinic.emergency_number},
                  {"care_team_phone", clinic.care_team_phone},
                  {"after_hours_phone", clinic.after_hours_phone},
-                 {"crisis_line", clinic.crisis_line}};
+                 {"crisis_line", clinic.crisis_line},
+                 {"remember_conversation_hours", clinic.remember_conversation_hours}};
   j["turns"] = turns;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }

@@ -32,8 +32,9 @@ bool StateFromJson(const nlohmann::json& j, engine::SessionState* state);
 
 // A client frame, parsed. `error` is set (and `type` empty) when the frame is unusable.
 struct ClientFrame {
-  std::string type;        // "message", "history", "feedback", "delete", "ping"
+  std::string type;        // "message", "resume", "history", "feedback", "delete", "ping"
   std::string text;        // message
+  std::string session;     // resume: the id of an earlier welcome (any string: checked later)
   int64_t seq = 0;         // feedback: the turn it is about
   int rating = 0;          // feedback: +1 or -1
   std::string comment;     // feedback

@@ -70,6 +70,10 @@ void WebSocketSession::OnAccept(beast::error_code ec) {
   state_->Register(shared_from_this());
   content_ = state_->content();
   live_.clinic = clinic_id_;
+  StartConversation();
+}
+
+void WebSocketSession::StartConversation() {
   if (!resume_id_.empty() && IsSessionIdShaped(resume_id_)) {
     if (auto live = state_->FindSession(resume_id_)) {
       live_ = *live;
@@ -129,6 +133,7 @@ void WebSocketSession::Begin(bool resumed) {
     live_.updated_ms = NowMs();
   }
   if (!resumed) state_->SaveSession(session_id_, live_);
+  fresh_ = !resumed;
   begun_ = true;
   const engine::Clinic& clinic = content_->ClinicOrDefault(live_.clinic);
   Send(WelcomeFrame(session_id_, resumed, clinic, content_->engine->Welcome(clinic),
@@ -198,6 +203,7 @@ void WebSocketSession::Handle(std::string payload) {
     return;
   }
   recent_frames_ms_.push_back(now);
+  const bool first_frame = std::exchange(first_frame_, false);
   ClientFrame frame = ParseClientFrame(payload);
   if (!frame.error_code.empty()) {
     state_->metrics.protocol_errors.fetch_add(1);
@@ -208,6 +214,15 @@ void WebSocketSession::Handle(std::string payload) {
     state_->metrics.control_frames.fetch_add(1);
     Send(nlohmann::json{{"type", "pong"}}.dump());
     return;
+  }
+  if (frame.type == "resume") {
+    if (!first_frame) {
+      state_->metrics.protocol_errors.fetch_add(1);
+      Send(ErrorFrame("bad_field", "\"resume\" must be the first frame of a connection."));
+      return;
+    }
+    state_->metrics.control_frames.fetch_add(1);
+    return HandleResume(frame.session);
   }
   if (frame.type == "message") {
     if (RateLimited()) {
@@ -310,6 +325,16 @@ void WebSocketSession::HandleMessage(const std::string& text) {
           if (self->ended_ && self->pending_turns_ == 0) self->EndDeleted();
         });
       }});
+}
+
+void WebSocketSession::HandleResume(const std::string& id) {
+  // The conversation given at connect has had no turn (this is the first frame): it goes,
+  // unless it was itself resumed (?session=), when other connections may share it.
+  if (fresh_) state_->ForgetSession(session_id_);
+  // Read nothing more until the conversation has begun: Begin() sends its welcome, then reads.
+  begun_ = false;
+  resume_id_ = id;
+  StartConversation();
 }
 
 void WebSocketSession::HandleHistory() {

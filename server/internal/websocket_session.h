@@ -46,6 +46,8 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
 
  private:
   void OnAccept(beast::error_code ec);
+  // Resumes resume_id_ when it names a conversation that can be resumed, else begins a new one.
+  void StartConversation();
   void Begin(bool resumed);
   void OnSessionLoaded(engine::StatusOr<std::optional<store::SessionRecord>> loaded);
   void DoRead();
@@ -55,6 +57,8 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   void HandleHistory();
   void HandleFeedback(const ClientFrame& frame);
   void HandleDelete();
+  // {"type":"resume"} as the first frame: the id kept out of the URL (and proxies' logs).
+  void HandleResume(const std::string& id);
   // Sends the "deleted" frame and closes once it is written (see SessionDeleted).
   void EndDeleted();
   bool RateLimited();
@@ -92,6 +96,8 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   bool reading_ = false;
   bool closing_ = false;
   bool begun_ = false;
+  bool fresh_ = false;               // the conversation began here, new (not resumed)
+  bool first_frame_ = true;          // no frame has been read yet
   bool ended_ = false;               // the conversation was deleted elsewhere: read no more
   bool close_when_drained_ = false;  // close (1000) once the write queue is empty
 

@@ -374,6 +374,52 @@ TEST_F(E2eTest, HistoryCarriesEveryPartOfEachReply) {
   EXPECT_EQ(Int(picked, "seq"), 4);
 }
 
+// 2d. Resume by the first frame, so that the id stays out of the URL: the connect welcome (a
+// new conversation, which is then dropped) and a second one for the resumed conversation.
+TEST_F(E2eTest, ResumeByTheFirstFrameKeepsTheIdOutOfTheUrl) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  std::string id;
+  json first;
+  {
+    WsClient c;
+    json welcome = Open(c, port_, WithTarget("/ws?clinic=demo"));
+    id = Str(welcome, "session");
+    EXPECT_EQ(Int(welcome["clinic"], "remember_conversation_hours"), 0) << welcome.dump();
+    first = Ask(c, kMassage);
+    c.Close();
+  }
+  WsClient c;
+  json connect = Open(c, port_, WithTarget("/ws?clinic=demo"));
+  const std::string dropped = Str(connect, "session");
+  EXPECT_EQ(connect.value("resumed", true), false);
+  ASSERT_TRUE(c.Send(json{{"type", "resume"}, {"session", id}}.dump()));
+  json welcome = ReadWelcome(c);
+  EXPECT_EQ(Str(welcome, "session"), id);
+  EXPECT_EQ(welcome.value("resumed", false), true) << welcome.dump();
+  EXPECT_EQ(Int(welcome, "turns"), 1);
+  ASSERT_TRUE(c.Send(R"({"type":"history"})"));
+  json history = c.ReadJson();
+  ASSERT_EQ(history["turns"].size(), 1u) << history.dump();
+  EXPECT_EQ(Str(history["turns"][0], "reply"), Str(first, "text"));
+  EXPECT_EQ(Int(Ask(c, kNsaids), "seq"), 2);
+  // Only as the first frame.
+  ASSERT_TRUE(c.Send(json{{"type", "resume"}, {"session", dropped}}.dump()));
+  EXPECT_EQ(Str(c.ReadJson(), "code"), "bad_field");
+  c.Close();
+
+  // An unknown id, and the conversation dropped above (it never had a turn): new ones.
+  for (const std::string& unknown : {std::string(32, 'a'), dropped}) {
+    WsClient u;
+    Open(u, port_);
+    ASSERT_TRUE(u.Send(json{{"type", "resume"}, {"session", unknown}}.dump()));
+    json w = ReadWelcome(u);
+    EXPECT_EQ(w.value("resumed", true), false) << w.dump();
+    EXPECT_NE(Str(w, "session"), unknown);
+    EXPECT_NE(Str(w, "session"), id);
+    EXPECT_EQ(Int(Ask(u, kYoga), "seq"), 1);
+  }
+}
+
 // 2b. Resume after a restart: the conversation comes back from the database.
 TEST_F(E2eTest, ResumeAfterRestartReadsTheDatabase) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
