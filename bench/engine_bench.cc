@@ -1,25 +1,22 @@
-// Engine micro-benchmarks: one turn for each kind of message, each over a list
-// of varied messages of that kind (the per-turn time is the mean over the
-// list), normalisation, analysis and retrieval alone, content loading, and, as
-// the baseline for the retrieval design, the same ranking done by SQLite FTS5
-// (MATCH + bm25()) over the same paraphrases. Also the JSON a server writes per turn (the
-// reply frame and the session state), each next to the nlohmann::json tree it replaced.
+// Engine micro-benchmarks: one turn for each kind of message, each over a list of varied
+// messages of that kind (the per-turn time is the mean over the list), normalisation, analysis
+// and retrieval alone, content loading, and, as the baseline for the retrieval design, the same
+// ranking done by SQLite FTS5 (MATCH + bm25()) over the same paraphrases. Also the JSON a server
+// writes per turn (the reply frame and the session state), each next to the nlohmann::json tree
+// it replaced.
 //
-// Every benchmark also reports `allocs_per_iter`: the calls to the global
-// operator new made per iteration (per turn for the Turn benchmarks), counted
-// by the replacement operator new below, which lives in this binary only.
+// Every benchmark also reports `allocs_per_iter`: the calls to the global operator new made per
+// iteration (per turn for the Turn benchmarks), counted by the replacement operator new below,
+// which lives in this binary only.
 //
-// The messages are written for this benchmark (none is copied from an
-// evaluation set). Two extra modes help check and profile the engine:
-//   backline_engine_bench --print_messages       every message as JSON Lines
-//                                               for `backline ask --explain`
-//   backline_engine_bench --turns=KIND[,ROUNDS]  runs each message of KIND
-//                                               (faq, misspelt, red_flag,
-//                                               negated, unanswerable,
-//                                               small_talk, rambling) ROUNDS
-//                                               times, for callgrind
-// (bench/engine_instructions.sh uses the second one to report instructions per
-// turn.)
+// The messages are written for this benchmark (none is copied from an evaluation set). Two
+// extra modes help check and profile the engine:
+//   backline_engine_bench --print_messages       every message as JSON Lines, for
+//                                                `backline ask --explain`
+//   backline_engine_bench --turns=KIND[,ROUNDS]  runs each message of KIND (faq, misspelt,
+//                                                red_flag, negated, unanswerable, small_talk,
+//                                                rambling) ROUNDS times, for callgrind
+// (bench/engine_instructions.sh uses the second one to report instructions per turn.)
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>

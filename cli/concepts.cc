@@ -122,7 +122,7 @@ std::string Outcome(const content::Content& c, const std::string& text) {
   o.explain = false;
   const engine::TurnResult r =
       c.engine->Turn(engine::SessionState{}, text, c.ClinicOrDefault(""), o);
-  if (r.reply.kind == "escalation") return "escalation " + r.reply.red_flag_kind;
+  if (r.reply.kind == engine::ReplyKind::kEscalation) return "escalation " + r.reply.red_flag_kind;
   return r.reply.screening ? "screening questions" : "no escalation";
 }
 

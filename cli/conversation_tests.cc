@@ -30,7 +30,7 @@ constexpr std::initializer_list<const char*> kTurnKeys = {"$comment",      "note
                                                           "contains",      "not_contains",
                                                           "quick_replies", "quick_replies_include",
                                                           "slots",         "screening"};
-// Every Reply::kind the engine produces (engine/engine.h).
+// Every Reply::kind a turn produces (engine::ReplyKindName; a welcome is not a turn).
 constexpr std::initializer_list<const char*> kKinds = {
     "answer", "clarify", "fallback", "escalation", "intent", "refusal", "prompt"};
 
@@ -161,9 +161,8 @@ class Reader {
       Fail(p + "/say", "\"say\" must not be empty");
     }
     Optional(t, p, "topic", &out->topic);
-    if (out->topic && !engine::IsKnownTopic(*out->topic))
-      Fail(p + "/topic",
-           "unknown topic " + Quoted(*out->topic) + " (see ../shared/docs/topics.md)");
+    if (out->topic && !content_.engine->FindTopic(*out->topic))
+      Fail(p + "/topic", "unknown topic " + Quoted(*out->topic) + " (knowledge/topics.json)");
     Optional(t, p, "urgency", &out->urgency);
     if (out->urgency && !OneOf(*out->urgency, {"none", "urgent", "emergency"}))
       Fail(p + "/urgency", "\"urgency\" must be one of none, urgent, emergency");
@@ -318,7 +317,7 @@ std::vector<std::string> Check(const ConversationTurn& t, const engine::TurnResu
   const engine::Reply& reply = r.reply;
   field("topic", t.topic, reply.topic);
   field("urgency", t.urgency, engine::UrgencyName(reply.urgency));
-  field("kind", t.kind, reply.kind);
+  field("kind", t.kind, engine::ReplyKindName(reply.kind));
   field("state", t.state, r.state.state.empty() ? start_state : r.state.state);
   field("entry", t.entry, reply.entry_id);
   field("intent", t.intent, reply.intent_id);
@@ -404,7 +403,7 @@ ConversationResult RunConversation(const content::Content& content,
           << " of " << conversation.turns.size() << "\n";
       out << "  said:  " << Quoted(t.say) << "\n";
       for (const auto& f : fails) out << "  " << f << "\n";
-      out << "  reply: [" << r.reply.kind << ", " << r.reply.topic << ", "
+      out << "  reply: [" << engine::ReplyKindName(r.reply.kind) << ", " << r.reply.topic << ", "
           << engine::UrgencyName(r.reply.urgency);
       if (!r.reply.entry_id.empty()) out << ", entry " << r.reply.entry_id;
       if (!r.reply.red_flag_kind.empty()) out << ", red flag " << r.reply.red_flag_kind;

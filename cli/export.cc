@@ -142,7 +142,7 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out, std::ostr
   const std::string version = content::ContentVersion(paths);
 
   // Topics in the contract's order, then any other.
-  std::vector<std::string> topics = engine::FaqTopicIds();
+  std::vector<std::string> topics = content->engine->FaqTopicIds();
   for (const auto& e : spec.entries) {
     if (std::find(topics.begin(), topics.end(), e.topic) == topics.end()) topics.push_back(e.topic);
   }

@@ -15,7 +15,7 @@ json ReplyToJson(const engine::Reply& r) {
   j["topic"] = r.topic;
   j["urgency"] = engine::UrgencyName(r.urgency);
   j["text"] = r.text;
-  j["kind"] = r.kind;
+  j["kind"] = engine::ReplyKindName(r.kind);
   if (!r.entry_id.empty()) j["entry"] = r.entry_id;
   if (!r.intent_id.empty()) j["intent"] = r.intent_id;
   if (!r.red_flag_kind.empty()) j["red_flag"] = r.red_flag_kind;

@@ -340,7 +340,8 @@ void Curator::CheckParaphrases(const content::Content& content, const std::strin
       continue;
     }
     const engine::TurnResult turn = engine.Turn(engine::SessionState{}, text, clinic);
-    if (turn.reply.kind == "escalation" || turn.reply.urgency != engine::Urgency::kNone) {
+    if (turn.reply.kind == engine::ReplyKind::kEscalation ||
+        turn.reply.urgency != engine::Urgency::kNone) {
       std::string kind = turn.reply.red_flag_kind;
       for (const auto& k : engine.content().red_flag_kinds) {
         if (k.id == turn.reply.red_flag_kind) kind += " (" + k.name + ")";
@@ -549,7 +550,11 @@ StatusOr<EditOutcome> Curator::CreateEntry(const std::string& who, const NewEntr
   if (Find(id).ok()) {
     return Refused({Refusal(Display(faq), "an entry with id '" + id + "' already exists")});
   }
-  const auto& topics = engine::FaqTopicIds();
+  // The topics of the content being served (knowledge/topics.json); a new entry's file is
+  // validated again, with the rest of the content, before anything is written.
+  const auto cur = current_();
+  const std::vector<std::string> topics =
+      cur ? cur->engine->FaqTopicIds() : std::vector<std::string>{};
   if (std::find(topics.begin(), topics.end(), topic) == topics.end()) {
     std::string known;
     for (const auto& t : topics) known += (known.empty() ? "" : ", ") + t;

@@ -524,7 +524,7 @@ Response Call::Topics() {
     list.push_back(EntrySummary(e));
   }
   json topics = json::array();
-  for (const auto& id : engine::FaqTopicIds()) {
+  for (const auto& id : content->engine->FaqTopicIds()) {
     auto it = by_topic.find(id);
     topics.push_back(
         {{"topic", id}, {"entries", it == by_topic.end() ? json::array() : it->second}});

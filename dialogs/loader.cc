@@ -134,10 +134,7 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>*
     good &= GetString(f, s, ptr, "prompt", false, &state.prompt, diags);
     good &= GetString(f, s, ptr, "topic", false, &state.topic, diags);
     good &= GetString(f, s, ptr, "skip_if_slot", false, &state.skip_if_slot, diags);
-    if (!state.topic.empty() && !engine::IsKnownTopic(state.topic)) {
-      Error(diags, f.At(ptr + "/topic"), "unknown topic '" + state.topic + "'");
-      good = false;
-    }
+    if (!state.topic.empty()) state.topic_where = f.At(ptr + "/topic");  // checked by Compile
     if (state.topic == "red-flag") {
       Error(diags, f.At(ptr + "/topic"),
             "a state's topic cannot be 'red-flag': only escalations carry it "

@@ -24,10 +24,14 @@ const char* UrgencyName(Urgency u);
 // Parses the names above; false for anything else.
 bool ParseUrgency(std::string_view name, Urgency* out);
 
-// The topic ids of the outside contract (shared/docs/topics.md).
-const std::vector<std::string>& FaqTopicIds();           // the 18 FAQ topics
-const std::vector<std::string>& ConversationTopicIds();  // greeting ... red-flag
-bool IsKnownTopic(std::string_view id);
+// A topic a reply is filed under (knowledge/topics.json). The ids are the outside contract's
+// (shared/docs/topics.md).
+struct TopicSpec {
+  std::string id;
+  std::string title;  // what curators see
+  bool faq = false;   // FAQ entries may be filed under it; otherwise a conversation topic
+  SourceLocation where;
+};
 
 struct Source {
   std::string title;
@@ -227,6 +231,7 @@ struct DialogStateSpec {
   std::string id;
   std::string prompt;                   // said on entry (after any action text)
   std::string topic;                    // the topic of the prompt reply
+  SourceLocation topic_where;           // where `topic` is written
   std::vector<Transition> transitions;  // the expected answers
   // When this slot already has a value, entering the state takes the transition
   // whose `on` equals that value at once, without asking again.
@@ -353,6 +358,7 @@ struct ContentSpec {
   // Real English words (from the dictionaries named in LanguageSpec): spelling
   // repair never changes them ("folding" is not a misspelling of "holding").
   std::vector<std::string> known_words;
+  std::vector<TopicSpec> topics;  // in file order: FAQ topics first, as the contract lists them
   std::vector<FaqEntry> entries;
   std::vector<SynonymGroup> synonyms;
   LanguageSpec language;

@@ -87,6 +87,43 @@ const char* UrgencyName(Urgency u) {
   return "none";
 }
 
+namespace {
+constexpr std::pair<ReplyKind, const char*> kReplyKindNames[] = {
+    {ReplyKind::kWelcome, "welcome"},   {ReplyKind::kEscalation, "escalation"},
+    {ReplyKind::kAnswer, "answer"},     {ReplyKind::kClarify, "clarify"},
+    {ReplyKind::kFallback, "fallback"}, {ReplyKind::kIntent, "intent"},
+    {ReplyKind::kPrompt, "prompt"},     {ReplyKind::kRefusal, "refusal"},
+};
+}  // namespace
+
+const TopicSpec* Engine::FindTopic(std::string_view id) const {
+  const auto it = topics_.find(std::string(id));
+  return it == topics_.end() ? nullptr : it->second;
+}
+
+std::vector<std::string> Engine::FaqTopicIds() const {
+  std::vector<std::string> ids;
+  for (const auto& t : spec_.topics)
+    if (t.faq) ids.push_back(t.id);
+  return ids;
+}
+
+const char* ReplyKindName(ReplyKind kind) {
+  for (const auto& [k, name] : kReplyKindNames)
+    if (k == kind) return name;
+  return "fallback";
+}
+
+bool ParseReplyKind(std::string_view name, ReplyKind* out) {
+  for (const auto& [k, n] : kReplyKindNames) {
+    if (name == n) {
+      *out = k;
+      return true;
+    }
+  }
+  return false;
+}
+
 bool ParseUrgency(std::string_view name, Urgency* out) {
   if (name == "none")
     *out = Urgency::kNone;
@@ -99,49 +136,31 @@ bool ParseUrgency(std::string_view name, Urgency* out) {
   return true;
 }
 
-const std::vector<std::string>& FaqTopicIds() {
-  static const std::vector<std::string> kIds = {"causes",
-                                                "treatment-side-effects",
-                                                "opioids",
-                                                "nsaids",
-                                                "other-medications",
-                                                "procedures",
-                                                "physical-therapy",
-                                                "massage",
-                                                "acupuncture",
-                                                "mind-body",
-                                                "lifestyle",
-                                                "sleep",
-                                                "only-symptom",
-                                                "risk-factors",
-                                                "cancer-vs-ordinary",
-                                                "complementary-evidence",
-                                                "care-team",
-                                                "emotional-support"};
-  return kIds;
-}
-
-const std::vector<std::string>& ConversationTopicIds() {
-  static const std::vector<std::string> kIds = {
-      "greeting", "goodbye", "thanks", "capabilities", "human", "out-of-scope", "red-flag"};
-  return kIds;
-}
-
-bool IsKnownTopic(std::string_view id) {
-  for (const auto& t : FaqTopicIds()) {
-    if (t == id) return true;
-  }
-  for (const auto& t : ConversationTopicIds()) {
-    if (t == id) return true;
-  }
-  return false;
-}
-
 std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diagnostic>* diags) {
   std::shared_ptr<Engine> e(new Engine());
   e->spec_ = std::move(spec);
   const ContentSpec& s = e->spec_;
   DiagnosticSink sink(diags);
+
+  // Topics: every id once, and the ones the engine files its own replies under.
+  for (const auto& t : s.topics) {
+    if (t.id.empty()) sink.Error(t.where, "topic has no id");
+    if (!e->topics_.emplace(t.id, &t).second) sink.Error(t.where, "duplicate topic '" + t.id + "'");
+  }
+  for (const char* id : {kRedFlagTopic, kWelcomeTopic, kFallbackTopic, kPromptTopic}) {
+    const TopicSpec* t = e->FindTopic(id);
+    if (!t || t->faq) {
+      sink.Error(SourceLocation{s.topics.empty() ? "topics.json" : s.topics.front().where.file},
+                 std::string("topics.json lacks the conversation topic '") + id +
+                     "', which the engine files its own replies under");
+    }
+  }
+  for (const auto& st : s.dialog.states) {
+    if (!st.topic.empty() && !e->FindTopic(st.topic)) {
+      sink.Error(st.topic_where.file.empty() ? st.where : st.topic_where,
+                 "unknown topic '" + st.topic + "'");
+    }
+  }
 
   // FAQ entries: ids, topics, paraphrases.
   const TextNormalizer normalizer(s.language);
@@ -155,8 +174,12 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
       sink.Error(entry.where, "duplicate entry id '" + entry.id + "' (first defined at " +
                                   it->second->where.ToString() + ")");
     }
-    if (std::find(FaqTopicIds().begin(), FaqTopicIds().end(), entry.topic) == FaqTopicIds().end()) {
+    if (const TopicSpec* t = e->FindTopic(entry.topic); !t) {
       sink.Error(entry.where, "entry '" + entry.id + "' has unknown topic '" + entry.topic + "'");
+    } else if (!t->faq) {
+      sink.Error(entry.where, "entry '" + entry.id + "' is filed under '" + entry.topic +
+                                  "', a conversation topic: FAQ entries go under a topic marked "
+                                  "\"faq\" in topics.json");
     }
     if (entry.answer.empty()) sink.Error(entry.where, "entry '" + entry.id + "' has no answer");
     if (entry.questions.empty())
@@ -276,7 +299,7 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
     for (const auto& i : s.intents) {
       if (!intent_ids.insert(i.id).second)
         sink.Error(i.where, "duplicate intent id '" + i.id + "'");
-      if (!IsKnownTopic(i.topic) || i.topic == "red-flag") {
+      if (!e->FindTopic(i.topic) || i.topic == kRedFlagTopic) {
         sink.Error(i.where, "intent '" + i.id + "' has unknown topic '" + i.topic + "'");
       }
       if (i.reply.empty() && i.next_state.empty()) {
@@ -691,8 +714,8 @@ std::string Engine::Render(std::string_view text, const Clinic& clinic) {
 
 Reply Engine::Welcome(const Clinic& clinic) const {
   Reply r;
-  r.kind = "welcome";
-  r.topic = "greeting";
+  r.kind = ReplyKind::kWelcome;
+  r.topic = kWelcomeTopic;
   r.text = Render(Message("welcome"), clinic);
   auto it = spec_.dialog.messages.find("welcome_quick_replies");
   if (it != spec_.dialog.messages.end()) {
@@ -747,8 +770,8 @@ const Engine::CompiledIntent* Engine::MatchIntent(IntentSpec::Kind kind, const A
 Reply Engine::Escalate(const RedFlagKind& kind, RedFlagDetector::Person person,
                        const Clinic& clinic) const {
   Reply r;
-  r.kind = "escalation";
-  r.topic = "red-flag";
+  r.kind = ReplyKind::kEscalation;
+  r.topic = kRedFlagTopic;
   r.urgency = kind.urgency;
   r.red_flag_kind = kind.id;
   const std::string* text = &kind.reply;
@@ -769,7 +792,7 @@ Reply Engine::AnswerWith(size_t entry, const std::vector<Candidate>& related,
                          const Clinic& clinic) const {
   const FaqEntry& e = spec_.entries[entry];
   Reply r;
-  r.kind = "answer";
+  r.kind = ReplyKind::kAnswer;
   r.topic = e.topic;
   r.entry_id = e.id;
   r.text = Render(e.answer, clinic);
@@ -807,7 +830,7 @@ void Engine::Enter(const std::string& id, SessionState* state, Reply* reply,
     if (!spec.prompt.empty()) {
       if (!reply->text.empty()) reply->text += "\n\n";
       reply->text += Render(spec.prompt, clinic);
-      if (reply->kind.empty() || reply->kind == "intent") reply->kind = "prompt";
+      if (reply->kind == ReplyKind::kIntent) reply->kind = ReplyKind::kPrompt;
       if (reply->topic.empty() && !spec.topic.empty()) reply->topic = spec.topic;
     }
     for (const auto& t : spec.transitions) {
@@ -846,20 +869,20 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text, const
     // The entry answered is the context of a follow-up next turn; an
     // escalation ends the thread.
     if (!spec_.dialog.context_slot.empty()) {
-      if (reply.kind == "answer" && !reply.entry_id.empty()) {
+      if (reply.kind == ReplyKind::kAnswer && !reply.entry_id.empty()) {
         state.slots[spec_.dialog.context_slot] = reply.entry_id;
-      } else if (reply.kind == "escalation") {
+      } else if (reply.kind == ReplyKind::kEscalation) {
         state.slots.erase(spec_.dialog.context_slot);
       }
     }
-    if (screen_score >= 0 && reply.kind != "escalation" && !reply.screening) {
+    if (screen_score >= 0 && reply.kind != ReplyKind::kEscalation && !reply.screening) {
       // The screening question replaces the reply's own quick replies: the
       // next tap answers it.
       reply.quick_replies.clear();
       state.offers.clear();
-      const std::string kind = reply.kind;  // Enter would call it a prompt
+      const ReplyKind kind = reply.kind;  // Enter would call it a prompt
       Enter(spec_.dialog.screening_state, &state, &reply, clinic);
-      if (!kind.empty()) reply.kind = kind;
+      reply.kind = kind;
       reply.screening = true;
       reply.unanswered = false;
     }
@@ -928,8 +951,8 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text, const
   }
 
   if (a.terms.empty() && a.canonical.empty()) {
-    reply.kind = "fallback";
-    reply.topic = "out-of-scope";
+    reply.kind = ReplyKind::kFallback;
+    reply.topic = kFallbackTopic;
     reply.text = Render(Message("empty"), clinic);
     return finish([&]() -> std::string { return "empty message"; });
   }
@@ -963,7 +986,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text, const
           });
         }
       }
-      reply.kind = "prompt";
+      reply.kind = ReplyKind::kPrompt;
       if (const long i = EntryIndex(t.action.answer); i >= 0) {
         reply = AnswerWith(static_cast<size_t>(i), {}, clinic);
       }
@@ -973,7 +996,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text, const
       }
       if (reply.topic.empty()) reply.topic = st->spec->topic;
       Enter(t.next, &state, &reply, clinic);
-      if (reply.topic.empty()) reply.topic = "capabilities";
+      if (reply.topic.empty()) reply.topic = kPromptTopic;
       return finish([&]() -> std::string {
         return "transition '" + t.on + "' of state '" + st->spec->id + "'";
       });
@@ -1066,7 +1089,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text, const
     }
   }
 
-  auto intent_reply = [&](const CompiledIntent& ci, const char* kind) {
+  auto intent_reply = [&](const CompiledIntent& ci, ReplyKind kind) {
     reply.kind = kind;
     reply.topic = ci.spec->topic;
     reply.intent_id = ci.spec->id;
@@ -1074,15 +1097,16 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text, const
     reply.quick_replies = ci.spec->quick_replies;
     state.state = dialog_->start();
     if (!ci.spec->next_state.empty()) Enter(ci.spec->next_state, &state, &reply, clinic);
-    return finish(
-        [&]() -> std::string { return std::string(kind) + ": intent '" + ci.spec->id + "'"; });
+    return finish([&]() -> std::string {
+      return std::string(ReplyKindName(kind)) + ": intent '" + ci.spec->id + "'";
+    });
   };
 
   // 3. Refusals, 4. requests.
   if (const auto* ci = MatchIntent(IntentSpec::Kind::kRefusal, a, &turn_concepts))
-    return intent_reply(*ci, "refusal");
+    return intent_reply(*ci, ReplyKind::kRefusal);
   if (const auto* ci = MatchIntent(IntentSpec::Kind::kRequest, a, &turn_concepts))
-    return intent_reply(*ci, "intent");
+    return intent_reply(*ci, ReplyKind::kIntent);
 
   // Symptoms the person says they do not have are no evidence for an FAQ entry
   // ("no fever, is a massage ok in my chemo week?", "no numbness, how do I know
@@ -1096,7 +1120,8 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text, const
   // Small talk that is the whole message ("good morning!") is answered as small
   // talk.
   const CompiledIntent* small_talk = MatchIntent(IntentSpec::Kind::kSmallTalk, a, &turn_concepts);
-  if (small_talk && OnlyIntent(*small_talk, a, skip)) return intent_reply(*small_talk, "intent");
+  if (small_talk && OnlyIntent(*small_talk, a, skip))
+    return intent_reply(*small_talk, ReplyKind::kIntent);
 
   // 5. FAQ retrieval.
   const Ranking ranking = Rank(a, skip);
@@ -1160,9 +1185,9 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text, const
   }
 
   // 6. Small talk and flows.
-  if (small_talk) return intent_reply(*small_talk, "intent");
+  if (small_talk) return intent_reply(*small_talk, ReplyKind::kIntent);
   if (const auto* ci = MatchIntent(IntentSpec::Kind::kFlow, a, &turn_concepts))
-    return intent_reply(*ci, "intent");
+    return intent_reply(*ci, ReplyKind::kIntent);
 
   // 6b. A short follow-up ("is it safe with chemo?" after a question about
   // ibuprofen), read with the words of the entry answered last turn.
@@ -1202,7 +1227,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text, const
   }
   if (top && in_domain && (top->evidence >= rs.clarify_evidence || names_domain) &&
       (top->coverage >= rs.clarify_coverage || top->score >= rs.clarify_score)) {
-    reply.kind = "clarify";
+    reply.kind = ReplyKind::kClarify;
     reply.topic = spec_.entries[top->entry].topic;
     reply.text = Render(Message("clarify"), clinic);
     reply.score = top->coverage;
@@ -1222,8 +1247,8 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text, const
              ": not confident enough to answer, " + "enough to offer candidates";
     });
   }
-  reply.kind = "fallback";
-  reply.topic = "out-of-scope";
+  reply.kind = ReplyKind::kFallback;
+  reply.topic = kFallbackTopic;
   reply.text = Render(Message("fallback"), clinic);
   reply.score = top ? top->coverage : 0;
   reply.unanswered = true;

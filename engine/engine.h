@@ -1,10 +1,8 @@
-// Engine: the compiled, immutable snapshot of all content, and one conversation
-// turn.
+// Engine: the compiled, immutable snapshot of all content, and one conversation turn.
 //
-//   auto engine = Engine::Compile(spec, &diags);   // nullptr when diags holds
-//   an error TurnResult r = engine->Turn(state, "can i take ibuprofen with
-//   chemo", clinic); state = r.state;                                // the
-//   caller keeps the session state
+//   auto engine = Engine::Compile(spec, &diags);  // nullptr when diags holds an error
+//   TurnResult r = engine->Turn(state, "can i take ibuprofen with chemo", clinic);
+//   state = r.state;                              // the caller keeps the session state
 //
 // A turn is a pure function of (snapshot, session state, text, clinic): the
 // order of checks is fixed and documented in README.md ("How a reply is
@@ -43,13 +41,26 @@
 
 namespace backline::engine {
 
+// How a reply was chosen. ReplyKindName gives the name the reply frame's "kind" carries.
+enum class ReplyKind {
+  kWelcome,     // "welcome": the first message of a conversation
+  kEscalation,  // "escalation": a red flag (the reply's urgency says how urgent)
+  kAnswer,      // "answer": an FAQ entry's answer
+  kClarify,     // "clarify": not confident; the top candidates are offered as quick replies
+  kFallback,    // "fallback": nothing fits (the empty message too)
+  kIntent,      // "intent": small talk, a request (a person, the service), a flow's opening
+  kPrompt,      // "prompt": a dialog state asking something
+  kRefusal,     // "refusal": out of scope (a diagnosis, a dose change, a prognosis)
+};
+const char* ReplyKindName(ReplyKind kind);
+// False, and *out untouched, for a name ReplyKindName never gives.
+bool ParseReplyKind(std::string_view name, ReplyKind* out);
+
 struct Reply {
   std::string text;
   std::string topic;
   Urgency urgency = Urgency::kNone;
-  // How the reply was chosen: "escalation", "answer", "clarify", "fallback",
-  // "intent", "prompt" (a dialog state asking something), "refusal".
-  std::string kind;
+  ReplyKind kind = ReplyKind::kPrompt;
   std::string entry_id;       // the FAQ entry answered with, if any
   std::string intent_id;      // the intent that answered, if any
   std::string red_flag_kind;  // "E1".."U7" when escalating
@@ -111,6 +122,17 @@ class Engine {
   const ContentSpec& content() const { return spec_; }
   const Analyzer& analyzer() const { return *analyzer_; }
   const FaqEntry* FindEntry(std::string_view id) const;
+  // The topic with this id (knowledge/topics.json), or nullptr.
+  const TopicSpec* FindTopic(std::string_view id) const;
+  // The topics FAQ entries are filed under, in topics.json's order.
+  std::vector<std::string> FaqTopicIds() const;
+
+  // The topics the engine files its own replies under; topics.json must have each (Compile
+  // says so when it does not).
+  static constexpr const char* kRedFlagTopic = "red-flag";       // every escalation
+  static constexpr const char* kWelcomeTopic = "greeting";       // the welcome
+  static constexpr const char* kFallbackTopic = "out-of-scope";  // a fallback, an empty message
+  static constexpr const char* kPromptTopic = "capabilities";    // a dialog prompt with none
   size_t vocabulary_size() const { return analyzer_->speller().vocabulary_size(); }
 
  private:
@@ -171,6 +193,7 @@ class Engine {
   void Enter(const std::string& id, SessionState* state, Reply* reply, const Clinic& clinic) const;
 
   ContentSpec spec_;
+  std::unordered_map<std::string, const TopicSpec*> topics_;  // into spec_.topics
   std::unique_ptr<Analyzer> analyzer_;
   std::unique_ptr<RedFlagDetector> red_flags_;
   std::unique_ptr<Bm25Index> index_;
@@ -183,8 +206,7 @@ class Engine {
   // RetrievalSpec::clarify_concept's index in concepts_, if set.
   std::optional<size_t> clarify_concept_;
   std::array<IntentSet, kIntentKinds> intent_sets_;  // by IntentSpec::Kind
-  // Terms of keywords and synonym targets: words that name something this
-  // content is about
+  // Terms of keywords and synonym targets: words that name something this content is about
   // ("morphine"), as opposed to general words ("time").
   std::unordered_set<std::string> domain_terms_;
   // Entry index by id, and the canonical text of each entry's first question

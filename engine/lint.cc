@@ -153,10 +153,11 @@ std::vector<std::string> LiteralPhrases(std::string_view pattern) {
 
 std::string Describe(const TurnResult& r) {
   const Reply& rep = r.reply;
-  if (rep.kind == "answer") return "the answer of entry '" + rep.entry_id + "'";
-  if (rep.kind == "escalation") return "the red-flag escalation " + rep.red_flag_kind;
-  if (!rep.intent_id.empty()) return "the " + rep.kind + " of intent '" + rep.intent_id + "'";
-  if (rep.kind == "clarify") {
+  if (rep.kind == ReplyKind::kAnswer) return "the answer of entry '" + rep.entry_id + "'";
+  if (rep.kind == ReplyKind::kEscalation) return "the red-flag escalation " + rep.red_flag_kind;
+  if (!rep.intent_id.empty())
+    return std::string("the ") + ReplyKindName(rep.kind) + " of intent '" + rep.intent_id + "'";
+  if (rep.kind == ReplyKind::kClarify) {
     std::string s = "a clarifying question";
     if (!r.explanation.candidates.empty()) {
       s += " (top candidates:";
@@ -166,7 +167,7 @@ std::string Describe(const TurnResult& r) {
     }
     return s;
   }
-  return "the " + rep.kind + " reply";
+  return std::string("the ") + ReplyKindName(rep.kind) + " reply";
 }
 
 class Linter {
@@ -266,7 +267,7 @@ class Linter {
         const std::string& q = e.questions[k];
         const TurnResult r = TurnIn("", q);
         const Reply& rep = r.reply;
-        if (rep.kind == "escalation") {
+        if (rep.kind == ReplyKind::kEscalation) {
           std::string rules;
           for (const auto& m : r.explanation.red_flags) {
             if (m.affirmed() && m.kind == rep.red_flag_kind &&
@@ -281,9 +282,10 @@ class Linter {
                   "rule");
           continue;
         }
-        if (rep.kind == "answer" && rep.entry_id == e.id) continue;
+        if (rep.kind == ReplyKind::kAnswer && rep.entry_id == e.id) continue;
         const auto& cands = r.explanation.candidates;
-        if (rep.kind == "clarify" && !cands.empty() && cands.front().first == e.id) continue;
+        if (rep.kind == ReplyKind::kClarify && !cands.empty() && cands.front().first == e.id)
+          continue;
         Add("paraphrase-confusion", e.id, "", QuestionWhere(e, k),
             "paraphrase " + Quote(q) + " of '" + e.id + "' gets " + Describe(r) +
                 ", not this entry's answer");
@@ -344,16 +346,16 @@ class Linter {
   void QuickReply(const std::string& label, const std::string& state, const std::string& origin,
                   const SourceLocation& where) {
     const TurnResult r = TurnIn(state, label);
-    const std::string& kind = r.reply.kind;
-    if (kind == "fallback") {
+    const ReplyKind kind = r.reply.kind;
+    if (kind == ReplyKind::kFallback) {
       Add("quick-reply", "", "", where,
           "quick reply " + Quote(label) + " (" + origin +
               ") leads nowhere: tapped, it gets the fallback");
-    } else if (kind == "clarify") {
+    } else if (kind == ReplyKind::kClarify) {
       Add("quick-reply", "", "", where,
           "quick reply " + Quote(label) + " (" + origin + ") leads to no answer: tapped, it gets " +
               Describe(r));
-    } else if (kind == "escalation" &&
+    } else if (kind == ReplyKind::kEscalation &&
                r.explanation.decision.rfind("escalation: red flag", 0) == 0) {
       Add("quick-reply", "", "", where,
           "quick reply " + Quote(label) + " (" + origin + ") triggers red flag " +
@@ -396,7 +398,7 @@ class Linter {
       for (size_t k = 0; k < rule.examples.size(); ++k) {
         const std::string& ex = rule.examples[k];
         const TurnResult r = TurnIn("", ex);
-        if (r.reply.kind == "escalation" && r.reply.red_flag_kind == rule.kind) continue;
+        if (r.reply.kind == ReplyKind::kEscalation && r.reply.red_flag_kind == rule.kind) continue;
         const SourceLocation where =
             k < rule.example_where.size() ? rule.example_where[k] : rule.where;
         Add("red-flag-example", "", rule.id, where,

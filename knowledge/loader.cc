@@ -145,6 +145,38 @@ bool ReadSynonyms(const JsonFile& f, std::vector<engine::SynonymGroup>* out,
   return ok;
 }
 
+bool ReadTopics(const JsonFile& f, std::vector<engine::TopicSpec>* out,
+                std::vector<Diagnostic>* diags) {
+  const json* topics =
+      ListUnder(f, "topics", "topics.json is an object with a \"topics\" list", {"topics"}, diags);
+  if (!topics) return false;
+  bool ok = true;
+  for (size_t i = 0; i < topics->size(); ++i) {
+    const std::string ptr = "/topics/" + std::to_string(i);
+    const json& t = (*topics)[i];
+    if (!IsObjectItem(f, t, ptr, "a topic (\"id\", \"title\", \"faq\")", diags)) {
+      ok = false;
+      continue;
+    }
+    CheckKeys(f, t, ptr, {"id", "title", "faq"}, diags);
+    engine::TopicSpec topic;
+    topic.where = f.At(ptr);
+    bool good = GetString(f, t, ptr, "id", true, &topic.id, diags);
+    good &= GetString(f, t, ptr, "title", true, &topic.title, diags);
+    if (const auto it = t.find("faq"); it != t.end()) {
+      if (it->is_boolean()) {
+        topic.faq = it->get<bool>();
+      } else {
+        Error(diags, f.At(ptr + "/faq"), "\"faq\" must be true or false");
+        good = false;
+      }
+    }
+    if (good) out->push_back(std::move(topic));
+    ok &= good;
+  }
+  return ok;
+}
+
 // The "lint" object of language.json: thresholds of `backline check`'s content
 // lint. Unlike elsewhere, an unknown key is an error here: a misspelt threshold
 // would silently keep its default and hide the warnings it was meant to tune.
@@ -511,6 +543,8 @@ bool LoadKnowledge(const std::string& dir, engine::ContentSpec* spec,
     ok &= LoadFaqFile(p.string(), Display(dir, "faq/" + p.filename().string()), &spec->entries,
                       diags);
   }
+  ok &= WithFile(dir, "topics.json", true, diags,
+                 [&](const JsonFile& f) { return ReadTopics(f, &spec->topics, diags); });
   ok &= WithFile(dir, "synonyms.json", true, diags,
                  [&](const JsonFile& f) { return ReadSynonyms(f, &spec->synonyms, diags); });
   ok &= WithFile(dir, "language.json", true, diags, [&](const JsonFile& f) {

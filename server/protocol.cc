@@ -443,7 +443,7 @@ std::string WriteReply(const engine::Reply& reply, int64_t seq, bool parts_only)
   // Every text of a reply comes from the content or the engine, and is valid UTF-8 after the
   // content checks; should one not be, nlohmann::json replaces its bad bytes as the other
   // frames do.
-  bool all_valid = IsValidUtf8(reply.text) && IsValidUtf8(reply.topic) && IsValidUtf8(reply.kind) &&
+  bool all_valid = IsValidUtf8(reply.text) && IsValidUtf8(reply.topic) &&
                    IsValidUtf8(reply.entry_id) && IsValidUtf8(reply.intent_id) &&
                    IsValidUtf8(reply.red_flag_kind) && IsValidUtf8(reply.tell_them);
   for (const auto& q : reply.quick_replies) all_valid = all_valid && IsValidUtf8(q);
@@ -485,7 +485,7 @@ std::string WriteReply(const engine::Reply& reply, int64_t seq, bool parts_only)
   }
   if (!parts_only) {
     key("kind");
-    AppendJsonString(&out, reply.kind);
+    AppendJsonString(&out, engine::ReplyKindName(reply.kind));
   }
   if (!reply.quick_replies.empty()) {
     key("quick_replies");

@@ -287,7 +287,7 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   record.reply_text = std::move(turn.reply.text);
   record.topic = std::move(turn.reply.topic);
   record.urgency = engine::UrgencyName(turn.reply.urgency);
-  record.kind = std::move(turn.reply.kind);
+  record.kind = engine::ReplyKindName(turn.reply.kind);
   record.entry_id = std::move(turn.reply.entry_id);
   record.unanswered = turn.reply.unanswered;
   record.received_ms = received_ms;

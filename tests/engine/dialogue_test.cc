@@ -292,7 +292,7 @@ TEST(ShippedDialogue, PainReportFlowSlotAndRedFlagInterrupts) {
   EXPECT_EQ(r.reply.urgency, Urgency::kUrgent);
   EXPECT_EQ(r.reply.red_flag_kind, "U1");
   EXPECT_EQ(r.reply.topic, "red-flag");
-  EXPECT_EQ(r.reply.kind, "escalation");
+  EXPECT_STREQ(ReplyKindName(r.reply.kind), "escalation");
   // Urgent: nobody is on the way, so its own next steps.
   EXPECT_EQ(r.state.state, "escalated-urgent");
   r = Converse({"yes"}, &at_nerve, s.clinic());
@@ -348,7 +348,7 @@ TEST(ShippedDialogue, PainReportFlowSlotAndRedFlagInterrupts) {
   // A question instead of an answer leaves the flow and is answered.
   SessionState leave;
   r = Converse({"I have back pain", "can I take ibuprofen with chemo?"}, &leave, s.clinic());
-  EXPECT_EQ(r.reply.kind, "answer");
+  EXPECT_STREQ(ReplyKindName(r.reply.kind), "answer");
   EXPECT_EQ(r.reply.topic, "nsaids");
   EXPECT_EQ(r.state.state, "idle");
 

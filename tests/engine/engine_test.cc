@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <functional>
 #include <set>
 #include <string>
@@ -9,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/engine/shipped_content.h"
+#include "tests/engine/test_topics.h"
 
 namespace backline::engine {
 namespace {
@@ -30,6 +32,23 @@ Clinic DemoClinic() {
   c.emergency_number = "999";
   c.crisis_line = "116 123";
   return c;
+}
+
+TEST(ReplyKindTest, EveryKindHasOneNameThatParsesBack) {
+  std::set<std::string> names;
+  for (ReplyKind k :
+       {ReplyKind::kWelcome, ReplyKind::kEscalation, ReplyKind::kAnswer, ReplyKind::kClarify,
+        ReplyKind::kFallback, ReplyKind::kIntent, ReplyKind::kPrompt, ReplyKind::kRefusal}) {
+    const std::string name = ReplyKindName(k);
+    EXPECT_TRUE(names.insert(name).second) << name << " names two kinds";
+    ReplyKind back = k == ReplyKind::kAnswer ? ReplyKind::kFallback : ReplyKind::kAnswer;
+    ASSERT_TRUE(ParseReplyKind(name, &back)) << name;
+    EXPECT_EQ(back, k) << name;
+  }
+  ReplyKind untouched = ReplyKind::kAnswer;
+  EXPECT_FALSE(ParseReplyKind("Answer", &untouched));
+  EXPECT_FALSE(ParseReplyKind("", &untouched));
+  EXPECT_EQ(untouched, ReplyKind::kAnswer);
 }
 
 TEST(RenderTest, FillsEveryPlaceholderFromTheClinic) {
@@ -100,6 +119,7 @@ FaqEntry Entry(std::string id, std::string topic, std::vector<std::string> quest
 
 ContentSpec MinimalSpec() {
   ContentSpec s;
+  s.topics = backline::testing::TestTopics();
   s.entries = {
       Entry("causes-why", "causes",
             {"Why does cancer cause back pain?", "how can a tumour make my back hurt",
@@ -161,13 +181,13 @@ TEST(EngineCompileTest, MinimalSpecCompilesAndAnswers) {
   const Clinic clinic = DemoClinic();
 
   TurnResult r = e->Turn(SessionState{}, "why does cancer cause back pain?", clinic);
-  EXPECT_EQ(r.reply.kind, "answer");
+  EXPECT_STREQ(ReplyKindName(r.reply.kind), "answer");
   EXPECT_EQ(r.reply.entry_id, "causes-why");
   EXPECT_EQ(r.reply.text, "Cancer can press on bones and nerves. Call 555-0142.");
   EXPECT_EQ(r.reply.sources.size(), 1u);
 
   r = e->Turn(SessionState{}, "my legs are weak", clinic);
-  EXPECT_EQ(r.reply.kind, "escalation");
+  EXPECT_STREQ(ReplyKindName(r.reply.kind), "escalation");
   EXPECT_EQ(r.reply.urgency, Urgency::kEmergency);
   EXPECT_EQ(r.reply.text, "Call 999 now.");
 
@@ -175,7 +195,7 @@ TEST(EngineCompileTest, MinimalSpecCompilesAndAnswers) {
   EXPECT_EQ(r.reply.topic, "greeting");
 
   r = e->Turn(SessionState{}, "who won the football", clinic);
-  EXPECT_EQ(r.reply.kind, "fallback");
+  EXPECT_STREQ(ReplyKindName(r.reply.kind), "fallback");
   EXPECT_EQ(r.reply.topic, "out-of-scope");
   EXPECT_TRUE(r.reply.unanswered);
 
@@ -251,7 +271,7 @@ TEST(SafetyNetTest, ARuleSilentPossibleReportGetsTheScreeningQuestions) {
   // The answer comes with the screening question, whose yes/no replace its quick replies.
   TurnResult r = e->Turn(SessionState{}, "why does cancer cause back pain, I feel wobbly", clinic);
   EXPECT_TRUE(r.reply.screening);
-  EXPECT_EQ(r.reply.kind, "answer");
+  EXPECT_STREQ(ReplyKindName(r.reply.kind), "answer");
   EXPECT_EQ(r.reply.entry_id, "causes-why");
   EXPECT_EQ(r.reply.urgency, Urgency::kNone);
   EXPECT_THAT(r.reply.text, HasSubstr("Cancer can press on bones"));
@@ -267,13 +287,13 @@ TEST(SafetyNetTest, ARuleSilentPossibleReportGetsTheScreeningQuestions) {
 
   // A yes escalates; the same words again do not ask the questions a second time.
   TurnResult yes = e->Turn(r.state, "yes", clinic);
-  EXPECT_EQ(yes.reply.kind, "escalation");
+  EXPECT_STREQ(ReplyKindName(yes.reply.kind), "escalation");
   TurnResult again = e->Turn(r.state, "still wobbly", clinic);
   EXPECT_FALSE(again.reply.screening);
 
   // Below the threshold the FAQ answers as before.
   TurnResult plain = e->Turn(SessionState{}, "why does cancer cause back pain?", clinic);
-  EXPECT_EQ(plain.reply.kind, "answer");
+  EXPECT_STREQ(ReplyKindName(plain.reply.kind), "answer");
   EXPECT_FALSE(plain.reply.screening);
 }
 
@@ -285,7 +305,7 @@ TEST(SafetyNetTest, AConfidentClassifierEscalatesToTheKindItNames) {
   auto e = Engine::Compile(SafetyNetSpec(fake), &diags);
   ASSERT_NE(e, nullptr) << Join(diags);
   TurnResult r = e->Turn(SessionState{}, "my calves feel like planks", DemoClinic());
-  EXPECT_EQ(r.reply.kind, "escalation");
+  EXPECT_STREQ(ReplyKindName(r.reply.kind), "escalation");
   EXPECT_EQ(r.reply.red_flag_kind, "E1");
   EXPECT_EQ(r.reply.urgency, Urgency::kEmergency);
   EXPECT_THAT(r.explanation.decision, HasSubstr("classifier"));
@@ -346,7 +366,7 @@ TEST(EngineFollowUpTest, AShortFollowUpIsReadWithTheLastAnswer) {
   EXPECT_EQ(first.state.slots.at("last_answer"), "sleep-positions");
   // "firm?" alone could be the bed or a massage; after the sleeping answer it is the bed.
   TurnResult alone = e->Turn(SessionState{}, "firm?", clinic);
-  EXPECT_NE(alone.reply.kind, "answer") << alone.explanation.decision;
+  EXPECT_STRNE(ReplyKindName(alone.reply.kind), "answer") << alone.explanation.decision;
   TurnResult follow = e->Turn(first.state, "firm?", clinic);
   EXPECT_EQ(follow.reply.entry_id, "sleep-mattress") << follow.explanation.decision;
   EXPECT_THAT(follow.explanation.decision, HasSubstr("follow-up"));
@@ -402,7 +422,7 @@ TEST(SafetyNetTest, AYesEscalatesToTheKindTheClassifierSuspected) {
   ASSERT_TRUE(r.reply.screening);
   EXPECT_EQ(r.state.slots.at("suspected"), "E1");
   TurnResult yes_reply = e->Turn(r.state, "yes", DemoClinic());
-  EXPECT_EQ(yes_reply.reply.kind, "escalation");
+  EXPECT_STREQ(ReplyKindName(yes_reply.reply.kind), "escalation");
   EXPECT_EQ(yes_reply.reply.red_flag_kind, "E1");
   EXPECT_THAT(yes_reply.explanation.decision, HasSubstr("suspected E1"));
 
@@ -410,7 +430,7 @@ TEST(SafetyNetTest, AYesEscalatesToTheKindTheClassifierSuspected) {
   TurnResult odd = e->Turn(SessionState{}, "I feel odd", DemoClinic());
   ASSERT_TRUE(odd.reply.screening);
   EXPECT_EQ(odd.state.slots.count("suspected"), 0u);
-  EXPECT_NE(e->Turn(odd.state, "yes", DemoClinic()).reply.kind, "escalation");
+  EXPECT_STRNE(ReplyKindName(e->Turn(odd.state, "yes", DemoClinic()).reply.kind), "escalation");
 }
 
 TEST(SafetyNetTest, TheClassifierNeverCancelsARule) {
@@ -422,7 +442,7 @@ TEST(SafetyNetTest, TheClassifierNeverCancelsARule) {
   auto e = Engine::Compile(SafetyNetSpec(fake), &diags);
   ASSERT_NE(e, nullptr) << Join(diags);
   TurnResult r = e->Turn(SessionState{}, "my legs are weak", DemoClinic());
-  EXPECT_EQ(r.reply.kind, "escalation");
+  EXPECT_STREQ(ReplyKindName(r.reply.kind), "escalation");
   EXPECT_EQ(fake->calls, 0);
 }
 
@@ -450,6 +470,23 @@ TEST(EngineCompileTest, ContentErrorsAreReportedWithTheirLocation) {
        },
        "first defined at faq/a.json:4:5"},
       {"unknown topic", [](ContentSpec* s) { s->entries[0].topic = "astrology"; }, "'astrology'"},
+      {"entry under a conversation topic", [](ContentSpec* s) { s->entries[0].topic = "greeting"; },
+       "a conversation topic"},
+      {"duplicate topic", [](ContentSpec* s) { s->topics.push_back(s->topics[0]); },
+       "duplicate topic 'causes'"},
+      {"no red-flag topic",
+       [](ContentSpec* s) {
+         s->topics.erase(std::remove_if(s->topics.begin(), s->topics.end(),
+                                        [](const TopicSpec& t) { return t.id == "red-flag"; }),
+                         s->topics.end());
+       },
+       "lacks the conversation topic 'red-flag'"},
+      {"engine topic marked faq",
+       [](ContentSpec* s) {
+         for (auto& t : s->topics)
+           if (t.id == "out-of-scope") t.faq = true;
+       },
+       "lacks the conversation topic 'out-of-scope'"},
       {"no answer", [](ContentSpec* s) { s->entries[0].answer.clear(); }, "no answer"},
       {"no questions", [](ContentSpec* s) { s->entries[0].questions.clear(); }, "no questions"},
       {"same question twice",
@@ -500,6 +537,22 @@ TEST(EngineCompileTest, ContentErrorsAreReportedWithTheirLocation) {
     EXPECT_TRUE(found) << c.what << ": no error containing \"" << c.message << "\" in\n"
                        << Join(diags);
   }
+}
+
+// A dialog state's topic is checked against topics.json when the content is compiled (the
+// dialogs loader does not know the topics), at the place the topic is written.
+TEST(EngineCompileTest, AStateWithAnUnknownTopicIsReportedWhereTheTopicIsWritten) {
+  ContentSpec spec = MinimalSpec();
+  ASSERT_FALSE(spec.dialog.states.empty());
+  spec.dialog.states[0].topic = "astrology";
+  spec.dialog.states[0].topic_where = {"dialogs/flow.json", 11, 16};
+  std::vector<Diagnostic> diags;
+  EXPECT_EQ(Engine::Compile(std::move(spec), &diags), nullptr);
+  std::string where;
+  for (const auto& d : diags)
+    if (d.message.find("unknown topic 'astrology'") != std::string::npos)
+      where = d.where.ToString();
+  EXPECT_EQ(where, "dialogs/flow.json:11:16") << Join(diags);
 }
 
 TEST(EngineCompileTest, DuplicateEntryIdNamesBothPlaces) {
@@ -563,7 +616,7 @@ ContentSpec IntentOrderSpec(bool nurse_first) {
 
 std::string IntentOf(const Engine& e, const char* text) {
   const TurnResult r = e.Turn(SessionState{}, text, DemoClinic());
-  EXPECT_EQ(r.reply.kind, "intent")
+  EXPECT_STREQ(ReplyKindName(r.reply.kind), "intent")
       << text << " (" << r.explanation.canonical << "): " << r.explanation.decision;
   return r.reply.intent_id;
 }
@@ -692,7 +745,8 @@ TEST(ShippedEngine, ConversationTopicsDeterminismAndBuriedQuestions) {
   };
   for (const auto& c : cases) {
     const TurnResult r = Ask(c.text);
-    EXPECT_EQ(r.reply.topic + " " + r.reply.kind, std::string(c.topic) + " " + c.kind)
+    EXPECT_EQ(r.reply.topic + " " + ReplyKindName(r.reply.kind),
+              std::string(c.topic) + " " + c.kind)
         << "input: \"" << c.text << "\"\ndecision: " << r.explanation.decision;
     EXPECT_EQ(r.reply.urgency, Urgency::kNone) << c.text;
     EXPECT_FALSE(r.reply.text.empty()) << c.text;
@@ -774,7 +828,7 @@ TEST(ShippedEngine, ATurnWithoutItsExplanationRepliesTheSame) {
     EXPECT_EQ(without.reply.text, with.reply.text);
     EXPECT_EQ(without.reply.topic, with.reply.topic);
     EXPECT_EQ(without.reply.urgency, with.reply.urgency);
-    EXPECT_EQ(without.reply.kind, with.reply.kind);
+    EXPECT_STREQ(ReplyKindName(without.reply.kind), ReplyKindName(with.reply.kind));
     EXPECT_EQ(without.reply.entry_id, with.reply.entry_id);
     EXPECT_EQ(without.reply.intent_id, with.reply.intent_id);
     EXPECT_EQ(without.reply.red_flag_kind, with.reply.red_flag_kind);
@@ -819,7 +873,7 @@ TEST(ShippedEngine, OutOfScopeAtTheEdges) {
   };
   for (const auto& c : cases) {
     const TurnResult r = Ask(c.text);
-    EXPECT_EQ(r.reply.topic + " " + r.reply.kind, c.want)
+    EXPECT_EQ(r.reply.topic + " " + ReplyKindName(r.reply.kind), c.want)
         << "input: \"" << c.text << "\"\ndecision: " << r.explanation.decision;
   }
 }
@@ -835,7 +889,7 @@ TEST(ShippedEngine, QuickRepliesAnswerTheChosenEntry) {
     const TurnResult first = Ask(text);
     // A clarify that also asks the screening question offers yes/no instead of its
     // candidates (SafetyNetTest): not the reply this test is about.
-    if (first.reply.kind != "clarify" || first.reply.screening) continue;
+    if (first.reply.kind != ReplyKind::kClarify || first.reply.screening) continue;
     clarified = true;
     SCOPED_TRACE(text);
     ASSERT_FALSE(first.reply.quick_replies.empty());
@@ -846,7 +900,8 @@ TEST(ShippedEngine, QuickRepliesAnswerTheChosenEntry) {
       EXPECT_EQ(o.label, first.reply.quick_replies[i]);
       ASSERT_FALSE(o.entry_id.empty());
       const TurnResult chosen = s.engine().Turn(first.state, o.label, s.clinic());
-      EXPECT_EQ(chosen.reply.kind + " " + chosen.reply.entry_id, "answer " + o.entry_id)
+      EXPECT_EQ(ReplyKindName(chosen.reply.kind) + std::string(" ") + chosen.reply.entry_id,
+                "answer " + o.entry_id)
           << "typed back: " << o.label;
       ASSERT_NE(s.engine().FindEntry(o.entry_id), nullptr);
       EXPECT_EQ(chosen.reply.topic, s.engine().FindEntry(o.entry_id)->topic);
@@ -857,7 +912,7 @@ TEST(ShippedEngine, QuickRepliesAnswerTheChosenEntry) {
 
   // An answer reply: its related questions answer their own entries.
   const TurnResult first = Ask("can I take ibuprofen with chemo?");
-  ASSERT_EQ(first.reply.kind, "answer") << first.explanation.decision;
+  ASSERT_STREQ(ReplyKindName(first.reply.kind), "answer") << first.explanation.decision;
   ASSERT_FALSE(first.reply.quick_replies.empty());
   ASSERT_EQ(first.state.offers.size(), first.reply.quick_replies.size());
   for (const Offer& o : first.state.offers) {

@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/engine/test_topics.h"
+
 namespace backline::engine {
 namespace {
 
@@ -109,6 +111,7 @@ void AddQuestion(FaqEntry* e, std::string q) {
 // that leads to an entry, and a yes/no dialog state: no lint finding at all.
 ContentSpec CleanSpec() {
   ContentSpec s;
+  s.topics = backline::testing::TestTopics();
   s.entries = {
       Entry("causes-why", "causes",
             {"Why does cancer cause back pain?", "how can a tumour make my back hurt",

@@ -33,7 +33,9 @@ void Check(bool ok) {
 }
 
 void CheckReply(const backline::engine::TurnResult& r) {
-  Check(!r.reply.kind.empty() && !r.reply.text.empty());
+  backline::engine::ReplyKind kind;
+  Check(backline::engine::ParseReplyKind(backline::engine::ReplyKindName(r.reply.kind), &kind) &&
+        !r.reply.text.empty());
   Check(nlohmann::json::accept(backline::server::ReplyFrame(r.reply, 1)));
   Check(r.state.turns >= 0);
 }

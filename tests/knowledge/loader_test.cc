@@ -420,6 +420,33 @@ TEST(KnowledgeCompileTest, BadRedFlagPatternCarriesRe2ErrorAndThePatternsLine) {
 
 // ---- All the shipped content ---------------------------------------------------------------
 
+// knowledge/topics.json holds exactly the topic ids of the outside contract
+// (../shared/docs/topics.md, beside the checkout when the team's shared folder is there):
+// the evaluation sets and the clinics' reports use those ids.
+TEST(ShippedContentTest, TopicsAreTheContractsTopics) {
+  const std::string contract = std::string(build::kSourceDir) + "/../shared/docs/topics.md";
+  std::ifstream in(contract);
+  if (!in) GTEST_SKIP() << contract << " is not beside this checkout";
+  std::set<std::string> want;
+  std::string line;
+  while (std::getline(in, line)) {
+    // Table rows: "| id | meaning |"; the header and its rule are not ids.
+    if (line.rfind("| ", 0) != 0) continue;
+    const std::string id = line.substr(2, line.find(' ', 2) - 2);
+    if (id.empty() || id == "topic" ||
+        id.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") != std::string::npos)
+      continue;
+    want.insert(id);
+  }
+  ASSERT_GE(want.size(), 20u) << "could not read the topic table of " << contract;
+  ContentSpec spec;
+  std::vector<Diagnostic> diags;
+  LoadKnowledge(std::string(build::kSourceDir) + "/knowledge", &spec, &diags);
+  std::set<std::string> have;
+  for (const auto& t : spec.topics) have.insert(t.id);
+  EXPECT_EQ(have, want);
+}
+
 TEST(ShippedKnowledgeTest, LoadsWithNoErrorsOrWarningsAndIsComplete) {
   const std::string root = build::kSourceDir;
   ContentSpec spec;
@@ -444,11 +471,16 @@ TEST(ShippedKnowledgeTest, LoadsWithNoErrorsOrWarningsAndIsComplete) {
       EXPECT_EQ(s.url.rfind("https://", 0), 0u) << e.id << ": " << s.url;
     }
   }
-  for (const auto& topic : engine::FaqTopicIds()) {
+  std::set<std::string> faq_topics;
+  for (const auto& t : spec.topics) {
+    if (t.faq) faq_topics.insert(t.id);
+  }
+  EXPECT_EQ(faq_topics.size(), 18u);
+  for (const auto& topic : faq_topics) {
     EXPECT_GE(per_topic[topic], 2) << "topic " << topic << " has too few entries";
   }
   for (const auto& [topic, n] : per_topic) {
-    EXPECT_TRUE(engine::IsKnownTopic(topic)) << topic;
+    EXPECT_TRUE(faq_topics.count(topic)) << topic;
   }
   std::set<std::string> kinds_with_rules;
   for (const auto& r : spec.red_flag_rules) kinds_with_rules.insert(r.kind);

@@ -76,7 +76,7 @@ const std::vector<std::string> kAwkwardTexts = {
 
 TEST(ReplyFrameTest, WritesTheBytesNlohmannJsonWrites) {
   engine::Reply r;
-  r.kind = "answer";
+  r.kind = engine::ReplyKind::kAnswer;
   r.topic = "pain-medicines";
   r.text = "Ask your care team.";
   EXPECT_EQ(ReplyFrame(r, 1), ReferenceReplyFrame(r, 1));  // only the fields always there
@@ -85,7 +85,7 @@ TEST(ReplyFrameTest, WritesTheBytesNlohmannJsonWrites) {
     engine::Reply full;
     full.text = t;
     full.topic = t;
-    full.kind = t;
+    full.kind = engine::ReplyKind::kEscalation;
     full.urgency = engine::Urgency::kEmergency;
     full.entry_id = t + "-entry";
     full.intent_id = t + "-intent";
@@ -112,7 +112,7 @@ std::string ReferenceReplyParts(const engine::Reply& reply) {
 
 TEST(ReplyPartsTest, AreTheReplyFramesOtherKeysAsNlohmannJsonWritesThem) {
   engine::Reply r;
-  r.kind = "answer";
+  r.kind = engine::ReplyKind::kAnswer;
   r.topic = "pain-medicines";
   r.text = "Ask your care team.";
   EXPECT_EQ(ReplyParts(r), "");
@@ -120,7 +120,7 @@ TEST(ReplyPartsTest, AreTheReplyFramesOtherKeysAsNlohmannJsonWritesThem) {
     engine::Reply full;
     full.text = t;
     full.topic = t;
-    full.kind = t;
+    full.kind = engine::ReplyKind::kEscalation;
     full.urgency = engine::Urgency::kUrgent;
     full.entry_id = t + "-entry";
     full.red_flag_kind = t + "U1";
@@ -168,7 +168,7 @@ TEST(HistoryFrameTest, EachTurnCarriesItsPartsButNeverLetsThemReplaceItsOwnField
 
 TEST(ReplyFrameTest, BadUtf8IsReplacedAsInEveryOtherFrame) {
   engine::Reply r;
-  r.kind = "answer";
+  r.kind = engine::ReplyKind::kAnswer;
   r.topic = "t";
   for (const std::string bad : {"\xff", "ab\xc3", "\xed\xa0\x80 surrogate", "\xc0\xaf overlong"}) {
     r.text = bad;
@@ -251,7 +251,7 @@ TEST(ReplyFrameTest, EscapesAreFoundAtEveryOffset) {
         std::string text(length, 'a');
         text.insert(at, special);
         engine::Reply r;
-        r.kind = "answer";
+        r.kind = engine::ReplyKind::kAnswer;
         r.text = text;
         ASSERT_EQ(ReplyFrame(r, 1), ReferenceReplyFrame(r, 1)) << json(text).dump();
       }
