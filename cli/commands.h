@@ -33,8 +33,9 @@ int RunCheck(const std::vector<std::string>& args, std::ostream& out, std::ostre
 //                [--kb DIR] [--dialogs DIR] [--web DIR] [limits...]
 //                [--tls-cert PEM --tls-key PEM]
 // Serves HTTP and the WebSocket chat until SIGINT/SIGTERM; exit 0 after a clean shutdown,
-// 2 when the configuration or content is wrong or the port cannot be bound.
-int RunServe(const std::vector<std::string>& args, std::ostream& err);
+// 2 when the configuration or content is wrong or the port cannot be bound. --help (or -h)
+// prints the serve usage to `out` and exits 0.
+int RunServe(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // backline eval FILE.jsonl [--kb DIR] [--dialogs DIR] [--misses] [--min-topic
 // PCT]

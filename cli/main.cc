@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
-  if (command == "serve") return backline::cli::RunServe(args, std::cerr);
+  if (command == "serve") return backline::cli::RunServe(args, std::cout, std::cerr);
   if (command == "ask") return backline::cli::RunAsk(args, std::cin, std::cout, std::cerr);
   if (command == "chat") return backline::cli::RunChat(args, std::cin, std::cout, std::cerr);
   if (command == "check") return backline::cli::RunCheck(args, std::cout, std::cerr);

@@ -16,7 +16,37 @@ namespace backline::cli {
 using server::Config;
 using server::Server;
 
-int RunServe(const std::vector<std::string>& args, std::ostream& err) {
+namespace {
+
+constexpr const char* kServeUsage = R"(usage: backline serve [options]
+
+The chat server: HTTP and WebSocket on one port (README.md, "Running the server").
+
+  --config FILE    a JSON configuration file (README, "Configuration"); options below override it
+  --port N         port (default 8080; 0 picks a free one)      --address A   (default 127.0.0.1)
+  --threads N      network threads (default: one per core)      --db PATH     (default backline.db)
+  --kb DIR         knowledge base folder (default: the shipped knowledge/)
+  --dialogs DIR    dialog scripts folder (default: the shipped dialogs/)
+  --web DIR        the widget and demo files (default: the shipped web/)
+  --store KIND     sqlite (default: the --db file) or memory (nothing kept after a restart)
+  --tls-cert FILE --tls-key FILE   serve HTTPS and WSS only (PEM chain and unencrypted key)
+  --max-message-bytes N  --messages-per-minute N  --connections-per-address N
+  --max-connections N    --idle-timeout SECONDS   --handshake-timeout SECONDS
+  --log-patient-text     put what people type in the log (off by default: it is sensitive)
+  --help                 this text
+
+Signals: SIGTERM/SIGINT stop it cleanly; SIGHUP reloads the content.
+)";
+
+}  // namespace
+
+int RunServe(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h") {
+      out << kServeUsage;
+      return 0;
+    }
+  }
   Config config;
   std::string config_file;
   // A --config file is read first, then the other options override it.

@@ -136,197 +136,264 @@ bool ParseUrgency(std::string_view name, Urgency* out) {
   return true;
 }
 
+// The steps of Engine::Compile, in order, and what they hand on: each checks one part of the
+// content, reporting every problem it finds to the sink with its location, and builds that
+// part of the engine. A step that a broken part would make unsafe (the red flags, the
+// dialog) records that it failed, and Result then returns no engine.
+class Engine::Compiler {
+ public:
+  Compiler(Engine* engine, std::vector<Diagnostic>* diags)
+      : e_(engine), s_(engine->spec_), diags_(diags), sink_(diags), normalizer_(s_.language) {}
+
+  // Topics: every id once, and the ones the engine files its own replies under; the dialog
+  // states' topics.
+  void CheckTopics();
+  // FAQ entries: ids, topics, answers, paraphrases; their words join the vocabulary.
+  void CheckEntries();
+  // The words of every rule, intent and dialog state join the vocabulary that spelling
+  // repair corrects towards; then the analyzer.
+  void BuildAnalyzer();
+  // Synonym groups: a term under two canonicals is ambiguous.
+  void CheckSynonyms();
+  // Red-flag kinds and rules, and the one concept index they share with the intents.
+  void CompileRedFlags();
+  // Intents: their patterns, concept combinations and `unless`.
+  void CompileIntents();
+  // One PatternSet per intent kind.
+  void CompileIntentSets();
+  // The dialog graph, the states intents lead to, and the fixed messages.
+  void CompileDialog();
+  // The retrieval index, the paraphrase keys, and each entry's first question as analysed.
+  void BuildRetrieval();
+
+  bool ok() const { return !sink_.failed() && !red_flags_failed_ && !dialog_failed_; }
+
+ private:
+  Engine* e_;
+  const ContentSpec& s_;
+  std::vector<Diagnostic>* diags_;
+  DiagnosticSink sink_;
+  const TextNormalizer normalizer_;
+  std::map<std::string, const FaqEntry*> by_id_;
+  std::vector<std::string> vocabulary_;
+  std::set<std::string> kind_ids_;
+  std::vector<std::string> intent_states_;  // states that intents lead to
+  bool red_flags_failed_ = false;
+  bool dialog_failed_ = false;
+};
+
 std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diagnostic>* diags) {
   std::shared_ptr<Engine> e(new Engine());
   e->spec_ = std::move(spec);
-  const ContentSpec& s = e->spec_;
-  DiagnosticSink sink(diags);
+  Compiler c(e.get(), diags);
+  c.CheckTopics();
+  c.CheckEntries();
+  c.BuildAnalyzer();
+  c.CheckSynonyms();
+  c.CompileRedFlags();
+  c.CompileIntents();
+  c.CompileIntentSets();
+  c.CompileDialog();
+  c.BuildRetrieval();
+  if (!c.ok()) return nullptr;
+  return e;
+}
 
+void Engine::Compiler::CheckTopics() {
   // Topics: every id once, and the ones the engine files its own replies under.
-  for (const auto& t : s.topics) {
-    if (t.id.empty()) sink.Error(t.where, "topic has no id");
-    if (!e->topics_.emplace(t.id, &t).second) sink.Error(t.where, "duplicate topic '" + t.id + "'");
+  for (const auto& t : s_.topics) {
+    if (t.id.empty()) sink_.Error(t.where, "topic has no id");
+    if (!e_->topics_.emplace(t.id, &t).second)
+      sink_.Error(t.where, "duplicate topic '" + t.id + "'");
   }
   for (const char* id : {kRedFlagTopic, kWelcomeTopic, kFallbackTopic, kPromptTopic}) {
-    const TopicSpec* t = e->FindTopic(id);
+    const TopicSpec* t = e_->FindTopic(id);
     if (!t || t->faq) {
-      sink.Error(SourceLocation{s.topics.empty() ? "topics.json" : s.topics.front().where.file},
-                 std::string("topics.json lacks the conversation topic '") + id +
-                     "', which the engine files its own replies under");
+      sink_.Error(SourceLocation{s_.topics.empty() ? "topics.json" : s_.topics.front().where.file},
+                  std::string("topics.json lacks the conversation topic '") + id +
+                      "', which the engine files its own replies under");
     }
   }
-  for (const auto& st : s.dialog.states) {
-    if (!st.topic.empty() && !e->FindTopic(st.topic)) {
-      sink.Error(st.topic_where.file.empty() ? st.where : st.topic_where,
-                 "unknown topic '" + st.topic + "'");
+  for (const auto& st : s_.dialog.states) {
+    if (!st.topic.empty() && !e_->FindTopic(st.topic)) {
+      sink_.Error(st.topic_where.file.empty() ? st.where : st.topic_where,
+                  "unknown topic '" + st.topic + "'");
     }
   }
+}
 
+void Engine::Compiler::CheckEntries() {
   // FAQ entries: ids, topics, paraphrases.
-  const TextNormalizer normalizer(s.language);
-  std::map<std::string, const FaqEntry*> by_id;
   std::map<std::string, std::pair<const FaqEntry*, SourceLocation>> by_question;
-  std::vector<std::string> vocabulary;
-  for (const auto& entry : s.entries) {
-    if (entry.id.empty()) sink.Error(entry.where, "entry has no id");
-    auto [it, fresh] = by_id.emplace(entry.id, &entry);
+  for (const auto& entry : s_.entries) {
+    if (entry.id.empty()) sink_.Error(entry.where, "entry has no id");
+    auto [it, fresh] = by_id_.emplace(entry.id, &entry);
     if (!fresh) {
-      sink.Error(entry.where, "duplicate entry id '" + entry.id + "' (first defined at " +
-                                  it->second->where.ToString() + ")");
+      sink_.Error(entry.where, "duplicate entry id '" + entry.id + "' (first defined at " +
+                                   it->second->where.ToString() + ")");
     }
-    if (const TopicSpec* t = e->FindTopic(entry.topic); !t) {
-      sink.Error(entry.where, "entry '" + entry.id + "' has unknown topic '" + entry.topic + "'");
+    if (const TopicSpec* t = e_->FindTopic(entry.topic); !t) {
+      sink_.Error(entry.where, "entry '" + entry.id + "' has unknown topic '" + entry.topic + "'");
     } else if (!t->faq) {
-      sink.Error(entry.where, "entry '" + entry.id + "' is filed under '" + entry.topic +
-                                  "', a conversation topic: FAQ entries go under a topic marked "
-                                  "\"faq\" in topics.json");
+      sink_.Error(entry.where, "entry '" + entry.id + "' is filed under '" + entry.topic +
+                                   "', a conversation topic: FAQ entries go under a topic marked "
+                                   "\"faq\" in topics.json");
     }
-    if (entry.answer.empty()) sink.Error(entry.where, "entry '" + entry.id + "' has no answer");
+    if (entry.answer.empty()) sink_.Error(entry.where, "entry '" + entry.id + "' has no answer");
     if (entry.questions.empty())
-      sink.Error(entry.where, "entry '" + entry.id + "' has no questions");
+      sink_.Error(entry.where, "entry '" + entry.id + "' has no questions");
     else if (entry.questions.size() < 5) {
-      sink.Warning(entry.where, "entry '" + entry.id + "' has " +
-                                    std::to_string(entry.questions.size()) +
-                                    " questions; 5 or more match patients' wording better");
+      sink_.Warning(entry.where, "entry '" + entry.id + "' has " +
+                                     std::to_string(entry.questions.size()) +
+                                     " questions; 5 or more match patients' wording better");
     }
-    if (entry.sources.empty()) sink.Warning(entry.where, "entry '" + entry.id + "' has no sources");
+    if (entry.sources.empty())
+      sink_.Warning(entry.where, "entry '" + entry.id + "' has no sources");
     for (size_t i = 0; i < entry.questions.size(); ++i) {
       const SourceLocation& where =
           i < entry.question_where.size() ? entry.question_where[i] : entry.where;
       // Compared as words: case and punctuation do not make two paraphrases
       // different.
       std::string key;
-      for (const auto& tok : normalizer.Normalize(entry.questions[i])) {
+      for (const auto& tok : normalizer_.Normalize(entry.questions[i])) {
         if (tok.is_break) continue;
         if (!key.empty()) key.push_back(' ');
         key += tok.text;
       }
       auto [qit, qfresh] = by_question.emplace(key, std::make_pair(&entry, where));
       if (!qfresh && qit->second.first != &entry) {
-        sink.Error(where, "question \"" + entry.questions[i] + "\" of entry '" + entry.id +
-                              "' also belongs to entry '" + qit->second.first->id + "' (" +
-                              qit->second.second.ToString() + ")");
+        sink_.Error(where, "question \"" + entry.questions[i] + "\" of entry '" + entry.id +
+                               "' also belongs to entry '" + qit->second.first->id + "' (" +
+                               qit->second.second.ToString() + ")");
       }
-      AddWordsOf(entry.questions[i], &vocabulary);
+      AddWordsOf(entry.questions[i], &vocabulary_);
     }
-    for (const auto& k : entry.keywords) AddWordsOf(k, &vocabulary);
-    AddWordsOf(entry.answer, &vocabulary);
+    for (const auto& k : entry.keywords) AddWordsOf(k, &vocabulary_);
+    AddWordsOf(entry.answer, &vocabulary_);
   }
-  for (const auto& r : s.red_flag_rules) {
-    for (const auto& p : r.patterns) AddPatternWords(p, &vocabulary);
-    for (const auto& p : r.unless) AddPatternWords(p, &vocabulary);
-    for (const auto& p : r.requires_any) AddPatternWords(p, &vocabulary);
-  }
-  for (const auto& i : s.intents) {
-    for (const auto& p : i.patterns) AddPatternWords(p, &vocabulary);
-  }
-  for (const auto& st : s.dialog.states) {
-    AddWordsOf(st.prompt, &vocabulary);
-    for (const auto& t : st.transitions) AddWordsOf(t.on, &vocabulary);
-  }
-  for (const auto& p : s.dialog.yes_patterns) AddPatternWords(p, &vocabulary);
-  for (const auto& p : s.dialog.no_patterns) AddPatternWords(p, &vocabulary);
+}
 
-  e->analyzer_ = std::make_unique<Analyzer>(s.language, s.synonyms, vocabulary, s.known_words);
+void Engine::Compiler::BuildAnalyzer() {
+  for (const auto& r : s_.red_flag_rules) {
+    for (const auto& p : r.patterns) AddPatternWords(p, &vocabulary_);
+    for (const auto& p : r.unless) AddPatternWords(p, &vocabulary_);
+    for (const auto& p : r.requires_any) AddPatternWords(p, &vocabulary_);
+  }
+  for (const auto& i : s_.intents) {
+    for (const auto& p : i.patterns) AddPatternWords(p, &vocabulary_);
+  }
+  for (const auto& st : s_.dialog.states) {
+    AddWordsOf(st.prompt, &vocabulary_);
+    for (const auto& t : st.transitions) AddWordsOf(t.on, &vocabulary_);
+  }
+  for (const auto& p : s_.dialog.yes_patterns) AddPatternWords(p, &vocabulary_);
+  for (const auto& p : s_.dialog.no_patterns) AddPatternWords(p, &vocabulary_);
 
+  e_->analyzer_ = std::make_unique<Analyzer>(s_.language, s_.synonyms, vocabulary_, s_.known_words);
+}
+
+void Engine::Compiler::CheckSynonyms() {
   // Synonym groups: a term under two canonicals is ambiguous.
   {
     std::map<std::string, std::pair<std::string, SourceLocation>> term_owner;
-    for (const auto& g : s.synonyms) {
-      if (g.canonical.empty()) sink.Error(g.where, "synonym group has no canonical word");
+    for (const auto& g : s_.synonyms) {
+      if (g.canonical.empty()) sink_.Error(g.where, "synonym group has no canonical word");
       for (const auto& t : g.terms) {
-        std::string key = JoinTokens(normalizer.Normalize(t));
+        std::string key = JoinTokens(normalizer_.Normalize(t));
         auto [it, fresh] = term_owner.emplace(key, std::make_pair(g.canonical, g.where));
         if (!fresh && it->second.first != g.canonical) {
-          sink.Error(g.where, "synonym \"" + t + "\" maps to both '" + it->second.first + "' (" +
-                                  it->second.second.ToString() + ") and '" + g.canonical + "'");
+          sink_.Error(g.where, "synonym \"" + t + "\" maps to both '" + it->second.first + "' (" +
+                                   it->second.second.ToString() + ") and '" + g.canonical + "'");
         }
       }
     }
   }
+}
 
+void Engine::Compiler::CompileRedFlags() {
   // Red flags.
-  std::set<std::string> kind_ids;
-  for (const auto& k : s.red_flag_kinds) {
-    if (!kind_ids.insert(k.id).second)
-      sink.Error(k.where, "duplicate red-flag kind '" + k.id + "'");
+  for (const auto& k : s_.red_flag_kinds) {
+    if (!kind_ids_.insert(k.id).second)
+      sink_.Error(k.where, "duplicate red-flag kind '" + k.id + "'");
     if (k.urgency == Urgency::kNone) {
-      sink.Error(k.where, "red-flag kind '" + k.id + "' must be \"urgent\" or \"emergency\"");
+      sink_.Error(k.where, "red-flag kind '" + k.id + "' must be \"urgent\" or \"emergency\"");
     }
-    if (k.reply.empty()) sink.Error(k.where, "red-flag kind '" + k.id + "' has no reply");
-    if (!k.general_entry.empty() && !by_id.count(k.general_entry)) {
-      sink.Error(k.where, "red-flag kind '" + k.id + "' names unknown general_entry '" +
-                              k.general_entry + "'");
+    if (k.reply.empty()) sink_.Error(k.where, "red-flag kind '" + k.id + "' has no reply");
+    if (!k.general_entry.empty() && !by_id_.count(k.general_entry)) {
+      sink_.Error(k.where, "red-flag kind '" + k.id + "' names unknown general_entry '" +
+                               k.general_entry + "'");
     }
   }
   {
     std::set<std::string> rule_ids;
-    for (const auto& r : s.red_flag_rules) {
+    for (const auto& r : s_.red_flag_rules) {
       if (!rule_ids.insert(r.id).second)
-        sink.Error(r.where, "duplicate red-flag rule id '" + r.id + "'");
+        sink_.Error(r.where, "duplicate red-flag rule id '" + r.id + "'");
     }
-    for (const auto& k : s.red_flag_kinds) {
-      bool used = std::any_of(s.red_flag_rules.begin(), s.red_flag_rules.end(),
+    for (const auto& k : s_.red_flag_kinds) {
+      bool used = std::any_of(s_.red_flag_rules.begin(), s_.red_flag_rules.end(),
                               [&](const RedFlagRule& r) { return r.kind == k.id; });
-      if (!used) sink.Warning(k.where, "red-flag kind '" + k.id + "' has no rule that triggers it");
+      if (!used)
+        sink_.Warning(k.where, "red-flag kind '" + k.id + "' has no rule that triggers it");
     }
   }
   // One index of concepts.json serves the red-flag rules and the intents, so
   // a turn looks concepts up once (RedFlagResult::concepts) and a problem in
   // the file is reported once.
-  const size_t diags_before_concepts = diags->size();
-  e->concepts_ = ConceptIndex(s.concepts, diags);
-  if (!s.retrieval.clarify_concept.empty()) {
-    e->clarify_concept_ = e->concepts_.Find(s.retrieval.clarify_concept);
-    if (!e->clarify_concept_) {
-      sink.Error(s.retrieval.clarify_concept_where,
-                 "retrieval's clarify_concept names unknown concept '" +
-                     s.retrieval.clarify_concept + "' (knowledge/concepts.json)");
+  const size_t diags_before_concepts = diags_->size();
+  e_->concepts_ = ConceptIndex(s_.concepts, diags_);
+  if (!s_.retrieval.clarify_concept.empty()) {
+    e_->clarify_concept_ = e_->concepts_.Find(s_.retrieval.clarify_concept);
+    if (!e_->clarify_concept_) {
+      sink_.Error(s_.retrieval.clarify_concept_where,
+                  "retrieval's clarify_concept names unknown concept '" +
+                      s_.retrieval.clarify_concept + "' (knowledge/concepts.json)");
     }
   }
-  const bool concepts_failed =
-      std::any_of(diags->begin() + static_cast<std::ptrdiff_t>(diags_before_concepts), diags->end(),
-                  [](const Diagnostic& g) { return g.severity == Diagnostic::Severity::kError; });
-  e->red_flags_ = concepts_failed ? nullptr
-                                  : RedFlagDetector::Build(s.red_flag_kinds, e->concepts_,
-                                                           s.red_flag_rules, s.language, diags);
-  const bool red_flags_failed = !e->red_flags_;
+  const bool concepts_failed = std::any_of(
+      diags_->begin() + static_cast<std::ptrdiff_t>(diags_before_concepts), diags_->end(),
+      [](const Diagnostic& g) { return g.severity == Diagnostic::Severity::kError; });
+  e_->red_flags_ = concepts_failed ? nullptr
+                                   : RedFlagDetector::Build(s_.red_flag_kinds, e_->concepts_,
+                                                            s_.red_flag_rules, s_.language, diags_);
+  red_flags_failed_ = !e_->red_flags_;
+}
 
+void Engine::Compiler::CompileIntents() {
   // Intents.
-  std::vector<std::string> intent_states;
   {
     std::set<std::string> intent_ids;
-    for (const auto& i : s.intents) {
+    for (const auto& i : s_.intents) {
       if (!intent_ids.insert(i.id).second)
-        sink.Error(i.where, "duplicate intent id '" + i.id + "'");
-      if (!e->FindTopic(i.topic) || i.topic == kRedFlagTopic) {
-        sink.Error(i.where, "intent '" + i.id + "' has unknown topic '" + i.topic + "'");
+        sink_.Error(i.where, "duplicate intent id '" + i.id + "'");
+      if (!e_->FindTopic(i.topic) || i.topic == kRedFlagTopic) {
+        sink_.Error(i.where, "intent '" + i.id + "' has unknown topic '" + i.topic + "'");
       }
       if (i.reply.empty() && i.next_state.empty()) {
-        sink.Error(i.where, "intent '" + i.id + "' has neither a reply nor a next state");
+        sink_.Error(i.where, "intent '" + i.id + "' has neither a reply nor a next state");
       }
       CompiledIntent ci{&i, nullptr, {}, nullptr};
       bool ok = true;
       for (size_t k = 0; k < i.patterns.size(); ++k) {
         auto p = Pattern::Compile(i.patterns[k]);
         if (!p.ok()) {
-          sink.Error(k < i.pattern_where.size() ? i.pattern_where[k] : i.where,
-                     "pattern of intent '" + i.id + "' does not compile: " + p.status().message());
+          sink_.Error(k < i.pattern_where.size() ? i.pattern_where[k] : i.where,
+                      "pattern of intent '" + i.id + "' does not compile: " + p.status().message());
           ok = false;
         }
       }
       if (i.patterns.empty() && i.concepts.empty()) {
-        sink.Error(i.where, "intent '" + i.id + "' has no patterns and no concept combinations");
+        sink_.Error(i.where, "intent '" + i.id + "' has no patterns and no concept combinations");
         ok = false;
       }
       for (size_t k = 0; k < i.concepts.size(); ++k) {
         const SourceLocation& at = k < i.concepts_where.size() ? i.concepts_where[k] : i.where;
         std::vector<size_t> combination;
         for (const std::string& id : i.concepts[k]) {
-          const auto found = e->concepts_.Find(id);
+          const auto found = e_->concepts_.Find(id);
           if (!found) {
-            sink.Error(at, "concept combination " + std::to_string(k + 1) + " of intent '" + i.id +
-                               "' names unknown concept '" + id + "' (knowledge/concepts.json)");
+            sink_.Error(at, "concept combination " + std::to_string(k + 1) + " of intent '" + i.id +
+                                "' names unknown concept '" + id + "' (knowledge/concepts.json)");
             ok = false;
             break;
           }
@@ -344,64 +411,71 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
         if (u.ok())
           ci.unless = std::move(u).value();
         else
-          sink.Error(i.where,
-                     "'unless' of intent '" + i.id + "' does not compile: " + u.status().message());
+          sink_.Error(i.where, "'unless' of intent '" + i.id +
+                                   "' does not compile: " + u.status().message());
       }
-      if (!i.next_state.empty()) intent_states.push_back(i.next_state);
-      if (ok && (ci.pattern || !ci.combinations.empty())) e->intents_.push_back(std::move(ci));
+      if (!i.next_state.empty()) intent_states_.push_back(i.next_state);
+      if (ok && (ci.pattern || !ci.combinations.empty())) e_->intents_.push_back(std::move(ci));
     }
   }
+}
+
+void Engine::Compiler::CompileIntentSets() {
   // One PatternSet per kind, so that a turn scans its text once per kind
   // rather than once per intent. A kind whose set re2 cannot build keeps
   // matching its intents one by one: slower, never different.
   for (size_t k = 0; k < kIntentKinds; ++k) {
-    IntentSet& is = e->intent_sets_[k];
+    IntentSet& is = e_->intent_sets_[k];
     std::vector<const Pattern*> patterns;
-    for (size_t i = 0; i < e->intents_.size(); ++i) {
-      if (static_cast<size_t>(e->intents_[i].spec->kind) != k) continue;
-      if (!e->intents_[i].combinations.empty()) is.any_combinations = true;
-      if (!e->intents_[i].pattern) continue;  // concepts only
+    for (size_t i = 0; i < e_->intents_.size(); ++i) {
+      if (static_cast<size_t>(e_->intents_[i].spec->kind) != k) continue;
+      if (!e_->intents_[i].combinations.empty()) is.any_combinations = true;
+      if (!e_->intents_[i].pattern) continue;  // concepts only
       is.intents.push_back(i);
-      patterns.push_back(e->intents_[i].pattern.get());
+      patterns.push_back(e_->intents_[i].pattern.get());
     }
     if (patterns.empty()) continue;
     auto set = PatternSet::Compile(patterns);
     if (set.ok()) {
       is.set = std::move(set).value();
     } else {
-      const IntentSpec& first = *e->intents_[is.intents.front()].spec;
-      sink.Warning(first.where, std::string("the ") + KindName(first.kind) +
-                                    " intents are matched one at a time, " +
-                                    "which is slower: " + set.status().message());
+      const IntentSpec& first = *e_->intents_[is.intents.front()].spec;
+      sink_.Warning(first.where, std::string("the ") + KindName(first.kind) +
+                                     " intents are matched one at a time, " +
+                                     "which is slower: " + set.status().message());
     }
   }
+}
 
+void Engine::Compiler::CompileDialog() {
   // Dialog.
   std::vector<std::string> entry_ids;
-  for (const auto& entry : s.entries) entry_ids.push_back(entry.id);
-  e->dialog_ =
-      DialogGraph::Build(s.dialog, *e->analyzer_, intent_states, entry_ids,
-                         std::vector<std::string>(kind_ids.begin(), kind_ids.end()), diags);
-  const bool dialog_failed = !e->dialog_;
-  for (const auto& i : s.intents) {
-    if (!i.next_state.empty() && e->dialog_ && !e->dialog_->Find(i.next_state)) {
-      sink.Error(i.where, "intent '" + i.id + "' leads to unknown state '" + i.next_state + "'");
+  for (const auto& entry : s_.entries) entry_ids.push_back(entry.id);
+  e_->dialog_ =
+      DialogGraph::Build(s_.dialog, *e_->analyzer_, intent_states_, entry_ids,
+                         std::vector<std::string>(kind_ids_.begin(), kind_ids_.end()), diags_);
+  dialog_failed_ = !e_->dialog_;
+  for (const auto& i : s_.intents) {
+    if (!i.next_state.empty() && e_->dialog_ && !e_->dialog_->Find(i.next_state)) {
+      sink_.Error(i.where, "intent '" + i.id + "' leads to unknown state '" + i.next_state + "'");
     }
   }
   for (const char* key : {"welcome", "fallback", "clarify", "empty"}) {
-    if (!s.dialog.messages.count(key)) {
-      sink.Error(s.dialog.where, std::string("dialog messages lack \"") + key + "\"");
+    if (!s_.dialog.messages.count(key)) {
+      sink_.Error(s_.dialog.where, std::string("dialog messages lack \"") + key + "\"");
     }
   }
+}
 
+void Engine::Compiler::BuildRetrieval() {
   // Retrieval index.
   std::vector<Bm25Index::Document> docs;
-  docs.reserve(s.entries.size());
-  for (size_t ei = 0; ei < s.entries.size(); ++ei) {
-    const auto& entry = s.entries[ei];
+  docs.reserve(s_.entries.size());
+  for (size_t ei = 0; ei < s_.entries.size(); ++ei) {
+    const auto& entry = s_.entries[ei];
     Bm25Index::Document d;
     for (const auto& q : entry.questions) {
-      auto t = e->analyzer_->ContentTerms(q);
+      auto t = e_->analyzer_->ContentTerms(q);
       d.terms.insert(d.terms.end(), t.begin(), t.end());
       // A message whose content words are exactly a paraphrase's is that
       // entry's question, however common its words are (a quick reply, "Why
@@ -409,32 +483,29 @@ std::shared_ptr<const Engine> Engine::Compile(ContentSpec spec, std::vector<Diag
       // for neither.
       const std::string key = TermsKey(t);
       if (key.empty()) continue;
-      auto [it, fresh] = e->paraphrase_keys_.emplace(key, static_cast<long>(ei));
+      auto [it, fresh] = e_->paraphrase_keys_.emplace(key, static_cast<long>(ei));
       if (!fresh && it->second != static_cast<long>(ei)) it->second = -1;
     }
     for (const auto& k : entry.keywords) {
-      auto t = e->analyzer_->ContentTerms(k);
+      auto t = e_->analyzer_->ContentTerms(k);
       d.keywords.insert(d.keywords.end(), t.begin(), t.end());
     }
-    d.answer = e->analyzer_->ContentTerms(entry.answer);
-    e->domain_terms_.insert(d.keywords.begin(), d.keywords.end());
+    d.answer = e_->analyzer_->ContentTerms(entry.answer);
+    e_->domain_terms_.insert(d.keywords.begin(), d.keywords.end());
     docs.push_back(std::move(d));
   }
-  e->index_ = std::make_unique<Bm25Index>(docs);
-  for (size_t i = 0; i < s.entries.size(); ++i) {
-    e->entry_index_.emplace(s.entries[i].id, i);
+  e_->index_ = std::make_unique<Bm25Index>(docs);
+  for (size_t i = 0; i < s_.entries.size(); ++i) {
+    e_->entry_index_.emplace(s_.entries[i].id, i);
     Analysis first;  // of the entry's first question, once for both uses
-    if (!s.entries[i].questions.empty())
-      first = e->analyzer_->Analyze(s.entries[i].questions.front());
-    e->offer_canonical_.push_back(std::move(first.canonical));
-    e->context_terms_.push_back(std::move(first.terms));
+    if (!s_.entries[i].questions.empty())
+      first = e_->analyzer_->Analyze(s_.entries[i].questions.front());
+    e_->offer_canonical_.push_back(std::move(first.canonical));
+    e_->context_terms_.push_back(std::move(first.terms));
   }
-  for (const auto& g : s.synonyms) {
-    for (const auto& t : e->analyzer_->ContentTerms(g.canonical)) e->domain_terms_.insert(t);
+  for (const auto& g : s_.synonyms) {
+    for (const auto& t : e_->analyzer_->ContentTerms(g.canonical)) e_->domain_terms_.insert(t);
   }
-
-  if (sink.failed() || red_flags_failed || dialog_failed) return nullptr;
-  return e;
 }
 
 std::string Engine::TermsKey(std::vector<std::string> terms) {
@@ -842,418 +913,502 @@ void Engine::Enter(const std::string& id, SessionState* state, Reply* reply,
   }
 }
 
-TurnResult Engine::Turn(const SessionState& before, std::string_view text, const Clinic& clinic,
-                        TurnOptions options) const {
-  TurnResult out;
-  Explanation& ex = out.explanation;
-  SessionState& state = out.state;
-  state = before;
-  state.turns = before.turns + 1;
-  state.offers.clear();
-  if (state.state.empty()) state.state = dialog_->start();
-  if (options.explain) ex.state_before = state.state;
-  Reply& reply = out.reply;
-
-  Analysis a = analyzer_->Analyze(text);
-  TurnConcepts turn_concepts;  // filled by the first intent that needs them
-
-  // Set when the classifier reads a possible red flag that no rule names: the
-  // reply, whatever else it is, then also asks the screening questions.
-  const ClassifierSpec& cl = spec_.classifier;
-  double screen_score = -1;
-  // Every return goes through here, once: the screening questions are added
-  // when they are due, the analysis moves into the explanation, and the result
-  // moves out. `decision` makes the one-line summary; it runs only when the
-  // caller wants the explanation.
-  auto finish = [&](auto&& decision) {
-    // The entry answered is the context of a follow-up next turn; an
-    // escalation ends the thread.
-    if (!spec_.dialog.context_slot.empty()) {
-      if (reply.kind == ReplyKind::kAnswer && !reply.entry_id.empty()) {
-        state.slots[spec_.dialog.context_slot] = reply.entry_id;
-      } else if (reply.kind == ReplyKind::kEscalation) {
-        state.slots.erase(spec_.dialog.context_slot);
-      }
-    }
-    if (screen_score >= 0 && reply.kind != ReplyKind::kEscalation && !reply.screening) {
-      // The screening question replaces the reply's own quick replies: the
-      // next tap answers it.
-      reply.quick_replies.clear();
-      state.offers.clear();
-      const ReplyKind kind = reply.kind;  // Enter would call it a prompt
-      Enter(spec_.dialog.screening_state, &state, &reply, clinic);
-      reply.kind = kind;
-      reply.screening = true;
-      reply.unanswered = false;
-    }
-    if (options.explain) {
-      ex.folded = std::move(a.folded);
-      ex.canonical = std::move(a.canonical);
-      ex.repairs = std::move(a.repairs);
-      ex.synonyms = std::move(a.synonyms);
-      ex.terms = std::move(a.terms);
-      ex.decision = decision();
-      if (reply.screening && screen_score >= 0) {
-        ex.decision +=
-            "; and the screening questions: the classifier reads a "
-            "possible red flag (" +
-            Fixed(screen_score, 2) + " >= " + Fixed(cl.screen_threshold, 2) +
-            ") that no rule names";
-      }
-      ex.state_after = state.state;
-    }
-    return std::move(out);
-  };
-
-  // The red flags are read first (step 1 below); escalations from any step
-  // word their reply for the person the message is about.
-  RedFlagResult rf = red_flags_->Detect(a);
-
-  // The escalation reply for `kind`, and the escalated state with its next
-  // steps offered as quick replies.
-  auto escalate_to = [&](const RedFlagKind& kind) {
-    // The match that names this kind says whom it is about; the classifier's
-    // reading (no match) leaves the whole message to say it.
-    const RedFlagMatch* match = nullptr;
-    for (const RedFlagMatch& m : rf.matches) {
-      if (m.affirmed() && m.kind == kind.id) {
-        match = &m;
-        break;
-      }
-    }
-    reply = Escalate(kind, red_flags_->AffectedPerson(a, match), clinic);
-    // After an urgent reply nobody is on the way: its own next steps.
-    const std::string& next =
-        kind.urgency == Urgency::kUrgent && !spec_.dialog.urgent_escalated_state.empty()
-            ? spec_.dialog.urgent_escalated_state
-            : spec_.dialog.escalated_state;
-    state.state = next.empty() ? dialog_->start() : next;
-    if (const auto* st = dialog_->Find(state.state)) {
-      for (const auto& t : st->spec->transitions) {
-        reply.quick_replies.push_back(t.on);
-        state.offers.push_back(Offer{t.on, ""});
-      }
-    }
-  };
+// One turn: its working state, and the steps of Engine::Turn in their documented order (the
+// header's list, README.md "How a reply is chosen"). Each step either decides the reply and
+// returns true (Finish then completes it), or returns false and leaves it to the next. A
+// step that decides says why with Decide, whose text is built only when the caller wants the
+// explanation.
+class Engine::TurnSteps {
+ public:
+  TurnSteps(const Engine& engine, const SessionState& before, std::string_view text,
+            const Clinic& clinic, TurnOptions options)
+      : e_(engine), before_(before), text_(text), clinic_(clinic), options_(options) {
+    state_ = before;
+    state_.turns = before.turns + 1;
+    state_.offers.clear();
+    if (state_.state.empty()) state_.state = e_.dialog_->start();
+    if (options_.explain) ex_.state_before = state_.state;
+    a_ = e_.analyzer_->Analyze(text);
+  }
 
   // 1. Red flags, in every state, before anything else.
-  // The detector and the intents share one index: one lookup serves both.
-  if (rf.concepts_found) {
-    turn_concepts.occ = std::move(rf.concepts);
-    turn_concepts.done = true;
-  }
-  if (options.explain) ex.red_flags = rf.matches;
-  if (rf.kind) {
-    escalate_to(*rf.kind);
-    return finish([&]() -> std::string {
-      return std::string("escalation: red flag ") + rf.kind->id + " affirmed";
-    });
-  }
+  bool RedFlags();
+  // An empty message (nothing but punctuation or spaces).
+  bool EmptyMessage();
+  // 2. The current state's expected answers.
+  bool StateAnswer();
+  // 2. A quick reply offered last turn, typed or tapped back.
+  bool OfferedQuickReply();
+  // 2b. The classifier's safety net: decides only an escalation; may leave the screening
+  // questions for Finish to add to whatever reply comes.
+  bool SafetyNet();
+  // 3. Refusals, 4. requests.
+  bool Refusal();
+  bool Request();
+  // Small talk that is the whole message ("good morning!").
+  bool WholeSmallTalk();
+  // 5. FAQ retrieval: one of an entry's own paraphrases, or a confident answer.
+  bool Answer();
+  // 5. A red flag named only as a possibility: its general FAQ entry.
+  bool GeneralRedFlagQuestion();
+  // 6. Small talk and flows.
+  bool SmallTalkOrFlow();
+  // 6b. A short follow-up, read with the words of the entry answered last turn.
+  bool FollowUpAnswer();
+  // 7. Clarify with the top candidates, or fall back. Always decides.
+  bool ClarifyOrFallback();
 
-  if (a.terms.empty() && a.canonical.empty()) {
-    reply.kind = ReplyKind::kFallback;
-    reply.topic = kFallbackTopic;
-    reply.text = Render(Message("empty"), clinic);
-    return finish([&]() -> std::string { return "empty message"; });
-  }
+  // Adds the screening questions when they are due, keeps the context of a follow-up, moves
+  // the analysis into the explanation and the result out. Called once, last.
+  TurnResult Finish();
 
-  // 2. The current state's expected answers, then the quick replies offered
-  // last turn.
-  if (const DialogGraph::State* st = dialog_->Find(before.state)) {
-    const int idx = dialog_->MatchAnswer(*st, a);
-    if (idx >= 0) {
-      const Transition& t = st->spec->transitions[static_cast<size_t>(idx)];
-      if (!t.set_slot.empty()) state.slots[t.set_slot] = t.slot_value.empty() ? t.on : t.slot_value;
-      // The kind the safety net suspected, kept in a slot: a yes to the
-      // screening question escalates to it.
-      if (!t.action.escalate_slot.empty()) {
-        auto slot = state.slots.find(t.action.escalate_slot);
-        const RedFlagKind* k =
-            slot == state.slots.end() ? nullptr : red_flags_->FindKind(slot->second);
-        if (k) {
-          escalate_to(*k);
-          return finish([&]() -> std::string {
-            return "escalation: answer '" + t.on + "' in state '" + st->spec->id +
-                   "' confirms the suspected " + k->id;
-          });
-        }
-      }
-      if (!t.action.escalate.empty()) {
-        if (const RedFlagKind* k = red_flags_->FindKind(t.action.escalate)) {
-          escalate_to(*k);
-          return finish([&]() -> std::string {
-            return "escalation: answer '" + t.on + "' in state '" + st->spec->id + "'";
-          });
-        }
-      }
-      reply.kind = ReplyKind::kPrompt;
-      if (const long i = EntryIndex(t.action.answer); i >= 0) {
-        reply = AnswerWith(static_cast<size_t>(i), {}, clinic);
-      }
-      if (!t.action.reply.empty()) {
-        if (!reply.text.empty()) reply.text += "\n\n";
-        reply.text += Render(t.action.reply, clinic);
-      }
-      if (reply.topic.empty()) reply.topic = st->spec->topic;
-      Enter(t.next, &state, &reply, clinic);
-      if (reply.topic.empty()) reply.topic = kPromptTopic;
-      return finish([&]() -> std::string {
-        return "transition '" + t.on + "' of state '" + st->spec->id + "'";
-      });
+ private:
+  template <typename F>
+  bool Decide(F&& decision) {
+    if (options_.explain) ex_.decision = decision();
+    return true;
+  }
+  // The escalation reply for `kind`, and the escalated state with its next steps offered as
+  // quick replies.
+  void EscalateTo(const RedFlagKind& kind);
+  bool IntentReply(const CompiledIntent& ci, ReplyKind kind);
+  // Ranks the FAQ entries once, for the steps that need the candidates.
+  void RankOnce();
+
+  const Engine& e_;
+  const SessionState& before_;
+  std::string_view text_;
+  const Clinic& clinic_;
+  const TurnOptions options_;
+
+  Reply reply_;
+  SessionState state_;
+  Explanation ex_;
+  Analysis a_;
+  TurnConcepts concepts_;  // filled by the first step that needs them
+  RedFlagResult rf_;
+  // Set when the classifier reads a possible red flag that no rule names: the reply, whatever
+  // else it is, then also asks the screening questions.
+  double screen_score_ = -1;
+  // Symptoms the person says they do not have: no evidence for an FAQ entry.
+  std::vector<bool> skip_;
+  const CompiledIntent* small_talk_ = nullptr;
+  bool ranked_ = false;
+  std::vector<Candidate> cands_;
+  double second_score_ = 0;
+  std::string segment_;  // the part of the message ranked, when not the whole
+};
+
+TurnResult Engine::Turn(const SessionState& before, std::string_view text, const Clinic& clinic,
+                        TurnOptions options) const {
+  TurnSteps t(*this, before, text, clinic, options);
+  t.RedFlags() || t.EmptyMessage() || t.StateAnswer() || t.OfferedQuickReply() || t.SafetyNet() ||
+      t.Refusal() || t.Request() || t.WholeSmallTalk() || t.Answer() ||
+      t.GeneralRedFlagQuestion() || t.SmallTalkOrFlow() || t.FollowUpAnswer() ||
+      t.ClarifyOrFallback();
+  return t.Finish();
+}
+
+TurnResult Engine::TurnSteps::Finish() {
+  // The entry answered is the context of a follow-up next turn; an escalation ends the thread.
+  const DialogSpec& dialog = e_.spec_.dialog;
+  if (!dialog.context_slot.empty()) {
+    if (reply_.kind == ReplyKind::kAnswer && !reply_.entry_id.empty()) {
+      state_.slots[dialog.context_slot] = reply_.entry_id;
+    } else if (reply_.kind == ReplyKind::kEscalation) {
+      state_.slots.erase(dialog.context_slot);
     }
   }
-  // A quick reply offered last turn, typed or tapped back (its label is the
-  // entry's first question, whose canonical text is computed once at compile
-  // time).
-  for (const Offer& o : before.offers) {
-    const long i = o.entry_id.empty() ? -1 : EntryIndex(o.entry_id);
-    if (i < 0 || a.canonical != offer_canonical_[static_cast<size_t>(i)]) continue;
-    reply = AnswerWith(static_cast<size_t>(i), {}, clinic);
-    reply.score = 1.0;
-    state.state = dialog_->start();
-    return finish(
-        [&]() -> std::string { return "quick reply chosen: entry '" + o.entry_id + "'"; });
+  if (screen_score_ >= 0 && reply_.kind != ReplyKind::kEscalation && !reply_.screening) {
+    // The screening question replaces the reply's own quick replies: the next tap answers it.
+    reply_.quick_replies.clear();
+    state_.offers.clear();
+    const ReplyKind kind = reply_.kind;  // Enter would call it a prompt
+    e_.Enter(dialog.screening_state, &state_, &reply_, clinic_);
+    reply_.kind = kind;
+    reply_.screening = true;
+    reply_.unanswered = false;
   }
-
-  // 2b. The safety net for reports no rule names (engine/classifier.h): the
-  // rules are silent, so the classifier can only add caution. Before refusals
-  // and answers: a possible red flag outranks them (red-flags.md section 1).
-  if (cl.model) {
-    const ClassifierScores cs = cl.model->Score(text);
-    if (options.explain) {
-      ex.classifier = cl.model->version() + ": emergency " + Fixed(cs.emergency, 2) +
-                      (cs.emergency_kind.empty() ? "" : " (" + cs.emergency_kind + ")") +
-                      ", urgent " + Fixed(cs.urgent, 2) +
-                      (cs.urgent_kind.empty() ? "" : " (" + cs.urgent_kind + ")");
+  TurnResult out;
+  if (options_.explain) {
+    ex_.folded = std::move(a_.folded);
+    ex_.canonical = std::move(a_.canonical);
+    ex_.repairs = std::move(a_.repairs);
+    ex_.synonyms = std::move(a_.synonyms);
+    ex_.terms = std::move(a_.terms);
+    if (reply_.screening && screen_score_ >= 0) {
+      ex_.decision += "; and the screening questions: the classifier reads a possible red flag (" +
+                      Fixed(screen_score_, 2) +
+                      " >= " + Fixed(e_.spec_.classifier.screen_threshold, 2) +
+                      ") that no rule names";
     }
-    // A bag of words cannot read "not": where a rule's pattern matched and the
-    // message's own words cancelled it (negated, hypothetical, resolved,
-    // excepted: "his breathing is not slow"), the classifier may add the
-    // questions but never overrule that reading with an escalation. A concept
-    // combination is looser (any two concepts in a clause), so its cancelled
-    // matches say too little to overrule the classifier. The reading settles
-    // its own kind, and a negation its own tier: "no weakness in her legs" (an
-    // emergency sign) says nothing against pain that is worse every night
-    // (urgent, U1), nor "no fever" against a wound that weeps after a procedure
-    // (U6); "I didn't feel any crack when I slipped" still keeps the classifier
-    // from calling it an emergency of another kind.
-    const auto rule_cancelled = [&](const std::string& kind, Urgency tier) {
-      return std::any_of(rf.matches.begin(), rf.matches.end(), [&](const RedFlagMatch& m) {
-        return !m.affirmed() && m.combination.empty() &&
-               (m.kind == kind || (m.negated && m.urgency == tier));
-      });
-    };
-    // A request for a person or about the service ("I'd prefer a live
-    // agent", "can he speak to somebody on the phone"), in which no rule saw a
-    // symptom at all, is not escalated on the classifier's word alone: it
-    // still gets the screening questions below. Refusals are exempt only when
-    // marked question_only ("is it ok to double my gabapentin tonight?"): a
-    // dose question is how many reports arrive ("I took one too many by
-    // mistake, what now?").
-    const CompiledIntent* refusal =
-        rf.matches.empty() ? MatchIntent(IntentSpec::Kind::kRefusal, a, &turn_concepts) : nullptr;
-    const bool explained =
-        rf.matches.empty() && ((refusal && refusal->spec->question_only) ||
-                               MatchIntent(IntentSpec::Kind::kRequest, a, &turn_concepts));
-    const RedFlagKind* k = nullptr;
-    if (!explained && cs.emergency >= cl.escalate_threshold &&
-        !rule_cancelled(cs.emergency_kind, Urgency::kEmergency))
-      k = red_flags_->FindKind(cs.emergency_kind);
-    if (!explained && !k && cs.urgent >= cl.escalate_threshold &&
-        !rule_cancelled(cs.urgent_kind, Urgency::kUrgent))
-      k = red_flags_->FindKind(cs.urgent_kind);
+    ex_.state_after = state_.state;
+    out.explanation = std::move(ex_);
+  }
+  out.reply = std::move(reply_);
+  out.state = std::move(state_);
+  return out;
+}
+
+void Engine::TurnSteps::EscalateTo(const RedFlagKind& kind) {
+  // The match that names this kind says whom it is about; the classifier's reading (no
+  // match) leaves the whole message to say it.
+  const RedFlagMatch* match = nullptr;
+  for (const RedFlagMatch& m : rf_.matches) {
+    if (m.affirmed() && m.kind == kind.id) {
+      match = &m;
+      break;
+    }
+  }
+  reply_ = e_.Escalate(kind, e_.red_flags_->AffectedPerson(a_, match), clinic_);
+  // After an urgent reply nobody is on the way: its own next steps.
+  const DialogSpec& dialog = e_.spec_.dialog;
+  const std::string& next =
+      kind.urgency == Urgency::kUrgent && !dialog.urgent_escalated_state.empty()
+          ? dialog.urgent_escalated_state
+          : dialog.escalated_state;
+  state_.state = next.empty() ? e_.dialog_->start() : next;
+  if (const auto* st = e_.dialog_->Find(state_.state)) {
+    for (const auto& t : st->spec->transitions) {
+      reply_.quick_replies.push_back(t.on);
+      state_.offers.push_back(Offer{t.on, ""});
+    }
+  }
+}
+
+bool Engine::TurnSteps::RedFlags() {
+  // The red flags are read first; escalations from any later step word their reply for the
+  // person the message is about from this reading too. The detector and the intents share
+  // one index: one lookup serves both.
+  rf_ = e_.red_flags_->Detect(a_);
+  if (rf_.concepts_found) {
+    concepts_.occ = std::move(rf_.concepts);
+    concepts_.done = true;
+  }
+  if (options_.explain) ex_.red_flags = rf_.matches;
+  if (!rf_.kind) return false;
+  EscalateTo(*rf_.kind);
+  return Decide([&] { return std::string("escalation: red flag ") + rf_.kind->id + " affirmed"; });
+}
+
+bool Engine::TurnSteps::EmptyMessage() {
+  if (!a_.terms.empty() || !a_.canonical.empty()) return false;
+  reply_.kind = ReplyKind::kFallback;
+  reply_.topic = kFallbackTopic;
+  reply_.text = Render(e_.Message("empty"), clinic_);
+  return Decide([] { return std::string("empty message"); });
+}
+
+bool Engine::TurnSteps::StateAnswer() {
+  const DialogGraph::State* st = e_.dialog_->Find(before_.state);
+  if (!st) return false;
+  const int idx = e_.dialog_->MatchAnswer(*st, a_);
+  if (idx < 0) return false;
+  const Transition& t = st->spec->transitions[static_cast<size_t>(idx)];
+  if (!t.set_slot.empty()) state_.slots[t.set_slot] = t.slot_value.empty() ? t.on : t.slot_value;
+  // The kind the safety net suspected, kept in a slot: a yes to the screening question
+  // escalates to it.
+  if (!t.action.escalate_slot.empty()) {
+    auto slot = state_.slots.find(t.action.escalate_slot);
+    const RedFlagKind* k =
+        slot == state_.slots.end() ? nullptr : e_.red_flags_->FindKind(slot->second);
     if (k) {
-      escalate_to(*k);
-      return finish([&]() -> std::string {
-        return "escalation: the classifier names " + k->id + " (" +
-               Fixed(std::max(cs.emergency, cs.urgent), 2) +
-               " >= " + Fixed(cl.escalate_threshold, 2) + "); no rule fired";
+      EscalateTo(*k);
+      return Decide([&] {
+        return "escalation: answer '" + t.on + "' in state '" + st->spec->id +
+               "' confirms the suspected " + k->id;
       });
     }
-    // Below that, the questions go with whatever reply the message gets
-    // (finish adds them): the person still has their answer, refusal or
-    // greeting, and a check they can answer with one tap.
-    const DialogGraph::State* was = dialog_->Find(before.state);
-    if (cs.flag() >= cl.screen_threshold && !spec_.dialog.screening_state.empty() &&
-        !(was && was->spec->screening)) {
-      screen_score = cs.flag();
-      // Keep the kind it suspects (the likelier tier's), for the answer.
-      if (!spec_.dialog.screening_slot.empty()) {
-        const std::string& kind = cs.emergency >= cs.urgent ? cs.emergency_kind : cs.urgent_kind;
-        if (red_flags_->FindKind(kind)) {
-          state.slots[spec_.dialog.screening_slot] = kind;
-        } else {
-          state.slots.erase(spec_.dialog.screening_slot);
-        }
-      }
+  }
+  if (!t.action.escalate.empty()) {
+    if (const RedFlagKind* k = e_.red_flags_->FindKind(t.action.escalate)) {
+      EscalateTo(*k);
+      return Decide(
+          [&] { return "escalation: answer '" + t.on + "' in state '" + st->spec->id + "'"; });
     }
   }
+  reply_.kind = ReplyKind::kPrompt;
+  if (const long i = e_.EntryIndex(t.action.answer); i >= 0) {
+    reply_ = e_.AnswerWith(static_cast<size_t>(i), {}, clinic_);
+  }
+  if (!t.action.reply.empty()) {
+    if (!reply_.text.empty()) reply_.text += "\n\n";
+    reply_.text += Render(t.action.reply, clinic_);
+  }
+  if (reply_.topic.empty()) reply_.topic = st->spec->topic;
+  e_.Enter(t.next, &state_, &reply_, clinic_);
+  if (reply_.topic.empty()) reply_.topic = kPromptTopic;
+  return Decide([&] { return "transition '" + t.on + "' of state '" + st->spec->id + "'"; });
+}
 
-  auto intent_reply = [&](const CompiledIntent& ci, ReplyKind kind) {
-    reply.kind = kind;
-    reply.topic = ci.spec->topic;
-    reply.intent_id = ci.spec->id;
-    reply.text = Render(ci.spec->reply, clinic);
-    reply.quick_replies = ci.spec->quick_replies;
-    state.state = dialog_->start();
-    if (!ci.spec->next_state.empty()) Enter(ci.spec->next_state, &state, &reply, clinic);
-    return finish([&]() -> std::string {
-      return std::string(ReplyKindName(kind)) + ": intent '" + ci.spec->id + "'";
+bool Engine::TurnSteps::OfferedQuickReply() {
+  // Its label is the entry's first question, whose canonical text is computed once at
+  // compile time.
+  for (const Offer& o : before_.offers) {
+    const long i = o.entry_id.empty() ? -1 : e_.EntryIndex(o.entry_id);
+    if (i < 0 || a_.canonical != e_.offer_canonical_[static_cast<size_t>(i)]) continue;
+    reply_ = e_.AnswerWith(static_cast<size_t>(i), {}, clinic_);
+    reply_.score = 1.0;
+    state_.state = e_.dialog_->start();
+    return Decide([&] { return "quick reply chosen: entry '" + o.entry_id + "'"; });
+  }
+  return false;
+}
+
+bool Engine::TurnSteps::SafetyNet() {
+  // The rules are silent, so the classifier can only add caution. Before refusals and
+  // answers: a possible red flag outranks them (red-flags.md section 1).
+  const ClassifierSpec& cl = e_.spec_.classifier;
+  if (!cl.model) return false;
+  const ClassifierScores cs = cl.model->Score(text_);
+  if (options_.explain) {
+    ex_.classifier = cl.model->version() + ": emergency " + Fixed(cs.emergency, 2) +
+                     (cs.emergency_kind.empty() ? "" : " (" + cs.emergency_kind + ")") +
+                     ", urgent " + Fixed(cs.urgent, 2) +
+                     (cs.urgent_kind.empty() ? "" : " (" + cs.urgent_kind + ")");
+  }
+  // A bag of words cannot read "not": where a rule's pattern matched and the message's own
+  // words cancelled it (negated, hypothetical, resolved, excepted: "his breathing is not
+  // slow"), the classifier may add the questions but never overrule that reading with an
+  // escalation. A concept combination is looser (any two concepts in a clause), so its
+  // cancelled matches say too little to overrule the classifier. The reading settles its own
+  // kind, and a negation its own tier: "no weakness in her legs" (an emergency sign) says
+  // nothing against pain that is worse every night (urgent, U1), nor "no fever" against a
+  // wound that weeps after a procedure (U6); "I didn't feel any crack when I slipped" still
+  // keeps the classifier from calling it an emergency of another kind.
+  const auto rule_cancelled = [&](const std::string& kind, Urgency tier) {
+    return std::any_of(rf_.matches.begin(), rf_.matches.end(), [&](const RedFlagMatch& m) {
+      return !m.affirmed() && m.combination.empty() &&
+             (m.kind == kind || (m.negated && m.urgency == tier));
     });
   };
-
-  // 3. Refusals, 4. requests.
-  if (const auto* ci = MatchIntent(IntentSpec::Kind::kRefusal, a, &turn_concepts))
-    return intent_reply(*ci, ReplyKind::kRefusal);
-  if (const auto* ci = MatchIntent(IntentSpec::Kind::kRequest, a, &turn_concepts))
-    return intent_reply(*ci, ReplyKind::kIntent);
-
-  // Symptoms the person says they do not have are no evidence for an FAQ entry
-  // ("no fever, is a massage ok in my chemo week?", "no numbness, how do I know
-  // when pain is serious?").
-  std::vector<bool> skip = red_flags_->NegatedSymptoms(a);
-  for (const auto& m : rf.matches) {
-    if (!m.negated) continue;
-    for (size_t i = m.first_token; i <= m.last_token && i < skip.size(); ++i) skip[i] = true;
-  }
-
-  // Small talk that is the whole message ("good morning!") is answered as small
-  // talk.
-  const CompiledIntent* small_talk = MatchIntent(IntentSpec::Kind::kSmallTalk, a, &turn_concepts);
-  if (small_talk && OnlyIntent(*small_talk, a, skip))
-    return intent_reply(*small_talk, ReplyKind::kIntent);
-
-  // 5. FAQ retrieval.
-  const Ranking ranking = Rank(a, skip);
-  std::vector<Candidate> cands = ranking.candidates;
-  const double second_score = cands.size() > 1 ? cands[1].score : 0;
-  if (cands.size() > kCandidates) cands.resize(kCandidates);
-  if (options.explain) {
-    for (const auto& c : cands) ex.candidates.emplace_back(spec_.entries[c.entry].id, c);
-  }
-  const RetrievalSpec& rs = spec_.retrieval;
-  const Candidate* top = cands.empty() ? nullptr : &cands.front();
-  const std::string seg = ranking.segment.empty() ? "" : " (in \"" + ranking.segment + "\")";
-  // The message is one of an entry's own paraphrases (its content words, in
-  // any order): that entry answers, even when its words are too common for
-  // the ranking to be sure.
-  long own = -1;
-  if (const auto it = paraphrase_keys_.find(TermsKey(a.terms)); it != paraphrase_keys_.end())
-    own = it->second;
-  if (own >= 0 &&
-      (!top || top->entry != static_cast<size_t>(own) || !Confident(*top, second_score))) {
-    reply = AnswerWith(static_cast<size_t>(own), cands, clinic);
-    reply.score = 1.0;
-    state.state = dialog_->start();
-    return finish([&]() -> std::string {
-      return "answer: the message is one of the paraphrases of '" +
-             spec_.entries[static_cast<size_t>(own)].id + "'";
+  // A request for a person or about the service ("I'd prefer a live agent", "can he speak to
+  // somebody on the phone"), in which no rule saw a symptom at all, is not escalated on the
+  // classifier's word alone: it still gets the screening questions below. Refusals are exempt
+  // only when marked question_only ("is it ok to double my gabapentin tonight?"): a dose
+  // question is how many reports arrive ("I took one too many by mistake, what now?").
+  const CompiledIntent* refusal =
+      rf_.matches.empty() ? e_.MatchIntent(IntentSpec::Kind::kRefusal, a_, &concepts_) : nullptr;
+  const bool explained =
+      rf_.matches.empty() && ((refusal && refusal->spec->question_only) ||
+                              e_.MatchIntent(IntentSpec::Kind::kRequest, a_, &concepts_));
+  const RedFlagKind* k = nullptr;
+  if (!explained && cs.emergency >= cl.escalate_threshold &&
+      !rule_cancelled(cs.emergency_kind, Urgency::kEmergency))
+    k = e_.red_flags_->FindKind(cs.emergency_kind);
+  if (!explained && !k && cs.urgent >= cl.escalate_threshold &&
+      !rule_cancelled(cs.urgent_kind, Urgency::kUrgent))
+    k = e_.red_flags_->FindKind(cs.urgent_kind);
+  if (k) {
+    EscalateTo(*k);
+    return Decide([&] {
+      return "escalation: the classifier names " + k->id + " (" +
+             Fixed(std::max(cs.emergency, cs.urgent), 2) +
+             " >= " + Fixed(cl.escalate_threshold, 2) + "); no rule fired";
     });
   }
-  if (top && Confident(*top, second_score)) {
-    reply = AnswerWith(top->entry, cands, clinic);
-    reply.score = top->coverage;
-    state.state = dialog_->start();
-    for (const auto& q : reply.quick_replies) {
-      for (const auto& c : cands) {
-        if (spec_.entries[c.entry].questions.front() == q) {
-          state.offers.push_back(Offer{q, spec_.entries[c.entry].id});
-        }
+  // Below that, the questions go with whatever reply the message gets (Finish adds them):
+  // the person still has their answer, refusal or greeting, and a check they can answer
+  // with one tap.
+  const DialogSpec& dialog = e_.spec_.dialog;
+  const DialogGraph::State* was = e_.dialog_->Find(before_.state);
+  if (cs.flag() >= cl.screen_threshold && !dialog.screening_state.empty() &&
+      !(was && was->spec->screening)) {
+    screen_score_ = cs.flag();
+    // Keep the kind it suspects (the likelier tier's), for the answer.
+    if (!dialog.screening_slot.empty()) {
+      const std::string& kind = cs.emergency >= cs.urgent ? cs.emergency_kind : cs.urgent_kind;
+      if (e_.red_flags_->FindKind(kind)) {
+        state_.slots[dialog.screening_slot] = kind;
+      } else {
+        state_.slots.erase(dialog.screening_slot);
       }
     }
-    return finish([&]() -> std::string {
-      return "answer: coverage " + Fixed(top->coverage, 2) + " >= " + Fixed(rs.answer_coverage, 2) +
-             ", evidence " + Fixed(top->evidence, 1) + seg;
+  }
+  return false;
+}
+
+bool Engine::TurnSteps::IntentReply(const CompiledIntent& ci, ReplyKind kind) {
+  reply_.kind = kind;
+  reply_.topic = ci.spec->topic;
+  reply_.intent_id = ci.spec->id;
+  reply_.text = Render(ci.spec->reply, clinic_);
+  reply_.quick_replies = ci.spec->quick_replies;
+  state_.state = e_.dialog_->start();
+  if (!ci.spec->next_state.empty()) e_.Enter(ci.spec->next_state, &state_, &reply_, clinic_);
+  return Decide(
+      [&] { return std::string(ReplyKindName(kind)) + ": intent '" + ci.spec->id + "'"; });
+}
+
+bool Engine::TurnSteps::Refusal() {
+  const auto* ci = e_.MatchIntent(IntentSpec::Kind::kRefusal, a_, &concepts_);
+  return ci && IntentReply(*ci, ReplyKind::kRefusal);
+}
+
+bool Engine::TurnSteps::Request() {
+  const auto* ci = e_.MatchIntent(IntentSpec::Kind::kRequest, a_, &concepts_);
+  return ci && IntentReply(*ci, ReplyKind::kIntent);
+}
+
+bool Engine::TurnSteps::WholeSmallTalk() {
+  // Symptoms the person says they do not have are no evidence for an FAQ entry ("no fever,
+  // is a massage ok in my chemo week?", "no numbness, how do I know when pain is serious?").
+  skip_ = e_.red_flags_->NegatedSymptoms(a_);
+  for (const auto& m : rf_.matches) {
+    if (!m.negated) continue;
+    for (size_t i = m.first_token; i <= m.last_token && i < skip_.size(); ++i) skip_[i] = true;
+  }
+  small_talk_ = e_.MatchIntent(IntentSpec::Kind::kSmallTalk, a_, &concepts_);
+  return small_talk_ && e_.OnlyIntent(*small_talk_, a_, skip_) &&
+         IntentReply(*small_talk_, ReplyKind::kIntent);
+}
+
+void Engine::TurnSteps::RankOnce() {
+  if (ranked_) return;
+  ranked_ = true;
+  Ranking ranking = e_.Rank(a_, skip_);
+  cands_ = std::move(ranking.candidates);
+  segment_ = std::move(ranking.segment);
+  second_score_ = cands_.size() > 1 ? cands_[1].score : 0;
+  if (cands_.size() > kCandidates) cands_.resize(kCandidates);
+  if (options_.explain) {
+    for (const auto& c : cands_) ex_.candidates.emplace_back(e_.spec_.entries[c.entry].id, c);
+  }
+}
+
+bool Engine::TurnSteps::Answer() {
+  RankOnce();
+  const Candidate* top = cands_.empty() ? nullptr : &cands_.front();
+  // The message is one of an entry's own paraphrases (its content words, in any order): that
+  // entry answers, even when its words are too common for the ranking to be sure.
+  long own = -1;
+  if (const auto it = e_.paraphrase_keys_.find(TermsKey(a_.terms)); it != e_.paraphrase_keys_.end())
+    own = it->second;
+  if (own >= 0 &&
+      (!top || top->entry != static_cast<size_t>(own) || !e_.Confident(*top, second_score_))) {
+    reply_ = e_.AnswerWith(static_cast<size_t>(own), cands_, clinic_);
+    reply_.score = 1.0;
+    state_.state = e_.dialog_->start();
+    return Decide([&] {
+      return "answer: the message is one of the paraphrases of '" +
+             e_.spec_.entries[static_cast<size_t>(own)].id + "'";
     });
   }
+  if (!top || !e_.Confident(*top, second_score_)) return false;
+  reply_ = e_.AnswerWith(top->entry, cands_, clinic_);
+  reply_.score = top->coverage;
+  state_.state = e_.dialog_->start();
+  for (const auto& q : reply_.quick_replies) {
+    for (const auto& c : cands_) {
+      if (e_.spec_.entries[c.entry].questions.front() == q) {
+        state_.offers.push_back(Offer{q, e_.spec_.entries[c.entry].id});
+      }
+    }
+  }
+  return Decide([&] {
+    const std::string seg = segment_.empty() ? "" : " (in \"" + segment_ + "\")";
+    return "answer: coverage " + Fixed(top->coverage, 2) +
+           " >= " + Fixed(e_.spec_.retrieval.answer_coverage, 2) + ", evidence " +
+           Fixed(top->evidence, 1) + seg;
+  });
+}
 
-  // A red flag named only as a possibility is a general question about its
-  // warning signs.
-  for (const auto& m : rf.matches) {
+bool Engine::TurnSteps::GeneralRedFlagQuestion() {
+  for (const auto& m : rf_.matches) {
     if (!m.hypothetical || m.negated) continue;
-    const RedFlagKind* k = red_flags_->FindKind(m.kind);
+    const RedFlagKind* k = e_.red_flags_->FindKind(m.kind);
     if (!k || k->general_entry.empty()) continue;
-    const long i = EntryIndex(k->general_entry);
+    const long i = e_.EntryIndex(k->general_entry);
     if (i < 0) continue;
-    reply = AnswerWith(static_cast<size_t>(i), cands, clinic);
-    reply.score = top ? top->coverage : 0;
-    state.state = dialog_->start();
-    return finish([&]() -> std::string {
+    RankOnce();
+    reply_ = e_.AnswerWith(static_cast<size_t>(i), cands_, clinic_);
+    reply_.score = cands_.empty() ? 0 : cands_.front().coverage;
+    state_.state = e_.dialog_->start();
+    return Decide([&] {
       return "answer: a general question about red flag " + k->id +
              " (hypothetical), no confident FAQ match";
     });
   }
+  return false;
+}
 
-  // 6. Small talk and flows.
-  if (small_talk) return intent_reply(*small_talk, ReplyKind::kIntent);
-  if (const auto* ci = MatchIntent(IntentSpec::Kind::kFlow, a, &turn_concepts))
-    return intent_reply(*ci, ReplyKind::kIntent);
+bool Engine::TurnSteps::SmallTalkOrFlow() {
+  if (small_talk_) return IntentReply(*small_talk_, ReplyKind::kIntent);
+  const auto* ci = e_.MatchIntent(IntentSpec::Kind::kFlow, a_, &concepts_);
+  return ci && IntentReply(*ci, ReplyKind::kIntent);
+}
 
-  // 6b. A short follow-up ("is it safe with chemo?" after a question about
-  // ibuprofen), read with the words of the entry answered last turn.
-  if (!spec_.dialog.context_slot.empty() && rs.follow_up_terms > 0 &&
-      static_cast<int>(a.terms.size()) <= rs.follow_up_terms) {
-    const auto ctx = before.slots.find(spec_.dialog.context_slot);
-    const long previous = ctx == before.slots.end() ? -1 : EntryIndex(ctx->second);
-    if (previous >= 0) {
-      if (const auto f = FollowUp(a, skip, static_cast<size_t>(previous))) {
-        reply = AnswerWith(f->entry, cands, clinic);
-        reply.score = f->coverage;
-        state.state = dialog_->start();
-        return finish([&]() -> std::string {
-          return "answer: a follow-up to '" + spec_.entries[static_cast<size_t>(previous)].id +
-                 "', read with its words: coverage " + Fixed(f->coverage, 2);
-        });
-      }
-    }
-  }
-
-  // 7. Clarify or fall back.
-  const bool names_domain = std::any_of(a.terms.begin(), a.terms.end(), [&](const std::string& t) {
-    return domain_terms_.count(t) > 0;
+bool Engine::TurnSteps::FollowUpAnswer() {
+  // "is it safe with chemo?" after a question about ibuprofen.
+  const RetrievalSpec& rs = e_.spec_.retrieval;
+  const std::string& slot = e_.spec_.dialog.context_slot;
+  if (slot.empty() || rs.follow_up_terms <= 0 ||
+      static_cast<int>(a_.terms.size()) > rs.follow_up_terms)
+    return false;
+  const auto ctx = before_.slots.find(slot);
+  const long previous = ctx == before_.slots.end() ? -1 : e_.EntryIndex(ctx->second);
+  if (previous < 0) return false;
+  const auto f = e_.FollowUp(a_, skip_, static_cast<size_t>(previous));
+  if (!f) return false;
+  RankOnce();
+  reply_ = e_.AnswerWith(f->entry, cands_, clinic_);
+  reply_.score = f->coverage;
+  state_.state = e_.dialog_->start();
+  return Decide([&] {
+    return "answer: a follow-up to '" + e_.spec_.entries[static_cast<size_t>(previous)].id +
+           "', read with its words: coverage " + Fixed(f->coverage, 2);
   });
-  // Nothing about health at all: out of scope, however many words it shares.
-  // A message of one or two content words says too little to tell ("what helps
-  // at night" is asked here about pain), so it may still be offered choices.
+}
+
+bool Engine::TurnSteps::ClarifyOrFallback() {
+  RankOnce();
+  const RetrievalSpec& rs = e_.spec_.retrieval;
+  const Candidate* top = cands_.empty() ? nullptr : &cands_.front();
+  const bool names_domain =
+      std::any_of(a_.terms.begin(), a_.terms.end(),
+                  [&](const std::string& t) { return e_.domain_terms_.count(t) > 0; });
+  // Nothing about health at all: out of scope, however many words it shares. A message of
+  // one or two content words says too little to tell ("what helps at night" is asked here
+  // about pain), so it may still be offered choices.
   constexpr size_t kSaysWhatItIsAbout = 3;
   bool in_domain = true;
-  if (clarify_concept_ && a.terms.size() >= kSaysWhatItIsAbout) {
-    if (!turn_concepts.done) {
-      turn_concepts.occ = concepts_.Occur(a);
-      turn_concepts.done = true;
+  if (e_.clarify_concept_ && a_.terms.size() >= kSaysWhatItIsAbout) {
+    if (!concepts_.done) {
+      concepts_.occ = e_.concepts_.Occur(a_);
+      concepts_.done = true;
     }
-    in_domain = *clarify_concept_ < turn_concepts.occ.size() &&
-                !turn_concepts.occ[*clarify_concept_].empty();
+    in_domain =
+        *e_.clarify_concept_ < concepts_.occ.size() && !concepts_.occ[*e_.clarify_concept_].empty();
   }
   if (top && in_domain && (top->evidence >= rs.clarify_evidence || names_domain) &&
       (top->coverage >= rs.clarify_coverage || top->score >= rs.clarify_score)) {
-    reply.kind = ReplyKind::kClarify;
-    reply.topic = spec_.entries[top->entry].topic;
-    reply.text = Render(Message("clarify"), clinic);
-    reply.score = top->coverage;
-    reply.unanswered = true;
+    reply_.kind = ReplyKind::kClarify;
+    reply_.topic = e_.spec_.entries[top->entry].topic;
+    reply_.text = Render(e_.Message("clarify"), clinic_);
+    reply_.score = top->coverage;
+    reply_.unanswered = true;
     std::set<std::string> seen;
-    for (const auto& c : cands) {
-      if (static_cast<int>(reply.quick_replies.size()) >= rs.clarify_options) break;
+    for (const auto& c : cands_) {
+      if (static_cast<int>(reply_.quick_replies.size()) >= rs.clarify_options) break;
       if (c.coverage < rs.clarify_coverage / 2 && c.score < rs.clarify_score / 2) continue;
-      const std::string& q = spec_.entries[c.entry].questions.front();
+      const std::string& q = e_.spec_.entries[c.entry].questions.front();
       if (!seen.insert(q).second) continue;
-      reply.quick_replies.push_back(q);
-      state.offers.push_back(Offer{q, spec_.entries[c.entry].id});
+      reply_.quick_replies.push_back(q);
+      state_.offers.push_back(Offer{q, e_.spec_.entries[c.entry].id});
     }
-    state.state = dialog_->start();
-    return finish([&]() -> std::string {
+    state_.state = e_.dialog_->start();
+    return Decide([&] {
       return "clarify: coverage " + Fixed(top->coverage, 2) + ", score " + Fixed(top->score, 1) +
              ": not confident enough to answer, " + "enough to offer candidates";
     });
   }
-  reply.kind = ReplyKind::kFallback;
-  reply.topic = kFallbackTopic;
-  reply.text = Render(Message("fallback"), clinic);
-  reply.score = top ? top->coverage : 0;
-  reply.unanswered = true;
-  state.state = dialog_->start();
-  return finish([&]() -> std::string {
+  reply_.kind = ReplyKind::kFallback;
+  reply_.topic = kFallbackTopic;
+  reply_.text = Render(e_.Message("fallback"), clinic_);
+  reply_.score = top ? top->coverage : 0;
+  reply_.unanswered = true;
+  state_.state = e_.dialog_->start();
+  return Decide([&] {
     return "fallback: best coverage " + Fixed(top ? top->coverage : 0.0, 2) + " < " +
            Fixed(rs.clarify_coverage, 2);
   });

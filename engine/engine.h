@@ -136,6 +136,11 @@ class Engine {
   size_t vocabulary_size() const { return analyzer_->speller().vocabulary_size(); }
 
  private:
+  // The steps of Turn, in order, and the working state they share (engine.cc).
+  class TurnSteps;
+  // The steps of Compile, in order, and what they hand on (engine.cc).
+  class Compiler;
+
   struct CompiledIntent {
     const IntentSpec* spec;
     std::unique_ptr<Pattern> pattern;               // may be null: concepts only

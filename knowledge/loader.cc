@@ -42,6 +42,12 @@ bool IsDate(const std::string& s) {
   return day <= days;
 }
 
+// An answer longer than this is an error, not a lint warning (answer-length warns from 800
+// characters): it goes whole into one reply frame, into every stored turn that gives it and
+// into the review sheet, and nobody reads 8 KiB on a phone. A 10 MB answer once passed
+// `check` with a warning.
+constexpr size_t kMaxAnswerBytes = 8 * 1024;
+
 bool ReadFaq(const JsonFile& f, std::vector<engine::FaqEntry>* out,
              std::vector<Diagnostic>* diags) {
   const json* entries = ListUnder(f, "entries", "an FAQ file is an object with an \"entries\" list",
@@ -69,6 +75,13 @@ bool ReadFaq(const JsonFile& f, std::vector<engine::FaqEntry>* out,
         GetStrings(f, e, ptr, "questions", true, &entry.questions, &entry.question_where, diags);
     good &= GetStrings(f, e, ptr, "keywords", false, &entry.keywords, nullptr, diags);
     good &= GetString(f, e, ptr, "answer", true, &entry.answer, diags);
+    if (entry.answer.size() > kMaxAnswerBytes) {
+      Error(diags, f.At(ptr + "/answer"),
+            "the answer is " + std::to_string(entry.answer.size()) + " bytes; an answer may be " +
+                "at most " + std::to_string(kMaxAnswerBytes) +
+                " bytes (8 KiB): split it into several entries");
+      good = false;
+    }
     good &= GetString(f, e, ptr, "reviewed", true, &entry.reviewed, diags);
     good &= GetString(f, e, ptr, "reviewed_by", false, &entry.reviewed_by, diags);
     good &= GetString(f, e, ptr, "next_review", false, &entry.next_review, diags);

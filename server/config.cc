@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <limits>
@@ -8,6 +9,8 @@
 #include <utility>
 
 #include <nlohmann/json.hpp>
+
+#include "server/client_address.h"
 
 namespace backline::server {
 namespace {
@@ -126,19 +129,22 @@ Status Config::LoadFile(const std::string& path, Config* c) {
                         {"address", "port", "threads", "database", "store", "knowledge", "dialogs",
                          "web", "log_patient_text", "retention_check_minutes", "limits", "curators",
                          "curator_session_minutes", "curator_login_attempts",
-                         "curator_login_window_minutes", "tls_cert", "tls_key"},
+                         "curator_login_window_minutes", "tls_cert", "tls_key", "trusted_proxies"},
                         path);
   if (!s.ok()) return s;
-  for (Status r :
-       {Read(j, "address", &c->address, path), Read(j, "port", &c->port, path),
-        Read(j, "threads", &c->threads, path), Read(j, "database", &c->database, path),
-        Read(j, "store", &c->store, path), Read(j, "knowledge", &c->knowledge, path),
-        Read(j, "dialogs", &c->dialogs, path), Read(j, "web", &c->web, path),
-        Read(j, "log_patient_text", &c->log_patient_text, path),
-        Read(j, "retention_check_minutes", &c->retention_check_minutes, path),
-        Read(j, "curator_login_attempts", &c->curators.login_attempts, path),
-        Read(j, "tls_cert", &c->tls_cert, path), Read(j, "tls_key", &c->tls_key, path)}) {
+  for (Status r : {Read(j, "address", &c->address, path), Read(j, "port", &c->port, path),
+                   Read(j, "threads", &c->threads, path), Read(j, "database", &c->database, path),
+                   Read(j, "store", &c->store, path), Read(j, "knowledge", &c->knowledge, path),
+                   Read(j, "dialogs", &c->dialogs, path), Read(j, "web", &c->web, path),
+                   Read(j, "log_patient_text", &c->log_patient_text, path),
+                   Read(j, "retention_check_minutes", &c->retention_check_minutes, path),
+                   Read(j, "curator_login_attempts", &c->curators.login_attempts, path),
+                   Read(j, "tls_cert", &c->tls_cert, path), Read(j, "tls_key", &c->tls_key, path),
+                   Read(j, "trusted_proxies", &c->trusted_proxies, path)}) {
     if (!r.ok()) return r;
+  }
+  if (auto proxies = TrustedProxies::Parse(c->trusted_proxies); !proxies.ok()) {
+    return Status::InvalidArgument(path + ": " + proxies.status().message());
   }
   s = ReadCurators(j, path, &c->curators);
   if (!s.ok()) return s;
@@ -148,12 +154,14 @@ Status Config::LoadFile(const std::string& path, Config* c) {
   if (auto l = j.find("limits"); l != j.end()) {
     if (!l->is_object()) return Status::InvalidArgument(path + ": \"limits\" must be an object");
     const std::string where = path + " limits";
-    s = CheckKnown(
-        *l,
-        {"max_message_bytes", "messages_per_minute", "connections_per_address", "max_connections",
-         "idle_timeout_seconds", "handshake_timeout_seconds", "write_queue_soft",
-         "write_queue_hard", "max_http_request_bytes", "session_resume_hours", "history_turns"},
-        where);
+    s = CheckKnown(*l,
+                   {"max_message_bytes", "messages_per_minute", "connections_per_address",
+                    "max_connections", "idle_timeout_seconds", "handshake_timeout_seconds",
+                    "write_queue_soft", "write_queue_hard", "max_http_request_bytes",
+                    "session_resume_hours", "history_turns", "address_messages_per_minute",
+                    "address_turns_per_day", "address_bytes_per_day", "address_unanswered_per_day",
+                    "address_feedback_per_day", "address_table_size", "live_sessions"},
+                   where);
     if (!s.ok()) return s;
     Limits& L = c->limits;
     for (Status r : {Read(*l, "max_message_bytes", &L.max_message_bytes, where),
@@ -166,14 +174,33 @@ Status Config::LoadFile(const std::string& path, Config* c) {
                      Read(*l, "write_queue_hard", &L.write_queue_hard, where),
                      Read(*l, "max_http_request_bytes", &L.max_http_request_bytes, where),
                      Read(*l, "session_resume_hours", &L.session_resume_hours, where),
-                     Read(*l, "history_turns", &L.history_turns, where)}) {
+                     Read(*l, "history_turns", &L.history_turns, where),
+                     Read(*l, "address_messages_per_minute", &L.address_messages_per_minute, where),
+                     Read(*l, "address_turns_per_day", &L.address_turns_per_day, where),
+                     Read(*l, "address_bytes_per_day", &L.address_bytes_per_day, where),
+                     Read(*l, "address_unanswered_per_day", &L.address_unanswered_per_day, where),
+                     Read(*l, "address_feedback_per_day", &L.address_feedback_per_day, where),
+                     Read(*l, "address_table_size", &L.address_table_size, where),
+                     Read(*l, "live_sessions", &L.live_sessions, where)}) {
       if (!r.ok()) return r;
+    }
+    for (auto [key, value] :
+         {std::pair{"address_messages_per_minute", int64_t{L.address_messages_per_minute}},
+          std::pair{"address_turns_per_day", int64_t{L.address_turns_per_day}},
+          std::pair{"address_unanswered_per_day", int64_t{L.address_unanswered_per_day}},
+          std::pair{"address_feedback_per_day", int64_t{L.address_feedback_per_day}},
+          std::pair{"address_table_size",
+                    static_cast<int64_t>(std::min<size_t>(L.address_table_size, INT64_MAX))},
+          std::pair{"live_sessions",
+                    static_cast<int64_t>(std::min<size_t>(L.live_sessions, INT64_MAX))}}) {
+      if (value < 1) return Status::InvalidArgument(where + ": \"" + key + "\" must be at least 1");
     }
   }
   return Status::Ok();
 }
 
 Status Config::Validate() const {
+  if (auto proxies = TrustedProxies::Parse(trusted_proxies); !proxies.ok()) return proxies.status();
   if (tls_cert.empty() != tls_key.empty()) {
     return Status::InvalidArgument(
         tls_cert.empty()

@@ -17,10 +17,33 @@ struct Limits {
   // A person types a few messages a minute; a script floods. Past this, messages get a
   // "rate_limited" error; past three times this, the connection is closed (policy).
   int messages_per_minute = 30;
-  // One household or ward behind one address may open several tabs; a flood opens hundreds.
+  // Open connections per client address, plain HTTP (keep-alive) and WebSocket alike: one
+  // household or ward behind one address may open several tabs, and a browser keeps a few
+  // HTTP connections per page; a flood opens hundreds. Past it: HTTP 429, then closed.
   int connections_per_address = 20;
-  // All connections at once: the server refuses more (503) instead of running out of memory.
+  // All connections at once, HTTP and WebSocket: the server refuses more (503) instead of
+  // running out of memory or file descriptors. Clamped at start under the process's
+  // descriptor limit (RLIMIT_NOFILE, whose soft limit is first raised to the hard one), with
+  // room left for the database, the listener and the refusals themselves; a log line says so.
   int max_connections = 10000;
+  // Per client address, across all its connections, so that reconnecting resets nothing
+  // (issue 24: 20 threads reconnecting stored 37,000 turns in 6 s). An IPv6 address counts
+  // per /64. Messages past the rate get "rate_limited"; past the daily turns or bytes of
+  // typed text (UTC days), "daily_limit". A ward of several patients stays well under them.
+  int address_messages_per_minute = 120;
+  int address_turns_per_day = 2000;
+  size_t address_bytes_per_day = 1 << 20;
+  // Unanswered questions listed for the curators, and feedback records, per address per day:
+  // past them the turn is still stored but not listed again, and feedback gets "daily_limit".
+  int address_unanswered_per_day = 100;
+  int address_feedback_per_day = 200;
+  // Addresses whose counts are kept at once (about 200 bytes each); past it, the one seen
+  // least recently with no open connection is forgotten.
+  size_t address_table_size = 100000;
+  // Conversations kept in memory for resuming and numbering turns (a few hundred bytes
+  // each); past it, those idle longest are dropped from memory (the database keeps them,
+  // and a resume reads them back). Only conversations with a turn are kept.
+  size_t live_sessions = 100000;
   // A conversation with no message for this long is closed (the person can resume it).
   int idle_timeout_seconds = 600;
   // The HTTP request and WebSocket upgrade must complete within this.
@@ -73,6 +96,10 @@ struct Config {
   // the certificate are startup errors.
   std::string tls_cert;
   std::string tls_key;
+  // Reverse proxies in front of the server (addresses and CIDR blocks, server/client_address.h):
+  // from these peers the client's address is read from X-Forwarded-For or Forwarded. Empty
+  // (the default): those headers are ignored and the TCP peer is the client.
+  std::vector<std::string> trusted_proxies;
   Limits limits;
   // JSON: "curators": [{"name", "token"}], "curator_session_minutes",
   // "curator_login_attempts", "curator_login_window_minutes".

@@ -12,7 +12,9 @@ void Metrics::ObserveLatency(double seconds) {
   sum_micros_.fetch_add(static_cast<int64_t>(seconds * 1e6), std::memory_order_relaxed);
 }
 
-std::string Metrics::Render(size_t store_queue_depth, bool ready) const {
+std::string Metrics::Render(const Gauges& gauges) const {
+  const size_t store_queue_depth = gauges.store_queue_depth;
+  const bool ready = gauges.ready;
   std::string out;
   char buf[256];
   auto line = [&](const char* name, const char* help, const char* type, int64_t value) {
@@ -48,12 +50,21 @@ std::string Metrics::Render(size_t store_queue_depth, bool ready) const {
        "counter", unanswered.load());
   line("backline_protocol_errors_total", "Frames answered with an error", "counter",
        protocol_errors.load());
-  line("backline_rate_limited_total", "Messages refused by the per-connection rate limit",
+  line("backline_rate_limited_total",
+       "Frames refused by a rate limit (per connection, conversation or address) or a daily "
+       "limit of the address",
        "counter", rate_limited.load());
   line("backline_store_errors_total", "Store operations that failed", "counter",
        store_errors.load());
   line("backline_store_queue_depth", "Writes waiting to be committed", "gauge",
        static_cast<int64_t>(store_queue_depth));
+  line("backline_live_sessions", "Conversations kept in memory (those with a turn)", "gauge",
+       static_cast<int64_t>(gauges.live_sessions));
+  line("backline_tracked_addresses", "Client addresses whose per-address limits are kept", "gauge",
+       static_cast<int64_t>(gauges.addresses));
+  line("backline_accept_backoffs_total",
+       "Times accept failed for lack of file descriptors and the listener paused", "counter",
+       accept_backoffs.load());
   line("backline_reloads_total", "Content reloads that succeeded", "counter", reloads_ok.load());
   line("backline_reloads_failed_total", "Content reloads refused by validation", "counter",
        reloads_failed.load());

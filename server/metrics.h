@@ -34,11 +34,21 @@ class Metrics {
   std::atomic<int64_t> store_errors{0};
   std::atomic<int64_t> reloads_ok{0};
   std::atomic<int64_t> reloads_failed{0};
+  // Times accept failed for lack of file descriptors (EMFILE, ENFILE) and the listener waited
+  // before accepting again.
+  std::atomic<int64_t> accept_backoffs{0};
 
   void ObserveLatency(double seconds);
 
-  // The exposition text; `store_queue_depth` and `ready` are read by the caller.
-  std::string Render(size_t store_queue_depth, bool ready) const;
+  // What the caller reads for Render: gauges kept elsewhere.
+  struct Gauges {
+    size_t store_queue_depth = 0;
+    bool ready = false;
+    size_t live_sessions = 0;  // conversations kept in memory
+    size_t addresses = 0;      // client addresses whose limits are tracked
+  };
+  // The exposition text.
+  std::string Render(const Gauges& gauges) const;
 
  private:
   std::array<std::atomic<int64_t>, kBuckets.size()> buckets_{};

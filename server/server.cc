@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/resource.h>
 
 #include <cerrno>
 #include <csignal>
@@ -47,8 +48,64 @@ bool ServerState::SaveSession(const std::string& id, const LiveSession& s) {
   LiveSession& stored = sessions_[id];
   if (stored.deleted) return false;
   const int64_t last_seq = std::max(stored.last_seq, s.last_seq);
+  const double tokens = stored.tokens;
+  const int64_t refill_ms = stored.refill_ms;
   stored = s;
   stored.last_seq = last_seq;
+  // The rate belongs to the conversation, not to the connection saving it.
+  stored.tokens = tokens;
+  stored.refill_ms = refill_ms;
+  BoundSessionsLocked();
+  return true;
+}
+
+bool ServerState::IsDeletedSession(const std::string& id) {
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  auto it = sessions_.find(id);
+  return it != sessions_.end() && it->second.deleted;
+}
+
+size_t ServerState::LiveSessions() {
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  return sessions_.size();
+}
+
+void ServerState::BoundSessionsLocked() {
+  const size_t cap = std::max<size_t>(1, config.limits.live_sessions);
+  if (sessions_.size() <= cap) return;
+  // Drop the idle-longest eighth at once, so the scan is paid once per cap/8 new sessions.
+  std::vector<int64_t> updated;
+  updated.reserve(sessions_.size());
+  for (const auto& [id, s] : sessions_) updated.push_back(s.updated_ms);
+  const size_t drop = std::max<size_t>(1, sessions_.size() - cap + cap / 8);
+  std::nth_element(updated.begin(), updated.begin() + static_cast<std::ptrdiff_t>(drop - 1),
+                   updated.end());
+  const int64_t cutoff = updated[drop - 1];
+  size_t dropped = 0;
+  for (auto it = sessions_.begin(); it != sessions_.end() && dropped < drop;) {
+    if (it->second.updated_ms <= cutoff) {
+      it = sessions_.erase(it);
+      ++dropped;
+    } else {
+      ++it;
+    }
+  }
+}
+
+bool ServerState::ChargeSessionMessage(const std::string& id, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return true;
+  LiveSession& s = it->second;
+  const double cap = config.limits.messages_per_minute;
+  if (s.tokens < 0) {
+    s.tokens = cap;
+    s.refill_ms = now_ms;
+  }
+  s.tokens = std::min(cap, s.tokens + static_cast<double>(now_ms - s.refill_ms) * cap / 60000.0);
+  s.refill_ms = now_ms;
+  if (s.tokens < 1) return false;
+  s.tokens -= 1;
   return true;
 }
 
@@ -56,6 +113,12 @@ int64_t ServerState::NextSeq(const std::string& id, int64_t known) {
   std::lock_guard<std::mutex> lock(sessions_mutex_);
   LiveSession& stored = sessions_[id];
   stored.last_seq = std::max(stored.last_seq, known) + 1;
+  if (stored.tokens < 0) {
+    // Not kept until now (its first turn, or read back from the store): ChargeSessionMessage
+    // let this message through uncounted, so it is counted here.
+    stored.tokens = config.limits.messages_per_minute - 1.0;
+    stored.refill_ms = NowMs();
+  }
   return stored.last_seq;
 }
 
@@ -135,21 +198,67 @@ void ServerState::ForgetIdleSessions(int64_t before_ms) {
   }
 }
 
-bool ServerState::AdmitConnection(const std::string& address) {
-  std::lock_guard<std::mutex> lock(connections_mutex_);
-  if (connections_ >= config.limits.max_connections) return false;
-  int& n = per_address_[address];
-  if (n >= config.limits.connections_per_address) return false;
-  ++n;
-  ++connections_;
-  return true;
+ServerState::Admission ServerState::AdmitConnection(const std::string& address,
+                                                    ConnectionSlot* slot) {
+  {
+    std::lock_guard<std::mutex> lock(connections_mutex_);
+    if (connections_ >= config.limits.max_connections) return Admission::kTooMany;
+    ++connections_;
+  }
+  // A trusted reverse proxy carries many clients on its connections: they are counted against
+  // max_connections only (the proxy limits its own clients; the message and storage limits
+  // still hold per forwarded client address). Its slot has no address to release.
+  const bool proxy = !trusted_proxies.empty() &&
+                     trusted_proxies.Contains(CanonicalAddress(address).value_or(address));
+  if (!proxy && !address_limits->Connect(address, NowMs())) {
+    std::lock_guard<std::mutex> lock(connections_mutex_);
+    --connections_;
+    return Admission::kTooManyFromAddress;
+  }
+  *slot = ConnectionSlot(this, proxy ? std::string() : address);
+  return Admission::kAdmitted;
 }
 
 void ServerState::ReleaseConnection(const std::string& address) {
+  if (!address.empty()) address_limits->Disconnect(address);
   std::lock_guard<std::mutex> lock(connections_mutex_);
-  auto it = per_address_.find(address);
-  if (it != per_address_.end() && --it->second <= 0) per_address_.erase(it);
   if (connections_ > 0) --connections_;
+}
+
+ConnectionSlot& ConnectionSlot::operator=(ConnectionSlot&& other) noexcept {
+  if (this != &other) {
+    Release();
+    state_ = std::exchange(other.state_, nullptr);
+    address_ = std::move(other.address_);
+  }
+  return *this;
+}
+
+void ConnectionSlot::Release() {
+  if (state_) state_->ReleaseConnection(address_);
+  state_ = nullptr;
+}
+
+void ServerState::WarnLimited(const std::string& kind, const std::string& message) {
+  const auto now = std::chrono::steady_clock::now();
+  std::string summary;
+  {
+    std::lock_guard<std::mutex> lock(warn_mutex_);
+    auto [it, fresh] = warn_windows_.try_emplace(kind);
+    WarnWindow& w = it->second;
+    if (!fresh && now - w.start < std::chrono::minutes(1)) {
+      ++w.suppressed;
+      return;
+    }
+    if (w.suppressed > 0) {
+      summary = std::to_string(w.suppressed) + " more " + kind +
+                " warning(s) in the minute before this one, not logged one by one";
+    }
+    w.start = now;
+    w.suppressed = 0;
+  }
+  if (!summary.empty()) internal::Log("warn", summary);
+  internal::Log("warn", message);
 }
 
 void ServerState::Register(const std::shared_ptr<WebSocketSession>& s) {
@@ -170,18 +279,18 @@ std::vector<std::shared_ptr<WebSocketSession>> ServerState::Sessions() {
 
 void StartWebSocketSession(std::shared_ptr<ServerState> state, beast::tcp_stream stream,
                            http::request<http::string_body> request, std::string address,
-                           std::string clinic, std::string resume_id) {
+                           std::string clinic, std::string resume_id, ConnectionSlot slot) {
   std::make_shared<WebSocketSession>(std::move(state), std::move(stream), std::move(address),
-                                     std::move(clinic), std::move(resume_id))
+                                     std::move(clinic), std::move(resume_id), std::move(slot))
       ->Run(std::move(request));
 }
 
 void StartWebSocketSession(std::shared_ptr<ServerState> state,
                            beast::ssl_stream<beast::tcp_stream> stream,
                            http::request<http::string_body> request, std::string address,
-                           std::string clinic, std::string resume_id) {
+                           std::string clinic, std::string resume_id, ConnectionSlot slot) {
   std::make_shared<WebSocketSession>(std::move(state), std::move(stream), std::move(address),
-                                     std::move(clinic), std::move(resume_id))
+                                     std::move(clinic), std::move(resume_id), std::move(slot))
       ->Run(std::move(request));
 }
 
@@ -240,34 +349,123 @@ engine::StatusOr<std::unique_ptr<net::ssl::context>> MakeTlsContext(const std::s
   return ctx;
 }
 
-// Accepts connections, each on its own strand, and hands them to an HTTP session.
+// Connections refused at accept that may be answered at once (429 or 503 to their request);
+// past this many, a refused connection is closed without an answer, so refusals cannot hold
+// descriptors either. Counted in the descriptor budget (ClampToDescriptors).
+constexpr int kMaxRefusing = 64;
+// Descriptors kept for everything but connections: the listener, the database and its WAL
+// and shared memory on each store connection, the epoll and timer descriptors, standard
+// streams, content files read on reload, the TLS files.
+constexpr int kDescriptorHeadroom = 64;
+// After accept fails for lack of descriptors (EMFILE, ENFILE), the listener waits this long
+// before trying again: the pending connection stays in the backlog, so retrying at once
+// would spin a core on the same error.
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+
+// Accepts connections, each on its own strand, counts them (AdmitConnection) and hands them
+// to an HTTP session, or to a refusal. The listener's own handlers run on its strand.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   Listener(std::shared_ptr<ServerState> state, tcp::acceptor acceptor)
-      : state_(std::move(state)), acceptor_(std::move(acceptor)) {}
+      : state_(std::move(state)),
+        strand_(net::make_strand(state_->ioc)),
+        acceptor_(std::move(acceptor)),
+        backoff_(strand_) {}
 
-  void Run() { DoAccept(); }
+  void Run() {
+    net::dispatch(strand_, [self = shared_from_this()]() { self->DoAccept(); });
+  }
   void Stop() {
-    net::post(acceptor_.get_executor(), [self = shared_from_this()]() {
+    net::post(strand_, [self = shared_from_this()]() {
       beast::error_code ec;
       self->acceptor_.close(ec);
+      self->backoff_.cancel();
     });
   }
 
  private:
   void DoAccept() {
-    acceptor_.async_accept(net::make_strand(state_->ioc),
-                           beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
+    if (!acceptor_.is_open()) return;
+    acceptor_.async_accept(
+        net::make_strand(state_->ioc),
+        net::bind_executor(strand_,
+                           beast::bind_front_handler(&Listener::OnAccept, shared_from_this())));
   }
   void OnAccept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) StartHttpSession(state_, std::move(socket));
+    if (ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open ||
+        ec == boost::system::errc::too_many_files_open_in_system ||
+        ec == net::error::no_buffer_space || ec == net::error::no_memory) {
+      state_->metrics.accept_backoffs.fetch_add(1);
+      state_->WarnLimited("accept", "accept failed (" + ec.message() + "): waiting " +
+                                        std::to_string(kAcceptBackoff.count()) +
+                                        " ms before accepting again");
+      backoff_.expires_after(kAcceptBackoff);
+      backoff_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        if (!wait_ec) self->DoAccept();
+      });
+      return;
+    }
+    if (!ec) Admit(std::move(socket));
     DoAccept();
+  }
+  void Admit(tcp::socket socket) {
+    beast::error_code ec;
+    const auto endpoint = socket.remote_endpoint(ec);
+    if (ec) return;  // already gone
+    const std::string address = endpoint.address().to_string();
+    ConnectionSlot slot;
+    const auto admission = state_->AdmitConnection(address, &slot);
+    if (admission == ServerState::Admission::kAdmitted) {
+      StartHttpSession(state_, std::move(socket), std::move(slot));
+      return;
+    }
+    state_->metrics.connections_refused.fetch_add(1);
+    if (state_->tls || state_->refusing.fetch_add(1) >= kMaxRefusing) {
+      if (!state_->tls) state_->refusing.fetch_sub(1);
+      socket.close(ec);
+      return;
+    }
+    StartRefusedSession(state_, std::move(socket),
+                        admission == ServerState::Admission::kTooMany
+                            ? http::status::service_unavailable
+                            : http::status::too_many_requests);
   }
 
   std::shared_ptr<ServerState> state_;
+  net::strand<net::io_context::executor_type> strand_;
   tcp::acceptor acceptor_;
+  net::steady_timer backoff_;
 };
+
+// Raises the soft limit on open descriptors to the hard one, and keeps max_connections under
+// what is left once the headroom and the refusals are set aside: running out of descriptors
+// would refuse everyone, the running server's own files included.
+void ClampToDescriptors(Config& config) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    // An infinite hard limit cannot be the soft one on Linux (fs.nr_open caps it).
+    if (raised.rlim_cur == RLIM_INFINITY) raised.rlim_cur = 1 << 20;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      Log("info", "raised the open-file limit from " + std::to_string(rl.rlim_cur) + " to " +
+                      std::to_string(raised.rlim_cur));
+      rl = raised;
+    }
+  }
+  if (rl.rlim_cur == RLIM_INFINITY) return;
+  const int64_t budget = static_cast<int64_t>(rl.rlim_cur) - kDescriptorHeadroom - kMaxRefusing;
+  if (config.limits.max_connections <= budget) return;
+  const int clamped = static_cast<int>(std::max<int64_t>(budget, 4));
+  Log("warn", "max_connections " + std::to_string(config.limits.max_connections) +
+                  " is more than the open-file limit allows (" + std::to_string(rl.rlim_cur) +
+                  " descriptors, " + std::to_string(kDescriptorHeadroom + kMaxRefusing) +
+                  " kept for the server itself): clamped to " + std::to_string(clamped) +
+                  "; raise the limit (ulimit -n, LimitNOFILE=) to allow more");
+  config.limits.max_connections = clamped;
+}
 
 }  // namespace internal
 
@@ -298,6 +496,25 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
   if (engine::Status s = config.Validate(); !s.ok()) return s;
   auto state = std::make_shared<ServerState>();
   state->config = std::move(config);
+  if (auto proxies = TrustedProxies::Parse(state->config.trusted_proxies); proxies.ok()) {
+    state->trusted_proxies = std::move(proxies).value();
+  } else {
+    return proxies.status();
+  }
+  internal::ClampToDescriptors(state->config);
+  {
+    const Limits& l = state->config.limits;
+    internal::AddressLimits::Settings settings;
+    settings.connections = l.connections_per_address;
+    settings.messages_per_minute = l.address_messages_per_minute;
+    settings.turns_per_day = l.address_turns_per_day;
+    settings.bytes_per_day =
+        static_cast<int64_t>(std::min<size_t>(l.address_bytes_per_day, INT64_MAX));
+    settings.unanswered_per_day = l.address_unanswered_per_day;
+    settings.feedback_per_day = l.address_feedback_per_day;
+    settings.capacity = l.address_table_size;
+    state->address_limits = std::make_unique<internal::AddressLimits>(settings);
+  }
   if (state->config.tls()) {
     auto tls = internal::MakeTlsContext(state->config.tls_cert, state->config.tls_key);
     if (!tls.ok()) return tls.status();

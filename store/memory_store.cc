@@ -105,7 +105,7 @@ Status MemoryStore::ApplyAppendTurn(TurnRecord turn, SessionRecord session) {
     data.record.state = std::move(session.state);
     data.record.updated_ms = session.updated_ms;
   }
-  if (turn.unanswered) {
+  if (turn.unanswered && turn.list_unanswered) {
     data.unanswered[turn.seq] =
         UnansweredRecord{turn.session_id, turn.seq, turn.user_text, turn.kind, turn.received_ms};
   }

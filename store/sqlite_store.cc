@@ -1,5 +1,9 @@
 #include "store/sqlite_store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -463,6 +467,16 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path
   options.max_batch_delay = std::max(options.max_batch_delay, std::chrono::microseconds::zero());
 
   const bool memory = IsMemory(path);
+  // What patients typed is in this file: a new one is created readable by its owner only
+  // (0600, whatever the umask), and SQLite gives the -wal and -shm files it creates beside it
+  // the same permissions. An existing file keeps the ones its operator chose.
+  if (!memory) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::fchmod(fd, 0600);
+      ::close(fd);
+    }
+  }
   // NOMUTEX: each connection is used by one thread at a time (ours).
   // Only the read-write connection writes the WAL, so only it batches.
   const char* vfs = nullptr;
@@ -1021,7 +1035,7 @@ Status SqliteStore::WriteTurn(Database& db, const TurnRecord& t, const SessionRe
       RunCached(db, kInsertTurn, t.session_id, t.seq, t.user_text, t.reply_text, t.topic, t.urgency,
                 t.kind, t.entry_id, t.unanswered, t.received_ms, t.replied_ms, s.state, t.parts);
   if (!st.ok()) return WithContext("append turn", st);
-  if (t.unanswered) {
+  if (t.unanswered && t.list_unanswered) {
     st = RunCached(db, kInsertUnanswered, t.session_id, t.seq, t.user_text, t.kind, t.received_ms);
     if (!st.ok()) return WithContext("append turn: unanswered", st);
   }

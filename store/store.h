@@ -47,6 +47,10 @@ struct TurnRecord {
   std::string kind;      // "answer", "clarify", "fallback", "escalation", ...
   std::string entry_id;  // may be empty
   bool unanswered = false;
+  // An unanswered turn is also listed for the curators (Unanswered) unless this is false: the
+  // server stops listing one client's questions past a daily quota, so the list cannot be
+  // flooded; the turn itself is stored all the same.
+  bool list_unanswered = true;
   int64_t received_ms = 0;
   int64_t replied_ms = 0;
   // The rest of the reply as it was sent (quick replies, sources, what to say on the phone,

@@ -34,6 +34,7 @@ packages=(
   libstemmer-dev                        # Snowball's English stemmer (engine/text.h)
   wamerican wbritish                    # word lists: spelling repair never changes real words
   wordnet-base                          # `backline concepts propose`: words for red-flag concepts
+  gzip brotli                           # web/ files precompressed at build time (cmake/BacklineWeb.cmake)
 )
 if [ "$profile" != run ]; then
   packages+=(

@@ -30,16 +30,27 @@ std::string SessionCookie(const std::string& id, int64_t max_age_seconds, bool s
   return cookie;
 }
 
+namespace {
+// Lock-outs of an address double while it keeps failing; a day without a failure forgets them.
+constexpr int64_t kLockoutMemoryMs = 24 * 3600 * 1000;
+// Past this many addresses with failures, those not locked out are forgotten (memory bound).
+constexpr size_t kMaxTrackedAddresses = 100'000;
+}  // namespace
+
 CuratorAuth::CuratorAuth(server::CuratorSettings settings) : settings_(std::move(settings)) {}
 
 void CuratorAuth::Prune(int64_t now_ms) {
   if (now_ms - last_prune_ms_ < 10000) return;
   last_prune_ms_ = now_ms;
   std::erase_if(sessions_, [now_ms](const auto& kv) { return kv.second.expires_ms <= now_ms; });
-  const int64_t window = int64_t{settings_.login_window_seconds} * 1000;
-  std::erase_if(failures_, [now_ms, window](const auto& kv) {
-    return kv.second.empty() || kv.second.back() <= now_ms - window;
+  std::erase_if(failures_, [now_ms](const auto& kv) {
+    return kv.second.last_ms <= now_ms - kLockoutMemoryMs && kv.second.locked_until_ms <= now_ms;
   });
+  // Many addresses failing at once (a spray from a large IPv6 block): keep only the locked.
+  if (failures_.size() > kMaxTrackedAddresses) {
+    std::erase_if(failures_,
+                  [now_ms](const auto& kv) { return kv.second.locked_until_ms <= now_ms; });
+  }
 }
 
 CuratorAuth::Login CuratorAuth::SignIn(const std::string& address, std::string_view token,
@@ -48,11 +59,12 @@ CuratorAuth::Login CuratorAuth::SignIn(const std::string& address, std::string_v
   Prune(now_ms);
   Login out;
   const int64_t window = int64_t{settings_.login_window_seconds} * 1000;
-  auto& failed = failures_[address];
-  std::erase_if(failed, [&](int64_t t) { return t <= now_ms - window; });
-  if (failed.size() >= static_cast<size_t>(settings_.login_attempts)) {
+  Failures& f = failures_[address];
+  if (f.last_ms <= now_ms - kLockoutMemoryMs) f.lockouts = 0;
+  std::erase_if(f.times, [&](int64_t t) { return t <= now_ms - window; });
+  if (f.locked_until_ms > now_ms) {
     out.result = LoginResult::kTooManyAttempts;
-    out.retry_after_ms = std::max<int64_t>(1000, failed.front() + window - now_ms);
+    out.retry_after_ms = std::max<int64_t>(1000, f.locked_until_ms - now_ms);
     return out;
   }
   const server::CuratorAccount* match = nullptr;
@@ -60,11 +72,20 @@ CuratorAuth::Login CuratorAuth::SignIn(const std::string& address, std::string_v
     if (ConstantTimeEquals(token, acc.token) && !match) match = &acc;
   }
   if (!match) {
-    failed.push_back(now_ms);
+    f.times.push_back(now_ms);
+    f.last_ms = now_ms;
+    if (f.times.size() >= static_cast<size_t>(settings_.login_attempts)) {
+      // The first lock-out ends when the oldest failure leaves the window; each one after it
+      // (within a day) lasts twice as long as the one before.
+      f.locked_until_ms =
+          f.lockouts == 0 ? f.times.front() + window
+                          : now_ms + std::min(kLockoutMemoryMs, window << std::min(f.lockouts, 20));
+      ++f.lockouts;
+    }
     out.result = LoginResult::kWrongToken;
     return out;
   }
-  if (failed.empty()) failures_.erase(address);
+  failures_.erase(address);
   Session s{match->name, now_ms, now_ms + session_ms()};
   std::string id = RandomSessionId();
   while (sessions_.count(id)) id = RandomSessionId();

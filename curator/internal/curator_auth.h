@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "server/config.h"
 
@@ -46,9 +47,14 @@ class CuratorAuth {
     int64_t retry_after_ms = 0;  // kTooManyAttempts: until the address may try again
   };
   // Checks `token` against every configured account (all of them, always, so the time does
-  // not tell which one came close). A failure counts against `address`; once an address has
-  // failed `login_attempts` times in `login_window_seconds`, every login from it is refused
-  // (even a right token) until the oldest failure leaves the window.
+  // not tell which one came close). A failure counts against `address` (the client's, behind
+  // trusted proxies: server/client_address.h) and nothing else, so failures from one address
+  // never stop a right token from another. Once an address has failed `login_attempts` times
+  // in `login_window_seconds`, every login from it is refused (even a right token) until the
+  // oldest failure leaves the window; each further lock-out of the same address within a day
+  // lasts twice as long as the one before (a window, then 2, 4, ... windows, at most a day),
+  // so a guesser that waits out the window is slowed down exponentially. A sign-in from the
+  // address forgets its failures and lock-outs.
   Login SignIn(const std::string& address, std::string_view token, int64_t now_ms);
 
   struct Session {
@@ -68,8 +74,14 @@ class CuratorAuth {
   const server::CuratorSettings settings_;
   std::mutex mu_;
   std::unordered_map<std::string, Session> sessions_;
-  // Failed attempts per address: the times of those still inside the window, oldest first.
-  std::unordered_map<std::string, std::vector<int64_t>> failures_;
+  struct Failures {
+    std::vector<int64_t> times;  // of those still inside the window, oldest first
+    int lockouts = 0;            // lock-outs in a row (forgotten a day after the last failure)
+    int64_t locked_until_ms = 0;
+    int64_t last_ms = 0;  // the last failure
+  };
+  // Failed attempts per address.
+  std::unordered_map<std::string, Failures> failures_;
   int64_t last_prune_ms_ = 0;
 };
 

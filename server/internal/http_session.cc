@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/client_address.h"
 #include "server/internal/state.h"
 #include "server/protocol.h"
 #include "server/static_files.h"
@@ -33,6 +34,9 @@ constexpr uint32_t kMaxHeaderBytes = 8 * 1024;
 // sends discarded) for at most this long, so that the client reads the response instead of
 // a reset (a close with unread data sends RST).
 constexpr auto kLingerTime = std::chrono::seconds(2);
+// A connection refused at accept (too many) has this long to send its request and read the
+// refusal; refusals in progress are bounded too (kMaxRefusing in server.cc).
+constexpr auto kRefusalTime = std::chrono::seconds(2);
 
 std::map<std::string, std::string> ParseQuery(std::string_view query) {
   std::map<std::string, std::string> out;
@@ -161,6 +165,23 @@ struct RequestContext {
   bool tls = false;
 };
 
+// The client: the TCP peer, or behind trusted proxies the address they forwarded
+// (server/client_address.h). What the limits, the curator's sign-in limit and the logs use.
+std::string ClientAddressOf(const Request& req, const tcp::endpoint& peer,
+                            const ServerState& state) {
+  const std::string peer_text =
+      CanonicalAddress(peer.address().to_string()).value_or(peer.address().to_string());
+  if (state.trusted_proxies.empty()) return peer_text;
+  std::vector<std::string> forwarded_for, forwarded;
+  for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it) {
+    forwarded_for.emplace_back(it->value());
+  }
+  for (auto [it, end] = req.equal_range("Forwarded"); it != end; ++it) {
+    forwarded.emplace_back(it->value());
+  }
+  return ClientAddress(peer_text, forwarded_for, forwarded, state.trusted_proxies);
+}
+
 Decision Respond(Response res, bool close = false) {
   Decision d;
   d.response = std::move(res);
@@ -189,6 +210,36 @@ bool OriginAllowed(const std::string& origin, const engine::Clinic& clinic, cons
   return false;
 }
 
+// `text` for a log line: printable ASCII only (anything else becomes '?'), at most 200 bytes,
+// so that a header cannot forge or flood log lines.
+std::string Printable(std::string_view text) {
+  std::string out(text.substr(0, 200));
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
+// What the page's owner must do, in words: the log and the widget's console both say it.
+std::string OriginAdvice(const std::string& origin, const std::string& clinic_id) {
+  return "add \"" + origin + "\" to \"allowed_origins\" in dialogs/clinics/" + clinic_id +
+         ".json on the Backline server, then reload it (SIGHUP)";
+}
+
+void LogOriginRefused(ServerState& state, const std::string& origin, const std::string& clinic) {
+  int64_t suppressed = 0;
+  if (!state.origin_refusals.Note(NowMs(), &suppressed)) return;
+  std::string line = "WebSocket upgrade refused: origin " + Printable(origin) +
+                     " is not allowed for clinic \"" + Printable(clinic) + "\"";
+  if (suppressed == 0) {
+    line += "; if this is the clinic's own site, " + OriginAdvice(Printable(origin), clinic) +
+            " (further refusals are counted once a minute)";
+  } else {
+    line += " (and " + std::to_string(suppressed) + " more refused since the last such line)";
+  }
+  Log("warn", line);
+}
+
 Decision Upgrade(ServerState& state, const Request& req,
                  const std::map<std::string, std::string>& query, const RequestContext& ctx) {
   auto content = state.content();
@@ -208,12 +259,9 @@ Decision Upgrade(ServerState& state, const Request& req,
   if (auto origin = req.find(http::field::origin); origin != req.end()) {
     if (!OriginAllowed(std::string(origin->value()), *clinic, req)) {
       state.metrics.connections_refused.fetch_add(1);
+      LogOriginRefused(state, std::string(origin->value()), clinic_id);
       return Respond(Error(http::status::forbidden, "Origin not allowed.\n", req), true);
     }
-  }
-  if (!state.AdmitConnection(ctx.address)) {
-    state.metrics.connections_refused.fetch_add(1);
-    return Respond(Error(http::status::too_many_requests, "Too many connections.\n", req), true);
   }
   Decision d;
   d.upgrade = true;
@@ -221,6 +269,48 @@ Decision Upgrade(ServerState& state, const Request& req,
   d.clinic_id = clinic_id;
   d.resume_id = query.count("session") ? query.at("session") : "";
   return d;
+}
+
+// GET /ws/check?clinic=ID: would an upgrade from this request's Origin be let in? A browser
+// cannot read the status of a refused WebSocket upgrade (it sees only a close, 1006, the same
+// as an outage), so the widget asks here after a connection fails before its welcome, and a
+// refused origin or an unknown clinic becomes a message for the page's owner instead of
+// endless retries. Readable from any page (CORS "*"): it tells a page only what an upgrade
+// attempt would, and carries no credentials.
+Decision AccessCheck(ServerState& state, const Request& req,
+                     const std::map<std::string, std::string>& query) {
+  auto content = state.content();
+  if (state.stopping || !content) {
+    return Respond(Error(http::status::service_unavailable, "Not ready.\n", req));
+  }
+  const std::string clinic_id = query.count("clinic") ? query.at("clinic") : "default";
+  const engine::Clinic* clinic = nullptr;
+  for (const auto& c : content->clinics) {
+    if (c.id == clinic_id) clinic = &c;
+  }
+  nlohmann::json j = {{"ok", true}, {"clinic", Printable(clinic_id)}};
+  const auto origin = req.find(http::field::origin);
+  if (origin != req.end()) j["origin"] = Printable(std::string(origin->value()));
+  if (!clinic) {
+    j["ok"] = false;
+    j["code"] = "unknown_clinic";
+    j["message"] = "There is no clinic \"" + Printable(clinic_id) +
+                   "\" on this Backline server: check the widget's data-clinic attribute "
+                   "against the ids in dialogs/clinics/.";
+  } else if (origin != req.end() && !OriginAllowed(std::string(origin->value()), *clinic, req)) {
+    const std::string o = Printable(std::string(origin->value()));
+    j["ok"] = false;
+    j["code"] = "origin_not_allowed";
+    j["message"] = "This page's origin " + o + " is not allowed to use the chat of clinic \"" +
+                   clinic_id + "\": " + OriginAdvice(o, clinic_id) + ".";
+  }
+  Response res = MakeResponse(http::status::ok, req);
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.set("Cross-Origin-Resource-Policy", "cross-origin");
+  res.set(http::field::access_control_allow_origin, "*");
+  res.body() = j.dump() + "\n";
+  return Respond(std::move(res));
 }
 
 Decision Health(ServerState& state, const Request& req) {
@@ -259,7 +349,12 @@ Decision Metrics(ServerState& state, const Request& req) {
   Response res = MakeResponse(http::status::ok, req);
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   res.set(http::field::cache_control, "no-store");
-  res.body() = state.metrics.Render(state.store->QueueDepth(), state.ready.load());
+  server::Metrics::Gauges gauges;
+  gauges.store_queue_depth = state.store->QueueDepth();
+  gauges.ready = state.ready.load();
+  gauges.live_sessions = state.LiveSessions();
+  gauges.addresses = state.address_limits->size();
+  res.body() = state.metrics.Render(gauges);
   return Respond(std::move(res));
 }
 
@@ -291,20 +386,30 @@ Decision Static(ServerState& state, const Request& req, const std::string& decod
     res.set("Cross-Origin-Resource-Policy", "cross-origin");
     res.set(http::field::access_control_allow_origin, "*");
   }
-  res.set(http::field::etag, file->etag);
+  // The copy compressed at build time that the client takes (br, then gzip), else the file.
+  // Caches key the response on Accept-Encoding, and each representation has its own ETag.
+  const auto accept = req.find(http::field::accept_encoding);
+  const std::string accepted = accept == req.end() ? std::string() : std::string(accept->value());
+  const Encoding encoding = ChooseEncoding(accepted, !file->gzip.empty(), !file->brotli.empty());
+  if (!file->gzip.empty() || !file->brotli.empty()) res.set(http::field::vary, "Accept-Encoding");
+  const std::string etag = file->Etag(encoding);
+  res.set(http::field::etag, etag);
   if (auto inm = req.find(http::field::if_none_match);
-      inm != req.end() && std::string(inm->value()) == file->etag) {
+      inm != req.end() && std::string(inm->value()) == etag) {
     res.result(http::status::not_modified);
     return Respond(std::move(res));
   }
   res.set(http::field::content_type, file->content_type);
+  if (encoding != Encoding::kIdentity)
+    res.set(http::field::content_encoding, EncodingName(encoding));
   // Five minutes fresh, then revalidated with the ETag (a 304 costs no body); a stale copy
   // may be used for a day while the new one is fetched in the background.
   res.set(http::field::cache_control, "public, max-age=300, stale-while-revalidate=86400");
+  const std::string& body = file->Body(encoding);
   if (req.method() == http::verb::head) {
-    res.content_length(file->body.size());
+    res.content_length(body.size());
   } else {
-    res.body() = file->body;
+    res.body() = body;
   }
   return Respond(std::move(res));
 }
@@ -345,6 +450,7 @@ Decision HandleRequest(ServerState& state, const Request& req, const RequestCont
     return Respond(std::move(res));
   }
   if (path == "/healthz") return Health(state, req);
+  if (path == "/ws/check") return AccessCheck(state, req, query);
   if (path == "/metrics") return Metrics(state, req);
   if (path == "/ws") {
     auto res = Error(http::status::upgrade_required, "This is the WebSocket endpoint.\n", req);
@@ -366,12 +472,22 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   // `buffer` holds bytes already read from the connection (by the TLS detector).
   // `refuse_plain`: this plain connection reached the TLS port; each request gets a 400.
+  // `refusal`: this connection was refused at accept (too many from its address, or in all);
+  // its request gets this status and the connection is closed. `slot`: its place in the
+  // connection counts, handed on to the WebSocket session on an upgrade.
   HttpSession(std::shared_ptr<ServerState> state, Stream&& stream, beast::flat_buffer&& buffer,
-              bool refuse_plain = false)
+              ConnectionSlot slot, bool refuse_plain = false,
+              std::optional<http::status> refusal = std::nullopt)
       : state_(std::move(state)),
         stream_(std::move(stream)),
         buffer_(std::move(buffer)),
-        refuse_plain_(refuse_plain) {}
+        refuse_plain_(refuse_plain),
+        refusal_(refusal),
+        slot_(std::move(slot)) {}
+
+  ~HttpSession() {
+    if (refusal_) state_->refusing.fetch_sub(1);
+  }
 
   void Run() {
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()]() {
@@ -399,7 +515,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     parser_->header_limit(kMaxHeaderBytes);
     parser_->body_limit(state_->config.limits.max_http_request_bytes);
     // The whole request must arrive within this: a slow loris is closed, however it dribbles.
-    Lowest().expires_after(std::chrono::seconds(state_->config.limits.handshake_timeout_seconds));
+    // A refused connection gets less: it is only told to go away.
+    Lowest().expires_after(
+        refusal_ ? std::min<std::chrono::seconds>(
+                       kRefusalTime,
+                       std::chrono::seconds(state_->config.limits.handshake_timeout_seconds))
+                 : std::chrono::seconds(state_->config.limits.handshake_timeout_seconds));
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&HttpSession::OnRead, this->shared_from_this()));
   }
@@ -426,17 +547,25 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                 "This server speaks HTTPS only: use https:// (or wss:// for the chat).\n", req),
           true);
     }
+    if (refusal_) {
+      return Send(Error(*refusal_,
+                        *refusal_ == http::status::too_many_requests
+                            ? "Too many connections from your address.\n"
+                            : "Too many connections.\n",
+                        req),
+                  true);
+    }
     beast::error_code addr_ec;
     const auto endpoint = Lowest().socket().remote_endpoint(addr_ec);
     RequestContext ctx;
-    ctx.address = addr_ec ? std::string("?") : endpoint.address().to_string();
+    ctx.address = addr_ec ? std::string("?") : ClientAddressOf(req, endpoint, *state_);
     ctx.tls = kTls;
     Decision d = HandleRequest(*state_, req, ctx);
     if (d.route) return Routed(std::move(d.route), std::move(req), std::move(ctx.address));
     if (d.upgrade) {
       Lowest().expires_never();
       StartWebSocketSession(state_, std::move(stream_), std::move(req), std::move(d.address),
-                            std::move(d.clinic_id), std::move(d.resume_id));
+                            std::move(d.clinic_id), std::move(d.resume_id), std::move(slot_));
       return;
     }
     Send(std::move(d.response), d.close);
@@ -500,14 +629,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string linger_;
   const bool refuse_plain_;
+  const std::optional<http::status> refusal_;
+  ConnectionSlot slot_;
 };
 
 // On the TLS port: looks at the first bytes. A TLS ClientHello goes on to an HTTPS session;
 // anything else is read as plain HTTP and answered with a 400 that says to use https.
 class DetectSession : public std::enable_shared_from_this<DetectSession> {
  public:
-  DetectSession(std::shared_ptr<ServerState> state, tcp::socket&& socket)
-      : state_(std::move(state)), stream_(std::move(socket)) {}
+  DetectSession(std::shared_ptr<ServerState> state, tcp::socket&& socket, ConnectionSlot slot)
+      : state_(std::move(state)), stream_(std::move(socket)), slot_(std::move(slot)) {}
 
   void Run() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()]() {
@@ -523,11 +654,11 @@ class DetectSession : public std::enable_shared_from_this<DetectSession> {
     if (ec) return;
     if (tls) {
       std::make_shared<HttpSession<TlsStream>>(state_, TlsStream(std::move(stream_), *state_->tls),
-                                               std::move(buffer_))
+                                               std::move(buffer_), std::move(slot_))
           ->Run();
     } else {
       std::make_shared<HttpSession<beast::tcp_stream>>(state_, std::move(stream_),
-                                                       std::move(buffer_), true)
+                                                       std::move(buffer_), std::move(slot_), true)
           ->Run();
     }
   }
@@ -535,17 +666,26 @@ class DetectSession : public std::enable_shared_from_this<DetectSession> {
   std::shared_ptr<ServerState> state_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  ConnectionSlot slot_;
 };
 
 }  // namespace
 
-void StartHttpSession(std::shared_ptr<ServerState> state, tcp::socket socket) {
+void StartHttpSession(std::shared_ptr<ServerState> state, tcp::socket socket, ConnectionSlot slot) {
   if (state->tls) {
-    std::make_shared<DetectSession>(std::move(state), std::move(socket))->Run();
+    std::make_shared<DetectSession>(std::move(state), std::move(socket), std::move(slot))->Run();
     return;
   }
   std::make_shared<HttpSession<beast::tcp_stream>>(state, beast::tcp_stream(std::move(socket)),
-                                                   beast::flat_buffer())
+                                                   beast::flat_buffer(), std::move(slot))
+      ->Run();
+}
+
+void StartRefusedSession(std::shared_ptr<ServerState> state, tcp::socket socket,
+                         http::status status) {
+  std::make_shared<HttpSession<beast::tcp_stream>>(state, beast::tcp_stream(std::move(socket)),
+                                                   beast::flat_buffer(), ConnectionSlot(), false,
+                                                   status)
       ->Run();
 }
 

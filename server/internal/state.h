@@ -20,7 +20,10 @@
 
 #include "content/content.h"
 #include "engine/dialogue.h"
+#include "server/client_address.h"
 #include "server/config.h"
+#include "server/internal/address_limits.h"
+#include "server/internal/throttled_log.h"
 #include "server/metrics.h"
 #include "server/routes.h"
 #include "server/static_files.h"
@@ -43,7 +46,8 @@ void Log(const char* level, const std::string& message);
 class WebSocketSession;
 class Listener;
 
-// A conversation's live state, shared by the connections that resume it.
+// A conversation's live state, shared by the connections that resume it. Kept in memory only
+// once it has a turn (a connection that says nothing leaves nothing behind).
 struct LiveSession {
   engine::SessionState state;
   std::string clinic;
@@ -51,6 +55,34 @@ struct LiveSession {
   int64_t last_seq = 0;  // the last turn number given out, shared by all its connections
   // Deleted (EndSession): kept only as a tombstone until it is idle for the resume window.
   bool deleted = false;
+  // The conversation's own message rate, across its connections (a token bucket of
+  // messages_per_minute): a resume from another connection or address resets nothing.
+  double tokens = -1;  // -1: full
+  int64_t refill_ms = 0;
+};
+
+struct ServerState;
+
+// An admitted connection's place in the per-address and total counts, given back when its
+// owner (the HTTP session, then the WebSocket session it upgrades to) is destroyed.
+// Move-only. REQUIRES: the state outlives it (every session holds the state).
+class ConnectionSlot {
+ public:
+  ConnectionSlot() = default;
+  ConnectionSlot(ServerState* state, std::string address)
+      : state_(state), address_(std::move(address)) {}
+  ConnectionSlot(ConnectionSlot&& other) noexcept
+      : state_(std::exchange(other.state_, nullptr)), address_(std::move(other.address_)) {}
+  ConnectionSlot& operator=(ConnectionSlot&& other) noexcept;
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  ~ConnectionSlot() { Release(); }
+  const std::string& address() const { return address_; }
+
+ private:
+  void Release();
+  ServerState* state_ = nullptr;
+  std::string address_;
 };
 
 // The state is also what the routes see of the server (server/routes.h).
@@ -62,6 +94,8 @@ struct ServerState : RouteHost {
   // last one to start is the one that stays.
   std::mutex reload_mutex;
   Metrics metrics;
+  // Limits per client address across connections (server/internal/address_limits.h).
+  std::unique_ptr<AddressLimits> address_limits;
   std::string web_root;
   // Set when the configuration has tls_cert and tls_key: the port then speaks TLS only.
   std::unique_ptr<net::ssl::context> tls;
@@ -97,10 +131,18 @@ struct ServerState : RouteHost {
   // The route that answers `path` (decoded, without the query), or null.
   std::shared_ptr<Route> FindRoute(std::string_view path) const;
 
-  // Live conversations by session id (resume after a dropped connection). A deleted one is
-  // not found, and SaveSession neither revives nor changes it (false).
+  // Live conversations by session id (resume after a dropped connection). At most
+  // limits.live_sessions are kept: past it, those idle longest are dropped from memory (a
+  // resume then reads them from the store). A deleted one is not found, and SaveSession
+  // neither revives nor changes it (false).
   std::optional<LiveSession> FindSession(const std::string& id);
   bool SaveSession(const std::string& id, const LiveSession& s);
+  // True while conversation `id` is marked deleted (EndSession).
+  bool IsDeletedSession(const std::string& id);
+  size_t LiveSessions();
+  // A message on conversation `id`: false when the conversation is over messages_per_minute,
+  // whichever of its connections sent them. A conversation not kept yet (no turn) is allowed.
+  bool ChargeSessionMessage(const std::string& id, int64_t now_ms);
   // The next turn number of a session: one past both the last one given out (by any of its
   // connections: two tabs, or a resume while the old connection lingers) and `known`.
   int64_t NextSeq(const std::string& id, int64_t known);
@@ -122,9 +164,18 @@ struct ServerState : RouteHost {
   void AddStoreResult(std::function<void()> work);
   void WakeForStoreResults();
 
-  // Connections: per-address counts and the registry used to close them all at shutdown.
-  bool AdmitConnection(const std::string& address);  // false: over a limit
+  // Connections, counted at accept (HTTP and WebSocket alike): the per-address and total
+  // counts, and the registry used to close the WebSocket sessions at shutdown.
+  enum class Admission { kAdmitted, kTooManyFromAddress, kTooMany };
+  // On kAdmitted, *slot holds the connection's place until it is destroyed.
+  Admission AdmitConnection(const std::string& address, ConnectionSlot* slot);
   void ReleaseConnection(const std::string& address);
+  // Connections refused at accept that are being answered (429 or 503) now; bounded, so a
+  // flood of refusals cannot hold descriptors either (past it, refusals are closed at once).
+  std::atomic<int> refusing{0};
+  // Logs a warning of `kind` (bad handshakes, bad frames, accept failures) at most once a
+  // minute: the first at once, then how many more there were, with the next one a minute on.
+  void WarnLimited(const std::string& kind, const std::string& message);
   void Register(const std::shared_ptr<WebSocketSession>& s);
   std::vector<std::shared_ptr<WebSocketSession>> Sessions();
 
@@ -132,6 +183,10 @@ struct ServerState : RouteHost {
   unsigned short port = 0;
   std::atomic<bool> stopping{false};
   std::atomic<bool> ready{false};
+  // Upgrades refused for their Origin: logged once, then counted once a minute.
+  ThrottledLog origin_refusals;
+  // From Config::trusted_proxies: whose X-Forwarded-For / Forwarded is believed.
+  TrustedProxies trusted_proxies;
 
  private:
   mutable std::mutex routes_mutex_;
@@ -153,9 +208,16 @@ struct ServerState : RouteHost {
 
   std::mutex sessions_mutex_;
   std::unordered_map<std::string, LiveSession> sessions_;
+  void BoundSessionsLocked();  // REQUIRES: sessions_mutex_ held
+
+  std::mutex warn_mutex_;
+  struct WarnWindow {
+    std::chrono::steady_clock::time_point start;
+    int64_t suppressed = 0;
+  };
+  std::unordered_map<std::string, WarnWindow> warn_windows_;
 
   std::mutex connections_mutex_;
-  std::unordered_map<std::string, int> per_address_;
   int connections_ = 0;
   std::vector<std::weak_ptr<WebSocketSession>> registry_;
 };
@@ -167,18 +229,23 @@ engine::StatusOr<content::ContentStatus> ReloadContent(ServerState& state);
 // The same without the catch-all: what ReloadContent runs.
 engine::StatusOr<content::ContentStatus> ReloadContentOrThrow(ServerState& state);
 
-// Starts an HTTP session on an accepted socket.
-void StartHttpSession(std::shared_ptr<ServerState> state, tcp::socket socket);
+// Starts an HTTP session on an accepted socket; it holds `slot` (and hands it to the
+// WebSocket session it may upgrade to).
+void StartHttpSession(std::shared_ptr<ServerState> state, tcp::socket socket, ConnectionSlot slot);
+// Answers the requests of a connection refused at accept with `status` (429 or 503, with
+// Connection: close) for at most a couple of seconds, then closes it. Over TLS it is closed.
+void StartRefusedSession(std::shared_ptr<ServerState> state, tcp::socket socket,
+                         http::status status);
 
 // Starts a WebSocket session for an upgrade request on a stream already read by HTTP (plain,
 // or TLS after its handshake).
 void StartWebSocketSession(std::shared_ptr<ServerState> state, beast::tcp_stream stream,
                            http::request<http::string_body> request, std::string address,
-                           std::string clinic, std::string resume_id);
+                           std::string clinic, std::string resume_id, ConnectionSlot slot);
 void StartWebSocketSession(std::shared_ptr<ServerState> state,
                            beast::ssl_stream<beast::tcp_stream> stream,
                            http::request<http::string_body> request, std::string address,
-                           std::string clinic, std::string resume_id);
+                           std::string clinic, std::string resume_id, ConnectionSlot slot);
 
 }  // namespace backline::server::internal
 

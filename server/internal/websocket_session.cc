@@ -12,10 +12,12 @@ constexpr int kFramesPerMessage = 4;
 }  // namespace
 
 WebSocketSession::WebSocketSession(std::shared_ptr<ServerState> state, beast::tcp_stream&& stream,
-                                   std::string address, std::string clinic, std::string resume_id)
+                                   std::string address, std::string clinic, std::string resume_id,
+                                   ConnectionSlot slot)
     : state_(std::move(state)),
       ws_(std::in_place_type<PlainWs>, std::move(stream)),
       idle_timer_(Executor()),
+      slot_(std::move(slot)),
       address_(std::move(address)),
       clinic_id_(std::move(clinic)),
       resume_id_(std::move(resume_id)) {
@@ -25,10 +27,12 @@ WebSocketSession::WebSocketSession(std::shared_ptr<ServerState> state, beast::tc
 
 WebSocketSession::WebSocketSession(std::shared_ptr<ServerState> state,
                                    beast::ssl_stream<beast::tcp_stream>&& stream,
-                                   std::string address, std::string clinic, std::string resume_id)
+                                   std::string address, std::string clinic, std::string resume_id,
+                                   ConnectionSlot slot)
     : state_(std::move(state)),
       ws_(std::in_place_type<TlsWs>, std::move(stream)),
       idle_timer_(Executor()),
+      slot_(std::move(slot)),
       address_(std::move(address)),
       clinic_id_(std::move(clinic)),
       resume_id_(std::move(resume_id)) {
@@ -36,10 +40,7 @@ WebSocketSession::WebSocketSession(std::shared_ptr<ServerState> state,
   state_->metrics.connections_total.fetch_add(1);
 }
 
-WebSocketSession::~WebSocketSession() {
-  state_->metrics.connections_open.fetch_sub(1);
-  state_->ReleaseConnection(address_);
-}
+WebSocketSession::~WebSocketSession() { state_->metrics.connections_open.fetch_sub(1); }
 
 void WebSocketSession::Run(http::request<http::string_body> request) {
   const Limits& limits = state_->config.limits;
@@ -60,6 +61,14 @@ void WebSocketSession::Run(http::request<http::string_body> request) {
       res.set("Referrer-Policy", "no-referrer");
     }));
     ws.read_message_max(limits.max_message_bytes);
+    // A WebSocket ping (a control frame, answered by Beast itself) counts as a frame like any
+    // other: a ping flood is limited, then closed, as a flood of messages is.
+    ws.control_callback([this](websocket::frame_type kind, beast::string_view) {
+      if (kind == websocket::frame_type::ping) {
+        state_->metrics.frames_received.fetch_add(1);
+        if (ChargeFrame()) state_->metrics.control_frames.fetch_add(1);
+      }
+    });
     ws.async_accept(request,
                     beast::bind_front_handler(&WebSocketSession::OnAccept, shared_from_this()));
   });
@@ -125,15 +134,15 @@ void WebSocketSession::Begin(bool resumed) {
   }
   live_.updated_ms = NowMs();
   // A conversation deleted while it was being loaded is not resumed.
-  if (resumed && !state_->SaveSession(session_id_, live_)) {
+  if (resumed && state_->IsDeletedSession(session_id_)) {
     resumed = false;
     session_id_ = NewSessionId();
     live_ = LiveSession{};
     live_.clinic = clinic_id_;
     live_.updated_ms = NowMs();
   }
-  if (!resumed) state_->SaveSession(session_id_, live_);
-  fresh_ = !resumed;
+  // Nothing is kept for a conversation until its first turn (HandleMessage saves it): a
+  // connection that says nothing leaves nothing behind, in memory or in the database.
   begun_ = true;
   const engine::Clinic& clinic = content_->ClinicOrDefault(live_.clinic);
   Send(WelcomeFrame(session_id_, resumed, clinic, content_->engine->Welcome(clinic),
@@ -182,27 +191,43 @@ bool WebSocketSession::RateLimited() {
   return true;
 }
 
-void WebSocketSession::Handle(std::string payload) {
-  state_->metrics.frames_received.fetch_add(1);
-  // Every frame counts, whatever it is: a flood of pings or junk costs a reply each.
+bool WebSocketSession::ChargeFrame() {
   const int64_t now = NowMs();
   while (!recent_frames_ms_.empty() && recent_frames_ms_.front() <= now - 60000) {
     recent_frames_ms_.pop_front();
   }
-  if (static_cast<int64_t>(recent_frames_ms_.size()) >=
+  if (static_cast<int64_t>(recent_frames_ms_.size()) <
       int64_t{kFramesPerMessage} * state_->config.limits.messages_per_minute) {
-    ++rate_strikes_;
-    state_->metrics.rate_limited.fetch_add(1);
-    if (rate_strikes_ > kRateStrikesBeforeClose * state_->config.limits.messages_per_minute) {
-      DoClose(websocket::close_code::policy_error, "too many messages");
-      return;
-    }
-    Send(ErrorFrame("rate_limited",
-                    "Too many messages in a minute. Please wait a moment. In an emergency, "
-                    "call your emergency number now."));
+    recent_frames_ms_.push_back(now);
+    return true;
+  }
+  ++rate_strikes_;
+  state_->metrics.rate_limited.fetch_add(1);
+  if (rate_strikes_ > kRateStrikesBeforeClose * state_->config.limits.messages_per_minute) {
+    DoClose(websocket::close_code::policy_error, "too many messages");
+  }
+  return false;
+}
+
+void WebSocketSession::Refuse(const char* code, const char* message) {
+  if (rate_strikes_ > kRateStrikesBeforeClose * state_->config.limits.messages_per_minute) {
+    DoClose(websocket::close_code::policy_error, "too many messages");
     return;
   }
-  recent_frames_ms_.push_back(now);
+  Send(ErrorFrame(code, message));
+}
+
+void WebSocketSession::Handle(std::string payload) {
+  state_->metrics.frames_received.fetch_add(1);
+  // Every frame counts, whatever it is: a flood of pings or junk costs a reply each.
+  if (!ChargeFrame()) {
+    if (!closing_) {
+      Send(ErrorFrame("rate_limited",
+                      "Too many messages in a minute. Please wait a moment. In an emergency, "
+                      "call your emergency number now."));
+    }
+    return;
+  }
   const bool first_frame = std::exchange(first_frame_, false);
   ClientFrame frame = ParseClientFrame(payload);
   if (!frame.error_code.empty()) {
@@ -225,26 +250,55 @@ void WebSocketSession::Handle(std::string payload) {
     return HandleResume(frame.session);
   }
   if (frame.type == "message") {
-    if (RateLimited()) {
-      if (rate_strikes_ > kRateStrikesBeforeClose * state_->config.limits.messages_per_minute) {
-        DoClose(websocket::close_code::policy_error, "too many messages");
-        return;
-      }
-      Send(ErrorFrame("rate_limited",
-                      "You are sending messages very fast. Please wait a moment. In an "
-                      "emergency, call your emergency number now."));
-      return;
+    // This connection's rate, then the conversation's (whichever connections send its
+    // messages), then the address's rate and daily volume (whichever connections it opens).
+    const bool connection_ok = !RateLimited();
+    const int64_t now = NowMs();
+    const bool session_ok =
+        connection_ok && (session_id_.empty() || state_->ChargeSessionMessage(session_id_, now));
+    if (connection_ok && !session_ok) {
+      ++rate_strikes_;
+      state_->metrics.rate_limited.fetch_add(1);
+    }
+    if (!connection_ok || !session_ok) {
+      return Refuse("rate_limited",
+                    "You are sending messages very fast. Please wait a moment. In an "
+                    "emergency, call your emergency number now.");
     }
     if (frame.text.size() > state_->config.limits.max_message_bytes) {
       state_->metrics.protocol_errors.fetch_add(1);
       Send(ErrorFrame("too_long", "The message is too long."));
       return;
     }
+    switch (state_->address_limits->ChargeMessage(address_, frame.text.size(), now)) {
+      case AddressLimits::Verdict::kOk:
+        break;
+      case AddressLimits::Verdict::kRateLimited:
+        ++rate_strikes_;
+        state_->metrics.rate_limited.fetch_add(1);
+        return Refuse("rate_limited",
+                      "Too many messages from your network in a minute. Please wait a moment. "
+                      "In an emergency, call your emergency number now.");
+      case AddressLimits::Verdict::kDailyLimit:
+        ++rate_strikes_;
+        state_->metrics.rate_limited.fetch_add(1);
+        return Refuse("daily_limit",
+                      "Your network has sent as many messages as this service takes in a day. "
+                      "Please try again tomorrow, or call your care team. In an emergency, call "
+                      "your emergency number now.");
+    }
     return HandleMessage(frame.text);
   }
   if (frame.type == "feedback" && (frame.seq < 1 || frame.seq > live_.state.turns)) {
     state_->metrics.protocol_errors.fetch_add(1);
     Send(ErrorFrame("bad_field", "\"seq\" must name a turn of this conversation."));
+    return;
+  }
+  if (frame.type == "feedback" && !state_->address_limits->ChargeFeedback(address_, NowMs())) {
+    state_->metrics.rate_limited.fetch_add(1);
+    Send(ErrorFrame("daily_limit",
+                    "Thank you: your network has given as much feedback as this service takes "
+                    "in a day."));
     return;
   }
   state_->metrics.control_frames.fetch_add(1);
@@ -290,6 +344,9 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   record.kind = engine::ReplyKindName(turn.reply.kind);
   record.entry_id = std::move(turn.reply.entry_id);
   record.unanswered = turn.reply.unanswered;
+  // Listed for the curators up to the address's daily quota, so the list cannot be flooded.
+  record.list_unanswered =
+      record.unanswered && state_->address_limits->ChargeUnanswered(address_, received_ms);
   record.received_ms = received_ms;
   record.replied_ms = NowMs();
   store::SessionRecord session;
@@ -328,9 +385,8 @@ void WebSocketSession::HandleMessage(const std::string& text) {
 }
 
 void WebSocketSession::HandleResume(const std::string& id) {
-  // The conversation given at connect has had no turn (this is the first frame): it goes,
-  // unless it was itself resumed (?session=), when other connections may share it.
-  if (fresh_) state_->ForgetSession(session_id_);
+  // The conversation given at connect has had no turn (this is the first frame), so nothing
+  // was kept for it: it is simply replaced.
   // Read nothing more until the conversation has begun: Begin() sends its welcome, then reads.
   begun_ = false;
   resume_id_ = id;
@@ -509,11 +565,22 @@ void WebSocketSession::DoClose(websocket::close_code code, std::string reason) {
 
 void WebSocketSession::Fail(beast::error_code ec, const char* what) {
   idle_timer_.cancel();
+  // The ways a connection normally ends: our own cancel, the client's close frame (a tab
+  // closed: 1000 or 1001), the TCP connection ending or reset after it (a write or the close
+  // handshake then meets a broken pipe), a TLS peer that left without close_notify, a timeout.
   if (ec == net::error::operation_aborted || ec == websocket::error::closed ||
-      ec == net::error::eof || ec == net::error::connection_reset || ec == beast::error::timeout) {
+      ec == net::error::eof || ec == net::error::connection_reset ||
+      ec == net::error::connection_aborted || ec == net::error::broken_pipe ||
+      ec == net::error::not_connected || ec == net::error::bad_descriptor ||
+      ec == net::ssl::error::stream_truncated || ec == beast::error::timeout) {
     return;
   }
-  Log("warn", std::string("websocket ") + what + ": " + ec.message());
+  // The rest is a client speaking WebSocket badly; one such client must not flood the log.
+  const std::string step = what;
+  const std::string kind = step == "accept" ? "bad WebSocket handshake"
+                           : step == "read" ? "bad WebSocket frame"
+                                            : "WebSocket " + step;
+  state_->WarnLimited(kind, "websocket " + step + ": " + ec.message());
 }
 
 }  // namespace backline::server::internal

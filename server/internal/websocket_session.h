@@ -30,10 +30,11 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   using TlsWs = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
 
   WebSocketSession(std::shared_ptr<ServerState> state, beast::tcp_stream&& stream,
-                   std::string address, std::string clinic, std::string resume_id);
+                   std::string address, std::string clinic, std::string resume_id,
+                   ConnectionSlot slot);
   WebSocketSession(std::shared_ptr<ServerState> state,
                    beast::ssl_stream<beast::tcp_stream>&& stream, std::string address,
-                   std::string clinic, std::string resume_id);
+                   std::string clinic, std::string resume_id, ConnectionSlot slot);
   ~WebSocketSession();
 
   void Run(http::request<http::string_body> request);
@@ -62,6 +63,11 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   // Sends the "deleted" frame and closes once it is written (see SessionDeleted).
   void EndDeleted();
   bool RateLimited();
+  // Counts a frame of any type (WebSocket pings included) against the frame rate: false when
+  // it is over it (a strike is counted, and the connection closed past too many).
+  bool ChargeFrame();
+  // The answer to a message over a limit: an error frame, or a close past too many strikes.
+  void Refuse(const char* code, const char* message);
   void Send(std::string frame);
   void DoWrite();
   void OnWrite(beast::error_code ec, std::size_t bytes);
@@ -96,11 +102,11 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   bool reading_ = false;
   bool closing_ = false;
   bool begun_ = false;
-  bool fresh_ = false;               // the conversation began here, new (not resumed)
   bool first_frame_ = true;          // no frame has been read yet
   bool ended_ = false;               // the conversation was deleted elsewhere: read no more
   bool close_when_drained_ = false;  // close (1000) once the write queue is empty
 
+  ConnectionSlot slot_;  // its place in the connection counts, given back on destruction
   std::string address_;
   std::string clinic_id_;
   std::string resume_id_;

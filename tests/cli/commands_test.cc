@@ -175,6 +175,21 @@ CheckRun Check(const std::vector<std::string>& args) {
   return r;
 }
 
+// `backline serve --help` prints the serve usage and starts nothing (it used to say "unknown
+// option '--help'" and exit 2).
+TEST(RunServeTest, HelpPrintsTheServeUsage) {
+  for (const char* flag : {"--help", "-h"}) {
+    std::ostringstream out, err;
+    EXPECT_EQ(RunServe({flag}, out, err), 0) << flag << ": " << err.str();
+    EXPECT_THAT(out.str(), ::testing::HasSubstr("usage: backline serve"));
+    EXPECT_THAT(out.str(), ::testing::HasSubstr("--connections-per-address"));
+    EXPECT_EQ(err.str(), "");
+  }
+  std::ostringstream out, err;
+  EXPECT_EQ(RunServe({"--port", "1", "--help"}, out, err), 0);
+  EXPECT_THAT(out.str(), ::testing::HasSubstr("usage: backline serve"));
+}
+
 TEST(RunCheckTest, ShippedContentPasses) {
   const CheckRun r = Check({"--today", "2026-11-26"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;

@@ -305,6 +305,54 @@ TEST_F(CuratorHttpTest, FailedLoginsAreLimitedPerAddress) {
   EXPECT_EQ(r.Header(http::field::set_cookie), "");
 }
 
+// Behind a reverse proxy (trusted_proxies) every curator's connection comes from the proxy:
+// the limit uses the address the proxy forwarded, so five wrong sign-ins from one curator's
+// address do not lock out another. From a peer that is not trusted, X-Forwarded-For is
+// ignored: a guesser cannot dodge the limit by inventing addresses.
+TEST_F(CuratorHttpTest, FailedLoginsFromOneAddressBehindAProxyDoNotStopAnother) {
+  config_.curators.login_attempts = 5;
+  config_.trusted_proxies = {"127.0.0.1"};
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const auto login = [&](const std::string& token, const std::string& forwarded_for) {
+    Headers h;
+    h["Content-Type"] = "application/json";
+    h["Origin"] = "http://127.0.0.1:" + std::to_string(port_);
+    h["X-Forwarded-For"] = forwarded_for;
+    return Send(port_, http::verb::post, "/curator/api/login", json{{"token", token}}.dump(), h);
+  };
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(login("wrong-token-number-" + std::to_string(i), "203.0.113.7").status, 401);
+  }
+  EXPECT_EQ(login(kToken, "203.0.113.7").status, 429);
+  Response other = login(kToken, "198.51.100.9");
+  EXPECT_EQ(other.status, 200) << other.body;
+  EXPECT_THAT(other.Header(http::field::set_cookie), HasSubstr("backline_curator="));
+  // A client's own X-Forwarded-For in front of the proxy's entry is not believed.
+  EXPECT_EQ(login(kToken, "198.51.100.9, 203.0.113.7").status, 429);
+}
+
+TEST_F(CuratorHttpTest, ForwardedForFromAnUntrustedPeerIsIgnored) {
+  config_.curators.login_attempts = 5;  // trusted_proxies empty: the default
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  for (int i = 0; i < 5; ++i) {
+    Headers h;
+    h["Content-Type"] = "application/json";
+    h["Origin"] = "http://127.0.0.1:" + std::to_string(port_);
+    h["X-Forwarded-For"] = "198.51.100." + std::to_string(i + 1);
+    EXPECT_EQ(Send(port_, http::verb::post, "/curator/api/login",
+                   json{{"token", "wrong-token-number-" + std::to_string(i)}}.dump(), h)
+                  .status,
+              401);
+  }
+  Headers h;
+  h["Content-Type"] = "application/json";
+  h["Origin"] = "http://127.0.0.1:" + std::to_string(port_);
+  h["X-Forwarded-For"] = "192.0.2.200";
+  EXPECT_EQ(
+      Send(port_, http::verb::post, "/curator/api/login", json{{"token", kToken}}.dump(), h).status,
+      429);
+}
+
 // ---- CSRF ----------------------------------------------------------------------------------
 
 TEST_F(CuratorHttpTest, ChangesNeedJsonPostFromTheSameOrigin) {
@@ -584,6 +632,49 @@ TEST(CuratorAuthTest, SessionsExpireAndFailedLoginsAreForgottenAfterTheWindow) {
   EXPECT_EQ(auth.SignIn("10.0.0.3", kToken, now + 20'000).result, CuratorAuth::LoginResult::kOk);
   // After the first failure leaves the window, one more attempt is allowed.
   EXPECT_EQ(auth.SignIn("10.0.0.2", kToken, now + 100'001).result, CuratorAuth::LoginResult::kOk);
+}
+
+// Lock-outs are per address: failures from one never stop a right token from another, and an
+// address that keeps failing is locked out for twice as long each time.
+TEST(CuratorAuthTest, LockoutsArePerAddressAndDoubleWhileAnAddressKeepsFailing) {
+  CuratorSettings s;
+  s.accounts = {{"Nurse Kim", kToken}, {"Sam Lee", kOtherToken}};
+  s.login_attempts = 5;
+  s.login_window_seconds = 100;
+  CuratorAuth auth(s);
+  const int64_t t0 = 1'000'000;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(auth.SignIn("203.0.113.7", "wrong", t0 + i).result,
+              CuratorAuth::LoginResult::kWrongToken);
+  }
+  EXPECT_EQ(auth.SignIn("203.0.113.7", kToken, t0 + 10).result,
+            CuratorAuth::LoginResult::kTooManyAttempts);
+  // Every account signs in from an address that has not failed.
+  EXPECT_EQ(auth.SignIn("198.51.100.9", kToken, t0 + 10).result, CuratorAuth::LoginResult::kOk);
+  EXPECT_EQ(auth.SignIn("2001:db8::9", kOtherToken, t0 + 10).result, CuratorAuth::LoginResult::kOk);
+  // The first lock-out ends with the window; the next failure locks for two windows...
+  int64_t t = t0 + 100'000;
+  EXPECT_EQ(auth.SignIn("203.0.113.7", "wrong", t).result, CuratorAuth::LoginResult::kWrongToken);
+  auto locked = auth.SignIn("203.0.113.7", kToken, t + 1);
+  ASSERT_EQ(locked.result, CuratorAuth::LoginResult::kTooManyAttempts);
+  EXPECT_EQ(locked.retry_after_ms, 200'000 - 1);
+  // ...and the next (five more failures, the window being empty by then) for four.
+  t += 200'000;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(auth.SignIn("203.0.113.7", "wrong", t + i).result,
+              CuratorAuth::LoginResult::kWrongToken);
+  }
+  locked = auth.SignIn("203.0.113.7", kToken, t + 5);
+  ASSERT_EQ(locked.result, CuratorAuth::LoginResult::kTooManyAttempts);
+  EXPECT_EQ(locked.retry_after_ms, 400'000 - 1);
+  // Once it has passed, the right token signs in and the address starts afresh.
+  t += 4 + 400'000;
+  EXPECT_EQ(auth.SignIn("203.0.113.7", kToken, t).result, CuratorAuth::LoginResult::kOk);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(auth.SignIn("203.0.113.7", "wrong", t + 1 + i).result,
+              CuratorAuth::LoginResult::kWrongToken);
+  }
+  EXPECT_EQ(auth.SignIn("203.0.113.7", kToken, t + 10).result, CuratorAuth::LoginResult::kOk);
 }
 
 TEST(CuratorConfigTest, CuratorsAreReadAndShortTokensRefused) {

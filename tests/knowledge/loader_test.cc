@@ -244,6 +244,24 @@ TEST(FaqTextTest, WrongTypeIsAnErrorAtTheValue) {
   }
 }
 
+// An answer over 8 KiB is an error at the answer (a 10 MB answer used to pass `check` with
+// only the answer-length warning); one of exactly 8 KiB loads.
+TEST(FaqTextTest, AnAnswerOver8KiBIsAnErrorAtTheAnswer) {
+  const Loaded big = Load(
+      Replace(kGoodFields, "\"Lie on your side.\"", "\"" + std::string(8 * 1024 + 1, 'a') + "\""));
+  EXPECT_FALSE(big.ok);
+  const auto errors = Errors(big.diags);
+  ASSERT_EQ(errors.size(), 1u) << Join(big.diags);
+  EXPECT_THAT(errors[0].message, HasSubstr("8193 bytes"));
+  EXPECT_THAT(errors[0].message, HasSubstr("at most 8192 bytes"));
+  EXPECT_EQ(errors[0].where.line, 8);
+  EXPECT_EQ(errors[0].where.column, 17);
+  const Loaded limit =
+      Load(Replace(kGoodFields, "\"Lie on your side.\"", "\"" + std::string(8 * 1024, 'a') + "\""));
+  EXPECT_TRUE(limit.ok) << Join(limit.diags);
+  EXPECT_TRUE(Errors(limit.diags).empty()) << Join(limit.diags);
+}
+
 TEST(FaqTextTest, UnknownFieldIsOnlyAWarningAtTheKey) {
   const Loaded l = Load(std::string(kGoodFields) + ",\n      \"notes\": \"check with Dr A\"");
   EXPECT_TRUE(l.ok) << Join(l.diags);

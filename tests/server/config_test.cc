@@ -77,5 +77,23 @@ TEST_F(ConfigFileTest, RefusesAStringForANumber) {
   EXPECT_THAT(s.message(), HasSubstr("\"port\""));
 }
 
+TEST_F(ConfigFileTest, ReadsTrustedProxiesAndRefusesOneThatIsNotAnAddress) {
+  Config c;
+  EXPECT_TRUE(c.trusted_proxies.empty()) << "nobody is trusted by default";
+  ASSERT_TRUE(Load(R"({"trusted_proxies": ["127.0.0.1", "10.0.0.0/8", "fd00::/8"]})", &c).ok());
+  EXPECT_EQ(c.trusted_proxies.size(), 3u);
+  for (const char* text :
+       {R"({"trusted_proxies": ["10.0.0.0/33"]})", R"({"trusted_proxies": ["proxy.internal"]})",
+        R"({"trusted_proxies": "10.0.0.1"})", R"({"trusted_proxies": [1]})"}) {
+    Config bad;
+    const engine::Status s = Load(text, &bad);
+    EXPECT_FALSE(s.ok()) << text;
+    EXPECT_THAT(s.message(), HasSubstr("trusted_proxies")) << text;
+  }
+  Config direct;
+  direct.trusted_proxies = {"not an address"};
+  EXPECT_FALSE(direct.Validate().ok());
+}
+
 }  // namespace
 }  // namespace backline::server

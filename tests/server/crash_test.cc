@@ -112,7 +112,15 @@ TEST(CrashTest, SigkillUnderLoadNeverLosesAnAcknowledgedTurn) {
   const fs::path config = dir / "config.json";
   {
     std::ofstream out(config);
-    out << json{{"limits", {{"messages_per_minute", 1000000}, {"connections_per_address", 100}}}}
+    // Every client here is 127.0.0.1: the per-address limits are lifted with the others.
+    out << json{{"limits",
+                 {{"messages_per_minute", 1000000},
+                  {"connections_per_address", 100},
+                  {"address_messages_per_minute", 100000000},
+                  {"address_turns_per_day", 100000000},
+                  {"address_bytes_per_day", 100000000000},
+                  {"address_unanswered_per_day", 100000000},
+                  {"address_feedback_per_day", 100000000}}}}
                .dump();
   }
   std::mt19937 rng(std::random_device{}());

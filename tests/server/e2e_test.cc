@@ -4,8 +4,11 @@
 // E2eTest runs the server in this process (Server::Create + Run on a thread) with small limits
 // where a test needs them. ServerProcessTest starts the built `backline` binary, because
 // signals (SIGTERM, SIGHUP) act on a whole process.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,13 +16,17 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -668,6 +675,152 @@ TEST_F(E2eTest, UpgradeChecksOriginAndClinic) {
   }
 }
 
+// A browser cannot read the 403 of a refused upgrade (it sees a close, 1006, like an outage):
+// /ws/check tells the widget why, in words for the page's owner, from any page (CORS "*");
+// the server logs the refusal once with the origin and what to add, then counts.
+TEST_F(E2eTest, RefusedOriginIsExplainedToThePageAndLoggedOnce) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const std::string foreign = "https://portal.example.org";
+  {
+    const HttpResult r = HttpGet(port_, "/ws/check?clinic=demo", {{"Origin", foreign}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(std::string(r.headers["Access-Control-Allow-Origin"]), "*");
+    EXPECT_EQ(std::string(r.headers["Cache-Control"]), "no-store");
+    const json j = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(j.value("ok", true), false) << r.body;
+    EXPECT_EQ(Str(j, "code"), "origin_not_allowed");
+    EXPECT_EQ(Str(j, "origin"), foreign);
+    EXPECT_EQ(Str(j, "clinic"), "demo");
+    EXPECT_THAT(Str(j, "message"), HasSubstr("dialogs/clinics/demo.json"));
+    EXPECT_THAT(Str(j, "message"), HasSubstr("allowed_origins"));
+    EXPECT_THAT(Str(j, "message"), HasSubstr("SIGHUP"));
+  }
+  {
+    const HttpResult r =
+        HttpGet(port_, "/ws/check?clinic=demo", {{"Origin", "http://localhost:5173"}});
+    const json j = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(j.value("ok", false), true) << r.body;
+    EXPECT_FALSE(j.contains("code")) << r.body;
+  }
+  {
+    const HttpResult r = HttpGet(port_, "/ws/check?clinic=nope", {{"Origin", "http://localhost"}});
+    const json j = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(j.value("ok", true), false) << r.body;
+    EXPECT_EQ(Str(j, "code"), "unknown_clinic");
+  }
+  {
+    // Bytes that are not UTF-8 in the Origin: still a JSON answer (printable ASCII echoed).
+    const HttpResult r = HttpGet(port_, "/ws/check", {{"Origin", "https://\xc3\x28.example"}});
+    ASSERT_EQ(r.status, 200);
+    const json j = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(Str(j, "code"), "origin_not_allowed") << r.body;
+    EXPECT_EQ(Str(j, "origin"), "https://?(.example");
+  }
+
+  ::testing::internal::CaptureStderr();
+  for (int i = 0; i < 5; ++i) {
+    WsClient c;
+    EXPECT_FALSE(c.Connect(port_, WithOrigin(foreign)));
+    EXPECT_EQ(c.http_status(), 403);
+  }
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  size_t lines = 0;
+  for (size_t at = log.find("upgrade refused"); at != std::string::npos;
+       at = log.find("upgrade refused", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 1u) << log;
+  EXPECT_THAT(log, HasSubstr("origin " + foreign));
+  EXPECT_THAT(log, HasSubstr("\"allowed_origins\" in dialogs/clinics/default.json"));
+  EXPECT_THAT(log, HasSubstr("SIGHUP"));
+}
+
+std::string ReadBytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// `body` decoded by the command-line tool of `encoding` (gzip -dc, brotli -dc), or itself.
+std::string Decode(const std::string& body, const std::string& encoding) {
+  if (encoding.empty()) return body;
+  const fs::path file = TempPath(".compressed");
+  std::ofstream(file, std::ios::binary) << body;
+  const std::string cmd = (encoding == "br" ? "brotli" : "gzip") + std::string(" -dc ") +
+                          file.string() + " 2>/dev/null";
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[8192];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    ::pclose(p);
+  }
+  std::error_code ec;
+  fs::remove(file, ec);
+  return out;
+}
+
+// web/ files are compressed at build time (cmake/BacklineWeb.cmake) and served by Accept-Encoding:
+// Brotli, then gzip, else the file; Vary: Accept-Encoding; each representation its own ETag.
+TEST_F(E2eTest, WebFilesAreServedPrecompressedByAcceptEncoding) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const std::string original = ReadBytes(kRoot + "/web/widget.js");
+  ASSERT_GT(original.size(), 10000u);
+  const fs::path built = fs::path(build::kBacklineBinary).parent_path() / "web" / "widget.js";
+  ASSERT_TRUE(fs::exists(built.string() + ".gz")) << "the build makes " << built << ".gz";
+  // Without Debian's brotli the build makes gzip only (CMake says so) and "br" gets gzip.
+  const bool have_br = fs::exists(built.string() + ".br");
+  const std::string br_or_gzip = have_br ? "br" : "gzip";
+  struct Case {
+    std::string accept;    // "" : no header
+    std::string encoding;  // the Content-Encoding expected, "" for none
+  };
+  const std::vector<Case> cases = {
+      {"", ""},
+      {"gzip", "gzip"},
+      {"br", have_br ? "br" : ""},
+      {"gzip, deflate, br, zstd", br_or_gzip},
+      {"br;q=0, gzip", "gzip"},
+      {"br;q=0.5, gzip;q=0.9", "gzip"},
+      {"identity", ""},
+      {"gzip;q=0, br;q=0", ""},
+      {"br;q=7, gzip;q=nonsense", ""},  // malformed items are ignored
+  };
+  std::map<std::string, std::string> etags;  // encoding -> ETag
+  for (const Case& c : cases) {
+    SCOPED_TRACE("Accept-Encoding: " + c.accept);
+    e2e::HttpHeaders headers;
+    if (!c.accept.empty()) headers.push_back({"Accept-Encoding", c.accept});
+    const HttpResult r = HttpGet(port_, "/widget.js", headers);
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(std::string(r.headers["Vary"]), "Accept-Encoding");
+    EXPECT_EQ(std::string(r.headers["Content-Encoding"]), c.encoding);
+    EXPECT_EQ(std::string(r.headers["Content-Type"]), "text/javascript; charset=utf-8");
+    EXPECT_EQ(std::string(r.headers["Cache-Control"]),
+              "public, max-age=300, stale-while-revalidate=86400");
+    if (!c.encoding.empty()) {
+      EXPECT_LT(r.body.size(), original.size() / 2);
+      const std::string suffix = c.encoding == "br" ? ".br" : ".gz";
+      EXPECT_EQ(r.body, ReadBytes(built.string() + suffix)) << "the copy made at build time";
+    }
+    EXPECT_EQ(Decode(r.body, c.encoding), original) << "decodes to web/widget.js";
+    const std::string etag(r.headers["ETag"]);
+    ASSERT_FALSE(etag.empty());
+    if (etags.count(c.encoding)) {
+      EXPECT_EQ(etags[c.encoding], etag);
+    }
+    etags[c.encoding] = etag;
+    // Revalidation as before: the ETag of what was sent gives a 304, with Vary.
+    headers.push_back({"If-None-Match", etag});
+    const HttpResult again = HttpGet(port_, "/widget.js", headers);
+    EXPECT_EQ(again.status, 304);
+    EXPECT_EQ(std::string(again.headers["Vary"]), "Accept-Encoding");
+    EXPECT_TRUE(again.body.empty());
+  }
+  std::set<std::string> distinct;
+  for (const auto& [encoding, etag] : etags) distinct.insert(etag);
+  EXPECT_EQ(distinct.size(), etags.size()) << "one ETag per representation";
+  EXPECT_EQ(etags.size(), have_br ? 3u : 2u);
+}
+
 TEST_F(E2eTest, ConnectionsPerAddressAreLimited) {
   config_.limits.connections_per_address = 3;
   ASSERT_NO_FATAL_FAILURE(StartServer());
@@ -679,8 +832,10 @@ TEST_F(E2eTest, ConnectionsPerAddressAreLimited) {
   WsClient fourth;
   EXPECT_FALSE(fourth.Connect(port_));
   EXPECT_EQ(fourth.http_status(), 429);
-  // Plain HTTP is not a conversation and is not counted.
-  EXPECT_EQ(HttpGet(port_, "/healthz").status, 200);
+  // Plain HTTP counts too: one client holding keep-alive connections locked everyone out
+  // (issue 24). Another address is not affected.
+  EXPECT_EQ(HttpGet(port_, "/healthz").status, 429);
+  EXPECT_EQ(HttpGet(port_, "/healthz", 5s, "127.0.2.9").status, 200);
   // The three still work.
   for (auto& c : open) EXPECT_EQ(Str(Ask(*c, kMassage), "topic"), "massage");
 
@@ -699,6 +854,32 @@ TEST_F(E2eTest, ConnectionsPerAddressAreLimited) {
     }
   }
   EXPECT_TRUE(admitted);
+}
+
+// Behind a trusted reverse proxy every client's connection comes from the proxy: the proxy
+// is not held to connections_per_address (the 21st patient behind it was refused, issue 24),
+// while an untrusted peer still is.
+TEST_F(E2eTest, ATrustedProxyIsNotHeldToThePerAddressConnectionLimit) {
+  config_.limits.connections_per_address = 2;
+  config_.trusted_proxies = {"127.0.0.1"};
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  std::vector<std::unique_ptr<WsClient>> open;
+  for (int i = 0; i < 5; ++i) {
+    open.push_back(std::make_unique<WsClient>());
+    ASSERT_TRUE(Open(*open.back(), port_).is_object()) << "connection " << i + 1;
+  }
+  for (auto& c : open) EXPECT_EQ(Str(Ask(*c, kMassage), "topic"), "massage");
+  // Another peer, not a proxy, is still limited.
+  ConnectOptions other;
+  other.source = "127.0.2.11";
+  std::vector<std::unique_ptr<WsClient>> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(std::make_unique<WsClient>());
+    ASSERT_TRUE(held.back()->Connect(port_, other)) << "connection " << i + 1;
+  }
+  WsClient third;
+  EXPECT_FALSE(third.Connect(port_, other));
+  EXPECT_EQ(third.http_status(), 429);
 }
 
 // 5. A client that sends and never reads: the server closes it (1013, try again later) or
@@ -1254,6 +1435,350 @@ TEST_F(ServerProcessTest, SighupWithBrokenContentKeepsServingTheOldContent) {
   const std::optional<int> status = server.Wait(7s);
   ASSERT_TRUE(status.has_value()) << server.Stderr();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "status " << *status;
+}
+
+// ---- limits that hold across connections (issue 24) ---------------------------------------
+
+// The count of rows a query returns from the test's database (-1 on error).
+int64_t CountRows(const fs::path& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  int64_t n = -1;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(h);
+  return n;
+}
+
+// Sends `text`; returns "reply" or the error's code ("rate_limited", ...), or what happened.
+std::string AskCode(WsClient& c, const std::string& text) {
+  if (!c.Send(MessageFrame(text))) return "send failed";
+  std::string why;
+  const json j = c.ReadJson(&why);
+  if (j.is_null()) return "no answer: " + why;
+  if (Str(j, "type") == "error") return Str(j, "code");
+  return Str(j, "type");
+}
+
+// Issue 24, item 1: twenty threads connecting, sending 30 messages and reconnecting stored
+// 37,000 turns in 6 s. Connections of five messages each (under the per-connection limit of
+// 30) from one address: the address's limit of 10 a minute holds across them.
+TEST_F(E2eTest, ReconnectingFromOneAddressDoesNotResetItsRateLimit) {
+  config_.limits.messages_per_minute = 30;
+  config_.limits.address_messages_per_minute = 10;
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  int replies = 0;
+  std::string refused;
+  for (int connection = 0; connection < 10 && refused.empty(); ++connection) {
+    WsClient c;
+    ASSERT_TRUE(Open(c, port_, e2e::WithSource("127.0.2.1")).is_object());
+    for (int i = 0; i < 5 && refused.empty(); ++i) {
+      const std::string code = AskCode(c, kMassage);
+      if (code == "reply") {
+        ++replies;
+      } else {
+        refused = code;
+      }
+    }
+  }
+  EXPECT_EQ(refused, "rate_limited");
+  EXPECT_EQ(replies, 10);
+  // Another address is not limited by the first one's flood.
+  WsClient other;
+  ASSERT_TRUE(Open(other, port_, e2e::WithSource("127.0.2.2")).is_object());
+  EXPECT_EQ(AskCode(other, kMassage), "reply");
+  const HttpResult metrics = HttpGet(port_, "/metrics");
+  EXPECT_GE(MetricValue(metrics.body, "backline_rate_limited_total"), 1);
+}
+
+// Storage per address per day is bounded: past address_turns_per_day, however many
+// connections and conversations it spreads them over, messages get "daily_limit" and nothing
+// more is stored.
+TEST_F(E2eTest, TurnsStoredPerAddressPerDayAreBounded) {
+  config_.limits.messages_per_minute = 1000;
+  config_.limits.address_messages_per_minute = 1000;
+  config_.limits.address_turns_per_day = 6;
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  std::vector<std::string> codes;
+  std::string message;
+  for (int connection = 0; connection < 3; ++connection) {
+    WsClient c;
+    ASSERT_TRUE(Open(c, port_, e2e::WithSource("127.0.2.3")).is_object());
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(c.Send(MessageFrame(kNsaids)));
+      std::string why;
+      const json j = c.ReadJson(&why);
+      ASSERT_TRUE(j.is_object()) << why;
+      codes.push_back(Str(j, "type") == "error" ? Str(j, "code") : Str(j, "type"));
+      if (Str(j, "type") == "error") message = Str(j, "message");
+    }
+  }
+  EXPECT_EQ(codes, (std::vector<std::string>{"reply", "reply", "reply", "reply", "reply", "reply",
+                                             "daily_limit", "daily_limit", "daily_limit"}));
+  EXPECT_THAT(message, HasSubstr("emergency")) << "the refusal still says what to do";
+  WsClient other;
+  ASSERT_TRUE(Open(other, port_, e2e::WithSource("127.0.2.4")).is_object());
+  EXPECT_EQ(AskCode(other, kNsaids), "reply");
+  StopServer();
+  EXPECT_EQ(CountRows(db_, "SELECT COUNT(*) FROM turns"), 7);
+}
+
+// Issue 24, item 3: 98,000 connect-and-close cycles kept 27 MB for a day, a session record
+// each. A connection that says nothing leaves nothing, in memory or in the database.
+TEST_F(E2eTest, ConnectAndCloseCyclesLeaveNoSessionBehind) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  for (int i = 0; i < 300; ++i) {
+    WsClient c;
+    ASSERT_TRUE(Open(c, port_).is_object()) << "cycle " << i;
+  }
+  HttpResult metrics = HttpGet(port_, "/metrics");
+  EXPECT_EQ(MetricValue(metrics.body, "backline_live_sessions"), 0) << metrics.body;
+  // One that speaks is kept (and resumable).
+  WsClient c;
+  const json welcome = Open(c, port_);
+  EXPECT_EQ(Str(Ask(c, kMassage), "topic"), "massage");
+  metrics = HttpGet(port_, "/metrics");
+  EXPECT_EQ(MetricValue(metrics.body, "backline_live_sessions"), 1);
+  c.Close();
+  StopServer();
+  EXPECT_EQ(CountRows(db_, "SELECT COUNT(*) FROM sessions"), 1);
+}
+
+// What is kept in memory is bounded: past live_sessions, the conversations idle longest are
+// dropped from memory, and resuming one reads it back from the database.
+TEST_F(E2eTest, LiveSessionsInMemoryAreBounded) {
+  config_.limits.live_sessions = 4;
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  std::string first;
+  for (int i = 0; i < 12; ++i) {
+    WsClient c;
+    const json welcome = Open(c, port_);
+    if (i == 0) first = Str(welcome, "session");
+    EXPECT_EQ(Str(Ask(c, kMassage), "type"), "reply");
+    c.Close();
+  }
+  const HttpResult metrics = HttpGet(port_, "/metrics");
+  const double live = MetricValue(metrics.body, "backline_live_sessions");
+  EXPECT_GE(live, 1);
+  EXPECT_LE(live, 4);
+  WsClient again;
+  const json welcome = Open(again, port_, WithTarget("/ws?session=" + first));
+  EXPECT_TRUE(welcome.value("resumed", false)) << welcome.dump();
+  EXPECT_EQ(Int(welcome, "turns"), 1);
+  EXPECT_EQ(Int(Ask(again, kMassage), "seq"), 2);
+}
+
+// Issue 24, item 2: one client holding 1,100 keep-alive connections locked everyone out, and
+// the accept loop spun on EMFILE. Here the server runs with a soft limit of 200 descriptors
+// (hard 300): it raises the soft limit, clamps max_connections under it and says so; a client
+// holding 400 connections gets at most its 20, and another address is served at once while
+// the server stays idle.
+TEST_F(ServerProcessTest, OneClientHoldingConnectionsLocksNobodyOutAndDoesNotSpin) {
+  ServerProcess server(build::kBacklineBinary,
+                       {"--port", "0", "--threads", "2", "--db", db_.string(), "--kb",
+                        kRoot + "/knowledge", "--dialogs", kRoot + "/dialogs"},
+                       std::pair<rlim_t, rlim_t>{200, 300});
+  ASSERT_TRUE(server.started());
+  const unsigned short port = server.WaitForPort(10s);
+  ASSERT_NE(port, 0) << server.Stderr();
+  EXPECT_THAT(server.Stderr(), HasSubstr("raised the open-file limit from 200 to 300"));
+  EXPECT_THAT(server.Stderr(), HasSubstr("max_connections 10000 is more than the open-file "
+                                         "limit allows (300 descriptors"));
+  EXPECT_THAT(server.Stderr(), HasSubstr("clamped to 172"));
+
+  // 400 connections from 127.0.0.1 that send nothing (idle keep-alive connections).
+  std::vector<int> hoard;
+  const sockaddr_in to = [&]() {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+  }();
+  for (int i = 0; i < 400; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
+      ::close(fd);
+      break;
+    }
+    hoard.push_back(fd);
+  }
+  EXPECT_GE(hoard.size(), 300u);
+  std::this_thread::sleep_for(500ms);
+  const double cpu_before = server.CpuSeconds();
+  // Another address is served at once, HTTP and a conversation.
+  const auto started = Clock::now();
+  EXPECT_EQ(HttpGet(port, "/healthz", 3s, "127.0.2.5").status, 200);
+  WsClient c;
+  ASSERT_TRUE(Open(c, port, e2e::WithSource("127.0.2.5")).is_object()) << server.Stderr();
+  EXPECT_EQ(Str(Ask(c, kMassage), "topic"), "massage");
+  EXPECT_LT(Clock::now() - started, 2s);
+  std::this_thread::sleep_for(1500ms);
+  const double cpu = server.CpuSeconds() - cpu_before;
+  EXPECT_LT(cpu, 0.5) << "CPU seconds used in 1.5 s with the connections held";
+  const HttpResult metrics = HttpGet(port, "/metrics", 3s, "127.0.2.6");
+  EXPECT_GE(MetricValue(metrics.body, "backline_connections_refused_total"), 300) << metrics.body;
+  for (int fd : hoard) ::close(fd);
+  c.Close();
+  server.Signal(SIGTERM);
+  EXPECT_TRUE(server.Wait(7s).has_value());
+}
+
+// When accept fails for lack of descriptors (a soft and hard limit of 64, too few for the
+// server's own files plus the connections it allows), the listener waits instead of spinning,
+// counts it on /metrics, and serves again once descriptors are free.
+TEST_F(ServerProcessTest, AcceptBacksOffWhenDescriptorsRunOut) {
+  const fs::path config = dir_ / "config.json";
+  std::ofstream(config) << json{{"limits", {{"connections_per_address", 100000}}}}.dump();
+  ServerProcess server(
+      build::kBacklineBinary,
+      {"--config", config.string(), "--port", "0", "--threads", "2", "--db", db_.string(), "--kb",
+       kRoot + "/knowledge", "--dialogs", kRoot + "/dialogs", "--handshake-timeout", "2"},
+      std::pair<rlim_t, rlim_t>{64, 64});
+  ASSERT_TRUE(server.started());
+  const unsigned short port = server.WaitForPort(10s);
+  ASSERT_NE(port, 0) << server.Stderr();
+  std::vector<int> hoard;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < 200; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
+      ::close(fd);
+      break;
+    }
+    hoard.push_back(fd);
+  }
+  std::this_thread::sleep_for(500ms);
+  const double cpu_before = server.CpuSeconds();
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_LT(server.CpuSeconds() - cpu_before, 0.5)
+      << "CPU seconds used in 1.5 s out of descriptors: the accept loop spins";
+  for (int fd : hoard) ::close(fd);
+  // Served again once the descriptors are free.
+  int status = 0;
+  HttpResult metrics;
+  for (auto deadline = Clock::now() + 15s; status != 200 && Clock::now() < deadline;) {
+    metrics = HttpGet(port, "/metrics", 3s, "127.0.2.7");
+    status = metrics.status;
+  }
+  ASSERT_EQ(status, 200) << server.Stderr();
+  EXPECT_GE(MetricValue(metrics.body, "backline_accept_backoffs_total"), 1) << metrics.body;
+  // The accept failures are logged, at most once a minute.
+  const std::string log = server.Stderr();
+  size_t lines = 0;
+  for (size_t at = 0; (at = log.find("accept failed", at)) != std::string::npos; ++at) ++lines;
+  EXPECT_GE(lines, 1u);
+  EXPECT_LE(lines, 2u) << log;
+  server.Signal(SIGTERM);
+  EXPECT_TRUE(server.Wait(7s).has_value());
+}
+
+// Bad handshakes and bad frames are logged once, then counted once a minute: a client that
+// repeats them must not flood the log.
+TEST_F(ServerProcessTest, BadHandshakeAndBadFrameWarningsAreRateLimited) {
+  ServerProcess server(build::kBacklineBinary,
+                       {"--port", "0", "--threads", "2", "--db", db_.string(), "--kb",
+                        kRoot + "/knowledge", "--dialogs", kRoot + "/dialogs"});
+  ASSERT_TRUE(server.started());
+  const unsigned short port = server.WaitForPort(10s);
+  ASSERT_NE(port, 0) << server.Stderr();
+  for (int i = 0; i < 25; ++i) {
+    // An upgrade without Sec-WebSocket-Key: the WebSocket handshake fails (HTTP 400).
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    beast::error_code ec;
+    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+    ASSERT_FALSE(ec);
+    http::request<http::empty_body> req{http::verb::get, "/ws", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::connection, "Upgrade");
+    req.set(http::field::upgrade, "websocket");
+    req.set(http::field::sec_websocket_version, "13");
+    stream.expires_after(3s);
+    http::write(stream, req, ec);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res, ec);
+    EXPECT_EQ(res.result_int(), 400u);
+  }
+  for (int i = 0; i < 10; ++i) {
+    // Invalid UTF-8 in a text frame: closed with 1007, a bad frame.
+    WsClient c;
+    ASSERT_TRUE(Open(c, port).is_object());
+    ASSERT_TRUE(c.Send("{\"type\":\"message\",\"text\":\"caf\xe9\"}"));
+    std::vector<std::string> frames;
+    c.ReadUntilClosed(&frames, 3s);
+  }
+  std::this_thread::sleep_for(300ms);
+  const std::string log = server.Stderr();
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = 0; (at = log.find(needle, at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("websocket accept"), 1u) << log;
+  EXPECT_EQ(count("websocket read"), 1u) << log;
+  server.Signal(SIGTERM);
+  EXPECT_TRUE(server.Wait(7s).has_value());
+}
+
+// A normal tab close is not a warning: the client closes with 1000 or 1001, or its TCP
+// connection ends after a close, or while a reply is on its way.
+TEST_F(ServerProcessTest, ATabCloseLogsNoWarning) {
+  ServerProcess server(build::kBacklineBinary,
+                       {"--port", "0", "--threads", "2", "--db", db_.string(), "--kb",
+                        kRoot + "/knowledge", "--dialogs", kRoot + "/dialogs"});
+  ASSERT_TRUE(server.started());
+  const unsigned short port = server.WaitForPort(10s);
+  ASSERT_NE(port, 0) << server.Stderr();
+  for (auto code : {websocket::close_code::normal, websocket::close_code::going_away}) {
+    WsClient c;
+    ASSERT_TRUE(Open(c, port).is_object());
+    EXPECT_EQ(Str(Ask(c, kMassage), "type"), "reply");
+    c.CloseWith(code);
+  }
+  // Each connection from an address of its own: those the server has not yet seen end must
+  // not reach the per-address limit.
+  int n = 0;
+  auto from = [&n]() { return e2e::WithSource("127.0.3." + std::to_string(++n)); };
+  for (int i = 0; i < 10; ++i) {
+    // The tab goes while its reply is on the way: the TCP connection ends at once (the
+    // server's reply meets a closed socket).
+    WsClient c;
+    ASSERT_TRUE(Open(c, port, from()).is_object());
+    ASSERT_TRUE(c.Send(MessageFrame(kNsaids)));
+  }
+  for (int i = 0; i < 10; ++i) {
+    // A reset instead of a close frame (the browser process was killed).
+    WsClient c;
+    ASSERT_TRUE(Open(c, port, from()).is_object());
+    ASSERT_TRUE(c.Send(MessageFrame(kYoga)));
+    c.Abort();
+  }
+  for (int i = 0; i < 20; ++i) {
+    // The close frame, then the connection torn down before the server's close frame (and
+    // maybe its reply) can be written back.
+    WsClient c;
+    ASSERT_TRUE(Open(c, port, from()).is_object());
+    if (i % 2 == 0) {
+      ASSERT_TRUE(c.Send(MessageFrame(kMassage)));
+    }
+    c.CloseAndAbort(i % 4 < 2 ? 1001 : 1000);
+  }
+  std::this_thread::sleep_for(1s);
+  EXPECT_THAT(server.Stderr(), Not(HasSubstr(" warn: "))) << server.Stderr();
+  server.Signal(SIGTERM);
+  EXPECT_TRUE(server.Wait(7s).has_value());
 }
 
 }  // namespace

@@ -33,6 +33,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "server/config.h"
 #include "server/server.h"
@@ -86,6 +87,75 @@ class CatalogueServer {
     c.limits.handshake_timeout_seconds = kHandshakeTimeoutSeconds;
     c.limits.max_message_bytes = kMaxMessageBytes;
     c.limits.connections_per_address = 1000;
+    auto store = store::SqliteStore::Open(db_.string());
+    if (!store.ok()) {
+      error_ = store.status().ToString();
+      return;
+    }
+    auto server = Server::Create(c, std::move(store).value());
+    if (!server.ok()) {
+      error_ = server.status().ToString();
+      return;
+    }
+    server_ = std::move(server).value();
+    port_ = server_->port();
+    thread_ = std::thread([this]() { server_->Run(); });
+    std::atexit([]() { Get().Shutdown(); });
+  }
+  void Shutdown() {
+    if (!server_) return;
+    server_->Stop();
+    thread_.join();
+    server_.reset();
+    std::error_code ec;
+    for (const char* s : {"", "-wal", "-shm"}) fs::remove(db_.string() + s, ec);
+  }
+
+  fs::path db_;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+  unsigned short port_ = 0;
+  std::string error_;
+};
+
+// A second server for the rows about limits per client address (issue 24): the same content
+// with low per-address limits. Each such row connects from an address of its own (127.0.1.N;
+// any 127.x.y.z reaches a server on 127.0.0.1), so the rows do not share their counts.
+constexpr int kLimitsMessagesPerMinute = 4;         // per connection and per conversation
+constexpr int kLimitsAddressMessagesPerMinute = 8;  // per address, across its connections
+constexpr size_t kLimitsAddressBytesPerDay = 6000;  // typed text per address per day
+constexpr int kLimitsUnansweredPerDay = 3;
+constexpr int kLimitsFeedbackPerDay = 2;
+constexpr int kLimitsConnectionsPerAddress = 5;
+
+class LimitsServer {
+ public:
+  static LimitsServer& Get() {
+    static LimitsServer* server = new LimitsServer();  // lives until the process ends
+    return *server;
+  }
+  unsigned short port() const { return port_; }
+  const std::string& error() const { return error_; }
+  const fs::path& db() const { return db_; }
+
+ private:
+  LimitsServer() {
+    db_ = fs::temp_directory_path() / ("backline-limits-" + std::to_string(::getpid()) + ".db");
+    Config c;
+    c.address = "127.0.0.1";
+    c.port = 0;
+    c.threads = 2;
+    c.database = db_.string();
+    c.knowledge = kRoot + "/knowledge";
+    c.dialogs = kRoot + "/dialogs";
+    c.web = kRoot + "/web";
+    c.limits.messages_per_minute = kLimitsMessagesPerMinute;
+    c.limits.handshake_timeout_seconds = kHandshakeTimeoutSeconds;
+    c.limits.connections_per_address = kLimitsConnectionsPerAddress;
+    c.limits.address_messages_per_minute = kLimitsAddressMessagesPerMinute;
+    c.limits.address_bytes_per_day = kLimitsAddressBytesPerDay;
+    c.limits.address_unanswered_per_day = kLimitsUnansweredPerDay;
+    c.limits.address_feedback_per_day = kLimitsFeedbackPerDay;
     auto store = store::SqliteStore::Open(db_.string());
     if (!store.ok()) {
       error_ = store.status().ToString();
@@ -348,6 +418,186 @@ std::string ActOnAnotherSession(unsigned short port, const std::string& type) {
   return outcome + (intact ? ", other intact" : ", other changed: " + w.dump());
 }
 
+// ---- rows about limits per address (LimitsServer) ------------------------------------------
+
+// Sends `text` and returns the answer's token ("reply", "error:rate_limited", ...).
+std::string AskToken(WsClient& c, const std::string& text) {
+  if (!c.Send(Message(text).payload)) return "send failed";
+  std::string payload;
+  if (!c.Read(&payload)) return c.closed_by_peer() ? "close" : "no answer";
+  return Token(json::parse(payload, nullptr, false));
+}
+
+// Connects from `source` to the LimitsServer (`query` after /ws); "" when refused.
+std::string OpenFrom(WsClient& c, const std::string& source, const std::string& query = "") {
+  if (!c.Connect(LimitsServer::Get().port(), e2e::WithSource(source, "/ws" + query))) return "";
+  std::string payload;
+  if (!c.Read(&payload)) return "";
+  const json w = json::parse(payload, nullptr, false);
+  return w.is_object() ? w.value("session", "") : "";
+}
+
+// Connections of three messages each (under the per-connection limit), reconnecting, from
+// one address: the address's limit holds across them. Returns the first answer that is not a
+// reply and after how many replies it came.
+std::string ReconnectFlood(const std::string& source, const std::string& text) {
+  int replies = 0;
+  for (int connection = 0; connection < 10; ++connection) {
+    WsClient c;
+    if (OpenFrom(c, source).empty()) return "refused after " + std::to_string(replies);
+    for (int i = 0; i < 3; ++i) {
+      const std::string token = AskToken(c, text);
+      if (token != "reply") return token + " after " + std::to_string(replies) + " replies";
+      ++replies;
+    }
+  }
+  return "never limited: " + std::to_string(replies) + " replies";
+}
+
+int64_t CountRows(const fs::path& db, const std::string& sql, const std::string& arg) {
+  sqlite3* h = nullptr;
+  int64_t n = -1;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+      sqlite3_bind_text(st, 1, arg.c_str(), -1, SQLITE_TRANSIENT);
+      if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(h);
+  return n;
+}
+
+// Questions nothing answers, from one address: each gets its reply and is stored, but the
+// curators' list takes only the address's daily quota of them.
+std::string UnansweredFlood(const std::string& source) {
+  WsClient c;
+  const std::string id = OpenFrom(c, source);
+  if (id.empty()) return "refused";
+  std::set<std::string> tokens;
+  for (int i = 0; i < 3; ++i) tokens.insert(AskToken(c, "zorblax quintessa " + std::to_string(i)));
+  WsClient d;  // a second connection: the quota is the address's
+  const std::string id2 = OpenFrom(d, source);
+  for (int i = 3; i < 6; ++i) tokens.insert(AskToken(d, "zorblax quintessa " + std::to_string(i)));
+  std::string out;
+  for (const auto& t : tokens) out += t + ", ";
+  const fs::path& db = LimitsServer::Get().db();
+  const char* kListed = "SELECT COUNT(*) FROM unanswered WHERE session_id = ?1";
+  const char* kTurns = "SELECT COUNT(*) FROM turns WHERE session_id = ?1";
+  return out + "stored " + std::to_string(CountRows(db, kTurns, id) + CountRows(db, kTurns, id2)) +
+         ", listed " + std::to_string(CountRows(db, kListed, id) + CountRows(db, kListed, id2));
+}
+
+// Feedback frames past the address's daily quota get daily_limit and are not stored.
+std::string FeedbackFlood(const std::string& source) {
+  WsClient c;
+  const std::string id = OpenFrom(c, source);
+  if (id.empty()) return "refused";
+  std::vector<std::string> tokens = {AskToken(c, kQuestion)};
+  for (int i = 0; i < 4; ++i) {
+    std::string payload;
+    if (!c.Send(R"({"type":"feedback","seq":1,"rating":1})") || !c.Read(&payload)) {
+      return "dropped";
+    }
+    tokens.push_back(Token(json::parse(payload, nullptr, false)));
+  }
+  std::string out;
+  for (const auto& t : tokens) out += t + ", ";
+  return out + "stored " +
+         std::to_string(CountRows(LimitsServer::Get().db(),
+                                  "SELECT COUNT(*) FROM feedback WHERE session_id = ?1", id));
+}
+
+// One conversation carried on from a second address: its own rate holds across both.
+std::string OneConversationTwoAddresses() {
+  WsClient a;
+  const std::string id = OpenFrom(a, "127.0.1.5");
+  if (id.empty()) return "refused";
+  std::string out;
+  for (int i = 0; i < 3; ++i) out += AskToken(a, kQuestion) + ", ";
+  WsClient b;
+  if (OpenFrom(b, "127.0.1.6", "?session=" + id) != id) return out + "not resumed";
+  out += "resumed: ";
+  for (int i = 0; i < 2; ++i) out += AskToken(b, kQuestion) + (i == 0 ? ", " : "");
+  return out;
+}
+
+// Plain HTTP keep-alive connections count against connections_per_address like WebSocket
+// ones: one client cannot hold every descriptor.
+std::string KeepAliveHoard(const std::string& source) {
+  net::io_context ioc;
+  std::vector<std::unique_ptr<beast::tcp_stream>> held;
+  std::string out;
+  for (int i = 0; i <= kLimitsConnectionsPerAddress; ++i) {
+    auto stream = std::make_unique<beast::tcp_stream>(ioc);
+    beast::error_code ec;
+    stream->socket().open(tcp::v4(), ec);
+    stream->socket().bind(tcp::endpoint(net::ip::make_address(source), 0), ec);
+    stream->socket().connect(
+        tcp::endpoint(net::ip::make_address("127.0.0.1"), LimitsServer::Get().port()), ec);
+    if (ec) return "connect failed";
+    http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.keep_alive(true);
+    stream->expires_after(5s);
+    http::write(*stream, req, ec);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(*stream, buffer, res, ec);
+    out += ec ? std::string("dropped") : "http:" + std::to_string(res.result_int());
+    out += i < kLimitsConnectionsPerAddress ? ", " : "";
+    held.push_back(std::move(stream));
+  }
+  // Another address is not affected.
+  return out + "; another address: http:" +
+         std::to_string(
+             e2e::HttpGet(LimitsServer::Get().port(), "/healthz", 5s, "127.0.1.9").status);
+}
+
+// A flood of WebSocket ping control frames (answered by the WebSocket layer itself) counts
+// against the frame rate like any other frame: it is closed with 1008.
+std::string PingControlFlood(unsigned short port) {
+  WsClient c;
+  if (!c.Connect(port)) return "upgrade failed";
+  std::string payload;
+  if (!c.Read(&payload)) return "no welcome";
+  // The frame limit is 4 x 5 a minute here, and the connection is closed at the 16th frame
+  // over it: 40 pings pass that, and few enough arrive after the close that the server's
+  // close frame is read before any reset.
+  for (int i = 0; i < 40; ++i) {
+    if (!c.Ping()) break;  // closed under us
+  }
+  std::set<std::string> tokens;
+  int close_code = -1;
+  while (ReadToken(c, &tokens, &close_code)) {
+  }
+  return Summary(tokens, close_code);
+}
+
+// The live-sessions gauge of /metrics (-1 when absent).
+int64_t LiveSessionsGauge(unsigned short port) {
+  const std::string body = e2e::HttpGet(port, "/metrics").body;
+  const std::string name = "\nbackline_live_sessions ";
+  const size_t at = body.find(name);
+  return at == std::string::npos ? -1 : std::stoll(body.substr(at + name.size()));
+}
+
+// Connections that say nothing leave nothing behind (issue 24: 98,000 such cycles kept 27 MB
+// for a day).
+std::string SilentConnections(unsigned short port) {
+  const int64_t before = LiveSessionsGauge(port);
+  for (int i = 0; i < 200; ++i) {
+    WsClient c;
+    if (!c.Connect(port)) return "upgrade failed";
+    std::string payload;
+    if (!c.Read(&payload)) return "no welcome";
+  }
+  const int64_t after = LiveSessionsGauge(port);
+  if (before < 0 || after < 0) return "no backline_live_sessions gauge";
+  return "sessions kept: +" + std::to_string(after - before);
+}
+
 // ---- the catalogue ---------------------------------------------------------------------------
 
 struct Row {
@@ -471,6 +721,32 @@ std::vector<Row> Rows() {
        "welcome:new"},
       {"resume of a 4000-character session id",
        Custom([](unsigned short p) { return Resume(p, std::string(4000, 'f')); }), "welcome:new"},
+
+      {"WebSocket ping control-frame flood",
+       Custom([](unsigned short p) { return PingControlFlood(p); }), "close:1008"},
+      {"200 connections that say nothing",
+       Custom([](unsigned short p) { return SilentConnections(p); }), "sessions kept: +0"},
+
+      // -- limits per client address, across connections (LimitsServer, issue 24)
+      {"reconnecting from one address to reset the rate",
+       Custom([](unsigned short) { return ReconnectFlood("127.0.1.1", kQuestion); }),
+       "error:rate_limited after 8 replies"},
+      {"a day's typed text from one address, across connections", Custom([](unsigned short) {
+         return ReconnectFlood("127.0.1.2", kQuestion + std::string(1400, ' ') + "?");
+       }),
+       "error:daily_limit after 4 replies"},
+      {"unanswered questions from one address",
+       Custom([](unsigned short) { return UnansweredFlood("127.0.1.3"); }),
+       "reply, stored 6, listed 3"},
+      {"feedback flood from one address",
+       Custom([](unsigned short) { return FeedbackFlood("127.0.1.4"); }),
+       "reply, feedback_saved, feedback_saved, error:daily_limit, error:daily_limit, stored 2"},
+      {"one conversation from two addresses",
+       Custom([](unsigned short) { return OneConversationTwoAddresses(); }),
+       "reply, reply, reply, resumed: reply, error:rate_limited"},
+      {"keep-alive HTTP connections past the per-address limit",
+       Custom([](unsigned short) { return KeepAliveHoard("127.0.1.7"); }),
+       "http:200, http:200, http:200, http:200, http:200, http:429; another address: http:200"},
 
       // -- paths: traversal in every encoding is refused with 404, the answer of a missing file
       // (a prober learns nothing about which rule matched); the path is decoded exactly once

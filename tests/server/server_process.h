@@ -8,17 +8,21 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <regex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace backline::server::e2e {
@@ -26,8 +30,10 @@ namespace backline::server::e2e {
 // `backline serve` in a child process with its stderr read by a thread.
 class ServerProcess {
  public:
-  // `binary serve args...`
-  ServerProcess(const std::string& binary, const std::vector<std::string>& args) {
+  // `binary serve args...`. `nofile`: the child's RLIMIT_NOFILE {soft, hard}, set between fork
+  // and exec (what `prlimit --nofile` does), for tests that run it short of descriptors.
+  ServerProcess(const std::string& binary, const std::vector<std::string>& args,
+                std::optional<std::pair<rlim_t, rlim_t>> nofile = std::nullopt) {
     std::vector<std::string> all = {binary, "serve"};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -37,6 +43,10 @@ class ServerProcess {
     if (::pipe2(fds, O_CLOEXEC) != 0) return;
     pid_ = ::fork();
     if (pid_ == 0) {
+      if (nofile) {
+        const rlimit rl{nofile->first, nofile->second};
+        if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) ::_exit(126);
+      }
       ::dup2(fds[1], STDERR_FILENO);
       ::execv(argv[0], argv.data());
       ::_exit(127);
@@ -97,6 +107,26 @@ class ServerProcess {
   void Signal(int sig) { ::kill(pid_, sig); }
 
   pid_t pid() const { return pid_; }
+
+  // CPU time (user + system) the process has used so far, from /proc/PID/stat; -1 if unread.
+  double CpuSeconds() const {
+    FILE* f = std::fopen(("/proc/" + std::to_string(pid_) + "/stat").c_str(), "r");
+    if (!f) return -1;
+    char buf[1024];
+    const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = '\0';
+    // Fields after the command name (in parentheses, which may hold spaces): utime is the
+    // 14th field of the line, stime the 15th.
+    const char* p = std::strrchr(buf, ')');
+    if (!p) return -1;
+    unsigned long utime = 0, stime = 0;
+    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) !=
+        2) {
+      return -1;
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
 
   // The exit status (as from waitpid) once the process exited within `timeout`, else nullopt.
   std::optional<int> Wait(std::chrono::milliseconds timeout) {

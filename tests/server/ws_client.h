@@ -54,6 +54,9 @@ struct ConnectOptions {
   std::string target = "/ws";
   std::string origin;      // empty: no Origin header (not a browser)
   int receive_buffer = 0;  // SO_RCVBUF set before connecting; 0: the system's default
+  // The local address to connect from: any 127.x.y.z reaches a server on 127.0.0.1 (Linux),
+  // so tests can be several clients with addresses of their own. Empty: the system's choice.
+  std::string source;
 };
 inline ConnectOptions WithTarget(std::string target) {
   ConnectOptions o;
@@ -63,6 +66,12 @@ inline ConnectOptions WithTarget(std::string target) {
 inline ConnectOptions WithOrigin(std::string origin) {
   ConnectOptions o;
   o.origin = std::move(origin);
+  return o;
+}
+inline ConnectOptions WithSource(std::string source, std::string target = "/ws") {
+  ConnectOptions o;
+  o.source = std::move(source);
+  o.target = std::move(target);
   return o;
 }
 inline ConnectOptions WithReceiveBuffer(int bytes) {
@@ -91,6 +100,10 @@ class WsClient {
     if (ec_) return false;
     if (options.receive_buffer > 0) {
       sock.set_option(net::socket_base::receive_buffer_size(options.receive_buffer), ec_);
+      if (ec_) return false;
+    }
+    if (!options.source.empty()) {
+      sock.bind(tcp::endpoint(net::ip::make_address(options.source), 0), ec_);
       if (ec_) return false;
     }
     const tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), port);
@@ -179,6 +192,40 @@ class WsClient {
     }
   }
 
+  // Sends a WebSocket ping (a control frame, not the protocol's {"type":"ping"}).
+  bool Ping() {
+    return Await([&](auto done) { ws_.async_ping({}, done); }) && !ec_;
+  }
+
+  // Sends a close frame with `code` and waits for the server's.
+  void CloseWith(websocket::close_code code) {
+    Await([&](auto done) { ws_.async_close(code, done); });
+  }
+
+  // Sends a close frame with `code` and ends the TCP connection at once with a reset, without
+  // waiting for the server's close frame (a browser tab torn down mid-handshake).
+  void CloseAndAbort(uint16_t code) {
+    // A masked close frame with a zero mask: FIN + close opcode, mask bit + length 2.
+    const unsigned char frame[] = {0x88,
+                                   0x82,
+                                   0,
+                                   0,
+                                   0,
+                                   0,
+                                   static_cast<unsigned char>(code >> 8),
+                                   static_cast<unsigned char>(code & 0xff)};
+    beast::error_code ec;
+    net::write(ws_.next_layer(), net::buffer(frame), ec);
+    Abort();
+  }
+
+  // Ends the TCP connection with a reset, no close frame (SO_LINGER 0).
+  void Abort() {
+    beast::error_code ec;
+    ws_.next_layer().set_option(net::socket_base::linger(true, 0), ec);
+    ws_.next_layer().close(ec);
+  }
+
   // Sends a close frame and waits for the server's.
   void Close() {
     Await([&](auto done) { ws_.async_close(websocket::close_code::normal, done); });
@@ -243,18 +290,28 @@ struct HttpResult {
   http::fields headers;
 };
 
-// One HTTP/1.1 request (with `body`, when not empty) on a new connection to 127.0.0.1:port.
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+// One HTTP/1.1 request (with `body`, when not empty, and `headers`) on a new connection to
+// 127.0.0.1:port. `source`: the local address to connect from (see ConnectOptions::source).
 inline HttpResult HttpRequest(unsigned short port, http::verb verb, const std::string& target,
-                              const std::string& body = "",
-                              std::chrono::milliseconds timeout = 5s) {
+                              const std::string& body = "", std::chrono::milliseconds timeout = 5s,
+                              const HttpHeaders& headers = {}, const std::string& source = "") {
   HttpResult result;
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
+  if (!source.empty()) {
+    beast::error_code ec;
+    stream.socket().open(tcp::v4(), ec);
+    if (!ec) stream.socket().bind(tcp::endpoint(net::ip::make_address(source), 0), ec);
+    if (ec) return result;
+  }
   stream.expires_after(timeout);
   http::request<http::string_body> req{verb, target, 11};
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   req.set(http::field::user_agent, "backline-e2e-test");
   req.keep_alive(false);
+  for (const auto& [name, value] : headers) req.set(name, value);
   if (!body.empty()) {
     req.set(http::field::content_type, "application/json");
     req.body() = body;
@@ -280,8 +337,13 @@ inline HttpResult HttpRequest(unsigned short port, http::verb verb, const std::s
 }
 
 inline HttpResult HttpGet(unsigned short port, const std::string& target,
-                          std::chrono::milliseconds timeout = 5s) {
-  return HttpRequest(port, http::verb::get, target, "", timeout);
+                          std::chrono::milliseconds timeout = 5s, const std::string& source = "") {
+  return HttpRequest(port, http::verb::get, target, "", timeout, {}, source);
+}
+
+inline HttpResult HttpGet(unsigned short port, const std::string& target,
+                          const HttpHeaders& headers) {
+  return HttpRequest(port, http::verb::get, target, "", 5s, headers);
 }
 
 }  // namespace backline::server::e2e

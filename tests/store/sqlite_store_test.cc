@@ -1,5 +1,7 @@
 #include "store/sqlite_store.h"
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -194,6 +196,42 @@ TEST(SqliteStoreTest, RoundTripsASessionAndItsTurns) {
   EXPECT_EQ(open.value()[0].kind, "fallback");
   EXPECT_EQ(open.value()[0].created_ms, 2000);
   EXPECT_EQ(store->QueueDepth(), 0u);
+}
+
+// What patients typed is in these files: a new database, its WAL and its shared-memory index
+// are readable by their owner only, whatever the umask (issue 24).
+TEST(SqliteStoreTest, CreatesTheDatabaseAndItsWalOwnerOnly) {
+  TempDbPath path;
+  const mode_t old_umask = ::umask(022);
+  auto store = OpenOrDie(path.str());
+  ::umask(old_umask);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(Append(*store, Turn("s1", 1, 1000), Session("s1", "north", 1000, "{}")).ok());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((path.str() + suffix).c_str(), &st), 0) << suffix;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << path.str() << suffix;
+  }
+}
+
+// A turn marked unanswered but not to be listed (a client past its daily quota) is stored as
+// unanswered and left out of the curators' list.
+TEST(SqliteStoreTest, AnUnansweredTurnNotToListIsStoredButNotListed) {
+  TempDbPath path;
+  auto store = OpenOrDie(path.str());
+  ASSERT_NE(store, nullptr);
+  TurnRecord t = Turn("s1", 1, 1000, /*unanswered=*/true);
+  t.list_unanswered = false;
+  ASSERT_TRUE(Append(*store, t, Session("s1", "north", 1000, "{}")).ok());
+  ASSERT_TRUE(Append(*store, Turn("s1", 2, 2000, true), Session("s1", "north", 2000, "{}")).ok());
+  auto turns = Recent(*store, "s1", 10);
+  ASSERT_TRUE(turns.ok());
+  ASSERT_EQ(turns.value().size(), 2u);
+  EXPECT_TRUE(turns.value()[0].unanswered);
+  auto open = ListUnanswered(*store, 0, 10);
+  ASSERT_TRUE(open.ok());
+  ASSERT_EQ(open.value().size(), 1u);
+  EXPECT_EQ(open.value()[0].seq, 2);
 }
 
 TEST(SqliteStoreTest, WorksInMemory) {

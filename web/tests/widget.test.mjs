@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -759,6 +760,56 @@ test('on a phone the full-screen panel is a modal dialog; Escape returns focus t
 
 // The demo page's own accessibility, without axe-core (not in node_modules): the three rules
 // it broke (label-content-name-mismatch, region, scrollable-region-focusable) checked on the DOM.
+test('a page from an origin the clinic does not allow: the widget says the chat is not set up there, tells the console what to add, and stops retrying', CASE, async () => {
+  // The page is served from 127.0.0.2, an origin no shipped clinic allows, and loads the
+  // widget from the test server on 127.0.0.1 (as a clinic portal loads it from Backline).
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Portal</title></head>
+<body><main><h1>Another portal</h1></main>
+<script src="${base}/widget.js" data-clinic="demo"></script></body></html>`;
+  const portal = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(html);
+  });
+  await new Promise((resolve) => portal.listen(0, '127.0.0.2', resolve));
+  const origin = `http://127.0.0.2:${portal.address().port}`;
+  try {
+    const page = await newPage();
+    const consoleErrors = [];
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    let sockets = 0;
+    page.on('websocket', () => { sockets++; });
+    await page.goto(`${origin}/`);
+    await part(page, 'launcher').click();
+    await page.waitForFunction(
+      () => document.querySelector('backline-chat').shadowRoot.querySelector('.root').getAttribute('data-state') === 'refused');
+    const status = part(page, 'status');
+    assert.equal(await status.isVisible(), true);
+    assert.match(await status.innerText(), /not set up for this website/);
+    assert.doesNotMatch(await status.innerText(), /can.t reach/i, 'not presented as an outage');
+    assert.equal(await part(page, 'retry-now').isVisible(), false, 'nothing to retry');
+    const logged = consoleErrors.find((t) => t.startsWith('Backline:'));
+    assert.ok(logged, `a console error for the page's owner: ${consoleErrors.join(' | ')}`);
+    assert.ok(logged.includes(origin), logged);
+    assert.match(logged, /origin_not_allowed/);
+    assert.match(logged, /"allowed_origins" in dialogs\/clinics\/demo\.json/);
+    assert.match(logged, /SIGHUP/);
+    // No more attempts: the backoff would have retried within 5 s (and "Retry now" is gone).
+    const after = sockets;
+    await page.waitForTimeout(6000);
+    assert.equal(sockets, after, 'the widget stopped retrying');
+    assert.equal(await page.evaluate(() => document.querySelector('backline-chat').shadowRoot.querySelector('.root').getAttribute('data-state')), 'refused');
+    // What is typed now is marked as not sent, rather than waiting for ever.
+    await part(page, 'input').fill('hello');
+    await part(page, 'input').press('Enter');
+    await part(page, 'retry').waitFor();
+    assert.equal(await part(page, 'user-message').last().getAttribute('data-status'), 'failed');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  } finally {
+    portal.close();
+  }
+});
+
 test('demo page: link names contain their text, all content is in landmarks, scrolling regions take focus; the phone keeps its navigation', CASE, async () => {
   for (const viewport of [{ width: 1280, height: 800 }, { width: 375, height: 667 }]) {
     const page = await newPage(viewport);
