@@ -53,6 +53,7 @@ namespace beast = e2e::beast;
 namespace http = e2e::http;
 namespace net = e2e::net;
 namespace websocket = e2e::websocket;
+using e2e::ConnectOptions;
 using e2e::HttpGet;
 using e2e::HttpRequest;
 using e2e::HttpResult;
