@@ -302,7 +302,8 @@ bool ReadClinic(const JsonFile& f, engine::Clinic* c, std::vector<Diagnostic>* d
   }
   CheckKeys(f, root, "",
             {"id", "name", "care_team_phone", "after_hours_phone", "emergency_number",
-             "crisis_line", "allowed_origins", "frame_ancestors", "retention_days", "country"},
+             "crisis_line", "allowed_origins", "frame_ancestors", "retention_days", "country",
+             "remember_conversation_hours"},
             diags);
   c->where = f.At("");
   bool ok = GetString(f, root, "", "id", true, &c->id, diags);
@@ -335,6 +336,16 @@ bool ReadClinic(const JsonFile& f, engine::Clinic* c, std::vector<Diagnostic>* d
       ok = false;
     } else {
       c->retention_days = r->get<int>();
+    }
+  }
+  if (auto r = root.find("remember_conversation_hours"); r != root.end()) {
+    if (!r->is_number_integer() || r->get<long long>() < 0 || r->get<long long>() > 168) {
+      Error(diags, f.At("/remember_conversation_hours"),
+            "\"remember_conversation_hours\" must be a whole number 0-168 (0: this browser tab "
+            "only)");
+      ok = false;
+    } else {
+      c->remember_conversation_hours = r->get<int>();
     }
   }
   return ok;

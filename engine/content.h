@@ -287,6 +287,10 @@ struct Clinic {
   // (alone) or https origins. Validated by the dialogs loader.
   std::vector<std::string> frame_ancestors = {"'self'"};
   int retention_days = 30;
+  // Where the chat widget keeps the conversation's session id: 0, for this browser tab only
+  // (sessionStorage: closing the tab ends the conversation on that device); N, on this device
+  // for N hours after the last reply (localStorage), so that it survives closing the browser.
+  int remember_conversation_hours = 0;
   // ISO 3166 country code ("GB", "US"): the words replies use for the
   // emergency department ({emergency_department}: "A&E", "ER").
   std::string country = "US";

@@ -390,6 +390,13 @@ ClientFrame ParseClientFrameWithTree(std::string_view payload) {
     if (auto c = j.find("comment"); c != j.end() && c->is_string()) {
       f.comment = c->get<std::string>().substr(0, 1000);
     }
+  } else if (f.type == "resume") {
+    auto session = j.find("session");
+    if (session == j.end() || !session->is_string()) {
+      return fail("bad_field", "A \"resume\" needs a \"session\" string.");
+    }
+    // Longer than any id we give is not ours; cut, so that nothing big is kept.
+    f.session = session->get<std::string>().substr(0, 64);
   } else if (f.type != "history" && f.type != "delete" && f.type != "ping") {
     const std::string t = f.type.substr(0, 40);
     return fail("unknown_type", "Unknown message type \"" + t + "\".");
@@ -417,12 +424,22 @@ std::string WelcomeFrame(const std::string& session, bool resumed, const engine:
                  {"emergency_number", clinic.emergency_number},
                  {"care_team_phone", clinic.care_team_phone},
                  {"after_hours_phone", clinic.after_hours_phone},
-                 {"crisis_line", clinic.crisis_line}};
+                 {"crisis_line", clinic.crisis_line},
+                 {"remember_conversation_hours", clinic.remember_conversation_hours}};
   j["turns"] = turns;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
+namespace {
+
+// The keys of a reply frame that are not its parts (ReplyParts).
+bool IsCoreReplyKey(std::string_view key) {
+  return key == "type" || key == "seq" || key == "text" || key == "topic" || key == "urgency" ||
+         key == "kind";
+}
+
+// The reply frame, or (parts_only) the object of its parts, "" if that would be empty.
+std::string WriteReply(const engine::Reply& reply, int64_t seq, bool parts_only) {
   // Every text of a reply comes from the content or the engine, and is valid UTF-8 after the
   // content checks; should one not be, nlohmann::json replaces its bad bytes as the other
   // frames do.
@@ -435,6 +452,12 @@ std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
   }
   if (!all_valid) {
     json j = content::ReplyToJson(reply);
+    if (parts_only) {
+      for (auto it = j.begin(); it != j.end();) {
+        it = IsCoreReplyKey(it.key()) ? j.erase(it) : std::next(it);
+      }
+      return j.empty() ? "" : j.dump(-1, ' ', false, json::error_handler_t::replace);
+    }
     j["type"] = "reply";
     j["seq"] = seq;
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -460,8 +483,10 @@ std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
     key("intent");
     AppendJsonString(&out, reply.intent_id);
   }
-  key("kind");
-  AppendJsonString(&out, engine::ReplyKindName(reply.kind));
+  if (!parts_only) {
+    key("kind");
+    AppendJsonString(&out, engine::ReplyKindName(reply.kind));
+  }
   if (!reply.quick_replies.empty()) {
     key("quick_replies");
     char item = '[';
@@ -484,8 +509,10 @@ std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
     key("screening");
     out += "true";
   }
-  key("seq");
-  out += std::to_string(seq);
+  if (!parts_only) {
+    key("seq");
+    out += std::to_string(seq);
+  }
   if (!reply.sources.empty()) {
     key("sources");
     char item = '[';
@@ -504,6 +531,11 @@ std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
     key("tell_them");
     AppendJsonString(&out, reply.tell_them);
   }
+  if (parts_only) {
+    if (sep == '{') return "";  // no part at all
+    out.push_back('}');
+    return out;
+  }
   key("text");
   AppendJsonString(&out, reply.text);
   key("topic");
@@ -516,16 +548,33 @@ std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
   return out;
 }
 
+}  // namespace
+
+std::string ReplyFrame(const engine::Reply& reply, int64_t seq) {
+  return WriteReply(reply, seq, /*parts_only=*/false);
+}
+
+std::string ReplyParts(const engine::Reply& reply) {
+  return WriteReply(reply, 0, /*parts_only=*/true);
+}
+
 std::string HistoryFrame(const std::vector<store::TurnRecord>& turns) {
   json list = json::array();
   for (const auto& t : turns) {
-    list.push_back({{"seq", t.seq},
-                    {"text", t.user_text},
-                    {"reply", t.reply_text},
-                    {"topic", t.topic},
-                    {"urgency", t.urgency},
-                    {"kind", t.kind},
-                    {"at", t.replied_ms}});
+    json turn = {{"seq", t.seq},      {"text", t.user_text},  {"reply", t.reply_text},
+                 {"topic", t.topic},  {"urgency", t.urgency}, {"kind", t.kind},
+                 {"at", t.replied_ms}};
+    if (!t.parts.empty()) {
+      // Written by ReplyParts; whatever else the database holds never replaces a turn's own
+      // fields and never fails the history.
+      json parts = json::parse(t.parts, nullptr, /*allow_exceptions=*/false);
+      if (parts.is_object()) {
+        for (auto& [key, value] : parts.items()) {
+          if (!turn.contains(key)) turn[key] = std::move(value);
+        }
+      }
+    }
+    list.push_back(std::move(turn));
   }
   return json{{"type", "history"}, {"turns", list}}.dump(-1, ' ', false,
                                                          json::error_handler_t::replace);

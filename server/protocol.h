@@ -32,8 +32,9 @@ bool StateFromJson(const nlohmann::json& j, engine::SessionState* state);
 
 // A client frame, parsed. `error` is set (and `type` empty) when the frame is unusable.
 struct ClientFrame {
-  std::string type;        // "message", "history", "feedback", "delete", "ping"
+  std::string type;        // "message", "resume", "history", "feedback", "delete", "ping"
   std::string text;        // message
+  std::string session;     // resume: the id of an earlier welcome (any string: checked later)
   int64_t seq = 0;         // feedback: the turn it is about
   int rating = 0;          // feedback: +1 or -1
   std::string comment;     // feedback
@@ -49,6 +50,12 @@ std::string ErrorFrame(std::string_view code, std::string_view message);
 std::string WelcomeFrame(const std::string& session, bool resumed, const engine::Clinic& clinic,
                          const engine::Reply& welcome, int64_t turns);
 std::string ReplyFrame(const engine::Reply& reply, int64_t seq);
+// The parts of a reply a turn record keeps (TurnRecord::parts): the reply frame's keys other
+// than type, seq, text, topic, urgency and kind, as a JSON object ("" when there are none).
+std::string ReplyParts(const engine::Reply& reply);
+// Each turn: seq, text (what the person typed), reply, topic, urgency, kind, at, and the keys
+// of its parts (quick_replies, sources, tell_them, ...), so that the client can redraw the
+// reply as it was first shown. Parts that are not a JSON object are left out.
 std::string HistoryFrame(const std::vector<store::TurnRecord>& turns);
 
 }  // namespace backline::server

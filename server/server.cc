@@ -39,13 +39,14 @@ void Log(const char* level, const std::string& message) {
 std::optional<LiveSession> ServerState::FindSession(const std::string& id) {
   std::lock_guard<std::mutex> lock(sessions_mutex_);
   auto it = sessions_.find(id);
-  if (it == sessions_.end()) return std::nullopt;
+  if (it == sessions_.end() || it->second.deleted) return std::nullopt;
   return it->second;
 }
 
-void ServerState::SaveSession(const std::string& id, const LiveSession& s) {
+bool ServerState::SaveSession(const std::string& id, const LiveSession& s) {
   std::lock_guard<std::mutex> lock(sessions_mutex_);
   LiveSession& stored = sessions_[id];
+  if (stored.deleted) return false;
   const int64_t last_seq = std::max(stored.last_seq, s.last_seq);
   const double tokens = stored.tokens;
   const int64_t refill_ms = stored.refill_ms;
@@ -55,6 +56,13 @@ void ServerState::SaveSession(const std::string& id, const LiveSession& s) {
   stored.tokens = tokens;
   stored.refill_ms = refill_ms;
   BoundSessionsLocked();
+  return true;
+}
+
+bool ServerState::IsDeletedSession(const std::string& id) {
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  auto it = sessions_.find(id);
+  return it != sessions_.end() && it->second.deleted;
 }
 
 size_t ServerState::LiveSessions() {
@@ -173,6 +181,14 @@ void ServerState::RunStoreResults() {
 void ServerState::ForgetSession(const std::string& id) {
   std::lock_guard<std::mutex> lock(sessions_mutex_);
   sessions_.erase(id);
+}
+
+void ServerState::EndSession(const std::string& id, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  LiveSession& stored = sessions_[id];
+  stored = LiveSession{};
+  stored.deleted = true;
+  stored.updated_ms = now_ms;
 }
 
 void ServerState::ForgetIdleSessions(int64_t before_ms) {

@@ -4,6 +4,8 @@
 #include <system_error>
 #include <tuple>
 
+#include "store/internal/session_hash.h"
+
 namespace backline::store {
 
 using engine::Status;
@@ -82,6 +84,12 @@ Status MemoryStore::ApplyAppendTurn(TurnRecord turn, SessionRecord session) {
     return Status::InvalidArgument("append turn: turn.session_id differs from session.id");
   }
   if (turn.seq <= 0) return Status::InvalidArgument("append turn: seq must be > 0");
+  if (!tombstones_.empty()) {
+    auto dead = tombstones_.find(internal::SessionIdHash(session.id));
+    if (dead != tombstones_.end() && dead->second >= session.updated_ms) {
+      return Status::NotFound("append turn: the session was deleted");
+    }
+  }
   auto [it, inserted] = sessions_.try_emplace(session.id);
   SessionData& data = it->second;
   if (data.turns.count(turn.seq)) {
@@ -171,9 +179,11 @@ void MemoryStore::AddFeedback(FeedbackRecord feedback, Done done) {
   });
 }
 
-void MemoryStore::DeleteSession(std::string id, Done done) {
-  Enqueue(true, [this, id = std::move(id), done = std::move(done)]() {
+void MemoryStore::DeleteSession(std::string id, int64_t tombstone_until_ms, Done done) {
+  Enqueue(true, [this, id = std::move(id), tombstone_until_ms, done = std::move(done)]() {
     sessions_.erase(id);
+    int64_t& until = tombstones_[internal::SessionIdHash(id)];
+    until = std::max(until, tombstone_until_ms);
     done(Status::Ok());
   });
 }
@@ -182,6 +192,7 @@ void MemoryStore::Purge(std::string clinic, int64_t before_ms,
                         std::function<void(StatusOr<int64_t>)> done) {
   Enqueue(true, [this, clinic = std::move(clinic), before_ms, done = std::move(done)]() {
     int64_t deleted = 0;
+    std::erase_if(tombstones_, [&](const auto& t) { return t.second < before_ms; });
     for (auto it = sessions_.begin(); it != sessions_.end();) {
       SessionData& data = it->second;
       if (data.record.clinic != clinic) {

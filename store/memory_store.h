@@ -8,7 +8,8 @@
 // runs the after-callbacks hook (Store::SetAfterCallbacks) when it is through. Errors match
 // SqliteStore's: kInvalidArgument for a turn whose seq its session already has, or whose
 // session_id differs from the session's id;
-// for feedback on an unknown turn or with a rating other than +1/-1. Deleting a session, or
+// for feedback on an unknown turn or with a rating other than +1/-1; kNotFound for a turn of
+// a deleted session while its tombstone lasts. Deleting a session, or
 // purging it, deletes its turns, feedback and unanswered entries; deleting a turn (purge)
 // deletes the feedback and unanswered entry that refer to it.
 //
@@ -52,7 +53,7 @@ class MemoryStore : public Store {
   void RecentTurns(std::string session_id, size_t limit,
                    std::function<void(engine::StatusOr<std::vector<TurnRecord>>)> done) override;
   void AddFeedback(FeedbackRecord feedback, Done done) override;
-  void DeleteSession(std::string id, Done done) override;
+  void DeleteSession(std::string id, int64_t tombstone_until_ms, Done done) override;
   void Purge(std::string clinic, int64_t before_ms,
              std::function<void(engine::StatusOr<int64_t>)> done) override;
   void Unanswered(
@@ -86,6 +87,8 @@ class MemoryStore : public Store {
   std::function<void()> after_callbacks_;  // set once, before any op (SetAfterCallbacks)
   // Touched only by the store thread.
   std::unordered_map<std::string, SessionData> sessions_;
+  // Deleted sessions: the SHA-256 of the id, and until when its turns are refused.
+  std::unordered_map<std::string, int64_t> tombstones_;
   std::map<int64_t, RevisionRecord> revisions_;  // by id
   int64_t next_revision_ = 1;
 

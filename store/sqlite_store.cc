@@ -14,6 +14,7 @@
 
 #include <sqlite3.h>
 
+#include "store/internal/session_hash.h"
 #include "store/internal/sqlite.h"
 #include "store/internal/sqlite_wal_vfs.h"
 
@@ -104,6 +105,20 @@ CREATE TABLE revisions (
     R"sql(
 ALTER TABLE turns ADD COLUMN state TEXT;
 )sql",
+    // 3 -> 4: tombstones of deleted sessions (DeleteSession): the SHA-256 of the id, never the
+    // id, and until when a turn of that id is refused. Not tied to a clinic: Purge drops those
+    // that have ended.
+    R"sql(
+CREATE TABLE deleted_sessions (
+  id_sha256   TEXT PRIMARY KEY NOT NULL,
+  until_ms    INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
+    // 4 -> 5: a turn keeps the parts of its reply beyond the text (TurnRecord::parts), NULL in
+    // turns written before: their history shows the text alone.
+    R"sql(
+ALTER TABLE turns ADD COLUMN parts TEXT;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
@@ -134,8 +149,8 @@ WHERE sessions.updated_ms <= excluded.updated_ms - ?6)sql";
 
 constexpr std::string_view kInsertTurn = R"sql(
 INSERT INTO turns (session_id, seq, user_text, reply_text, topic, urgency, kind,
-                   entry_id, unanswered, received_ms, replied_ms, state)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12))sql";
+                   entry_id, unanswered, received_ms, replied_ms, state, parts)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13))sql";
 
 constexpr std::string_view kInsertUnanswered = R"sql(
 INSERT INTO unanswered (session_id, seq, text, kind, created_ms)
@@ -146,6 +161,12 @@ INSERT INTO feedback (session_id, seq, rating, comment, created_ms)
 VALUES (?1, ?2, ?3, ?4, ?5))sql";
 
 constexpr std::string_view kDeleteSession = "DELETE FROM sessions WHERE id = ?1";
+constexpr std::string_view kInsertTombstone = R"sql(
+INSERT INTO deleted_sessions (id_sha256, until_ms) VALUES (?1, ?2)
+ON CONFLICT (id_sha256) DO UPDATE SET until_ms = max(until_ms, excluded.until_ms))sql";
+// ?1 the id's hash, ?2 the turn's time.
+constexpr std::string_view kIsTombstoned = R"sql(
+SELECT count(*) FROM deleted_sessions WHERE id_sha256 = ?1 AND until_ms >= ?2)sql";
 
 // Purge: ?1 clinic, ?2 before_ms. Old sessions go first (with everything they
 // hold), then old rows of the sessions that stay. A session is old when
@@ -164,6 +185,9 @@ DELETE FROM feedback WHERE created_ms < ?2
 constexpr std::string_view kPurgeUnanswered = R"sql(
 DELETE FROM unanswered WHERE created_ms < ?2
   AND session_id IN (SELECT id FROM sessions WHERE clinic = ?1))sql";
+// Every clinic's: a tombstone has no clinic (?1, bound, is not used).
+constexpr std::string_view kPurgeTombstones = R"sql(
+DELETE FROM deleted_sessions WHERE until_ms < ?2)sql";
 
 // The row, with the state and time of the session's last turn where that turn
 // has them (see kWriteSession). ?2: not before.
@@ -177,7 +201,7 @@ WHERE s.id = ?1 AND updated >= ?2)sql";
 
 constexpr std::string_view kRecentTurns = R"sql(
 SELECT seq, user_text, reply_text, topic, urgency, kind, entry_id, unanswered,
-       received_ms, replied_ms
+       received_ms, replied_ms, parts
 FROM turns WHERE session_id = ?1 ORDER BY seq DESC LIMIT ?2)sql";
 
 constexpr std::string_view kUnanswered = R"sql(
@@ -298,7 +322,7 @@ Status ApplyPurge(Database& db, const std::string& clinic, int64_t before_ms, in
   Status s = RunCached(db, kPurgeSessions, clinic, before_ms);
   if (!s.ok()) return WithContext("purge: sessions", s);
   *deleted = db.Changes();  // cascaded rows are not counted
-  for (std::string_view sql : {kPurgeTurns, kPurgeFeedback, kPurgeUnanswered}) {
+  for (std::string_view sql : {kPurgeTurns, kPurgeFeedback, kPurgeUnanswered, kPurgeTombstones}) {
     s = RunCached(db, sql, clinic, before_ms);
     if (!s.ok()) return WithContext("purge", s);
   }
@@ -348,6 +372,7 @@ Status ApplyRecentTurns(Database& db, const std::string& session_id, size_t limi
     t.unanswered = q.ColumnInt64(7) != 0;
     t.received_ms = q.ColumnInt64(8);
     t.replied_ms = q.ColumnInt64(9);
+    t.parts = q.ColumnText(10);
     out->push_back(std::move(t));
   }
   std::reverse(out->begin(), out->end());  // newest first -> oldest first
@@ -981,9 +1006,20 @@ Status SqliteStore::WriteTurn(Database& db, const TurnRecord& t, const SessionRe
   const auto known = session_rows_.find(s.id);
   const bool fresh =
       known != session_rows_.end() && known->second > s.updated_ms - kSessionRowRefreshMs;
+  Status st;
   if (!fresh) {
-    Status st = RunCached(db, kWriteSession, s.id, s.clinic, s.state, s.created_ms, s.updated_ms,
-                          kSessionRowRefreshMs);
+    // A deleted session has no row in session_rows_ (DeleteSession removes it), so its turns
+    // always come here: checking its tombstone only here costs a turn nothing most of the time.
+    StatusOr<Database::Lease> dead = db.Cached(kIsTombstoned);
+    if (!dead.ok()) return WithContext("append turn: tombstone", dead.status());
+    st = dead.value()->BindAll(internal::SessionIdHash(s.id), s.updated_ms);
+    StatusOr<bool> found = st.ok() ? dead.value()->Step() : StatusOr<bool>(st);
+    if (!found.ok()) return WithContext("append turn: tombstone", found.status());
+    if (found.value() && dead.value()->ColumnInt64(0) > 0) {
+      return Status::NotFound("append turn: the session was deleted");
+    }
+    st = RunCached(db, kWriteSession, s.id, s.clinic, s.state, s.created_ms, s.updated_ms,
+                   kSessionRowRefreshMs);
     if (!st.ok()) return WithContext("append turn: session", st);
     if (db.Changes() > 0) {
       if (session_rows_.size() >= kMaxSessionRows) {
@@ -995,9 +1031,9 @@ Status SqliteStore::WriteTurn(Database& db, const TurnRecord& t, const SessionRe
       session_rows_.insert_or_assign(s.id, s.updated_ms);
     }
   }
-  Status st =
+  st =
       RunCached(db, kInsertTurn, t.session_id, t.seq, t.user_text, t.reply_text, t.topic, t.urgency,
-                t.kind, t.entry_id, t.unanswered, t.received_ms, t.replied_ms, s.state);
+                t.kind, t.entry_id, t.unanswered, t.received_ms, t.replied_ms, s.state, t.parts);
   if (!st.ok()) return WithContext("append turn", st);
   if (t.unanswered && t.list_unanswered) {
     st = RunCached(db, kInsertUnanswered, t.session_id, t.seq, t.user_text, t.kind, t.received_ms);
@@ -1043,11 +1079,15 @@ void SqliteStore::AddFeedback(FeedbackRecord feedback, Done done) {
   EnqueueWrite(std::move(op));
 }
 
-void SqliteStore::DeleteSession(std::string id, Done done) {
+void SqliteStore::DeleteSession(std::string id, int64_t tombstone_until_ms, Done done) {
   Op op;
-  op.apply = [this, id = std::move(id)](Database& db) {
+  op.apply = [this, id = std::move(id), tombstone_until_ms](Database& db) {
     session_rows_.erase(id);
-    return WithContext("delete session", RunCached(db, kDeleteSession, id));
+    Status s = RunCached(db, kDeleteSession, id);
+    if (s.ok()) {
+      s = RunCached(db, kInsertTombstone, internal::SessionIdHash(id), tombstone_until_ms);
+    }
+    return WithContext("delete session", s);
   };
   op.finish = std::move(done);
   EnqueueWrite(std::move(op));

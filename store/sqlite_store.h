@@ -112,7 +112,7 @@ class SqliteStore : public Store {
   using Options = SqliteStoreOptions;
 
   // The layout written by this binary (PRAGMA user_version).
-  static constexpr int64_t kSchemaVersion = 3;
+  static constexpr int64_t kSchemaVersion = 5;
 
   // Opens or creates the database at `path` (":memory:" for a private
   // in-memory one), creates or migrates the schema, and starts the threads.
@@ -141,7 +141,7 @@ class SqliteStore : public Store {
   // the rating is not +1 or -1.
   void AddFeedback(FeedbackRecord feedback, Done done) override;
   // OK (and no change) when the session is unknown.
-  void DeleteSession(std::string id, Done done) override;
+  void DeleteSession(std::string id, int64_t tombstone_until_ms, Done done) override;
   void Purge(std::string clinic, int64_t before_ms,
              std::function<void(engine::StatusOr<int64_t>)> done) override;
   // Entries created at or after `since_ms`, oldest first, at most `limit`.

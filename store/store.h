@@ -53,6 +53,10 @@ struct TurnRecord {
   bool list_unanswered = true;
   int64_t received_ms = 0;
   int64_t replied_ms = 0;
+  // The rest of the reply as it was sent (quick replies, sources, what to say on the phone,
+  // ...): a JSON object, opaque here, so that a history can redraw the reply as it was first
+  // shown. "" when the reply had none, and for turns stored before it was kept.
+  std::string parts;
 };
 
 struct FeedbackRecord {
@@ -106,7 +110,8 @@ class Store {
   virtual void SetAfterCallbacks(std::function<void()> hook) = 0;
 
   // Records the turn and the session's new state (inserting the session if it is new) in
-  // one transaction. An unanswered turn is also listed for curators.
+  // one transaction. An unanswered turn is also listed for curators. A turn of a session that
+  // was deleted (see DeleteSession) is refused with kNotFound and writes nothing.
   virtual void AppendTurn(TurnRecord turn, SessionRecord session, Done done) = 0;
   // AppendTurn for each of `turns`, in order, queued at once: one wake-up of the store's
   // thread for all of them. Each turn keeps its own outcome and callback.
@@ -117,17 +122,22 @@ class Store {
       std::string id, int64_t not_before_ms,
       std::function<void(engine::StatusOr<std::optional<SessionRecord>>)> done) = 0;
 
-  // The last `limit` turns of a session, oldest first.
+  // The last `limit` turns of a session, oldest first, each with its parts.
   virtual void RecentTurns(std::string session_id, size_t limit,
                            std::function<void(engine::StatusOr<std::vector<TurnRecord>>)> done) = 0;
 
   virtual void AddFeedback(FeedbackRecord feedback, Done done) = 0;
 
-  // Deletes a session with all its turns, feedback and unanswered entries.
-  virtual void DeleteSession(std::string id, Done done) = 0;
+  // Deletes a session with all its turns, feedback and unanswered entries, and keeps a
+  // tombstone of its id (its SHA-256, never the id itself) until `tombstone_until_ms`: until
+  // then every turn of that id is refused (kNotFound, see AppendTurn), so the session cannot
+  // come back, whichever connection or process still holds its id. Purge drops tombstones
+  // that ended before its `before_ms`.
+  virtual void DeleteSession(std::string id, int64_t tombstone_until_ms, Done done) = 0;
 
   // Deletes turns, feedback and unanswered entries created before `before_ms`, and sessions
-  // not updated since then, for one clinic (retention). `done` gets the number of sessions
+  // not updated since then, for one clinic (retention); and the tombstones of deleted sessions
+  // (whatever their clinic) that ended before `before_ms`. `done` gets the number of sessions
   // deleted (an OK Status cannot carry a message, so the count is the StatusOr's value).
   virtual void Purge(std::string clinic, int64_t before_ms,
                      std::function<void(engine::StatusOr<int64_t>)> done) = 0;

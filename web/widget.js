@@ -98,11 +98,11 @@
       sendFailed: 'Not sent: {reason}',
       restored: 'Earlier messages are shown from your saved conversation.',
       newConversation: 'This is a new conversation. Earlier messages could not be restored.',
-      deleteChat: 'Delete this conversation',
-      deleteConfirm: 'Delete this conversation from this device and from the server?',
-      deleteYes: 'Delete',
+      deleteChat: 'End and clear this conversation',
+      deleteConfirm: 'End this conversation and clear it from this device and from the server? This cannot be undone.',
+      deleteYes: 'End and clear',
       deleteNo: 'Cancel',
-      deleted: 'Conversation deleted.',
+      deleted: 'Conversation ended and cleared.',
       helpful: 'Was this helpful?',
       helpfulYes: 'Yes, this helped',
       helpfulNo: 'No, this did not help',
@@ -157,11 +157,11 @@
       sendFailed: 'Non envoyé : {reason}',
       restored: 'Les messages précédents viennent de votre conversation enregistrée.',
       newConversation: 'Nouvelle conversation. Les messages précédents n’ont pas pu être restaurés.',
-      deleteChat: 'Supprimer cette conversation',
-      deleteConfirm: 'Supprimer cette conversation de cet appareil et du serveur ?',
-      deleteYes: 'Supprimer',
+      deleteChat: 'Terminer et effacer cette conversation',
+      deleteConfirm: 'Terminer cette conversation et l’effacer de cet appareil et du serveur ? C’est définitif.',
+      deleteYes: 'Terminer et effacer',
       deleteNo: 'Annuler',
-      deleted: 'Conversation supprimée.',
+      deleted: 'Conversation terminée et effacée.',
       helpful: 'Cette réponse vous a-t-elle aidé ?',
       helpfulYes: 'Oui, cela m’a aidé',
       helpfulNo: 'Non, cela ne m’a pas aidé',
@@ -216,11 +216,11 @@
       sendFailed: 'No enviado: {reason}',
       restored: 'Los mensajes anteriores vienen de su conversación guardada.',
       newConversation: 'Conversación nueva. No se pudieron recuperar los mensajes anteriores.',
-      deleteChat: 'Borrar esta conversación',
-      deleteConfirm: '¿Borrar esta conversación de este dispositivo y del servidor?',
-      deleteYes: 'Borrar',
+      deleteChat: 'Terminar y borrar esta conversación',
+      deleteConfirm: '¿Terminar esta conversación y borrarla de este dispositivo y del servidor? No se puede deshacer.',
+      deleteYes: 'Terminar y borrar',
       deleteNo: 'Cancelar',
-      deleted: 'Conversación borrada.',
+      deleted: 'Conversación terminada y borrada.',
       helpful: '¿Le ha sido útil?',
       helpfulYes: 'Sí, me ha ayudado',
       helpfulNo: 'No, no me ha ayudado',
@@ -660,6 +660,22 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
   }
 
   // A three-digit emergency number named in a reply ("call 911"), when the clinic gave none.
+  // A session id as the server gives them.
+  const SESSION_ID = /^[0-9a-f]{32}$/;
+
+  // A history turn as the reply frame it was: the server sends every part the live reply had
+  // (quick replies, sources, tell_them, red_flag, ...) with the turn, its text as "reply".
+  function replyFromTurn(turn, seq) {
+    const frame = {};
+    for (const k of Object.keys(turn)) {
+      if (k !== 'text' && k !== 'reply' && k !== 'at') frame[k] = turn[k];
+    }
+    frame.type = 'reply';
+    frame.seq = seq;
+    frame.text = String(turn.reply == null ? '' : turn.reply);
+    return frame;
+  }
+
   function firstPhoneWord(text) {
     const m = String(text || '').match(/\bcall (\d{3})\b/i);
     return m ? m[1] : null;
@@ -688,7 +704,10 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
       this.items = [];            // the conversation model
       this.outbox = [];           // user items waiting for a connection
       this.inflight = [];         // user items sent, reply not yet received
-      this.frames = {};           // full reply frames by seq (history has fewer fields)
+      this.frames = {};           // reply frames by seq (live, or rebuilt from the history)
+      this.sessionId = null;      // the conversation's key, from the welcome
+      this.skipWelcome = false;   // a resume was sent: the connect welcome is not ours to show
+      this.pendingDeleteId = null;   // ended and cleared while offline: deleted on reconnecting
       this.lastSeq = 0;
       this.quickReplies = [];
       this.nextId = 1;
@@ -705,6 +724,40 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
 
     titleText() {
       return this.o.title || this.s('title');
+    }
+
+    // ---- the conversation's key -----------------------------------------------------------
+    // The session id is the only key to a conversation. It is kept in sessionStorage (this tab
+    // only: closing the tab ends the conversation on this device) unless the clinic asks for
+    // longer (remember_conversation_hours in its file, sent in the welcome): then it is also
+    // kept in localStorage, as {"id", "until"}, until that many hours after the last reply.
+    readSession() {
+      const sid = this.sessionStore.getItem(this.sessionKey);
+      if (sid && SESSION_ID.test(sid)) return sid;
+      const raw = this.local.getItem(this.sessionKey);
+      if (raw === null) return null;
+      let kept = null;
+      try { kept = JSON.parse(raw); } catch (e) { /* an old widget's bare id, or junk */ }
+      if (kept && typeof kept.id === 'string' && SESSION_ID.test(kept.id) && +kept.until > Date.now()) return kept.id;
+      this.local.removeItem(this.sessionKey);
+      return null;
+    }
+
+    saveSession(sid) {
+      this.sessionId = sid;
+      this.sessionStore.setItem(this.sessionKey, sid);
+      const hours = this.clinic && +this.clinic.remember_conversation_hours;
+      if (hours > 0) {
+        this.local.setItem(this.sessionKey, JSON.stringify({ id: sid, until: Date.now() + hours * 3600e3 }));
+      } else {
+        this.local.removeItem(this.sessionKey);
+      }
+    }
+
+    clearSession() {
+      this.sessionId = null;
+      this.sessionStore.removeItem(this.sessionKey);
+      this.local.removeItem(this.sessionKey);
     }
 
     build() {
@@ -764,10 +817,11 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
       this.statusLive = el('div', { class: 'sr-only', role: 'status', 'aria-live': 'polite' });
 
       const yes = el('button', { class: 'btn danger', type: 'button', text: t('deleteYes'), 'data-part': 'delete-yes' });
-      const no = el('button', { class: 'btn', type: 'button', text: t('deleteNo') });
+      const no = el('button', { class: 'btn', type: 'button', text: t('deleteNo'), 'data-part': 'delete-no' });
       yes.addEventListener('click', () => { this.confirmDelete(true); });
       no.addEventListener('click', () => { this.confirmDelete(false); });
-      this.confirm = el('div', { class: 'confirm', hidden: true }, [el('p', { text: t('deleteConfirm') }), el('div', { class: 'row' }, [yes, no])]);
+      this.confirm = el('div', { class: 'confirm', hidden: true, role: 'group', 'aria-labelledby': 'bl-confirm-q', 'data-part': 'delete-confirm' },
+        [el('p', { id: 'bl-confirm-q', text: t('deleteConfirm') }), el('div', { class: 'row' }, [yes, no])]);
       this.confirmNo = no;
 
       // log, typing indicator
@@ -983,9 +1037,7 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
       const u = new URL('/ws', this.o.server);
       u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
       u.searchParams.set('clinic', this.o.clinic);
-      const sid = this.local.getItem(this.sessionKey);
-      if (sid && /^[A-Za-z0-9_-]{8,128}$/.test(sid)) u.searchParams.set('session', sid);
-      return u.href;
+      return u.href;   // never the session id: it goes in the first frame (onopen)
     }
 
     connect() {
@@ -1006,6 +1058,13 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
       this.connectTimer = setTimeout(() => {
         if (this.ws === ws && !this.connected) ws.close();
       }, CONNECT_TIMEOUT_MS);
+      ws.onopen = () => {
+        if (this.ws !== ws) return;
+        // Resume by the first frame, so that the key stays out of URLs and proxies' logs. The
+        // server has sent (or is sending) a welcome for a new conversation first: skipped.
+        const sid = this.pendingDeleteId || this.readSession();
+        this.skipWelcome = !!sid && this.send({ type: 'resume', session: sid });
+      };
       ws.onmessage = (ev) => {
         if (this.ws !== ws) return;
         let frame;
@@ -1141,7 +1200,9 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
       if (state === 'online' || state === 'idle') {
         clearTimeout(this.statusDelay);
         this.status.hidden = true;
-        if (this.lastAnnouncedStatus && this.lastAnnouncedStatus !== 'connecting' && online) this.statusLive.textContent = t('online');
+        // Only a change is announced: a new welcome on a live connection (after "End and
+        // clear") must not talk over what was just said.
+        if (this.lastAnnouncedStatus && this.lastAnnouncedStatus !== 'connecting' && this.lastAnnouncedStatus !== 'online' && online) this.statusLive.textContent = t('online');
         this.lastAnnouncedStatus = state;
         return;
       }
@@ -1203,10 +1264,20 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
     }
 
     onWelcome(f) {
+      if (this.skipWelcome) { this.skipWelcome = false; return; }
       clearTimeout(this.connectTimer);
-      const prevSession = this.local.getItem(this.sessionKey);
-      if (typeof f.session === 'string') this.local.setItem(this.sessionKey, f.session);
+      const prevSession = this.sessionId || this.readSession();
       this.clinic = f.clinic && typeof f.clinic === 'object' ? f.clinic : this.clinic;
+      if (this.pendingDeleteId) {
+        // Ended and cleared while offline: delete it now; "deleted" and a new welcome follow.
+        const doomed = this.pendingDeleteId;
+        this.pendingDeleteId = null;
+        if (f.resumed && f.session === doomed) {
+          this.send({ type: 'delete' });
+          return;
+        }
+      }
+      if (typeof f.session === 'string' && SESSION_ID.test(f.session)) this.saveSession(f.session);
       this.connected = true;
       this.everConnected = true;
       this.attempt = 0;
@@ -1276,9 +1347,8 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
         userItem.seq = seq;
         items.push(userItem);
         const full = this.frames[seq];
-        const frame = full && full.text === turn.reply ? full : {
-          type: 'reply', seq: seq, text: turn.reply, topic: turn.topic, urgency: turn.urgency, fromHistory: true
-        };
+        const frame = full && full.text === turn.reply ? full : replyFromTurn(turn, seq);
+        this.frames[seq] = frame;
         items.push({ type: 'bot', frame: frame });
         if (seq > this.lastSeq) this.lastSeq = seq;
       }
@@ -1304,6 +1374,7 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
     }
 
     onReply(f) {
+      if (this.sessionId) this.saveSession(this.sessionId);   // the clinic's hours count from now
       const item = this.inflight.shift();
       if (item) { item.status = 'sent'; item.seq = f.seq; }
       if (typeof f.seq === 'number') {
@@ -1344,8 +1415,10 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
       }
     }
 
+    // The conversation was ended and cleared: here (a new welcome follows), or in another tab
+    // or on another device (the server then closes, and a new one starts on reconnecting).
     onDeleted() {
-      this.local.removeItem(this.sessionKey);
+      this.clearSession();
       this.items = [];
       this.frames = {};
       this.lastSeq = 0;
@@ -1457,13 +1530,11 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
         if (this.connected) {
           this.send({ type: 'delete' });
         } else {
-          this.local.removeItem(this.sessionKey);
-          this.items = [];
-          this.outbox = [];
-          this.inflight = [];
-          this.frames = {};
-          this.setQuickReplies([]);
-          this.renderAll();
+          // Offline: cleared here at once (the key too), and deleted on the server as soon as
+          // the widget reconnects.
+          this.pendingDeleteId = this.sessionId || this.readSession();
+          this.onDeleted();
+          this.want();
         }
         this.input.focus();
       } else {
@@ -1643,7 +1714,7 @@ a[href^="tel:"],.nowrap{white-space:nowrap}
         }
       }
 
-      if (!isWelcome && f.kind === 'answer' && typeof f.seq === 'number' && !f.fromHistory) {
+      if (!isWelcome && f.kind === 'answer' && typeof f.seq === 'number') {
         const fb = el('div', { class: 'feedback', 'data-part': 'feedback' });
         const label = el('span', { text: this.s('helpful') });
         const mk = (rating, name, aria) => {

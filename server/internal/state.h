@@ -53,6 +53,8 @@ struct LiveSession {
   std::string clinic;
   int64_t updated_ms = 0;
   int64_t last_seq = 0;  // the last turn number given out, shared by all its connections
+  // Deleted (EndSession): kept only as a tombstone until it is idle for the resume window.
+  bool deleted = false;
   // The conversation's own message rate, across its connections (a token bucket of
   // messages_per_minute): a resume from another connection or address resets nothing.
   double tokens = -1;  // -1: full
@@ -138,9 +140,12 @@ struct ServerState : RouteHost {
 
   // Live conversations by session id (resume after a dropped connection). At most
   // limits.live_sessions are kept: past it, those idle longest are dropped from memory (a
-  // resume then reads them from the store).
+  // resume then reads them from the store). A deleted one is not found, and SaveSession
+  // neither revives nor changes it (false).
   std::optional<LiveSession> FindSession(const std::string& id);
-  void SaveSession(const std::string& id, const LiveSession& s);
+  bool SaveSession(const std::string& id, const LiveSession& s);
+  // True while conversation `id` is marked deleted (EndSession).
+  bool IsDeletedSession(const std::string& id);
   size_t LiveSessions();
   // A message on conversation `id`: false when the conversation is over messages_per_minute,
   // whichever of its connections sent them. A conversation not kept yet (no turn) is allowed.
@@ -149,6 +154,9 @@ struct ServerState : RouteHost {
   // connections: two tabs, or a resume while the old connection lingers) and `known`.
   int64_t NextSeq(const std::string& id, int64_t known);
   void ForgetSession(const std::string& id);
+  // Marks a deleted conversation (its store delete committed): from now on it is never found
+  // or saved again; the mark goes with ForgetIdleSessions after the resume window.
+  void EndSession(const std::string& id, int64_t now_ms);
   void ForgetIdleSessions(int64_t before_ms);
 
   // The turn pipeline between the network threads and the store, batched at both ends so

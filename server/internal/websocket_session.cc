@@ -79,6 +79,10 @@ void WebSocketSession::OnAccept(beast::error_code ec) {
   state_->Register(shared_from_this());
   content_ = state_->content();
   live_.clinic = clinic_id_;
+  StartConversation();
+}
+
+void WebSocketSession::StartConversation() {
   if (!resume_id_.empty() && IsSessionIdShaped(resume_id_)) {
     if (auto live = state_->FindSession(resume_id_)) {
       live_ = *live;
@@ -129,6 +133,14 @@ void WebSocketSession::Begin(bool resumed) {
     live_.clinic = clinic_id_;
   }
   live_.updated_ms = NowMs();
+  // A conversation deleted while it was being loaded is not resumed.
+  if (resumed && state_->IsDeletedSession(session_id_)) {
+    resumed = false;
+    session_id_ = NewSessionId();
+    live_ = LiveSession{};
+    live_.clinic = clinic_id_;
+    live_.updated_ms = NowMs();
+  }
   // Nothing is kept for a conversation until its first turn (HandleMessage saves it): a
   // connection that says nothing leaves nothing behind, in memory or in the database.
   begun_ = true;
@@ -140,7 +152,7 @@ void WebSocketSession::Begin(bool resumed) {
 }
 
 void WebSocketSession::DoRead() {
-  if (reading_ || closing_) return;
+  if (reading_ || closing_ || ended_) return;
   reading_ = true;
   WithWs([this](auto& ws) {
     ws.async_read(buffer_,
@@ -151,6 +163,7 @@ void WebSocketSession::DoRead() {
 void WebSocketSession::OnRead(beast::error_code ec, std::size_t) {
   reading_ = false;
   if (ec) return Fail(ec, "read");
+  if (ended_) return;  // the conversation was deleted by another connection
   std::string payload = beast::buffers_to_string(buffer_.data());
   buffer_.consume(buffer_.size());
   ArmIdleTimer();
@@ -215,6 +228,7 @@ void WebSocketSession::Handle(std::string payload) {
     }
     return;
   }
+  const bool first_frame = std::exchange(first_frame_, false);
   ClientFrame frame = ParseClientFrame(payload);
   if (!frame.error_code.empty()) {
     state_->metrics.protocol_errors.fetch_add(1);
@@ -225,6 +239,15 @@ void WebSocketSession::Handle(std::string payload) {
     state_->metrics.control_frames.fetch_add(1);
     Send(nlohmann::json{{"type", "pong"}}.dump());
     return;
+  }
+  if (frame.type == "resume") {
+    if (!first_frame) {
+      state_->metrics.protocol_errors.fetch_add(1);
+      Send(ErrorFrame("bad_field", "\"resume\" must be the first frame of a connection."));
+      return;
+    }
+    state_->metrics.control_frames.fetch_add(1);
+    return HandleResume(frame.session);
   }
   if (frame.type == "message") {
     // This connection's rate, then the conversation's (whichever connections send its
@@ -314,6 +337,7 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   record.session_id = session_id_;
   record.seq = seq;
   record.user_text = text;
+  record.parts = ReplyParts(turn.reply);
   record.reply_text = std::move(turn.reply.text);
   record.topic = std::move(turn.reply.topic);
   record.urgency = engine::UrgencyName(turn.reply.urgency);
@@ -338,11 +362,15 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   ++pending_turns_;
   auto self = shared_from_this();
   state_->QueueTurn(store::Store::TurnWrite{
-      std::move(record), std::move(session), [self, frame, started](engine::Status s) {
-        self->FromStore([self, frame, started, s]() {
+      std::move(record), std::move(session),
+      [self, frame, started, id = session_id_](engine::Status s) {
+        self->FromStore([self, frame, started, s, id]() {
           --self->pending_turns_;
           auto& metrics = self->state_->metrics;
-          if (!s.ok()) {
+          // kNotFound: the conversation was deleted (by another connection) before this turn
+          // reached the store, which refused it. The reply still goes out, then the end.
+          const bool deleted = s.code() == engine::Status::Code::kNotFound;
+          if (!s.ok() && !deleted) {
             metrics.store_errors.fetch_add(1);
             Log("error", "a turn was not saved: " + s.ToString());
           }
@@ -350,8 +378,19 @@ void WebSocketSession::HandleMessage(const std::string& text) {
           metrics.ObserveLatency(
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
           self->Send(std::move(*frame));
+          if (deleted && self->session_id_ == id && !self->closing_) self->ended_ = true;
+          if (self->ended_ && self->pending_turns_ == 0) self->EndDeleted();
         });
       }});
+}
+
+void WebSocketSession::HandleResume(const std::string& id) {
+  // The conversation given at connect has had no turn (this is the first frame), so nothing
+  // was kept for it: it is simply replaced.
+  // Read nothing more until the conversation has begun: Begin() sends its welcome, then reads.
+  begun_ = false;
+  resume_id_ = id;
+  StartConversation();
 }
 
 void WebSocketSession::HandleHistory() {
@@ -397,8 +436,15 @@ void WebSocketSession::HandleDelete() {
   // Read nothing more until the delete is done: a message read meanwhile would be a turn of
   // the deleted session, stored (and the session re-created) after the delete.
   begun_ = false;
-  state_->store->DeleteSession(id, [self](engine::Status s) {
-    self->FromStore([self, s]() {
+  // The turns already answered here and on other connections, still kept for the next group,
+  // go to the store ahead of the delete, which then deletes them too.
+  state_->FlushTurns();
+  // The store keeps a tombstone for as long as the id could be resumed, and refuses any later
+  // turn of it: one still on its way from another connection, or after a restart.
+  const int64_t tombstone_until =
+      NowMs() + int64_t{state_->config.limits.session_resume_hours} * 3600 * 1000;
+  state_->store->DeleteSession(id, tombstone_until, [self, id](engine::Status s) {
+    self->FromStore([self, s, id]() {
       if (!s.ok()) {
         self->state_->metrics.store_errors.fetch_add(1);
         self->Send(ErrorFrame("unavailable", "The conversation could not be deleted. Try again."));
@@ -406,11 +452,32 @@ void WebSocketSession::HandleDelete() {
         self->DoRead();
         return;
       }
-      // The conversation is gone; a new one starts on this connection.
-      self->Send(nlohmann::json{{"type", "deleted"}, {"session", self->session_id_}}.dump());
+      // The conversation is gone: no connection may resume it, the others on it end, and a
+      // new one starts on this connection.
+      self->state_->EndSession(id, NowMs());
+      for (const auto& other : self->state_->Sessions()) {
+        if (other != self) other->SessionDeleted(id);
+      }
+      self->Send(nlohmann::json{{"type", "deleted"}, {"session", id}}.dump());
       self->Begin(false);
     });
   });
+}
+
+void WebSocketSession::SessionDeleted(std::string id) {
+  net::post(Executor(), [self = shared_from_this(), id = std::move(id)]() {
+    // Not begun: not on a conversation yet, or deleting its own (which ends it anyway).
+    if (self->closing_ || self->ended_ || !self->begun_ || self->session_id_ != id) return;
+    self->ended_ = true;
+    if (self->pending_turns_ == 0) self->EndDeleted();
+  });
+}
+
+void WebSocketSession::EndDeleted() {
+  if (closing_ || close_when_drained_) return;
+  Send(nlohmann::json{{"type", "deleted"}, {"session", session_id_}}.dump());
+  close_when_drained_ = true;
+  if (queue_.empty()) DoClose(websocket::close_code::normal, "conversation deleted");
 }
 
 void WebSocketSession::FromStore(std::function<void()> work) {
@@ -442,6 +509,7 @@ void WebSocketSession::OnWrite(beast::error_code ec, std::size_t) {
   if (ec) return Fail(ec, "write");
   queue_.pop_front();
   if (!queue_.empty()) return DoWrite();
+  if (close_when_drained_) return DoClose(websocket::close_code::normal, "conversation deleted");
   if (!reading_ && !closing_ && begun_ &&
       static_cast<size_t>(pending_turns_) < state_->config.limits.write_queue_soft) {
     DoRead();

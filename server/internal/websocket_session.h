@@ -40,9 +40,15 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   void Run(http::request<http::string_body> request);
   // Closes the connection with a close frame; safe from any thread.
   void Close(websocket::close_code code, std::string reason);
+  // Conversation `id` was deleted by another connection: if this connection is on it, it reads
+  // nothing more, sends the replies still waiting for their commit, then
+  // {"type":"deleted","session":id} and closes with 1000. Safe from any thread.
+  void SessionDeleted(std::string id);
 
  private:
   void OnAccept(beast::error_code ec);
+  // Resumes resume_id_ when it names a conversation that can be resumed, else begins a new one.
+  void StartConversation();
   void Begin(bool resumed);
   void OnSessionLoaded(engine::StatusOr<std::optional<store::SessionRecord>> loaded);
   void DoRead();
@@ -52,6 +58,10 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   void HandleHistory();
   void HandleFeedback(const ClientFrame& frame);
   void HandleDelete();
+  // {"type":"resume"} as the first frame: the id kept out of the URL (and proxies' logs).
+  void HandleResume(const std::string& id);
+  // Sends the "deleted" frame and closes once it is written (see SessionDeleted).
+  void EndDeleted();
   bool RateLimited();
   // Counts a frame of any type (WebSocket pings included) against the frame rate: false when
   // it is over it (a strike is counted, and the connection closed past too many).
@@ -92,6 +102,9 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   bool reading_ = false;
   bool closing_ = false;
   bool begun_ = false;
+  bool first_frame_ = true;          // no frame has been read yet
+  bool ended_ = false;               // the conversation was deleted elsewhere: read no more
+  bool close_when_drained_ = false;  // close (1000) once the write queue is empty
 
   ConnectionSlot slot_;  // its place in the connection counts, given back on destruction
   std::string address_;

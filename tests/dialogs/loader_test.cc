@@ -193,6 +193,17 @@ TEST(ClinicsLoaderTest, BadRetentionIsAnErrorAtTheValue) {
   EXPECT_THAT(errors[0].where.ToString(), EndsWith("bad-retention/clinics/default.json:6:21"));
 }
 
+TEST(ClinicsLoaderTest, RememberConversationHoursIsAnErrorOutOfRangeAndZeroByDefault) {
+  std::vector<engine::Clinic> clinics;
+  std::vector<Diagnostic> diags;
+  EXPECT_FALSE(LoadClinics(Fixture("bad-remember"), &clinics, &diags));
+  const auto errors = Errors(diags);
+  ASSERT_GE(errors.size(), 1u) << Join(diags);
+  EXPECT_THAT(errors[0].message, HasSubstr("remember_conversation_hours"));
+  EXPECT_THAT(errors[0].where.ToString(), EndsWith("bad-remember/clinics/default.json:6:34"));
+  EXPECT_EQ(engine::Clinic().remember_conversation_hours, 0) << "this browser tab only";
+}
+
 TEST(ClinicsLoaderTest, DuplicateClinicIdIsAnErrorAtTheSecondId) {
   std::vector<engine::Clinic> clinics;
   std::vector<Diagnostic> diags;

@@ -53,6 +53,7 @@ namespace beast = e2e::beast;
 namespace http = e2e::http;
 namespace net = e2e::net;
 namespace websocket = e2e::websocket;
+using e2e::ConnectOptions;
 using e2e::HttpGet;
 using e2e::HttpRequest;
 using e2e::HttpResult;
@@ -339,6 +340,91 @@ TEST_F(E2eTest, ResumeContinuesTheConversationAndReturnsItsHistory) {
     EXPECT_NE(Str(w, "session"), unknown);
     EXPECT_NE(Str(w, "session"), id);
     EXPECT_EQ(Int(w, "turns"), 0);
+  }
+}
+
+// 2c. The history redraws every reply as it was first shown: each turn carries the parts its
+// live reply had (a red flag's tell_them, an answer's sources and quick replies, a clarify's
+// options), read back from the database after a restart; and the clarify's options still work.
+TEST_F(E2eTest, HistoryCarriesEveryPartOfEachReply) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  std::string id;
+  std::vector<json> live;
+  {
+    WsClient c;
+    id = Str(Open(c, port_), "session");
+    live = {Ask(c, kRedFlag), Ask(c, kNsaids), Ask(c, "what helps at night")};
+    c.Close();
+  }
+  ASSERT_TRUE(live[0].contains("tell_them")) << live[0].dump();
+  ASSERT_TRUE(live[1].contains("sources")) << live[1].dump();
+  ASSERT_EQ(Str(live[2], "kind"), "clarify") << live[2].dump();
+  ASSERT_FALSE(live[2]["quick_replies"].empty()) << live[2].dump();
+  StopServer();
+
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  WsClient c;
+  json welcome = Open(c, port_, WithTarget("/ws?session=" + id));
+  ASSERT_EQ(welcome.value("resumed", false), true);
+  ASSERT_TRUE(c.Send(R"({"type":"history"})"));
+  json history = c.ReadJson();
+  ASSERT_EQ(history["turns"].size(), 3u) << history.dump();
+  for (size_t i = 0; i < live.size(); ++i) {
+    const json& turn = history["turns"][i];
+    SCOPED_TRACE(turn.dump());
+    for (const auto& [key, value] : live[i].items()) {
+      if (key == "type") continue;
+      EXPECT_EQ(turn.value(key == "text" ? "reply" : key, json()), value) << key;
+    }
+  }
+  json picked = Ask(c, live[2]["quick_replies"][0].get<std::string>());
+  EXPECT_EQ(Str(picked, "kind"), "answer") << picked.dump();
+  EXPECT_EQ(Int(picked, "seq"), 4);
+}
+
+// 2d. Resume by the first frame, so that the id stays out of the URL: the connect welcome (a
+// new conversation, which is then dropped) and a second one for the resumed conversation.
+TEST_F(E2eTest, ResumeByTheFirstFrameKeepsTheIdOutOfTheUrl) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  std::string id;
+  json first;
+  {
+    WsClient c;
+    json welcome = Open(c, port_, WithTarget("/ws?clinic=demo"));
+    id = Str(welcome, "session");
+    EXPECT_EQ(Int(welcome["clinic"], "remember_conversation_hours"), 0) << welcome.dump();
+    first = Ask(c, kMassage);
+    c.Close();
+  }
+  WsClient c;
+  json connect = Open(c, port_, WithTarget("/ws?clinic=demo"));
+  const std::string dropped = Str(connect, "session");
+  EXPECT_EQ(connect.value("resumed", true), false);
+  ASSERT_TRUE(c.Send(json{{"type", "resume"}, {"session", id}}.dump()));
+  json welcome = ReadWelcome(c);
+  EXPECT_EQ(Str(welcome, "session"), id);
+  EXPECT_EQ(welcome.value("resumed", false), true) << welcome.dump();
+  EXPECT_EQ(Int(welcome, "turns"), 1);
+  ASSERT_TRUE(c.Send(R"({"type":"history"})"));
+  json history = c.ReadJson();
+  ASSERT_EQ(history["turns"].size(), 1u) << history.dump();
+  EXPECT_EQ(Str(history["turns"][0], "reply"), Str(first, "text"));
+  EXPECT_EQ(Int(Ask(c, kNsaids), "seq"), 2);
+  // Only as the first frame.
+  ASSERT_TRUE(c.Send(json{{"type", "resume"}, {"session", dropped}}.dump()));
+  EXPECT_EQ(Str(c.ReadJson(), "code"), "bad_field");
+  c.Close();
+
+  // An unknown id, and the conversation dropped above (it never had a turn): new ones.
+  for (const std::string& unknown : {std::string(32, 'a'), dropped}) {
+    WsClient u;
+    Open(u, port_);
+    ASSERT_TRUE(u.Send(json{{"type", "resume"}, {"session", unknown}}.dump()));
+    json w = ReadWelcome(u);
+    EXPECT_EQ(w.value("resumed", true), false) << w.dump();
+    EXPECT_NE(Str(w, "session"), unknown);
+    EXPECT_NE(Str(w, "session"), id);
+    EXPECT_EQ(Int(Ask(u, kYoga), "seq"), 1);
   }
 }
 
@@ -955,6 +1041,91 @@ TEST_F(E2eTest, FeedbackThenDeleteForgetsTheConversation) {
     EXPECT_EQ(sqlite3_column_int64(stmt, 0), 0) << table << " still holds the deleted session";
     sqlite3_finalize(stmt);
   }
+}
+
+// The rows a database file holds for one session id, over its tables.
+int64_t RowsOfSession(const fs::path& db_path, const std::string& id) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    ADD_FAILURE() << "cannot open " << db_path;
+    return -1;
+  }
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> closer(db, &sqlite3_close);
+  int64_t rows = 0;
+  for (const char* table : {"sessions", "turns", "feedback", "unanswered"}) {
+    const std::string column = std::string(table) == "sessions" ? "id" : "session_id";
+    const std::string sql =
+        "SELECT COUNT(*) FROM " + std::string(table) + " WHERE " + column + " = ?";
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
+      return -1;
+    }
+    sqlite3_bind_text(stmt, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(stmt) == SQLITE_ROW) rows += sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+  }
+  return rows;
+}
+
+// Deleting a conversation ends every other connection on it: each gets the "deleted" frame and
+// a 1000 close, even one that sends a message right behind the delete. Nothing it wrote
+// survives, and the id can never be resumed again, in this process or after a restart.
+TEST_F(E2eTest, DeleteEndsEveryConnectionOnTheConversation) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  WsClient a, b, c;
+  const std::string id = Str(Open(a, port_), "session");
+  ASSERT_THAT(id, MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_EQ(Int(Ask(a, kMassage), "seq"), 1);
+  json wb = Open(b, port_, WithTarget("/ws?session=" + id));
+  EXPECT_EQ(wb.value("resumed", false), true);
+  EXPECT_EQ(Int(Ask(b, kYoga), "seq"), 2);
+  json wc = Open(c, port_, WithTarget("/ws?session=" + id));
+  EXPECT_EQ(wc.value("resumed", false), true);
+
+  // c writes while a deletes: its message is either answered and then refused by the store,
+  // or never read; either way it does not bring the conversation back.
+  ASSERT_TRUE(a.Send(R"({"type":"delete"})"));
+  ASSERT_TRUE(c.Send(MessageFrame(kNsaids)));
+  json deleted = a.ReadJson();
+  EXPECT_EQ(Str(deleted, "type"), "deleted") << deleted.dump();
+  json fresh = ReadWelcome(a);
+  EXPECT_NE(Str(fresh, "session"), id);
+
+  for (WsClient* other : {&b, &c}) {
+    std::vector<std::string> frames;
+    ASSERT_TRUE(other->ReadUntilClosed(&frames, 5s)) << other->Describe();
+    EXPECT_TRUE(other->closed_by_peer()) << other->Describe();
+    EXPECT_EQ(other->close_code(), 1000);
+    ASSERT_FALSE(frames.empty()) << "no frame before the close";
+    json last = json::parse(frames.back(), nullptr, false);
+    EXPECT_EQ(Str(last, "type"), "deleted") << frames.back();
+    EXPECT_EQ(Str(last, "session"), id) << frames.back();
+    for (size_t i = 0; i + 1 < frames.size(); ++i) {
+      EXPECT_EQ(Str(json::parse(frames[i], nullptr, false), "type"), "reply") << frames[i];
+    }
+  }
+
+  auto expect_not_resumable = [&](const std::string& when) {
+    SCOPED_TRACE(when);
+    WsClient d;
+    json w = Open(d, port_, WithTarget("/ws?session=" + id));
+    EXPECT_EQ(w.value("resumed", true), false) << w.dump();
+    EXPECT_NE(Str(w, "session"), id);
+    EXPECT_EQ(Int(w, "turns"), 0);
+    ASSERT_TRUE(d.Send(R"({"type":"history"})"));
+    json history = d.ReadJson();
+    EXPECT_EQ(history["turns"].size(), 0u) << history.dump();
+    d.Close();
+  };
+  expect_not_resumable("at once");
+  EXPECT_EQ(MetricValue(HttpGet(port_, "/metrics").body, "backline_store_errors_total"), 0);
+  a.Close();
+  StopServer();
+  EXPECT_EQ(RowsOfSession(db_, id), 0) << "the deleted conversation came back";
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  expect_not_resumable("after a restart");
 }
 
 // Two connections on one session (two tabs, or a resume while the first connection is still

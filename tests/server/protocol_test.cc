@@ -103,6 +103,69 @@ TEST(ReplyFrameTest, WritesTheBytesNlohmannJsonWrites) {
   }
 }
 
+// The reply frame's keys but type, seq, text, topic, urgency and kind; "" when none is left.
+std::string ReferenceReplyParts(const engine::Reply& reply) {
+  json j = content::ReplyToJson(reply);
+  for (const char* core : {"text", "topic", "urgency", "kind"}) j.erase(core);
+  return j.empty() ? "" : j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+TEST(ReplyPartsTest, AreTheReplyFramesOtherKeysAsNlohmannJsonWritesThem) {
+  engine::Reply r;
+  r.kind = engine::ReplyKind::kAnswer;
+  r.topic = "pain-medicines";
+  r.text = "Ask your care team.";
+  EXPECT_EQ(ReplyParts(r), "");
+  for (const std::string& t : kAwkwardTexts) {
+    engine::Reply full;
+    full.text = t;
+    full.topic = t;
+    full.kind = engine::ReplyKind::kEscalation;
+    full.urgency = engine::Urgency::kUrgent;
+    full.entry_id = t + "-entry";
+    full.red_flag_kind = t + "U1";
+    full.tell_them = t + " tell them";
+    full.quick_replies = {t, "second"};
+    full.sources = {{t, "https://example.org/" + t}};
+    full.screening = true;
+    full.score = 0.72;
+    EXPECT_EQ(ReplyParts(full), ReferenceReplyParts(full)) << json(t).dump();
+    full.text = "\xff bad";  // the fallback through nlohmann::json
+    full.quick_replies = {"\xc0\xaf"};
+    EXPECT_EQ(ReplyParts(full), ReferenceReplyParts(full));
+  }
+}
+
+TEST(HistoryFrameTest, EachTurnCarriesItsPartsButNeverLetsThemReplaceItsOwnFields) {
+  store::TurnRecord a;
+  a.seq = 1;
+  a.user_text = "is it safe during chemo";
+  a.reply_text = "Did you mean one of these?";
+  a.topic = "exercise";
+  a.urgency = "none";
+  a.kind = "clarify";
+  a.replied_ms = 5;
+  a.parts = R"({"quick_replies":["one","two"],"seq":99,"text":"not this","reply":"nor this"})";
+  store::TurnRecord b = a;
+  b.seq = 2;
+  b.parts = "not json";
+  store::TurnRecord c = a;
+  c.seq = 3;
+  c.parts = "[1,2]";
+  const json h = json::parse(HistoryFrame({a, b, c}));
+  ASSERT_EQ(h["turns"].size(), 3u) << h.dump();
+  const json& t = h["turns"][0];
+  EXPECT_EQ(t["quick_replies"], json::array({"one", "two"})) << t.dump();
+  EXPECT_EQ(t["seq"], 1);
+  EXPECT_EQ(t["text"], "is it safe during chemo");
+  EXPECT_EQ(t["reply"], "Did you mean one of these?");
+  EXPECT_EQ(t["kind"], "clarify");
+  for (size_t i : {size_t{1}, size_t{2}}) {
+    EXPECT_FALSE(h["turns"][i].contains("quick_replies")) << h["turns"][i].dump();
+    EXPECT_EQ(h["turns"][i]["reply"], "Did you mean one of these?");
+  }
+}
+
 TEST(ReplyFrameTest, BadUtf8IsReplacedAsInEveryOtherFrame) {
   engine::Reply r;
   r.kind = engine::ReplyKind::kAnswer;

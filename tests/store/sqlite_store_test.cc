@@ -88,9 +88,9 @@ Status Feedback(Store& store, const std::string& session_id, int64_t seq, int ra
   return p.get_future().get();
 }
 
-Status Delete(Store& store, const std::string& id) {
+Status Delete(Store& store, const std::string& id, int64_t tombstone_until_ms = 1'000'000) {
   std::promise<Status> p;
-  store.DeleteSession(id, [&p](Status s) { p.set_value(std::move(s)); });
+  store.DeleteSession(id, tombstone_until_ms, [&p](Status s) { p.set_value(std::move(s)); });
   return p.get_future().get();
 }
 
@@ -430,7 +430,9 @@ TEST(SqliteStoreTest, ASessionWhoseRowWentIsWrittenAgainByItsNextTurn) {
     ASSERT_TRUE(Append(*store, Turn(id, 1, 1000), Session(id, "c", 1000)).ok()) << id;
     ASSERT_TRUE(Append(*store, Turn(id, 2, 2000), Session(id, "c", 2000)).ok()) << id;
   }
-  ASSERT_TRUE(Delete(*store, "deleted").ok());
+  // Its tombstone ends before the turns below (a deleted session's turns are refused while it
+  // lasts: ADeletedSessionStaysDeletedAcrossAReopen).
+  ASSERT_TRUE(Delete(*store, "deleted", /*tombstone_until_ms=*/2500).ok());
   auto purged = Purge(*store, "c", 3000);  // "outside" goes too: written again below
   ASSERT_TRUE(purged.ok()) << purged.status().ToString();
   EXPECT_EQ(purged.value(), 2);
@@ -472,13 +474,15 @@ TEST(SqliteStoreTest, ASchemaTwoDatabaseIsMigrated) {
     auto db = sqlite::Database::Open(p, SQLITE_OPEN_READWRITE);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     ASSERT_TRUE(db->Exec("ALTER TABLE turns DROP COLUMN state;"
+                         "ALTER TABLE turns DROP COLUMN parts;"
+                         "DROP TABLE deleted_sessions;"
                          "UPDATE sessions SET state = '{\"v\":2}', updated_ms = 1500;"
                          "PRAGMA user_version = 2;")
                     .ok());
   }
   auto store = OpenOrDie(p);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(Count(p, "PRAGMA user_version"), 3);
+  EXPECT_EQ(Count(p, "PRAGMA user_version"), SqliteStore::kSchemaVersion);
   EXPECT_EQ(Count(p, "SELECT count(*) FROM turns WHERE state IS NULL"), 1);
   auto loaded = Load(*store, "m", /*not_before_ms=*/1500);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
@@ -556,6 +560,103 @@ TEST(SqliteStoreTest, DeleteSessionCascades) {
   auto loaded = Load(*store, "gone");
   ASSERT_TRUE(loaded.ok());
   EXPECT_FALSE(loaded.value().has_value());
+}
+
+// A deleted session's id is kept only as a hash, and refuses turns until its tombstone ends,
+// across a reopen (another process); Purge drops the tombstones that have ended.
+TEST(SqliteStoreTest, ADeletedSessionStaysDeletedAcrossAReopen) {
+  TempDbPath path;
+  const std::string& p = path.str();
+  const std::string id = "0123456789abcdef0123456789abcdef";
+  {
+    auto store = OpenOrDie(p);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(Append(*store, Turn(id, 1, 100), Session(id, "c", 100)).ok());
+    ASSERT_TRUE(Delete(*store, id, /*tombstone_until_ms=*/5000).ok());
+  }
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM deleted_sessions"), 1);
+  EXPECT_EQ(
+      Count(p, "SELECT count(*) FROM deleted_sessions WHERE instr(id_sha256, '" + id + "') > 0"), 0)
+      << "the tombstone holds a hash, not the id";
+  auto store = OpenOrDie(p);
+  ASSERT_NE(store, nullptr);
+  Status refused = Append(*store, Turn(id, 2, 200), Session(id, "c", 200));
+  EXPECT_EQ(refused.code(), Status::Code::kNotFound) << refused.ToString();
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM sessions"), 0);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM turns"), 0);
+  auto loaded = Load(*store, id);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_FALSE(loaded.value().has_value());
+
+  // Purge before the tombstone ends keeps it; after, drops it (whatever the clinic).
+  ASSERT_TRUE(Purge(*store, "another-clinic", 4000).ok());
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM deleted_sessions"), 1);
+  ASSERT_TRUE(Purge(*store, "another-clinic", 6000).ok());
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM deleted_sessions"), 0);
+  EXPECT_TRUE(Append(*store, Turn(id, 1, 7000), Session(id, "c", 7000)).ok());
+}
+
+// A database of schema 3 keeps every turn when it gains the tombstones.
+TEST(SqliteStoreTest, ASchemaThreeDatabaseIsMigrated) {
+  TempDbPath path;
+  const std::string& p = path.str();
+  {
+    auto store = OpenOrDie(p);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(Append(*store, Turn("m", 1, 1000), Session("m", "c", 1000)).ok());
+    ASSERT_TRUE(Append(*store, Turn("m", 2, 1100), Session("m", "c", 1100)).ok());
+  }
+  {  // Back to what schema 3 had.
+    auto db = sqlite::Database::Open(p, SQLITE_OPEN_READWRITE);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE(db->Exec("ALTER TABLE turns DROP COLUMN parts; DROP TABLE deleted_sessions;"
+                         "PRAGMA user_version = 3;")
+                    .ok());
+  }
+  auto store = OpenOrDie(p);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Count(p, "PRAGMA user_version"), SqliteStore::kSchemaVersion);
+  auto turns = Recent(*store, "m", 10);
+  ASSERT_TRUE(turns.ok()) << turns.status().ToString();
+  EXPECT_EQ(Seqs(turns.value()), (std::vector<int64_t>{1, 2}));
+  ASSERT_TRUE(Delete(*store, "m").ok());
+  EXPECT_EQ(Append(*store, Turn("m", 3, 1200), Session("m", "c", 1200)).code(),
+            Status::Code::kNotFound);
+}
+
+// A turn's reply parts come back with it; a database of schema 4 keeps its turns, which come
+// back with no parts, and its new turns keep theirs.
+TEST(SqliteStoreTest, ReplyPartsAreKeptWithTheTurnAndASchemaFourDatabaseIsMigrated) {
+  TempDbPath path;
+  const std::string& p = path.str();
+  const std::string parts = R"({"quick_replies":["yes","no"],"tell_them":"I have cancer"})";
+  {
+    auto store = OpenOrDie(p);
+    ASSERT_NE(store, nullptr);
+    TurnRecord t = Turn("m", 1, 1000);
+    t.parts = parts;
+    ASSERT_TRUE(Append(*store, t, Session("m", "c", 1000)).ok());
+    auto turns = Recent(*store, "m", 10);
+    ASSERT_TRUE(turns.ok() && turns.value().size() == 1u);
+    EXPECT_EQ(turns.value()[0].parts, parts);
+  }
+  {  // Back to what schema 4 had.
+    auto db = sqlite::Database::Open(p, SQLITE_OPEN_READWRITE);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE(db->Exec("ALTER TABLE turns DROP COLUMN parts; PRAGMA user_version = 4;").ok());
+  }
+  auto store = OpenOrDie(p);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Count(p, "PRAGMA user_version"), SqliteStore::kSchemaVersion);
+  TurnRecord t = Turn("m", 2, 1100);
+  t.parts = parts;
+  ASSERT_TRUE(Append(*store, t, Session("m", "c", 1100)).ok());
+  auto turns = Recent(*store, "m", 10);
+  ASSERT_TRUE(turns.ok()) << turns.status().ToString();
+  ASSERT_EQ(Seqs(turns.value()), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(turns.value()[0].parts, "");
+  EXPECT_EQ(turns.value()[0].reply_text, "reply 1");
+  EXPECT_EQ(turns.value()[1].parts, parts);
 }
 
 TEST(SqliteStoreTest, PurgeByClinicAndTime) {

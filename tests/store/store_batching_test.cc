@@ -1,6 +1,7 @@
 // The store's batching contract (store/store.h), for both stores: AppendTurns queues turns at
 // once and each keeps its own outcome; the after-callbacks hook runs after every pass of
 // callbacks, so a caller that leaves the callbacks' work for later is woken once per pass.
+// Also what both stores promise about a deleted session (its tombstone).
 #include <unistd.h>
 
 #include <atomic>
@@ -206,6 +207,53 @@ TEST_P(StoreBatchingTest, ReadsAndSingleWritesAlsoEndTheirPassWithTheHook) {
     ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no hook after the read";
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+}
+
+// Both stores: a deleted session refuses its turns (kNotFound) while its tombstone lasts, even
+// one queued in the same pass right behind the delete; other sessions are untouched.
+TEST_P(StoreBatchingTest, ADeletedSessionRefusesItsTurnsUntilItsTombstoneEnds) {
+  std::vector<Status> results(1);
+  store_->AppendTurn(Turn("gone", 1), Session("gone", 1001), Counting(&results, 0));
+  store_->Flush();
+  ASSERT_TRUE(results[0].ok()) << results[0].ToString();
+
+  std::vector<Status> after(3);
+  store_->DeleteSession("gone", /*tombstone_until_ms=*/5000, Counting(&after, 0));
+  std::vector<Store::TurnWrite> writes;
+  writes.push_back({Turn("gone", 2), Session("gone", 1002), Counting(&after, 1)});
+  writes.push_back({Turn("kept", 1), Session("kept", 1001), Counting(&after, 2)});
+  store_->AppendTurns(std::move(writes));
+  store_->Flush();
+  EXPECT_TRUE(after[0].ok()) << after[0].ToString();
+  EXPECT_EQ(after[1].code(), Status::Code::kNotFound) << after[1].ToString();
+  EXPECT_TRUE(after[2].ok()) << after[2].ToString();
+  EXPECT_TRUE(Recent(*store_, "gone").empty());
+  EXPECT_EQ(Recent(*store_, "kept").size(), 1u);
+
+  // Once the tombstone is purged, the id is like any unknown one.
+  std::promise<engine::StatusOr<int64_t>> purged;
+  store_->Purge("c", 6000, [&](engine::StatusOr<int64_t> n) { purged.set_value(std::move(n)); });
+  ASSERT_TRUE(purged.get_future().get().ok());
+  std::vector<Status> later(1);
+  TurnRecord t = Turn("gone", 1);
+  t.received_ms = 7000;
+  store_->AppendTurn(t, Session("gone", 7000), Counting(&later, 0));
+  store_->Flush();
+  EXPECT_TRUE(later[0].ok()) << later[0].ToString();
+}
+
+TEST_P(StoreBatchingTest, ATurnKeepsItsReplyParts) {
+  std::vector<Status> results(2);
+  TurnRecord with = Turn("p", 1);
+  with.parts = R"({"sources":[{"title":"t","url":"https://example.org/"}]})";
+  store_->AppendTurn(with, Session("p", 1001), Counting(&results, 0));
+  store_->AppendTurn(Turn("p", 2), Session("p", 1002), Counting(&results, 1));
+  store_->Flush();
+  ASSERT_TRUE(results[0].ok() && results[1].ok());
+  const std::vector<TurnRecord> turns = Recent(*store_, "p");
+  ASSERT_EQ(turns.size(), 2u);
+  EXPECT_EQ(turns[0].parts, with.parts);
+  EXPECT_EQ(turns[1].parts, "");
 }
 
 TEST_P(StoreBatchingTest, AnEmptyAppendTurnsIsHarmless) {

@@ -363,7 +363,7 @@ test('the server restarted mid-conversation: the widget says so, reconnects, kee
   assert.equal(await part(page, 'user-message').last().getAttribute('data-status'), null);
   assert.equal(await part(page, 'bot-message').first().locator('.bubble').innerText(), firstAnswer);
 
-  // A reload resumes the same conversation from the session kept in localStorage.
+  // A reload resumes the same conversation from the session kept for the tab (sessionStorage).
   await page.reload();
   await part(page, 'panel').waitFor({ state: 'visible' });   // it stays open across pages
   await page.waitForFunction(() => document.querySelector('backline-chat').shadowRoot.querySelectorAll('[data-part="bot-message"]').length === 2);
@@ -399,11 +399,12 @@ test('a message the server refuses is marked "not sent" with a retry; deleting t
   assert.equal(await part(page, 'user-message').last().getAttribute('data-status'), null);
   assert.equal(refused, 2);
 
-  const sessionBefore = await page.evaluate(() => localStorage.getItem('backline.session.demo'));
+  const sessionBefore = await page.evaluate(() => sessionStorage.getItem('backline.session.demo'));
+  assert.match(sessionBefore, /^[0-9a-f]{32}$/);
   await part(page, 'delete').click();
   await part(page, 'delete-yes').click();
   await page.waitForFunction((old) => {
-    const s = localStorage.getItem('backline.session.demo');
+    const s = sessionStorage.getItem('backline.session.demo');
     return s && s !== old;
   }, sessionBefore);
   await part(page, 'welcome').waitFor();
@@ -862,4 +863,159 @@ test('demo page: link names contain their text, all content is in landmarks, scr
     }
     await page.context().close();
   }
+});
+
+// ---- issue 24: the conversation's key, and the history after a reload -------------------------
+const botCount = (page, n) => page.waitForFunction(
+  (want) => document.querySelector('backline-chat').shadowRoot.querySelectorAll('[data-part="bot-message"]').length === want,
+  n, { timeout: WAIT });
+
+test('a reload redraws every reply as it was first shown, and the clarify\'s options still work', CASE, async () => {
+  const page = await newPage();
+  await openFromPage(page);
+  await ask(page, RED_FLAG);
+  await ask(page, 'can i take ibuprofen with chemo');
+  await ask(page, 'what helps at night');
+  await part(page, 'typing').waitFor({ state: 'hidden' });
+  const options = await part(page, 'quick-reply').allInnerTexts();
+  assert.ok(options.length >= 2, `the clarify offers its options: ${options}`);
+  // What each reply showed: its text and every part, then the same after the reload.
+  const shown = () => part(page, 'bot-message').evaluateAll((nodes) => nodes.map((n) => ({
+    text: n.innerText,
+    urgency: n.getAttribute('data-urgency'),
+    banner: !!n.querySelector('[data-part="red-flag-banner"]'),
+    tell: n.querySelector('[data-part="tell-them"]')?.textContent || null,
+    sources: [...n.querySelectorAll('[data-part="sources"] a')].map((a) => a.href),
+    feedback: n.querySelectorAll('[data-part="feedback"] button').length,
+  })));
+  const before = await shown();
+  assert.ok(before[0].banner && before[0].tell, 'the red flag has its banner and its "tell them" box');
+  assert.equal(before[0].urgency, 'emergency');
+  assert.ok(before[1].sources.length >= 1, 'the answer has its sources');
+  assert.equal(before[1].feedback, 2, 'the answer has its feedback buttons');
+
+  await page.reload();
+  await part(page, 'panel').waitFor({ state: 'visible' });
+  await botCount(page, 3);
+  await part(page, 'quick-reply').first().waitFor();
+  assert.deepEqual(await shown(), before, 'every reply is as it was first shown');
+  assert.deepEqual(await part(page, 'quick-reply').allInnerTexts(), options, 'the clarify\'s options are back');
+
+  // An option still answers, from the state the server kept.
+  await part(page, 'quick-reply').first().click();
+  await botCount(page, 4);
+  const picked = part(page, 'bot-message').last();
+  assert.equal(await part(page, 'user-message').last().locator('.bubble').innerText(), options[0]);
+  assert.ok((await picked.locator('[data-part="sources"] a').count()) >= 1, `an answer with sources: ${await picked.innerText()}`);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('the conversation\'s key stays out of URLs, is sent in the first frame, and is kept for this tab only', CASE, async () => {
+  const page = await newPage();
+  const sockets = [];
+  page.on('websocket', (ws) => {
+    const s = { url: ws.url(), sent: [] };
+    sockets.push(s);
+    ws.on('framesent', (f) => s.sent.push(String(f.payload)));
+  });
+  await openFromPage(page);
+  await ask(page, 'can i take ibuprofen with chemo');
+  const sid = await page.evaluate(() => sessionStorage.getItem('backline.session.demo'));
+  assert.match(sid, /^[0-9a-f]{32}$/);
+  assert.equal(await page.evaluate(() => localStorage.getItem('backline.session.demo')), null, 'nothing in localStorage');
+
+  await page.reload();
+  await botCount(page, 1);   // resumed: the answer is back
+  assert.ok(sockets.length >= 2);
+  for (const s of sockets) {
+    assert.ok(!s.url.includes(sid) && !/[?&]session=/.test(s.url), `no key in ${s.url}`);
+  }
+  const last = sockets[sockets.length - 1];
+  assert.deepEqual(JSON.parse(last.sent[0]), { type: 'resume', session: sid }, 'the first frame resumes');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('backline.session.demo')), sid);
+
+  // Another tab of the same browser does not get the conversation.
+  const other = await page.context().newPage();
+  await openFromPage(other);
+  await other.waitForTimeout(300);
+  assert.equal(await part(other, 'bot-message').count(), 0, 'a new tab starts afresh');
+  assert.notEqual(await other.evaluate(() => sessionStorage.getItem('backline.session.demo')), sid);
+  await page.context().close();
+});
+
+test('a clinic that remembers conversations keeps the key in localStorage for its hours, then forgets it', CASE, async () => {
+  const page = await newPage();
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => window.Backline && document.querySelector('backline-chat'));
+  await page.evaluate(() => { window.Backline.init({ clinic: 'uk-example' }); window.Backline.open(); });
+  await part(page, 'welcome').waitFor();
+  await ask(page, 'can i take ibuprofen with chemo');
+  const kept = await page.evaluate(() => JSON.parse(localStorage.getItem('backline.session.uk-example')));
+  const sid = await page.evaluate(() => sessionStorage.getItem('backline.session.uk-example'));
+  assert.equal(kept.id, sid);
+  const hours = (kept.until - Date.now()) / 3600e3;
+  assert.ok(hours > 11.9 && hours <= 12, `kept for the clinic's 12 hours: ${hours}`);
+
+  // A new tab resumes it (the browser was closed and opened again) ...
+  const again = await page.context().newPage();
+  await again.goto(`${base}/`);
+  await again.waitForFunction(() => window.Backline && document.querySelector('backline-chat'));
+  await again.evaluate(() => { window.Backline.init({ clinic: 'uk-example' }); window.Backline.open(); });
+  await botCount(again, 1);
+  // ... until its time is up.
+  await again.evaluate(() => {
+    const k = JSON.parse(localStorage.getItem('backline.session.uk-example'));
+    localStorage.setItem('backline.session.uk-example', JSON.stringify({ id: k.id, until: Date.now() - 1 }));
+  });
+  const late = await page.context().newPage();
+  await late.goto(`${base}/`);
+  await late.waitForFunction(() => window.Backline && document.querySelector('backline-chat'));
+  await late.evaluate(() => { window.Backline.init({ clinic: 'uk-example' }); window.Backline.open(); });
+  await part(late, 'welcome').waitFor();
+  await late.waitForTimeout(300);
+  assert.equal(await part(late, 'bot-message').count(), 0, 'an expired key is not used');
+  assert.notEqual(await late.evaluate(() => sessionStorage.getItem('backline.session.uk-example')), sid);
+  await page.context().close();
+});
+
+test('"End and clear this conversation", by keyboard: deleted on the server, cleared here, a fresh start', CASE, async () => {
+  const page = await newPage();
+  await openFromPage(page);
+  await ask(page, 'can i take ibuprofen with chemo');
+  const sid = await page.evaluate(() => sessionStorage.getItem('backline.session.demo'));
+  const control = part(page, 'delete');
+  assert.equal(await control.getAttribute('aria-label'), 'End and clear this conversation');
+  await control.focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await focused(page), 'delete-no', 'the question takes focus, on its safe answer');
+  const confirm = part(page, 'delete-confirm');
+  assert.equal(await confirm.getAttribute('role'), 'group');
+  const question = await page.evaluate(() => {
+    const root = document.querySelector('backline-chat').shadowRoot;
+    const c = root.querySelector('[data-part="delete-confirm"]');
+    return root.getElementById(c.getAttribute('aria-labelledby')).textContent;
+  });
+  assert.match(question, /end this conversation/i);
+  await page.keyboard.press('Shift+Tab');
+  assert.equal(await focused(page), 'delete-yes');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((old) => {
+    const s = sessionStorage.getItem('backline.session.demo');
+    return s && s !== old;
+  }, sid);
+  await part(page, 'welcome').waitFor();
+  assert.equal(await part(page, 'bot-message').count(), 0);
+  assert.equal(await part(page, 'user-message').count(), 0);
+  await page.waitForFunction(() => /ended and cleared/i.test(document.querySelector('backline-chat').shadowRoot.querySelector('[role="status"]').textContent));
+  assert.equal(await focused(page), 'input');
+
+  // The old key no longer opens anything, even put back by hand.
+  await page.evaluate((old) => sessionStorage.setItem('backline.session.demo', old), sid);
+  await page.reload();
+  await part(page, 'welcome').waitFor();
+  await page.waitForFunction((old) => sessionStorage.getItem('backline.session.demo') !== old, sid);
+  assert.equal(await part(page, 'bot-message').count(), 0, 'the deleted conversation is not resumed');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
 });
