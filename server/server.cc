@@ -3,7 +3,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
@@ -387,12 +386,10 @@ class Listener : public std::enable_shared_from_this<Listener> {
  private:
   void DoAccept() {
     if (!acceptor_.is_open()) return;
-    // Accepted on the io_context's executor and moved onto a strand of its own in Admit: with
-    // a strand passed to async_accept, a failed accept (EMFILE) released the strand's control
-    // block once too often in Boost 1.74 (UBSan: "invalid vptr" in ~basic_socket, under
-    // ServerProcessTest.AcceptBacksOffWhenDescriptorsRunOut).
-    acceptor_.async_accept(net::bind_executor(
-        strand_, beast::bind_front_handler(&Listener::OnAccept, shared_from_this())));
+    acceptor_.async_accept(
+        net::make_strand(state_->ioc),
+        net::bind_executor(strand_,
+                           beast::bind_front_handler(&Listener::OnAccept, shared_from_this())));
   }
   void OnAccept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
@@ -417,19 +414,6 @@ class Listener : public std::enable_shared_from_this<Listener> {
     const auto endpoint = socket.remote_endpoint(ec);
     if (ec) return;  // already gone
     const std::string address = endpoint.address().to_string();
-    {
-      // Its own strand: every handler of the connection runs on it.
-      tcp::socket on_strand(net::make_strand(state_->ioc));
-      const auto protocol = endpoint.protocol();
-      const auto native = socket.release(ec);
-      if (ec) return;
-      on_strand.assign(protocol, native, ec);
-      if (ec) {
-        ::close(native);
-        return;
-      }
-      socket = std::move(on_strand);
-    }
     ConnectionSlot slot;
     const auto admission = state_->AdmitConnection(address, &slot);
     if (admission == ServerState::Admission::kAdmitted) {
