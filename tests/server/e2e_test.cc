@@ -1634,7 +1634,21 @@ TEST_F(ServerProcessTest, OneClientHoldingConnectionsLocksNobodyOutAndDoesNotSpi
 // When accept fails for lack of descriptors (a soft and hard limit of 64, too few for the
 // server's own files plus the connections it allows), the listener waits instead of spinning,
 // counts it on /metrics, and serves again once descriptors are free.
+//
+// Not under AddressSanitizer + UndefinedBehaviorSanitizer (the sanitize preset): UBSan's vptr
+// check proves a vtable readable by writing it through a pipe (IsAccessibleMemoryRange), so with
+// no descriptor left it reports "invalid vptr" for sound objects (Boost's error categories,
+// Asio's strands) and then dies failing to open its log file. A vptr suppression cannot help:
+// the suppression is matched on the dynamic type, which is read the same way. The release build
+// and ThreadSanitizer run the test.
 TEST_F(ServerProcessTest, AcceptBacksOffWhenDescriptorsRunOut) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "UBSan's vptr check needs a free descriptor (see the comment above)";
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  GTEST_SKIP() << "UBSan's vptr check needs a free descriptor (see the comment above)";
+#endif
+#endif
   const fs::path config = dir_ / "config.json";
   std::ofstream(config) << json{{"limits", {{"connections_per_address", 100000}}}}.dump();
   ServerProcess server(
