@@ -57,6 +57,79 @@ struct TurnRecord {
   // ...): a JSON object, opaque here, so that a history can redraw the reply as it was first
   // shown. "" when the reply had none, and for turns stored before it was kept.
   std::string parts;
+  // Written in the same transaction as the turn (issue 22): the webhook events it raised
+  // (their ids are assigned) and the clinicians' page item it raised, if any.
+  std::vector<EventRecord> events;
+  std::vector<HandoffRecord> handoffs;
+};
+
+// An event for a clinic's webhooks (issue 22), recorded in the same transaction as the turn,
+// feedback or status change that caused it, and delivered from the store's outbox: once per
+// endpoint in `endpoints`, at least once, until delivered or given up.
+struct EventRecord {
+  int64_t id = 0;          // assigned by the store: 1, 2, 3 ...
+  std::string key;         // idempotency key: random, unique, the same on every retry
+  std::string clinic;      // the clinic whose webhooks receive it
+  std::string session_id;  // the conversation it is about ("" if none)
+  std::string type;        // "escalation", "callback_request", "feedback", "handoff_status"
+  std::string body;        // the JSON delivered, exactly (opaque here)
+  int64_t created_ms = 0;
+  // The endpoints (webhook ids of the clinic file) it goes to, one delivery each.
+  std::vector<std::string> endpoints;
+};
+
+// One event's delivery to one endpoint.
+struct DeliveryRecord {
+  int64_t event_id = 0;
+  std::string endpoint;
+  // The event's fields, for the sender.
+  std::string key;
+  std::string clinic;
+  std::string type;
+  std::string body;
+  int64_t created_ms = 0;
+  std::string status = "pending";  // "pending", "delivered", "failed" (given up)
+  int attempts = 0;                // attempts made so far
+  int64_t next_attempt_ms = 0;     // when a pending delivery is due
+  int64_t last_attempt_ms = 0;     // 0 before the first attempt
+  std::string last_error;          // e.g. "HTTP 500", "timed out"; "" when none
+};
+
+// The outbox at a glance, for /metrics.
+struct OutboxStats {
+  int64_t pending = 0;            // deliveries not yet delivered nor given up
+  int64_t failed = 0;             // deliveries given up
+  int64_t oldest_pending_ms = 0;  // created_ms of the oldest pending one; 0 when none
+};
+
+// An item on the clinicians' page: a red-flag escalation or a callback request.
+struct HandoffRecord {
+  int64_t id = 0;         // assigned by the store
+  std::string reference;  // what the person was told, e.g. "BL-7K2Q9" (unique)
+  std::string clinic;
+  std::string session_id;
+  int64_t seq = 0;           // the turn that raised it
+  std::string type;          // "escalation" or "callback"
+  std::string urgency;       // "emergency", "urgent" or "none"
+  std::string red_flag_kind; // "E1".."U7" for an escalation, else ""
+  // With consent only: the person agreed to share the conversation (and, for a callback,
+  // their name and number) with the clinic. Without it the three strings below are "".
+  bool consent = false;
+  std::string first_name;
+  std::string phone;  // E.164, e.g. "+447700900123"
+  std::string best_time;
+  int64_t created_ms = 0;
+  std::string status = "new";  // "new", "acknowledged", "called_back", "closed"
+  std::string status_by;       // who set the status ("" while new)
+  int64_t status_ms = 0;
+};
+
+struct HandoffFilter {
+  std::string clinic;      // required
+  std::string status;      // "" for any
+  int64_t since_ms = 0;    // created at or after; 0 for no bound
+  int64_t until_ms = 0;    // created before; 0 for no bound
+  size_t limit = 100;
 };
 
 struct FeedbackRecord {
@@ -65,6 +138,7 @@ struct FeedbackRecord {
   int rating = 0;   // +1 helpful, -1 not helpful
   std::string comment;
   int64_t created_ms = 0;
+  std::vector<EventRecord> events;  // written with it (a "feedback" webhook event)
 };
 
 // An unanswered question (fallback or clarify), for the curators' list.
@@ -128,15 +202,17 @@ class Store {
 
   virtual void AddFeedback(FeedbackRecord feedback, Done done) = 0;
 
-  // Deletes a session with all its turns, feedback and unanswered entries, and keeps a
+  // Deletes a session with all its turns, feedback, unanswered entries, handoff items (and
+  // with them any phone number) and events with their undelivered deliveries, and keeps a
   // tombstone of its id (its SHA-256, never the id itself) until `tombstone_until_ms`: until
   // then every turn of that id is refused (kNotFound, see AppendTurn), so the session cannot
   // come back, whichever connection or process still holds its id. Purge drops tombstones
   // that ended before its `before_ms`.
   virtual void DeleteSession(std::string id, int64_t tombstone_until_ms, Done done) = 0;
 
-  // Deletes turns, feedback and unanswered entries created before `before_ms`, and sessions
-  // not updated since then, for one clinic (retention); and the tombstones of deleted sessions
+  // Deletes turns, feedback, unanswered entries, handoff items and events (with their
+  // deliveries, whatever their status) created before `before_ms`, and sessions not updated
+  // since then, for one clinic (retention); and the tombstones of deleted sessions
   // (whatever their clinic) that ended before `before_ms`. `done` gets the number of sessions
   // deleted (an OK Status cannot carry a message, so the count is the StatusOr's value).
   virtual void Purge(std::string clinic, int64_t before_ms,
@@ -156,6 +232,36 @@ class Store {
   // The last `limit` revisions, newest first.
   virtual void Revisions(
       size_t limit, std::function<void(engine::StatusOr<std::vector<RevisionRecord>>)> done) = 0;
+
+  // --- Handing over to the clinic (issue 22) ---
+
+  // Deliveries due: pending, next_attempt_ms <= now_ms, oldest first, at most `limit`, and at
+  // most `per_endpoint` of any one endpoint (a clinic's dead receiver cannot fill a batch).
+  virtual void DueDeliveries(
+      int64_t now_ms, size_t limit, size_t per_endpoint,
+      std::function<void(engine::StatusOr<std::vector<DeliveryRecord>>)> done) = 0;
+
+  // Records an attempt's outcome: `d.status`, `d.attempts`, `d.next_attempt_ms`,
+  // `d.last_attempt_ms` and `d.last_error` replace the stored ones for (event_id, endpoint).
+  // A delivery whose event was deleted meanwhile (its conversation deleted): OK, nothing.
+  virtual void UpdateDelivery(DeliveryRecord d, Done done) = 0;
+
+  virtual void Outbox(std::function<void(engine::StatusOr<OutboxStats>)> done) = 0;
+
+  // The deliveries of one clinic given up on (for the clinicians' page), newest first.
+  virtual void FailedDeliveries(
+      std::string clinic, size_t limit,
+      std::function<void(engine::StatusOr<std::vector<DeliveryRecord>>)> done) = 0;
+
+  // The clinicians' page items matching `filter`, newest first.
+  virtual void Handoffs(HandoffFilter filter,
+                        std::function<void(engine::StatusOr<std::vector<HandoffRecord>>)> done) = 0;
+
+  // Sets an item's status (who, when) and records `events` (a "handoff_status" event) in the
+  // same transaction. Unknown id, or an id of another clinic: kNotFound.
+  virtual void SetHandoffStatus(std::string clinic, int64_t id, std::string status,
+                                std::string who, int64_t at_ms, std::vector<EventRecord> events,
+                                Done done) = 0;
 
   // Blocks until everything queued so far is committed and its callback has run (shutdown,
   // tests).
