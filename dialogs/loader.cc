@@ -1,7 +1,10 @@
 #include "dialogs/loader.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "knowledge/json_file.h"
@@ -294,6 +297,215 @@ bool CheckFrameAncestors(const std::vector<std::string>& sources,
   return ok;
 }
 
+// The events a webhook can subscribe to (schemas/event.schema.json).
+const std::set<std::string>& WebhookEventTypes() {
+  static const std::set<std::string> types = {"escalation", "callback_request", "feedback",
+                                              "handoff_status"};
+  return types;
+}
+
+// Splits `url` into `w`'s tls, host, port and target. https to a DNS name or an IPv4
+// address; plain http only to localhost, 127.0.0.1 or [::1] (a receiver on the same host).
+// No user info, no fragment, no whitespace. Returns "" or what is wrong.
+std::string ParseWebhookUrl(const std::string& url, engine::WebhookEndpoint* w) {
+  if (url.size() > 2000) return "is longer than 2000 characters";
+  for (unsigned char ch : url) {
+    if (ch <= 0x20 || ch >= 0x7f) return "has a space, a control character or a non-ASCII byte";
+  }
+  std::string rest;
+  if (url.rfind("https://", 0) == 0) {
+    w->tls = true;
+    rest = url.substr(8);
+  } else if (url.rfind("http://", 0) == 0) {
+    w->tls = false;
+    rest = url.substr(7);
+  } else {
+    return "is not an https:// URL";
+  }
+  if (rest.find('#') != std::string::npos) return "has a fragment (#...)";
+  const size_t slash = rest.find_first_of("/?");
+  std::string authority = rest.substr(0, slash);
+  w->target = slash == std::string::npos ? "/" : rest.substr(slash);
+  if (w->target[0] == '?') w->target = "/" + w->target;
+  if (authority.find('@') != std::string::npos) {
+    return "has user info (user@host): put credentials in the secret, not the URL";
+  }
+  std::string port;
+  if (!authority.empty() && authority[0] == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string::npos) return "has an unclosed '['";
+    w->host = authority.substr(1, close - 1);
+    if (w->host != "::1") return "names an IPv6 address other than [::1]";
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return "has something after ']' that is not a port";
+      port = authority.substr(close + 2);
+    }
+  } else {
+    const size_t colon = authority.find(':');
+    w->host = authority.substr(0, colon);
+    if (colon != std::string::npos) port = authority.substr(colon + 1);
+    if (w->host.empty()) return "has no host";
+    for (char ch : w->host) {
+      if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-')) {
+        return "has a host that is not lowercase letters, digits, '.' and '-'";
+      }
+    }
+  }
+  if (!port.empty() || authority.back() == ':') {
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stol(port) < 1 ||
+        std::stol(port) > 65535) {
+      return "has a port that is not 1-65535";
+    }
+    w->port = std::to_string(std::stol(port));
+  } else {
+    w->port = w->tls ? "443" : "80";
+  }
+  if (!w->tls && w->host != "localhost" && w->host != "127.0.0.1" && w->host != "::1") {
+    return "is plain http to another host: use https (plain http only to localhost, "
+           "127.0.0.1 or [::1])";
+  }
+  return "";
+}
+
+// A secret shorter than this is refused: `openssl rand -hex 32` gives 64 characters.
+constexpr size_t kMinWebhookSecret = 32;
+
+// Reads the secret named by `w->secret_file` or `w->secret_env` into `w->secret`. Returns ""
+// or what is wrong (never the secret).
+std::string ResolveWebhookSecret(engine::WebhookEndpoint* w) {
+  std::string secret;
+  if (!w->secret_file.empty()) {
+    const fs::path p(w->secret_file);
+    if (!p.is_absolute()) {
+      return "\"secret_file\" must be an absolute path outside the repository (e.g. "
+             "/etc/backline/secrets/clinic-webhook)";
+    }
+    std::error_code ec;
+    const fs::file_status st = fs::status(p, ec);
+    if (ec || !fs::is_regular_file(st)) {
+      return "\"secret_file\" " + w->secret_file + " is not a readable file";
+    }
+    const fs::perms group_other = fs::perms::group_all | fs::perms::others_all;
+    if ((st.permissions() & group_other) != fs::perms::none) {
+      return "\"secret_file\" " + w->secret_file +
+             " may be read or written by other users: chmod 600 it";
+    }
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return "\"secret_file\" " + w->secret_file + " cannot be read";
+    secret.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } else {
+    const char* v = std::getenv(w->secret_env.c_str());
+    if (v == nullptr) return "the environment variable " + w->secret_env + " is not set";
+    secret = v;
+  }
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' ||
+                             secret.back() == ' ' || secret.back() == '\t')) {
+    secret.pop_back();
+  }
+  if (secret.size() < kMinWebhookSecret) {
+    return "the secret is shorter than " + std::to_string(kMinWebhookSecret) +
+           " characters (make one with `openssl rand -hex 32`)";
+  }
+  w->secret = std::move(secret);
+  return "";
+}
+
+// "webhooks": [{"id", "url", "events", "secret_file" | "secret_env"}].
+bool ReadWebhooks(const JsonFile& f, const json& root, engine::Clinic* c,
+                  std::vector<Diagnostic>* diags) {
+  const auto list = root.find("webhooks");
+  if (list == root.end()) return true;
+  if (!list->is_array()) {
+    Error(diags, f.At("/webhooks"), "\"webhooks\" is a list of endpoints");
+    return false;
+  }
+  bool ok = true;
+  std::set<std::string> ids;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string ptr = "/webhooks/" + std::to_string(i);
+    const json& item = (*list)[i];
+    if (!item.is_object()) {
+      Error(diags, f.At(ptr),
+            "a webhook is an object with \"id\", \"url\", \"events\" and "
+            "\"secret_file\" or \"secret_env\"");
+      ok = false;
+      continue;
+    }
+    CheckKeys(f, item, ptr, {"id", "url", "events", "secret_file", "secret_env", "secret"}, diags);
+    engine::WebhookEndpoint w;
+    w.where = f.At(ptr);
+    bool item_ok = GetString(f, item, ptr, "id", true, &w.id, diags);
+    item_ok &= GetString(f, item, ptr, "url", true, &w.url, diags);
+    std::vector<engine::SourceLocation> where;
+    item_ok &= GetStrings(f, item, ptr, "events", true, &w.events, &where, diags);
+    item_ok &= GetString(f, item, ptr, "secret_file", false, &w.secret_file, diags);
+    item_ok &= GetString(f, item, ptr, "secret_env", false, &w.secret_env, diags);
+    if (!item_ok) {
+      ok = false;
+      continue;
+    }
+    if (w.id.empty() || w.id.size() > 64 ||
+        w.id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos) {
+      Error(diags, f.At(ptr + "/id"),
+            "a webhook id is 1-64 lowercase letters, digits, '-' and '_'");
+      item_ok = false;
+    } else if (!ids.insert(w.id).second) {
+      Error(diags, f.At(ptr + "/id"), "duplicate webhook id '" + w.id + "'");
+      item_ok = false;
+    }
+    if (const std::string why = ParseWebhookUrl(w.url, &w); !why.empty()) {
+      Error(diags, f.At(ptr + "/url"), "webhook url \"" + w.url.substr(0, 80) + "\" " + why);
+      item_ok = false;
+    }
+    if (w.events.empty()) {
+      Error(diags, f.At(ptr + "/events"), "\"events\" names at least one event");
+      item_ok = false;
+    }
+    std::set<std::string> seen;
+    for (size_t j = 0; j < w.events.size(); ++j) {
+      if (!WebhookEventTypes().count(w.events[j])) {
+        Error(diags, where[j],
+              "unknown event \"" + w.events[j].substr(0, 40) +
+                  "\": use \"escalation\", \"callback_request\", \"feedback\" or "
+                  "\"handoff_status\"");
+        item_ok = false;
+      } else if (!seen.insert(w.events[j]).second) {
+        Error(diags, where[j], "event \"" + w.events[j] + "\" is listed twice");
+        item_ok = false;
+      }
+    }
+    if (item.contains("secret")) {
+      Error(diags, f.At(ptr + "/secret"),
+            "a secret never goes in a clinic file (it is shipped in git): put it in a file "
+            "named by \"secret_file\" (mode 0600) or an environment variable named by "
+            "\"secret_env\"");
+      item_ok = false;
+    } else if (w.secret_file.empty() == w.secret_env.empty()) {
+      Error(diags, f.At(ptr),
+            "a webhook names its secret with exactly one of \"secret_file\" (an absolute path, "
+            "mode 0600) and \"secret_env\" (an environment variable); never the secret itself");
+      item_ok = false;
+    } else if (!w.secret_env.empty() &&
+               (w.secret_env.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+                    std::string::npos ||
+                (w.secret_env[0] >= '0' && w.secret_env[0] <= '9'))) {
+      Error(diags, f.At(ptr + "/secret_env"),
+            "\"secret_env\" is an environment variable name: capitals, digits and '_'");
+      item_ok = false;
+    } else if (const std::string why = ResolveWebhookSecret(&w); !why.empty()) {
+      Error(diags, f.At(ptr + (w.secret_file.empty() ? "/secret_env" : "/secret_file")), why);
+      item_ok = false;
+    }
+    if (item_ok) {
+      c->webhooks.push_back(std::move(w));
+    } else {
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 bool ReadClinic(const JsonFile& f, engine::Clinic* c, std::vector<Diagnostic>* diags) {
   const json& root = f.root();
   if (!root.is_object()) {
@@ -301,7 +513,7 @@ bool ReadClinic(const JsonFile& f, engine::Clinic* c, std::vector<Diagnostic>* d
     return false;
   }
   CheckKeys(f, root, "",
-            {"id", "name", "care_team_phone", "after_hours_phone", "emergency_number",
+            {"webhooks", "id", "name", "care_team_phone", "after_hours_phone", "emergency_number",
              "crisis_line", "allowed_origins", "frame_ancestors", "retention_days", "country",
              "remember_conversation_hours"},
             diags);
@@ -330,6 +542,7 @@ bool ReadClinic(const JsonFile& f, engine::Clinic* c, std::vector<Diagnostic>* d
       ok = false;
     }
   }
+  ok &= ReadWebhooks(f, root, c, diags);
   if (auto r = root.find("retention_days"); r != root.end()) {
     if (!r->is_number_integer() || r->get<long long>() < 1 || r->get<long long>() > 3650) {
       Error(diags, f.At("/retention_days"), "\"retention_days\" must be a whole number 1-3650");

@@ -274,6 +274,25 @@ struct DialogSpec {
   SourceLocation where;
 };
 
+// One of a clinic's webhook endpoints (issue 22): where its events are POSTed, signed with
+// the shared secret. Validated and resolved by the dialogs loader: the URL is https (plain
+// http only to localhost, 127.0.0.1 or [::1]) and is split into its parts here; the secret is
+// read from `secret_file` (mode 0600/0400) or the environment variable `secret_env` at load
+// time, and never comes from a file in the repository. Never log `secret`.
+struct WebhookEndpoint {
+  std::string id;                   // unique within the clinic, e.g. "oncology-triage"
+  std::string url;                  // as written
+  bool tls = true;                  // https
+  std::string host;                 // "triage.example.org", "127.0.0.1", "::1" (no brackets)
+  std::string port;                 // "443" unless given
+  std::string target;               // path and query, "/" when empty
+  std::vector<std::string> events;  // "escalation", "callback_request", "feedback", ...
+  std::string secret_file;          // one of these two named where the secret is
+  std::string secret_env;
+  std::string secret;  // the resolved secret (trailing whitespace removed)
+  SourceLocation where;
+};
+
 // A clinic's details, filled into replies.
 struct Clinic {
   std::string id = "default";
@@ -286,6 +305,8 @@ struct Clinic {
   // The CSP frame-ancestors sources for this clinic's pages (?clinic=ID): "'self'", "'none'"
   // (alone) or https origins. Validated by the dialogs loader.
   std::vector<std::string> frame_ancestors = {"'self'"};
+  // Where the clinic's events go (issue 22); empty: nowhere.
+  std::vector<WebhookEndpoint> webhooks;
   int retention_days = 30;
   // Where the chat widget keeps the conversation's session id: 0, for this browser tab only
   // (sessionStorage: closing the tab ends the conversation on that device); N, on this device

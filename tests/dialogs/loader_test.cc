@@ -1,6 +1,11 @@
 #include "dialogs/loader.h"
 
+#include <stdlib.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -260,6 +265,189 @@ TEST(ClinicsLoaderTest, FrameAncestorsDefaultToSelfAndShippedOnesLoad) {
   ASSERT_TRUE(LoadClinics(std::string(build::kSourceDir) + "/dialogs", &clinics, &diags))
       << Join(diags);
   for (const auto& c : clinics) EXPECT_FALSE(c.frame_ancestors.empty()) << c.id;
+}
+
+// ---- Webhooks (issue 22) -----------------------------------------------------------------
+
+// A temp dialogs folder whose clinics/default.json has `webhooks` (JSON text) on line 2, and
+// a secret file (mode `mode`) beside it.
+class WebhookClinic {
+ public:
+  WebhookClinic() {
+    char tmpl[] = "/tmp/backline-webhooks-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    std::filesystem::create_directories(dir_ + "/clinics");
+  }
+  ~WebhookClinic() { std::filesystem::remove_all(dir_); }
+
+  std::string WriteSecret(const std::string& text, mode_t mode) {
+    const std::string path = dir_ + "/secret";
+    std::ofstream(path) << text;
+    chmod(path.c_str(), mode);
+    return path;
+  }
+
+  bool Load(const std::string& webhooks, std::vector<engine::Clinic>* clinics,
+            std::vector<Diagnostic>* diags) {
+    std::ofstream(dir_ + "/clinics/default.json")
+        << "{\"id\": \"default\", \"name\": \"Test\", \"emergency_number\": \"999\",\n"
+        << "  \"webhooks\": " << webhooks << "}\n";
+    return LoadClinics(dir_, clinics, diags);
+  }
+
+ private:
+  std::string dir_;
+};
+
+constexpr char kGoodSecret[] = "0123456789abcdef0123456789abcdef0123456789abcdef\n";
+
+TEST(ClinicsLoaderTest, WebhooksLoadWithTheirUrlSplitAndTheSecretFromAFile) {
+  WebhookClinic clinic;
+  const std::string secret = clinic.WriteSecret(kGoodSecret, 0600);
+  std::vector<engine::Clinic> clinics;
+  std::vector<Diagnostic> diags;
+  ASSERT_TRUE(clinic.Load(
+      R"([{"id": "triage", "url": "https://triage.example.org:8443/hooks/backline?x=1",
+           "events": ["escalation", "callback_request"], "secret_file": ")" +
+          secret + R"("},
+         {"id": "local", "url": "http://[::1]:9000", "events": ["feedback"],
+          "secret_file": ")" +
+          secret + R"("}])",
+      &clinics, &diags))
+      << Join(diags);
+  ASSERT_EQ(clinics.size(), 1u);
+  ASSERT_EQ(clinics[0].webhooks.size(), 2u);
+  const engine::WebhookEndpoint& w = clinics[0].webhooks[0];
+  EXPECT_EQ(w.id, "triage");
+  EXPECT_TRUE(w.tls);
+  EXPECT_EQ(w.host, "triage.example.org");
+  EXPECT_EQ(w.port, "8443");
+  EXPECT_EQ(w.target, "/hooks/backline?x=1");
+  EXPECT_THAT(w.events, ::testing::ElementsAre("escalation", "callback_request"));
+  EXPECT_EQ(w.secret, "0123456789abcdef0123456789abcdef0123456789abcdef");  // newline dropped
+  const engine::WebhookEndpoint& local = clinics[0].webhooks[1];
+  EXPECT_FALSE(local.tls);
+  EXPECT_EQ(local.host, "::1");
+  EXPECT_EQ(local.port, "9000");
+  EXPECT_EQ(local.target, "/");
+}
+
+TEST(ClinicsLoaderTest, WebhookSecretFromTheEnvironment) {
+  WebhookClinic clinic;
+  setenv("BACKLINE_TEST_WEBHOOK_SECRET", "abcdefghijklmnopqrstuvwxyz0123456789", 1);
+  std::vector<engine::Clinic> clinics;
+  std::vector<Diagnostic> diags;
+  ASSERT_TRUE(clinic.Load(R"([{"id": "a", "url": "http://127.0.0.1:8000/x",
+      "events": ["escalation"], "secret_env": "BACKLINE_TEST_WEBHOOK_SECRET"}])",
+                          &clinics, &diags))
+      << Join(diags);
+  EXPECT_EQ(clinics[0].webhooks[0].secret, "abcdefghijklmnopqrstuvwxyz0123456789");
+  unsetenv("BACKLINE_TEST_WEBHOOK_SECRET");
+  clinics.clear();
+  diags.clear();
+  EXPECT_FALSE(clinic.Load(R"([{"id": "a", "url": "http://127.0.0.1:8000/x",
+      "events": ["escalation"], "secret_env": "BACKLINE_TEST_WEBHOOK_SECRET"}])",
+                           &clinics, &diags));
+  EXPECT_THAT(Join(Errors(diags)), HasSubstr("BACKLINE_TEST_WEBHOOK_SECRET is not set"));
+}
+
+// Each bad endpoint is refused with the file and line of what is wrong.
+TEST(ClinicsLoaderTest, BadWebhooksAreErrorsAtTheirLocation) {
+  WebhookClinic clinic;
+  const std::string good = clinic.WriteSecret(kGoodSecret, 0600);
+  struct Case {
+    std::string webhook;  // one item, on line 2 of the file
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {R"({"id": "a", "url": "http://triage.example.org/", "events": ["escalation"],
+           "secret_file": "S"})",
+       "is plain http to another host: use https"},
+      {R"({"id": "a", "url": "http://10.0.0.5/", "events": ["escalation"], "secret_file": "S"})",
+       "is plain http to another host"},
+      {R"({"id": "a", "url": "ftp://x.org/", "events": ["escalation"], "secret_file": "S"})",
+       "is not an https:// URL"},
+      {R"({"id": "a", "url": "https://user:pw@x.org/", "events": ["escalation"],
+           "secret_file": "S"})",
+       "has user info"},
+      {R"({"id": "a", "url": "https://x.org:99999/", "events": ["escalation"],
+           "secret_file": "S"})",
+       "has a port that is not 1-65535"},
+      {R"({"id": "a", "url": "https://[2001:db8::1]/", "events": ["escalation"],
+           "secret_file": "S"})",
+       "names an IPv6 address other than [::1]"},
+      {R"({"id": "a", "url": "https://X.org/", "events": ["escalation"], "secret_file": "S"})",
+       "lowercase"},
+      {R"({"id": "a", "url": "https://x.org/", "events": ["escalations"], "secret_file": "S"})",
+       "unknown event \"escalations\""},
+      {R"({"id": "a", "url": "https://x.org/", "events": [], "secret_file": "S"})",
+       "names at least one event"},
+      {R"({"id": "A b", "url": "https://x.org/", "events": ["feedback"], "secret_file": "S"})",
+       "a webhook id is"},
+      {R"({"id": "a", "url": "https://x.org/", "events": ["feedback"]})", "exactly one of"},
+      {R"({"id": "a", "url": "https://x.org/", "events": ["feedback"], "secret_file": "S",
+           "secret_env": "X"})",
+       "exactly one of"},
+      {R"({"id": "a", "url": "https://x.org/", "events": ["feedback"],
+           "secret": "0123456789abcdef0123456789abcdef"})",
+       "a secret never goes in a clinic file"},
+      {R"({"id": "a", "url": "https://x.org/", "events": ["feedback"],
+           "secret_file": "secrets/hook"})",
+       "must be an absolute path"},
+      {R"({"id": "a", "url": "https://x.org/", "events": ["feedback"],
+           "secret_file": "/nonexistent/backline-secret"})",
+       "is not a readable file"},
+      {R"({"id": "a", "url": "https://x.org/", "events": ["feedback"], "secret_env": "lower"})",
+       "is an environment variable name"},
+  };
+  for (const auto& c : cases) {
+    std::string item = c.webhook;
+    if (const size_t s = item.find("\"S\""); s != std::string::npos) {
+      item.replace(s, 3, "\"" + good + "\"");
+    }
+    std::vector<engine::Clinic> clinics;
+    std::vector<Diagnostic> diags;
+    EXPECT_FALSE(clinic.Load("[" + item + "]", &clinics, &diags)) << c.webhook;
+    const auto errors = Errors(diags);
+    ASSERT_FALSE(errors.empty()) << c.webhook;
+    EXPECT_THAT(errors[0].message, HasSubstr(c.says)) << c.webhook;
+    EXPECT_EQ(errors[0].where.line >= 2 && errors[0].where.line <= 3, true)
+        << c.webhook << ": " << errors[0].where.ToString();
+    EXPECT_THAT(errors[0].where.file, EndsWith("clinics/default.json"));
+  }
+}
+
+TEST(ClinicsLoaderTest, WebhookSecretFileReadableByOthersOrShortIsRefused) {
+  WebhookClinic clinic;
+  const std::string item_head =
+      R"([{"id": "a", "url": "https://x.org/", "events": ["feedback"], "secret_file": ")";
+  for (mode_t mode : {0640, 0604, 0660}) {
+    const std::string path = clinic.WriteSecret(kGoodSecret, mode);
+    std::vector<engine::Clinic> clinics;
+    std::vector<Diagnostic> diags;
+    EXPECT_FALSE(clinic.Load(item_head + path + "\"}]", &clinics, &diags)) << mode;
+    EXPECT_THAT(Join(Errors(diags)), HasSubstr("chmod 600")) << mode;
+    // The message names the file, never its contents.
+    EXPECT_THAT(Join(diags), ::testing::Not(HasSubstr("0123456789abcdef")));
+  }
+  const std::string path = clinic.WriteSecret("too-short\n", 0400);
+  std::vector<engine::Clinic> clinics;
+  std::vector<Diagnostic> diags;
+  EXPECT_FALSE(clinic.Load(item_head + path + "\"}]", &clinics, &diags));
+  EXPECT_THAT(Join(Errors(diags)), HasSubstr("shorter than 32 characters"));
+  EXPECT_THAT(Join(diags), ::testing::Not(HasSubstr("too-short")));
+}
+
+TEST(ClinicsLoaderTest, DuplicateWebhookIdIsAnError) {
+  WebhookClinic clinic;
+  const std::string secret = clinic.WriteSecret(kGoodSecret, 0600);
+  const std::string item = R"({"id": "a", "url": "https://x.org/", "events": ["feedback"],
+      "secret_file": ")" + secret +
+                           "\"}";
+  std::vector<engine::Clinic> clinics;
+  std::vector<Diagnostic> diags;
+  EXPECT_FALSE(clinic.Load("[" + item + ", " + item + "]", &clinics, &diags));
+  EXPECT_THAT(Join(Errors(diags)), HasSubstr("duplicate webhook id 'a'"));
 }
 
 }  // namespace
