@@ -69,6 +69,26 @@ std::string Metrics::Render(const Gauges& gauges) const {
   line("backline_reloads_failed_total", "Content reloads refused by validation", "counter",
        reloads_failed.load());
   out +=
+      "# HELP backline_webhook_attempts_total Webhook delivery attempts, by outcome "
+      "(delivered; retry: failed, tried again later; failed: given up)\n"
+      "# TYPE backline_webhook_attempts_total counter\n";
+  std::snprintf(buf, sizeof buf,
+                "backline_webhook_attempts_total{outcome=\"delivered\"} %lld\n"
+                "backline_webhook_attempts_total{outcome=\"retry\"} %lld\n"
+                "backline_webhook_attempts_total{outcome=\"failed\"} %lld\n",
+                static_cast<long long>(webhook_delivered.load()),
+                static_cast<long long>(webhook_retries.load()),
+                static_cast<long long>(webhook_failed.load()));
+  out += buf;
+  line("backline_webhook_outbox_pending", "Webhook deliveries not yet delivered nor given up",
+       "gauge", webhook_outbox_pending.load());
+  line("backline_webhook_outbox_failed", "Webhook deliveries given up (shown to clinicians)",
+       "gauge", webhook_outbox_failed.load());
+  const int64_t oldest = webhook_outbox_oldest_ms.load();
+  line("backline_webhook_outbox_oldest_seconds",
+       "Age of the oldest pending webhook delivery (0 when none)", "gauge",
+       oldest > 0 && gauges.now_ms > oldest ? (gauges.now_ms - oldest) / 1000 : 0);
+  out +=
       "# HELP backline_reply_latency_seconds From a message's arrival to its reply being queued "
       "(after commit)\n# TYPE backline_reply_latency_seconds histogram\n";
   for (size_t i = 0; i < kBuckets.size(); ++i) {

@@ -37,6 +37,16 @@ class Metrics {
   // Times accept failed for lack of file descriptors (EMFILE, ENFILE) and the listener waited
   // before accepting again.
   std::atomic<int64_t> accept_backoffs{0};
+  // Webhook delivery attempts by outcome (server/webhooks.h): delivered, failed and to be
+  // retried, or failed and given up.
+  std::atomic<int64_t> webhook_delivered{0};
+  std::atomic<int64_t> webhook_retries{0};
+  std::atomic<int64_t> webhook_failed{0};
+  // The outbox as the webhook sender last read it (Store::Outbox): deliveries pending and
+  // given up, and the creation time (Unix ms) of the oldest pending one, 0 when none.
+  std::atomic<int64_t> webhook_outbox_pending{0};
+  std::atomic<int64_t> webhook_outbox_failed{0};
+  std::atomic<int64_t> webhook_outbox_oldest_ms{0};
 
   void ObserveLatency(double seconds);
 
@@ -46,6 +56,7 @@ class Metrics {
     bool ready = false;
     size_t live_sessions = 0;  // conversations kept in memory
     size_t addresses = 0;      // client addresses whose limits are tracked
+    int64_t now_ms = 0;        // Unix time, for the outbox's age
   };
   // The exposition text.
   std::string Render(const Gauges& gauges) const;

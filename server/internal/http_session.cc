@@ -354,6 +354,7 @@ Decision Metrics(ServerState& state, const Request& req) {
   gauges.ready = state.ready.load();
   gauges.live_sessions = state.LiveSessions();
   gauges.addresses = state.address_limits->size();
+  gauges.now_ms = NowMs();
   res.body() = state.metrics.Render(gauges);
   return Respond(std::move(res));
 }
