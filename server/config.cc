@@ -126,10 +126,27 @@ Status Config::LoadFile(const std::string& path, Config* c) {
     return Status::InvalidArgument(path + ": not a JSON object");
   }
   Status s = CheckKnown(j,
-                        {"address", "port", "threads", "database", "store", "knowledge", "dialogs",
-                         "web", "log_patient_text", "retention_check_minutes", "limits", "curators",
-                         "curator_session_minutes", "curator_login_attempts",
-                         "curator_login_window_minutes", "tls_cert", "tls_key", "trusted_proxies"},
+                        {"address",
+                         "port",
+                         "threads",
+                         "database",
+                         "store",
+                         "knowledge",
+                         "dialogs",
+                         "web",
+                         "log_patient_text",
+                         "retention_check_minutes",
+                         "limits",
+                         "curators",
+                         "curator_session_minutes",
+                         "curator_login_attempts",
+                         "curator_login_window_minutes",
+                         "tls_cert",
+                         "tls_key",
+                         "trusted_proxies",
+                         "webhook_ca_file",
+                         "webhook_retry_base_ms",
+                         "webhook_retry_max_ms"},
                         path);
   if (!s.ok()) return s;
   for (Status r : {Read(j, "address", &c->address, path), Read(j, "port", &c->port, path),
@@ -140,7 +157,10 @@ Status Config::LoadFile(const std::string& path, Config* c) {
                    Read(j, "retention_check_minutes", &c->retention_check_minutes, path),
                    Read(j, "curator_login_attempts", &c->curators.login_attempts, path),
                    Read(j, "tls_cert", &c->tls_cert, path), Read(j, "tls_key", &c->tls_key, path),
-                   Read(j, "trusted_proxies", &c->trusted_proxies, path)}) {
+                   Read(j, "trusted_proxies", &c->trusted_proxies, path),
+                   Read(j, "webhook_ca_file", &c->webhook_ca_file, path),
+                   Read(j, "webhook_retry_base_ms", &c->webhook_retry_base_ms, path),
+                   Read(j, "webhook_retry_max_ms", &c->webhook_retry_max_ms, path)}) {
     if (!r.ok()) return r;
   }
   if (auto proxies = TrustedProxies::Parse(c->trusted_proxies); !proxies.ok()) {
@@ -207,6 +227,10 @@ Status Config::Validate() const {
             ? "tls_key is set but tls_cert is not: TLS needs both (--tls-cert FILE --tls-key FILE)"
             : "tls_cert is set but tls_key is not: TLS needs both (--tls-cert FILE --tls-key "
               "FILE)");
+  }
+  if (webhook_retry_base_ms < 1 || webhook_retry_max_ms < webhook_retry_base_ms) {
+    return Status::InvalidArgument(
+        "webhook_retry_base_ms must be at least 1 and webhook_retry_max_ms at least that");
   }
   return Status::Ok();
 }

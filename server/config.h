@@ -101,6 +101,13 @@ struct Config {
   // (the default): those headers are ignored and the TCP peer is the client.
   std::vector<std::string> trusted_proxies;
   Limits limits;
+  // Webhooks to the clinics (issue 22, server/webhooks.h): a PEM file of the certificate
+  // authorities trusted for https endpoints instead of the system's (a hospital's private CA);
+  // empty, the system's. The retry schedule's first delay and cap, in milliseconds (a failed
+  // delivery is retried for 24 hours whatever these are; tests shorten them).
+  std::string webhook_ca_file;
+  int webhook_retry_base_ms = 30 * 1000;
+  int webhook_retry_max_ms = 60 * 60 * 1000;
   // JSON: "curators": [{"name", "token"}], "curator_session_minutes",
   // "curator_login_attempts", "curator_login_window_minutes".
   CuratorSettings curators;

@@ -53,6 +53,9 @@ class RouteHost {
   virtual void RunInBackground(std::function<void()> job) = 0;
   // The store the server writes conversations to; it lives as long as the server's state.
   virtual store::Store& ConversationStore() = 0;
+  // Tells the webhook sender that events were just recorded (after the write's callback), so
+  // they go out now rather than at its next poll of the outbox (within a second).
+  virtual void WakeWebhooks() = 0;
   // One line on stderr in the server's format ("2026-11-26T21:00:00Z warn: ..."). Never pass
   // patient text.
   virtual void Log(const char* level, const std::string& message) const = 0;

@@ -523,6 +523,23 @@ engine::StatusOr<std::unique_ptr<Server>> Server::Create(Config config,
   state->store = std::move(store);
   // Raw: the store is the state's own member, and is destroyed before it.
   state->store->SetAfterCallbacks([raw = state.get()]() { raw->WakeForStoreResults(); });
+  {
+    WebhookSenderOptions options;
+    options.ca_file = state->config.webhook_ca_file;
+    options.retry.base_ms = state->config.webhook_retry_base_ms;
+    options.retry.max_ms = state->config.webhook_retry_max_ms;
+    // The endpoints of the content served now: SIGHUP applies a changed URL or secret to the
+    // next attempt. Raw: the sender is the state's own member, stopped before it goes.
+    auto sender = WebhookSender::Create(
+        state->store.get(),
+        [raw = state.get()](const std::string& clinic, const std::string& endpoint) {
+          const auto content = raw->content();
+          return content ? FindWebhook(content->clinics, clinic, endpoint) : std::nullopt;
+        },
+        options, &state->metrics);
+    if (!sender.ok()) return sender.status();
+    state->webhooks = std::move(sender).value();
+  }
   const content::ContentPaths shipped = content::DefaultContentPaths();
   content::ContentPaths paths{
       state->config.knowledge.empty() ? shipped.knowledge : state->config.knowledge,
@@ -681,6 +698,7 @@ int Server::Run() {
   namespace net = internal::net;
   auto state = state_;
   state->listener->Run();
+  state->webhooks->Start();
 
   net::signal_set signals(state->ioc, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal;
@@ -739,6 +757,9 @@ int Server::Run() {
   state->background.join();
   retention->cancel();
   state->FlushTurns();
+  // Attempts in flight are cut and left pending (made again after a restart); the outcomes
+  // already known are recorded before the store's last flush.
+  state->webhooks->Stop();
   state->store->Flush();
   // Stop() may stop the io_context before the acceptor's close (posted by Listener::Stop)
   // has run. Run what is due now -- that close, the aborted accept, the cancelled timer --

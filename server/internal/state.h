@@ -27,6 +27,7 @@
 #include "server/metrics.h"
 #include "server/routes.h"
 #include "server/static_files.h"
+#include "server/webhooks.h"
 #include "store/store.h"
 
 namespace backline::server::internal {
@@ -90,6 +91,10 @@ struct ServerState : RouteHost {
   Config config;
   net::io_context ioc;
   std::unique_ptr<store::Store> store;
+  // Delivers the store's outbox to the clinics' webhooks (server/webhooks.h), on its own
+  // thread; started by Server::Run and stopped after the network threads, before the store's
+  // last flush. Declared after the store: destroyed (stopped) before it.
+  std::unique_ptr<WebhookSender> webhooks;
   // Held by ReloadContent (server.cc) around load and swap: reloads never overlap, so the
   // last one to start is the one that stays.
   std::mutex reload_mutex;
@@ -130,6 +135,9 @@ struct ServerState : RouteHost {
     net::post(background, std::move(job));
   }
   store::Store& ConversationStore() override { return *store; }
+  void WakeWebhooks() override {
+    if (webhooks) webhooks->Wake();
+  }
   void Log(const char* level, const std::string& message) const override;
 
   // Routes other folders added (Server::AddRoute). Declared after the store: a route (the
