@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -77,6 +78,24 @@ TEST(WebhookSignatureTest, VerificationAcceptsTheSignatureAndRejectsTampering) {
   // Several v1 values (a secret being rotated): one match is enough.
   EXPECT_TRUE(VerifyWebhookSignature(
       kSecret, "t=1733616000,v1=00ff,v1=" + std::string(kExpectedMac), kBody, t));
+}
+
+// The README's Python check (tools/verify-webhook is that function) accepts what the server
+// signs now, and refuses a tampered body.
+TEST(WebhookSignatureTest, TheDocumentedPythonCheckAgrees) {
+  if (std::system("python3 -c 'import hmac' 2>/dev/null") != 0) GTEST_SKIP() << "no python3";
+  const std::string dir = std::filesystem::temp_directory_path() /
+                          ("backline-verify-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/secret") << kSecret << "\n";
+  std::ofstream(dir + "/body") << kBody;
+  std::ofstream(dir + "/tampered") << kBody << " ";
+  const std::string header = WebhookSignature(kSecret, time(nullptr), kBody);
+  const std::string tool = std::string(build::kSourceDir) + "/tools/verify-webhook --secret-file " +
+                           dir + "/secret --signature '" + header + "' >/dev/null < " + dir;
+  EXPECT_EQ(std::system((tool + "/body").c_str()), 0);
+  EXPECT_NE(std::system((tool + "/tampered").c_str()), 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(RetryPolicyTest, CeilingDoublesFromTheBaseUpToTheCap) {
