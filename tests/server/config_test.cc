@@ -77,6 +77,26 @@ TEST_F(ConfigFileTest, RefusesAStringForANumber) {
   EXPECT_THAT(s.message(), HasSubstr("\"port\""));
 }
 
+TEST_F(ConfigFileTest, ReadsTheWebhookSettingsAndRefusesARetryCapBelowItsBase) {
+  Config c;
+  ASSERT_TRUE(Load(R"({"webhook_ca_file": "/etc/backline/ca.pem", "webhook_retry_base_ms": 50,
+                       "webhook_retry_max_ms": 200})",
+                   &c)
+                  .ok());
+  EXPECT_EQ(c.webhook_ca_file, "/etc/backline/ca.pem");
+  EXPECT_EQ(c.webhook_retry_base_ms, 50);
+  EXPECT_EQ(c.webhook_retry_max_ms, 200);
+  EXPECT_TRUE(c.Validate().ok());
+  c.webhook_retry_max_ms = 10;
+  EXPECT_THAT(c.Validate().message(), HasSubstr("webhook_retry_max_ms"));
+  c.webhook_retry_base_ms = 0;
+  EXPECT_FALSE(c.Validate().ok());
+  const Config defaults;
+  EXPECT_EQ(defaults.webhook_retry_base_ms, 30000);
+  EXPECT_EQ(defaults.webhook_retry_max_ms, 3600000);
+  EXPECT_TRUE(defaults.Validate().ok());
+}
+
 TEST_F(ConfigFileTest, ReadsTrustedProxiesAndRefusesOneThatIsNotAnAddress) {
   Config c;
   EXPECT_TRUE(c.trusted_proxies.empty()) << "nobody is trusted by default";

@@ -84,8 +84,8 @@ TEST(WebhookSignatureTest, VerificationAcceptsTheSignatureAndRejectsTampering) {
 // signs now, and refuses a tampered body.
 TEST(WebhookSignatureTest, TheDocumentedPythonCheckAgrees) {
   if (std::system("python3 -c 'import hmac' 2>/dev/null") != 0) GTEST_SKIP() << "no python3";
-  const std::string dir = std::filesystem::temp_directory_path() /
-                          ("backline-verify-" + std::to_string(getpid()));
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("backline-verify-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/secret") << kSecret << "\n";
   std::ofstream(dir + "/body") << kBody;
