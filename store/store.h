@@ -17,6 +17,7 @@
 #ifndef BACKLINE_STORE_STORE_H_
 #define BACKLINE_STORE_STORE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -36,43 +37,22 @@ struct SessionRecord {
   int64_t updated_ms = 0;
 };
 
-// One turn: what the person typed and what was answered.
-struct TurnRecord {
-  std::string session_id;
-  int64_t seq = 0;  // 1, 2, 3 ... within the session
-  std::string user_text;
-  std::string reply_text;
-  std::string topic;
-  std::string urgency;   // "none", "urgent", "emergency"
-  std::string kind;      // "answer", "clarify", "fallback", "escalation", ...
-  std::string entry_id;  // may be empty
-  bool unanswered = false;
-  // An unanswered turn is also listed for the curators (Unanswered) unless this is false: the
-  // server stops listing one client's questions past a daily quota, so the list cannot be
-  // flooded; the turn itself is stored all the same.
-  bool list_unanswered = true;
-  int64_t received_ms = 0;
-  int64_t replied_ms = 0;
-  // The rest of the reply as it was sent (quick replies, sources, what to say on the phone,
-  // ...): a JSON object, opaque here, so that a history can redraw the reply as it was first
-  // shown. "" when the reply had none, and for turns stored before it was kept.
-  std::string parts;
-  // Written in the same transaction as the turn (issue 22): the webhook events it raised
-  // (their ids are assigned) and the clinicians' page item it raised, if any.
-  std::vector<EventRecord> events;
-  std::vector<HandoffRecord> handoffs;
-};
-
 // An event for a clinic's webhooks (issue 22), recorded in the same transaction as the turn,
 // feedback or status change that caused it, and delivered from the store's outbox: once per
-// endpoint in `endpoints`, at least once, until delivered or given up.
+// endpoint in `endpoints`, at least once, until delivered or given up. Each delivery starts
+// pending, due at `created_ms`, with no attempt made.
+//
+// Refused (kInvalidArgument, and with it the turn, feedback or status change it came with):
+// an empty `key` or `clinic`, a `key` the store already has, an endpoint named twice.
 struct EventRecord {
-  int64_t id = 0;          // assigned by the store: 1, 2, 3 ...
-  std::string key;         // idempotency key: random, unique, the same on every retry
-  std::string clinic;      // the clinic whose webhooks receive it
-  std::string session_id;  // the conversation it is about ("" if none)
-  std::string type;        // "escalation", "callback_request", "feedback", "handoff_status"
-  std::string body;        // the JSON delivered, exactly (opaque here)
+  int64_t id = 0;      // assigned by the store: 1, 2, 3 ... (never reused)
+  std::string key;     // idempotency key: random, unique, the same on every retry
+  std::string clinic;  // the clinic whose webhooks receive it
+  // The conversation it is about: set by the store to that of the turn, feedback or item
+  // it was written with, so that deleting the conversation deletes it (DeleteSession).
+  std::string session_id;
+  std::string type;  // "escalation", "callback_request", "feedback", "handoff_status"
+  std::string body;  // the JSON delivered, exactly (opaque here)
   int64_t created_ms = 0;
   // The endpoints (webhook ids of the clinic file) it goes to, one delivery each.
   std::vector<std::string> endpoints;
@@ -103,15 +83,18 @@ struct OutboxStats {
 };
 
 // An item on the clinicians' page: a red-flag escalation or a callback request.
+//
+// Refused (kInvalidArgument, and with it the turn): an empty `reference` or `clinic`, a
+// `reference` the store already has, a `status` other than the four below.
 struct HandoffRecord {
-  int64_t id = 0;         // assigned by the store
+  int64_t id = 0;         // assigned by the store (never reused)
   std::string reference;  // what the person was told, e.g. "BL-7K2Q9" (unique)
   std::string clinic;
-  std::string session_id;
-  int64_t seq = 0;           // the turn that raised it
-  std::string type;          // "escalation" or "callback"
-  std::string urgency;       // "emergency", "urgent" or "none"
-  std::string red_flag_kind; // "E1".."U7" for an escalation, else ""
+  std::string session_id;     // set by the store: the turn's
+  int64_t seq = 0;            // the turn that raised it (set by the store)
+  std::string type;           // "escalation" or "callback"
+  std::string urgency;        // "emergency", "urgent" or "none"
+  std::string red_flag_kind;  // "E1".."U7" for an escalation, else ""
   // With consent only: the person agreed to share the conversation (and, for a callback,
   // their name and number) with the clinic. Without it the three strings below are "".
   bool consent = false;
@@ -125,11 +108,40 @@ struct HandoffRecord {
 };
 
 struct HandoffFilter {
-  std::string clinic;      // required
-  std::string status;      // "" for any
-  int64_t since_ms = 0;    // created at or after; 0 for no bound
-  int64_t until_ms = 0;    // created before; 0 for no bound
+  std::string clinic;    // required (empty: kInvalidArgument)
+  std::string status;    // "" for any; else one of HandoffRecord's four (or kInvalidArgument)
+  int64_t since_ms = 0;  // created at or after; 0 for no bound
+  int64_t until_ms = 0;  // created before; 0 for no bound
   size_t limit = 100;
+};
+
+// One turn: what the person typed and what was answered.
+struct TurnRecord {
+  std::string session_id;
+  int64_t seq = 0;  // 1, 2, 3 ... within the session
+  std::string user_text;
+  std::string reply_text;
+  std::string topic;
+  std::string urgency;   // "none", "urgent", "emergency"
+  std::string kind;      // "answer", "clarify", "fallback", "escalation", ...
+  std::string entry_id;  // may be empty
+  bool unanswered = false;
+  // An unanswered turn is also listed for the curators (Unanswered) unless this is false: the
+  // server stops listing one client's questions past a daily quota, so the list cannot be
+  // flooded; the turn itself is stored all the same.
+  bool list_unanswered = true;
+  int64_t received_ms = 0;
+  int64_t replied_ms = 0;
+  // The rest of the reply as it was sent (quick replies, sources, what to say on the phone,
+  // ...): a JSON object, opaque here, so that a history can redraw the reply as it was first
+  // shown. "" when the reply had none, and for turns stored before it was kept.
+  std::string parts;
+  // Written in the same transaction as the turn (issue 22): the webhook events it raised
+  // (their ids are assigned) and the clinicians' page item it raised, if any. A turn that is
+  // refused writes none of them; one of them refused (see EventRecord, HandoffRecord) refuses
+  // the turn.
+  std::vector<EventRecord> events;
+  std::vector<HandoffRecord> handoffs;
 };
 
 struct FeedbackRecord {
@@ -203,7 +215,8 @@ class Store {
   virtual void AddFeedback(FeedbackRecord feedback, Done done) = 0;
 
   // Deletes a session with all its turns, feedback, unanswered entries, handoff items (and
-  // with them any phone number) and events with their undelivered deliveries, and keeps a
+  // with them any phone number) and events with their deliveries (so an undelivered one is
+  // never sent: a later UpdateDelivery of it is OK and changes nothing), and keeps a
   // tombstone of its id (its SHA-256, never the id itself) until `tombstone_until_ms`: until
   // then every turn of that id is refused (kNotFound, see AppendTurn), so the session cannot
   // come back, whichever connection or process still holds its id. Purge drops tombstones
@@ -212,7 +225,9 @@ class Store {
 
   // Deletes turns, feedback, unanswered entries, handoff items and events (with their
   // deliveries, whatever their status) created before `before_ms`, and sessions not updated
-  // since then, for one clinic (retention); and the tombstones of deleted sessions
+  // since then with all they hold (as DeleteSession: their handoff items and events too), for
+  // one clinic (retention; items and events by their own `clinic`); and the tombstones of
+  // deleted sessions
   // (whatever their clinic) that ended before `before_ms`. `done` gets the number of sessions
   // deleted (an OK Status cannot carry a message, so the count is the StatusOr's value).
   virtual void Purge(std::string clinic, int64_t before_ms,
@@ -235,8 +250,10 @@ class Store {
 
   // --- Handing over to the clinic (issue 22) ---
 
-  // Deliveries due: pending, next_attempt_ms <= now_ms, oldest first, at most `limit`, and at
-  // most `per_endpoint` of any one endpoint (a clinic's dead receiver cannot fill a batch).
+  // Deliveries due: pending, next_attempt_ms <= now_ms, the longest due first (by
+  // next_attempt_ms, then event id, then endpoint), at most `limit`, and at most
+  // `per_endpoint` of any one endpoint of a clinic (endpoint ids are per clinic file), so a
+  // clinic's dead receiver cannot fill a batch.
   virtual void DueDeliveries(
       int64_t now_ms, size_t limit, size_t per_endpoint,
       std::function<void(engine::StatusOr<std::vector<DeliveryRecord>>)> done) = 0;
@@ -244,24 +261,28 @@ class Store {
   // Records an attempt's outcome: `d.status`, `d.attempts`, `d.next_attempt_ms`,
   // `d.last_attempt_ms` and `d.last_error` replace the stored ones for (event_id, endpoint).
   // A delivery whose event was deleted meanwhile (its conversation deleted): OK, nothing.
+  // A status other than "pending", "delivered", "failed", or attempts < 0: kInvalidArgument.
   virtual void UpdateDelivery(DeliveryRecord d, Done done) = 0;
 
   virtual void Outbox(std::function<void(engine::StatusOr<OutboxStats>)> done) = 0;
 
-  // The deliveries of one clinic given up on (for the clinicians' page), newest first.
+  // The deliveries of one clinic given up on (for the clinicians' page), newest event first
+  // (by created_ms, then event id), at most `limit`. Empty clinic: kInvalidArgument.
   virtual void FailedDeliveries(
       std::string clinic, size_t limit,
       std::function<void(engine::StatusOr<std::vector<DeliveryRecord>>)> done) = 0;
 
-  // The clinicians' page items matching `filter`, newest first.
+  // The clinicians' page items matching `filter`, newest first (by created_ms, then id), at most
+  // `filter.limit`.
   virtual void Handoffs(HandoffFilter filter,
                         std::function<void(engine::StatusOr<std::vector<HandoffRecord>>)> done) = 0;
 
   // Sets an item's status (who, when) and records `events` (a "handoff_status" event) in the
-  // same transaction. Unknown id, or an id of another clinic: kNotFound.
-  virtual void SetHandoffStatus(std::string clinic, int64_t id, std::string status,
-                                std::string who, int64_t at_ms, std::vector<EventRecord> events,
-                                Done done) = 0;
+  // same transaction (their session_id is the item's). Unknown id, or an id of another clinic:
+  // kNotFound, and nothing is written. Empty clinic, an unknown status, or a bad event (see
+  // EventRecord): kInvalidArgument.
+  virtual void SetHandoffStatus(std::string clinic, int64_t id, std::string status, std::string who,
+                                int64_t at_ms, std::vector<EventRecord> events, Done done) = 0;
 
   // Blocks until everything queued so far is committed and its callback has run (shutdown,
   // tests).
