@@ -16,9 +16,10 @@
 //
 // Reads (LoadSession, RecentTurns, Unanswered, the outbox and handoff reads) run
 // on a second thread with its own read-only connection, so a resume never waits
-// behind a group commit or a lock held by another process. A read sees every write whose callback has
-// already run. For ":memory:" (tests) there is only one connection, and reads
-// are queued with the writes (in order, outside any write transaction).
+// behind a group commit or a lock held by another process. A read sees every
+// write whose callback has already run. For ":memory:" (tests) there is only one
+// connection, and reads are queued with the writes (in order, outside any write
+// transaction).
 //
 // Checkpoints: a third thread, with a connection of its own, copies the WAL
 // into the database file when the WAL is checkpoint_frames long. A copy and its
