@@ -48,6 +48,7 @@ int RunAsk(const std::vector<std::string>& args, std::istream& in, std::ostream&
             content->engine->Turn(engine::SessionState{}, text->get<std::string>(), clinic,
                                   engine::TurnOptions{.explain = o.explain});
         json reply = content::ReplyToJson(turn.reply);
+        reply["text"] = engine::Engine::WithReference(turn.reply.text, internal::kReferenceShown);
         for (auto it = reply.begin(); it != reply.end(); ++it) result[it.key()] = it.value();
         result["state"] = turn.state.state;
         if (o.explain) result["explain"] = content::ExplanationToJson(turn.explanation);

@@ -31,7 +31,12 @@ int RunChat(const std::vector<std::string>& args, std::istream& in, std::ostream
       out << "\n!!! " << (r.urgency == engine::Urgency::kEmergency ? "EMERGENCY" : "URGENT")
           << " !!!\n";
     }
-    out << "\nBackline: " << r.text << "\n";
+    out << "\nBackline: " << engine::Engine::WithReference(r.text, internal::kReferenceShown)
+        << "\n";
+    if (r.callback) {
+      out << "  (callback request for the clinic: " << r.callback->first_name << ", "
+          << r.callback->phone_e164 << ", best time \"" << r.callback->best_time << "\")\n";
+    }
     for (const auto& s : r.sources) out << "  source: " << s.title << " <" << s.url << ">\n";
     quick = r.quick_replies;
     for (size_t i = 0; i < quick.size(); ++i) out << "  [" << (i + 1) << "] " << quick[i] << "\n";

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/internal/options.h"
 #include "knowledge/json_file.h"
 
 namespace backline::cli {
@@ -29,7 +30,10 @@ constexpr std::initializer_list<const char*> kTurnKeys = {"$comment",      "note
                                                           "intent",        "red_flag",
                                                           "contains",      "not_contains",
                                                           "quick_replies", "quick_replies_include",
-                                                          "slots",         "screening"};
+                                                          "slots",         "screening",
+                                                          "callback"};
+constexpr std::initializer_list<const char*> kCallbackKeys = {"first_name", "phone",
+                                                              "phone_display", "best_time"};
 // Every Reply::kind a turn produces (engine::ReplyKindName; a welcome is not a turn).
 constexpr std::initializer_list<const char*> kKinds = {
     "answer", "clarify", "fallback", "escalation", "intent", "refusal", "prompt"};
@@ -216,6 +220,24 @@ class Reader {
         }
       }
     }
+    if (auto cb = t.find("callback"); cb != t.end()) {
+      out->check_callback = true;
+      if (cb->is_object()) {
+        Keys(*cb, p + "/callback", kCallbackKeys);
+        std::map<std::string, std::string> want;
+        for (auto it = cb->begin(); it != cb->end(); ++it) {
+          if (it->is_string()) {
+            want[it.key()] = it->get<std::string>();
+          } else {
+            Fail(p + "/callback/" + EscapePointer(it.key()), "a callback field must be a string");
+          }
+        }
+        out->callback = std::move(want);
+      } else if (!cb->is_null()) {
+        Fail(p + "/callback",
+             "\"callback\" must be null (no request) or an object of the request's fields");
+      }
+    }
     return errors_ == before;
   }
 
@@ -348,6 +370,25 @@ std::vector<std::string> Check(const ConversationTurn& t, const engine::TurnResu
                       " among the quick replies, got " + ListText(reply.quick_replies));
     }
   }
+  if (t.check_callback) {
+    const auto& cb = reply.callback;
+    if (!t.callback && cb) {
+      fails.push_back("callback: expected no callback request, got one");
+    } else if (t.callback && !cb) {
+      fails.push_back("callback: expected a callback request, got none");
+    } else if (t.callback) {
+      const std::map<std::string, std::string> got = {{"first_name", cb->first_name},
+                                                      {"phone", cb->phone_e164},
+                                                      {"phone_display", cb->phone_display},
+                                                      {"best_time", cb->best_time}};
+      for (const auto& [key, want] : *t.callback) {
+        const auto it = got.find(key);
+        if (it != got.end() && it->second != want)
+          fails.push_back("callback." + key + ": expected " + Quoted(want) + ", got " +
+                          Quoted(it->second));
+      }
+    }
+  }
   for (const auto& [slot, want] : t.slots) {
     auto it = r.state.slots.find(slot);
     const std::optional<std::string> got =
@@ -395,6 +436,8 @@ ConversationResult RunConversation(const content::Content& content,
   for (size_t i = 0; i < conversation.turns.size(); ++i) {
     const ConversationTurn& t = conversation.turns[i];
     engine::TurnResult r = eng.Turn(state, t.say, *clinic);
+    // As `backline chat` shows it: the server fills in a callback request's reference.
+    r.reply.text = engine::Engine::WithReference(r.reply.text, internal::kReferenceShown);
     ++result.turns_run;
     const std::vector<std::string> fails = Check(t, r, start);
     if (!fails.empty()) {

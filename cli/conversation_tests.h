@@ -55,6 +55,11 @@ struct ConversationTurn {
   std::vector<std::string> quick_replies_include;         // among them
   // Slots after the turn: a value, or nullopt for "not set".
   std::map<std::string, std::optional<std::string>> slots;
+  // The callback request the reply makes (engine::Reply::callback): when `check_callback`,
+  // nullopt expects none, and a map the fields named in it ("first_name", "phone",
+  // "phone_display", "best_time"), each exactly.
+  bool check_callback = false;
+  std::optional<std::map<std::string, std::string>> callback;
 };
 
 struct Conversation {

@@ -23,6 +23,9 @@ json ReplyToJson(const engine::Reply& r) {
   if (r.score > 0) j["score"] = Round3(r.score);
   if (!r.quick_replies.empty()) j["quick_replies"] = r.quick_replies;
   if (r.screening) j["screening"] = true;
+  // Only that a request was made: its name and number go to the clinic through the server's
+  // own record of it, never into the reply's copies (the wire, the transcript).
+  if (r.callback) j["callback_request"] = true;
   if (!r.sources.empty()) {
     json sources = json::array();
     for (const auto& s : r.sources) sources.push_back({{"title", s.title}, {"url", s.url}});

@@ -11,7 +11,8 @@ namespace backline::content {
 
 // {"topic", "urgency", "text", "kind", ...}: the contract's fields and the
 // optional extras (entry, intent, red_flag, tell_them, score, quick_replies,
-// sources) when they have a value.
+// sources, screening, callback_request) when they have a value. A callback request's
+// details (name, number) are never in it.
 nlohmann::json ReplyToJson(const engine::Reply& reply);
 
 // The explanation of a turn, for --explain.

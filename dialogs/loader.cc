@@ -35,7 +35,7 @@ bool ReadTransition(const JsonFile& f, const json& t, const std::string& ptr,
   }
   CheckKeys(f, t, ptr,
             {"on", "patterns", "set_slot", "slot_value", "next", "escalate", "escalate_slot",
-             "answer", "reply"},
+             "answer", "reply", "callback"},
             diags);
   out->where = f.At(ptr);
   bool ok = GetString(f, t, ptr, "on", true, &out->on, diags);
@@ -47,6 +47,60 @@ bool ReadTransition(const JsonFile& f, const json& t, const std::string& ptr,
   ok &= GetString(f, t, ptr, "escalate_slot", false, &out->action.escalate_slot, diags);
   ok &= GetString(f, t, ptr, "answer", false, &out->action.answer, diags);
   ok &= GetString(f, t, ptr, "reply", false, &out->action.reply, diags);
+  if (auto cb = t.find("callback"); cb != t.end()) {
+    const std::string cptr = ptr + "/callback";
+    if (!cb->is_object()) {
+      Error(diags, f.At(cptr),
+            "\"callback\" is an object naming the slots the request is made of: \"first_name\", "
+            "\"phone\", \"phone_display\", \"best_time\"");
+      return false;
+    }
+    CheckKeys(f, *cb, cptr, {"first_name", "phone", "phone_display", "best_time"}, diags);
+    engine::Action& a = out->action;
+    a.callback = true;
+    ok &= GetString(f, *cb, cptr, "first_name", true, &a.callback_first_name_slot, diags);
+    ok &= GetString(f, *cb, cptr, "phone", true, &a.callback_phone_slot, diags);
+    ok &= GetString(f, *cb, cptr, "phone_display", false, &a.callback_phone_display_slot, diags);
+    ok &= GetString(f, *cb, cptr, "best_time", false, &a.callback_best_time_slot, diags);
+  }
+  return ok;
+}
+
+bool ReadCapture(const JsonFile& f, const json& c, const std::string& ptr, engine::CaptureSpec* out,
+                 std::vector<Diagnostic>* diags) {
+  if (!c.is_object()) {
+    Error(diags, f.At(ptr), "\"capture\" is an object with \"slot\", \"kind\" and \"invalid\"");
+    return false;
+  }
+  CheckKeys(f, c, ptr, {"slot", "kind", "display_slot", "next", "reply", "invalid", "max_length"},
+            diags);
+  out->where = f.At(ptr);
+  std::string kind;
+  bool ok = GetString(f, c, ptr, "slot", true, &out->slot, diags);
+  ok &= GetString(f, c, ptr, "kind", true, &kind, diags);
+  ok &= GetString(f, c, ptr, "display_slot", false, &out->display_slot, diags);
+  ok &= GetString(f, c, ptr, "next", false, &out->next, diags);
+  ok &= GetString(f, c, ptr, "reply", false, &out->reply, diags);
+  ok &= GetString(f, c, ptr, "invalid", true, &out->invalid, diags);
+  if (kind == "name") {
+    out->kind = engine::CaptureSpec::Kind::kName;
+  } else if (kind == "phone") {
+    out->kind = engine::CaptureSpec::Kind::kPhone;
+  } else if (kind == "text") {
+    out->kind = engine::CaptureSpec::Kind::kText;
+  } else if (!kind.empty()) {
+    Error(diags, f.At(ptr + "/kind"),
+          "\"kind\" must be \"name\", \"phone\" or \"text\", not \"" + kind + "\"");
+    ok = false;
+  }
+  if (auto m = c.find("max_length"); m != c.end()) {
+    if (!m->is_number_integer() || m->get<long long>() < 1 || m->get<long long>() > 500) {
+      Error(diags, f.At(ptr + "/max_length"), "\"max_length\" must be a whole number 1-500");
+      ok = false;
+    } else {
+      out->max_length = m->get<size_t>();
+    }
+  }
   return ok;
 }
 
@@ -105,12 +159,20 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>*
         ok = false;
         continue;
       }
-      CheckKeys(f, sl, ptr, {"id", "question", "values"}, diags);
+      CheckKeys(f, sl, ptr, {"id", "question", "values", "personal"}, diags);
       engine::SlotSpec slot;
       slot.where = f.At(ptr);
       ok &= GetString(f, sl, ptr, "id", true, &slot.id, diags);
       ok &= GetString(f, sl, ptr, "question", false, &slot.question, diags);
       ok &= GetStrings(f, sl, ptr, "values", false, &slot.values, nullptr, diags);
+      if (auto p = sl.find("personal"); p != sl.end()) {
+        if (p->is_boolean()) {
+          slot.personal = p->get<bool>();
+        } else {
+          Error(diags, f.At(ptr + "/personal"), "\"personal\" must be true or false");
+          ok = false;
+        }
+      }
       d->slots.push_back(std::move(slot));
     }
   }
@@ -127,10 +189,10 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>*
       ok = false;
       continue;
     }
-    CheckKeys(
-        f, s, ptr,
-        {"id", "prompt", "topic", "transitions", "skip_if_slot", "terminal", "screening", "note"},
-        diags);
+    CheckKeys(f, s, ptr,
+              {"id", "prompt", "topic", "transitions", "skip_if_slot", "terminal", "screening",
+               "note", "capture", "personal"},
+              diags);
     engine::DialogStateSpec state;
     state.where = f.At(ptr);
     bool good = GetString(f, s, ptr, "id", true, &state.id, diags);
@@ -157,6 +219,15 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>*
     };
     flag("screening", &state.screening);
     flag("terminal", &state.terminal);
+    flag("personal", &state.personal);
+    if (auto c = s.find("capture"); c != s.end()) {
+      engine::CaptureSpec capture;
+      if (ReadCapture(f, *c, ptr + "/capture", &capture, diags)) {
+        state.capture = std::move(capture);
+      } else {
+        good = false;
+      }
+    }
     if (auto ts = s.find("transitions"); ts != s.end()) {
       if (!ts->is_array()) {
         Error(diags, f.At(ptr + "/transitions"), "\"transitions\" must be a list");
@@ -515,7 +586,7 @@ bool ReadClinic(const JsonFile& f, engine::Clinic* c, std::vector<Diagnostic>* d
   CheckKeys(f, root, "",
             {"webhooks", "id", "name", "care_team_phone", "after_hours_phone", "emergency_number",
              "crisis_line", "allowed_origins", "frame_ancestors", "retention_days", "country",
-             "remember_conversation_hours"},
+             "remember_conversation_hours", "callback_response_time"},
             diags);
   c->where = f.At("");
   bool ok = GetString(f, root, "", "id", true, &c->id, diags);
@@ -525,6 +596,13 @@ bool ReadClinic(const JsonFile& f, engine::Clinic* c, std::vector<Diagnostic>* d
   ok &= GetString(f, root, "", "emergency_number", true, &c->emergency_number, diags);
   ok &= GetString(f, root, "", "crisis_line", false, &c->crisis_line, diags);
   ok &= GetString(f, root, "", "country", false, &c->country, diags);
+  ok &= GetString(f, root, "", "callback_response_time", false, &c->callback_response_time, diags);
+  if (root.contains("callback_response_time") && c->callback_response_time.empty()) {
+    Error(diags, f.At("/callback_response_time"),
+          "\"callback_response_time\" is empty: say how soon the team calls back, like "
+          "\"within one working day\" (or leave the key out)");
+    ok = false;
+  }
   if (c->country.size() != 2 || c->country[0] < 'A' || c->country[0] > 'Z' || c->country[1] < 'A' ||
       c->country[1] > 'Z') {
     Error(diags, f.At("/country"),

@@ -8,6 +8,7 @@
 #define BACKLINE_ENGINE_CONTENT_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -214,6 +215,33 @@ struct Action {
   std::string escalate_slot;
   std::string answer;  // an FAQ entry id to answer with, or empty
   std::string reply;   // text to say before the next state's prompt, or empty
+  // Ask the clinic to call the person back (Reply::callback), with the values of these
+  // slots; `callback` false: no request. Taken only as the answer "yes" to asking consent
+  // (flow.json), so a request always carries the person's consent.
+  bool callback = false;
+  std::string callback_first_name_slot;
+  std::string callback_phone_slot;          // E.164
+  std::string callback_phone_display_slot;  // as read back to the person
+  std::string callback_best_time_slot;
+};
+
+// A state that takes a free-text answer (flow.json "capture"): what the person types, when it
+// is an answer of this kind (engine/capture.h), fills `slot` and leads to `next`. A message
+// that is not one goes on through the turn as any other message would (a question gets its
+// answer, a request its reply); when nothing else fits, `invalid` is said and the state's
+// prompt asked again. The state's transitions ("Cancel", a choice) are matched first.
+struct CaptureSpec {
+  enum class Kind { kName, kPhone, kText };
+  std::string slot;
+  Kind kind = Kind::kText;
+  // For kPhone: the slot that gets the number as read back to the person ("07700 900123"),
+  // while `slot` gets it in E.164 ("+447700900123"). May be empty.
+  std::string display_slot;
+  std::string next;        // state id; empty means the start state
+  std::string reply;       // said before the next state's prompt, or empty
+  std::string invalid;     // said before asking again when nothing fits
+  size_t max_length = 80;  // kText: the longest answer taken, in bytes
+  SourceLocation where;
 };
 
 // An expected answer in a state and where it leads.
@@ -240,6 +268,12 @@ struct DialogStateSpec {
   // Its prompt asks the red-flag screening questions: a reply that enters it
   // carries "screening": true (contract section 2).
   bool screening = false;
+  // The state takes a free-text answer into a slot; nullopt: it takes only its transitions.
+  std::optional<CaptureSpec> capture;
+  // The state is part of a flow that holds personal slots (a name, a phone number): a turn
+  // that ends in a state without this mark clears every personal slot (SlotSpec::personal),
+  // whether the flow was completed, cancelled or interrupted by a red flag or a question.
+  bool personal = false;
   SourceLocation where;
 };
 
@@ -248,6 +282,9 @@ struct SlotSpec {
   std::string question;
   std::vector<std::string> values;
   SourceLocation where;
+  // Identifying (a name, a phone number): kept in the session state only while the dialog is
+  // in a state marked `personal`, and only captured by such states.
+  bool personal = false;
 };
 
 struct DialogSpec {
@@ -315,6 +352,9 @@ struct Clinic {
   // ISO 3166 country code ("GB", "US"): the words replies use for the
   // emergency department ({emergency_department}: "A&E", "ER").
   std::string country = "US";
+  // How soon the team calls back after a callback request, as the clinic states it:
+  // "within one working day" ({callback_response_time} in replies).
+  std::string callback_response_time = "as soon as they can";
   SourceLocation where;
 };
 

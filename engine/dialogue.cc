@@ -32,8 +32,26 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
   if (!g->spec_.screening_state.empty() && !ids.count(g->spec_.screening_state)) {
     sink.Error(g->spec_.where, "screening_state '" + g->spec_.screening_state + "' is not defined");
   }
-  std::set<std::string> slot_ids;
-  for (const auto& sl : g->spec_.slots) slot_ids.insert(sl.id);
+  std::set<std::string> slot_ids, personal;
+  for (const auto& sl : g->spec_.slots) {
+    slot_ids.insert(sl.id);
+    if (sl.personal) personal.insert(sl.id);
+  }
+  g->personal_slots_.assign(personal.begin(), personal.end());
+  // {slot.NAME} in a text the person is shown must name a declared slot.
+  auto check_slot_refs = [&](const std::string& text, const SourceLocation& where) {
+    constexpr std::string_view kSlot = "{slot.";
+    for (size_t at = text.find(kSlot); at != std::string::npos; at = text.find(kSlot, at + 1)) {
+      const size_t close = text.find('}', at);
+      const std::string id = close == std::string::npos
+                                 ? std::string()
+                                 : text.substr(at + kSlot.size(), close - at - kSlot.size());
+      if (!slot_ids.count(id)) {
+        sink.Error(where, "\"" + text.substr(at, close == std::string::npos ? 6 : close - at + 1) +
+                              "\" names no declared slot");
+      }
+    }
+  };
   if (!g->spec_.screening_slot.empty() && !slot_ids.count(g->spec_.screening_slot)) {
     sink.Error(g->spec_.where,
                "screening_slot '" + g->spec_.screening_slot + "' is not a declared slot");
@@ -66,7 +84,38 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
     if (!s.skip_if_slot.empty() && !slot_ids.count(s.skip_if_slot)) {
       sink.Error(s.where, "state '" + s.id + "' skips on unknown slot '" + s.skip_if_slot + "'");
     }
-    if (s.transitions.empty() && !s.terminal && s.id != g->spec_.start_state) {
+    check_slot_refs(s.prompt, s.where);
+    if (s.capture) {
+      const CaptureSpec& c = *s.capture;
+      if (!slot_ids.count(c.slot)) {
+        sink.Error(c.where, "state '" + s.id + "' captures into unknown slot '" + c.slot + "'");
+      }
+      if (!c.display_slot.empty() && !slot_ids.count(c.display_slot)) {
+        sink.Error(c.where, "state '" + s.id + "' keeps the display form in unknown slot '" +
+                                c.display_slot + "'");
+      }
+      if (!c.display_slot.empty() && c.kind != CaptureSpec::Kind::kPhone) {
+        sink.Error(c.where, "state '" + s.id + "': only a \"phone\" capture has a display_slot");
+      }
+      for (const std::string* id : {&c.slot, &c.display_slot}) {
+        if (personal.count(*id) && !s.personal) {
+          sink.Error(c.where, "state '" + s.id + "' captures the personal slot '" + *id +
+                                  "' but is not marked \"personal\": the slot would outlive "
+                                  "the flow");
+        }
+      }
+      if (!c.next.empty() && !ids.count(c.next)) {
+        sink.Error(c.where,
+                   "the capture of state '" + s.id + "' leads to unknown state '" + c.next + "'");
+      }
+      if (c.invalid.empty()) {
+        sink.Error(c.where, "the capture of state '" + s.id +
+                                "' has no \"invalid\": what to say when the answer is not taken");
+      }
+      check_slot_refs(c.reply, c.where);
+      check_slot_refs(c.invalid, c.where);
+    }
+    if (s.transitions.empty() && !s.capture && !s.terminal && s.id != g->spec_.start_state) {
       sink.Error(s.where, "state '" + s.id +
                               "' has no way out: give it transitions or mark "
                               "it \"terminal\": true");
@@ -78,6 +127,29 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
       }
       if (!t.set_slot.empty() && !slot_ids.count(t.set_slot)) {
         sink.Error(t.where, "transition '" + t.on + "' sets unknown slot '" + t.set_slot + "'");
+      }
+      if (personal.count(t.set_slot) && !s.personal) {
+        sink.Error(t.where, "transition '" + t.on + "' sets the personal slot '" + t.set_slot +
+                                "' in state '" + s.id + "', which is not marked \"personal\"");
+      }
+      check_slot_refs(t.action.reply, t.where);
+      if (t.action.callback) {
+        if (t.action.callback_first_name_slot.empty() || t.action.callback_phone_slot.empty()) {
+          sink.Error(t.where, "the callback of transition '" + t.on +
+                                  "' needs a \"first_name\" and a \"phone\" slot");
+        }
+        for (const std::string* id :
+             {&t.action.callback_first_name_slot, &t.action.callback_phone_slot,
+              &t.action.callback_phone_display_slot, &t.action.callback_best_time_slot}) {
+          if (!id->empty() && !slot_ids.count(*id)) {
+            sink.Error(t.where, "the callback of transition '" + t.on + "' reads unknown slot '" +
+                                    *id + "'");
+          }
+        }
+        if (t.on != "yes") {
+          sink.Error(t.where, "a callback is made only by the answer \"yes\" (consent), not by '" +
+                                  t.on + "'");
+        }
       }
       if (!t.action.answer.empty() && !entries.count(t.action.answer)) {
         sink.Error(t.where, "transition '" + t.on + "' answers with unknown entry '" +
@@ -125,6 +197,7 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
     for (const auto& s : g->spec_.states) {
       if (s.id != id) continue;
       for (const auto& t : s.transitions) push(t.next.empty() ? g->spec_.start_state : t.next);
+      if (s.capture) push(s.capture->next.empty() ? g->spec_.start_state : s.capture->next);
     }
   }
   for (const auto& s : g->spec_.states) {
@@ -139,11 +212,16 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
     bool used = sl.id == g->spec_.screening_slot || sl.id == g->spec_.context_slot;
     for (const auto& s : g->spec_.states) {
       for (const auto& t : s.transitions) used |= t.set_slot == sl.id;
+      if (s.capture) used |= s.capture->slot == sl.id || s.capture->display_slot == sl.id;
     }
     if (!used) sink.Warning(sl.where, "slot '" + sl.id + "' is never filled by any transition");
   }
   if (sink.failed()) return nullptr;
   return g;
+}
+
+bool DialogGraph::IsPersonal(const std::string& slot) const {
+  return std::binary_search(personal_slots_.begin(), personal_slots_.end(), slot);
 }
 
 const DialogGraph::State* DialogGraph::Find(const std::string& id) const {

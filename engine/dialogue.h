@@ -50,10 +50,11 @@ class DialogGraph {
   };
 
   // Compiles and validates: unknown targets, states with no way out,
-  // unreachable states, bad patterns, unknown slots. Errors and warnings go to
-  // diags; returns nullptr on error. `reachable_from_outside` lists states
-  // entered from elsewhere (intents' next_state). `known_entries` and
-  // `known_kinds` check actions that name an entry or a red-flag kind.
+  // unreachable states, bad patterns, unknown slots (in transitions, captures, callbacks
+  // and {slot.NAME} in texts), personal slots captured outside a personal state. Errors and
+  // warnings go to diags; returns nullptr on error. `reachable_from_outside` lists states entered
+  // from elsewhere (intents' next_state). `known_entries` and `known_kinds` check actions that name
+  // an entry or a red-flag kind.
   static std::unique_ptr<DialogGraph> Build(const DialogSpec& spec, const Analyzer& analyzer,
                                             const std::vector<std::string>& reachable_from_outside,
                                             const std::vector<std::string>& known_entries,
@@ -67,10 +68,16 @@ class DialogGraph {
   // Which transition of `state` the analysed answer takes, or -1.
   int MatchAnswer(const State& state, const Analysis& a) const;
 
+  // The slots marked "personal", which the engine clears once the dialog leaves the states
+  // marked "personal".
+  const std::vector<std::string>& personal_slots() const { return personal_slots_; }
+  bool IsPersonal(const std::string& slot) const;
+
  private:
   DialogGraph() = default;
 
   DialogSpec spec_;
+  std::vector<std::string> personal_slots_;
   std::unordered_map<std::string, State> states_;
   std::unique_ptr<Pattern> yes_, no_;
 };

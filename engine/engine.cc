@@ -7,6 +7,9 @@
 #include <set>
 #include <unordered_map>
 
+#include "engine/capture.h"
+#include "engine/text.h"
+
 namespace backline::engine {
 namespace {
 
@@ -59,6 +62,21 @@ const char* KindName(IntentSpec::Kind kind) {
       return "flow";
   }
   return "?";
+}
+
+// "a|b|c", as the loader keeps a list of quick replies in DialogSpec::messages.
+std::vector<std::string> SplitQuickReplies(const std::string& joined) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : joined + "|") {
+    if (c == '|') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  return out;
 }
 
 // `v` with `precision` digits after the point, byte for byte as printf's
@@ -460,6 +478,8 @@ void Engine::Compiler::CompileDialog() {
       sink_.Error(i.where, "intent '" + i.id + "' leads to unknown state '" + i.next_state + "'");
     }
   }
+  if (auto it = s_.dialog.messages.find("answer_quick_replies"); it != s_.dialog.messages.end())
+    e_->answer_quick_replies_ = SplitQuickReplies(it->second);
   for (const char* key : {"welcome", "fallback", "clarify", "empty"}) {
     if (!s_.dialog.messages.count(key)) {
       sink_.Error(s_.dialog.where, std::string("dialog messages lack \"") + key + "\"");
@@ -728,6 +748,15 @@ std::string Engine::Render(std::string_view text, const Clinic& clinic) {
           : (clinic.country == "US" || clinic.country == "CA" ? "ER" : "emergency department");
   const std::string retention = std::to_string(clinic.retention_days);
   const std::string_view retention_days(retention);
+  const std::string_view response_time = clinic.callback_response_time.empty()
+                                             ? "as soon as they can"
+                                             : std::string_view(clinic.callback_response_time);
+  // A made-up number as people in the clinic's country write one (Ofcom's and NANPA's numbers
+  // reserved for fiction), for "like {phone_example}".
+  const std::string_view phone_example = clinic.country == "GB" ? "07700 900123"
+                                         : clinic.country == "US" || clinic.country == "CA"
+                                             ? "(201) 555-0123"
+                                             : "a number starting with + and the country code";
   // A second unset number in one sentence does not repeat "the number on your
   // clinic card" ("call ... on the number on your clinic card, or the
   // out-of-hours number on the same card out of hours").
@@ -766,6 +795,10 @@ std::string Engine::Render(std::string_view text, const Clinic& clinic) {
         value = &retention_days;
       else if (key == "emergency_department")
         value = &department;
+      else if (key == "callback_response_time")
+        value = &response_time;
+      else if (key == "phone_example")
+        value = &phone_example;
       if (value) {
         if (*value == kCard && card_at != std::string::npos && same_sentence(out, card_at)) {
           out.append(value == &after ? "the out-of-hours number on the same card"
@@ -783,23 +816,52 @@ std::string Engine::Render(std::string_view text, const Clinic& clinic) {
   return out;
 }
 
+std::string Engine::WithReference(std::string_view text, std::string_view reference) {
+  std::string out;
+  out.reserve(text.size() + reference.size());
+  size_t i = 0;
+  for (size_t at; (at = text.find(kReferencePlaceholder, i)) != std::string_view::npos;) {
+    out.append(text.substr(i, at - i));
+    out.append(reference);
+    i = at + kReferencePlaceholder.size();
+  }
+  out.append(text.substr(i));
+  return out;
+}
+
+std::string Engine::Say(std::string_view text, const Clinic& clinic,
+                        const std::map<std::string, std::string>& slots) {
+  const std::string rendered = Render(text, clinic);
+  constexpr std::string_view kSlot = "{slot.";
+  if (rendered.find(kSlot) == std::string::npos) return rendered;
+  std::string out;
+  size_t i = 0;
+  for (size_t at; (at = rendered.find(kSlot, i)) != std::string::npos;) {
+    const size_t close = rendered.find('}', at);
+    if (close == std::string::npos) break;
+    out.append(rendered, i, at - i);
+    const auto it = slots.find(rendered.substr(at + kSlot.size(), close - at - kSlot.size()));
+    if (it != slots.end()) out.append(it->second);
+    i = close + 1;
+  }
+  out.append(rendered, i);
+  return out;
+}
+
+bool Engine::NamesContent(std::string_view name) const {
+  for (const auto& w : SplitWords(FoldToAscii(name))) {
+    if (domain_terms_.count(Stem(w)) || domain_terms_.count(w)) return true;
+  }
+  return false;
+}
+
 Reply Engine::Welcome(const Clinic& clinic) const {
   Reply r;
   r.kind = ReplyKind::kWelcome;
   r.topic = kWelcomeTopic;
   r.text = Render(Message("welcome"), clinic);
   auto it = spec_.dialog.messages.find("welcome_quick_replies");
-  if (it != spec_.dialog.messages.end()) {
-    std::string cur;
-    for (char c : it->second + "|") {
-      if (c == '|') {
-        if (!cur.empty()) r.quick_replies.push_back(cur);
-        cur.clear();
-      } else {
-        cur.push_back(c);
-      }
-    }
-  }
+  if (it != spec_.dialog.messages.end()) r.quick_replies = SplitQuickReplies(it->second);
   return r;
 }
 
@@ -872,6 +934,9 @@ Reply Engine::AnswerWith(size_t entry, const std::vector<Candidate>& related,
     if (c.entry == entry || r.quick_replies.size() >= 2) continue;
     r.quick_replies.push_back(spec_.entries[c.entry].questions.front());
   }
+  // What every answer offers after its related questions ("Ask the team to call me").
+  r.quick_replies.insert(r.quick_replies.end(), answer_quick_replies_.begin(),
+                         answer_quick_replies_.end());
   return r;
 }
 
@@ -891,7 +956,7 @@ void Engine::Enter(const std::string& id, SessionState* state, Reply* reply,
         if (t != spec.transitions.end()) {
           if (!t->action.reply.empty()) {
             if (!reply->text.empty()) reply->text += "\n\n";
-            reply->text += Render(t->action.reply, clinic);
+            reply->text += Say(t->action.reply, clinic, state->slots);
           }
           next = t->next.empty() ? dialog_->start() : t->next;
           continue;
@@ -900,7 +965,7 @@ void Engine::Enter(const std::string& id, SessionState* state, Reply* reply,
     }
     if (!spec.prompt.empty()) {
       if (!reply->text.empty()) reply->text += "\n\n";
-      reply->text += Render(spec.prompt, clinic);
+      reply->text += Say(spec.prompt, clinic, state->slots);
       if (reply->kind == ReplyKind::kIntent) reply->kind = ReplyKind::kPrompt;
       if (reply->topic.empty() && !spec.topic.empty()) reply->topic = spec.topic;
     }
@@ -937,6 +1002,8 @@ class Engine::TurnSteps {
   bool EmptyMessage();
   // 2. The current state's expected answers.
   bool StateAnswer();
+  // 2. A free-text answer the current state captures (a name, a phone number).
+  bool Capture();
   // 2. A quick reply offered last turn, typed or tapped back.
   bool OfferedQuickReply();
   // 2b. The classifier's safety net: decides only an escalation; may leave the screening
@@ -955,6 +1022,9 @@ class Engine::TurnSteps {
   bool SmallTalkOrFlow();
   // 6b. A short follow-up, read with the words of the entry answered last turn.
   bool FollowUpAnswer();
+  // 7. In a state that captures an answer, nothing else fitting: say why it was not taken and
+  // ask again.
+  bool CaptureAgain();
   // 7. Clarify with the top candidates, or fall back. Always decides.
   bool ClarifyOrFallback();
 
@@ -994,6 +1064,7 @@ class Engine::TurnSteps {
   std::vector<bool> skip_;
   const CompiledIntent* small_talk_ = nullptr;
   bool ranked_ = false;
+  bool personal_input_ = false;  // the message went into a personal slot
   std::vector<Candidate> cands_;
   double second_score_ = 0;
   std::string segment_;  // the part of the message ranked, when not the whole
@@ -1002,9 +1073,9 @@ class Engine::TurnSteps {
 TurnResult Engine::Turn(const SessionState& before, std::string_view text, const Clinic& clinic,
                         TurnOptions options) const {
   TurnSteps t(*this, before, text, clinic, options);
-  t.RedFlags() || t.EmptyMessage() || t.StateAnswer() || t.OfferedQuickReply() || t.SafetyNet() ||
-      t.Refusal() || t.Request() || t.WholeSmallTalk() || t.Answer() ||
-      t.GeneralRedFlagQuestion() || t.SmallTalkOrFlow() || t.FollowUpAnswer() ||
+  t.RedFlags() || t.EmptyMessage() || t.StateAnswer() || t.Capture() || t.OfferedQuickReply() ||
+      t.SafetyNet() || t.Refusal() || t.Request() || t.WholeSmallTalk() || t.Answer() ||
+      t.GeneralRedFlagQuestion() || t.SmallTalkOrFlow() || t.FollowUpAnswer() || t.CaptureAgain() ||
       t.ClarifyOrFallback();
   return t.Finish();
 }
@@ -1029,7 +1100,14 @@ TurnResult Engine::TurnSteps::Finish() {
     reply_.screening = true;
     reply_.unanswered = false;
   }
+  // Personal slots (a name, a phone number) live only as long as their flow: completed,
+  // cancelled, or left for a red flag or a question, the state forgets them.
+  const DialogGraph::State* now = e_.dialog_->Find(state_.state);
+  if (!now || !now->spec->personal) {
+    for (const auto& slot : e_.dialog_->personal_slots()) state_.slots.erase(slot);
+  }
   TurnResult out;
+  out.personal_input = personal_input_;
   if (options_.explain) {
     ex_.folded = std::move(a_.folded);
     ex_.canonical = std::move(a_.canonical);
@@ -1133,12 +1211,78 @@ bool Engine::TurnSteps::StateAnswer() {
   }
   if (!t.action.reply.empty()) {
     if (!reply_.text.empty()) reply_.text += "\n\n";
-    reply_.text += Render(t.action.reply, clinic_);
+    reply_.text += Say(t.action.reply, clinic_, state_.slots);
+  }
+  if (t.action.callback) {
+    auto slot = [&](const std::string& id) {
+      const auto it = state_.slots.find(id);
+      return it == state_.slots.end() ? std::string() : it->second;
+    };
+    CallbackRequest req;
+    req.first_name = slot(t.action.callback_first_name_slot);
+    req.phone_e164 = slot(t.action.callback_phone_slot);
+    req.phone_display = slot(t.action.callback_phone_display_slot);
+    req.best_time = slot(t.action.callback_best_time_slot);
+    reply_.callback = std::move(req);
   }
   if (reply_.topic.empty()) reply_.topic = st->spec->topic;
   e_.Enter(t.next, &state_, &reply_, clinic_);
   if (reply_.topic.empty()) reply_.topic = kPromptTopic;
   return Decide([&] { return "transition '" + t.on + "' of state '" + st->spec->id + "'"; });
+}
+
+bool Engine::TurnSteps::Capture() {
+  const DialogGraph::State* st = e_.dialog_->Find(before_.state);
+  if (!st || !st->spec->capture) return false;
+  const CaptureSpec& c = *st->spec->capture;
+  std::optional<std::string> value;
+  std::string display;
+  switch (c.kind) {
+    case CaptureSpec::Kind::kName:
+      value = CaptureName(text_);
+      if (value && e_.NamesContent(*value)) value.reset();
+      break;
+    case CaptureSpec::Kind::kPhone:
+      if (auto phone = CapturePhone(text_, clinic_.country)) {
+        value = std::move(phone->e164);
+        display = std::move(phone->national);
+      }
+      break;
+    case CaptureSpec::Kind::kText:
+      value = CaptureText(text_, c.max_length);
+      break;
+  }
+  // A number that is not a valid one ("911", "555-0123" without its area code) is a try at
+  // an answer, not a question: asked again at once, never answered from the FAQ.
+  if (!value && c.kind == CaptureSpec::Kind::kPhone && LooksLikePhone(text_)) return CaptureAgain();
+  if (!value) return false;
+  state_.slots[c.slot] = std::move(*value);
+  if (!c.display_slot.empty()) state_.slots[c.display_slot] = std::move(display);
+  personal_input_ = e_.dialog_->IsPersonal(c.slot);
+  reply_.kind = ReplyKind::kPrompt;
+  reply_.topic = st->spec->topic;
+  if (!c.reply.empty()) reply_.text = Say(c.reply, clinic_, state_.slots);
+  e_.Enter(c.next, &state_, &reply_, clinic_);
+  if (reply_.topic.empty()) reply_.topic = kPromptTopic;
+  // Never the value itself: the explanation may be shown or logged.
+  return Decide([&] { return "captured slot '" + c.slot + "' in state '" + st->spec->id + "'"; });
+}
+
+bool Engine::TurnSteps::CaptureAgain() {
+  const DialogGraph::State* st = e_.dialog_->Find(before_.state);
+  if (!st || !st->spec->capture) return false;
+  reply_ = Reply();
+  reply_.kind = ReplyKind::kPrompt;
+  reply_.topic = st->spec->topic;
+  reply_.text = Say(st->spec->capture->invalid, clinic_, state_.slots);
+  state_.offers.clear();
+  e_.Enter(st->spec->id, &state_, &reply_, clinic_);
+  if (reply_.topic.empty()) reply_.topic = kPromptTopic;
+  return Decide([&] {
+    return "asking again in state '" + st->spec->id +
+           "': not an answer of its kind, and nothing "
+           "else fits";
+  });
 }
 
 bool Engine::TurnSteps::OfferedQuickReply() {
@@ -1303,6 +1447,11 @@ bool Engine::TurnSteps::Answer() {
       if (e_.spec_.entries[c.entry].questions.front() == q) {
         state_.offers.push_back(Offer{q, e_.spec_.entries[c.entry].id});
       }
+    }
+    // "Ask the team to call me": offered, and answered by its intent when tapped.
+    if (std::find(e_.answer_quick_replies_.begin(), e_.answer_quick_replies_.end(), q) !=
+        e_.answer_quick_replies_.end()) {
+      state_.offers.push_back(Offer{q, ""});
     }
   }
   return Decide([&] {

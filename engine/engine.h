@@ -24,7 +24,9 @@
 #define BACKLINE_ENGINE_ENGINE_H_
 
 #include <array>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -56,6 +58,19 @@ const char* ReplyKindName(ReplyKind kind);
 // False, and *out untouched, for a name ReplyKindName never gives.
 bool ParseReplyKind(std::string_view name, ReplyKind* out);
 
+// A person's request to be called back by the clinic (flow.json: the consent state's "yes"),
+// for the server to record and send on. Made only with the person's consent: when they
+// decline, no request is made at all and nothing about them leaves the conversation.
+struct CallbackRequest {
+  std::string first_name;
+  std::string phone_e164;     // "+447700900123"
+  std::string phone_display;  // as read back to them: "07700 900123"
+  std::string best_time;      // in their words ("after 3pm"); may be empty
+  // Always true: the person said yes to sharing their name, number and this conversation
+  // with the clinic. Kept so that the record says so.
+  bool consent = true;
+};
+
 struct Reply {
   std::string text;
   std::string topic;
@@ -72,6 +87,9 @@ struct Reply {
   // The reply asks the red-flag screening questions instead of escalating
   // (it enters a state marked "screening"; contract section 2).
   bool screening = false;
+  // Set by the turn that completes a callback request. Its text then holds "{reference}",
+  // which the caller replaces with the request's reference (Engine::WithReference).
+  std::optional<CallbackRequest> callback;
 };
 
 // Why the reply was chosen: for `backline ask --explain` and curators' tools.
@@ -99,6 +117,10 @@ struct TurnResult {
   Reply reply;
   SessionState state;
   Explanation explanation;
+  // The message was taken as personal data (a name or phone number into a slot marked
+  // "personal"): the caller must not log it, and should store it only where it deletes it
+  // with the conversation.
+  bool personal_input = false;
 };
 
 class Engine {
@@ -117,7 +139,16 @@ class Engine {
   // Fills {clinic_name}, {care_team_phone}, {after_hours_phone},
   // {emergency_number} and {crisis_line}; a phone the clinic did not configure
   // reads "the number on your clinic card".
+  // {callback_response_time} and {phone_example} (a number written as people in the
+  // clinic's country write one) as well. Other {placeholders}, such as {reference}, are
+  // left as they are.
   static std::string Render(std::string_view text, const Clinic& clinic);
+
+  // What a reply that completes a callback request (Reply::callback) holds where the
+  // request's reference goes; the caller fills it in with WithReference.
+  static constexpr std::string_view kReferencePlaceholder = "{reference}";
+  // `text` with every kReferencePlaceholder replaced by `reference`.
+  static std::string WithReference(std::string_view text, std::string_view reference);
 
   const ContentSpec& content() const { return spec_; }
   const Analyzer& analyzer() const { return *analyzer_; }
@@ -196,6 +227,11 @@ class Engine {
   std::string Message(const std::string& key) const;
   // Enters state `id` (following skip_if_slot), appending its prompt to reply.
   void Enter(const std::string& id, SessionState* state, Reply* reply, const Clinic& clinic) const;
+  // Render, then {slot.NAME}: the value of that slot in `slots` ("" when it has none).
+  static std::string Say(std::string_view text, const Clinic& clinic,
+                         const std::map<std::string, std::string>& slots);
+  // A captured name that is a word this content is about ("Morphine", "Chemo"): not a name.
+  bool NamesContent(std::string_view name) const;
 
   ContentSpec spec_;
   std::unordered_map<std::string, const TopicSpec*> topics_;  // into spec_.topics
@@ -210,6 +246,9 @@ class Engine {
   ConceptIndex concepts_;  // for intents' concept combinations
   // RetrievalSpec::clarify_concept's index in concepts_, if set.
   std::optional<size_t> clarify_concept_;
+  // Offered after every answer, after its related questions (flow.json messages
+  // "answer_quick_replies").
+  std::vector<std::string> answer_quick_replies_;
   std::array<IntentSet, kIntentKinds> intent_sets_;  // by IntentSpec::Kind
   // Terms of keywords and synonym targets: words that name something this content is about
   // ("morphine"), as opposed to general words ("time").

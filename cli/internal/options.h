@@ -6,11 +6,17 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "content/content.h"
 
 namespace backline::cli::internal {
+
+// What the commands show where a reply holds a callback request's reference
+// (engine::Engine::kReferencePlaceholder): only the server assigns references, once the
+// request is stored.
+inline constexpr std::string_view kReferenceShown = "(your reference will be shown here)";
 
 struct CommonOptions {
   content::ContentPaths paths = content::DefaultContentPaths();

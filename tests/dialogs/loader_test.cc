@@ -88,8 +88,61 @@ TEST(ShippedDialogsTest, LoadWithNoProblems) {
     EXPECT_FALSE(c.emergency_number.empty()) << c.id;
     EXPECT_GE(c.retention_days, 1) << c.id;
   }
+  // The callback request's states capture into personal slots, and every clinic says how
+  // soon it calls back.
+  const auto name = std::find_if(spec.dialog.states.begin(), spec.dialog.states.end(),
+                                 [](const auto& st) { return st.id == "callback-name"; });
+  ASSERT_NE(name, spec.dialog.states.end());
+  ASSERT_TRUE(name->capture.has_value());
+  EXPECT_EQ(name->capture->kind, engine::CaptureSpec::Kind::kName);
+  EXPECT_EQ(name->capture->slot, "callback_name");
+  EXPECT_TRUE(name->personal);
+  const auto phone_slot = std::find_if(spec.dialog.slots.begin(), spec.dialog.slots.end(),
+                                       [](const auto& sl) { return sl.id == "callback_phone"; });
+  ASSERT_NE(phone_slot, spec.dialog.slots.end());
+  EXPECT_TRUE(phone_slot->personal);
+  for (const auto& c : clinics) {
+    if (c.id == "demo" || c.id == "uk-example") {
+      EXPECT_EQ(c.callback_response_time, "within one working day") << c.id;
+    }
+    EXPECT_FALSE(c.callback_response_time.empty()) << c.id;
+  }
   // The graph checks need the knowledge base (entries, red-flag kinds): they run on the whole
   // shipped content in tests/knowledge/loader_test.cc and tests/engine/.
+}
+
+TEST(DialogsLoaderTest, CaptureAndCallbackProblemsHaveLocations) {
+  ContentSpec spec;
+  std::vector<Diagnostic> diags;
+  EXPECT_FALSE(LoadDialogs(Fixture("bad-capture"), &spec, &diags));
+  const auto errors = Errors(diags);
+  auto find = [&](const std::string& text) {
+    for (const auto& d : errors) {
+      if (d.message.find(text) != std::string::npos) return d.where.ToString();
+    }
+    return std::string("<not reported>");
+  };
+  EXPECT_THAT(find("\"email\""), HasSubstr("bad-capture/flow.json:11:")) << Join(diags);
+  EXPECT_THAT(find("\"max_length\""), HasSubstr("bad-capture/flow.json:12:")) << Join(diags);
+  EXPECT_THAT(find("missing field \"invalid\""), HasSubstr("bad-capture/flow.json:14:"))
+      << Join(diags);
+  EXPECT_THAT(find("missing field \"phone\""), HasSubstr("bad-capture/flow.json:17:"))
+      << Join(diags);
+  EXPECT_THAT(find("\"personal\" must be true or false"), HasSubstr("bad-capture/flow.json:19:"))
+      << Join(diags);
+}
+
+TEST(ClinicsLoaderTest, EmptyCallbackResponseTimeIsAnErrorAndItHasADefault) {
+  std::vector<engine::Clinic> clinics;
+  std::vector<Diagnostic> diags;
+  EXPECT_FALSE(LoadClinics(Fixture("bad-callback-time"), &clinics, &diags));
+  const auto errors = Errors(diags);
+  // The clinic is refused, so the folder also has no default clinic.
+  ASSERT_EQ(errors.size(), 2u) << Join(diags);
+  EXPECT_THAT(errors[0].message, HasSubstr("callback_response_time"));
+  EXPECT_EQ(errors[0].where.line, 6);
+  EXPECT_EQ(errors[0].where.column, 29);
+  EXPECT_EQ(engine::Clinic().callback_response_time, "as soon as they can");
 }
 
 // ---- flow.json and intents.json ------------------------------------------------------------

@@ -236,6 +236,111 @@ TEST_F(DialogGraphTest, MatchAnswerPrefersLabelsThenPatternsThenYesNo) {
   EXPECT_EQ(match(ask2, "pain medicines and sleep"), -1);
 }
 
+// A flow that captures a personal name: idle -> (intent) name -> idle, with a consent state.
+DialogSpec CaptureSpecFlow() {
+  DialogSpec d = ValidSpec();
+  SlotSpec name{"name", "", {}, SourceLocation{"flow.json", 6, 7}};
+  name.personal = true;
+  d.slots.push_back(name);
+  DialogStateSpec ask_name = State("ask-name", {To("Cancel", "idle", 71)}, 70);
+  ask_name.personal = true;
+  ask_name.prompt = "Your name?";
+  CaptureSpec c;
+  c.slot = "name";
+  c.kind = CaptureSpec::Kind::kName;
+  c.next = "consent";
+  c.invalid = "Just your first name, please.";
+  c.where = SourceLocation{"flow.json", 72, 9};
+  ask_name.capture = c;
+  d.states.push_back(ask_name);
+  DialogStateSpec consent = State("consent", {To("yes", "idle", 81), To("no", "idle", 82)}, 80);
+  consent.personal = true;
+  consent.prompt = "Send it, {slot.name}?";
+  consent.transitions[0].action.callback = true;
+  consent.transitions[0].action.callback_first_name_slot = "name";
+  consent.transitions[0].action.callback_phone_slot = "name";
+  d.states.push_back(consent);
+  return d;
+}
+
+TEST_F(DialogGraphTest, CaptureFlowBuildsAndKnowsItsPersonalSlots) {
+  std::vector<Diagnostic> diags;
+  auto g =
+      DialogGraph::Build(CaptureSpecFlow(), analyzer_, {"ask", "ask-name"}, {"e1"}, {"E1"}, &diags);
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->personal_slots(), std::vector<std::string>{"name"});
+  EXPECT_TRUE(g->IsPersonal("name"));
+  EXPECT_FALSE(g->IsPersonal("in_treatment"));
+  // The capture is the state's way on: "consent" is reachable through it alone.
+  for (const auto& d : diags) EXPECT_EQ(d.message.find("unreachable"), std::string::npos);
+}
+
+TEST_F(DialogGraphTest, CaptureProblemsAreErrorsWithTheirLocation) {
+  auto build = [&](const DialogSpec& spec) {
+    diags_.clear();
+    return DialogGraph::Build(spec, analyzer_, {"ask", "ask-name"}, {"e1"}, {"E1"}, &diags_);
+  };
+  {
+    DialogSpec spec = CaptureSpecFlow();
+    spec.states[3].capture->slot = "nmae";
+    EXPECT_EQ(build(spec), nullptr);
+    ASSERT_NE(FirstError(), nullptr);
+    EXPECT_THAT(FirstError()->message, HasSubstr("unknown slot 'nmae'"));
+    EXPECT_EQ(FirstError()->where.line, 72);
+  }
+  {
+    DialogSpec spec = CaptureSpecFlow();
+    spec.states[3].personal = false;  // the name would outlive the flow
+    EXPECT_EQ(build(spec), nullptr);
+    ASSERT_NE(FirstError(), nullptr);
+    EXPECT_THAT(FirstError()->message, HasSubstr("not marked \"personal\""));
+  }
+  {
+    DialogSpec spec = CaptureSpecFlow();
+    spec.states[3].capture->next = "nowhere";
+    EXPECT_EQ(build(spec), nullptr);
+    EXPECT_THAT(AllDiags(), HasSubstr("leads to unknown state 'nowhere'"));
+  }
+  {
+    DialogSpec spec = CaptureSpecFlow();
+    spec.states[3].capture->invalid.clear();
+    EXPECT_EQ(build(spec), nullptr);
+    EXPECT_THAT(AllDiags(), HasSubstr("has no \"invalid\""));
+  }
+  {
+    DialogSpec spec = CaptureSpecFlow();
+    spec.states[3].capture->display_slot = "name";  // a name has no display form
+    EXPECT_EQ(build(spec), nullptr);
+    EXPECT_THAT(AllDiags(), HasSubstr("only a \"phone\" capture has a display_slot"));
+  }
+  {
+    DialogSpec spec = CaptureSpecFlow();
+    spec.states[4].prompt = "Send it, {slot.nmae}?";
+    EXPECT_EQ(build(spec), nullptr);
+    EXPECT_THAT(AllDiags(), HasSubstr("\"{slot.nmae}\" names no declared slot"));
+  }
+  {
+    DialogSpec spec = CaptureSpecFlow();
+    spec.states[4].transitions[0].action.callback_phone_slot.clear();
+    EXPECT_EQ(build(spec), nullptr);
+    EXPECT_THAT(AllDiags(), HasSubstr("needs a \"first_name\" and a \"phone\" slot"));
+  }
+  {
+    // Only consent makes a request.
+    DialogSpec spec = CaptureSpecFlow();
+    spec.states[4].transitions[1].action = spec.states[4].transitions[0].action;
+    EXPECT_EQ(build(spec), nullptr);
+    EXPECT_THAT(AllDiags(), HasSubstr("only by the answer \"yes\""));
+  }
+  {
+    // A personal slot set by a transition of a state outside the flow.
+    DialogSpec spec = CaptureSpecFlow();
+    spec.states[1].transitions[0].set_slot = "name";
+    EXPECT_EQ(build(spec), nullptr);
+    EXPECT_THAT(AllDiags(), HasSubstr("sets the personal slot 'name'"));
+  }
+}
+
 // =======================================================================================
 // Part 2: the shipped flow (dialogs/flow.json, intents.json) through Engine::Turn.
 // =======================================================================================
@@ -263,6 +368,13 @@ const std::map<std::string, std::vector<std::string>>& PathTo() {
       {"screen",
        {"feel like someone else's legs are attached to me, they just do not do "
         "what I tell them"}},
+      // The callback request (issue 22).
+      {"callback-offer", {"I want to talk to someone"}},
+      {"callback-name", {"can I have a callback"}},
+      {"callback-phone", {"can I have a callback", "Sam"}},
+      {"callback-phone-check", {"can I have a callback", "Sam", "(201) 555-0123"}},
+      {"callback-time", {"can I have a callback", "Sam", "(201) 555-0123", "yes"}},
+      {"callback-consent", {"can I have a callback", "Sam", "(201) 555-0123", "yes", "Morning"}},
   };
   return kPaths;
 }
@@ -383,8 +495,9 @@ TEST(ShippedDialogue, PainReportFlowSlotAndRedFlagInterrupts) {
   // After an escalation: the next steps are offered as quick replies.
   SessionState after;
   r = Converse({"my legs keep giving way"}, &after, s.clinic());
-  EXPECT_THAT(r.reply.quick_replies,
-              ElementsAre("I have called for help", "I have another question"));
+  EXPECT_THAT(
+      r.reply.quick_replies,
+      ElementsAre("I have called for help", "I have another question", "Ask the team to call me"));
   SessionState escalated = after;
   r = Converse({"I have called for help"}, &after, s.clinic());
   EXPECT_THAT(r.reply.text, HasSubstr("stay with someone"));

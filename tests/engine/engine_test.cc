@@ -706,8 +706,8 @@ TEST(ShippedEngine, ConversationTopicsDeterminismAndBuriedQuestions) {
       {"that's all, goodbye", "goodbye", "intent"},
       {"hi, what's the best sleeping position with back pain?", "sleep", "answer"},
       // Requests.
-      {"I want to talk to a real person", "human", "intent"},
-      {"can I speak to a nurse please", "human", "intent"},
+      {"I want to talk to a real person", "human", "prompt"},
+      {"can I speak to a nurse please", "human", "prompt"},
       {"what can you do", "capabilities", "intent"},
       {"are you a real doctor?", "capabilities", "intent"},
       // Refusals win over FAQ words.
@@ -727,8 +727,8 @@ TEST(ShippedEngine, ConversationTopicsDeterminismAndBuriedQuestions) {
        "refusal"},
       {"can my son have one of my gabapentin", "out-of-scope", "refusal"},
       // Asking for a person, or about the service itself.
-      {"would one of the nurses be able to ring me back this afternoon", "human", "intent"},
-      {"is there a phone number instead of typing all this out", "human", "intent"},
+      {"would one of the nurses be able to ring me back this afternoon", "human", "prompt"},
+      {"is there a phone number instead of typing all this out", "human", "prompt"},
       {"does the hospital keep what I type here?", "capabilities", "intent"},
       {"can you reply in Urdu please", "capabilities", "intent"},
       {"can you tell me if my cancer has spread to my spine?", "out-of-scope", "refusal"},
