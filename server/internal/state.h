@@ -22,6 +22,7 @@
 #include "engine/dialogue.h"
 #include "server/client_address.h"
 #include "server/config.h"
+#include "server/handoff.h"
 #include "server/internal/address_limits.h"
 #include "server/internal/throttled_log.h"
 #include "server/metrics.h"
@@ -60,6 +61,9 @@ struct LiveSession {
   // messages_per_minute): a resume from another connection or address resets nothing.
   double tokens = -1;  // -1: full
   int64_t refill_ms = 0;
+  // What it has handed over to the clinic (server/handoff.h): an escalation raises one item
+  // per red-flag kind, and a callback request says which escalation it followed.
+  HandoffMemory handoff;
 };
 
 struct ServerState;

@@ -1,6 +1,8 @@
 #include "server/internal/websocket_session.h"
 
 #include "content/reply_json.h"
+#include "server/handoff.h"
+#include "server/webhook_events.h"
 
 namespace backline::server::internal {
 
@@ -318,16 +320,28 @@ void WebSocketSession::HandleMessage(const std::string& text) {
       content_->engine->Turn(live_.state, text, clinic, engine::TurnOptions{.explain = false});
   live_.state = std::move(turn.state);
   live_.updated_ms = received_ms;
+  // What the reply hands over to the clinic, written with the turn; a finished callback
+  // request's reply is told its reference.
+  TurnHandoff handoff =
+      HandoffForTurn(turn.reply, clinic, session_id_, received_ms, &live_.handoff);
+  if (!handoff.reference.empty()) {
+    turn.reply.text = engine::Engine::WithReference(turn.reply.text, handoff.reference);
+  }
+  const bool raises_events = !handoff.events.empty();
   const int64_t seq = state_->NextSeq(session_id_, known);
   live_.last_seq = seq;
   state_->SaveSession(session_id_, live_);
+  answered_[seq] =
+      Answered{turn.reply.topic, turn.reply.entry_id, engine::ReplyKindName(turn.reply.kind)};
+  if (answered_.size() > kAnsweredKept) answered_.erase(answered_.begin());
   auto frame = std::make_shared<std::string>(ReplyFrame(turn.reply, seq));
 
   auto& m = state_->metrics;
   if (turn.reply.urgency == engine::Urgency::kEmergency) m.escalations_emergency.fetch_add(1);
   if (turn.reply.urgency == engine::Urgency::kUrgent) m.escalations_urgent.fetch_add(1);
   if (turn.reply.unanswered) m.unanswered.fetch_add(1);
-  if (state_->config.log_patient_text) {
+  // A name or phone number typed into the callback request is never logged.
+  if (state_->config.log_patient_text && !turn.personal_input) {
     Log("info", "session " + session_id_.substr(0, 8) + " turn " + std::to_string(seq) + ": \"" +
                     text + "\" -> " + turn.reply.topic);
   }
@@ -349,6 +363,8 @@ void WebSocketSession::HandleMessage(const std::string& text) {
       record.unanswered && state_->address_limits->ChargeUnanswered(address_, received_ms);
   record.received_ms = received_ms;
   record.replied_ms = NowMs();
+  record.events = std::move(handoff.events);
+  record.handoffs = std::move(handoff.handoffs);
   store::SessionRecord session;
   session.id = session_id_;
   session.clinic = live_.clinic;
@@ -363,7 +379,9 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   auto self = shared_from_this();
   state_->QueueTurn(store::Store::TurnWrite{
       std::move(record), std::move(session),
-      [self, frame, started, id = session_id_](engine::Status s) {
+      [self, frame, started, raises_events, id = session_id_](engine::Status s) {
+        // The events are in the outbox now: the sender need not wait for its next poll.
+        if (s.ok() && raises_events) self->state_->WakeWebhooks();
         self->FromStore([self, frame, started, s, id]() {
           --self->pending_turns_;
           auto& metrics = self->state_->metrics;
@@ -416,8 +434,25 @@ void WebSocketSession::HandleFeedback(const ClientFrame& frame) {
   fb.rating = frame.rating;
   fb.comment = frame.comment;
   fb.created_ms = NowMs();
+  // A thumbs-down goes to the clinic's "feedback" webhooks, with what it was about when this
+  // connection answered that turn.
+  bool raises_events = false;
+  if (fb.rating < 0) {
+    FeedbackEvent e{.time_ms = fb.created_ms, .rating = fb.rating, .comment = fb.comment};
+    if (const auto it = answered_.find(fb.seq); it != answered_.end()) {
+      e.topic = it->second.topic;
+      e.entry_id = it->second.entry_id;
+      e.reply_kind = it->second.kind;
+    }
+    const engine::Clinic& clinic = content_->ClinicOrDefault(live_.clinic);
+    if (auto event = BuildFeedbackEvent(clinic, session_id_, e, fb.created_ms)) {
+      fb.events.push_back(std::move(*event));
+      raises_events = true;
+    }
+  }
   auto self = shared_from_this();
-  state_->store->AddFeedback(std::move(fb), [self](engine::Status s) {
+  state_->store->AddFeedback(std::move(fb), [self, raises_events](engine::Status s) {
+    if (s.ok() && raises_events) self->state_->WakeWebhooks();
     self->FromStore([self, s]() {
       if (!s.ok()) {
         self->state_->metrics.store_errors.fetch_add(1);

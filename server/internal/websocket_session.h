@@ -14,6 +14,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -113,6 +114,15 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   std::string session_id_;
   std::shared_ptr<const content::Content> content_;  // the snapshot this conversation runs on
   LiveSession live_;
+  // What the last turns answered on this connection were (seq -> topic, entry, kind), for the
+  // "feedback" event a thumbs-down raises; at most kAnsweredKept.
+  struct Answered {
+    std::string topic;
+    std::string entry_id;
+    std::string kind;
+  };
+  static constexpr size_t kAnsweredKept = 64;
+  std::map<int64_t, Answered> answered_;
   int64_t pending_turns_ = 0;  // turns waiting for their commit
 };
 
