@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "clinic/clinic_routes.h"
 #include "curator/curator_routes.h"
 #include "server/config.h"
 #include "server/server.h"
@@ -88,6 +89,13 @@ int RunServe(const std::vector<std::string>& args, std::ostream& out, std::ostre
   // The curator page and its API (/curator/): the server hosts the route, curator/ answers.
   if (auto curator = curator::AddCuratorRoutes(*server.value()); !curator.ok()) {
     err << "backline serve: " << curator.status().message() << "\n";
+    return 2;
+  }
+  // The clinicians' page (/clinic/). Its status changes raise no webhook event until the
+  // webhook code (issue 22, item 2) supplies them here.
+  if (engine::Status s = clinic::AddClinicRoutes(*server.value(), clinic::StatusEvents());
+      !s.ok()) {
+    err << "backline serve: " << s.message() << "\n";
     return 2;
   }
   return server.value()->Run();
