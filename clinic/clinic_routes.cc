@@ -279,6 +279,13 @@ void Watcher::OnItems(const std::string& clinic,
       changed.push_back(h.id);
     }
   }
+  // Gone from the store (the conversation was deleted, or retention): a change too, unless
+  // the read was cut at its limit (then an old item merely fell off its end).
+  if (r.value().size() < kWatchLimit) {
+    for (const auto& [id, state] : w.known) {
+      if (!now_known.count(id)) changed.push_back(id);
+    }
+  }
   const int64_t now = NowMs();
   if (!w.baseline) {
     w.baseline = true;

@@ -725,10 +725,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void AbortStream() {
     if (handle_) handle_->MarkEnded();
     stream_aborted_ = true;
-    stream_out_.clear();
-    stream_queued_bytes_ = 0;
+    // Closed first: once close returns, no write in flight reads the queue's front any more.
     beast::error_code ignored;
     Lowest().socket().close(ignored);
+    stream_out_.clear();
+    stream_queued_bytes_ = 0;
   }
 
   void Send(Response&& res, bool close) {

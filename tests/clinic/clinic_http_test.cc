@@ -4,6 +4,7 @@
 // browser sends them.
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -83,31 +84,39 @@ class EventStream {
   bool WaitFor(const std::string& text) {
     const auto deadline = std::chrono::steady_clock::now() + 30s;
     while (received_.find(text, scanned_) == std::string::npos) {
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      char buf[4096];
-      beast::error_code ec;
-      stream_.expires_after(30s);
-      const size_t n = stream_.socket().read_some(net::buffer(buf), ec);
-      if (ec) return false;
-      received_.append(buf, n);
+      if (std::chrono::steady_clock::now() >= deadline || ReadSome()) return false;
     }
     scanned_ = received_.find(text, scanned_) + text.size();
     return true;
   }
-  // True when the server closes the connection (whatever it sends before).
+  // True when the server closes the connection within 30 s (whatever it sends before).
   bool WaitForEnd() {
-    for (;;) {
-      char buf[4096];
-      beast::error_code ec;
-      stream_.socket().read_some(net::buffer(buf), ec);
-      if (ec) return ec == net::error::eof || ec == net::error::connection_reset;
+    beast::error_code ec;
+    while (!(ec = ReadSome())) {
     }
+    return ec == net::error::eof || ec == net::error::connection_reset;
   }
   const std::string& received() const { return received_; }
 
  private:
+  // One read of what has arrived, within 30 s; the error that ended it, if any.
+  beast::error_code ReadSome() {
+    beast::error_code result;
+    size_t got = 0;
+    stream_.expires_after(30s);
+    stream_.async_read_some(net::buffer(buffer_), [&](beast::error_code ec, size_t n) {
+      result = ec;
+      got = n;
+    });
+    ioc_.restart();
+    ioc_.run();
+    received_.append(buffer_.data(), got);
+    return result;
+  }
+
   net::io_context ioc_;
   beast::tcp_stream stream_;
+  std::array<char, 4096> buffer_{};
   std::string received_;
   size_t scanned_ = 0;
 };
