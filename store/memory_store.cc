@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <system_error>
 #include <tuple>
+#include <utility>
 
+#include "store/internal/handoff_checks.h"
 #include "store/internal/session_hash.h"
 
 namespace backline::store {
@@ -84,6 +86,10 @@ Status MemoryStore::ApplyAppendTurn(TurnRecord turn, SessionRecord session) {
     return Status::InvalidArgument("append turn: turn.session_id differs from session.id");
   }
   if (turn.seq <= 0) return Status::InvalidArgument("append turn: seq must be > 0");
+  // As SqliteStore: the records' own checks before the tombstone, the store's after the turn.
+  Status checked = internal::CheckEvents("append turn", turn.events);
+  if (checked.ok()) checked = internal::CheckHandoffs("append turn", turn.handoffs);
+  if (!checked.ok()) return checked;
   if (!tombstones_.empty()) {
     auto dead = tombstones_.find(internal::SessionIdHash(session.id));
     if (dead != tombstones_.end() && dead->second >= session.updated_ms) {
@@ -98,6 +104,19 @@ Status MemoryStore::ApplyAppendTurn(TurnRecord turn, SessionRecord session) {
     return Status::InvalidArgument("append turn: session " + session.id.substr(0, 8) +
                                    " already has turn " + std::to_string(turn.seq));
   }
+  checked = CheckNewKeys("append turn", turn.events);
+  if (checked.ok()) {
+    for (const HandoffRecord& h : turn.handoffs) {
+      if (references_.count(h.reference)) {
+        checked = Status::InvalidArgument("append turn: a handoff item's reference is taken");
+        break;
+      }
+    }
+  }
+  if (!checked.ok()) {
+    if (inserted) sessions_.erase(it);
+    return checked;
+  }
   if (inserted) {
     data.record = std::move(session);
   } else {
@@ -109,9 +128,68 @@ Status MemoryStore::ApplyAppendTurn(TurnRecord turn, SessionRecord session) {
     data.unanswered[turn.seq] =
         UnansweredRecord{turn.session_id, turn.seq, turn.user_text, turn.kind, turn.received_ms};
   }
+  AddEvents(std::move(turn.events), turn.session_id);
+  turn.events.clear();
+  for (HandoffRecord& h : turn.handoffs) {
+    h.id = next_handoff_++;
+    h.session_id = turn.session_id;
+    h.seq = turn.seq;
+    references_.insert(h.reference);
+    const int64_t id = h.id;
+    handoffs_.emplace(id, std::move(h));
+  }
+  turn.handoffs.clear();  // kept apart, as SqliteStore does: RecentTurns returns none
   const int64_t seq = turn.seq;
   data.turns.emplace(seq, std::move(turn));
   return Status::Ok();
+}
+
+Status MemoryStore::CheckNewKeys(std::string_view what,
+                                 const std::vector<EventRecord>& events) const {
+  for (const EventRecord& e : events) {
+    if (event_keys_.count(e.key)) {
+      return Status::InvalidArgument(std::string(what) + ": an event's key is taken");
+    }
+  }
+  return Status::Ok();
+}
+
+void MemoryStore::AddEvents(std::vector<EventRecord> events, const std::string& session_id) {
+  for (EventRecord& e : events) {
+    e.id = next_event_++;
+    e.session_id = session_id;
+    EventData data;
+    for (const std::string& endpoint : e.endpoints) {
+      DeliveryRecord d;
+      d.event_id = e.id;
+      d.endpoint = endpoint;
+      d.key = e.key;
+      d.clinic = e.clinic;
+      d.type = e.type;
+      d.body = e.body;
+      d.created_ms = e.created_ms;
+      d.next_attempt_ms = e.created_ms;  // pending, due at once
+      data.deliveries.emplace(endpoint, std::move(d));
+    }
+    e.endpoints.clear();
+    event_keys_.insert(e.key);
+    const int64_t id = e.id;
+    data.event = std::move(e);
+    events_.emplace(id, std::move(data));
+  }
+}
+
+void MemoryStore::DeleteHandoffData(const std::string& session_id) {
+  std::erase_if(events_, [&](const auto& e) {
+    if (e.second.event.session_id != session_id) return false;
+    event_keys_.erase(e.second.event.key);
+    return true;
+  });
+  std::erase_if(handoffs_, [&](const auto& h) {
+    if (h.second.session_id != session_id) return false;
+    references_.erase(h.second.reference);
+    return true;
+  });
 }
 
 void MemoryStore::AppendTurn(TurnRecord turn, SessionRecord session, Done done) {
@@ -169,10 +247,16 @@ void MemoryStore::AddFeedback(FeedbackRecord feedback, Done done) {
     if (fb.rating != 1 && fb.rating != -1) {
       return done(Status::InvalidArgument("add feedback: rating must be +1 or -1"));
     }
+    Status checked = internal::CheckEvents("add feedback", fb.events);
+    if (!checked.ok()) return done(std::move(checked));
     auto it = sessions_.find(fb.session_id);
     if (it == sessions_.end() || !it->second.turns.count(fb.seq)) {
       return done(Status::InvalidArgument("add feedback: no such turn"));
     }
+    checked = CheckNewKeys("add feedback", fb.events);
+    if (!checked.ok()) return done(std::move(checked));
+    AddEvents(std::move(fb.events), fb.session_id);
+    fb.events.clear();
     const int64_t seq = fb.seq;
     it->second.feedback.emplace(seq, std::move(fb));
     done(Status::Ok());
@@ -182,6 +266,7 @@ void MemoryStore::AddFeedback(FeedbackRecord feedback, Done done) {
 void MemoryStore::DeleteSession(std::string id, int64_t tombstone_until_ms, Done done) {
   Enqueue(true, [this, id = std::move(id), tombstone_until_ms, done = std::move(done)]() {
     sessions_.erase(id);
+    DeleteHandoffData(id);
     int64_t& until = tombstones_[internal::SessionIdHash(id)];
     until = std::max(until, tombstone_until_ms);
     done(Status::Ok());
@@ -200,6 +285,7 @@ void MemoryStore::Purge(std::string clinic, int64_t before_ms,
         continue;
       }
       if (data.record.updated_ms < before_ms) {
+        DeleteHandoffData(it->first);
         it = sessions_.erase(it);
         ++deleted;
         continue;
@@ -219,6 +305,17 @@ void MemoryStore::Purge(std::string clinic, int64_t before_ms,
                     [&](const auto& u) { return u.second.created_ms < before_ms; });
       ++it;
     }
+    std::erase_if(events_, [&](const auto& e) {
+      const EventRecord& event = e.second.event;
+      if (event.clinic != clinic || event.created_ms >= before_ms) return false;
+      event_keys_.erase(event.key);
+      return true;
+    });
+    std::erase_if(handoffs_, [&](const auto& h) {
+      if (h.second.clinic != clinic || h.second.created_ms >= before_ms) return false;
+      references_.erase(h.second.reference);
+      return true;
+    });
     done(deleted);
   });
 }
@@ -269,6 +366,146 @@ void MemoryStore::Revisions(size_t limit,
     }
     done(std::move(out));
   });
+}
+
+void MemoryStore::DueDeliveries(int64_t now_ms, size_t limit, size_t per_endpoint,
+                                std::function<void(StatusOr<std::vector<DeliveryRecord>>)> done) {
+  Enqueue(false, [this, now_ms, limit, per_endpoint, done = std::move(done)]() {
+    std::vector<const DeliveryRecord*> due;
+    for (const auto& [id, data] : events_) {
+      for (const auto& [endpoint, d] : data.deliveries) {
+        if (d.status == "pending" && d.next_attempt_ms <= now_ms) due.push_back(&d);
+      }
+    }
+    // As SqliteStore's index orders them.
+    std::sort(due.begin(), due.end(), [](const DeliveryRecord* a, const DeliveryRecord* b) {
+      return std::tie(a->next_attempt_ms, a->event_id, a->endpoint) <
+             std::tie(b->next_attempt_ms, b->event_id, b->endpoint);
+    });
+    std::vector<DeliveryRecord> out;
+    std::map<std::pair<std::string, std::string>, size_t> taken;  // by (clinic, endpoint)
+    for (const DeliveryRecord* d : due) {
+      if (out.size() >= limit) break;
+      size_t& n = taken[{d->clinic, d->endpoint}];
+      if (n >= per_endpoint) continue;
+      ++n;
+      out.push_back(*d);
+    }
+    done(std::move(out));
+  });
+}
+
+void MemoryStore::UpdateDelivery(DeliveryRecord d, Done done) {
+  Enqueue(true, [this, d = std::move(d), done = std::move(done)]() mutable {
+    if (!internal::IsDeliveryStatus(d.status)) {
+      return done(Status::InvalidArgument("update delivery: unknown status"));
+    }
+    if (d.attempts < 0) return done(Status::InvalidArgument("update delivery: attempts < 0"));
+    auto event = events_.find(d.event_id);
+    if (event == events_.end()) return done(Status::Ok());  // deleted with its conversation
+    auto it = event->second.deliveries.find(d.endpoint);
+    if (it == event->second.deliveries.end()) return done(Status::Ok());
+    DeliveryRecord& stored = it->second;
+    stored.status = std::move(d.status);
+    stored.attempts = d.attempts;
+    stored.next_attempt_ms = d.next_attempt_ms;
+    stored.last_attempt_ms = d.last_attempt_ms;
+    stored.last_error = std::move(d.last_error);
+    done(Status::Ok());
+  });
+}
+
+void MemoryStore::Outbox(std::function<void(StatusOr<OutboxStats>)> done) {
+  Enqueue(false, [this, done = std::move(done)]() {
+    OutboxStats stats;
+    for (const auto& [id, data] : events_) {
+      for (const auto& [endpoint, d] : data.deliveries) {
+        if (d.status == "pending") {
+          if (stats.pending == 0 || d.created_ms < stats.oldest_pending_ms) {
+            stats.oldest_pending_ms = d.created_ms;
+          }
+          ++stats.pending;
+        } else if (d.status == "failed") {
+          ++stats.failed;
+        }
+      }
+    }
+    done(stats);
+  });
+}
+
+void MemoryStore::FailedDeliveries(
+    std::string clinic, size_t limit,
+    std::function<void(StatusOr<std::vector<DeliveryRecord>>)> done) {
+  Enqueue(false, [this, clinic = std::move(clinic), limit, done = std::move(done)]() {
+    if (clinic.empty()) return done(Status::InvalidArgument("failed deliveries: no clinic"));
+    std::vector<DeliveryRecord> out;
+    for (const auto& [id, data] : events_) {
+      if (data.event.clinic != clinic) continue;
+      for (const auto& [endpoint, d] : data.deliveries) {
+        if (d.status == "failed") out.push_back(d);
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const DeliveryRecord& a, const DeliveryRecord& b) {
+      return std::tie(b.created_ms, b.event_id, a.endpoint) <
+             std::tie(a.created_ms, a.event_id, b.endpoint);
+    });
+    if (out.size() > limit) out.resize(limit);
+    done(std::move(out));
+  });
+}
+
+void MemoryStore::Handoffs(HandoffFilter filter,
+                           std::function<void(StatusOr<std::vector<HandoffRecord>>)> done) {
+  Enqueue(false, [this, f = std::move(filter), done = std::move(done)]() {
+    if (f.clinic.empty()) return done(Status::InvalidArgument("handoffs: no clinic"));
+    if (!f.status.empty() && !internal::IsHandoffStatus(f.status)) {
+      return done(Status::InvalidArgument("handoffs: unknown status"));
+    }
+    std::vector<HandoffRecord> out;
+    // Newest first: by created_ms, then id, both descending.
+    for (auto it = handoffs_.rbegin(); it != handoffs_.rend(); ++it) {
+      const HandoffRecord& h = it->second;
+      if (h.clinic != f.clinic || (!f.status.empty() && h.status != f.status) ||
+          h.created_ms < f.since_ms || (f.until_ms != 0 && h.created_ms >= f.until_ms)) {
+        continue;
+      }
+      out.push_back(h);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const HandoffRecord& a, const HandoffRecord& b) {
+      return a.created_ms > b.created_ms;
+    });
+    if (out.size() > f.limit) out.resize(f.limit);
+    done(std::move(out));
+  });
+}
+
+void MemoryStore::SetHandoffStatus(std::string clinic, int64_t id, std::string status,
+                                   std::string who, int64_t at_ms, std::vector<EventRecord> events,
+                                   Done done) {
+  Enqueue(true,
+          [this, clinic = std::move(clinic), id, status = std::move(status), who = std::move(who),
+           at_ms, events = std::move(events), done = std::move(done)]() mutable {
+            if (clinic.empty())
+              return done(Status::InvalidArgument("set handoff status: no clinic"));
+            if (!internal::IsHandoffStatus(status)) {
+              return done(Status::InvalidArgument("set handoff status: unknown status"));
+            }
+            Status checked = internal::CheckEvents("set handoff status", events);
+            if (!checked.ok()) return done(std::move(checked));
+            auto it = handoffs_.find(id);
+            if (it == handoffs_.end() || it->second.clinic != clinic) {
+              return done(Status::NotFound("set handoff status: no such item"));
+            }
+            checked = CheckNewKeys("set handoff status", events);
+            if (!checked.ok()) return done(std::move(checked));
+            HandoffRecord& h = it->second;
+            h.status = std::move(status);
+            h.status_by = std::move(who);
+            h.status_ms = at_ms;
+            AddEvents(std::move(events), h.session_id);
+            done(Status::Ok());
+          });
 }
 
 }  // namespace backline::store

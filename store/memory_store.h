@@ -9,9 +9,11 @@
 // SqliteStore's: kInvalidArgument for a turn whose seq its session already has, or whose
 // session_id differs from the session's id;
 // for feedback on an unknown turn or with a rating other than +1/-1; kNotFound for a turn of
-// a deleted session while its tombstone lasts. Deleting a session, or
-// purging it, deletes its turns, feedback and unanswered entries; deleting a turn (purge)
-// deletes the feedback and unanswered entry that refer to it.
+// a deleted session while its tombstone lasts; and for the handoff records (events, items,
+// deliveries, statuses) the checks of store/internal/handoff_checks.h, in the same order as
+// SqliteStore makes them. Deleting a session, or purging it, deletes its turns, feedback,
+// unanswered entries, handoff items and events (with their deliveries); deleting a turn
+// (purge) deletes the feedback and unanswered entry that refer to it.
 //
 // Thread safety: every method may be called from any thread, including from a store callback
 // (Flush then returns at once). Destruction runs everything queued and calls every callback.
@@ -26,8 +28,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/status.h"
@@ -64,6 +68,18 @@ class MemoryStore : public Store {
   void DeleteRevision(int64_t id, Done done) override;
   void Revisions(size_t limit,
                  std::function<void(engine::StatusOr<std::vector<RevisionRecord>>)> done) override;
+  void DueDeliveries(
+      int64_t now_ms, size_t limit, size_t per_endpoint,
+      std::function<void(engine::StatusOr<std::vector<DeliveryRecord>>)> done) override;
+  void UpdateDelivery(DeliveryRecord d, Done done) override;
+  void Outbox(std::function<void(engine::StatusOr<OutboxStats>)> done) override;
+  void FailedDeliveries(
+      std::string clinic, size_t limit,
+      std::function<void(engine::StatusOr<std::vector<DeliveryRecord>>)> done) override;
+  void Handoffs(HandoffFilter filter,
+                std::function<void(engine::StatusOr<std::vector<HandoffRecord>>)> done) override;
+  void SetHandoffStatus(std::string clinic, int64_t id, std::string status, std::string who,
+                        int64_t at_ms, std::vector<EventRecord> events, Done done) override;
   void Flush() override;
   size_t QueueDepth() const override;
 
@@ -74,6 +90,11 @@ class MemoryStore : public Store {
     std::multimap<int64_t, FeedbackRecord> feedback;  // by seq
     std::map<int64_t, UnansweredRecord> unanswered;   // by seq
   };
+  // An event and its deliveries (the event's fields copied in, by endpoint).
+  struct EventData {
+    EventRecord event;  // without its endpoints
+    std::map<std::string, DeliveryRecord> deliveries;
+  };
   struct Op {
     bool write = true;
     std::function<void()> run;  // applies the op and calls its callback (store thread)
@@ -83,6 +104,12 @@ class MemoryStore : public Store {
   void Enqueue(bool write, std::function<void()> run);
   void Loop();
   engine::Status ApplyAppendTurn(TurnRecord turn, SessionRecord session);
+  // kInvalidArgument if a key of `events` is the store's already.
+  engine::Status CheckNewKeys(std::string_view what, const std::vector<EventRecord>& events) const;
+  // Stores `events` as being about `session_id`. REQUIRES: checked (CheckEvents, CheckNewKeys).
+  void AddEvents(std::vector<EventRecord> events, const std::string& session_id);
+  // Deletes the handoff items and events (with their deliveries) of `session_id`.
+  void DeleteHandoffData(const std::string& session_id);
 
   std::function<void()> after_callbacks_;  // set once, before any op (SetAfterCallbacks)
   // Touched only by the store thread.
@@ -91,6 +118,12 @@ class MemoryStore : public Store {
   std::unordered_map<std::string, int64_t> tombstones_;
   std::map<int64_t, RevisionRecord> revisions_;  // by id
   int64_t next_revision_ = 1;
+  std::map<int64_t, EventData> events_;         // by id
+  std::unordered_set<std::string> event_keys_;  // the keys of events_
+  int64_t next_event_ = 1;
+  std::map<int64_t, HandoffRecord> handoffs_;   // by id
+  std::unordered_set<std::string> references_;  // the references of handoffs_
+  int64_t next_handoff_ = 1;
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;

@@ -8,12 +8,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
 #include <sqlite3.h>
 
+#include "store/internal/handoff_checks.h"
 #include "store/internal/session_hash.h"
 #include "store/internal/sqlite.h"
 #include "store/internal/sqlite_wal_vfs.h"
@@ -119,6 +121,60 @@ CREATE TABLE deleted_sessions (
     R"sql(
 ALTER TABLE turns ADD COLUMN parts TEXT;
 )sql",
+    // 5 -> 6: handing over to the clinic (issue 22). The webhook outbox: events (written with
+    // the turn, feedback or status change that raised them) and one delivery per endpoint;
+    // deliveries_due serves DueDeliveries (pending ones by due time, in the order it returns
+    // them) and Outbox's counts. The clinicians' page items, with the phone number of a
+    // callback request. Neither is tied to turns by a foreign key: DeleteSession and Purge
+    // delete them by session and by their own clinic and time (see kDeleteSessionEvents and
+    // kPurgeEvents). Ids are AUTOINCREMENT: never reused, as a sender may still hold one.
+    R"sql(
+CREATE TABLE events (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  key         TEXT NOT NULL UNIQUE CHECK (key <> ''),
+  clinic      TEXT NOT NULL CHECK (clinic <> ''),
+  session_id  TEXT NOT NULL,
+  type        TEXT NOT NULL,
+  body        TEXT NOT NULL,
+  created_ms  INTEGER NOT NULL
+);
+CREATE INDEX events_by_session ON events (session_id);
+CREATE INDEX events_by_clinic_created ON events (clinic, created_ms);
+
+CREATE TABLE deliveries (
+  event_id         INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+  endpoint         TEXT NOT NULL,
+  status           TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempts         INTEGER NOT NULL CHECK (attempts >= 0),
+  next_attempt_ms  INTEGER NOT NULL,
+  last_attempt_ms  INTEGER NOT NULL,
+  last_error       TEXT NOT NULL,
+  PRIMARY KEY (event_id, endpoint)
+) WITHOUT ROWID;
+CREATE INDEX deliveries_due ON deliveries (status, next_attempt_ms);
+
+CREATE TABLE handoffs (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  reference      TEXT NOT NULL UNIQUE CHECK (reference <> ''),
+  clinic         TEXT NOT NULL CHECK (clinic <> ''),
+  session_id     TEXT NOT NULL,
+  seq            INTEGER NOT NULL,
+  type           TEXT NOT NULL,
+  urgency        TEXT NOT NULL,
+  red_flag_kind  TEXT NOT NULL,
+  consent        INTEGER NOT NULL CHECK (consent IN (0, 1)),
+  first_name     TEXT NOT NULL,
+  phone          TEXT NOT NULL,
+  best_time      TEXT NOT NULL,
+  created_ms     INTEGER NOT NULL,
+  status         TEXT NOT NULL
+                 CHECK (status IN ('new', 'acknowledged', 'called_back', 'closed')),
+  status_by      TEXT NOT NULL,
+  status_ms      INTEGER NOT NULL
+);
+CREATE INDEX handoffs_by_clinic_created ON handoffs (clinic, created_ms);
+CREATE INDEX handoffs_by_session ON handoffs (session_id);
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
@@ -160,6 +216,61 @@ constexpr std::string_view kInsertFeedback = R"sql(
 INSERT INTO feedback (session_id, seq, rating, comment, created_ms)
 VALUES (?1, ?2, ?3, ?4, ?5))sql";
 
+constexpr std::string_view kInsertEvent = R"sql(
+INSERT INTO events (key, clinic, session_id, type, body, created_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id)sql";
+// A new delivery: pending, due when its event was created (?3), no attempt made.
+constexpr std::string_view kInsertDelivery = R"sql(
+INSERT INTO deliveries (event_id, endpoint, status, attempts, next_attempt_ms,
+                        last_attempt_ms, last_error)
+VALUES (?1, ?2, 'pending', 0, ?3, 0, ''))sql";
+constexpr std::string_view kInsertHandoff = R"sql(
+INSERT INTO handoffs (reference, clinic, session_id, seq, type, urgency, red_flag_kind,
+                      consent, first_name, phone, best_time, created_ms, status, status_by,
+                      status_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15))sql";
+constexpr std::string_view kUpdateDelivery = R"sql(
+UPDATE deliveries SET status = ?3, attempts = ?4, next_attempt_ms = ?5, last_attempt_ms = ?6,
+                      last_error = ?7
+WHERE event_id = ?1 AND endpoint = ?2)sql";
+// ?1 clinic, ?2 id, ?3 status, ?4 who, ?5 when; returns the item's session.
+constexpr std::string_view kSetHandoffStatus = R"sql(
+UPDATE handoffs SET status = ?3, status_by = ?4, status_ms = ?5
+WHERE id = ?2 AND clinic = ?1 RETURNING session_id)sql";
+
+// Pending deliveries by due time, in deliveries_due's order: the reader stops once it has
+// `limit` of them, skipping those of an endpoint that has its share (ApplyDueDeliveries).
+constexpr std::string_view kDueDeliveries = R"sql(
+SELECT d.event_id, d.endpoint, e.key, e.clinic, e.type, e.body, e.created_ms, d.status,
+       d.attempts, d.next_attempt_ms, d.last_attempt_ms, d.last_error
+FROM deliveries AS d JOIN events AS e ON e.id = d.event_id
+WHERE d.status = 'pending' AND d.next_attempt_ms <= ?1
+ORDER BY d.next_attempt_ms, d.event_id, d.endpoint)sql";
+constexpr std::string_view kOutbox = R"sql(
+SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending'),
+       (SELECT count(*) FROM deliveries WHERE status = 'failed'),
+       (SELECT coalesce(min(e.created_ms), 0)
+        FROM deliveries AS d JOIN events AS e ON e.id = d.event_id
+        WHERE d.status = 'pending'))sql";
+constexpr std::string_view kFailedDeliveries = R"sql(
+SELECT d.event_id, d.endpoint, e.key, e.clinic, e.type, e.body, e.created_ms, d.status,
+       d.attempts, d.next_attempt_ms, d.last_attempt_ms, d.last_error
+FROM events AS e JOIN deliveries AS d ON d.event_id = e.id
+WHERE e.clinic = ?1 AND d.status = 'failed'
+ORDER BY e.created_ms DESC, e.id DESC, d.endpoint LIMIT ?2)sql";
+// ?1 clinic, ?2 status ('' any), ?3 since, ?4 until (0: none), ?5 limit.
+constexpr std::string_view kHandoffs = R"sql(
+SELECT id, reference, clinic, session_id, seq, type, urgency, red_flag_kind, consent,
+       first_name, phone, best_time, created_ms, status, status_by, status_ms
+FROM handoffs
+WHERE clinic = ?1 AND created_ms >= ?3 AND (?4 = 0 OR created_ms < ?4)
+  AND (?2 = '' OR status = ?2)
+ORDER BY created_ms DESC, id DESC LIMIT ?5)sql";
+
+// A deleted conversation's items and events; the events' deliveries go with them (cascade).
+constexpr std::string_view kDeleteSessionHandoffs = "DELETE FROM handoffs WHERE session_id = ?1";
+constexpr std::string_view kDeleteSessionEvents = "DELETE FROM events WHERE session_id = ?1";
+
 constexpr std::string_view kDeleteSession = "DELETE FROM sessions WHERE id = ?1";
 constexpr std::string_view kInsertTombstone = R"sql(
 INSERT INTO deleted_sessions (id_sha256, until_ms) VALUES (?1, ?2)
@@ -171,11 +282,30 @@ SELECT count(*) FROM deleted_sessions WHERE id_sha256 = ?1 AND until_ms >= ?2)sq
 // Purge: ?1 clinic, ?2 before_ms. Old sessions go first (with everything they
 // hold), then old rows of the sessions that stay. A session is old when
 // neither its row nor any of its turns is as recent as ?2 (see kWriteSession).
+// The items and events of the old sessions go before them (as DeleteSession's do).
+constexpr std::string_view kPurgeOldSessionsHandoffs = R"sql(
+DELETE FROM handoffs WHERE session_id IN (
+  SELECT id FROM sessions WHERE clinic = ?1 AND updated_ms < ?2
+    AND NOT EXISTS (SELECT 1 FROM turns
+                    WHERE turns.session_id = sessions.id
+                      AND turns.received_ms >= ?2)))sql";
+constexpr std::string_view kPurgeOldSessionsEvents = R"sql(
+DELETE FROM events WHERE session_id IN (
+  SELECT id FROM sessions WHERE clinic = ?1 AND updated_ms < ?2
+    AND NOT EXISTS (SELECT 1 FROM turns
+                    WHERE turns.session_id = sessions.id
+                      AND turns.received_ms >= ?2)))sql";
 constexpr std::string_view kPurgeSessions = R"sql(
 DELETE FROM sessions WHERE clinic = ?1 AND updated_ms < ?2
   AND NOT EXISTS (SELECT 1 FROM turns
                   WHERE turns.session_id = sessions.id
                     AND turns.received_ms >= ?2))sql";
+// A clinic's items and events by their own time (events_by_clinic_created,
+// handoffs_by_clinic_created); the events' deliveries go with them, whatever their status.
+constexpr std::string_view kPurgeHandoffs = R"sql(
+DELETE FROM handoffs WHERE clinic = ?1 AND created_ms < ?2)sql";
+constexpr std::string_view kPurgeEvents = R"sql(
+DELETE FROM events WHERE clinic = ?1 AND created_ms < ?2)sql";
 constexpr std::string_view kPurgeTurns = R"sql(
 DELETE FROM turns WHERE received_ms < ?2
   AND session_id IN (SELECT id FROM sessions WHERE clinic = ?1))sql";
@@ -319,10 +449,15 @@ StatusOr<std::unique_ptr<Database>> OpenConnection(const std::string& path, int 
 }
 
 Status ApplyPurge(Database& db, const std::string& clinic, int64_t before_ms, int64_t* deleted) {
+  for (std::string_view sql : {kPurgeOldSessionsHandoffs, kPurgeOldSessionsEvents}) {
+    Status s = RunCached(db, sql, clinic, before_ms);
+    if (!s.ok()) return WithContext("purge: the sessions' handoff data", s);
+  }
   Status s = RunCached(db, kPurgeSessions, clinic, before_ms);
   if (!s.ok()) return WithContext("purge: sessions", s);
   *deleted = db.Changes();  // cascaded rows are not counted
-  for (std::string_view sql : {kPurgeTurns, kPurgeFeedback, kPurgeUnanswered, kPurgeTombstones}) {
+  for (std::string_view sql : {kPurgeTurns, kPurgeFeedback, kPurgeUnanswered, kPurgeTombstones,
+                               kPurgeHandoffs, kPurgeEvents}) {
     s = RunCached(db, sql, clinic, before_ms);
     if (!s.ok()) return WithContext("purge", s);
   }
@@ -437,6 +572,162 @@ Status ApplyRevisions(Database& db, size_t limit, std::vector<RevisionRecord>* o
     out->push_back(std::move(r));
   }
   return Status::Ok();
+}
+
+// Writes `events` as being about `session_id`, each with its deliveries. A key the store has
+// already fails on events' UNIQUE (kInvalidArgument). REQUIRES: CheckEvents passed.
+Status InsertEvents(Database& db, const std::vector<EventRecord>& events,
+                    const std::string& session_id) {
+  for (const EventRecord& e : events) {
+    int64_t id = 0;
+    {
+      StatusOr<Database::Lease> stmt = db.Cached(kInsertEvent);
+      if (!stmt.ok()) return WithContext("event", stmt.status());
+      Statement& q = *stmt.value();
+      Status s = q.BindAll(e.key, e.clinic, session_id, e.type, e.body, e.created_ms);
+      if (!s.ok()) return WithContext("event", s);
+      StatusOr<bool> row = q.Step();
+      if (!row.ok()) return WithContext("event", row.status());
+      if (!row.value()) return Status::DataError("event: no id returned");
+      id = q.ColumnInt64(0);
+      q.Reset();  // finish the statement (RETURNING leaves it mid-way)
+    }
+    for (const std::string& endpoint : e.endpoints) {
+      Status s = RunCached(db, kInsertDelivery, id, endpoint, e.created_ms);
+      if (!s.ok()) return WithContext("event delivery", s);
+    }
+  }
+  return Status::Ok();
+}
+
+// The row of kDueDeliveries or kFailedDeliveries.
+DeliveryRecord ReadDelivery(const Statement& q) {
+  DeliveryRecord d;
+  d.event_id = q.ColumnInt64(0);
+  d.endpoint = q.ColumnText(1);
+  d.key = q.ColumnText(2);
+  d.clinic = q.ColumnText(3);
+  d.type = q.ColumnText(4);
+  d.body = q.ColumnText(5);
+  d.created_ms = q.ColumnInt64(6);
+  d.status = q.ColumnText(7);
+  d.attempts = static_cast<int>(q.ColumnInt64(8));
+  d.next_attempt_ms = q.ColumnInt64(9);
+  d.last_attempt_ms = q.ColumnInt64(10);
+  d.last_error = q.ColumnText(11);
+  return d;
+}
+
+Status ApplyDueDeliveries(Database& db, int64_t now_ms, size_t limit, size_t per_endpoint,
+                          std::vector<DeliveryRecord>* out) {
+  if (limit == 0) return Status::Ok();
+  StatusOr<Database::Lease> stmt = db.Cached(kDueDeliveries);
+  if (!stmt.ok()) return WithContext("due deliveries", stmt.status());
+  Statement& q = *stmt.value();
+  Status s = q.BindAll(now_ms);
+  if (!s.ok()) return WithContext("due deliveries", s);
+  std::map<std::pair<std::string, std::string>, size_t> taken;  // by (clinic, endpoint)
+  while (out->size() < limit) {
+    StatusOr<bool> row = q.Step();
+    if (!row.ok()) return WithContext("due deliveries", row.status());
+    if (!row.value()) break;
+    size_t& n = taken[{q.ColumnText(3), q.ColumnText(1)}];
+    if (n >= per_endpoint) continue;
+    ++n;
+    out->push_back(ReadDelivery(q));
+  }
+  return Status::Ok();
+}
+
+Status ApplyOutbox(Database& db, OutboxStats* out) {
+  StatusOr<Database::Lease> stmt = db.Cached(kOutbox);
+  if (!stmt.ok()) return WithContext("outbox", stmt.status());
+  Statement& q = *stmt.value();
+  StatusOr<bool> row = q.Step();
+  if (!row.ok()) return WithContext("outbox", row.status());
+  if (!row.value()) return Status::DataError("outbox: no row");
+  out->pending = q.ColumnInt64(0);
+  out->failed = q.ColumnInt64(1);
+  out->oldest_pending_ms = q.ColumnInt64(2);
+  return Status::Ok();
+}
+
+Status ApplyFailedDeliveries(Database& db, const std::string& clinic, size_t limit,
+                             std::vector<DeliveryRecord>* out) {
+  if (clinic.empty()) return Status::InvalidArgument("failed deliveries: no clinic");
+  StatusOr<Database::Lease> stmt = db.Cached(kFailedDeliveries);
+  if (!stmt.ok()) return WithContext("failed deliveries", stmt.status());
+  Statement& q = *stmt.value();
+  Status s = q.BindAll(clinic, ClampLimit(limit));
+  if (!s.ok()) return WithContext("failed deliveries", s);
+  for (;;) {
+    StatusOr<bool> row = q.Step();
+    if (!row.ok()) return WithContext("failed deliveries", row.status());
+    if (!row.value()) break;
+    out->push_back(ReadDelivery(q));
+  }
+  return Status::Ok();
+}
+
+Status ApplyHandoffs(Database& db, const HandoffFilter& f, std::vector<HandoffRecord>* out) {
+  if (f.clinic.empty()) return Status::InvalidArgument("handoffs: no clinic");
+  if (!f.status.empty() && !internal::IsHandoffStatus(f.status)) {
+    return Status::InvalidArgument("handoffs: unknown status");
+  }
+  StatusOr<Database::Lease> stmt = db.Cached(kHandoffs);
+  if (!stmt.ok()) return WithContext("handoffs", stmt.status());
+  Statement& q = *stmt.value();
+  Status s = q.BindAll(f.clinic, f.status, f.since_ms, f.until_ms, ClampLimit(f.limit));
+  if (!s.ok()) return WithContext("handoffs", s);
+  for (;;) {
+    StatusOr<bool> row = q.Step();
+    if (!row.ok()) return WithContext("handoffs", row.status());
+    if (!row.value()) break;
+    HandoffRecord h;
+    h.id = q.ColumnInt64(0);
+    h.reference = q.ColumnText(1);
+    h.clinic = q.ColumnText(2);
+    h.session_id = q.ColumnText(3);
+    h.seq = q.ColumnInt64(4);
+    h.type = q.ColumnText(5);
+    h.urgency = q.ColumnText(6);
+    h.red_flag_kind = q.ColumnText(7);
+    h.consent = q.ColumnInt64(8) != 0;
+    h.first_name = q.ColumnText(9);
+    h.phone = q.ColumnText(10);
+    h.best_time = q.ColumnText(11);
+    h.created_ms = q.ColumnInt64(12);
+    h.status = q.ColumnText(13);
+    h.status_by = q.ColumnText(14);
+    h.status_ms = q.ColumnInt64(15);
+    out->push_back(std::move(h));
+  }
+  return Status::Ok();
+}
+
+Status ApplySetHandoffStatus(Database& db, const std::string& clinic, int64_t id,
+                             const std::string& status, const std::string& who, int64_t at_ms,
+                             const std::vector<EventRecord>& events) {
+  if (clinic.empty()) return Status::InvalidArgument("set handoff status: no clinic");
+  if (!internal::IsHandoffStatus(status)) {
+    return Status::InvalidArgument("set handoff status: unknown status");
+  }
+  Status s = internal::CheckEvents("set handoff status", events);
+  if (!s.ok()) return s;
+  std::string session_id;
+  {
+    StatusOr<Database::Lease> stmt = db.Cached(kSetHandoffStatus);
+    if (!stmt.ok()) return WithContext("set handoff status", stmt.status());
+    Statement& q = *stmt.value();
+    s = q.BindAll(clinic, id, status, who, at_ms);
+    if (!s.ok()) return WithContext("set handoff status", s);
+    StatusOr<bool> row = q.Step();
+    if (!row.ok()) return WithContext("set handoff status", row.status());
+    if (!row.value()) return Status::NotFound("set handoff status: no such item");
+    session_id = q.ColumnText(0);
+    q.Reset();  // finish the statement (RETURNING leaves it mid-way)
+  }
+  return WithContext("set handoff status", InsertEvents(db, events, session_id));
 }
 
 // A read's `finish`: hands the result (or the error) to `done`.
@@ -1002,6 +1293,11 @@ Status SqliteStore::WriteTurn(Database& db, const TurnRecord& t, const SessionRe
   if (t.session_id != s.id) {
     return Status::InvalidArgument("append turn: turn.session_id differs from session.id");
   }
+  // The records' own checks first (as MemoryStore); keys and references already taken fail
+  // on their tables' UNIQUE, after the turn's insert.
+  Status checked = internal::CheckEvents("append turn", t.events);
+  if (checked.ok()) checked = internal::CheckHandoffs("append turn", t.handoffs);
+  if (!checked.ok()) return checked;
   // The upsert's WHERE, on the row as this writer last wrote it.
   const auto known = session_rows_.find(s.id);
   const bool fresh =
@@ -1039,6 +1335,14 @@ Status SqliteStore::WriteTurn(Database& db, const TurnRecord& t, const SessionRe
     st = RunCached(db, kInsertUnanswered, t.session_id, t.seq, t.user_text, t.kind, t.received_ms);
     if (!st.ok()) return WithContext("append turn: unanswered", st);
   }
+  st = InsertEvents(db, t.events, t.session_id);
+  if (!st.ok()) return WithContext("append turn", st);
+  for (const HandoffRecord& h : t.handoffs) {
+    st = RunCached(db, kInsertHandoff, h.reference, h.clinic, t.session_id, t.seq, h.type,
+                   h.urgency, h.red_flag_kind, h.consent, h.first_name, h.phone, h.best_time,
+                   h.created_ms, h.status, h.status_by, h.status_ms);
+    if (!st.ok()) return WithContext("append turn: handoff item", st);
+  }
   return Status::Ok();
 }
 
@@ -1072,8 +1376,11 @@ void SqliteStore::AppendTurns(std::vector<TurnWrite> turns) {
 void SqliteStore::AddFeedback(FeedbackRecord feedback, Done done) {
   Op op;
   op.apply = [f = std::move(feedback)](Database& db) {
-    return WithContext("add feedback", RunCached(db, kInsertFeedback, f.session_id, f.seq, f.rating,
-                                                 f.comment, f.created_ms));
+    Status s = internal::CheckEvents("add feedback", f.events);
+    if (!s.ok()) return s;
+    s = RunCached(db, kInsertFeedback, f.session_id, f.seq, f.rating, f.comment, f.created_ms);
+    if (s.ok()) s = InsertEvents(db, f.events, f.session_id);
+    return WithContext("add feedback", s);
   };
   op.finish = std::move(done);
   EnqueueWrite(std::move(op));
@@ -1084,6 +1391,8 @@ void SqliteStore::DeleteSession(std::string id, int64_t tombstone_until_ms, Done
   op.apply = [this, id = std::move(id), tombstone_until_ms](Database& db) {
     session_rows_.erase(id);
     Status s = RunCached(db, kDeleteSession, id);
+    if (s.ok()) s = RunCached(db, kDeleteSessionHandoffs, id);
+    if (s.ok()) s = RunCached(db, kDeleteSessionEvents, id);  // and their deliveries
     if (s.ok()) {
       s = RunCached(db, kInsertTombstone, internal::SessionIdHash(id), tombstone_until_ms);
     }
@@ -1165,6 +1474,76 @@ void SqliteStore::Revisions(size_t limit,
   op.apply = [limit, result](Database& db) { return ApplyRevisions(db, limit, result.get()); };
   op.finish = Deliver(result, std::move(done));
   EnqueueRead(std::move(op));
+}
+
+void SqliteStore::DueDeliveries(int64_t now_ms, size_t limit, size_t per_endpoint,
+                                std::function<void(StatusOr<std::vector<DeliveryRecord>>)> done) {
+  auto result = std::make_shared<std::vector<DeliveryRecord>>();
+  Op op;
+  op.apply = [now_ms, limit, per_endpoint, result](Database& db) {
+    return ApplyDueDeliveries(db, now_ms, limit, per_endpoint, result.get());
+  };
+  op.finish = Deliver(result, std::move(done));
+  EnqueueRead(std::move(op));
+}
+
+void SqliteStore::UpdateDelivery(DeliveryRecord d, Done done) {
+  Op op;
+  op.apply = [d = std::move(d)](Database& db) {
+    if (!internal::IsDeliveryStatus(d.status)) {
+      return Status::InvalidArgument("update delivery: unknown status");
+    }
+    if (d.attempts < 0) return Status::InvalidArgument("update delivery: attempts < 0");
+    // No row (its event deleted with its conversation): nothing to do.
+    return WithContext("update delivery",
+                       RunCached(db, kUpdateDelivery, d.event_id, d.endpoint, d.status, d.attempts,
+                                 d.next_attempt_ms, d.last_attempt_ms, d.last_error));
+  };
+  op.finish = std::move(done);
+  EnqueueWrite(std::move(op));
+}
+
+void SqliteStore::Outbox(std::function<void(StatusOr<OutboxStats>)> done) {
+  auto result = std::make_shared<OutboxStats>();
+  Op op;
+  op.apply = [result](Database& db) { return ApplyOutbox(db, result.get()); };
+  op.finish = Deliver(result, std::move(done));
+  EnqueueRead(std::move(op));
+}
+
+void SqliteStore::FailedDeliveries(
+    std::string clinic, size_t limit,
+    std::function<void(StatusOr<std::vector<DeliveryRecord>>)> done) {
+  auto result = std::make_shared<std::vector<DeliveryRecord>>();
+  Op op;
+  op.apply = [clinic = std::move(clinic), limit, result](Database& db) {
+    return ApplyFailedDeliveries(db, clinic, limit, result.get());
+  };
+  op.finish = Deliver(result, std::move(done));
+  EnqueueRead(std::move(op));
+}
+
+void SqliteStore::Handoffs(HandoffFilter filter,
+                           std::function<void(StatusOr<std::vector<HandoffRecord>>)> done) {
+  auto result = std::make_shared<std::vector<HandoffRecord>>();
+  Op op;
+  op.apply = [f = std::move(filter), result](Database& db) {
+    return ApplyHandoffs(db, f, result.get());
+  };
+  op.finish = Deliver(result, std::move(done));
+  EnqueueRead(std::move(op));
+}
+
+void SqliteStore::SetHandoffStatus(std::string clinic, int64_t id, std::string status,
+                                   std::string who, int64_t at_ms, std::vector<EventRecord> events,
+                                   Done done) {
+  Op op;
+  op.apply = [clinic = std::move(clinic), id, status = std::move(status), who = std::move(who),
+              at_ms, events = std::move(events)](Database& db) {
+    return ApplySetHandoffStatus(db, clinic, id, status, who, at_ms, events);
+  };
+  op.finish = std::move(done);
+  EnqueueWrite(std::move(op));
 }
 
 void SqliteStore::Flush() {

@@ -14,11 +14,12 @@
 // group's WAL is on disk (see Durability); then the after-callbacks hook runs once
 // (Store::SetAfterCallbacks).
 //
-// Reads (LoadSession, RecentTurns, Unanswered) run on a second thread with its
-// own read-only connection, so a resume never waits behind a group commit or a
-// lock held by another process. A read sees every write whose callback has
-// already run. For ":memory:" (tests) there is only one connection, and reads
-// are queued with the writes (in order, outside any write transaction).
+// Reads (LoadSession, RecentTurns, Unanswered, the outbox and handoff reads) run
+// on a second thread with its own read-only connection, so a resume never waits
+// behind a group commit or a lock held by another process. A read sees every
+// write whose callback has already run. For ":memory:" (tests) there is only one
+// connection, and reads are queued with the writes (in order, outside any write
+// transaction).
 //
 // Checkpoints: a third thread, with a connection of its own, copies the WAL
 // into the database file when the WAL is checkpoint_frames long. A copy and its
@@ -112,7 +113,7 @@ class SqliteStore : public Store {
   using Options = SqliteStoreOptions;
 
   // The layout written by this binary (PRAGMA user_version).
-  static constexpr int64_t kSchemaVersion = 5;
+  static constexpr int64_t kSchemaVersion = 6;
 
   // Opens or creates the database at `path` (":memory:" for a private
   // in-memory one), creates or migrates the schema, and starts the threads.
@@ -156,6 +157,22 @@ class SqliteStore : public Store {
   void DeleteRevision(int64_t id, Done done) override;
   void Revisions(size_t limit,
                  std::function<void(engine::StatusOr<std::vector<RevisionRecord>>)> done) override;
+
+  // Handing over to the clinic (schema version 6 added the events, deliveries and handoffs
+  // tables; a version 5 database is migrated on open). UpdateDelivery and SetHandoffStatus
+  // are writes (group-committed); the others are reads, on the reader thread.
+  void DueDeliveries(
+      int64_t now_ms, size_t limit, size_t per_endpoint,
+      std::function<void(engine::StatusOr<std::vector<DeliveryRecord>>)> done) override;
+  void UpdateDelivery(DeliveryRecord d, Done done) override;
+  void Outbox(std::function<void(engine::StatusOr<OutboxStats>)> done) override;
+  void FailedDeliveries(
+      std::string clinic, size_t limit,
+      std::function<void(engine::StatusOr<std::vector<DeliveryRecord>>)> done) override;
+  void Handoffs(HandoffFilter filter,
+                std::function<void(engine::StatusOr<std::vector<HandoffRecord>>)> done) override;
+  void SetHandoffStatus(std::string clinic, int64_t id, std::string status, std::string who,
+                        int64_t at_ms, std::vector<EventRecord> events, Done done) override;
 
   // Blocks until every write queued before the call is committed (or failed)
   // and its callback has returned. The writer stops gathering (no

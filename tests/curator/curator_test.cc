@@ -629,7 +629,8 @@ TEST(RevisionStoreTest, AVersionOneDatabaseIsMigrated) {
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(raw,
-                           "DROP TABLE revisions; ALTER TABLE turns DROP COLUMN state;"
+                           "DROP TABLE deliveries; DROP TABLE events; DROP TABLE handoffs;"
+                           " DROP TABLE revisions; ALTER TABLE turns DROP COLUMN state;"
                            " DROP TABLE deleted_sessions; ALTER TABLE turns DROP COLUMN parts;"
                            " PRAGMA user_version = 1;",
                            nullptr, nullptr, nullptr),

@@ -142,6 +142,10 @@ std::string Text(const std::string& path, const std::string& sql) {
   return text.ok() ? text.value() : "<error>";
 }
 
+// Takes a database of this binary's schema back to schema 5 (before issue 22's tables).
+constexpr const char* kBackToSchemaFive =
+    "DROP TABLE deliveries; DROP TABLE events; DROP TABLE handoffs;";
+
 std::vector<int64_t> Seqs(const std::vector<TurnRecord>& turns) {
   std::vector<int64_t> seqs;
   for (const auto& t : turns) seqs.push_back(t.seq);
@@ -473,7 +477,8 @@ TEST(SqliteStoreTest, ASchemaTwoDatabaseIsMigrated) {
   {  // What schema 2 wrote: the turn had no state, the row the latest one.
     auto db = sqlite::Database::Open(p, SQLITE_OPEN_READWRITE);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    ASSERT_TRUE(db->Exec("ALTER TABLE turns DROP COLUMN state;"
+    ASSERT_TRUE(db->Exec(std::string(kBackToSchemaFive) +
+                         "ALTER TABLE turns DROP COLUMN state;"
                          "ALTER TABLE turns DROP COLUMN parts;"
                          "DROP TABLE deleted_sessions;"
                          "UPDATE sessions SET state = '{\"v\":2}', updated_ms = 1500;"
@@ -609,7 +614,8 @@ TEST(SqliteStoreTest, ASchemaThreeDatabaseIsMigrated) {
   {  // Back to what schema 3 had.
     auto db = sqlite::Database::Open(p, SQLITE_OPEN_READWRITE);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    ASSERT_TRUE(db->Exec("ALTER TABLE turns DROP COLUMN parts; DROP TABLE deleted_sessions;"
+    ASSERT_TRUE(db->Exec(std::string(kBackToSchemaFive) +
+                         "ALTER TABLE turns DROP COLUMN parts; DROP TABLE deleted_sessions;"
                          "PRAGMA user_version = 3;")
                     .ok());
   }
@@ -643,7 +649,9 @@ TEST(SqliteStoreTest, ReplyPartsAreKeptWithTheTurnAndASchemaFourDatabaseIsMigrat
   {  // Back to what schema 4 had.
     auto db = sqlite::Database::Open(p, SQLITE_OPEN_READWRITE);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    ASSERT_TRUE(db->Exec("ALTER TABLE turns DROP COLUMN parts; PRAGMA user_version = 4;").ok());
+    ASSERT_TRUE(db->Exec(std::string(kBackToSchemaFive) +
+                         "ALTER TABLE turns DROP COLUMN parts; PRAGMA user_version = 4;")
+                    .ok());
   }
   auto store = OpenOrDie(p);
   ASSERT_NE(store, nullptr);
@@ -657,6 +665,172 @@ TEST(SqliteStoreTest, ReplyPartsAreKeptWithTheTurnAndASchemaFourDatabaseIsMigrat
   EXPECT_EQ(turns.value()[0].parts, "");
   EXPECT_EQ(turns.value()[0].reply_text, "reply 1");
   EXPECT_EQ(turns.value()[1].parts, parts);
+}
+
+EventRecord HandoffEvent(const std::string& key, int64_t ms) {
+  EventRecord e;
+  e.key = key;
+  e.clinic = "north";
+  e.type = "callback_request";
+  e.body = R"({"type":"callback_request"})";
+  e.created_ms = ms;
+  e.endpoints = {"main", "pager"};
+  return e;
+}
+
+HandoffRecord HandoffItem(const std::string& reference, int64_t ms) {
+  HandoffRecord h;
+  h.reference = reference;
+  h.clinic = "north";
+  h.type = "callback";
+  h.urgency = "none";
+  h.consent = true;
+  h.first_name = "Margaret";
+  h.phone = "+447700900123";
+  h.best_time = "mornings";
+  h.created_ms = ms;
+  return h;
+}
+
+StatusOr<std::vector<HandoffRecord>> Handoffs(Store& store, const std::string& clinic) {
+  std::promise<StatusOr<std::vector<HandoffRecord>>> p;
+  HandoffFilter f;
+  f.clinic = clinic;
+  store.Handoffs(f, [&p](StatusOr<std::vector<HandoffRecord>> r) { p.set_value(std::move(r)); });
+  return p.get_future().get();
+}
+
+StatusOr<std::vector<DeliveryRecord>> Due(Store& store, int64_t now_ms) {
+  std::promise<StatusOr<std::vector<DeliveryRecord>>> p;
+  store.DueDeliveries(now_ms, 100, 100,
+                      [&p](StatusOr<std::vector<DeliveryRecord>> r) { p.set_value(std::move(r)); });
+  return p.get_future().get();
+}
+
+Status SetHandoffStatus(Store& store, int64_t id, const std::string& status, int64_t at_ms) {
+  std::promise<Status> p;
+  store.SetHandoffStatus("north", id, status, "nurse.kim", at_ms, {},
+                         [&p](Status s) { p.set_value(std::move(s)); });
+  return p.get_future().get();
+}
+
+// The outbox and the clinicians' page survive a restart: what was not delivered before is
+// due after, with the same key, and ids are never handed out twice.
+TEST(SqliteStoreTest, HandoffRecordsSurviveAReopen) {
+  TempDbPath path;
+  const std::string& p = path.str();
+  int64_t item_id = 0;
+  {
+    auto store = OpenOrDie(p);
+    ASSERT_NE(store, nullptr);
+    TurnRecord t = Turn("s", 1, 1000);
+    t.events.push_back(HandoffEvent("key-1", 1000));
+    t.handoffs.push_back(HandoffItem("BL-1", 1000));
+    ASSERT_TRUE(Append(*store, t, Session("s", "north", 1000)).ok());
+    auto items = Handoffs(*store, "north");
+    ASSERT_TRUE(items.ok() && items.value().size() == 1u);
+    item_id = items.value()[0].id;
+    ASSERT_TRUE(SetHandoffStatus(*store, item_id, "called_back", 2000).ok());
+  }
+  auto store = OpenOrDie(p);
+  ASSERT_NE(store, nullptr);
+  auto due = Due(*store, 1000);
+  ASSERT_TRUE(due.ok()) << due.status().ToString();
+  ASSERT_EQ(due.value().size(), 2u);
+  EXPECT_EQ(due.value()[0].key, "key-1");
+  EXPECT_EQ(due.value()[0].endpoint, "main");
+  EXPECT_EQ(due.value()[1].endpoint, "pager");
+  auto items = Handoffs(*store, "north");
+  ASSERT_TRUE(items.ok() && items.value().size() == 1u);
+  EXPECT_EQ(items.value()[0].id, item_id);
+  EXPECT_EQ(items.value()[0].phone, "+447700900123");
+  EXPECT_EQ(items.value()[0].status, "called_back");
+  EXPECT_EQ(items.value()[0].status_by, "nurse.kim");
+  EXPECT_EQ(items.value()[0].status_ms, 2000);
+
+  // Deleted, then a new one: new ids (AUTOINCREMENT), and no delivery row is left behind.
+  const int64_t event_id = due.value()[0].event_id;
+  ASSERT_TRUE(Delete(*store, "s").ok());
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM deliveries"), 0);
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM handoffs"), 0);
+  TurnRecord t = Turn("s2", 1, 3000);
+  t.events.push_back(HandoffEvent("key-2", 3000));
+  t.handoffs.push_back(HandoffItem("BL-2", 3000));
+  ASSERT_TRUE(Append(*store, t, Session("s2", "north", 3000)).ok());
+  due = Due(*store, 3000);
+  ASSERT_TRUE(due.ok() && due.value().size() == 2u);
+  EXPECT_GT(due.value()[0].event_id, event_id);
+  items = Handoffs(*store, "north");
+  ASSERT_TRUE(items.ok() && items.value().size() == 1u);
+  EXPECT_GT(items.value()[0].id, item_id);
+}
+
+// A database of schema 5 keeps its conversations and gains the outbox and the clinicians'
+// page, empty.
+TEST(SqliteStoreTest, ASchemaFiveDatabaseIsMigrated) {
+  TempDbPath path;
+  const std::string& p = path.str();
+  {
+    auto store = OpenOrDie(p);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(Append(*store, Turn("m", 1, 1000), Session("m", "north", 1000)).ok());
+    ASSERT_TRUE(Feedback(*store, "m", 1, -1, 1050).ok());
+  }
+  {  // Back to what schema 5 had.
+    auto db = sqlite::Database::Open(p, SQLITE_OPEN_READWRITE);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE(db->Exec(std::string(kBackToSchemaFive) + "PRAGMA user_version = 5;").ok());
+  }
+  ASSERT_EQ(Count(p, "SELECT count(*) FROM sqlite_master WHERE name = 'events'"), 0);
+  auto store = OpenOrDie(p);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Count(p, "PRAGMA user_version"), SqliteStore::kSchemaVersion);
+  EXPECT_EQ(Count(p,
+                  "SELECT count(*) FROM sqlite_master WHERE name IN "
+                  "('events', 'deliveries', 'handoffs', 'deliveries_due', "
+                  "'handoffs_by_clinic_created')"),
+            5);
+  auto turns = Recent(*store, "m", 10);
+  ASSERT_TRUE(turns.ok()) << turns.status().ToString();
+  EXPECT_EQ(Seqs(turns.value()), (std::vector<int64_t>{1}));
+  EXPECT_EQ(Count(p, "SELECT count(*) FROM feedback"), 1);
+  auto due = Due(*store, 5000);
+  ASSERT_TRUE(due.ok() && due.value().empty());
+
+  TurnRecord t = Turn("m", 2, 2000);
+  t.events.push_back(HandoffEvent("key-m", 2000));
+  t.handoffs.push_back(HandoffItem("BL-M", 2000));
+  ASSERT_TRUE(Append(*store, t, Session("m", "north", 2000)).ok());
+  due = Due(*store, 5000);
+  ASSERT_TRUE(due.ok());
+  EXPECT_EQ(due.value().size(), 2u);
+  auto items = Handoffs(*store, "north");
+  ASSERT_TRUE(items.ok() && items.value().size() == 1u);
+  EXPECT_EQ(items.value()[0].seq, 2);
+}
+
+// DueDeliveries walks deliveries_due in its order: no sort of the whole outbox per poll.
+TEST(SqliteStoreTest, DueDeliveriesUseTheirIndex) {
+  TempDbPath path;
+  const std::string& p = path.str();
+  { ASSERT_NE(OpenOrDie(p), nullptr); }
+  auto db = sqlite::Database::Open(p, SQLITE_OPEN_READONLY);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto plan = db->Prepare(
+      "EXPLAIN QUERY PLAN "
+      "SELECT d.event_id FROM deliveries AS d JOIN events AS e ON e.id = d.event_id "
+      "WHERE d.status = 'pending' AND d.next_attempt_ms <= 5 "
+      "ORDER BY d.next_attempt_ms, d.event_id, d.endpoint");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  std::string details;
+  for (;;) {
+    auto row = plan.value().Step();
+    ASSERT_TRUE(row.ok()) << row.status().ToString();
+    if (!row.value()) break;
+    details += plan.value().ColumnText(3) + "\n";
+  }
+  EXPECT_THAT(details, HasSubstr("deliveries_due"));
+  EXPECT_THAT(details, Not(HasSubstr("TEMP B-TREE")));
 }
 
 TEST(SqliteStoreTest, PurgeByClinicAndTime) {
@@ -747,10 +921,10 @@ TEST(SqliteStoreTest, AFailedWriteDoesNotRepeatTheWritesBeforeIt) {
   const uint64_t commits_before = store->commits();
 
   std::promise<Status> before, dup, after, turn;
-  store->AddFeedback(FeedbackRecord{"f", 1, 1, "helpful", 20},
+  store->AddFeedback(FeedbackRecord{"f", 1, 1, "helpful", 20, {}},
                      [&](Status s) { before.set_value(s); });
   store->AppendTurn(Turn("f", 1, 30), Session("f", "c", 30), [&](Status s) { dup.set_value(s); });
-  store->AddFeedback(FeedbackRecord{"f", 1, -1, "", 40}, [&](Status s) { after.set_value(s); });
+  store->AddFeedback(FeedbackRecord{"f", 1, -1, "", 40, {}}, [&](Status s) { after.set_value(s); });
   store->AppendTurn(Turn("f", 2, 50), Session("f", "c", 50), [&](Status s) { turn.set_value(s); });
   store->Flush();
   EXPECT_TRUE(before.get_future().get().ok());
