@@ -4,6 +4,7 @@
 // browser sends them.
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -238,7 +239,9 @@ class ClinicHttpTest : public ::testing::Test {
     if (!cookie.empty()) headers.emplace_back("Cookie", cookie);
     std::string text;
     if (!body.is_null()) {
-      headers.emplace_back("Origin", "http://127.0.0.1:" + std::to_string(port_));
+      const bool has_origin = std::any_of(headers.begin(), headers.end(),
+                                          [](const auto& h) { return h.first == "Origin"; });
+      if (!has_origin) headers.emplace_back("Origin", "http://127.0.0.1:" + std::to_string(port_));
       text = body.dump();
     }
     return server::e2e::HttpRequest(port_, verb, "/clinic/api/" + route, text, 10s, headers);
