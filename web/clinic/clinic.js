@@ -15,6 +15,7 @@
   let events = null;        // the EventSource
   let shown = new Set();    // ids of the items the page has shown (to tell which are new)
   let fresh = new Set();    // ids that arrived while the page was open, not yet acted on
+  const expanded = new Set();  // ids whose conversation is open (kept open across refreshes)
   let wasSignedIn = false;
 
   // ---- helpers --------------------------------------------------------------------------
@@ -234,6 +235,7 @@
       });
       toggle.addEventListener('click', () => toggleConversation(item, toggle, box));
       li.append(toggle, box);
+      if (expanded.has(item.id)) showConversation(item, toggle, box);
     } else {
       li.append(el('p', { class: 'muted', text: 'The conversation was not shared: the person did not consent.' }));
     }
@@ -253,14 +255,19 @@
     return li;
   }
 
-  async function toggleConversation(item, toggle, box) {
-    const open = toggle.getAttribute('aria-expanded') === 'true';
-    if (open) {
+  function toggleConversation(item, toggle, box) {
+    if (toggle.getAttribute('aria-expanded') === 'true') {
+      expanded.delete(item.id);
       box.hidden = true;
       toggle.setAttribute('aria-expanded', 'false');
       toggle.textContent = 'Show the conversation';
       return;
     }
+    expanded.add(item.id);
+    showConversation(item, toggle, box);
+  }
+
+  async function showConversation(item, toggle, box) {
     try {
       const data = await api('GET', `items/${item.id}/conversation`);
       clear(box);

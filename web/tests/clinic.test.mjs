@@ -182,6 +182,8 @@ test('clinic page: sign in, see a new escalation appear live, read its conversat
   const after = page.locator('.item', { hasText: 'BL-LIVE1' });
   await after.getByText(/Acknowledged by Dr Ada/).waitFor();
   assert.equal(await after.getByRole('button', { name: 'Acknowledge' }).isDisabled(), true);
+  // The conversation stays open across the list's refresh.
+  await after.getByText('my husband cannot feel his legs').waitFor();
   await page.waitForFunction(() => document.title === 'Backline clinic');
   assert.equal(await page.locator('#badge').isHidden(), true);
   // Focus stays on the item, not lost to the page's top.
