@@ -1,13 +1,16 @@
 // backline serve: the chat server, with the store the configuration names (cli/commands.h).
+#include <chrono>
 #include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "clinic/clinic_routes.h"
 #include "curator/curator_routes.h"
 #include "server/config.h"
 #include "server/server.h"
+#include "server/webhook_events.h"
 #include "store/memory_store.h"
 #include "store/sqlite_store.h"
 
@@ -88,6 +91,30 @@ int RunServe(const std::vector<std::string>& args, std::ostream& out, std::ostre
   // The curator page and its API (/curator/): the server hosts the route, curator/ answers.
   if (auto curator = curator::AddCuratorRoutes(*server.value()); !curator.ok()) {
     err << "backline serve: " << curator.status().message() << "\n";
+    return 2;
+  }
+  // The clinicians' page (/clinic/). A status change there is sent to the clinic's
+  // "handoff_status" webhooks.
+  clinic::StatusEvents status_events = [](const engine::Clinic& clinic,
+                                          const store::HandoffRecord& item,
+                                          const std::string& new_status, const std::string& who) {
+    std::vector<store::EventRecord> events;
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    const server::HandoffStatusEvent e{.reference = item.reference,
+                                       .type = item.type,
+                                       .status = new_status,
+                                       .by = who,
+                                       .time_ms = now};
+    if (auto event = server::BuildHandoffStatusEvent(clinic, item.session_id, e, now)) {
+      events.push_back(std::move(*event));
+    }
+    return events;
+  };
+  if (engine::Status s = clinic::AddClinicRoutes(*server.value(), std::move(status_events));
+      !s.ok()) {
+    err << "backline serve: " << s.message() << "\n";
     return 2;
   }
   return server.value()->Run();

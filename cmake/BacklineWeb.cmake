@@ -11,10 +11,10 @@ if(NOT BACKLINE_BROTLI)
                  "(install Debian's brotli package for Content-Encoding: br)")
 endif()
 
-# The text files of the top folder and curator/ (StaticFiles publishes these; never
+# The text files of the top folder, curator/ and clinic/ (StaticFiles publishes these; never
 # node_modules/ or tests/).
 set(web_patterns)
-foreach(dir "" "curator/")
+foreach(dir "" "curator/" "clinic/")
   foreach(ext js css html svg txt)
     list(APPEND web_patterns ${PROJECT_SOURCE_DIR}/web/${dir}*.${ext})
   endforeach()

@@ -10,6 +10,7 @@
 
 #include "content/reply_json.h"
 #include "curator/internal/curator_auth.h"
+#include "server/route_helpers.h"
 #include "server/routes.h"
 #include "server/util.h"
 
@@ -60,19 +61,11 @@ class CuratorRoute : public server::Route, public std::enable_shared_from_this<C
 // ---- responses -----------------------------------------------------------------------------
 
 Response Base(http::status status, const Request& req) {
-  Response res{status, req.version()};
-  res.set(http::field::cache_control, "no-store");
-  res.set("X-Content-Type-Options", "nosniff");
-  res.set("Referrer-Policy", "no-referrer");
-  res.keep_alive(req.keep_alive());
-  return res;
+  return server::NoStoreResponse(status, req);
 }
 
 Response Json(http::status status, const json& body, const Request& req) {
-  Response res = Base(status, req);
-  res.set(http::field::content_type, "application/json; charset=utf-8");
-  res.body() = body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-  return res;
+  return server::JsonResponse(status, body, req);
 }
 
 json DiagnosticJson(const engine::Diagnostic& d) {
@@ -137,81 +130,12 @@ json StatusJson(const content::ContentStatus& s) {
 
 // ---- request helpers -----------------------------------------------------------------------
 
-std::string CookieValue(const Request& req, std::string_view name) {
-  for (const auto& field : req) {
-    if (field.name() != http::field::cookie) continue;
-    const std::string raw(field.value());
-    std::string_view v = raw;
-    while (!v.empty()) {
-      const size_t semi = v.find(';');
-      std::string_view pair = v.substr(0, semi);
-      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-      const size_t eq = pair.find('=');
-      if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
-        return std::string(pair.substr(eq + 1));
-      }
-      if (semi == std::string_view::npos) break;
-      v.remove_prefix(semi + 1);
-    }
-  }
-  return {};
-}
+using server::CookieValue;
+using server::CsrfProblem;
+using server::QueryNumber;
 
 std::map<std::string, std::string> Query(std::string_view target) {
-  std::map<std::string, std::string> out;
-  const size_t q = target.find('?');
-  if (q == std::string_view::npos) return out;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const size_t amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    const size_t eq = pair.find('=');
-    if (eq != std::string_view::npos) {
-      out[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
-  }
-  return out;
-}
-
-// A non-negative integer query parameter, or `fallback` when absent or not a number.
-int64_t QueryNumber(const std::map<std::string, std::string>& q, const std::string& key,
-                    int64_t fallback, int64_t max) {
-  auto it = q.find(key);
-  if (it == q.end() || it->second.empty() || it->second.size() > 15 ||
-      it->second.find_first_not_of("0123456789") != std::string::npos) {
-    return fallback;
-  }
-  return std::min<int64_t>(std::stoll(it->second), max);
-}
-
-bool IsJson(const Request& req) {
-  auto it = req.find(http::field::content_type);
-  if (it == req.end()) return false;
-  std::string v(it->value());
-  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
-  const size_t semi = v.find(';');
-  std::string type = v.substr(0, semi);
-  while (!type.empty() && type.back() == ' ') type.pop_back();
-  return type == "application/json";
-}
-
-// Null when the request may change state; else why not (403).
-std::optional<std::string> CsrfProblem(const Request& req) {
-  if (req.method() != http::verb::post && req.method() != http::verb::put) {
-    return "changes must be sent with POST or PUT";
-  }
-  if (!IsJson(req)) return "changes must be sent as Content-Type: application/json";
-  if (auto origin = req.find(http::field::origin); origin != req.end()) {
-    auto host = req.find(http::field::host);
-    const std::string o(origin->value());
-    const std::string h = host == req.end() ? std::string() : std::string(host->value());
-    if (h.empty() || (o != "http://" + h && o != "https://" + h)) {
-      return "the request comes from another site (Origin does not match Host)";
-    }
-  }
-  return std::nullopt;
+  return server::QueryParams(target);
 }
 
 // ---- JSON forms of the content -------------------------------------------------------------

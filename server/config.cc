@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <sstream>
 #include <type_traits>
@@ -55,37 +56,54 @@ Status CheckKnown(const json& obj, std::initializer_list<const char*> keys,
   return Status::Ok();
 }
 
-// "curators": [{"name": "Nurse Kim", "token": "..."}]. Error messages name the entry, never
-// the token.
-Status ReadCurators(const json& j, const std::string& path, CuratorSettings* out) {
-  int minutes = out->session_seconds / 60;
-  Status s = Read(j, "curator_session_minutes", &minutes, path);
+// The session and login settings of a sign-in ("curator_session_minutes", ... for prefix
+// "curator").
+Status ReadSignInSettings(const json& j, const std::string& path, const std::string& prefix,
+                          int* session_seconds, int* login_attempts, int* login_window_seconds) {
+  const std::string session_key = prefix + "_session_minutes";
+  const std::string window_key = prefix + "_login_window_minutes";
+  const std::string attempts_key = prefix + "_login_attempts";
+  int minutes = *session_seconds / 60;
+  Status s = Read(j, session_key.c_str(), &minutes, path);
   if (!s.ok()) return s;
   if (minutes < 1 || minutes > 7 * 24 * 60) {
-    return Status::InvalidArgument(path + ": \"curator_session_minutes\" must be 1..10080");
+    return Status::InvalidArgument(path + ": \"" + session_key + "\" must be 1..10080");
   }
-  if (j.contains("curator_session_minutes")) out->session_seconds = minutes * 60;
-  minutes = out->login_window_seconds / 60;
-  s = Read(j, "curator_login_window_minutes", &minutes, path);
+  if (j.contains(session_key)) *session_seconds = minutes * 60;
+  minutes = *login_window_seconds / 60;
+  s = Read(j, window_key.c_str(), &minutes, path);
   if (!s.ok()) return s;
   if (minutes < 1 || minutes > 24 * 60) {
-    return Status::InvalidArgument(path + ": \"curator_login_window_minutes\" must be 1..1440");
+    return Status::InvalidArgument(path + ": \"" + window_key + "\" must be 1..1440");
   }
-  if (j.contains("curator_login_window_minutes")) out->login_window_seconds = minutes * 60;
-  if (out->login_attempts < 1 || out->login_attempts > 1000) {
-    return Status::InvalidArgument(path + ": \"curator_login_attempts\" must be 1..1000");
+  if (j.contains(window_key)) *login_window_seconds = minutes * 60;
+  s = Read(j, attempts_key.c_str(), login_attempts, path);
+  if (!s.ok()) return s;
+  if (*login_attempts < 1 || *login_attempts > 1000) {
+    return Status::InvalidArgument(path + ": \"" + attempts_key + "\" must be 1..1000");
   }
-  auto it = j.find("curators");
+  return Status::Ok();
+}
+
+// A list of accounts ("curators": [{"name": "Nurse Kim", "token": "..."}], "clinicians"),
+// each an object with the `keys` given; `read` fills an account from one entry. Error
+// messages name the entry, never the token. Names and tokens must be unique.
+template <class Account>
+Status ReadAccounts(const json& j, const std::string& path, const std::string& key,
+                    std::initializer_list<const char*> keys,
+                    const std::function<Status(const json&, const std::string&, Account*)>& read,
+                    std::vector<Account>* out) {
+  auto it = j.find(key);
   if (it == j.end()) return Status::Ok();
   if (!it->is_array()) {
-    return Status::InvalidArgument(path + ": \"curators\" must be a list of {\"name\", \"token\"}");
+    return Status::InvalidArgument(path + ": \"" + key + "\" must be a list of objects");
   }
-  out->accounts.clear();
+  out->clear();
   for (size_t i = 0; i < it->size(); ++i) {
     const json& a = (*it)[i];
-    const std::string where = path + ": curators[" + std::to_string(i) + "]";
+    const std::string where = path + ": " + key + "[" + std::to_string(i) + "]";
     if (!a.is_object()) return Status::InvalidArgument(where + " must be an object");
-    Status known = CheckKnown(a, {"name", "token"}, where);
+    Status known = CheckKnown(a, keys, where);
     if (!known.ok()) return known;
     auto name = a.find("name");
     auto token = a.find("token");
@@ -95,12 +113,16 @@ Status ReadCurators(const json& j, const std::string& path, CuratorSettings* out
     if (token == a.end() || !token->is_string()) {
       return Status::InvalidArgument(where + " needs a \"token\" (a string)");
     }
-    CuratorAccount acc{name->get<std::string>(), token->get<std::string>()};
+    Account acc;
+    acc.name = name->get<std::string>();
+    acc.token = token->get<std::string>();
     if (acc.token.size() < 16) {
       return Status::InvalidArgument(where + " (" + acc.name +
                                      "): the token must be at least 16 characters");
     }
-    for (const auto& other : out->accounts) {
+    Status s = read(a, where + " (" + acc.name + ")", &acc);
+    if (!s.ok()) return s;
+    for (const auto& other : *out) {
       if (other.name == acc.name) {
         return Status::InvalidArgument(where + ": the name \"" + acc.name + "\" is used twice");
       }
@@ -109,9 +131,46 @@ Status ReadCurators(const json& j, const std::string& path, CuratorSettings* out
                                        other.name + "'s");
       }
     }
-    out->accounts.push_back(std::move(acc));
+    out->push_back(std::move(acc));
   }
   return Status::Ok();
+}
+
+Status ReadCurators(const json& j, const std::string& path, CuratorSettings* out) {
+  Status s = ReadSignInSettings(j, path, "curator", &out->session_seconds, &out->login_attempts,
+                                &out->login_window_seconds);
+  if (!s.ok()) return s;
+  return ReadAccounts<CuratorAccount>(
+      j, path, "curators", {"name", "token"},
+      [](const json&, const std::string&, CuratorAccount*) { return Status::Ok(); },
+      &out->accounts);
+}
+
+// "clinicians": [{"name", "token", "clinic", "role"}]; role "clinician" (the default) or
+// "viewer".
+Status ReadClinicians(const json& j, const std::string& path, ClinicianSettings* out) {
+  Status s = ReadSignInSettings(j, path, "clinician", &out->session_seconds, &out->login_attempts,
+                                &out->login_window_seconds);
+  if (!s.ok()) return s;
+  return ReadAccounts<ClinicianAccount>(
+      j, path, "clinicians", {"name", "token", "clinic", "role"},
+      [](const json& a, const std::string& where, ClinicianAccount* acc) {
+        auto clinic = a.find("clinic");
+        if (clinic == a.end() || !clinic->is_string() || clinic->get<std::string>().empty()) {
+          return Status::InvalidArgument(where + " needs a \"clinic\" (a clinic id)");
+        }
+        acc->clinic = clinic->get<std::string>();
+        if (auto role = a.find("role"); role != a.end()) {
+          if (!role->is_string() ||
+              (role->get<std::string>() != "clinician" && role->get<std::string>() != "viewer")) {
+            return Status::InvalidArgument(where +
+                                           ": \"role\" must be \"clinician\" or \"viewer\"");
+          }
+          acc->role = role->get<std::string>();
+        }
+        return Status::Ok();
+      },
+      &out->accounts);
 }
 
 }  // namespace
@@ -141,6 +200,10 @@ Status Config::LoadFile(const std::string& path, Config* c) {
                          "curator_session_minutes",
                          "curator_login_attempts",
                          "curator_login_window_minutes",
+                         "clinicians",
+                         "clinician_session_minutes",
+                         "clinician_login_attempts",
+                         "clinician_login_window_minutes",
                          "tls_cert",
                          "tls_key",
                          "trusted_proxies",
@@ -155,7 +218,6 @@ Status Config::LoadFile(const std::string& path, Config* c) {
                    Read(j, "dialogs", &c->dialogs, path), Read(j, "web", &c->web, path),
                    Read(j, "log_patient_text", &c->log_patient_text, path),
                    Read(j, "retention_check_minutes", &c->retention_check_minutes, path),
-                   Read(j, "curator_login_attempts", &c->curators.login_attempts, path),
                    Read(j, "tls_cert", &c->tls_cert, path), Read(j, "tls_key", &c->tls_key, path),
                    Read(j, "trusted_proxies", &c->trusted_proxies, path),
                    Read(j, "webhook_ca_file", &c->webhook_ca_file, path),
@@ -167,6 +229,8 @@ Status Config::LoadFile(const std::string& path, Config* c) {
     return Status::InvalidArgument(path + ": " + proxies.status().message());
   }
   s = ReadCurators(j, path, &c->curators);
+  if (!s.ok()) return s;
+  s = ReadClinicians(j, path, &c->clinicians);
   if (!s.ok()) return s;
   if (c->store != "sqlite" && c->store != "memory") {
     return Status::InvalidArgument(path + ": \"store\" must be \"sqlite\" or \"memory\"");

@@ -77,6 +77,26 @@ struct CuratorSettings {
   int login_window_seconds = 900;  // ...after which the address gets 429 until the window ends
 };
 
+// A clinician allowed into the clinicians' page (web/clinic/) of one clinic. The token is a
+// shared secret of at least 16 characters, compared in constant time and never logged; `name`
+// is recorded with every status the clinician sets. Roles: "clinician" sees the clinic's
+// escalations and callback requests and sets their status; "viewer" only sees them.
+struct ClinicianAccount {
+  std::string name;
+  std::string token;
+  std::string clinic;  // the clinic id (dialogs/clinics/ID.json) whose items they see
+  std::string role = "clinician";
+};
+
+// The clinicians' page and its API (/clinic/, /clinic/api/). No accounts: the page is off
+// (the API answers 404 and the page says so).
+struct ClinicianSettings {
+  std::vector<ClinicianAccount> accounts;
+  int session_seconds = 12 * 3600;  // a signed-in clinician's session lasts a shift
+  int login_attempts = 5;           // failed logins allowed per address per window...
+  int login_window_seconds = 900;   // ...after which the address gets 429 until the window ends
+};
+
 struct Config {
   std::string address = "127.0.0.1";
   unsigned short port = 8080;
@@ -111,6 +131,9 @@ struct Config {
   // JSON: "curators": [{"name", "token"}], "curator_session_minutes",
   // "curator_login_attempts", "curator_login_window_minutes".
   CuratorSettings curators;
+  // JSON: "clinicians": [{"name", "token", "clinic", "role"}], "clinician_session_minutes",
+  // "clinician_login_attempts", "clinician_login_window_minutes".
+  ClinicianSettings clinicians;
 
   // Reads a JSON config file over the defaults; unknown keys are errors (a typo must not
   // silently leave a limit at its default).

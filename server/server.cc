@@ -277,6 +277,32 @@ std::vector<std::shared_ptr<WebSocketSession>> ServerState::Sessions() {
   return out;
 }
 
+void ServerState::RegisterStream(const std::shared_ptr<ResponseStream>& s) {
+  std::lock_guard<std::mutex> lock(connections_mutex_);
+  std::erase_if(streams_, [](const std::weak_ptr<ResponseStream>& w) { return w.expired(); });
+  streams_.push_back(s);
+}
+
+std::vector<std::shared_ptr<ResponseStream>> ServerState::Streams() {
+  std::lock_guard<std::mutex> lock(connections_mutex_);
+  std::vector<std::shared_ptr<ResponseStream>> out;
+  for (const auto& w : streams_) {
+    if (auto s = w.lock()) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+void ServerState::RunInBackgroundAfter(std::chrono::milliseconds delay, std::function<void()> job) {
+  // The timer's handler runs only while the io_context runs, so `this` (which owns the
+  // io_context) is alive then; a handler still waiting when the server stops is destroyed
+  // with the io_context, unrun.
+  auto timer = std::make_shared<net::steady_timer>(ioc, delay);
+  timer->async_wait([this, timer, job = std::move(job)](boost::system::error_code ec) mutable {
+    if (ec || stopping) return;
+    RunInBackground(std::move(job));
+  });
+}
+
 void StartWebSocketSession(std::shared_ptr<ServerState> state, beast::tcp_stream stream,
                            http::request<http::string_body> request, std::string address,
                            std::string clinic, std::string resume_id, ConnectionSlot slot) {
@@ -594,6 +620,7 @@ void Server::Stop() {
     for (auto& s : state->Sessions()) {
       s->Close(internal::websocket::close_code::going_away, "server shutting down");
     }
+    for (auto& s : state->Streams()) s->End();
     // Wait for the close handshakes and the replies still being committed, at most 5 s.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     auto timer = std::make_shared<internal::net::steady_timer>(state->ioc);

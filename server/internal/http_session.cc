@@ -9,8 +9,11 @@
 //     beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>, and hands an upgrade's
 //     stream to the WebSocket session.
 // Every response passes through ApplySecurityHeaders() on its way out.
+#include <atomic>
 #include <ctime>
+#include <deque>
 #include <map>
+#include <sstream>
 #include <type_traits>
 
 #include <nlohmann/json.hpp>
@@ -464,6 +467,42 @@ Decision HandleRequest(ServerState& state, const Request& req, const RequestCont
 
 // ---- the I/O half ------------------------------------------------------------------------
 
+// A streamed response's bytes waiting to be written past this end it: the client is not
+// reading (an event stream sends a few hundred bytes a minute).
+constexpr size_t kMaxStreamQueuedBytes = 256 * 1024;
+// A streamed write not taken by the client within this ends the stream.
+constexpr auto kStreamWriteTimeout = std::chrono::seconds(30);
+
+// The route's end of a streamed response (server/routes.h): it hands the writes to the
+// session, which writes them on its strand. Holds the session weakly: a session that is gone
+// has ended its stream.
+template <class Session>
+class StreamHandle : public ResponseStream {
+ public:
+  explicit StreamHandle(std::weak_ptr<Session> session) : session_(std::move(session)) {}
+
+  bool Write(std::string data) override {
+    if (ended_) return false;
+    auto s = session_.lock();
+    if (!s) {
+      ended_ = true;
+      return false;
+    }
+    s->PostStreamWrite(std::move(data));
+    return true;
+  }
+  void End() override {
+    if (ended_.exchange(true)) return;
+    if (auto s = session_.lock()) s->PostStreamEnd();
+  }
+  bool ended() const override { return ended_; }
+  void MarkEnded() { ended_ = true; }
+
+ private:
+  std::weak_ptr<Session> session_;
+  std::atomic<bool> ended_{false};
+};
+
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 template <class Stream>
@@ -488,6 +527,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   ~HttpSession() {
     if (refusal_) state_->refusing.fetch_sub(1);
+  }
+
+  // For StreamHandle (any thread): the writes of a streamed response, and its end.
+  void PostStreamWrite(std::string data) {
+    net::post(stream_.get_executor(), [self = this->shared_from_this(), d = std::move(data)]() {
+      self->QueueStreamBytes(std::move(d));
+    });
+  }
+  void PostStreamEnd() {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()]() {
+      if (!self->handle_) return;  // refused at the start (the server was stopping)
+      self->stream_end_requested_ = true;
+      if (!self->stream_writing_) self->FinishStream();
+    });
   }
 
   void Run() {
@@ -573,14 +626,111 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   // Routes (server/routes.h; the curator page and API) answer through a callback, maybe
-  // from another thread; the response is written on this connection's strand.
+  // from another thread; the response is written on this connection's strand. Or they open a
+  // stream: its header and then its parts are written on the strand, in order.
   void Routed(std::shared_ptr<Route> route, Request req, std::string address) {
-    route->Handle(state_, std::move(req), std::move(address),
-                  [self = this->shared_from_this()](Response res) {
-                    net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
-                      self->Send(std::move(res), false);
+    auto self = this->shared_from_this();
+    route->HandleStreaming(
+        state_, std::move(req), std::move(address),
+        [self](Response res) {
+          net::post(self->stream_.get_executor(),
+                    [self, res = std::move(res)]() mutable { self->Send(std::move(res), false); });
+        },
+        [self](Response header) -> std::shared_ptr<ResponseStream> {
+          auto handle = std::make_shared<StreamHandle<HttpSession>>(self);
+          net::post(self->stream_.get_executor(),
+                    [self, handle, header = std::move(header)]() mutable {
+                      self->StartStream(std::move(header), std::move(handle));
                     });
-                  });
+          return handle;
+        });
+  }
+
+  // ---- a streamed response (on the strand) ----
+  // The header goes out at once; the body is whatever the route writes, until it ends the
+  // stream, the client goes away (a read watches for that), a write is not taken within
+  // kStreamWriteTimeout, too much waits, or the server stops (Server::Stop ends every stream).
+  void StartStream(Response header, std::shared_ptr<StreamHandle<HttpSession>> handle) {
+    if (state_->stopping) {
+      handle->MarkEnded();
+      return Send(ErrorWithoutRequest(http::status::service_unavailable, "Shutting down.\n"), true);
+    }
+    handle_ = handle;
+    state_->RegisterStream(handle);
+    header.body().clear();
+    header.erase(http::field::content_length);
+    header.keep_alive(false);  // the body ends with the connection
+    ApplySecurityHeaders(header, kTls);
+    std::ostringstream out;
+    out << header.base();
+    Lowest().expires_never();
+    QueueStreamBytes(out.str());
+    DoStreamWatch();
+  }
+
+  void QueueStreamBytes(std::string data) {
+    // After an end was asked for, nothing more is taken (writes posted before it were).
+    if (!handle_ || stream_end_requested_ || stream_finishing_ || stream_aborted_) return;
+    stream_queued_bytes_ += data.size();
+    if (stream_queued_bytes_ > kMaxStreamQueuedBytes) return AbortStream();
+    stream_out_.push_back(std::move(data));
+    if (!stream_writing_) DoStreamWrite();
+  }
+
+  void DoStreamWrite() {
+    stream_writing_ = true;
+    Lowest().expires_after(kStreamWriteTimeout);
+    net::async_write(
+        stream_, net::buffer(stream_out_.front()),
+        beast::bind_front_handler(&HttpSession::OnStreamWrite, this->shared_from_this()));
+  }
+
+  void OnStreamWrite(beast::error_code ec, std::size_t) {
+    stream_writing_ = false;
+    if (ec || stream_aborted_) return AbortStream();
+    stream_queued_bytes_ -= stream_out_.front().size();
+    stream_out_.pop_front();
+    if (!stream_out_.empty()) return DoStreamWrite();
+    Lowest().expires_never();  // nothing to write: the watching read waits without a limit
+    if (stream_end_requested_) FinishStream();
+  }
+
+  // Reads (and discards) what the client sends while the stream is open, to see it go away.
+  void DoStreamWatch() {
+    stream_watching_ = true;
+    linger_.resize(512);
+    Lowest().async_read_some(
+        net::buffer(linger_),
+        beast::bind_front_handler(&HttpSession::OnStreamWatch, this->shared_from_this()));
+  }
+
+  void OnStreamWatch(beast::error_code ec, std::size_t) {
+    stream_watching_ = false;
+    if (stream_finishing_) return Close();  // FinishStream cancelled the read
+    if (ec) return AbortStream();           // the client went away
+    DoStreamWatch();
+  }
+
+  // The route ended the stream and everything queued is written: close as after any
+  // response, once the watching read is out of the way.
+  void FinishStream() {
+    if (stream_finishing_ || stream_aborted_) return;
+    stream_finishing_ = true;
+    if (handle_) handle_->MarkEnded();
+    if (!stream_watching_) return Close();
+    beast::error_code ignored;
+    Lowest().socket().cancel(ignored);
+  }
+
+  // Ends the stream at once: the client is gone or does not read, or too much waits.
+  void AbortStream() {
+    if (handle_) handle_->MarkEnded();
+    stream_aborted_ = true;
+    // Closed first: once close returns, no write in flight reads the queue's front any more.
+    beast::error_code ignored;
+    Lowest().socket().close(ignored);
+    stream_out_.clear();
+    stream_queued_bytes_ = 0;
   }
 
   void Send(Response&& res, bool close) {
@@ -629,6 +779,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string linger_;
+  // A streamed response, when a route opened one (StartStream).
+  std::shared_ptr<StreamHandle<HttpSession>> handle_;
+  std::deque<std::string> stream_out_;
+  size_t stream_queued_bytes_ = 0;
+  bool stream_writing_ = false;
+  bool stream_watching_ = false;
+  bool stream_end_requested_ = false;
+  bool stream_finishing_ = false;
+  bool stream_aborted_ = false;
   const bool refuse_plain_;
   const std::optional<http::status> refusal_;
   ConnectionSlot slot_;

@@ -138,6 +138,7 @@ struct ServerState : RouteHost {
   void RunInBackground(std::function<void()> job) override {
     net::post(background, std::move(job));
   }
+  void RunInBackgroundAfter(std::chrono::milliseconds delay, std::function<void()> job) override;
   store::Store& ConversationStore() override { return *store; }
   void WakeWebhooks() override {
     if (webhooks) webhooks->Wake();
@@ -197,6 +198,9 @@ struct ServerState : RouteHost {
   void WarnLimited(const std::string& kind, const std::string& message);
   void Register(const std::shared_ptr<WebSocketSession>& s);
   std::vector<std::shared_ptr<WebSocketSession>> Sessions();
+  // Streamed responses in progress (server/routes.h), ended at shutdown like the sessions.
+  void RegisterStream(const std::shared_ptr<ResponseStream>& s);
+  std::vector<std::shared_ptr<ResponseStream>> Streams();
 
   std::shared_ptr<Listener> listener;  // reset by ~Server (it holds this state)
   unsigned short port = 0;
@@ -239,6 +243,7 @@ struct ServerState : RouteHost {
   std::mutex connections_mutex_;
   int connections_ = 0;
   std::vector<std::weak_ptr<WebSocketSession>> registry_;
+  std::vector<std::weak_ptr<ResponseStream>> streams_;
 };
 
 // The one reload path (SIGHUP, Server::Reload, the curator): loads the content folders,

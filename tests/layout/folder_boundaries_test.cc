@@ -1,6 +1,6 @@
 // The folders are the architecture (README.md, "Layout"): each may include only the folders
 // below it, and never another folder's internal/ headers. This test greps every source file
-// of content/, store/, server/, curator/ and cli/ (like tests/engine/boundary_test.cc does
+// of content/, store/, server/, curator/, clinic/ and cli/ (like tests/engine/boundary_test.cc does
 // for engine/), so an include that points the wrong way fails CI with its file and line. It
 // has no header under test.
 //
@@ -8,6 +8,7 @@
 //   store/    -> engine (its Status type)
 //   server/   -> content, store, engine; Boost
 //   curator/  -> server, store, content, engine
+//   clinic/   -> server, store, engine
 //   cli/      -> everything above, but no folder's internal/ headers
 #include <filesystem>
 #include <fstream>
@@ -37,8 +38,9 @@ const std::map<std::string, Rule>& Rules() {
       {"store", {{"engine"}, {"boost/", "nlohmann/"}}},
       {"server", {{"content", "store", "engine"}, {"sqlite3.h"}}},
       {"curator", {{"server", "store", "content", "engine"}, {"sqlite3.h"}}},
+      {"clinic", {{"server", "store", "engine"}, {"sqlite3.h"}}},
       {"cli",
-       {{"curator", "server", "store", "content", "engine", "knowledge", "dialogs"},
+       {{"curator", "clinic", "server", "store", "content", "engine", "knowledge", "dialogs"},
         {"boost/", "sqlite3.h"}}},
   };
   return *rules;

@@ -15,6 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class ConfigFileTest : public ::testing::Test {
  protected:
@@ -67,6 +68,45 @@ TEST_F(ConfigFileTest, RefusesNumbersThatDoNotFitTheirSetting) {
     EXPECT_THAT(s.message(), HasSubstr("must be a whole number")) << k.text;
     EXPECT_EQ(c.port, defaults.port) << k.text;
     EXPECT_EQ(c.limits.max_message_bytes, defaults.limits.max_message_bytes) << k.text;
+  }
+}
+
+TEST_F(ConfigFileTest, ReadsCliniciansWithTheirClinicAndRole) {
+  Config c;
+  ASSERT_TRUE(Load(R"({"clinicians": [
+      {"name": "Dr Ada", "token": "ada-0123456789abcdef", "clinic": "demo"},
+      {"name": "Val", "token": "val-0123456789abcdef", "clinic": "demo", "role": "viewer"}],
+      "clinician_session_minutes": 60, "clinician_login_attempts": 3})",
+                   &c)
+                  .ok());
+  ASSERT_EQ(c.clinicians.accounts.size(), 2u);
+  EXPECT_EQ(c.clinicians.accounts[0].role, "clinician");  // the default
+  EXPECT_EQ(c.clinicians.accounts[0].clinic, "demo");
+  EXPECT_EQ(c.clinicians.accounts[1].role, "viewer");
+  EXPECT_EQ(c.clinicians.session_seconds, 3600);
+  EXPECT_EQ(c.clinicians.login_attempts, 3);
+  EXPECT_TRUE(c.curators.accounts.empty());
+}
+
+TEST_F(ConfigFileTest, RefusesAClinicianWithoutClinicWithAnUnknownRoleOrAShortToken) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"clinicians": [{"name": "A", "token": "a-0123456789abcdef"}]})", "needs a \"clinic\""},
+      {R"({"clinicians": [{"name": "A", "token": "a-0123456789abcdef", "clinic": "demo",
+           "role": "admin"}]})",
+       "\"role\" must be"},
+      {R"({"clinicians": [{"name": "A", "token": "short", "clinic": "demo"}]})",
+       "at least 16 characters"},
+      {R"({"clinicians": [{"name": "A", "token": "a-0123456789abcdef", "clinic": "demo"},
+                          {"name": "B", "token": "a-0123456789abcdef", "clinic": "demo"}]})",
+       "the same as A's"},
+      {R"({"clinician_login_attempts": 0})", "clinician_login_attempts"},
+  };
+  for (const auto& [text, message] : cases) {
+    Config c;
+    const engine::Status s = Load(text, &c);
+    EXPECT_FALSE(s.ok()) << text;
+    EXPECT_THAT(s.message(), HasSubstr(message)) << text;
+    EXPECT_THAT(s.message(), Not(HasSubstr("0123456789abcdef"))) << "a token in an error";
   }
 }
 

@@ -292,7 +292,8 @@ struct HttpResult {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
-// One HTTP/1.1 request (with `body`, when not empty, and `headers`) on a new connection to
+// One HTTP/1.1 request (with `body`, when not empty, as application/json unless `headers` say
+// otherwise, and `headers`) on a new connection to
 // 127.0.0.1:port. `source`: the local address to connect from (see ConnectOptions::source).
 inline HttpResult HttpRequest(unsigned short port, http::verb verb, const std::string& target,
                               const std::string& body = "", std::chrono::milliseconds timeout = 5s,
@@ -311,9 +312,9 @@ inline HttpResult HttpRequest(unsigned short port, http::verb verb, const std::s
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   req.set(http::field::user_agent, "backline-e2e-test");
   req.keep_alive(false);
-  for (const auto& [name, value] : headers) req.set(name, value);
+  if (!body.empty()) req.set(http::field::content_type, "application/json");
+  for (const auto& [name, value] : headers) req.set(name, value);  // may replace the type
   if (!body.empty()) {
-    req.set(http::field::content_type, "application/json");
     req.body() = body;
     req.prepare_payload();
   }
