@@ -69,11 +69,10 @@ bool ReadTransition(const JsonFile& f, const json& t, const std::string& ptr,
 bool ReadCapture(const JsonFile& f, const json& c, const std::string& ptr, engine::CaptureSpec* out,
                  std::vector<Diagnostic>* diags) {
   if (!c.is_object()) {
-    Error(diags, f.At(ptr), "\"capture\" is an object with \"slot\", \"kind\" and \"invalid\"");
+    Error(diags, f.At(ptr), "\"capture\" is an object with \"slot\" and \"kind\"");
     return false;
   }
-  CheckKeys(f, c, ptr, {"slot", "kind", "display_slot", "next", "reply", "invalid", "max_length"},
-            diags);
+  CheckKeys(f, c, ptr, {"slot", "kind", "display_slot", "next", "reply", "max_length"}, diags);
   out->where = f.At(ptr);
   std::string kind;
   bool ok = GetString(f, c, ptr, "slot", true, &out->slot, diags);
@@ -81,7 +80,6 @@ bool ReadCapture(const JsonFile& f, const json& c, const std::string& ptr, engin
   ok &= GetString(f, c, ptr, "display_slot", false, &out->display_slot, diags);
   ok &= GetString(f, c, ptr, "next", false, &out->next, diags);
   ok &= GetString(f, c, ptr, "reply", false, &out->reply, diags);
-  ok &= GetString(f, c, ptr, "invalid", true, &out->invalid, diags);
   if (kind == "name") {
     out->kind = engine::CaptureSpec::Kind::kName;
   } else if (kind == "phone") {
@@ -191,7 +189,7 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>*
     }
     CheckKeys(f, s, ptr,
               {"id", "prompt", "topic", "transitions", "skip_if_slot", "terminal", "screening",
-               "note", "capture", "personal"},
+               "note", "capture", "personal", "ask_again"},
               diags);
     engine::DialogStateSpec state;
     state.where = f.At(ptr);
@@ -199,6 +197,7 @@ bool ReadFlow(const JsonFile& f, engine::DialogSpec* d, std::vector<Diagnostic>*
     good &= GetString(f, s, ptr, "prompt", false, &state.prompt, diags);
     good &= GetString(f, s, ptr, "topic", false, &state.topic, diags);
     good &= GetString(f, s, ptr, "skip_if_slot", false, &state.skip_if_slot, diags);
+    good &= GetString(f, s, ptr, "ask_again", false, &state.ask_again, diags);
     if (!state.topic.empty()) state.topic_where = f.At(ptr + "/topic");  // checked by Compile
     if (state.topic == "red-flag") {
       Error(diags, f.At(ptr + "/topic"),

@@ -228,8 +228,8 @@ struct Action {
 // A state that takes a free-text answer (flow.json "capture"): what the person types, when it
 // is an answer of this kind (engine/capture.h), fills `slot` and leads to `next`. A message
 // that is not one goes on through the turn as any other message would (a question gets its
-// answer, a request its reply); when nothing else fits, `invalid` is said and the state's
-// prompt asked again. The state's transitions ("Cancel", a choice) are matched first.
+// answer, a request its reply); when nothing else fits, the state's `ask_again` is said and
+// its prompt asked again. The state's transitions ("Cancel", a choice) are matched first.
 struct CaptureSpec {
   enum class Kind { kName, kPhone, kText };
   std::string slot;
@@ -239,7 +239,6 @@ struct CaptureSpec {
   std::string display_slot;
   std::string next;        // state id; empty means the start state
   std::string reply;       // said before the next state's prompt, or empty
-  std::string invalid;     // said before asking again when nothing fits
   size_t max_length = 80;  // kText: the longest answer taken, in bytes
   SourceLocation where;
 };
@@ -270,6 +269,11 @@ struct DialogStateSpec {
   bool screening = false;
   // The state takes a free-text answer into a slot; nullopt: it takes only its transitions.
   std::optional<CaptureSpec> capture;
+  // Said, with the prompt again, when a message fits nothing in this state (no transition,
+  // no capture, no question the turn could answer), instead of the clarify or fallback reply
+  // that would leave the state. Empty: the message leaves the state as any other would.
+  // Required for a state that captures.
+  std::string ask_again;
   // The state is part of a flow that holds personal slots (a name, a phone number): a turn
   // that ends in a state without this mark clears every personal slot (SlotSpec::personal),
   // whether the flow was completed, cancelled or interrupted by a red flag or a question.

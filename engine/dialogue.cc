@@ -85,6 +85,7 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
       sink.Error(s.where, "state '" + s.id + "' skips on unknown slot '" + s.skip_if_slot + "'");
     }
     check_slot_refs(s.prompt, s.where);
+    check_slot_refs(s.ask_again, s.where);
     if (s.capture) {
       const CaptureSpec& c = *s.capture;
       if (!slot_ids.count(c.slot)) {
@@ -108,12 +109,12 @@ std::unique_ptr<DialogGraph> DialogGraph::Build(
         sink.Error(c.where,
                    "the capture of state '" + s.id + "' leads to unknown state '" + c.next + "'");
       }
-      if (c.invalid.empty()) {
-        sink.Error(c.where, "the capture of state '" + s.id +
-                                "' has no \"invalid\": what to say when the answer is not taken");
+      if (s.ask_again.empty()) {
+        sink.Error(c.where, "state '" + s.id +
+                                "' captures an answer but has no \"ask_again\": what to say "
+                                "when a message is not one");
       }
       check_slot_refs(c.reply, c.where);
-      check_slot_refs(c.invalid, c.where);
     }
     if (s.transitions.empty() && !s.capture && !s.terminal && s.id != g->spec_.start_state) {
       sink.Error(s.where, "state '" + s.id +

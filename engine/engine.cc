@@ -1022,9 +1022,8 @@ class Engine::TurnSteps {
   bool SmallTalkOrFlow();
   // 6b. A short follow-up, read with the words of the entry answered last turn.
   bool FollowUpAnswer();
-  // 7. In a state that captures an answer, nothing else fitting: say why it was not taken and
-  // ask again.
-  bool CaptureAgain();
+  // 7. In a state with "ask_again", nothing else fitting: say so and ask the question again.
+  bool AskAgain();
   // 7. Clarify with the top candidates, or fall back. Always decides.
   bool ClarifyOrFallback();
 
@@ -1075,7 +1074,7 @@ TurnResult Engine::Turn(const SessionState& before, std::string_view text, const
   TurnSteps t(*this, before, text, clinic, options);
   t.RedFlags() || t.EmptyMessage() || t.StateAnswer() || t.Capture() || t.OfferedQuickReply() ||
       t.SafetyNet() || t.Refusal() || t.Request() || t.WholeSmallTalk() || t.Answer() ||
-      t.GeneralRedFlagQuestion() || t.SmallTalkOrFlow() || t.FollowUpAnswer() || t.CaptureAgain() ||
+      t.GeneralRedFlagQuestion() || t.SmallTalkOrFlow() || t.FollowUpAnswer() || t.AskAgain() ||
       t.ClarifyOrFallback();
   return t.Finish();
 }
@@ -1254,7 +1253,7 @@ bool Engine::TurnSteps::Capture() {
   }
   // A number that is not a valid one ("911", "555-0123" without its area code) is a try at
   // an answer, not a question: asked again at once, never answered from the FAQ.
-  if (!value && c.kind == CaptureSpec::Kind::kPhone && LooksLikePhone(text_)) return CaptureAgain();
+  if (!value && c.kind == CaptureSpec::Kind::kPhone && LooksLikePhone(text_)) return AskAgain();
   if (!value) return false;
   state_.slots[c.slot] = std::move(*value);
   if (!c.display_slot.empty()) state_.slots[c.display_slot] = std::move(display);
@@ -1268,21 +1267,18 @@ bool Engine::TurnSteps::Capture() {
   return Decide([&] { return "captured slot '" + c.slot + "' in state '" + st->spec->id + "'"; });
 }
 
-bool Engine::TurnSteps::CaptureAgain() {
+bool Engine::TurnSteps::AskAgain() {
   const DialogGraph::State* st = e_.dialog_->Find(before_.state);
-  if (!st || !st->spec->capture) return false;
+  if (!st || st->spec->ask_again.empty()) return false;
   reply_ = Reply();
   reply_.kind = ReplyKind::kPrompt;
   reply_.topic = st->spec->topic;
-  reply_.text = Say(st->spec->capture->invalid, clinic_, state_.slots);
+  reply_.text = Say(st->spec->ask_again, clinic_, state_.slots);
   state_.offers.clear();
   e_.Enter(st->spec->id, &state_, &reply_, clinic_);
   if (reply_.topic.empty()) reply_.topic = kPromptTopic;
-  return Decide([&] {
-    return "asking again in state '" + st->spec->id +
-           "': not an answer of its kind, and nothing "
-           "else fits";
-  });
+  return Decide(
+      [&] { return "asking again in state '" + st->spec->id + "': the message fits nothing"; });
 }
 
 bool Engine::TurnSteps::OfferedQuickReply() {

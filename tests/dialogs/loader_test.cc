@@ -122,9 +122,9 @@ TEST(DialogsLoaderTest, CaptureAndCallbackProblemsHaveLocations) {
     }
     return std::string("<not reported>");
   };
-  EXPECT_THAT(find("\"email\""), HasSubstr("bad-capture/flow.json:11:")) << Join(diags);
-  EXPECT_THAT(find("\"max_length\""), HasSubstr("bad-capture/flow.json:12:")) << Join(diags);
-  EXPECT_THAT(find("missing field \"invalid\""), HasSubstr("bad-capture/flow.json:14:"))
+  EXPECT_THAT(find("\"email\""), HasSubstr("bad-capture/flow.json:12:")) << Join(diags);
+  EXPECT_THAT(find("\"max_length\""), HasSubstr("bad-capture/flow.json:13:")) << Join(diags);
+  EXPECT_THAT(find("missing field \"kind\""), HasSubstr("bad-capture/flow.json:14:"))
       << Join(diags);
   EXPECT_THAT(find("missing field \"phone\""), HasSubstr("bad-capture/flow.json:17:"))
       << Join(diags);

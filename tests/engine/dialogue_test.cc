@@ -249,7 +249,7 @@ DialogSpec CaptureSpecFlow() {
   c.slot = "name";
   c.kind = CaptureSpec::Kind::kName;
   c.next = "consent";
-  c.invalid = "Just your first name, please.";
+  ask_name.ask_again = "Just your first name, please.";
   c.where = SourceLocation{"flow.json", 72, 9};
   ask_name.capture = c;
   d.states.push_back(ask_name);
@@ -303,9 +303,9 @@ TEST_F(DialogGraphTest, CaptureProblemsAreErrorsWithTheirLocation) {
   }
   {
     DialogSpec spec = CaptureSpecFlow();
-    spec.states[3].capture->invalid.clear();
+    spec.states[3].ask_again.clear();
     EXPECT_EQ(build(spec), nullptr);
-    EXPECT_THAT(AllDiags(), HasSubstr("has no \"invalid\""));
+    EXPECT_THAT(AllDiags(), HasSubstr("has no \"ask_again\""));
   }
   {
     DialogSpec spec = CaptureSpecFlow();
@@ -315,7 +315,7 @@ TEST_F(DialogGraphTest, CaptureProblemsAreErrorsWithTheirLocation) {
   }
   {
     DialogSpec spec = CaptureSpecFlow();
-    spec.states[4].prompt = "Send it, {slot.nmae}?";
+    spec.states[4].ask_again = "Send it, {slot.nmae}?";
     EXPECT_EQ(build(spec), nullptr);
     EXPECT_THAT(AllDiags(), HasSubstr("\"{slot.nmae}\" names no declared slot"));
   }
