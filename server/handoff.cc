@@ -4,8 +4,6 @@
 #include <array>
 #include <random>
 
-#include "server/webhook_events.h"
-
 namespace backline::server {
 
 std::string NewHandoffReference() {
@@ -24,7 +22,8 @@ std::string NewHandoffReference() {
 }
 
 TurnHandoff HandoffForTurn(const engine::Reply& reply, const engine::Clinic& clinic,
-                           const std::string& session_id, int64_t now_ms, HandoffMemory* memory) {
+                           const std::string& session_id, int64_t now_ms, HandoffMemory* memory,
+                           std::vector<ConversationLine> conversation) {
   TurnHandoff out;
   const bool escalation = reply.kind == engine::ReplyKind::kEscalation &&
                           reply.urgency != engine::Urgency::kNone && !reply.red_flag_kind.empty();
@@ -43,7 +42,8 @@ TurnHandoff HandoffForTurn(const engine::Reply& reply, const engine::Clinic& cli
                         .kind = reply.red_flag_kind,
                         .tier = tier,
                         .time_ms = now_ms,
-                        .consent = false};
+                        .consent = false,
+                        .conversation = {}};
       if (auto event = BuildEscalationEvent(clinic, session_id, e, now_ms)) {
         out.events.push_back(std::move(*event));
       }
@@ -73,7 +73,8 @@ TurnHandoff HandoffForTurn(const engine::Reply& reply, const engine::Clinic& cli
                            .consent = true,
                            .first_name = c.first_name,
                            .phone = c.phone_e164,
-                           .best_time = c.best_time};
+                           .best_time = c.best_time,
+                           .conversation = std::move(conversation)};
     if (auto event = BuildCallbackRequestEvent(clinic, session_id, e, now_ms)) {
       out.events.push_back(std::move(*event));
     }

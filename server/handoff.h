@@ -9,6 +9,7 @@
 //     consent) raises a "callback" item holding the first name, number and best time, and a
 //     "callback_request" event with them. The reply's {reference} becomes the item's reference.
 //     When it follows an escalation of the same conversation, the item and event say which.
+//     The event carries the conversation the caller passes (consent covers it).
 //
 // Pure functions of their arguments (and the kernel's random generator, for references and
 // event keys): no I/O. Thread safety: any thread.
@@ -21,6 +22,7 @@
 
 #include "engine/content.h"
 #include "engine/engine.h"
+#include "server/webhook_events.h"
 #include "store/store.h"
 
 namespace backline::server {
@@ -43,9 +45,11 @@ struct TurnHandoff {
 };
 
 // The items and events `reply` raises in conversation `session_id` of `clinic`, updating
-// `memory`. `now_ms`: when the message was received.
+// `memory`. `now_ms`: when the message was received. `conversation`: the conversation so far,
+// this turn's message included, sent with a callback request (whose consent covers it).
 TurnHandoff HandoffForTurn(const engine::Reply& reply, const engine::Clinic& clinic,
-                           const std::string& session_id, int64_t now_ms, HandoffMemory* memory);
+                           const std::string& session_id, int64_t now_ms, HandoffMemory* memory,
+                           std::vector<ConversationLine> conversation = {});
 
 }  // namespace backline::server
 

@@ -322,11 +322,16 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   live_.updated_ms = received_ms;
   // What the reply hands over to the clinic, written with the turn; a finished callback
   // request's reply is told its reference.
-  TurnHandoff handoff =
-      HandoffForTurn(turn.reply, clinic, session_id_, received_ms, &live_.handoff);
+  conversation_.push_back(ConversationLine{"person", text, received_ms});
+  std::vector<ConversationLine> shared;
+  if (turn.reply.callback) shared.assign(conversation_.begin(), conversation_.end());
+  TurnHandoff handoff = HandoffForTurn(turn.reply, clinic, session_id_, received_ms, &live_.handoff,
+                                       std::move(shared));
   if (!handoff.reference.empty()) {
     turn.reply.text = engine::Engine::WithReference(turn.reply.text, handoff.reference);
   }
+  conversation_.push_back(ConversationLine{"backline", turn.reply.text, received_ms});
+  while (conversation_.size() > kConversationKept) conversation_.pop_front();
   const bool raises_events = !handoff.events.empty();
   const int64_t seq = state_->NextSeq(session_id_, known);
   live_.last_seq = seq;
@@ -438,7 +443,10 @@ void WebSocketSession::HandleFeedback(const ClientFrame& frame) {
   // connection answered that turn.
   bool raises_events = false;
   if (fb.rating < 0) {
-    FeedbackEvent e{.time_ms = fb.created_ms, .rating = fb.rating, .comment = fb.comment};
+    FeedbackEvent e;
+    e.time_ms = fb.created_ms;
+    e.rating = fb.rating;
+    e.comment = fb.comment;
     if (const auto it = answered_.find(fb.seq); it != answered_.end()) {
       e.topic = it->second.topic;
       e.entry_id = it->second.entry_id;

@@ -123,6 +123,11 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   };
   static constexpr size_t kAnsweredKept = 64;
   std::map<int64_t, Answered> answered_;
+  // The conversation as this connection saw it (what was typed, what was answered), at most
+  // kConversationKept lines: sent with a callback request, whose consent covers it. The whole
+  // conversation, earlier connections' turns included, is on the clinicians' page.
+  static constexpr size_t kConversationKept = 40;
+  std::deque<ConversationLine> conversation_;
   int64_t pending_turns_ = 0;  // turns waiting for their commit
 };
 
