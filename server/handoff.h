@@ -9,7 +9,8 @@
 //     consent) raises a "callback" item holding the first name, number and best time, and a
 //     "callback_request" event with them. The reply's {reference} becomes the item's reference.
 //     When it follows an escalation of the same conversation, the item and event say which.
-//     The event carries the conversation the caller passes (consent covers it).
+//     The event carries the conversation the caller passes, if any (consent covers it); the
+//     server passes none: the conversation is on the clinicians' page (see README).
 //
 // Pure functions of their arguments (and the kernel's random generator, for references and
 // event keys): no I/O. Thread safety: any thread.

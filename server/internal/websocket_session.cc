@@ -322,23 +322,15 @@ void WebSocketSession::HandleMessage(const std::string& text) {
   live_.updated_ms = received_ms;
   // What the reply hands over to the clinic, written with the turn; a finished callback
   // request's reply is told its reference.
-  conversation_.push_back(ConversationLine{"person", text, received_ms});
-  std::vector<ConversationLine> shared;
-  if (turn.reply.callback) shared.assign(conversation_.begin(), conversation_.end());
-  TurnHandoff handoff = HandoffForTurn(turn.reply, clinic, session_id_, received_ms, &live_.handoff,
-                                       std::move(shared));
+  TurnHandoff handoff =
+      HandoffForTurn(turn.reply, clinic, session_id_, received_ms, &live_.handoff);
   if (!handoff.reference.empty()) {
     turn.reply.text = engine::Engine::WithReference(turn.reply.text, handoff.reference);
   }
-  conversation_.push_back(ConversationLine{"backline", turn.reply.text, received_ms});
-  while (conversation_.size() > kConversationKept) conversation_.pop_front();
   const bool raises_events = !handoff.events.empty();
   const int64_t seq = state_->NextSeq(session_id_, known);
   live_.last_seq = seq;
   state_->SaveSession(session_id_, live_);
-  answered_[seq] =
-      Answered{turn.reply.topic, turn.reply.entry_id, engine::ReplyKindName(turn.reply.kind)};
-  if (answered_.size() > kAnsweredKept) answered_.erase(answered_.begin());
   auto frame = std::make_shared<std::string>(ReplyFrame(turn.reply, seq));
 
   auto& m = state_->metrics;
@@ -439,25 +431,41 @@ void WebSocketSession::HandleFeedback(const ClientFrame& frame) {
   fb.rating = frame.rating;
   fb.comment = frame.comment;
   fb.created_ms = NowMs();
-  // A thumbs-down goes to the clinic's "feedback" webhooks, with what it was about when this
-  // connection answered that turn.
-  bool raises_events = false;
-  if (fb.rating < 0) {
-    FeedbackEvent e;
-    e.time_ms = fb.created_ms;
-    e.rating = fb.rating;
-    e.comment = fb.comment;
-    if (const auto it = answered_.find(fb.seq); it != answered_.end()) {
-      e.topic = it->second.topic;
-      e.entry_id = it->second.entry_id;
-      e.reply_kind = it->second.kind;
-    }
-    const engine::Clinic& clinic = content_->ClinicOrDefault(live_.clinic);
-    if (auto event = BuildFeedbackEvent(clinic, session_id_, e, fb.created_ms)) {
-      fb.events.push_back(std::move(*event));
-      raises_events = true;
-    }
+  const engine::Clinic& clinic = content_->ClinicOrDefault(live_.clinic);
+  if (fb.rating >= 0 || WebhookEndpointsFor(clinic, kEventFeedback).empty()) {
+    return SaveFeedback(std::move(fb), std::nullopt);
   }
+  // A thumbs-down goes to the clinic's "feedback" webhooks with what it was about: the turn
+  // is read back first (feedback is rare; nothing about a reply is kept per connection).
+  auto self = shared_from_this();
+  state_->store->RecentTurns(
+      session_id_, state_->config.limits.history_turns,
+      [self, fb = std::move(fb)](engine::StatusOr<std::vector<store::TurnRecord>> turns) mutable {
+        FeedbackEvent e;
+        e.time_ms = fb.created_ms;
+        e.rating = fb.rating;
+        e.comment = fb.comment;
+        if (turns.ok()) {
+          for (const auto& t : turns.value()) {
+            if (t.seq != fb.seq) continue;
+            e.topic = t.topic;
+            e.entry_id = t.entry_id;
+            e.reply_kind = t.kind;
+          }
+        }
+        self->FromStore([self, fb = std::move(fb), e = std::move(e)]() mutable {
+          const engine::Clinic& current = self->content_->ClinicOrDefault(self->live_.clinic);
+          std::optional<store::EventRecord> event =
+              BuildFeedbackEvent(current, fb.session_id, e, fb.created_ms);
+          self->SaveFeedback(std::move(fb), std::move(event));
+        });
+      });
+}
+
+void WebSocketSession::SaveFeedback(store::FeedbackRecord fb,
+                                    std::optional<store::EventRecord> event) {
+  const bool raises_events = event.has_value();
+  if (event) fb.events.push_back(std::move(*event));
   auto self = shared_from_this();
   state_->store->AddFeedback(std::move(fb), [self, raises_events](engine::Status s) {
     if (s.ok() && raises_events) self->state_->WakeWebhooks();

@@ -14,8 +14,8 @@
 #include <chrono>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -58,6 +58,8 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   void HandleMessage(const std::string& text);
   void HandleHistory();
   void HandleFeedback(const ClientFrame& frame);
+  // Stores feedback with its webhook event, if any, and answers the client.
+  void SaveFeedback(store::FeedbackRecord fb, std::optional<store::EventRecord> event);
   void HandleDelete();
   // {"type":"resume"} as the first frame: the id kept out of the URL (and proxies' logs).
   void HandleResume(const std::string& id);
@@ -114,20 +116,6 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession> {
   std::string session_id_;
   std::shared_ptr<const content::Content> content_;  // the snapshot this conversation runs on
   LiveSession live_;
-  // What the last turns answered on this connection were (seq -> topic, entry, kind), for the
-  // "feedback" event a thumbs-down raises; at most kAnsweredKept.
-  struct Answered {
-    std::string topic;
-    std::string entry_id;
-    std::string kind;
-  };
-  static constexpr size_t kAnsweredKept = 64;
-  std::map<int64_t, Answered> answered_;
-  // The conversation as this connection saw it (what was typed, what was answered), at most
-  // kConversationKept lines: sent with a callback request, whose consent covers it. The whole
-  // conversation, earlier connections' turns included, is on the clinicians' page.
-  static constexpr size_t kConversationKept = 40;
-  std::deque<ConversationLine> conversation_;
   int64_t pending_turns_ = 0;  // turns waiting for their commit
 };
 
