@@ -7,9 +7,11 @@
 // a broken server reaches.
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <set>
 #include <string>
@@ -66,8 +68,12 @@ class HandoffE2eTest : public ::testing::Test {
     fs::create_directories(dir_);
     fs::copy(kRoot + "/dialogs", dir_ / "dialogs", fs::copy_options::recursive);
     ::setenv(kSecretEnv, kSecret, 1);
+    // Chat limits above what a test sends in a minute from one address.
     std::ofstream(dir_ / "config.json")
-        << json{{"webhook_retry_base_ms", 100}, {"webhook_retry_max_ms", 500}}.dump();
+        << json{{"webhook_retry_base_ms", 100},
+                {"webhook_retry_max_ms", 500},
+                {"limits", {{"messages_per_minute", 600}, {"address_messages_per_minute", 600}}}}
+               .dump();
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -223,6 +229,49 @@ TEST_F(HandoffE2eTest, ARefusedConsentSendsNothing) {
   EXPECT_EQ(events[0].dump().find("Priya"), std::string::npos);
   server->Signal(SIGTERM);
   EXPECT_TRUE(server->Wait(10s).has_value());
+}
+
+// A receiver that hangs holds the webhook sender's attempt, never a chat reply: the replies'
+// median time while an attempt hangs stays close to their median before it, both measured in
+// this run (a ratio, not a constant: the machine may be slow, but it is slow for both).
+TEST_F(HandoffE2eTest, AHangingReceiverDoesNotSlowTheChat) {
+  Receiver receiver([](int) { return Receiver::Answer{.status = 200, .hang = true}; });
+  WriteClinic(receiver.port());
+  auto server = Start();
+  ASSERT_NE(port_, 0) << server->Stderr();
+  const auto median_reply = [&](WsClient& c) {
+    std::vector<double> ms;
+    for (int i = 0; i < 25; ++i) {
+      const auto started = std::chrono::steady_clock::now();
+      Ask(c, i % 2 == 0 ? "Is it safe to have a massage during chemotherapy?"
+                        : "how should I sleep with back pain");
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+              .count());
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+  };
+  WsClient c;
+  ASSERT_TRUE(Open(c).is_object());
+  const double before = median_reply(c);
+  // Two escalations from other conversations: their events' attempts hang at the receiver.
+  for (const char* flag : {"I suddenly can't feel my legs", "I can't control my bladder"}) {
+    WsClient other;
+    ASSERT_TRUE(Open(other).is_object());
+    Ask(other, flag);
+  }
+  ASSERT_TRUE(WaitFor([&]() { return receiver.hanging() >= 1; })) << server->Stderr();
+  const double during = median_reply(c);
+  EXPECT_GE(receiver.hanging(), 1) << "the attempt stopped hanging before the chat was timed";
+  std::cout << "median reply " << before << " ms before, " << during
+            << " ms while an attempt hangs\n";
+  // Within 4x, with a 5 ms floor under `before` so that a sub-millisecond median's jitter is
+  // not read as a slowdown.
+  EXPECT_LE(during, 4 * std::max(before, 5.0))
+      << "median reply " << before << " ms before, " << during << " ms while an attempt hangs";
+  server->Signal(SIGTERM);
+  EXPECT_TRUE(server->Wait(15s).has_value()) << "a hanging attempt held up the shutdown";
 }
 
 // Events recorded while the receiver is down are in the outbox when the server is killed; the
