@@ -1,5 +1,4 @@
 // backline serve: the chat server, with the store the configuration names (cli/commands.h).
-#include <chrono>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -10,6 +9,7 @@
 #include "curator/curator_routes.h"
 #include "server/config.h"
 #include "server/server.h"
+#include "server/util.h"
 #include "server/webhook_events.h"
 #include "store/memory_store.h"
 #include "store/sqlite_store.h"
@@ -99,9 +99,7 @@ int RunServe(const std::vector<std::string>& args, std::ostream& out, std::ostre
                                           const store::HandoffRecord& item,
                                           const std::string& new_status, const std::string& who) {
     std::vector<store::EventRecord> events;
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const int64_t now = server::NowMs();
     const server::HandoffStatusEvent e{.reference = item.reference,
                                        .type = item.type,
                                        .status = new_status,

@@ -15,21 +15,17 @@
 #include "server/route_helpers.h"
 #include "server/routes.h"
 #include "server/sign_in.h"
+#include "server/util.h"
 
 namespace backline::clinic {
 namespace {
 
 namespace http = boost::beast::http;
 using json = nlohmann::json;
+using server::NowMs;
 using Request = server::HttpRequest;
 using Response = server::HttpResponse;
 using Responder = std::function<void(Response)>;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr const char* kCookie = "backline_clinic";
 constexpr const char* kCookiePath = "/clinic";

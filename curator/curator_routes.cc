@@ -23,15 +23,10 @@ using internal::CuratorAuth;
 using internal::SessionCookie;
 
 using json = nlohmann::json;
+using server::NowMs;
 using Request = server::HttpRequest;
 using Response = server::HttpResponse;
 using Responder = std::function<void(Response)>;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr const char* kCookie = "backline_curator";
 constexpr const char* kApi = "/curator/api/";

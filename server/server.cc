@@ -19,12 +19,6 @@
 namespace backline::server {
 namespace internal {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void Log(const char* level, const std::string& message) {
   static std::mutex mu;
   const std::time_t t = std::time(nullptr);
@@ -751,7 +745,7 @@ int Server::Run() {
         std::chrono::minutes(std::max(1, state->config.retention_check_minutes)));
     retention->async_wait([state, &schedule](const boost::system::error_code& ec) {
       if (ec || state->stopping) return;
-      const int64_t now = internal::NowMs();
+      const int64_t now = NowMs();
       if (auto c = state->content()) {
         for (const auto& clinic : c->clinics) {
           state->store->Purge(clinic.id, now - int64_t{clinic.retention_days} * 86400000,

@@ -1,5 +1,6 @@
 #include "server/util.h"
 
+#include <chrono>
 #include <cstdint>
 #include <random>
 
@@ -40,6 +41,12 @@ std::string RandomHex(size_t bytes) {
     }
   }
   return id;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace backline::server

@@ -5,6 +5,7 @@
 #define BACKLINE_SERVER_UTIL_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,10 @@ bool PercentDecode(std::string_view in, std::string* out);
 // (getrandom / /dev/urandom) on Linux: session ids and curator sessions.
 // REQUIRES: `bytes` is a multiple of 4.
 std::string RandomHex(size_t bytes);
+
+// Now, as Unix time in milliseconds (the system clock): what records and events are stamped
+// with.
+int64_t NowMs();
 
 }  // namespace backline::server
 

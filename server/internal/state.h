@@ -28,6 +28,7 @@
 #include "server/metrics.h"
 #include "server/routes.h"
 #include "server/static_files.h"
+#include "server/util.h"
 #include "server/webhooks.h"
 #include "store/store.h"
 
@@ -38,8 +39,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
-
-int64_t NowMs();
 
 // Logs one line to stderr ("2026-11-26T21:00:00Z warn: ..."). Never pass patient text unless
 // the configuration allows it (ServerState::log_patient_text).

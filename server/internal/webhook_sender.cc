@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "server/internal/state.h"
+#include "server/util.h"
 #include "server/webhooks.h"
 
 #include <openssl/x509v3.h>
@@ -19,7 +20,6 @@ namespace backline::server {
 namespace {
 
 using internal::Log;
-using internal::NowMs;
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
