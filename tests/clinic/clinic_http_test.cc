@@ -454,7 +454,8 @@ TEST_F(ClinicHttpTest, TheConversationAndContactAreSharedOnlyWithConsent) {
             "my husband's back pain is worse tonight");
 
   const HttpResult list = Api(http::verb::get, "items", nullptr, ada);
-  for (const auto& item : JsonOf(list)["items"]) {
+  const json listed = JsonOf(list);  // a range-for over a temporary's member would dangle
+  for (const auto& item : listed["items"]) {
     if (item.value("reference", "") == "BL-YES01") {
       EXPECT_EQ(item.value("phone", ""), "+447700900123");
       EXPECT_EQ(item.value("first_name", ""), "Maria");

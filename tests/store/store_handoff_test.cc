@@ -594,7 +594,10 @@ TEST_P(StoreHandoffTest, SetHandoffStatusRecordsWhoAndWhenAndItsEvent) {
   // The status event is about the item's conversation: it goes with it.
   ASSERT_TRUE(Delete("s").ok());
   keys.clear();
-  for (const DeliveryRecord& d : Due(kLater).value()) keys.push_back(d.key);
+  // Held in a variable: a range-for over a member of a temporary reads freed memory.
+  const auto due_after_delete = Due(kLater);
+  ASSERT_TRUE(due_after_delete.ok());
+  for (const DeliveryRecord& d : due_after_delete.value()) keys.push_back(d.key);
   EXPECT_EQ(keys, (std::vector<std::string>{"BL-S"}));
 }
 
